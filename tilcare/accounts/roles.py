@@ -1,0 +1,109 @@
+"""The one role -> permissions table.
+
+"What may a nurse do?" is the question an auditor asks, so the table is written role by role.
+Object-level rules (same organization, record state) live in each domain's `policies.py`; this
+table only says which kinds of action a role may ever take.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tilcare.accounts.choices import Role
+
+
+class Perm(StrEnum):
+    # Patient identity: name, date of birth, record number, contacts. Never granted to a facility.
+    VIEW_PATIENT_IDENTITY = "patients.view_identity"
+    CREATE_PATIENT = "patients.create"
+    CHANGE_PATIENT = "patients.change"
+    RECORD_CONSENT = "patients.record_consent"
+    RECORD_MEASUREMENT = "patients.record_measurement"
+    # Journeys as seen by the center (with identity) or the facility (COI identifier only).
+    VIEW_JOURNEY = "journey.view"
+    VIEW_JOURNEY_COI_ONLY = "journey.view_coi_only"
+    CREATE_JOURNEY = "journey.create"
+    ADVANCE_JOURNEY = "journey.advance"
+    WITHDRAW_JOURNEY = "journey.withdraw"
+    RECORD_MILESTONE = "journey.record_milestone"
+    RECORD_FINANCIAL_CLEARANCE = "journey.record_financial_clearance"
+    PLAN_JOURNEY = "journey.plan"
+    EDIT_ELIGIBILITY = "journey.edit_eligibility"
+    SIGN_ELIGIBILITY = "journey.sign_eligibility"
+    COMPLETE_TASK = "journey.complete_task"
+    VIEW_AUDIT = "audit.view"
+    # The patient's own portal.
+    VIEW_OWN_RECORD = "portal.view_own"
+
+
+_CLINICAL_READ = {
+    Perm.VIEW_PATIENT_IDENTITY,
+    Perm.VIEW_JOURNEY,
+    Perm.VIEW_AUDIT,
+    Perm.COMPLETE_TASK,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.NAVIGATOR: frozenset(
+        _CLINICAL_READ
+        | {
+            Perm.CREATE_PATIENT,
+            Perm.CHANGE_PATIENT,
+            Perm.RECORD_CONSENT,
+            Perm.RECORD_MEASUREMENT,
+            Perm.CREATE_JOURNEY,
+            Perm.ADVANCE_JOURNEY,
+            Perm.WITHDRAW_JOURNEY,
+            Perm.RECORD_MILESTONE,
+            Perm.PLAN_JOURNEY,
+            Perm.EDIT_ELIGIBILITY,
+        }
+    ),
+    Role.FINANCIAL_COORDINATOR: frozenset(_CLINICAL_READ | {Perm.RECORD_FINANCIAL_CLEARANCE}),
+    Role.SOCIAL_WORKER: frozenset(_CLINICAL_READ),
+    Role.SURGEON: frozenset(
+        _CLINICAL_READ | {Perm.ADVANCE_JOURNEY, Perm.RECORD_MILESTONE, Perm.PLAN_JOURNEY}
+    ),
+    Role.PHYSICIAN: frozenset(
+        _CLINICAL_READ
+        | {
+            Perm.CHANGE_PATIENT,
+            Perm.RECORD_CONSENT,
+            Perm.RECORD_MEASUREMENT,
+            Perm.CREATE_JOURNEY,
+            Perm.ADVANCE_JOURNEY,
+            Perm.WITHDRAW_JOURNEY,
+            Perm.RECORD_MILESTONE,
+            Perm.PLAN_JOURNEY,
+            Perm.EDIT_ELIGIBILITY,
+            Perm.SIGN_ELIGIBILITY,
+        }
+    ),
+    Role.NURSE: frozenset(
+        _CLINICAL_READ | {Perm.RECORD_MEASUREMENT, Perm.ADVANCE_JOURNEY, Perm.RECORD_MILESTONE}
+    ),
+    Role.PHARMACIST: frozenset(_CLINICAL_READ | {Perm.RECORD_MILESTONE}),
+    Role.CENTER_ADMIN: frozenset(
+        _CLINICAL_READ
+        | {
+            Perm.CREATE_PATIENT,
+            Perm.CHANGE_PATIENT,
+            Perm.CREATE_JOURNEY,
+            Perm.WITHDRAW_JOURNEY,
+            Perm.PLAN_JOURNEY,
+        }
+    ),
+    Role.MANUFACTURING_TECH: frozenset({Perm.VIEW_JOURNEY_COI_ONLY}),
+    Role.QA_REVIEWER: frozenset({Perm.VIEW_JOURNEY_COI_ONLY}),
+    Role.PATIENT: frozenset({Perm.VIEW_OWN_RECORD}),
+}
+
+
+def permissions_for(role: str | None) -> frozenset[Perm]:
+    """Deny by default: an unknown or empty role has no permission at all."""
+    if not role:
+        return frozenset()
+    try:
+        return ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return frozenset()

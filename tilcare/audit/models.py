@@ -1,0 +1,77 @@
+"""The append-only, hash-chained audit trail and electronic signatures (21 CFR Part 11)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(models.Model):
+    """One create, change or delete of a regulated record, with who, when, what and why.
+
+    Rows are never updated or deleted: database triggers refuse it (see triggers.py). Each row
+    carries the hash of the row before it, so a row altered or removed behind the application's
+    back breaks the chain and `tilcare audit verify` names it.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    # The actor's printed name at the time, kept even if the account is later renamed.
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, db_index=True)
+    object_repr = models.CharField(max_length=200)
+    # The journey (or patient) this event belongs to, so a record's trail is one indexed query.
+    subject_id = models.CharField(max_length=64, blank=True, db_index=True)
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    reason = models.TextField(blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type} by {self.actor_label}"
+
+
+class AuditChainHead(models.Model):
+    """The last link of the chain: one row, locked by every writer so links are made one by one.
+
+    It also lets verification notice rows removed from the end of the chain.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+
+class Signature(models.Model):
+    """An electronic signature: printed name, date-time and meaning, bound to the record's hash.
+
+    21 CFR 11.50 asks for the printed name, the date and time and the meaning; 11.70 asks that the
+    signature cannot be moved to another record: `record_hash` is the hash of the signed content,
+    so any later change to the record shows the signature as no longer valid.
+    """
+
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    printed_name = models.CharField(max_length=200)
+    meaning = models.CharField(max_length=200)
+    signed_at = models.DateTimeField()
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, db_index=True)
+    record_hash = models.CharField(max_length=64)
+    audit_event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.meaning} — {self.printed_name}"

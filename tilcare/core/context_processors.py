@@ -1,0 +1,39 @@
+"""Navigation built from what the signed-in user may do (no link to a page they cannot open)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from tilcare.accounts.roles import Perm
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated or not hasattr(user, "has_perm_code"):
+        return {"nav_items": []}
+    entries: list[tuple[str, str]] = []
+    if user.has_perm_code(Perm.VIEW_JOURNEY) or user.has_perm_code(Perm.VIEW_JOURNEY_COI_ONLY):
+        entries.append(("Board", reverse("journey:board")))
+    if user.has_perm_code(Perm.VIEW_PATIENT_IDENTITY):
+        entries.append(("Patients", reverse("patients:patient-list")))
+    if user.has_perm_code(Perm.COMPLETE_TASK):
+        entries.append(("My tasks", reverse("journey:task-list")))
+    if user.has_perm_code(Perm.VIEW_OWN_RECORD):
+        entries.append(("My journey", reverse("portal:home")))
+    path = request.path
+    return {
+        "nav_items": [
+            NavItem(label, url, path.startswith(url)) for label, url in entries
+        ]
+    }

@@ -1,0 +1,235 @@
+"""What must be true before a journey may enter each stage, in words a nurse understands.
+
+Each requirement is a named check that returns None when met or the reason it is not. The journey
+page shows the requirements of the next stage as its checklist; `services.advance()` refuses a
+move while any is unmet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tilcare.audit.selectors import list_signatures_for
+from tilcare.audit.services import object_type_of, signature_is_valid
+from tilcare.journey.choices import PER_ATTEMPT_MILESTONES, MilestoneKind, Stage
+from tilcare.journey.models import EligibilityChecklist, Journey, Milestone
+from tilcare.patients.choices import ConsentKind
+from tilcare.patients.selectors import active_consent
+
+ELIGIBILITY_MEANING = "Eligibility confirmed by treating physician"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    code: str
+    label: str
+    check: Callable[[Journey], str | None]
+
+
+@dataclass(frozen=True)
+class RequirementStatus:
+    code: str
+    label: str
+    met: bool
+    reason: str
+
+
+def current_milestone(journey: Journey, kind: MilestoneKind) -> Milestone | None:
+    """The latest non-voided milestone of this kind (of the current attempt where it applies)."""
+    found = journey.milestones.filter(kind=kind, voided_at__isnull=True)
+    if kind in PER_ATTEMPT_MILESTONES:
+        found = found.filter(attempt=journey.manufacture_attempt)
+    return found.order_by("-occurred_at", "-id").first()
+
+
+def _milestone(kind: MilestoneKind, missing: str) -> Callable[[Journey], str | None]:
+    def check(journey: Journey) -> str | None:
+        return None if current_milestone(journey, kind) else missing
+
+    return check
+
+
+def _diagnosis(journey: Journey) -> str | None:
+    if journey.patient.has_diagnosis:
+        return None
+    return "The patient's diagnosis (cancer type and stage) is not recorded."
+
+
+def _consent(kind: ConsentKind, missing: str) -> Callable[[Journey], str | None]:
+    def check(journey: Journey) -> str | None:
+        return None if active_consent(journey.patient, kind) else missing
+
+    return check
+
+
+def valid_eligibility_signature(journey: Journey) -> tuple[bool, str]:
+    checklist = EligibilityChecklist.objects.filter(journey=journey).first()
+    if checklist is None:
+        return False, "The eligibility checklist has not been filled in."
+    signatures = list(
+        list_signatures_for(object_type_of(checklist), str(checklist.public_id)).filter(
+            meaning=ELIGIBILITY_MEANING
+        )
+    )
+    if not signatures:
+        return False, "The eligibility checklist is not yet signed by a physician."
+    if not signature_is_valid(signatures[-1], checklist):
+        return False, (
+            "The eligibility checklist changed after it was signed; a physician must sign it again."
+        )
+    return True, ""
+
+
+def _eligibility(journey: Journey) -> str | None:
+    ok, reason = valid_eligibility_signature(journey)
+    return None if ok else reason
+
+
+def _resection_planned(journey: Journey) -> str | None:
+    if journey.planned_resection_on is None:
+        return "No resection date is planned."
+    previous = (
+        journey.milestones.filter(
+            kind=MilestoneKind.RESECTION_PERFORMED,
+            voided_at__isnull=True,
+            attempt__lt=journey.manufacture_attempt,
+        )
+        .order_by("-occurred_at")
+        .first()
+    )
+    if previous and journey.planned_resection_on <= previous.occurred_at.date():
+        return "Plan a new resection date after the previous resection for re-manufacture."
+    return None
+
+
+def _facility(journey: Journey) -> str | None:
+    if journey.manufacturing_facility_id is None:
+        return "No manufacturing facility is chosen for this journey."
+    return None
+
+
+def _infusion_planned(journey: Journey) -> str | None:
+    return None if journey.planned_infusion_on else "No infusion date (Day 0) is planned."
+
+
+_FINANCIAL = Requirement(
+    "financial_clearance",
+    "Financial clearance recorded",
+    _milestone(MilestoneKind.FINANCIAL_CLEARANCE, "Financial clearance is not yet recorded."),
+)
+_PRODUCT_AT_CENTER = Requirement(
+    "product_received",
+    "Product received at the center",
+    _milestone(MilestoneKind.PRODUCT_RECEIVED, "Product not yet received at the center."),
+)
+_INFUSED = Requirement(
+    "infusion_done",
+    "Infusion recorded",
+    _milestone(MilestoneKind.INFUSION_DONE, "The infusion has not been recorded."),
+)
+
+GUARDS: dict[Stage, tuple[Requirement, ...]] = {
+    Stage.SCREENING: (Requirement("diagnosis", "Diagnosis recorded", _diagnosis),),
+    Stage.FINANCIAL_CLEARANCE: (
+        Requirement(
+            "consent_til",
+            "TIL therapy consent on file",
+            _consent(ConsentKind.TIL_THERAPY, "The patient's TIL therapy consent is not on file."),
+        ),
+    ),
+    Stage.RESECTION_SCHEDULED: (
+        Requirement("eligibility", "Eligibility checklist signed by a physician", _eligibility),
+        _FINANCIAL,
+        Requirement(
+            "consent_tissue",
+            "Tissue procurement consent on file",
+            _consent(
+                ConsentKind.TISSUE_PROCUREMENT,
+                "The patient's consent for tumor tissue procurement is not on file.",
+            ),
+        ),
+        Requirement("resection_planned", "Resection date planned", _resection_planned),
+    ),
+    Stage.TISSUE_PROCURED: (
+        Requirement(
+            "resection_performed",
+            "Resection recorded",
+            _milestone(MilestoneKind.RESECTION_PERFORMED, "The resection has not been recorded."),
+        ),
+    ),
+    Stage.AT_MANUFACTURING: (
+        Requirement("facility", "Manufacturing facility chosen", _facility),
+        _FINANCIAL,
+        Requirement(
+            "tissue_received",
+            "Tissue received by the facility",
+            _milestone(
+                MilestoneKind.TISSUE_RECEIVED,
+                "The facility has not confirmed receipt of the tissue.",
+            ),
+        ),
+    ),
+    Stage.PRODUCT_RELEASED: (
+        Requirement(
+            "product_released",
+            "Product released by the facility's QA",
+            _milestone(MilestoneKind.PRODUCT_RELEASED, "The product has not been released by QA."),
+        ),
+    ),
+    Stage.PRODUCT_AT_CENTER: (_PRODUCT_AT_CENTER,),
+    Stage.LYMPHODEPLETION: (
+        _PRODUCT_AT_CENTER,
+        Requirement(
+            "il2_confirmed",
+            "IL-2 supply confirmed by pharmacy",
+            _milestone(
+                MilestoneKind.IL2_CONFIRMED,
+                "Pharmacy has not confirmed the IL-2 (aldesleukin) supply.",
+            ),
+        ),
+        Requirement("infusion_planned", "Infusion date planned", _infusion_planned),
+    ),
+    Stage.INFUSION: (
+        Requirement(
+            "last_fludarabine",
+            "Last fludarabine dose recorded",
+            _milestone(
+                MilestoneKind.LAST_FLUDARABINE, "The last fludarabine dose has not been recorded."
+            ),
+        ),
+    ),
+    Stage.IL2: (_INFUSED,),
+    Stage.INPATIENT_RECOVERY: (_INFUSED,),
+    Stage.FOLLOW_UP: (
+        Requirement(
+            "discharged",
+            "Discharge recorded",
+            _milestone(MilestoneKind.DISCHARGED, "The discharge has not been recorded."),
+        ),
+    ),
+    Stage.COMPLETED: (
+        Requirement(
+            "follow_up_complete",
+            "Follow-up schedule completed",
+            _milestone(
+                MilestoneKind.FOLLOW_UP_COMPLETE, "The follow-up schedule is not yet complete."
+            ),
+        ),
+    ),
+}
+
+
+def evaluate(journey: Journey, target: Stage) -> list[RequirementStatus]:
+    """Every requirement for entering `target`, met or not, in the order they are declared."""
+    statuses = []
+    for requirement in GUARDS.get(target, ()):
+        reason = requirement.check(journey)
+        statuses.append(
+            RequirementStatus(requirement.code, requirement.label, reason is None, reason or "")
+        )
+    return statuses
+
+
+def unmet_reasons(journey: Journey, target: Stage) -> list[str]:
+    return [s.reason for s in evaluate(journey, target) if not s.met]

@@ -1,0 +1,362 @@
+"""Every write to a journey: opening it with its COI identifier, moving it, what is recorded on it.
+
+`advance()` is the only function that changes a journey's stage. It checks the policy, the
+transition table and the guards, appends a transition row, records the audit event and creates
+the next stage's tasks, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tilcare.accounts.models import Organization, User
+from tilcare.audit.hashing import snapshot
+from tilcare.audit.models import Signature
+from tilcare.audit.services import record_event, sign_record
+from tilcare.clinical.checkdigits import format_din, mod37_2
+from tilcare.core.errors import InvalidInput, TransitionBlocked
+from tilcare.core.policy import require
+from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.core.workflow import check_transition
+from tilcare.journey import guards, policies
+from tilcare.journey.choices import (
+    STAGE_LABELS,
+    STAGE_TASKS,
+    TRANSITIONS,
+    MilestoneKind,
+    Protocol,
+    Stage,
+    TaskStatus,
+    TransitionKind,
+    WithdrawalReason,
+    transition_kind,
+)
+from tilcare.journey.models import (
+    ELIGIBILITY_CRITERIA,
+    CoiSequence,
+    EligibilityChecklist,
+    Journey,
+    JourneyTransition,
+    Milestone,
+    Task,
+)
+from tilcare.patients.models import Patient
+
+
+def _subject(journey: Journey) -> str:
+    return str(journey.public_id)
+
+
+def _next_coi(center: Organization) -> tuple[str, str]:
+    """Issue the next DIN for the center's FIN and year, with its check character."""
+    if not center.isbt_fin:
+        raise InvalidInput(
+            {
+                "__all__": [
+                    "This center has no ISBT 128 facility identification number (FIN) yet. "
+                    "A center administrator must set it in the center settings before a "
+                    "journey can be given its chain-of-identity number."
+                ]
+            }
+        )
+    year = local_today(center.time_zone).year % 100
+    try:
+        with transaction.atomic():
+            CoiSequence.objects.get_or_create(fin=center.isbt_fin, year=year)
+    except IntegrityError:
+        pass  # created by a concurrent request; the locked read below sees it
+    sequence = CoiSequence.objects.select_for_update().get(fin=center.isbt_fin, year=year)
+    sequence.last_sequence += 1
+    sequence.save(update_fields=["last_sequence"])
+    din = format_din(center.isbt_fin, year, sequence.last_sequence)
+    return din, mod37_2(din).character
+
+
+def _create_tasks(journey: Journey, stage: Stage, today: dt.date) -> None:
+    Task.objects.bulk_create(
+        Task(
+            journey=journey,
+            stage=stage,
+            title=template.title,
+            role=template.role,
+            due_on=today + dt.timedelta(days=template.due_in_days),
+        )
+        for template in STAGE_TASKS.get(stage, ())
+    )
+
+
+def open_journey(
+    patient: Patient,
+    *,
+    actor: User,
+    protocol: str,
+    referred_on: dt.date,
+    referring_physician: str = "",
+) -> Journey:
+    """Open a therapy course for `patient` and give it its chain-of-identity number."""
+    require(policies.can_create_journey(actor, patient), "You may not open journeys at this center.")
+    center = patient.center
+    today = local_today(center.time_zone)
+    errors: dict[str, list[str]] = {}
+    if protocol not in Protocol.values:
+        errors["protocol"] = [f"Choose one of: {', '.join(Protocol.labels)}."]
+    if referred_on > today:
+        errors["referred_on"] = [f"Referral date cannot be in the future (today is {today})."]
+    elif referred_on < patient.date_of_birth:
+        errors["referred_on"] = ["Referral date cannot be before the patient's date of birth."]
+    if patient.journeys.exclude(stage__in=[Stage.COMPLETED, Stage.WITHDRAWN]).exists():
+        errors["__all__"] = ["This patient already has an open journey; close it first."]
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        din, check = _next_coi(center)
+        now = timezone.now()
+        journey = Journey.objects.create(
+            patient=patient,
+            center=center,
+            protocol=protocol,
+            coi_din=din,
+            coi_check=check,
+            stage=Stage.REFERRAL,
+            stage_entered_at=now,
+            referred_on=referred_on,
+            referring_physician=referring_physician.strip(),
+        )
+        JourneyTransition.objects.create(
+            journey=journey, from_stage="", to_stage=Stage.REFERRAL, kind=TransitionKind.CREATE,
+            actor=actor, occurred_at=now,
+        )
+        _create_tasks(journey, Stage.REFERRAL, today)
+        record_event("journey.open", journey, actor=actor, after=snapshot(journey),
+                     subject_id=_subject(journey))
+    return journey
+
+
+def _validate_move(
+    journey: Journey, target: Stage, kind: TransitionKind, reason: str, withdrawal_reason: str
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if kind == TransitionKind.WITHDRAW:
+        if withdrawal_reason not in WithdrawalReason.values:
+            errors["withdrawal_reason"] = [
+                f"Choose a withdrawal reason: {', '.join(WithdrawalReason.labels)}."
+            ]
+        elif withdrawal_reason == WithdrawalReason.OTHER and not reason.strip():
+            errors["reason"] = ["Describe the reason when “Other” is chosen."]
+    elif kind == TransitionKind.REMANUFACTURE and not reason.strip():
+        errors["reason"] = ["Say why the product must be manufactured again."]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def advance(
+    journey: Journey,
+    target: Stage | str,
+    *,
+    actor: User,
+    reason: str = "",
+    withdrawal_reason: str = "",
+) -> Journey:
+    """Move `journey` to `target`, or say why it cannot move."""
+    try:
+        target = Stage(target)
+    except ValueError:
+        raise InvalidInput({"to_stage": [f"“{target}” is not a journey stage."]}) from None
+    with transaction.atomic():
+        journey = (
+            Journey.objects.select_for_update().select_related("patient", "center").get(pk=journey.pk)
+        )
+        require(policies.can_view_journey(actor, journey), "You may not see this journey.")
+        source = Stage(journey.stage)
+        check_transition(TRANSITIONS, source, target, STAGE_LABELS)
+        require(
+            policies.can_advance_journey(actor, journey, target),
+            f"Your role may not move a journey to “{target.label}”.",
+        )
+        kind = transition_kind(source, target)
+        _validate_move(journey, target, kind, reason, withdrawal_reason)
+        before = snapshot(journey)
+        if kind == TransitionKind.REMANUFACTURE:
+            journey.manufacture_attempt += 1
+        if kind != TransitionKind.WITHDRAW:
+            blocked = guards.unmet_reasons(journey, target)
+            if blocked:
+                raise TransitionBlocked(blocked)
+        now = timezone.now()
+        journey.stage = target
+        journey.stage_entered_at = now
+        if kind == TransitionKind.WITHDRAW:
+            journey.withdrawal_reason = withdrawal_reason
+            journey.withdrawal_note = reason.strip()
+        journey.save()
+        JourneyTransition.objects.create(
+            journey=journey, from_stage=source, to_stage=target, kind=kind, actor=actor,
+            occurred_at=now, reason=reason.strip(),
+            withdrawal_reason=withdrawal_reason if kind == TransitionKind.WITHDRAW else "",
+        )
+        if journey.is_closed:
+            journey.tasks.filter(status=TaskStatus.OPEN).update(status=TaskStatus.CANCELLED)
+        else:
+            _create_tasks(journey, target, local_today(journey.center.time_zone))
+        record_event(
+            f"journey.{kind.value}", journey, actor=actor, before=before, after=snapshot(journey),
+            reason=reason.strip(), subject_id=_subject(journey),
+        )
+    return journey
+
+
+def record_milestone(
+    journey: Journey,
+    *,
+    actor: User,
+    kind: MilestoneKind | str,
+    occurred_at: dt.datetime,
+    reference: str = "",
+    note: str = "",
+) -> Milestone:
+    """Record a fact on the journey (cleared, resected, received, infused…)."""
+    try:
+        kind = MilestoneKind(kind)
+    except ValueError:
+        raise InvalidInput({"kind": [f"“{kind}” is not a milestone."]}) from None
+    require(policies.can_record_milestone(actor, journey, kind),
+            f"Your role may not record “{kind.label}”.")
+    now = timezone.now()
+    errors: dict[str, list[str]] = {}
+    if timezone.is_naive(occurred_at):
+        errors["occurred_at"] = ["Give the date and time with its time zone."]
+    elif occurred_at > now + dt.timedelta(minutes=5):
+        errors["occurred_at"] = ["Date and time cannot be in the future."]
+    elif local_datetime(occurred_at, journey.center.time_zone).date() < journey.referred_on:
+        errors["occurred_at"] = [f"Date cannot be before the referral ({journey.referred_on})."]
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        milestone = Milestone.objects.create(
+            journey=journey, kind=kind, attempt=journey.manufacture_attempt,
+            occurred_at=occurred_at, reference=reference.strip(), note=note.strip(),
+            recorded_by=actor, recorded_at=now,
+        )
+        record_event("journey.milestone.record", milestone, actor=actor,
+                     after=snapshot(milestone), subject_id=_subject(journey))
+    return milestone
+
+
+def void_milestone(milestone: Milestone, *, actor: User, reason: str) -> Milestone:
+    """Mark a mistaken milestone void, keeping it visible with who voided it and why."""
+    kind = MilestoneKind(milestone.kind)
+    require(policies.can_record_milestone(actor, milestone.journey, kind),
+            f"Your role may not change “{kind.label}”.")
+    if milestone.voided_at is not None:
+        raise InvalidInput({"__all__": ["This entry is already void."]})
+    if not reason.strip():
+        raise InvalidInput({"reason": ["Say why this entry is void."]})
+    with transaction.atomic():
+        before = snapshot(milestone)
+        milestone.voided_at = timezone.now()
+        milestone.voided_by = actor
+        milestone.void_reason = reason.strip()
+        milestone.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        record_event("journey.milestone.void", milestone, actor=actor, before=before,
+                     after=snapshot(milestone), reason=reason.strip(),
+                     subject_id=_subject(milestone.journey))
+    return milestone
+
+
+def plan_journey(journey: Journey, *, actor: User, changes: Mapping[str, Any]) -> Journey:
+    """Set planned dates and the manufacturing facility."""
+    require(policies.can_plan_journey(actor, journey), "You may not change this journey's plan.")
+    allowed = {"planned_resection_on", "planned_infusion_on", "manufacturing_facility"}
+    errors: dict[str, list[str]] = {}
+    unknown = set(changes) - allowed
+    if unknown:
+        errors["__all__"] = [f"Unknown field(s): {', '.join(sorted(unknown))}."]
+    for field in ("planned_resection_on", "planned_infusion_on"):
+        value = changes.get(field)
+        if value is not None and value < journey.referred_on:
+            errors[field] = [f"Date cannot be before the referral ({journey.referred_on})."]
+    resection = changes.get("planned_resection_on", journey.planned_resection_on)
+    infusion = changes.get("planned_infusion_on", journey.planned_infusion_on)
+    if resection and infusion and infusion <= resection:
+        errors.setdefault("planned_infusion_on", []).append(
+            "Infusion must be planned after the resection (manufacturing takes weeks)."
+        )
+    facility = changes.get("manufacturing_facility")
+    if facility is not None and not facility.is_facility:
+        errors["manufacturing_facility"] = ["Choose a manufacturing facility."]
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        journey = Journey.objects.select_for_update().get(pk=journey.pk)
+        before = snapshot(journey)
+        for field, value in changes.items():
+            setattr(journey, field, value)
+        journey.save()
+        record_event("journey.plan", journey, actor=actor, before=before,
+                     after=snapshot(journey), subject_id=_subject(journey))
+    return journey
+
+
+def save_eligibility(
+    journey: Journey, *, actor: User, data: Mapping[str, Any]
+) -> EligibilityChecklist:
+    """Create or change the eligibility checklist. A change after signing voids the signature."""
+    require(policies.can_edit_eligibility(actor, journey),
+            "You may not edit this journey's eligibility checklist.")
+    allowed = {field for field, _ in ELIGIBILITY_CRITERIA} | {"ecog", "notes"}
+    unknown = set(data) - allowed
+    errors: dict[str, list[str]] = {}
+    if unknown:
+        errors["__all__"] = [f"Unknown field(s): {', '.join(sorted(unknown))}."]
+    ecog = data.get("ecog")
+    if ecog is not None and not (isinstance(ecog, int) and 0 <= ecog <= 5):
+        errors["ecog"] = ["ECOG performance status must be a whole number from 0 to 5."]
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        checklist, created = EligibilityChecklist.objects.select_for_update().get_or_create(
+            journey=journey
+        )
+        before = None if created else snapshot(checklist)
+        for field, value in data.items():
+            setattr(checklist, field, value)
+        checklist.save()
+        record_event("journey.eligibility.save", checklist, actor=actor, before=before,
+                     after=snapshot(checklist), subject_id=_subject(journey))
+    return checklist
+
+
+def sign_eligibility(journey: Journey, *, actor: User, password: str) -> Signature:
+    """A physician signs the eligibility checklist (re-entering their password)."""
+    require(policies.can_sign_eligibility(actor, journey),
+            "Only a treating physician of this center may sign eligibility.")
+    checklist = EligibilityChecklist.objects.filter(journey=journey).first()
+    if checklist is None:
+        raise InvalidInput({"__all__": ["Fill in the eligibility checklist before signing it."]})
+    if checklist.unmet:
+        raise InvalidInput(
+            {"__all__": ["These criteria are not met: " + "; ".join(checklist.unmet) + "."]}
+        )
+    return sign_record(checklist, actor=actor, password=password,
+                       meaning=guards.ELIGIBILITY_MEANING, subject_id=_subject(journey))
+
+
+def complete_task(task: Task, *, actor: User) -> Task:
+    require(policies.can_complete_task(actor, task), "You may not complete this task.")
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task.pk)
+        if task.status != TaskStatus.OPEN:
+            raise InvalidInput({"__all__": ["This task is no longer open."]})
+        before = snapshot(task)
+        task.status = TaskStatus.DONE
+        task.completed_by = actor
+        task.completed_at = timezone.now()
+        task.save()
+        record_event("journey.task.complete", task, actor=actor, before=before,
+                     after=snapshot(task), subject_id=_subject(task.journey))
+    return task

@@ -1,0 +1,231 @@
+"""Every write to a patient's record: identity, contacts, prior therapy, consent, measurements.
+
+Each function takes `actor=`, checks the policy, validates, writes and records the audit event in
+one transaction: a refused request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from tilcare.accounts.models import Organization, User
+from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_event
+from tilcare.core.errors import InvalidInput
+from tilcare.core.policy import require
+from tilcare.core.timeutil import local_today
+from tilcare.patients import policies
+from tilcare.patients.choices import ConsentKind
+from tilcare.patients.models import (
+    HEIGHT_CM_MAX,
+    HEIGHT_CM_MIN,
+    WEIGHT_KG_MAX,
+    WEIGHT_KG_MIN,
+    BodyMeasurement,
+    Consent,
+    Contact,
+    Patient,
+    PriorTherapy,
+)
+from tilcare.patients.validation import (
+    Errors,
+    check_date_of_birth,
+    check_decimal_range,
+    check_mrn_unique,
+    check_not_before_birth,
+)
+
+PATIENT_FIELDS = (
+    "mrn",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "preferred_language",
+    "cancer_type",
+    "disease_stage",
+    "braf_status",
+    "diagnosed_on",
+)
+_REQUIRED = ("mrn", "given_name", "family_name", "date_of_birth", "sex")
+
+
+def _validate_patient(
+    data: Mapping[str, Any], *, center: Organization, patient: Patient | None
+) -> Errors:
+    errors: Errors = {}
+    unknown = set(data) - set(PATIENT_FIELDS)
+    if unknown:
+        errors["__all__"] = [f"Unknown field(s): {', '.join(sorted(unknown))}."]
+    merged = {f: getattr(patient, f) for f in PATIENT_FIELDS} if patient else {}
+    merged.update(data)
+    for field in _REQUIRED:
+        if field != "date_of_birth" and not str(merged.get(field) or "").strip():
+            errors.setdefault(field, []).append(f"{field.replace('_', ' ').capitalize()} is required.")
+    today = local_today(center.time_zone)
+    check_date_of_birth(errors, merged.get("date_of_birth"), today)
+    check_not_before_birth(
+        errors, "diagnosed_on", "Date of diagnosis", merged.get("diagnosed_on"),
+        merged.get("date_of_birth"), today,
+    )
+    if merged.get("mrn"):
+        check_mrn_unique(errors, center.pk, str(merged["mrn"]).strip(), patient)
+    return errors
+
+
+def create_patient(*, actor: User, center: Organization, data: Mapping[str, Any]) -> Patient:
+    require(policies.can_create_patient(actor, center), "You may not register patients at this center.")
+    errors = _validate_patient(data, center=center, patient=None)
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        patient = Patient(center=center, **{k: v for k, v in data.items() if v is not None})
+        patient.mrn = patient.mrn.strip()
+        patient.full_clean()
+        patient.save()
+        record_event(
+            "patient.create", patient, actor=actor, after=snapshot(patient),
+            subject_id=str(patient.public_id),
+        )
+    return patient
+
+
+def update_patient(
+    patient: Patient, *, actor: User, changes: Mapping[str, Any], reason: str = ""
+) -> Patient:
+    require(policies.can_change_patient(actor, patient), "You may not change this patient's record.")
+    errors = _validate_patient(changes, center=patient.center, patient=patient)
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        before = snapshot(patient)
+        for field, value in changes.items():
+            setattr(patient, field, value)
+        patient.full_clean()
+        patient.save()
+        after = snapshot(patient)
+        changed = {k for k in after if after[k] != before.get(k)}
+        if changed:
+            record_event(
+                "patient.update", patient, actor=actor,
+                before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed},
+                reason=reason, subject_id=str(patient.public_id),
+            )
+    return patient
+
+
+def add_contact(patient: Patient, *, actor: User, data: Mapping[str, Any]) -> Contact:
+    require(policies.can_change_patient(actor, patient), "You may not change this patient's record.")
+    errors: Errors = {}
+    for field in ("name", "relationship", "phone"):
+        if not str(data.get(field) or "").strip():
+            errors[field] = [f"{field.capitalize()} is required."]
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        contact = Contact(patient=patient, **data)
+        contact.full_clean()
+        contact.save()
+        record_event("patient.contact.add", contact, actor=actor, after=snapshot(contact),
+                     subject_id=str(patient.public_id))
+    return contact
+
+
+def add_prior_therapy(patient: Patient, *, actor: User, data: Mapping[str, Any]) -> PriorTherapy:
+    require(policies.can_change_patient(actor, patient), "You may not change this patient's record.")
+    errors: Errors = {}
+    today = local_today(patient.center.time_zone)
+    check_not_before_birth(errors, "started_on", "Start date", data.get("started_on"),
+                           patient.date_of_birth, today)
+    check_not_before_birth(errors, "ended_on", "End date", data.get("ended_on"),
+                           patient.date_of_birth, today)
+    started, ended = data.get("started_on"), data.get("ended_on")
+    if started and ended and ended < started:
+        errors.setdefault("ended_on", []).append("End date cannot be before the start date.")
+    if not data.get("therapy_class"):
+        errors.setdefault("therapy_class", []).append("Therapy class is required.")
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        therapy = PriorTherapy(patient=patient, **data)
+        therapy.full_clean()
+        therapy.save()
+        record_event("patient.prior_therapy.add", therapy, actor=actor, after=snapshot(therapy),
+                     subject_id=str(patient.public_id))
+    return therapy
+
+
+def record_consent(
+    patient: Patient, *, actor: User, kind: str, form_version: str, signed_on: dt.date
+) -> Consent:
+    require(policies.can_record_consent(actor, patient), "You may not record consent for this patient.")
+    errors: Errors = {}
+    if kind not in ConsentKind.values:
+        errors["kind"] = [f"Choose one of: {', '.join(ConsentKind.labels)}."]
+    if not form_version.strip():
+        errors["form_version"] = ["Form version is required (as printed on the consent form)."]
+    check_not_before_birth(errors, "signed_on", "Date signed", signed_on, patient.date_of_birth,
+                           local_today(patient.center.time_zone))
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            patient=patient, kind=kind, form_version=form_version.strip(), signed_on=signed_on,
+            obtained_by=actor,
+        )
+        record_event("patient.consent.record", consent, actor=actor, after=snapshot(consent),
+                     subject_id=str(patient.public_id))
+    return consent
+
+
+def withdraw_consent(consent: Consent, *, actor: User, withdrawn_on: dt.date, reason: str) -> Consent:
+    require(policies.can_record_consent(actor, consent.patient), "You may not record consent for this patient.")
+    errors: Errors = {}
+    if withdrawn_on < consent.signed_on:
+        errors["withdrawn_on"] = [f"Withdrawal cannot be before the date signed ({consent.signed_on})."]
+    if not reason.strip():
+        errors["reason"] = ["Say why the consent was withdrawn."]
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        before = snapshot(consent)
+        consent.withdrawn_on = withdrawn_on
+        consent.save(update_fields=["withdrawn_on", "updated_at"])
+        record_event("patient.consent.withdraw", consent, actor=actor, before=before,
+                     after=snapshot(consent), reason=reason,
+                     subject_id=str(consent.patient.public_id))
+    return consent
+
+
+def record_measurement(
+    patient: Patient, *, actor: User, measured_on: dt.date, weight_kg: Any, height_cm: Any
+) -> BodyMeasurement:
+    """Record height and weight. Values are Decimal or text; floats are refused by the checks."""
+    require(policies.can_record_measurement(actor, patient),
+            "You may not record measurements for this patient.")
+    errors: Errors = {}
+    weight = check_decimal_range(errors, "weight_kg", "Weight", weight_kg, WEIGHT_KG_MIN,
+                                 WEIGHT_KG_MAX, "kg")
+    height = check_decimal_range(errors, "height_cm", "Height", height_cm, HEIGHT_CM_MIN,
+                                 HEIGHT_CM_MAX, "cm")
+    check_not_before_birth(errors, "measured_on", "Measurement date", measured_on,
+                           patient.date_of_birth, local_today(patient.center.time_zone))
+    if errors:
+        raise InvalidInput(errors)
+    assert weight is not None and height is not None
+    with transaction.atomic():
+        measurement = BodyMeasurement.objects.create(
+            patient=patient, measured_on=measured_on, weight_kg=weight,
+            height_cm=height, recorded_by=actor,
+        )
+        record_event("patient.measurement.record", measurement, actor=actor,
+                     after=snapshot(measurement), subject_id=str(patient.public_id))
+    return measurement
