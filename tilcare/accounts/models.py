@@ -69,7 +69,10 @@ class User(AbstractUser):
     )
     role = models.CharField(max_length=32, choices=Role.choices, blank=True)
     credentials = models.CharField(
-        "Credentials shown with the printed name", max_length=40, blank=True, help_text="e.g. MD, RN"
+        "Credentials shown with the printed name",
+        max_length=40,
+        blank=True,
+        help_text="e.g. MD, RN",
     )
 
     class Meta:
@@ -81,8 +84,10 @@ class User(AbstractUser):
             allowed = CENTER_ROLES if self.organization.is_center else FACILITY_ROLES
             if self.role not in allowed:
                 raise ValidationError(
-                    {"role": f"A {self.get_role_display()} cannot belong to a "
-                     f"{self.organization.get_kind_display().lower()}."}
+                    {
+                        "role": f"A {self.get_role_display()} cannot belong to a "
+                        f"{self.organization.get_kind_display().lower()}."
+                    }
                 )
 
     @property

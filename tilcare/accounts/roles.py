@@ -32,6 +32,8 @@ class Perm(StrEnum):
     SIGN_ELIGIBILITY = "journey.sign_eligibility"
     COMPLETE_TASK = "journey.complete_task"
     VIEW_AUDIT = "audit.view"
+    # The center's own settings (ISBT 128 FIN, time zone, phone numbers).
+    MANAGE_CENTER = "accounts.manage_center"
     # The patient's own portal.
     VIEW_OWN_RECORD = "portal.view_own"
 
@@ -91,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CREATE_JOURNEY,
             Perm.WITHDRAW_JOURNEY,
             Perm.PLAN_JOURNEY,
+            Perm.MANAGE_CENTER,
         }
     ),
     Role.MANUFACTURING_TECH: frozenset({Perm.VIEW_JOURNEY_COI_ONLY}),

@@ -13,4 +13,5 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("no-role/", views.no_role, name="no-role"),
+    path("center/", views.center_settings, name="center-settings"),
 ]

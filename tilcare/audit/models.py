@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -29,8 +32,11 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(max_length=200)
     # The journey (or patient) this event belongs to, so a record's trail is one indexed query.
     subject_id = models.CharField(max_length=64, blank=True, db_index=True)
-    before = models.JSONField(null=True)
-    after = models.JSONField(null=True)
+    # Before/after snapshots as canonical JSON text (sorted keys, no spaces): the hash covers
+    # these exact characters, so verification never re-encodes them and reads the same on SQLite
+    # and PostgreSQL. Empty when there is no snapshot (a creation has no "before").
+    before_json = models.TextField(blank=True)
+    after_json = models.TextField(blank=True)
     reason = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
@@ -40,6 +46,14 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type} by {self.actor_label}"
+
+    @property
+    def before(self) -> dict[str, Any] | None:
+        return json.loads(self.before_json) if self.before_json else None
+
+    @property
+    def after(self) -> dict[str, Any] | None:
+        return json.loads(self.after_json) if self.after_json else None
 
 
 class AuditChainHead(models.Model):
@@ -51,6 +65,9 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.last_seq}"
 
 
 class Signature(models.Model):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from tilcare.audit.hashing import event_hash
+from tilcare.audit.hashing import EVENT_HASH_FIELDS, event_hash_of_row
 from tilcare.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, Signature
 
 
@@ -28,51 +28,44 @@ class ChainReport:
     first_bad_seq: int | None = None
 
 
-_FIELDS = (
-    "seq",
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "subject_id",
-    "before",
-    "after",
-    "reason",
-    "prev_hash",
-    "hash",
-)
+_FIELDS = (*EVENT_HASH_FIELDS, "hash")
 
 
 def verify_chain(chunk_size: int = 5000) -> ChainReport:
     """Recompute every link. Names the first event that was altered, removed or inserted."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
-    checked = 0
     rows = AuditEvent.objects.order_by("seq").values_list(*_FIELDS).iterator(chunk_size=chunk_size)
     for row in rows:
-        values = dict(zip(_FIELDS, row, strict=True))
-        stored_hash = values.pop("hash")
-        seq = values["seq"]
+        seq = row[0]
         if seq != expected_seq:
             return ChainReport(
-                False, checked, f"event #{expected_seq} is missing (next stored event is #{seq})",
+                False,
+                expected_seq - 1,
+                f"event #{expected_seq} is missing (next stored event is #{seq})",
                 expected_seq,
             )
-        if values["prev_hash"] != expected_prev:
+        if row[-2] != expected_prev:
             return ChainReport(
-                False, checked, f"event #{seq} does not link to event #{seq - 1}", seq
+                False, expected_seq - 1, f"event #{seq} does not link to event #{seq - 1}", seq
             )
-        if event_hash(**values) != stored_hash:
-            return ChainReport(False, checked, f"event #{seq} was altered after it was written", seq)
-        expected_prev = stored_hash
+        if event_hash_of_row(row[:-1]) != row[-1]:
+            return ChainReport(
+                False, expected_seq - 1, f"event #{seq} was altered after it was written", seq
+            )
+        expected_prev = row[-1]
         expected_seq += 1
-        checked += 1
+    checked = expected_seq - 1
     head = AuditChainHead.objects.filter(id=1).first()
     last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
-    if last_seq != checked or last_hash != expected_prev:
+    if last_seq == checked and last_hash != expected_prev:
+        return ChainReport(
+            False,
+            checked,
+            f"event #{checked} does not match the recorded end of the chain",
+            checked,
+        )
+    if last_seq != checked:
         return ChainReport(
             False,
             checked,

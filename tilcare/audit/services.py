@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from django.db import models, transaction
 from django.utils import timezone
 
-from tilcare.audit.hashing import content_hash, event_hash, to_jsonable
+from tilcare.audit.hashing import canonical_json, content_hash, event_hash, to_jsonable
 from tilcare.audit.models import AuditChainHead, AuditEvent, Signature
 from tilcare.core.errors import InvalidInput
 
@@ -70,8 +70,8 @@ def record_event(
         "object_id": str(getattr(obj, "public_id", None) or obj.pk),
         "object_repr": str(obj)[:200],
         "subject_id": subject_id,
-        "before": to_jsonable(dict(before)) if before is not None else None,
-        "after": to_jsonable(dict(after)) if after is not None else None,
+        "before_json": canonical_json(to_jsonable(dict(before))) if before is not None else "",
+        "after_json": canonical_json(to_jsonable(dict(after))) if after is not None else "",
         "reason": reason,
         "prev_hash": head.last_hash,
     }
@@ -96,7 +96,9 @@ def sign_record(
     A wrong password is refused as a field error and nothing is written.
     """
     if not password or not actor.check_password(password):
-        raise InvalidInput({"password": ["The password is not correct. Enter your own password to sign."]})
+        raise InvalidInput(
+            {"password": ["The password is not correct. Enter your own password to sign."]}
+        )
     with transaction.atomic():
         content = record.signed_content()
         record_hash = content_hash(content)

@@ -12,7 +12,7 @@ class PermissionDenied(Exception):
 
 
 class NotVisible(Exception):
-    """The object is outside what the user may see; answered as 404 so its existence does not leak."""
+    """Outside what the user may see; answered as 404 so that its existence does not leak."""
 
 
 class InvalidInput(Exception):

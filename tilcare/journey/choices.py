@@ -160,14 +160,20 @@ class TaskTemplate:
 # Tasks created for the responsible role when a journey enters a stage.
 STAGE_TASKS: dict[Stage, tuple[TaskTemplate, ...]] = {
     Stage.REFERRAL: (
-        TaskTemplate("Call the patient and collect referral records and pathology", Role.NAVIGATOR, 2),
+        TaskTemplate(
+            "Call the patient and collect referral records and pathology", Role.NAVIGATOR, 2
+        ),
     ),
     Stage.SCREENING: (
-        TaskTemplate("Book screening: echocardiogram, pulmonary function, labs, imaging", Role.NAVIGATOR, 5),
+        TaskTemplate(
+            "Book screening: echocardiogram, pulmonary function, labs, imaging", Role.NAVIGATOR, 5
+        ),
         TaskTemplate("Review eligibility and sign the eligibility checklist", Role.PHYSICIAN, 7),
     ),
     Stage.FINANCIAL_CLEARANCE: (
-        TaskTemplate("Verify benefits and obtain prior authorization", Role.FINANCIAL_COORDINATOR, 10),
+        TaskTemplate(
+            "Verify benefits and obtain prior authorization", Role.FINANCIAL_COORDINATOR, 10
+        ),
         TaskTemplate("Assess caregiver, lodging and travel support", Role.SOCIAL_WORKER, 7),
     ),
     Stage.RESECTION_SCHEDULED: (
@@ -184,7 +190,9 @@ STAGE_TASKS: dict[Stage, tuple[TaskTemplate, ...]] = {
         TaskTemplate("Confirm shipment date and receiving pharmacy", Role.NAVIGATOR, 3),
     ),
     Stage.PRODUCT_AT_CENTER: (
-        TaskTemplate("Confirm IL-2 (aldesleukin) supply before lymphodepletion", Role.PHARMACIST, 2),
+        TaskTemplate(
+            "Confirm IL-2 (aldesleukin) supply before lymphodepletion", Role.PHARMACIST, 2
+        ),
         TaskTemplate("Order lymphodepletion and confirm the infusion date", Role.PHYSICIAN, 3),
     ),
     Stage.LYMPHODEPLETION: (
@@ -201,7 +209,9 @@ STAGE_TASKS: dict[Stage, tuple[TaskTemplate, ...]] = {
         TaskTemplate("Review counts and discharge criteria daily", Role.PHYSICIAN, 1),
     ),
     Stage.FOLLOW_UP: (
-        TaskTemplate("Schedule follow-up visits and the first response assessment", Role.NAVIGATOR, 7),
+        TaskTemplate(
+            "Schedule follow-up visits and the first response assessment", Role.NAVIGATOR, 7
+        ),
     ),
 }
 

@@ -36,6 +36,9 @@ class CoiSequence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["fin", "year"], name="coi_sequence_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.fin} {self.year:02d}: {self.last_sequence}"
+
 
 class Journey(TimeStampedModel):
     """One course of TIL therapy for one patient, from referral to long-term follow-up.
@@ -152,8 +155,14 @@ class Milestone(models.Model):
 
 
 ELIGIBILITY_CRITERIA: tuple[tuple[str, str], ...] = (
-    ("confirmed_diagnosis", "Unresectable or metastatic disease confirmed by pathology and imaging"),
-    ("prior_therapy_met", "Prior therapy requirement met (anti-PD-1; BRAF ± MEK inhibitor if BRAF V600)"),
+    (
+        "confirmed_diagnosis",
+        "Unresectable or metastatic disease confirmed by pathology and imaging",
+    ),
+    (
+        "prior_therapy_met",
+        "Prior therapy requirement met (anti-PD-1; BRAF ± MEK inhibitor if BRAF V600)",
+    ),
     ("performance_status_ok", "Performance status acceptable for the protocol (ECOG recorded)"),
     ("resectable_lesion", "At least one resectable lesion of 1.5 cm or more for manufacturing"),
     ("cardiac_ok", "Cardiac function reviewed and adequate"),

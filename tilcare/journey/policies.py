@@ -22,11 +22,7 @@ def _active(user: Any) -> bool:
 
 
 def _center_staff(user: Any, journey: Journey, perm: Perm) -> bool:
-    return (
-        _active(user)
-        and user.organization_id == journey.center_id
-        and user.has_perm_code(perm)
-    )
+    return _active(user) and user.organization_id == journey.center_id and user.has_perm_code(perm)
 
 
 def can_view_journey(user: Any, journey: Journey) -> bool:
@@ -49,7 +45,9 @@ def can_view_journey_identity(user: Any, journey: Journey) -> bool:
 
 def can_view_audit(user: Any, journey: Journey) -> bool:
     # Audit events carry before/after values with identity, so only identity-holders see them.
-    return _center_staff(user, journey, Perm.VIEW_AUDIT) and can_view_journey_identity(user, journey)
+    return _center_staff(user, journey, Perm.VIEW_AUDIT) and can_view_journey_identity(
+        user, journey
+    )
 
 
 def can_create_journey(user: Any, patient: Patient) -> bool:
@@ -61,7 +59,7 @@ def can_create_journey(user: Any, patient: Patient) -> bool:
 
 
 def can_advance_journey(user: Any, journey: Journey, target: Stage) -> bool:
-    """May this user make this particular move? Withdrawal and re-manufacture have their own rules."""
+    """May this user make this move? Withdrawal and re-manufacture have their own rules."""
     if journey.is_closed or not _active(user):
         return False
     kind = transition_kind(Stage(journey.stage), target)

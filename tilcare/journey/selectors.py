@@ -54,7 +54,7 @@ def study_day(day0: dt.date | None, today: dt.date) -> int | None:
 
 
 def format_study_day(day: int | None) -> str:
-    """"Day −7", "Day 0", "Day +3" (with a true minus sign, as printed in protocols)."""
+    """ "Day −7", "Day 0", "Day +3" (with a true minus sign, as printed in protocols)."""
     if day is None:
         return ""
     if day == 0:
@@ -123,8 +123,15 @@ def board(
         ),
     ).order_by("stage_entered_at")
     fields = [
-        "public_id", "coi_din", "coi_check", "protocol", "stage", "stage_entered_at",
-        "planned_infusion_on", "open_tasks", "overdue_tasks",
+        "public_id",
+        "coi_din",
+        "coi_check",
+        "protocol",
+        "stage",
+        "stage_entered_at",
+        "planned_infusion_on",
+        "open_tasks",
+        "overdue_tasks",
     ]
     if show_identity:
         fields += ["patient__given_name", "patient__family_name", "patient__mrn"]
@@ -146,7 +153,8 @@ def board(
             planned_infusion_on=row["planned_infusion_on"],
             patient_name=(
                 f"{row['patient__family_name']}, {row['patient__given_name']}"
-                if show_identity else None
+                if show_identity
+                else None
             ),
             mrn=row["patient__mrn"] if show_identity else None,
         )
@@ -180,7 +188,9 @@ def next_steps(journey: Journey, user: Any) -> list[NextStep]:
         reasons = [r.reason for r in requirements if not r.met]
         if not allowed:
             reasons = [*reasons, f"Your role may not move a journey to “{target.label}”."]
-        steps.append(NextStep(target.value, target.label, kind.value, allowed, requirements, reasons))
+        steps.append(
+            NextStep(target.value, target.label, kind.value, allowed, requirements, reasons)
+        )
     return steps
 
 

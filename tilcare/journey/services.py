@@ -99,7 +99,9 @@ def open_journey(
     referring_physician: str = "",
 ) -> Journey:
     """Open a therapy course for `patient` and give it its chain-of-identity number."""
-    require(policies.can_create_journey(actor, patient), "You may not open journeys at this center.")
+    require(
+        policies.can_create_journey(actor, patient), "You may not open journeys at this center."
+    )
     center = patient.center
     today = local_today(center.time_zone)
     errors: dict[str, list[str]] = {}
@@ -128,12 +130,21 @@ def open_journey(
             referring_physician=referring_physician.strip(),
         )
         JourneyTransition.objects.create(
-            journey=journey, from_stage="", to_stage=Stage.REFERRAL, kind=TransitionKind.CREATE,
-            actor=actor, occurred_at=now,
+            journey=journey,
+            from_stage="",
+            to_stage=Stage.REFERRAL,
+            kind=TransitionKind.CREATE,
+            actor=actor,
+            occurred_at=now,
         )
         _create_tasks(journey, Stage.REFERRAL, today)
-        record_event("journey.open", journey, actor=actor, after=snapshot(journey),
-                     subject_id=_subject(journey))
+        record_event(
+            "journey.open",
+            journey,
+            actor=actor,
+            after=snapshot(journey),
+            subject_id=_subject(journey),
+        )
     return journey
 
 
@@ -169,7 +180,9 @@ def advance(
         raise InvalidInput({"to_stage": [f"“{target}” is not a journey stage."]}) from None
     with transaction.atomic():
         journey = (
-            Journey.objects.select_for_update().select_related("patient", "center").get(pk=journey.pk)
+            Journey.objects.select_for_update()
+            .select_related("patient", "center")
+            .get(pk=journey.pk)
         )
         require(policies.can_view_journey(actor, journey), "You may not see this journey.")
         source = Stage(journey.stage)
@@ -195,8 +208,13 @@ def advance(
             journey.withdrawal_note = reason.strip()
         journey.save()
         JourneyTransition.objects.create(
-            journey=journey, from_stage=source, to_stage=target, kind=kind, actor=actor,
-            occurred_at=now, reason=reason.strip(),
+            journey=journey,
+            from_stage=source,
+            to_stage=target,
+            kind=kind,
+            actor=actor,
+            occurred_at=now,
+            reason=reason.strip(),
             withdrawal_reason=withdrawal_reason if kind == TransitionKind.WITHDRAW else "",
         )
         if journey.is_closed:
@@ -204,8 +222,13 @@ def advance(
         else:
             _create_tasks(journey, target, local_today(journey.center.time_zone))
         record_event(
-            f"journey.{kind.value}", journey, actor=actor, before=before, after=snapshot(journey),
-            reason=reason.strip(), subject_id=_subject(journey),
+            f"journey.{kind.value}",
+            journey,
+            actor=actor,
+            before=before,
+            after=snapshot(journey),
+            reason=reason.strip(),
+            subject_id=_subject(journey),
         )
     return journey
 
@@ -224,8 +247,10 @@ def record_milestone(
         kind = MilestoneKind(kind)
     except ValueError:
         raise InvalidInput({"kind": [f"“{kind}” is not a milestone."]}) from None
-    require(policies.can_record_milestone(actor, journey, kind),
-            f"Your role may not record “{kind.label}”.")
+    require(
+        policies.can_record_milestone(actor, journey, kind),
+        f"Your role may not record “{kind.label}”.",
+    )
     now = timezone.now()
     errors: dict[str, list[str]] = {}
     if timezone.is_naive(occurred_at):
@@ -238,20 +263,32 @@ def record_milestone(
         raise InvalidInput(errors)
     with transaction.atomic():
         milestone = Milestone.objects.create(
-            journey=journey, kind=kind, attempt=journey.manufacture_attempt,
-            occurred_at=occurred_at, reference=reference.strip(), note=note.strip(),
-            recorded_by=actor, recorded_at=now,
+            journey=journey,
+            kind=kind,
+            attempt=journey.manufacture_attempt,
+            occurred_at=occurred_at,
+            reference=reference.strip(),
+            note=note.strip(),
+            recorded_by=actor,
+            recorded_at=now,
         )
-        record_event("journey.milestone.record", milestone, actor=actor,
-                     after=snapshot(milestone), subject_id=_subject(journey))
+        record_event(
+            "journey.milestone.record",
+            milestone,
+            actor=actor,
+            after=snapshot(milestone),
+            subject_id=_subject(journey),
+        )
     return milestone
 
 
 def void_milestone(milestone: Milestone, *, actor: User, reason: str) -> Milestone:
     """Mark a mistaken milestone void, keeping it visible with who voided it and why."""
     kind = MilestoneKind(milestone.kind)
-    require(policies.can_record_milestone(actor, milestone.journey, kind),
-            f"Your role may not change “{kind.label}”.")
+    require(
+        policies.can_record_milestone(actor, milestone.journey, kind),
+        f"Your role may not change “{kind.label}”.",
+    )
     if milestone.voided_at is not None:
         raise InvalidInput({"__all__": ["This entry is already void."]})
     if not reason.strip():
@@ -262,9 +299,15 @@ def void_milestone(milestone: Milestone, *, actor: User, reason: str) -> Milesto
         milestone.voided_by = actor
         milestone.void_reason = reason.strip()
         milestone.save(update_fields=["voided_at", "voided_by", "void_reason"])
-        record_event("journey.milestone.void", milestone, actor=actor, before=before,
-                     after=snapshot(milestone), reason=reason.strip(),
-                     subject_id=_subject(milestone.journey))
+        record_event(
+            "journey.milestone.void",
+            milestone,
+            actor=actor,
+            before=before,
+            after=snapshot(milestone),
+            reason=reason.strip(),
+            subject_id=_subject(milestone.journey),
+        )
     return milestone
 
 
@@ -297,8 +340,14 @@ def plan_journey(journey: Journey, *, actor: User, changes: Mapping[str, Any]) -
         for field, value in changes.items():
             setattr(journey, field, value)
         journey.save()
-        record_event("journey.plan", journey, actor=actor, before=before,
-                     after=snapshot(journey), subject_id=_subject(journey))
+        record_event(
+            "journey.plan",
+            journey,
+            actor=actor,
+            before=before,
+            after=snapshot(journey),
+            subject_id=_subject(journey),
+        )
     return journey
 
 
@@ -306,8 +355,10 @@ def save_eligibility(
     journey: Journey, *, actor: User, data: Mapping[str, Any]
 ) -> EligibilityChecklist:
     """Create or change the eligibility checklist. A change after signing voids the signature."""
-    require(policies.can_edit_eligibility(actor, journey),
-            "You may not edit this journey's eligibility checklist.")
+    require(
+        policies.can_edit_eligibility(actor, journey),
+        "You may not edit this journey's eligibility checklist.",
+    )
     allowed = {field for field, _ in ELIGIBILITY_CRITERIA} | {"ecog", "notes"}
     unknown = set(data) - allowed
     errors: dict[str, list[str]] = {}
@@ -326,15 +377,23 @@ def save_eligibility(
         for field, value in data.items():
             setattr(checklist, field, value)
         checklist.save()
-        record_event("journey.eligibility.save", checklist, actor=actor, before=before,
-                     after=snapshot(checklist), subject_id=_subject(journey))
+        record_event(
+            "journey.eligibility.save",
+            checklist,
+            actor=actor,
+            before=before,
+            after=snapshot(checklist),
+            subject_id=_subject(journey),
+        )
     return checklist
 
 
 def sign_eligibility(journey: Journey, *, actor: User, password: str) -> Signature:
     """A physician signs the eligibility checklist (re-entering their password)."""
-    require(policies.can_sign_eligibility(actor, journey),
-            "Only a treating physician of this center may sign eligibility.")
+    require(
+        policies.can_sign_eligibility(actor, journey),
+        "Only a treating physician of this center may sign eligibility.",
+    )
     checklist = EligibilityChecklist.objects.filter(journey=journey).first()
     if checklist is None:
         raise InvalidInput({"__all__": ["Fill in the eligibility checklist before signing it."]})
@@ -342,8 +401,13 @@ def sign_eligibility(journey: Journey, *, actor: User, password: str) -> Signatu
         raise InvalidInput(
             {"__all__": ["These criteria are not met: " + "; ".join(checklist.unmet) + "."]}
         )
-    return sign_record(checklist, actor=actor, password=password,
-                       meaning=guards.ELIGIBILITY_MEANING, subject_id=_subject(journey))
+    return sign_record(
+        checklist,
+        actor=actor,
+        password=password,
+        meaning=guards.ELIGIBILITY_MEANING,
+        subject_id=_subject(journey),
+    )
 
 
 def complete_task(task: Task, *, actor: User) -> Task:
@@ -357,6 +421,12 @@ def complete_task(task: Task, *, actor: User) -> Task:
         task.completed_by = actor
         task.completed_at = timezone.now()
         task.save()
-        record_event("journey.task.complete", task, actor=actor, before=before,
-                     after=snapshot(task), subject_id=_subject(task.journey))
+        record_event(
+            "journey.task.complete",
+            task,
+            actor=actor,
+            before=before,
+            after=snapshot(task),
+            subject_id=_subject(task.journey),
+        )
     return task

@@ -29,9 +29,7 @@ def can_view_patient(user: Any, patient: Patient) -> bool:
 
 def can_create_patient(user: Any, center: Organization) -> bool:
     return (
-        center.is_center
-        and _staff_of(user, center.pk)
-        and user.has_perm_code(Perm.CREATE_PATIENT)
+        center.is_center and _staff_of(user, center.pk) and user.has_perm_code(Perm.CREATE_PATIENT)
     )
 
 

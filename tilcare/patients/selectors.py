@@ -39,7 +39,5 @@ def latest_measurement(patient: Patient) -> BodyMeasurement | None:
 
 def active_consent(patient: Patient, kind: ConsentKind) -> Consent | None:
     return (
-        patient.consents.filter(kind=kind, withdrawn_on__isnull=True)
-        .order_by("-signed_on")
-        .first()
+        patient.consents.filter(kind=kind, withdrawn_on__isnull=True).order_by("-signed_on").first()
     )

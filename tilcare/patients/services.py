@@ -68,12 +68,18 @@ def _validate_patient(
     merged.update(data)
     for field in _REQUIRED:
         if field != "date_of_birth" and not str(merged.get(field) or "").strip():
-            errors.setdefault(field, []).append(f"{field.replace('_', ' ').capitalize()} is required.")
+            errors.setdefault(field, []).append(
+                f"{field.replace('_', ' ').capitalize()} is required."
+            )
     today = local_today(center.time_zone)
     check_date_of_birth(errors, merged.get("date_of_birth"), today)
     check_not_before_birth(
-        errors, "diagnosed_on", "Date of diagnosis", merged.get("diagnosed_on"),
-        merged.get("date_of_birth"), today,
+        errors,
+        "diagnosed_on",
+        "Date of diagnosis",
+        merged.get("diagnosed_on"),
+        merged.get("date_of_birth"),
+        today,
     )
     if merged.get("mrn"):
         check_mrn_unique(errors, center.pk, str(merged["mrn"]).strip(), patient)
@@ -81,7 +87,9 @@ def _validate_patient(
 
 
 def create_patient(*, actor: User, center: Organization, data: Mapping[str, Any]) -> Patient:
-    require(policies.can_create_patient(actor, center), "You may not register patients at this center.")
+    require(
+        policies.can_create_patient(actor, center), "You may not register patients at this center."
+    )
     errors = _validate_patient(data, center=center, patient=None)
     if errors:
         raise InvalidInput(errors)
@@ -91,7 +99,10 @@ def create_patient(*, actor: User, center: Organization, data: Mapping[str, Any]
         patient.full_clean()
         patient.save()
         record_event(
-            "patient.create", patient, actor=actor, after=snapshot(patient),
+            "patient.create",
+            patient,
+            actor=actor,
+            after=snapshot(patient),
             subject_id=str(patient.public_id),
         )
     return patient
@@ -100,8 +111,13 @@ def create_patient(*, actor: User, center: Organization, data: Mapping[str, Any]
 def update_patient(
     patient: Patient, *, actor: User, changes: Mapping[str, Any], reason: str = ""
 ) -> Patient:
-    require(policies.can_change_patient(actor, patient), "You may not change this patient's record.")
+    require(
+        policies.can_change_patient(actor, patient), "You may not change this patient's record."
+    )
     errors = _validate_patient(changes, center=patient.center, patient=patient)
+    if not reason.strip():
+        # 21 CFR 11.10(e): a change to a regulated record says why.
+        errors.setdefault("reason", []).append("Reason for change is required.")
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():
@@ -115,15 +131,21 @@ def update_patient(
         changed = {k for k in after if after[k] != before.get(k)}
         if changed:
             record_event(
-                "patient.update", patient, actor=actor,
-                before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed},
-                reason=reason, subject_id=str(patient.public_id),
+                "patient.update",
+                patient,
+                actor=actor,
+                before={k: before.get(k) for k in changed},
+                after={k: after[k] for k in changed},
+                reason=reason,
+                subject_id=str(patient.public_id),
             )
     return patient
 
 
 def add_contact(patient: Patient, *, actor: User, data: Mapping[str, Any]) -> Contact:
-    require(policies.can_change_patient(actor, patient), "You may not change this patient's record.")
+    require(
+        policies.can_change_patient(actor, patient), "You may not change this patient's record."
+    )
     errors: Errors = {}
     for field in ("name", "relationship", "phone"):
         if not str(data.get(field) or "").strip():
@@ -134,19 +156,28 @@ def add_contact(patient: Patient, *, actor: User, data: Mapping[str, Any]) -> Co
         contact = Contact(patient=patient, **data)
         contact.full_clean()
         contact.save()
-        record_event("patient.contact.add", contact, actor=actor, after=snapshot(contact),
-                     subject_id=str(patient.public_id))
+        record_event(
+            "patient.contact.add",
+            contact,
+            actor=actor,
+            after=snapshot(contact),
+            subject_id=str(patient.public_id),
+        )
     return contact
 
 
 def add_prior_therapy(patient: Patient, *, actor: User, data: Mapping[str, Any]) -> PriorTherapy:
-    require(policies.can_change_patient(actor, patient), "You may not change this patient's record.")
+    require(
+        policies.can_change_patient(actor, patient), "You may not change this patient's record."
+    )
     errors: Errors = {}
     today = local_today(patient.center.time_zone)
-    check_not_before_birth(errors, "started_on", "Start date", data.get("started_on"),
-                           patient.date_of_birth, today)
-    check_not_before_birth(errors, "ended_on", "End date", data.get("ended_on"),
-                           patient.date_of_birth, today)
+    check_not_before_birth(
+        errors, "started_on", "Start date", data.get("started_on"), patient.date_of_birth, today
+    )
+    check_not_before_birth(
+        errors, "ended_on", "End date", data.get("ended_on"), patient.date_of_birth, today
+    )
     started, ended = data.get("started_on"), data.get("ended_on")
     if started and ended and ended < started:
         errors.setdefault("ended_on", []).append("End date cannot be before the start date.")
@@ -158,39 +189,72 @@ def add_prior_therapy(patient: Patient, *, actor: User, data: Mapping[str, Any])
         therapy = PriorTherapy(patient=patient, **data)
         therapy.full_clean()
         therapy.save()
-        record_event("patient.prior_therapy.add", therapy, actor=actor, after=snapshot(therapy),
-                     subject_id=str(patient.public_id))
+        record_event(
+            "patient.prior_therapy.add",
+            therapy,
+            actor=actor,
+            after=snapshot(therapy),
+            subject_id=str(patient.public_id),
+        )
     return therapy
 
 
 def record_consent(
     patient: Patient, *, actor: User, kind: str, form_version: str, signed_on: dt.date
 ) -> Consent:
-    require(policies.can_record_consent(actor, patient), "You may not record consent for this patient.")
+    require(
+        policies.can_record_consent(actor, patient), "You may not record consent for this patient."
+    )
     errors: Errors = {}
     if kind not in ConsentKind.values:
         errors["kind"] = [f"Choose one of: {', '.join(ConsentKind.labels)}."]
     if not form_version.strip():
         errors["form_version"] = ["Form version is required (as printed on the consent form)."]
-    check_not_before_birth(errors, "signed_on", "Date signed", signed_on, patient.date_of_birth,
-                           local_today(patient.center.time_zone))
+    check_not_before_birth(
+        errors,
+        "signed_on",
+        "Date signed",
+        signed_on,
+        patient.date_of_birth,
+        local_today(patient.center.time_zone),
+    )
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():
         consent = Consent.objects.create(
-            patient=patient, kind=kind, form_version=form_version.strip(), signed_on=signed_on,
+            patient=patient,
+            kind=kind,
+            form_version=form_version.strip(),
+            signed_on=signed_on,
             obtained_by=actor,
         )
-        record_event("patient.consent.record", consent, actor=actor, after=snapshot(consent),
-                     subject_id=str(patient.public_id))
+        record_event(
+            "patient.consent.record",
+            consent,
+            actor=actor,
+            after=snapshot(consent),
+            subject_id=str(patient.public_id),
+        )
     return consent
 
 
-def withdraw_consent(consent: Consent, *, actor: User, withdrawn_on: dt.date, reason: str) -> Consent:
-    require(policies.can_record_consent(actor, consent.patient), "You may not record consent for this patient.")
+def withdraw_consent(
+    consent: Consent, *, actor: User, withdrawn_on: dt.date, reason: str
+) -> Consent:
+    require(
+        policies.can_record_consent(actor, consent.patient),
+        "You may not record consent for this patient.",
+    )
     errors: Errors = {}
-    if withdrawn_on < consent.signed_on:
-        errors["withdrawn_on"] = [f"Withdrawal cannot be before the date signed ({consent.signed_on})."]
+    if consent.withdrawn_on is not None:
+        # A second withdrawal would overwrite the date on record.
+        errors["withdrawn_on"] = [f"This consent was already withdrawn on {consent.withdrawn_on}."]
+    elif withdrawn_on < consent.signed_on:
+        errors["withdrawn_on"] = [
+            f"Withdrawal cannot be before the date signed ({consent.signed_on})."
+        ]
+    elif withdrawn_on > (today := local_today(consent.patient.center.time_zone)):
+        errors["withdrawn_on"] = [f"Withdrawal date cannot be in the future (today is {today})."]
     if not reason.strip():
         errors["reason"] = ["Say why the consent was withdrawn."]
     if errors:
@@ -199,9 +263,15 @@ def withdraw_consent(consent: Consent, *, actor: User, withdrawn_on: dt.date, re
         before = snapshot(consent)
         consent.withdrawn_on = withdrawn_on
         consent.save(update_fields=["withdrawn_on", "updated_at"])
-        record_event("patient.consent.withdraw", consent, actor=actor, before=before,
-                     after=snapshot(consent), reason=reason,
-                     subject_id=str(consent.patient.public_id))
+        record_event(
+            "patient.consent.withdraw",
+            consent,
+            actor=actor,
+            before=before,
+            after=snapshot(consent),
+            reason=reason,
+            subject_id=str(consent.patient.public_id),
+        )
     return consent
 
 
@@ -209,23 +279,41 @@ def record_measurement(
     patient: Patient, *, actor: User, measured_on: dt.date, weight_kg: Any, height_cm: Any
 ) -> BodyMeasurement:
     """Record height and weight. Values are Decimal or text; floats are refused by the checks."""
-    require(policies.can_record_measurement(actor, patient),
-            "You may not record measurements for this patient.")
+    require(
+        policies.can_record_measurement(actor, patient),
+        "You may not record measurements for this patient.",
+    )
     errors: Errors = {}
-    weight = check_decimal_range(errors, "weight_kg", "Weight", weight_kg, WEIGHT_KG_MIN,
-                                 WEIGHT_KG_MAX, "kg")
-    height = check_decimal_range(errors, "height_cm", "Height", height_cm, HEIGHT_CM_MIN,
-                                 HEIGHT_CM_MAX, "cm")
-    check_not_before_birth(errors, "measured_on", "Measurement date", measured_on,
-                           patient.date_of_birth, local_today(patient.center.time_zone))
+    weight = check_decimal_range(
+        errors, "weight_kg", "Weight", weight_kg, WEIGHT_KG_MIN, WEIGHT_KG_MAX, "kg"
+    )
+    height = check_decimal_range(
+        errors, "height_cm", "Height", height_cm, HEIGHT_CM_MIN, HEIGHT_CM_MAX, "cm"
+    )
+    check_not_before_birth(
+        errors,
+        "measured_on",
+        "Measurement date",
+        measured_on,
+        patient.date_of_birth,
+        local_today(patient.center.time_zone),
+    )
     if errors:
         raise InvalidInput(errors)
     assert weight is not None and height is not None
     with transaction.atomic():
         measurement = BodyMeasurement.objects.create(
-            patient=patient, measured_on=measured_on, weight_kg=weight,
-            height_cm=height, recorded_by=actor,
+            patient=patient,
+            measured_on=measured_on,
+            weight_kg=weight,
+            height_cm=height,
+            recorded_by=actor,
         )
-        record_event("patient.measurement.record", measurement, actor=actor,
-                     after=snapshot(measurement), subject_id=str(patient.public_id))
+        record_event(
+            "patient.measurement.record",
+            measurement,
+            actor=actor,
+            after=snapshot(measurement),
+            subject_id=str(patient.public_id),
+        )
     return measurement

@@ -11,11 +11,7 @@ from typing import Any
 
 from tilcare.core.timeutil import age_in_years
 from tilcare.patients.models import (
-    HEIGHT_CM_MAX,
-    HEIGHT_CM_MIN,
     MAX_AGE_YEARS,
-    WEIGHT_KG_MAX,
-    WEIGHT_KG_MIN,
     Patient,
 )
 
@@ -31,13 +27,25 @@ def check_date_of_birth(errors: Errors, born: dt.date | None, today: dt.date) ->
         _add(errors, "date_of_birth", "Date of birth is required.")
         return
     if born > today:
-        _add(errors, "date_of_birth", f"Date of birth cannot be in the future (today is {today:%Y-%m-%d}).")
+        _add(
+            errors,
+            "date_of_birth",
+            f"Date of birth cannot be in the future (today is {today:%Y-%m-%d}).",
+        )
     elif age_in_years(born, today) > MAX_AGE_YEARS:
-        _add(errors, "date_of_birth", f"Date of birth gives an age over {MAX_AGE_YEARS} years; check the year.")
+        _add(
+            errors,
+            "date_of_birth",
+            f"Date of birth gives an age over {MAX_AGE_YEARS} years; check the year.",
+        )
 
 
 def check_not_before_birth(
-    errors: Errors, field: str, label: str, value: dt.date | None, born: dt.date | None,
+    errors: Errors,
+    field: str,
+    label: str,
+    value: dt.date | None,
+    born: dt.date | None,
     today: dt.date,
 ) -> None:
     if value is None:
@@ -49,15 +57,27 @@ def check_not_before_birth(
 
 
 def check_decimal_range(
-    errors: Errors, field: str, label: str, value: Any, low: Decimal, high: Decimal, unit: str,
+    errors: Errors,
+    field: str,
+    label: str,
+    value: Any,
+    low: Decimal,
+    high: Decimal,
+    unit: str,
     places: int = 1,
 ) -> Decimal | None:
     if value is None or value == "":
         _add(errors, field, f"{label} is required.")
         return None
     if isinstance(value, float):
-        # A float has already lost the typed digits; callers pass Decimal or text.
-        value = str(value)
+        # A float has already lost the typed digits (and may carry a unit error from a device or
+        # spreadsheet): refuse it so callers pass what was typed, as Decimal or text.
+        _add(
+            errors,
+            field,
+            f"{label} must be sent as an exact decimal number in {unit}, not a float.",
+        )
+        return None
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -78,4 +98,8 @@ def check_mrn_unique(errors: Errors, center_id: int, mrn: str, patient: Patient 
     if patient is not None:
         clash = clash.exclude(pk=patient.pk)
     if clash.exists():
-        _add(errors, "mrn", f"Medical record number {mrn} is already used by another patient at this center.")
+        _add(
+            errors,
+            "mrn",
+            f"Medical record number {mrn} is already used by another patient at this center.",
+        )

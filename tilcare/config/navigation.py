@@ -29,11 +29,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         entries.append(("Patients", reverse("patients:patient-list")))
     if user.has_perm_code(Perm.COMPLETE_TASK):
         entries.append(("My tasks", reverse("journey:task-list")))
+    if user.has_perm_code(Perm.MANAGE_CENTER):
+        entries.append(("Center settings", reverse("accounts:center-settings")))
     if user.has_perm_code(Perm.VIEW_OWN_RECORD):
         entries.append(("My journey", reverse("portal:home")))
     path = request.path
-    return {
-        "nav_items": [
-            NavItem(label, url, path.startswith(url)) for label, url in entries
-        ]
-    }
+    return {"nav_items": [NavItem(label, url, path.startswith(url)) for label, url in entries]}

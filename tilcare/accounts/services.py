@@ -1,0 +1,58 @@
+"""Writes to organizations: the center settings every other domain relies on.
+
+The ISBT 128 facility identification number (FIN) is assigned to each facility by ICCBBA; it has
+no default, and no chain-of-identity number can be issued until a center administrator sets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from tilcare.accounts import policies
+from tilcare.accounts.models import Organization, User
+from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_event
+from tilcare.core.errors import InvalidInput
+from tilcare.core.policy import require
+
+CENTER_SETTINGS = ("name", "isbt_fin", "time_zone", "phone", "after_hours_phone", "address")
+
+
+def update_center_settings(
+    center: Organization, *, actor: User, changes: Mapping[str, Any], reason: str
+) -> Organization:
+    require(policies.can_manage_center(actor, center), "Only a center administrator may do this.")
+    errors: dict[str, list[str]] = {}
+    unknown = set(changes) - set(CENTER_SETTINGS)
+    if unknown:
+        errors["__all__"] = [f"Unknown setting(s): {', '.join(sorted(unknown))}."]
+    if not reason.strip():
+        errors["reason"] = ["Say why the settings change (kept in the audit trail)."]
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        center = Organization.objects.select_for_update().get(pk=center.pk)
+        before = snapshot(center)
+        for field, value in changes.items():
+            setattr(center, field, value.strip().upper() if field == "isbt_fin" else value)
+        try:
+            center.full_clean()
+        except ValidationError as exc:
+            raise InvalidInput({k: list(v) for k, v in exc.message_dict.items()}) from None
+        center.save()
+        after = snapshot(center)
+        changed = [k for k in after if after[k] != before.get(k)]
+        if changed:
+            record_event(
+                "organization.settings.update",
+                center,
+                actor=actor,
+                before={k: before.get(k) for k in changed},
+                after={k: after[k] for k in changed},
+                reason=reason.strip(),
+            )
+    return center
