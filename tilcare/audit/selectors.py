@@ -31,8 +31,22 @@ class ChainReport:
 _FIELDS = (*EVENT_HASH_FIELDS, "hash")
 
 
+def _head() -> AuditChainHead | None:
+    return AuditChainHead.objects.filter(id=1).first()
+
+
 def verify_chain(chunk_size: int = 5000) -> ChainReport:
-    """Recompute every link. Names the first event that was altered, removed or inserted."""
+    """Recompute every link. Names the first event that was altered, removed or inserted.
+
+    The chain head is read before the events and again after them. Events are only ever added,
+    and a writer moves the head in the same transaction as its event, so: every event up to the
+    first reading must be there and end with its hash, and every event read must be covered by
+    the second reading. Events committed while verification runs are thus neither reported
+    missing nor mistaken for forgeries.
+    """
+    start = _head()
+    start_seq, start_hash = (start.last_seq, start.last_hash) if start else (0, GENESIS_HASH)
+    hash_at_start = GENESIS_HASH
     expected_prev = GENESIS_HASH
     expected_seq = 1
     rows = AuditEvent.objects.order_by("seq").values_list(*_FIELDS).iterator(chunk_size=chunk_size)
@@ -53,24 +67,44 @@ def verify_chain(chunk_size: int = 5000) -> ChainReport:
             return ChainReport(
                 False, expected_seq - 1, f"event #{seq} was altered after it was written", seq
             )
+        if seq == start_seq:
+            hash_at_start = row[-1]
         expected_prev = row[-1]
         expected_seq += 1
     checked = expected_seq - 1
-    head = AuditChainHead.objects.filter(id=1).first()
-    last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
-    if last_seq == checked and last_hash != expected_prev:
+    if checked < start_seq:
         return ChainReport(
             False,
             checked,
-            f"event #{checked} does not match the recorded end of the chain",
-            checked,
-        )
-    if last_seq != checked:
-        return ChainReport(
-            False,
-            checked,
-            f"the chain ends at event #{checked} but event #{last_seq} was written: "
-            f"events #{checked + 1} to #{last_seq} are missing",
+            f"the chain ends at event #{checked} but event #{start_seq} was written: "
+            f"events #{checked + 1} to #{start_seq} are missing",
             checked + 1,
+        )
+    if hash_at_start != start_hash:
+        return ChainReport(
+            False,
+            checked,
+            f"event #{start_seq} does not match the recorded end of the chain",
+            start_seq,
+        )
+    end = _head()
+    if end is None and checked:
+        # Every write moves the head, so its absence means it was removed behind our back.
+        return ChainReport(
+            False,
+            checked,
+            f"the record of the chain's end is missing, so events removed after event "
+            f"#{checked} would go unnoticed",
+            None,
+        )
+    end_seq = end.last_seq if end else 0
+    if end_seq < checked:
+        # Linked events past the recorded end were inserted without going through record_event.
+        return ChainReport(
+            False,
+            end_seq,
+            f"event #{end_seq + 1} was added after the recorded end of the chain "
+            f"(event #{end_seq})",
+            end_seq + 1,
         )
     return ChainReport(True, checked)

@@ -1,5 +1,239 @@
-"""The one JSON API: /api/v1, OpenAPI at /api/v1/openapi.json, a router per domain."""
+"""The one JSON API: /api/v1, OpenAPI at /api/v1/openapi.json, a router per domain.
 
-from ninja import NinjaAPI
+Deny by default: every operation needs a bearer token or a signed-in session (with CSRF), set
+on the API itself. Every error is JSON:
 
-api = NinjaAPI(title="tilcare API", version="1", urls_namespace="api")
+    {"detail": "...", "errors": {"field": ["message", ...]}}   (errors only where they apply)
+
+401 not authenticated, 403 not permitted (the policy's message), 404 not found or not visible
+(the same answer, so existence never leaks), 409 transition blocked (with "reasons"), 422 invalid
+input (field -> messages, whether the schema or the service refused it).
+
+(No `from __future__ import annotations` in this module: ninja reads the operations' parameter
+annotations as objects when the routes are built.)
+"""
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.templatetags.static import static
+from django.utils.html import format_html
+from ninja import NinjaAPI, Router
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.docs import DocsBase
+
+from tilcare.accounts.api import router as accounts_router
+from tilcare.accounts.api_auth import API_AUTH, authenticated_user
+from tilcare.core.api_support import DecimalJsonParser
+from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied, TransitionBlocked
+from tilcare.journey.api import router as journeys_router
+from tilcare.journey.api import tasks_router
+from tilcare.patients.api import router as patients_router
+
+logger = logging.getLogger(__name__)
+
+NOT_AUTHENTICATED = (
+    "Authentication required: sign in, or send 'Authorization: Bearer <token>' "
+    "(tokens are issued with `tilcare createtoken`)."
+)
+NOT_FOUND = "Not found."
+INVALID_INPUT = "Invalid input."
+SERVER_ERROR = "The server could not complete this request; the error has been logged."
+
+
+class VendoredSwagger(DocsBase):
+    """Swagger UI from this server's static files: no CDN, no inline script (CSP)."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        html = format_html(
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            "<title>{} – API documentation</title>\n"
+            '<link rel="icon" href="{}" type="image/svg+xml">\n'
+            '<link rel="stylesheet" href="{}">\n</head>\n<body>\n'
+            '<div id="swagger-ui" data-openapi-url="{}" data-csrf-token="{}"></div>\n'
+            '<script src="{}"></script>\n<script src="{}"></script>\n</body>\n</html>\n',
+            api.title,
+            static("favicon.svg"),
+            static("vendor/swagger-ui/swagger-ui.css"),
+            self.get_openapi_url(api, kwargs),
+            get_token(request),
+            static("vendor/swagger-ui/swagger-ui-bundle.js"),
+            static("js/api-docs.js"),
+        )
+        return HttpResponse(html)
+
+
+def _docs_require_user(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The OpenAPI document and docs page are behind the same sign-in as the API."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if authenticated_user(request) is None:
+            if request.path.endswith("/docs"):
+                return redirect_to_login(request.get_full_path())
+            return api.create_response(request, {"detail": NOT_AUTHENTICATED}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+api = NinjaAPI(
+    title="tilcare API",
+    version="1",
+    description=(
+        "The JSON API of tilcare. Authenticate with a bearer token (`Authorization: Bearer "
+        "tc_…`, issued by `tilcare createtoken`) or a signed-in session with the X-CSRFToken "
+        "header. Errors are `{detail, errors?: {field: [messages]}}`; a blocked transition is "
+        "409 `{detail, reasons}`. Date-times carry a UTC offset; decimals are exact."
+    ),
+    urls_namespace="api",
+    auth=API_AUTH,
+    parser=DecimalJsonParser(),
+    docs=VendoredSwagger(),
+    docs_decorator=_docs_require_user,
+)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def _error(
+    request: HttpRequest,
+    status: int,
+    detail: str,
+    errors: dict[str, list[str]] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    body: dict[str, Any] = {"detail": detail}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return api.create_response(request, body, status=status)
+
+
+# Pydantic's wording for the commonest problems, said the way the rest of tilcare says them.
+_MISSING_BODY = "Send the request body as a JSON object."
+_MESSAGES_BY_TYPE = {
+    "missing": "This field is required.",
+    "extra_forbidden": "Unknown field; check its spelling against the API documentation.",
+}
+
+
+def field_errors(ninja_errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Ninja's error list -> {field: [messages]}, the same shape the services' InvalidInput has.
+
+    A location is (source, [body parameter name,] field, ...): `("body", "payload", "weight_kg")`
+    becomes `weight_kg`, `("query", "limit")` becomes `limit`; nested fields are dotted.
+    """
+    result: dict[str, list[str]] = {}
+    for error in ninja_errors:
+        location = [str(part) for part in error.get("loc", ())]
+        source = location.pop(0) if location else ""
+        if source == "body" and location:
+            location.pop(0)
+        field = ".".join(location) or "__all__"
+        kind = error.get("type", "")
+        if source == "body" and not location and kind == "missing":
+            result.setdefault("__all__", []).append(_MISSING_BODY)
+            continue
+        message = _MESSAGES_BY_TYPE.get(kind, str(error.get("msg", "")))
+        message = message.removeprefix("Value error, ")
+        if message and not message.endswith("."):
+            message += "."
+        result.setdefault(field, []).append(message or "Invalid value.")
+    return result
+
+
+@api.exception_handler(AuthenticationError)
+def _not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    detail = exc.message if exc.message != "Unauthorized" else NOT_AUTHENTICATED
+    response = _error(request, 401, detail)
+    response["WWW-Authenticate"] = 'Bearer realm="tilcare"'
+    return response
+
+
+@api.exception_handler(PermissionDenied)
+def _denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, exc.message)
+
+
+@api.exception_handler(DjangoPermissionDenied)
+def _django_denied(request: HttpRequest, exc: DjangoPermissionDenied) -> HttpResponse:
+    return _error(request, 403, str(exc) or "You do not have permission to do this.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, NOT_FOUND)
+
+
+@api.exception_handler(NotVisible)
+def _not_visible(request: HttpRequest, exc: NotVisible) -> HttpResponse:
+    return _error(request, 404, NOT_FOUND)
+
+
+@api.exception_handler(TransitionBlocked)
+def _blocked(request: HttpRequest, exc: TransitionBlocked) -> HttpResponse:
+    return _error(request, 409, "Transition blocked", reasons=list(exc.reasons))
+
+
+@api.exception_handler(InvalidInput)
+def _invalid(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
+    return _error(request, 422, INVALID_INPUT, errors=exc.errors)
+
+
+@api.exception_handler(NinjaValidationError)
+def _schema_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    return _error(request, 422, INVALID_INPUT, errors=field_errors(exc.errors))
+
+
+@api.exception_handler(DjangoValidationError)
+def _model_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    # A model's full_clean() inside a service (e.g. an e-mail address it cannot accept).
+    errors = (
+        {field: list(messages) for field, messages in exc.message_dict.items()}
+        if hasattr(exc, "error_dict")
+        else {"__all__": list(exc.messages)}
+    )
+    return _error(request, 422, INVALID_INPUT, errors=errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, exc.message)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # JSON for clients even here; the traceback goes to the log, never to the caller.
+    logger.exception("Unhandled error in API %s %s", request.method, request.path)
+    return _error(request, 500, SERVER_ERROR)
+
+
+# --- routers --------------------------------------------------------------------------------
+
+api.add_router("", accounts_router)
+api.add_router("", patients_router)
+api.add_router("", journeys_router)
+api.add_router("", tasks_router)
+
+# Last: any other path under /api/v1/ answers a JSON 404 (after authentication), not a page.
+_unknown = Router()
+
+
+@_unknown.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", include_in_schema=False
+)
+def unknown_path(request: HttpRequest, rest: str) -> HttpResponse:
+    raise Http404()
+
+
+api.add_router("", _unknown)

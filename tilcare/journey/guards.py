@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tilcare.audit.selectors import list_signatures_for
 from tilcare.audit.services import object_type_of, signature_is_valid
+from tilcare.core.timeutil import local_datetime
 from tilcare.journey.choices import PER_ATTEMPT_MILESTONES, MilestoneKind, Stage
 from tilcare.journey.models import EligibilityChecklist, Journey, Milestone
 from tilcare.patients.choices import ConsentKind
@@ -98,7 +99,10 @@ def _resection_planned(journey: Journey) -> str | None:
         .order_by("-occurred_at")
         .first()
     )
-    if previous and journey.planned_resection_on <= previous.occurred_at.date():
+    # Planned dates are the center's calendar days, so compare with the resection's local date.
+    if previous and journey.planned_resection_on <= (
+        local_datetime(previous.occurred_at, journey.center.time_zone).date()
+    ):
         return "Plan a new resection date after the previous resection for re-manufacture."
     return None
 

@@ -52,6 +52,13 @@ def _subject(journey: Journey) -> str:
     return str(journey.public_id)
 
 
+def _locked(journey: Journey) -> Journey:
+    """The journey's row, locked for the rest of the transaction, with its center."""
+    return (
+        Journey.objects.select_for_update().select_related("center", "patient").get(pk=journey.pk)
+    )
+
+
 def _next_coi(center: Organization) -> tuple[str, str]:
     """Issue the next DIN for the center's FIN and year, with its check character."""
     if not center.isbt_fin:
@@ -73,6 +80,15 @@ def _next_coi(center: Organization) -> tuple[str, str]:
     sequence = CoiSequence.objects.select_for_update().get(fin=center.isbt_fin, year=year)
     sequence.last_sequence += 1
     sequence.save(update_fields=["last_sequence"])
+    if sequence.last_sequence > 999_999:
+        raise InvalidInput(
+            {
+                "__all__": [
+                    f"All 999,999 chain-of-identity numbers of FIN {center.isbt_fin} for this "
+                    "year are used; ICCBBA must assign the center another FIN."
+                ]
+            }
+        )
     din = format_din(center.isbt_fin, year, sequence.last_sequence)
     return din, mod37_2(din).character
 
@@ -111,11 +127,17 @@ def open_journey(
         errors["referred_on"] = [f"Referral date cannot be in the future (today is {today})."]
     elif referred_on < patient.date_of_birth:
         errors["referred_on"] = ["Referral date cannot be before the patient's date of birth."]
+    open_journey_message = "This patient already has an open journey; close it first."
     if patient.journeys.exclude(stage__in=[Stage.COMPLETED, Stage.WITHDRAWN]).exists():
-        errors["__all__"] = ["This patient already has an open journey; close it first."]
+        errors["__all__"] = [open_journey_message]
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():
+        # Checked again under the patient's row lock: two submissions at the same moment (a
+        # double click) must not give one patient two journeys and two COI numbers.
+        Patient.objects.select_for_update().get(pk=patient.pk)
+        if patient.journeys.exclude(stage__in=[Stage.COMPLETED, Stage.WITHDRAWN]).exists():
+            raise InvalidInput({"__all__": [open_journey_message]})
         din, check = _next_coi(center)
         now = timezone.now()
         journey = Journey.objects.create(
@@ -247,21 +269,24 @@ def record_milestone(
         kind = MilestoneKind(kind)
     except ValueError:
         raise InvalidInput({"kind": [f"“{kind}” is not a milestone."]}) from None
-    require(
-        policies.can_record_milestone(actor, journey, kind),
-        f"Your role may not record “{kind.label}”.",
-    )
-    now = timezone.now()
-    errors: dict[str, list[str]] = {}
-    if timezone.is_naive(occurred_at):
-        errors["occurred_at"] = ["Give the date and time with its time zone."]
-    elif occurred_at > now + dt.timedelta(minutes=5):
-        errors["occurred_at"] = ["Date and time cannot be in the future."]
-    elif local_datetime(occurred_at, journey.center.time_zone).date() < journey.referred_on:
-        errors["occurred_at"] = [f"Date cannot be before the referral ({journey.referred_on})."]
-    if errors:
-        raise InvalidInput(errors)
     with transaction.atomic():
+        # Checked against the locked row, not the caller's copy: the journey may have been
+        # withdrawn or re-manufactured since it was read, and the attempt must be the current one.
+        journey = Journey.objects.select_for_update().select_related("center").get(pk=journey.pk)
+        require(
+            policies.can_record_milestone(actor, journey, kind),
+            f"Your role may not record “{kind.label}”.",
+        )
+        now = timezone.now()
+        errors: dict[str, list[str]] = {}
+        if timezone.is_naive(occurred_at):
+            errors["occurred_at"] = ["Give the date and time with its time zone."]
+        elif occurred_at > now + dt.timedelta(minutes=5):
+            errors["occurred_at"] = ["Date and time cannot be in the future."]
+        elif local_datetime(occurred_at, journey.center.time_zone).date() < journey.referred_on:
+            errors["occurred_at"] = [f"Date cannot be before the referral ({journey.referred_on})."]
+        if errors:
+            raise InvalidInput(errors)
         milestone = Milestone.objects.create(
             journey=journey,
             kind=kind,
@@ -313,29 +338,33 @@ def void_milestone(milestone: Milestone, *, actor: User, reason: str) -> Milesto
 
 def plan_journey(journey: Journey, *, actor: User, changes: Mapping[str, Any]) -> Journey:
     """Set planned dates and the manufacturing facility."""
-    require(policies.can_plan_journey(actor, journey), "You may not change this journey's plan.")
-    allowed = {"planned_resection_on", "planned_infusion_on", "manufacturing_facility"}
-    errors: dict[str, list[str]] = {}
-    unknown = set(changes) - allowed
-    if unknown:
-        errors["__all__"] = [f"Unknown field(s): {', '.join(sorted(unknown))}."]
-    for field in ("planned_resection_on", "planned_infusion_on"):
-        value = changes.get(field)
-        if value is not None and value < journey.referred_on:
-            errors[field] = [f"Date cannot be before the referral ({journey.referred_on})."]
-    resection = changes.get("planned_resection_on", journey.planned_resection_on)
-    infusion = changes.get("planned_infusion_on", journey.planned_infusion_on)
-    if resection and infusion and infusion <= resection:
-        errors.setdefault("planned_infusion_on", []).append(
-            "Infusion must be planned after the resection (manufacturing takes weeks)."
-        )
-    facility = changes.get("manufacturing_facility")
-    if facility is not None and not facility.is_facility:
-        errors["manufacturing_facility"] = ["Choose a manufacturing facility."]
-    if errors:
-        raise InvalidInput(errors)
     with transaction.atomic():
+        # Checked against the locked row: the caller's copy may predate a withdrawal or another
+        # change to the plan, and infusion must follow the resection as it is now stored.
         journey = Journey.objects.select_for_update().get(pk=journey.pk)
+        require(
+            policies.can_plan_journey(actor, journey), "You may not change this journey's plan."
+        )
+        allowed = {"planned_resection_on", "planned_infusion_on", "manufacturing_facility"}
+        errors: dict[str, list[str]] = {}
+        unknown = set(changes) - allowed
+        if unknown:
+            errors["__all__"] = [f"Unknown field(s): {', '.join(sorted(unknown))}."]
+        for field in ("planned_resection_on", "planned_infusion_on"):
+            value = changes.get(field)
+            if value is not None and value < journey.referred_on:
+                errors[field] = [f"Date cannot be before the referral ({journey.referred_on})."]
+        resection = changes.get("planned_resection_on", journey.planned_resection_on)
+        infusion = changes.get("planned_infusion_on", journey.planned_infusion_on)
+        if resection and infusion and infusion <= resection:
+            errors.setdefault("planned_infusion_on", []).append(
+                "Infusion must be planned after the resection (manufacturing takes weeks)."
+            )
+        facility = changes.get("manufacturing_facility")
+        if facility is not None and not facility.is_facility:
+            errors["manufacturing_facility"] = ["Choose a manufacturing facility."]
+        if errors:
+            raise InvalidInput(errors)
         before = snapshot(journey)
         for field, value in changes.items():
             setattr(journey, field, value)
@@ -355,10 +384,6 @@ def save_eligibility(
     journey: Journey, *, actor: User, data: Mapping[str, Any]
 ) -> EligibilityChecklist:
     """Create or change the eligibility checklist. A change after signing voids the signature."""
-    require(
-        policies.can_edit_eligibility(actor, journey),
-        "You may not edit this journey's eligibility checklist.",
-    )
     allowed = {field for field, _ in ELIGIBILITY_CRITERIA} | {"ecog", "notes"}
     unknown = set(data) - allowed
     errors: dict[str, list[str]] = {}
@@ -367,9 +392,15 @@ def save_eligibility(
     ecog = data.get("ecog")
     if ecog is not None and not (isinstance(ecog, int) and 0 <= ecog <= 5):
         errors["ecog"] = ["ECOG performance status must be a whole number from 0 to 5."]
-    if errors:
-        raise InvalidInput(errors)
     with transaction.atomic():
+        # Checked against the locked row: the journey may have been closed since it was read.
+        journey = _locked(journey)
+        require(
+            policies.can_edit_eligibility(actor, journey),
+            "You may not edit this journey's eligibility checklist.",
+        )
+        if errors:
+            raise InvalidInput(errors)
         checklist, created = EligibilityChecklist.objects.select_for_update().get_or_create(
             journey=journey
         )
@@ -390,24 +421,28 @@ def save_eligibility(
 
 def sign_eligibility(journey: Journey, *, actor: User, password: str) -> Signature:
     """A physician signs the eligibility checklist (re-entering their password)."""
-    require(
-        policies.can_sign_eligibility(actor, journey),
-        "Only a treating physician of this center may sign eligibility.",
-    )
-    checklist = EligibilityChecklist.objects.filter(journey=journey).first()
-    if checklist is None:
-        raise InvalidInput({"__all__": ["Fill in the eligibility checklist before signing it."]})
-    if checklist.unmet:
-        raise InvalidInput(
-            {"__all__": ["These criteria are not met: " + "; ".join(checklist.unmet) + "."]}
+    with transaction.atomic():
+        journey = _locked(journey)
+        require(
+            policies.can_sign_eligibility(actor, journey),
+            "Only a treating physician of this center may sign eligibility.",
         )
-    return sign_record(
-        checklist,
-        actor=actor,
-        password=password,
-        meaning=guards.ELIGIBILITY_MEANING,
-        subject_id=_subject(journey),
-    )
+        checklist = EligibilityChecklist.objects.select_for_update().filter(journey=journey).first()
+        if checklist is None:
+            raise InvalidInput(
+                {"__all__": ["Fill in the eligibility checklist before signing it."]}
+            )
+        if checklist.unmet:
+            raise InvalidInput(
+                {"__all__": ["These criteria are not met: " + "; ".join(checklist.unmet) + "."]}
+            )
+        return sign_record(
+            checklist,
+            actor=actor,
+            password=password,
+            meaning=guards.ELIGIBILITY_MEANING,
+            subject_id=_subject(journey),
+        )
 
 
 def complete_task(task: Task, *, actor: User) -> Task:

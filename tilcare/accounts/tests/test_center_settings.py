@@ -35,7 +35,11 @@ def test_admin_sets_fin_and_the_change_is_audited_with_reason():
 
 @pytest.mark.parametrize(
     ("fin", "case"),
-    [("O1234", "first character O is not allowed"), ("W12", "too short"), ("W12AB", "last two not digits")],
+    [
+        ("O1234", "first character O is not allowed"),
+        ("W12", "too short"),
+        ("W12AB", "last two not digits"),
+    ],
 )
 def test_malformed_fin_is_refused_and_nothing_changes(fin, case):
     center = CenterFactory(isbt_fin="")

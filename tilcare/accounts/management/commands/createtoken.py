@@ -1,0 +1,42 @@
+"""`tilcare createtoken <username> --name "lab instrument"`: issue an API bearer token.
+
+The secret is printed once and never stored (only its SHA-256 is): whoever runs this copies it
+into the calling system's configuration straight away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from tilcare.accounts.models import User
+from tilcare.accounts.services import issue_api_token
+from tilcare.core.errors import InvalidInput
+
+
+class Command(BaseCommand):
+    help = "Issue an API bearer token for a user and print its secret (shown only this once)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username", help="The user the calling system acts as.")
+        parser.add_argument(
+            "--name",
+            required=True,
+            help='What will use the token, e.g. "lab instrument" (shown in token lists).',
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            user = User.objects.get(username=options["username"])
+        except User.DoesNotExist:
+            raise CommandError(f"No user named {options['username']!r}.") from None
+        try:
+            token, secret = issue_api_token(user, name=options["name"])
+        except InvalidInput as exc:
+            raise CommandError(
+                " ".join(message for messages in exc.errors.values() for message in messages)
+            ) from None
+        self.stdout.write(f"Token {token.key_prefix}… “{token.name}” issued for {user.username}.")
+        self.stdout.write("Copy the secret now; it is not stored and cannot be shown again:")
+        self.stdout.write(secret)

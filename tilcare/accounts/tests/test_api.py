@@ -1,0 +1,77 @@
+"""`/api/v1/me`: who is calling, their role, organization and permissions."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_me_describes_a_center_navigator():
+    # Given a navigator at a center
+    center = CenterFactory(name="Riverside Cancer Center")
+    user = UserFactory(
+        role="navigator",
+        organization=center,
+        username="ana.nav",
+        first_name="Ana",
+        last_name="Ortiz",
+        credentials="RN",
+    )
+    client = Client()
+    client.force_login(user)
+
+    # When /me is read
+    response = client.get("/api/v1/me")
+
+    # Then it names the user, role, organization and the role's permissions
+    assert response.status_code == 200
+    assert response.json() == {
+        "public_id": str(user.public_id),
+        "username": "ana.nav",
+        "full_name": "Ana Ortiz",
+        "printed_name": "Ana Ortiz, RN",
+        "role": "navigator",
+        "role_label": "Nurse navigator / coordinator",
+        "organization": {
+            "public_id": str(center.public_id),
+            "name": "Riverside Cancer Center",
+            "kind": "center",
+            "time_zone": "America/New_York",
+        },
+        "permissions": [
+            "audit.view",
+            "journey.advance",
+            "journey.complete_task",
+            "journey.create",
+            "journey.edit_eligibility",
+            "journey.plan",
+            "journey.record_milestone",
+            "journey.view",
+            "journey.withdraw",
+            "patients.change",
+            "patients.create",
+            "patients.record_consent",
+            "patients.record_measurement",
+            "patients.view_identity",
+        ],
+    }
+
+
+def test_me_for_a_facility_technologist_lists_only_the_coi_view():
+    # Given a manufacturing technologist
+    facility = FacilityFactory(name="Northgate Cell Therapy")
+    user = UserFactory(role="manufacturing_tech", organization=facility)
+    client = Client()
+    client.force_login(user)
+
+    # When /me is read
+    body = client.get("/api/v1/me").json()
+
+    # Then the organization is the facility and the only permission is the COI-only view
+    assert body["organization"]["kind"] == "facility"
+    assert body["organization"]["name"] == "Northgate Cell Therapy"
+    assert body["permissions"] == ["journey.view_coi_only"]

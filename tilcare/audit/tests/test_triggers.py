@@ -1,0 +1,134 @@
+"""Database triggers keep the audit trail, signatures and the journey's transitions append-only.
+
+/conftest.py installs the triggers when each database test starts. Each refused statement runs in
+its own `transaction.atomic()` so the test's transaction stays usable. The backend's error class
+differs (IntegrityError on SQLite, InternalError on PostgreSQL); both are `django.db.DatabaseError`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from tilcare.audit import triggers
+from tilcare.audit.models import AuditEvent, Signature
+from tilcare.journey import services
+from tilcare.journey.models import JourneyTransition
+from tilcare.journey.tests.factories import eligible_checklist_data, make_team, open_journey_for
+from tilcare.patients.tests.factories import TEST_PASSWORD, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+REFUSAL = "is not allowed: the audit trail is append-only"
+
+
+@pytest.fixture
+def records():
+    """A journey opened and its eligibility signed: events, one signature, one transition."""
+    team = make_team()
+    journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
+    services.save_eligibility(journey, actor=team.navigator, data=eligible_checklist_data())
+    signature = services.sign_eligibility(journey, actor=team.physician, password=TEST_PASSWORD)
+    return {
+        # The opening event: no signature points at it, so Django's delete reaches the database.
+        "event": AuditEvent.objects.get(action="journey.open"),
+        "signature": signature,
+        "transition": JourneyTransition.objects.get(journey=journey),
+    }
+
+
+def snapshot_rows() -> list[tuple]:
+    return [
+        *AuditEvent.objects.order_by("seq").values_list(),
+        *Signature.objects.order_by("id").values_list(),
+        *JourneyTransition.objects.order_by("id").values_list(),
+    ]
+
+
+CASES = [
+    ("event", AuditEvent, {"reason": "edited"}),
+    ("signature", Signature, {"meaning": "Something else"}),
+    ("transition", JourneyTransition, {"to_stage": "infusion"}),
+]
+CASE_IDS = [name for name, _, _ in CASES]
+
+
+@pytest.mark.parametrize(("name", "model", "change"), CASES, ids=CASE_IDS)
+def test_a_queryset_update_is_refused_and_the_row_is_unchanged(records, name, model, change):
+    # Given stored rows
+    before = snapshot_rows()
+
+    # When one is updated through the ORM
+    with pytest.raises(DatabaseError) as refused, transaction.atomic():
+        model.objects.filter(pk=records[name].pk).update(**change)
+
+    # Then the database refuses it and nothing changed
+    assert REFUSAL in str(refused.value)
+    assert snapshot_rows() == before
+
+
+@pytest.mark.parametrize(("name", "model", "change"), CASES, ids=CASE_IDS)
+def test_a_queryset_delete_is_refused_and_the_row_is_kept(records, name, model, change):
+    before = snapshot_rows()
+
+    with pytest.raises(DatabaseError) as refused, transaction.atomic():
+        model.objects.filter(pk=records[name].pk).delete()
+
+    assert REFUSAL in str(refused.value)
+    assert snapshot_rows() == before
+
+
+@pytest.mark.parametrize(("name", "model", "change"), CASES, ids=CASE_IDS)
+def test_saving_a_changed_instance_is_refused(records, name, model, change):
+    before = snapshot_rows()
+    instance = model.objects.get(pk=records[name].pk)
+    for field, value in change.items():
+        setattr(instance, field, value)
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        instance.save()
+
+    assert snapshot_rows() == before
+
+
+@pytest.mark.parametrize(
+    "table", list(triggers.PROTECTED_TABLES), ids=list(triggers.PROTECTED_TABLES)
+)
+def test_raw_sql_update_and_delete_are_refused(records, table):
+    before = snapshot_rows()
+
+    for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+
+    assert snapshot_rows() == before
+
+
+@pytest.mark.parametrize(
+    "table", list(triggers.PROTECTED_TABLES), ids=list(triggers.PROTECTED_TABLES)
+)
+def test_truncate_is_refused_on_postgresql(records, table):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE statement.")
+    before = snapshot_rows()
+
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table} CASCADE")
+
+    assert snapshot_rows() == before
+
+
+def test_appending_still_works_with_the_triggers_installed(records):
+    # Given the triggers / When a service appends events, a signature and transitions
+    # (the records fixture did) / Then they were written
+    assert AuditEvent.objects.count() == 3
+    assert Signature.objects.count() == 1
+    assert JourneyTransition.objects.count() == 1
+
+
+def test_install_is_idempotent(records):
+    triggers.install(connection)
+    triggers.install(connection)
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=records["event"].pk).update(reason="edited")

@@ -1,0 +1,295 @@
+"""Journeys for tests, opened and moved only through the services (so every write is audited).
+
+- `make_team(center)`: one user per center role at `center` (default a new CenterFactory center,
+  FIN "W1234"), plus a manufacturing facility with a technologist and a QA reviewer.
+- `open_journey_for(patient, actor)`: opens a lifileucel journey referred on REFERRED_ON.
+- `satisfy(journey, code, users=team)`: records what one guard requirement (by its code in
+  guards.GUARDS) needs, through the services, as the role that would record it in real life.
+- `walk_to(journey, stage, users=team)`: satisfies every guard and advances, stage by stage, along
+  the main path (referral … infusion → IL-2 → inpatient recovery … completed) until the journey is
+  in `stage`. `Stage.WITHDRAWN` withdraws the journey from wherever it is. After a re-manufacture
+  it continues from "Resection scheduled" with the new attempt's milestones.
+
+Dates are fixed: referral REFERRED_ON, consents signed that day, resection planned 21 days and
+infusion 56 days after it. Milestones are recorded one minute before now (the services refuse
+future times), except a re-manufacture's resection date, which must follow the previous resection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from tilcare.accounts.choices import Role
+from tilcare.accounts.models import Organization, User
+from tilcare.core.timeutil import local_today
+from tilcare.journey import guards, services
+from tilcare.journey.choices import ADVANCE_ROLES, MilestoneKind, Protocol, Stage, WithdrawalReason
+from tilcare.journey.models import ELIGIBILITY_CRITERIA, Journey
+from tilcare.patients import services as patient_services
+from tilcare.patients.choices import ConsentKind
+from tilcare.patients.models import Patient
+from tilcare.patients.tests.factories import (
+    TEST_PASSWORD,
+    CenterFactory,
+    FacilityFactory,
+    UserFactory,
+)
+
+REFERRED_ON = dt.date(2026, 1, 5)
+PLANNED_RESECTION_ON = REFERRED_ON + dt.timedelta(days=21)
+PLANNED_INFUSION_ON = REFERRED_ON + dt.timedelta(days=56)
+CONSENT_FORM_VERSION = "3.2"
+
+# The main path through the table; INFUSION -> INPATIENT_RECOVERY (no IL-2) is not on it.
+MAIN_PATH: tuple[Stage, ...] = (
+    Stage.REFERRAL,
+    Stage.SCREENING,
+    Stage.FINANCIAL_CLEARANCE,
+    Stage.RESECTION_SCHEDULED,
+    Stage.TISSUE_PROCURED,
+    Stage.AT_MANUFACTURING,
+    Stage.PRODUCT_RELEASED,
+    Stage.PRODUCT_AT_CENTER,
+    Stage.LYMPHODEPLETION,
+    Stage.INFUSION,
+    Stage.IL2,
+    Stage.INPATIENT_RECOVERY,
+    Stage.FOLLOW_UP,
+    Stage.COMPLETED,
+)
+
+# Who moves a journey into each stage in these walks (the first role ADVANCE_ROLES allows in
+# this order of preference).
+_ACTOR_PREFERENCE = (Role.NAVIGATOR, Role.PHYSICIAN, Role.NURSE, Role.SURGEON)
+
+
+@dataclass(frozen=True)
+class CareTeam:
+    center: Organization
+    facility: Organization
+    navigator: User
+    physician: User
+    surgeon: User
+    nurse: User
+    pharmacist: User
+    financial_coordinator: User
+    social_worker: User
+    center_admin: User
+    manufacturing_tech: User
+    qa_reviewer: User
+
+    def by_role(self, role: Role | str) -> User:
+        user: User = getattr(self, Role(role).value)
+        return user
+
+    def mover_into(self, stage: Stage) -> User:
+        """A user whose role may move a journey into `stage` (the navigator where none may)."""
+        allowed = ADVANCE_ROLES.get(stage)
+        if not allowed:
+            return self.navigator
+        role = next(r for r in _ACTOR_PREFERENCE if r in allowed)
+        return self.by_role(role)
+
+
+def make_team(center: Organization | None = None, facility: Organization | None = None) -> CareTeam:
+    center = center or CenterFactory()
+    facility = facility or FacilityFactory()
+
+    def member(role: Role, organization: Organization, credentials: str = "") -> User:
+        user: User = UserFactory(role=role, organization=organization, credentials=credentials)
+        return user
+
+    return CareTeam(
+        center=center,
+        facility=facility,
+        navigator=member(Role.NAVIGATOR, center, "RN"),
+        physician=member(Role.PHYSICIAN, center, "MD"),
+        surgeon=member(Role.SURGEON, center, "MD"),
+        nurse=member(Role.NURSE, center, "RN"),
+        pharmacist=member(Role.PHARMACIST, center, "PharmD"),
+        financial_coordinator=member(Role.FINANCIAL_COORDINATOR, center),
+        social_worker=member(Role.SOCIAL_WORKER, center, "LCSW"),
+        center_admin=member(Role.CENTER_ADMIN, center),
+        manufacturing_tech=member(Role.MANUFACTURING_TECH, facility),
+        qa_reviewer=member(Role.QA_REVIEWER, facility),
+    )
+
+
+def open_journey_for(
+    patient: Patient,
+    actor: User,
+    *,
+    protocol: str = Protocol.LIFILEUCEL_US_2024,
+    referred_on: dt.date = REFERRED_ON,
+) -> Journey:
+    return services.open_journey(
+        patient,
+        actor=actor,
+        protocol=protocol,
+        referred_on=referred_on,
+        referring_physician="Dr. Ana Ortiz",
+    )
+
+
+Satisfier = Callable[[Journey, "CareTeam"], None]
+
+
+def milestone_time() -> dt.datetime:
+    """A moment the services accept for a milestone: just before now."""
+    return timezone.now() - dt.timedelta(minutes=1)
+
+
+def _milestone(kind: MilestoneKind, role: Role, reference: str = "") -> Satisfier:
+    def record(journey: Journey, users: CareTeam) -> None:
+        services.record_milestone(
+            journey,
+            actor=users.by_role(role),
+            kind=kind,
+            occurred_at=milestone_time(),
+            reference=reference,
+        )
+
+    return record
+
+
+def _consent(kind: ConsentKind) -> Satisfier:
+    def record(journey: Journey, users: CareTeam) -> None:
+        patient_services.record_consent(
+            journey.patient,
+            actor=users.navigator,
+            kind=kind,
+            form_version=CONSENT_FORM_VERSION,
+            signed_on=journey.referred_on,
+        )
+
+    return record
+
+
+def eligible_checklist_data() -> dict[str, object]:
+    data: dict[str, object] = {field: True for field, _ in ELIGIBILITY_CRITERIA}
+    data.update({"ecog": 1, "notes": "Meets protocol criteria."})
+    return data
+
+
+def _eligibility(journey: Journey, users: CareTeam) -> None:
+    services.save_eligibility(journey, actor=users.physician, data=eligible_checklist_data())
+    services.sign_eligibility(journey, actor=users.physician, password=TEST_PASSWORD)
+
+
+def _diagnosis(journey: Journey, users: CareTeam) -> None:
+    raise AssertionError(
+        "The patient has no diagnosis; create the patient with one (PatientFactory does)."
+    )
+
+
+def _resection_planned(journey: Journey, users: CareTeam) -> None:
+    if journey.manufacture_attempt > 1:
+        plan_remanufacture(journey, users=users)
+        return
+    services.plan_journey(
+        journey, actor=users.navigator, changes={"planned_resection_on": PLANNED_RESECTION_ON}
+    )
+
+
+def _facility(journey: Journey, users: CareTeam) -> None:
+    services.plan_journey(
+        journey, actor=users.navigator, changes={"manufacturing_facility": users.facility}
+    )
+
+
+def _infusion_planned(journey: Journey, users: CareTeam) -> None:
+    resection = journey.planned_resection_on or PLANNED_RESECTION_ON
+    services.plan_journey(
+        journey,
+        actor=users.navigator,
+        changes={"planned_infusion_on": resection + dt.timedelta(days=35)},
+    )
+
+
+# How each guard requirement (by code) is met, as the role that records it in real life.
+SATISFIERS: dict[str, Satisfier] = {
+    "diagnosis": _diagnosis,
+    "consent_til": _consent(ConsentKind.TIL_THERAPY),
+    "eligibility": _eligibility,
+    "financial_clearance": _milestone(
+        MilestoneKind.FINANCIAL_CLEARANCE, Role.FINANCIAL_COORDINATOR, "PA-2026-0001"
+    ),
+    "consent_tissue": _consent(ConsentKind.TISSUE_PROCUREMENT),
+    "resection_planned": _resection_planned,
+    "resection_performed": _milestone(MilestoneKind.RESECTION_PERFORMED, Role.SURGEON),
+    "facility": _facility,
+    "tissue_received": _milestone(MilestoneKind.TISSUE_RECEIVED, Role.NAVIGATOR),
+    "product_released": _milestone(MilestoneKind.PRODUCT_RELEASED, Role.NAVIGATOR, "LOT-0001"),
+    "product_received": _milestone(MilestoneKind.PRODUCT_RECEIVED, Role.PHARMACIST),
+    "il2_confirmed": _milestone(MilestoneKind.IL2_CONFIRMED, Role.PHARMACIST),
+    "infusion_planned": _infusion_planned,
+    "last_fludarabine": _milestone(MilestoneKind.LAST_FLUDARABINE, Role.NURSE),
+    "infusion_done": _milestone(MilestoneKind.INFUSION_DONE, Role.NURSE),
+    "discharged": _milestone(MilestoneKind.DISCHARGED, Role.PHYSICIAN),
+    "follow_up_complete": _milestone(MilestoneKind.FOLLOW_UP_COMPLETE, Role.NAVIGATOR),
+}
+
+
+def _fresh(journey: Journey) -> Journey:
+    return Journey.objects.select_related("patient", "center").get(pk=journey.pk)
+
+
+def satisfy(journey: Journey, code: str, *, users: CareTeam) -> Journey:
+    """Record what requirement `code` needs (nothing if it is already met)."""
+    requirement = next(r for reqs in guards.GUARDS.values() for r in reqs if r.code == code)
+    if requirement.check(journey) is None:
+        return journey
+    SATISFIERS[code](journey, users)
+    return _fresh(journey)
+
+
+def prepare_for(
+    journey: Journey, target: Stage, *, users: CareTeam, skip: frozenset[str] = frozenset()
+) -> Journey:
+    """Meet every requirement for entering `target` except the codes in `skip`."""
+    journey = _fresh(journey)
+    for requirement in guards.GUARDS.get(target, ()):
+        if requirement.code not in skip:
+            journey = satisfy(journey, requirement.code, users=users)
+    return journey
+
+
+def walk_to(journey: Journey, stage: Stage, *, users: CareTeam) -> Journey:
+    """Advance `journey` through the services until it is in `stage`."""
+    journey = _fresh(journey)
+    if stage == Stage.WITHDRAWN:
+        if journey.stage != Stage.WITHDRAWN:
+            journey = services.advance(
+                journey,
+                Stage.WITHDRAWN,
+                actor=users.navigator,
+                withdrawal_reason=WithdrawalReason.PATIENT_DECISION,
+            )
+        return journey
+    current = MAIN_PATH.index(Stage(journey.stage))
+    goal = MAIN_PATH.index(stage)
+    if goal < current:
+        raise ValueError(f"walk_to cannot go back from {journey.stage} to {stage}.")
+    for target in MAIN_PATH[current + 1 : goal + 1]:
+        for requirement in guards.GUARDS.get(target, ()):
+            journey = satisfy(journey, requirement.code, users=users)
+        journey = services.advance(journey, target, actor=users.mover_into(target))
+    assert journey.stage == stage
+    return journey
+
+
+def plan_remanufacture(journey: Journey, *, users: CareTeam) -> Journey:
+    """Plan the resection a re-manufacture needs: after the previous one, infusion unplanned."""
+    services.plan_journey(
+        journey,
+        actor=users.navigator,
+        changes={
+            "planned_resection_on": local_today(journey.center.time_zone) + dt.timedelta(days=7),
+            "planned_infusion_on": None,
+        },
+    )
+    return _fresh(journey)
