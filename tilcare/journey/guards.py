@@ -7,13 +7,20 @@ move while any is unmet.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tilcare.audit.selectors import list_signatures_for
 from tilcare.audit.services import object_type_of, signature_is_valid
 from tilcare.core.timeutil import local_datetime
-from tilcare.journey.choices import PER_ATTEMPT_MILESTONES, MilestoneKind, Stage
+from tilcare.journey.choices import (
+    PER_ATTEMPT_MILESTONES,
+    MilestoneKind,
+    Stage,
+    TransitionKind,
+    transition_kind,
+)
 from tilcare.journey.models import EligibilityChecklist, Journey, Milestone
 from tilcare.patients.choices import ConsentKind
 from tilcare.patients.selectors import active_consent
@@ -233,6 +240,21 @@ def evaluate(journey: Journey, target: Stage) -> list[RequirementStatus]:
             RequirementStatus(requirement.code, requirement.label, reason is None, reason or "")
         )
     return statuses
+
+
+def evaluate_move(journey: Journey, target: Stage) -> list[RequirementStatus]:
+    """The requirements of moving `journey` from its stage to `target`, judged as after the move.
+
+    Withdrawal needs nothing but its coded reason. A re-manufacture starts a new attempt, so its
+    per-attempt requirements are judged for that new attempt, exactly as `advance()` will.
+    """
+    kind = transition_kind(Stage(journey.stage), target)
+    if kind == TransitionKind.WITHDRAW:
+        return []
+    if kind == TransitionKind.REMANUFACTURE:
+        journey = copy.copy(journey)
+        journey.manufacture_attempt += 1
+    return evaluate(journey, target)
 
 
 def unmet_reasons(journey: Journey, target: Stage) -> list[str]:

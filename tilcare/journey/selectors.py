@@ -24,7 +24,6 @@ from tilcare.journey.choices import (
     MilestoneKind,
     Stage,
     TaskStatus,
-    TransitionKind,
     transition_kind,
 )
 from tilcare.journey.models import Journey, Milestone, Task
@@ -183,7 +182,7 @@ def next_steps(journey: Journey, user: Any) -> list[NextStep]:
     steps = []
     for target in sorted(TRANSITIONS[source], key=lambda s: list(Stage).index(s)):
         kind = transition_kind(source, target)
-        requirements = [] if kind == TransitionKind.WITHDRAW else guards.evaluate(journey, target)
+        requirements = guards.evaluate_move(journey, target)
         allowed = policies.can_advance_journey(user, journey, target)
         reasons = [r.reason for r in requirements if not r.met]
         if not allowed:

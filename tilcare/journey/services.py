@@ -215,13 +215,12 @@ def advance(
         )
         kind = transition_kind(source, target)
         _validate_move(journey, target, kind, reason, withdrawal_reason)
+        blocked = [r.reason for r in guards.evaluate_move(journey, target) if not r.met]
+        if blocked:
+            raise TransitionBlocked(blocked)
         before = snapshot(journey)
         if kind == TransitionKind.REMANUFACTURE:
             journey.manufacture_attempt += 1
-        if kind != TransitionKind.WITHDRAW:
-            blocked = guards.unmet_reasons(journey, target)
-            if blocked:
-                raise TransitionBlocked(blocked)
         now = timezone.now()
         journey.stage = target
         journey.stage_entered_at = now

@@ -15,7 +15,7 @@ from tilcare.audit.models import AuditEvent, Signature
 from tilcare.audit.services import sign_record
 from tilcare.core.errors import TransitionBlocked
 from tilcare.core.timeutil import local_today
-from tilcare.journey import guards, services
+from tilcare.journey import guards, selectors, services
 from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus
 from tilcare.journey.models import EligibilityChecklist, Journey, JourneyTransition
 from tilcare.journey.tests.factories import (
@@ -437,3 +437,28 @@ def test_guards_do_not_depend_on_open_tasks():
     # When it moves / Then open tasks do not block (they are work, not preconditions)
     services.advance(journey, S.SCREENING, actor=team.navigator)
     assert Journey.objects.get(pk=journey.pk).stage == S.SCREENING
+
+
+def test_next_steps_judges_remanufacture_as_advance_will():
+    # Given a journey at manufacturing whose new resection is planned on the old resection's day
+    zone = zoneinfo.ZoneInfo("America/New_York")
+    two_days_ago = local_today("America/New_York") - dt.timedelta(days=2)
+    resection = dt.datetime.combine(two_days_ago, dt.time(10, 0), tzinfo=zone)
+    journey, team = remanufacture_after_resection_at("America/New_York", resection, two_days_ago)
+
+    # When the journey page lists the next steps
+    step = next(
+        s
+        for s in selectors.next_steps(journey, team.navigator)
+        if s.stage == S.RESECTION_SCHEDULED
+    )
+
+    # Then re-manufacture shows the same block that advance() raises, not "ready"
+    assert step.kind == "remanufacture"
+    assert not step.ready
+    assert step.blocked_reasons == [
+        "Plan a new resection date after the previous resection for re-manufacture."
+    ]
+    with pytest.raises(TransitionBlocked) as blocked:
+        services.advance(journey, S.RESECTION_SCHEDULED, actor=team.navigator, reason="Failed")
+    assert blocked.value.reasons == step.blocked_reasons

@@ -1,0 +1,315 @@
+"""Forms for the journey pages.
+
+The forms check at the edge what they can with the services' own words (so the message next to
+the field names the field and its limit); the services check again and the views show any refusal
+on the same form with `apply_service_errors`.
+
+Date-times typed into a `datetime-local` input carry no zone: the views validate these forms
+inside `timezone.override(<the center's zone>)`, so "14:30" means 14:30 where the patient is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from tilcare.accounts.choices import OrganizationKind
+from tilcare.accounts.models import Organization
+from tilcare.core.forms import DateInput, DateTimeInput
+from tilcare.journey.choices import MilestoneKind, Protocol, Stage, WithdrawalReason
+from tilcare.journey.models import ELIGIBILITY_CRITERIA, EligibilityChecklist, Journey
+from tilcare.patients.forms import NamedErrorsForm
+
+
+def _with_blank(choices: list[tuple[str, str]], blank: str) -> list[tuple[str, str]]:
+    return [("", blank), *choices]
+
+
+# ---------- Board ----------
+
+
+class BoardFilterForm(forms.Form):
+    """The board's filters. Unknown values are ignored (a stale bookmark must still open)."""
+
+    VIEW_COLUMNS = "columns"
+    VIEW_TABLE = "table"
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    stage = forms.ChoiceField(
+        required=False, choices=_with_blank(list(Stage.choices), "All stages"), label="Stage"
+    )
+    protocol = forms.ChoiceField(
+        required=False,
+        choices=_with_blank(list(Protocol.choices), "All protocols"),
+        label="Protocol",
+    )
+    closed = forms.BooleanField(required=False, label="Include completed and withdrawn")
+    view = forms.ChoiceField(
+        required=False,
+        choices=[(VIEW_COLUMNS, "Columns"), (VIEW_TABLE, "Table")],
+        widget=forms.HiddenInput,
+    )
+
+    def __init__(self, *args: Any, identity: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A facility sees COI identifiers only, so it can search by nothing else.
+        self.fields["q"].label = "Search name, MRN or COI" if identity else "Search COI"
+        self.fields["q"].widget = forms.TextInput(
+            attrs={
+                "type": "search",
+                "autocomplete": "off",
+                "placeholder": "Family name, MRN or W1234 26 000042" if identity else "W1234 26 …",
+            }
+        )
+
+    def filters(self) -> dict[str, Any]:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "query": data.get("q", ""),
+            "stage": data.get("stage", ""),
+            "protocol": data.get("protocol", ""),
+            "include_closed": bool(data.get("closed")),
+        }
+
+    @property
+    def view_mode(self) -> str:
+        data = self.cleaned_data if self.is_valid() else {}
+        return data.get("view") or self.VIEW_COLUMNS
+
+
+# ---------- Opening a journey ----------
+
+
+class JourneyOpenForm(NamedErrorsForm):
+    protocol = forms.ChoiceField(choices=_with_blank(list(Protocol.choices), "Choose…"))
+    referred_on = forms.DateField(label="Referral date", widget=DateInput)
+    referring_physician = forms.CharField(
+        max_length=200, required=False, help_text="Name and practice, as on the referral letter."
+    )
+
+    def __init__(self, *args: Any, today: dt.date, born: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.born = born
+        self.fields["referred_on"].widget.attrs["max"] = today.isoformat()
+
+    def clean_referred_on(self) -> dt.date:
+        value: dt.date = self.cleaned_data["referred_on"]
+        if value > self.today:
+            raise forms.ValidationError(
+                f"Referral date cannot be in the future (today is {self.today})."
+            )
+        if value < self.born:
+            raise forms.ValidationError(
+                "Referral date cannot be before the patient's date of birth."
+            )
+        return value
+
+
+# ---------- Moving the journey ----------
+
+
+class AdvanceForm(NamedErrorsForm):
+    """One move of the transition table; `reason` is required by the service for re-manufacture."""
+
+    to_stage = forms.ChoiceField(choices=Stage.choices, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class WithdrawForm(NamedErrorsForm):
+    withdrawal_reason = forms.ChoiceField(
+        label="Withdrawal reason",
+        choices=_with_blank(list(WithdrawalReason.choices), "Choose…"),
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Note",
+        help_text="Required when the reason is “Other”. Kept in the timeline and audit trail.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("withdrawal_reason") == WithdrawalReason.OTHER
+            and not (data.get("reason") or "").strip()
+        ):
+            self.add_error("reason", "Describe the reason when “Other” is chosen.")
+        return data
+
+
+# ---------- Milestones ----------
+
+
+class MilestoneForm(NamedErrorsForm):
+    kind = forms.ChoiceField(label="Milestone")
+    occurred_at = forms.DateTimeField(
+        label="Date and time",
+        widget=DateTimeInput(),
+        help_text="When it happened, in the center's local time.",
+    )
+    reference = forms.CharField(
+        max_length=100,
+        required=False,
+        help_text="Authorization, lot or order number.",
+    )
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, kinds: list[MilestoneKind], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the milestones this user may record are offered (the service checks again).
+        self.fields["kind"].choices = _with_blank([(k.value, k.label) for k in kinds], "Choose…")
+        self.fields["occurred_at"].error_messages["invalid"] = (
+            "Date and time must be a valid date and time (YYYY-MM-DD HH:MM)."
+        )
+
+    def clean_occurred_at(self) -> dt.datetime:
+        value: dt.datetime = self.cleaned_data["occurred_at"]
+        if value > timezone.now() + dt.timedelta(minutes=5):
+            raise forms.ValidationError("Date and time cannot be in the future.")
+        return value
+
+
+class MilestoneVoidForm(NamedErrorsForm):
+    reason = forms.CharField(
+        max_length=2000,
+        label="Why is this entry void?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].error_messages["required"] = "Say why this entry is void."
+
+
+# ---------- Plan ----------
+
+
+class PlanForm(NamedErrorsForm):
+    planned_resection_on = forms.DateField(
+        label="Planned resection date", required=False, widget=DateInput
+    )
+    planned_infusion_on = forms.DateField(
+        label="Planned infusion date (Day 0)", required=False, widget=DateInput
+    )
+    manufacturing_facility = forms.ModelChoiceField(
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label="Not chosen",
+        label="Manufacturing facility",
+    )
+
+    FIELDS = ("planned_resection_on", "planned_infusion_on", "manufacturing_facility")
+
+    def __init__(self, *args: Any, journey: Journey, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "planned_resection_on": journey.planned_resection_on,
+                "planned_infusion_on": journey.planned_infusion_on,
+                "manufacturing_facility": journey.manufacturing_facility_id,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.journey = journey
+        # Facilities only: a treatment center cannot manufacture.
+        field = self.fields["manufacturing_facility"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Organization.objects.filter(kind=OrganizationKind.FACILITY).order_by(
+            "name"
+        )
+
+    def changes(self) -> dict[str, Any]:
+        """Only what differs from the journey, so the audit trail records real changes."""
+        current = {
+            "planned_resection_on": self.journey.planned_resection_on,
+            "planned_infusion_on": self.journey.planned_infusion_on,
+            "manufacturing_facility": self.journey.manufacturing_facility,
+        }
+        return {
+            name: self.cleaned_data[name]
+            for name in self.FIELDS
+            if self.cleaned_data[name] != current[name]
+        }
+
+
+# ---------- Eligibility ----------
+
+ECOG_CHOICES = [
+    ("", "Not recorded"),
+    ("0", "0 — Fully active"),
+    ("1", "1 — Restricted in strenuous activity"),
+    ("2", "2 — Ambulatory, self-care, no work"),
+    ("3", "3 — Limited self-care"),
+    ("4", "4 — Completely disabled"),
+    ("5", "5 — Dead"),
+]
+
+
+class EligibilityForm(NamedErrorsForm):
+    ecog = forms.TypedChoiceField(
+        label="ECOG performance status",
+        choices=ECOG_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    notes = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    CRITERIA = tuple(field for field, _ in ELIGIBILITY_CRITERIA)
+
+    def __init__(
+        self, *args: Any, checklist: EligibilityChecklist | None = None, **kwargs: Any
+    ) -> None:
+        if checklist is not None:
+            initial = {field: getattr(checklist, field) for field in self.CRITERIA}
+            initial.update({"ecog": checklist.ecog, "notes": checklist.notes})
+            kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+        # Criteria first, in the order the physician reviews them, then ECOG and notes.
+        criteria = {
+            field: forms.BooleanField(required=False, label=label)
+            for field, label in ELIGIBILITY_CRITERIA
+        }
+        self.fields = {**criteria, "ecog": self.fields["ecog"], "notes": self.fields["notes"]}
+        self.checklist = checklist
+
+    def criteria_fields(self) -> list[forms.BoundField]:
+        return [self[field] for field in self.CRITERIA]
+
+    def data_for_service(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in (*self.CRITERIA, "ecog", "notes")}
+
+    def changed_content(self) -> bool:
+        if self.checklist is None:
+            return True
+        return any(
+            getattr(self.checklist, name) != value
+            for name, value in self.data_for_service().items()
+        )
+
+
+class SignForm(NamedErrorsForm):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Re-enter your password to sign (21 CFR Part 11).",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].error_messages["required"] = "Enter your own password to sign."
