@@ -169,7 +169,7 @@ def board(request: HttpRequest) -> HttpResponse:
     view_mode = form.view_mode
     filtered = any(filters[k] for k in ("query", "stage", "protocol"))
     context = {
-        "page_title": "Coordinator board",
+        "page_title": "Coordinator board" if identity else "Product board",
         "form": form,
         "phases": phases,
         "total": len(all_cards),
