@@ -58,8 +58,7 @@ def user_for_secret(secret: str, *, now: dt.datetime | None = None) -> Any | Non
     if not secret.startswith(SECRET_PREFIX):
         return None
     token: Any = (
-        ApiToken
-        .objects.select_related("user")
+        ApiToken.objects.select_related("user")
         .filter(key_hash=hash_secret(secret), revoked_at__isnull=True)
         .first()
     )

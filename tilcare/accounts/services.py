@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from tilcare.accounts import policies
+from tilcare.accounts.api_auth import hash_secret, key_prefix_of, new_secret
 from tilcare.accounts.models import ApiToken, Organization, User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
-from tilcare.accounts.api_auth import hash_secret, key_prefix_of, new_secret
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 
@@ -87,3 +88,87 @@ def issue_api_token(user: User, *, name: str, actor: User | None = None) -> tupl
             after={"user": str(user.public_id), "name": name, "key_prefix": token.key_prefix},
         )
     return token, secret
+
+
+def create_organization(
+    *, actor: User | None, kind: str, name: str, time_zone: str, isbt_fin: str = "", **extra: str
+) -> Organization:
+    """Register a treatment center or a manufacturing facility.
+
+    Organizations are set up by the deployment's administrator from the command line
+    (`tilcare addorg`), so `actor` is None there and the audit trail says "system".
+    """
+    if actor is not None:
+        require(False, "Organizations are created by the deployment administrator.")
+    unknown = set(extra) - {"phone", "after_hours_phone", "address"}
+    if unknown:
+        raise InvalidInput({"__all__": [f"Unknown field(s): {', '.join(sorted(unknown))}."]})
+    organization = Organization(
+        kind=kind,
+        name=name.strip(),
+        time_zone=time_zone,
+        isbt_fin=isbt_fin.strip().upper(),
+        **extra,
+    )
+    try:
+        organization.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput({k: list(v) for k, v in exc.message_dict.items()}) from None
+    with transaction.atomic():
+        organization.save()
+        record_event("organization.create", organization, actor=None, after=snapshot(organization))
+    return organization
+
+
+def create_user(
+    *,
+    actor: User | None,
+    organization: Organization,
+    username: str,
+    password: str,
+    role: str,
+    first_name: str,
+    last_name: str,
+    credentials: str = "",
+    email: str = "",
+) -> User:
+    """Create a person's account with one role in one organization; the password is validated.
+
+    From the command line (`tilcare adduser`) `actor` is None; a center administrator may create
+    accounts for their own center.
+    """
+    if actor is not None:
+        require(
+            policies.can_manage_center(actor, organization),
+            "Only this center's administrator may create its accounts.",
+        )
+    user = User(
+        username=username.strip(),
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip(),
+        credentials=credentials.strip(),
+        role=role,
+        organization=organization,
+    )
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if not user.first_name or not user.last_name:
+        errors.setdefault("__all__", []).append(
+            "First and last name are required: they are printed on signatures."
+        )
+    if errors:
+        raise InvalidInput(errors)
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        record_event("user.create", user, actor=actor, after=snapshot(user))
+    return user

@@ -317,3 +317,31 @@ def record_measurement(
             subject_id=str(patient.public_id),
         )
     return measurement
+
+
+def link_portal_user(patient: Patient, *, actor: User, user: User) -> Patient:
+    """Give the patient their own portal login (a user with the patient role at this center)."""
+    require(
+        policies.can_change_patient(actor, patient), "You may not change this patient's record."
+    )
+    errors: Errors = {}
+    if user.role != "patient" or user.organization_id != patient.center_id:
+        errors["portal_user"] = ["Choose a patient-role account of this center."]
+    elif Patient.objects.filter(portal_user=user).exclude(pk=patient.pk).exists():
+        errors["portal_user"] = ["This account is already linked to another patient."]
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        before = snapshot(patient, ("portal_user",))
+        patient.portal_user = user
+        patient.save(update_fields=["portal_user", "updated_at"])
+        record_event(
+            "patient.portal_user.link",
+            patient,
+            actor=actor,
+            before=before,
+            after=snapshot(patient, ("portal_user",)),
+            subject_id=str(patient.public_id),
+        )
+    return patient

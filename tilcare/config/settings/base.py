@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "tilcare.patients",
     "tilcare.journey",
     "tilcare.portal",
+    "tilcare.demo",
 ]
 
 MIDDLEWARE = [
@@ -117,7 +118,9 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Lock an account after repeated failed logins (django-axes).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.5  # hours
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Lock the (username, address) pair: repeated guesses are stopped without letting anyone lock a
+# colleague out from another workstation.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
 SESSION_COOKIE_HTTPONLY = True

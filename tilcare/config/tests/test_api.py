@@ -16,11 +16,11 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from tilcare.accounts.api_auth import CSRF_FAILED, INVALID_TOKEN, user_for_secret
 from tilcare.accounts.models import ApiToken
 from tilcare.accounts.services import issue_api_token
 from tilcare.audit.models import AuditEvent
 from tilcare.config.api import NOT_AUTHENTICATED, field_errors
-from tilcare.accounts.api_auth import CSRF_FAILED, INVALID_TOKEN, user_for_secret
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import UserFactory
 

@@ -448,9 +448,7 @@ def test_next_steps_judges_remanufacture_as_advance_will():
 
     # When the journey page lists the next steps
     step = next(
-        s
-        for s in selectors.next_steps(journey, team.navigator)
-        if s.stage == S.RESECTION_SCHEDULED
+        s for s in selectors.next_steps(journey, team.navigator) if s.stage == S.RESECTION_SCHEDULED
     )
 
     # Then re-manufacture shows the same block that advance() raises, not "ready"
