@@ -1,0 +1,289 @@
+"""Body size: body surface area, body-mass index, ideal and adjusted body weight.
+
+Inputs are `Quantity` values in kg and cm exactly (a weight in g or a height in m is refused, not
+converted: convert explicitly with `.to(Unit.kg)` first). Plausibility limits, inclusive:
+weight 20–350 kg, height 100–250 cm; values outside are refused with `ImplausibleInput` naming
+the limit.
+
+Formulas (clinical-reference.md section 9):
+  * Mosteller BSA (m²) = √(height_cm × weight_kg / 3600) — Mosteller RD, N Engl J Med
+    1987;317:1098. Computed with Decimal.sqrt().
+  * DuBois BSA (m²) = 0.007184 × height_cm^0.725 × weight_kg^0.425 — DuBois D, DuBois EF, Arch
+    Intern Med 1916;17:863. Powers computed as exp(p × ln x) on Decimal under a local context of
+    50 significant digits.
+  * BMI (kg/m²) = weight_kg / (height_cm / 100)².
+  * Ideal body weight, Devine: men 50 kg + 2.3 kg × (height_in − 60), women 45.5 kg + 2.3 kg ×
+    (height_in − 60), height_in = height_cm / 2.54 (exact, by definition of the inch). Defined
+    only for male and female and for heights of at least 60 inches (152.4 cm): below that the
+    formula extrapolates past its base and is refused rather than returned.
+  * Adjusted body weight = IBW + factor × (actual − IBW). The reference notes mark the common
+    factor 0.4 NOT CONFIRMED, so `factor` is a required keyword with no default.
+
+Rounding (only through the named functions below, ROUND_HALF_UP): BSA to 2 decimal places in m²
+(`round_bsa_m2`), BMI to 1 decimal place (`round_bmi`), IBW and adjusted weight to 1 decimal place
+in kg (`round_weight_kg`). Results carry the unrounded value too.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+
+from tilcare.clinical.units import (
+    ImplausibleInput,
+    InvalidQuantity,
+    Quantity,
+    Unit,
+    to_decimal,
+)
+
+WEIGHT_MIN_KG = Decimal(20)
+WEIGHT_MAX_KG = Decimal(350)
+HEIGHT_MIN_CM = Decimal(100)
+HEIGHT_MAX_CM = Decimal(250)
+CM_PER_INCH = Decimal("2.54")
+DEVINE_MIN_HEIGHT_IN = Decimal(60)
+
+MOSTELLER_SOURCE = "Mosteller RD. Simplified calculation of body-surface area. NEJM 1987;317:1098"
+DUBOIS_SOURCE = "DuBois D, DuBois EF. Arch Intern Med 1916;17:863"
+DEVINE_SOURCE = (
+    "Devine ideal body weight as given in clinical-reference.md §9 "
+    "(https://harderworld.com/2013/03/13/here-we-go-again-2/)"
+)
+ADJUSTED_SOURCE = (
+    "Pharmacy convention IBW + factor × (actual − IBW); factor NOT CONFIRMED in the reference "
+    "notes, set by protocol"
+)
+BMI_SOURCE = "Body-mass index (Quetelet): weight_kg / height_m²"
+
+_DUBOIS_PRECISION = 50
+
+
+class BsaFormula(Enum):
+    MOSTELLER = "mosteller"
+    DUBOIS = "dubois"
+
+
+_BSA_FORMULA_TEXT = {
+    BsaFormula.MOSTELLER: "BSA (m²) = √(height_cm × weight_kg / 3600)",
+    BsaFormula.DUBOIS: "BSA (m²) = 0.007184 × height_cm^0.725 × weight_kg^0.425",
+}
+_BSA_SOURCE = {BsaFormula.MOSTELLER: MOSTELLER_SOURCE, BsaFormula.DUBOIS: DUBOIS_SOURCE}
+
+
+class Sex(Enum):
+    """The two sexes for which the Devine and Cockcroft–Gault formulas are defined."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+def parse_sex(sex: str | Sex, formula: str) -> Sex:
+    """Accept "male"/"female" (any case) or a Sex; refuse anything else, naming the formula."""
+    if isinstance(sex, Sex):
+        return sex
+    text = sex.strip().lower() if isinstance(sex, str) else ""
+    for member in Sex:
+        if text == member.value:
+            return member
+    raise InvalidQuantity(
+        f"Sex {sex!r}: the {formula} formula is defined only for male and female; "
+        "it cannot be applied here — use a weight the protocol specifies instead."
+    )
+
+
+# Rounding --------------------------------------------------------------------------------------
+
+
+def round_bsa_m2(value: Decimal) -> Decimal:
+    """BSA in m² to 2 decimal places, half up."""
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def round_bmi(value: Decimal) -> Decimal:
+    """BMI in kg/m² to 1 decimal place, half up."""
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def round_weight_kg(value: Decimal) -> Decimal:
+    """A derived body weight in kg to 1 decimal place, half up."""
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# Input checks ----------------------------------------------------------------------------------
+
+
+def checked_weight_kg(weight: Quantity) -> Decimal:
+    value = weight.require(Unit.kg, "weight")
+    if value < WEIGHT_MIN_KG:
+        raise ImplausibleInput(
+            f"weight_kg {value} is below the plausible minimum {WEIGHT_MIN_KG} kg."
+        )
+    if value > WEIGHT_MAX_KG:
+        raise ImplausibleInput(
+            f"weight_kg {value} is above the plausible maximum {WEIGHT_MAX_KG} kg."
+        )
+    return value
+
+
+def checked_height_cm(height: Quantity) -> Decimal:
+    value = height.require(Unit.cm, "height")
+    if value < HEIGHT_MIN_CM:
+        raise ImplausibleInput(
+            f"height_cm {value} is below the plausible minimum {HEIGHT_MIN_CM} cm."
+        )
+    if value > HEIGHT_MAX_CM:
+        raise ImplausibleInput(
+            f"height_cm {value} is above the plausible maximum {HEIGHT_MAX_CM} cm."
+        )
+    return value
+
+
+# Body surface area -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BsaResult:
+    weight_kg: Decimal
+    height_cm: Decimal
+    formula: BsaFormula
+    formula_text: str
+    source: str
+    unrounded_m2: Decimal
+    bsa: Quantity  # in m², rounded by round_bsa_m2
+    rounding: str = "round_bsa_m2: 2 decimal places, half up"
+
+
+def _power(base: Decimal, exponent: Decimal) -> Decimal:
+    return (exponent * base.ln()).exp()
+
+
+def body_surface_area(weight: Quantity, height: Quantity, formula: BsaFormula) -> BsaResult:
+    """BSA by the chosen formula; weight in kg and height in cm, within plausibility limits."""
+    weight_kg = checked_weight_kg(weight)
+    height_cm = checked_height_cm(height)
+    if not isinstance(formula, BsaFormula):
+        raise InvalidQuantity(f"formula {formula!r} must be a BsaFormula.")
+    with decimal.localcontext() as ctx:
+        ctx.prec = _DUBOIS_PRECISION
+        if formula is BsaFormula.MOSTELLER:
+            unrounded = (height_cm * weight_kg / Decimal(3600)).sqrt()
+        else:
+            unrounded = (
+                Decimal("0.007184")
+                * _power(height_cm, Decimal("0.725"))
+                * _power(weight_kg, Decimal("0.425"))
+            )
+    return BsaResult(
+        weight_kg=weight_kg,
+        height_cm=height_cm,
+        formula=formula,
+        formula_text=_BSA_FORMULA_TEXT[formula],
+        source=_BSA_SOURCE[formula],
+        unrounded_m2=unrounded,
+        bsa=Quantity(round_bsa_m2(unrounded), Unit.m2),
+    )
+
+
+# Body-mass index -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BmiResult:
+    weight_kg: Decimal
+    height_cm: Decimal
+    unrounded_kg_per_m2: Decimal
+    bmi_kg_per_m2: Decimal  # rounded by round_bmi
+    formula: str = "BMI (kg/m²) = weight_kg / (height_cm / 100)²"
+    source: str = BMI_SOURCE
+    rounding: str = "round_bmi: 1 decimal place, half up"
+
+
+def body_mass_index(weight: Quantity, height: Quantity) -> BmiResult:
+    weight_kg = checked_weight_kg(weight)
+    height_cm = checked_height_cm(height)
+    height_m = height_cm / Decimal(100)
+    unrounded = weight_kg / (height_m * height_m)
+    return BmiResult(
+        weight_kg=weight_kg,
+        height_cm=height_cm,
+        unrounded_kg_per_m2=unrounded,
+        bmi_kg_per_m2=round_bmi(unrounded),
+    )
+
+
+# Ideal and adjusted body weight ----------------------------------------------------------------
+
+_DEVINE_BASE_KG = {Sex.MALE: Decimal(50), Sex.FEMALE: Decimal("45.5")}
+
+
+@dataclass(frozen=True)
+class IdealBodyWeightResult:
+    height_cm: Decimal
+    sex: Sex
+    height_in: Decimal
+    unrounded_kg: Decimal
+    ideal_weight: Quantity  # in kg, rounded by round_weight_kg
+    formula: str = (
+        "IBW (kg) = 50 (men) or 45.5 (women) + 2.3 × (height_cm / 2.54 − 60); "
+        "defined for height ≥ 60 in (152.4 cm)"
+    )
+    source: str = DEVINE_SOURCE
+    rounding: str = "round_weight_kg: 1 decimal place, half up"
+
+
+def ideal_body_weight(height: Quantity, sex: str | Sex) -> IdealBodyWeightResult:
+    """Devine ideal body weight; refuses sexes other than male/female and heights < 152.4 cm."""
+    height_cm = checked_height_cm(height)
+    parsed = parse_sex(sex, "Devine ideal body weight")
+    height_in = height_cm / CM_PER_INCH
+    if height_in < DEVINE_MIN_HEIGHT_IN:
+        raise ImplausibleInput(
+            f"height_cm {height_cm} is below 152.4 cm (60 inches), the base of the Devine "
+            "formula; ideal body weight is not defined there — the protocol must set the weight."
+        )
+    unrounded = _DEVINE_BASE_KG[parsed] + Decimal("2.3") * (height_in - DEVINE_MIN_HEIGHT_IN)
+    return IdealBodyWeightResult(
+        height_cm=height_cm,
+        sex=parsed,
+        height_in=height_in,
+        unrounded_kg=unrounded,
+        ideal_weight=Quantity(round_weight_kg(unrounded), Unit.kg),
+    )
+
+
+@dataclass(frozen=True)
+class AdjustedBodyWeightResult:
+    weight_kg: Decimal
+    height_cm: Decimal
+    sex: Sex
+    factor: Decimal
+    ideal: IdealBodyWeightResult
+    unrounded_kg: Decimal
+    adjusted_weight: Quantity  # in kg, rounded by round_weight_kg
+    formula: str = "AdjBW (kg) = IBW + factor × (actual_kg − IBW), IBW unrounded (Devine)"
+    source: str = ADJUSTED_SOURCE
+    rounding: str = "round_weight_kg: 1 decimal place, half up"
+
+
+def adjusted_body_weight(
+    weight: Quantity, height: Quantity, sex: str | Sex, *, factor: Decimal | str | int
+) -> AdjustedBodyWeightResult:
+    """Adjusted body weight with a protocol-set `factor` (0 to 1; no default, see docstring)."""
+    weight_kg = checked_weight_kg(weight)
+    factor_value = to_decimal(factor, "factor")
+    if not Decimal(0) <= factor_value <= Decimal(1):
+        raise ImplausibleInput(f"factor {factor_value} must lie between 0 and 1.")
+    ideal = ideal_body_weight(height, sex)
+    unrounded = ideal.unrounded_kg + factor_value * (weight_kg - ideal.unrounded_kg)
+    return AdjustedBodyWeightResult(
+        weight_kg=weight_kg,
+        height_cm=ideal.height_cm,
+        sex=ideal.sex,
+        factor=factor_value,
+        ideal=ideal,
+        unrounded_kg=unrounded,
+        adjusted_weight=Quantity(round_weight_kg(unrounded), Unit.kg),
+    )

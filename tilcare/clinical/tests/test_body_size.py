@@ -1,0 +1,258 @@
+"""BSA (Mosteller, DuBois), BMI, Devine ideal and adjusted body weight, with hand-worked cases.
+
+Formulas as given in clinical-reference.md §9; each expected value is worked by hand in its case.
+"""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tilcare.clinical.body_size import (
+    BsaFormula,
+    Sex,
+    adjusted_body_weight,
+    body_mass_index,
+    body_surface_area,
+    ideal_body_weight,
+    round_bsa_m2,
+)
+from tilcare.clinical.units import (
+    ImplausibleInput,
+    InvalidQuantity,
+    Quantity,
+    Unit,
+    UnitMismatch,
+    cm,
+    g,
+    kg,
+    m,
+    m2,
+)
+
+MOSTELLER = BsaFormula.MOSTELLER
+DUBOIS = BsaFormula.DUBOIS
+
+
+@pytest.mark.parametrize(
+    ("weight_kg", "height_cm", "formula", "expected_m2"),
+    [
+        # Mosteller NEJM 1987;317:1098: √(170 × 70 / 3600) = √(11900/3600) = √3.3055… = 1.8181…
+        ("70", "170", MOSTELLER, "1.82"),
+        # Mosteller: √(180 × 100 / 3600) = √5 = 2.2360… -> 2.24
+        ("100", "180", MOSTELLER, "2.24"),
+        # Mosteller: √(150 × 60 / 3600) = √2.5 = 1.5811… -> 1.58
+        ("60", "150", MOSTELLER, "1.58"),
+        # Mosteller: √(100 × 36 / 3600) = √1 = 1 -> 1.00
+        ("36", "100", MOSTELLER, "1.00"),
+        # DuBois Arch Intern Med 1916;17:863: ln 170 = 5.13580 × 0.725 = 3.72345;
+        # ln 70 = 4.24850 × 0.425 = 1.80561; e^(5.52906) = 251.906; × 0.007184 = 1.8097 -> 1.81
+        ("70", "170", DUBOIS, "1.81"),
+        # DuBois: ln 150 = 5.01064 × 0.725 = 3.63271; ln 60 = 4.09434 × 0.425 = 1.74010;
+        # e^(5.37281) = 215.49; × 0.007184 = 1.5481 -> 1.55
+        ("60", "150", DUBOIS, "1.55"),
+    ],
+    ids=[
+        "Mosteller 70kg 170cm",
+        "Mosteller 100kg 180cm",
+        "Mosteller 60kg 150cm",
+        "Mosteller 36kg 100cm",
+        "DuBois 70kg 170cm",
+        "DuBois 60kg 150cm",
+    ],
+)
+def test_bsa_worked_examples(
+    weight_kg: str, height_cm: str, formula: BsaFormula, expected_m2: str
+) -> None:
+    result = body_surface_area(kg(weight_kg), cm(height_cm), formula)
+    assert result.bsa == m2(expected_m2)
+    assert result.bsa.unit is Unit.m2
+    assert result.weight_kg == Decimal(weight_kg)
+    assert result.height_cm == Decimal(height_cm)
+    assert result.formula is formula
+
+
+def test_bsa_result_names_formula_and_source() -> None:
+    mosteller = body_surface_area(kg(70), cm(170), MOSTELLER)
+    dubois = body_surface_area(kg(70), cm(170), DUBOIS)
+    assert "3600" in mosteller.formula_text
+    assert "NEJM 1987;317:1098" in mosteller.source
+    assert "0.007184" in dubois.formula_text
+    assert "Arch Intern Med 1916;17:863" in dubois.source
+
+
+def test_bsa_keeps_unrounded_value() -> None:
+    # Mosteller 70 kg 170 cm: √3.30555… = 1.81811868…
+    result = body_surface_area(kg(70), cm(170), MOSTELLER)
+    assert str(result.unrounded_m2).startswith("1.818118")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1.814999", "1.81"), ("1.815", "1.82"), ("1.825", "1.83")],
+    ids=["below half", "exact half rounds up", "half up not half even"],
+)
+def test_round_bsa_m2_half_up_to_two_places(value: str, expected: str) -> None:
+    assert round_bsa_m2(Decimal(value)) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("weight", "height", "message"),
+    [
+        (kg("19.99"), cm(170), "below the plausible minimum 20 kg"),
+        (kg("350.01"), cm(170), "above the plausible maximum 350 kg"),
+        (kg(70), cm("99.9"), "below the plausible minimum 100 cm"),
+        (kg(70), cm("250.1"), "above the plausible maximum 250 cm"),
+    ],
+    ids=["weight below 20", "weight above 350", "height below 100", "height above 250"],
+)
+def test_implausible_inputs_are_refused_naming_the_limit(
+    weight: Quantity, height: Quantity, message: str
+) -> None:
+    # Limits from the clinical-core brief: weight 20–350 kg, height 100–250 cm, inclusive.
+    for formula in BsaFormula:
+        with pytest.raises(ImplausibleInput, match=message):
+            body_surface_area(weight, height, formula)
+    with pytest.raises(ImplausibleInput, match=message):
+        body_mass_index(weight, height)
+
+
+@pytest.mark.parametrize(
+    ("weight", "height"),
+    [(kg(20), cm(170)), (kg(350), cm(170)), (kg(70), cm(100)), (kg(70), cm(250))],
+    ids=["weight 20", "weight 350", "height 100", "height 250"],
+)
+def test_limits_themselves_are_accepted(weight: Quantity, height: Quantity) -> None:
+    for formula in BsaFormula:
+        assert body_surface_area(weight, height, formula).bsa > m2(0)
+
+
+@pytest.mark.parametrize(
+    ("weight", "height"),
+    [(g(70000), cm(170)), (kg(70), m("1.7"))],
+    ids=["weight in g", "height in m"],
+)
+def test_wrong_units_are_refused_not_converted(weight: Quantity, height: Quantity) -> None:
+    with pytest.raises(UnitMismatch):
+        body_surface_area(weight, height, MOSTELLER)
+
+
+@given(
+    weight=st.decimals(min_value=20, max_value=349, places=2),
+    extra=st.decimals(min_value=Decimal("0.01"), max_value=1, places=2),
+    height=st.decimals(min_value=100, max_value=250, places=1),
+    formula=st.sampled_from(list(BsaFormula)),
+)
+def test_bsa_increases_with_weight(
+    weight: Decimal, extra: Decimal, height: Decimal, formula: BsaFormula
+) -> None:
+    lighter = body_surface_area(Quantity(weight, Unit.kg), Quantity(height, Unit.cm), formula)
+    heavier = body_surface_area(
+        Quantity(weight + extra, Unit.kg), Quantity(height, Unit.cm), formula
+    )
+    assert heavier.unrounded_m2 > lighter.unrounded_m2
+    assert heavier.bsa >= lighter.bsa
+
+
+@pytest.mark.parametrize(
+    ("weight_kg", "height_cm", "expected"),
+    [
+        # 70 / 1.7² = 70 / 2.89 = 24.221… -> 24.2
+        ("70", "170", "24.2"),
+        # 100 / 1.8² = 100 / 3.24 = 30.864… -> 30.9
+        ("100", "180", "30.9"),
+        # 25 / 1.0² = 25.0
+        ("25", "100", "25.0"),
+    ],
+    ids=["BMI 70kg 170cm", "BMI 100kg 180cm", "BMI 25kg 100cm"],
+)
+def test_bmi_worked_examples(weight_kg: str, height_cm: str, expected: str) -> None:
+    result = body_mass_index(kg(weight_kg), cm(height_cm))
+    assert result.bmi_kg_per_m2 == Decimal(expected)
+    assert "weight_kg" in result.formula
+
+
+@pytest.mark.parametrize(
+    ("height_cm", "sex", "expected_kg"),
+    [
+        # Devine (clinical-reference.md §9): 170 / 2.54 = 66.929 in; 50 + 2.3 × 6.929 = 65.937
+        ("170", "male", "65.9"),
+        # 45.5 + 2.3 × 6.929 = 61.437
+        ("170", "female", "61.4"),
+        # 152.4 cm = 60 in exactly: the base weight
+        ("152.4", "male", "50.0"),
+        ("152.4", "female", "45.5"),
+        # 180 / 2.54 = 70.866 in; 50 + 2.3 × 10.866 = 74.992 -> 75.0
+        ("180", "MALE", "75.0"),
+        # 250 / 2.54 = 98.425 in; 45.5 + 2.3 × 38.425 = 133.878 -> 133.9
+        ("250", "Female", "133.9"),
+    ],
+    ids=[
+        "Devine male 170",
+        "Devine female 170",
+        "Devine male 60in",
+        "Devine female 60in",
+        "Devine male 180 upper case",
+        "Devine female 250 mixed case",
+    ],
+)
+def test_devine_ideal_body_weight(height_cm: str, sex: str, expected_kg: str) -> None:
+    result = ideal_body_weight(cm(height_cm), sex)
+    assert result.ideal_weight == kg(expected_kg)
+    assert result.height_in == Decimal(height_cm) / Decimal("2.54")
+
+
+def test_devine_accepts_sex_enum() -> None:
+    assert ideal_body_weight(cm(170), Sex.FEMALE).sex is Sex.FEMALE
+
+
+@pytest.mark.parametrize(
+    "sex", ["other", "unknown", "", "M"], ids=["other", "unknown", "empty", "M"]
+)
+def test_devine_refuses_sex_other_than_male_or_female(sex: str) -> None:
+    with pytest.raises(InvalidQuantity, match="defined only for male and female"):
+        ideal_body_weight(cm(170), sex)
+
+
+def test_devine_refuses_height_below_60_inches() -> None:
+    # 152.3 cm = 59.96 in, below the formula's 60-inch base.
+    with pytest.raises(ImplausibleInput, match=r"152\.4 cm"):
+        ideal_body_weight(cm("152.3"), "male")
+
+
+@pytest.mark.parametrize(
+    ("factor", "expected_kg"),
+    [
+        # IBW (male 170 cm) 65.937; 65.937 + 0.4 × (120 − 65.937) = 65.937 + 21.625 = 87.562
+        ("0.4", "87.6"),
+        # factor 0 gives IBW; factor 1 gives actual weight
+        ("0", "65.9"),
+        ("1", "120.0"),
+        # 65.937 + 0.25 × 54.063 = 79.453
+        (Decimal("0.25"), "79.5"),
+    ],
+    ids=["factor 0.4", "factor 0", "factor 1", "factor 0.25"],
+)
+def test_adjusted_body_weight(factor: str | Decimal, expected_kg: str) -> None:
+    result = adjusted_body_weight(kg(120), cm(170), "male", factor=factor)
+    assert result.adjusted_weight == kg(expected_kg)
+    assert result.factor == Decimal(factor)
+    assert "NOT CONFIRMED" in result.source
+
+
+def test_adjusted_body_weight_factor_is_required() -> None:
+    # clinical-reference.md §9 marks the 0.4 factor NOT CONFIRMED: no default.
+    with pytest.raises(TypeError, match="factor"):
+        adjusted_body_weight(kg(120), cm(170), "male")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("factor", ["-0.01", "1.01"], ids=["below 0", "above 1"])
+def test_adjusted_body_weight_factor_outside_0_to_1_is_refused(factor: str) -> None:
+    with pytest.raises(ImplausibleInput, match="between 0 and 1"):
+        adjusted_body_weight(kg(120), cm(170), "male", factor=factor)
+
+
+def test_adjusted_body_weight_refuses_float_factor() -> None:
+    with pytest.raises(TypeError, match="float"):
+        adjusted_body_weight(kg(120), cm(170), "male", factor=0.4)  # type: ignore[arg-type]
