@@ -1,0 +1,1 @@
+"""Tumour response criteria (RECIST 1.1)."""

@@ -1,0 +1,257 @@
+"""RECIST 1.1 target-lesion arithmetic and response categories.
+
+Source: Eisenhauer EA et al., New response evaluation criteria in solid tumours: revised RECIST
+guideline (version 1.1). Eur J Cancer 2009;45:228-247 (clinical-reference.md section 7).
+
+Units: every measurement is a Decimal in millimetres (longest diameter for non-nodal lesions,
+short axis for lymph nodes). Floats are refused.
+
+Formulae:
+  sum_mm = sum of target measurements (node short axes included);
+  change from baseline % = (sum - baseline) / baseline x 100; from nadir likewise,
+  nadir = smallest sum on study, baseline included; rounded to 0.1 % by ``round_percent``.
+Target response: CR if every non-nodal target is 0 mm and every target node < 10 mm;
+PR if decrease vs baseline >= 30 %; PD if increase vs nadir >= 20 % AND >= 5 mm; else SD.
+Percentages are compared unrounded (exact Decimal), so exactly 30 % is PR and exactly 20 % is PD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+
+SOURCE = "RECIST 1.1, Eisenhauer et al., Eur J Cancer 2009;45:228-247"
+MAX_TARGETS_TOTAL = 5
+MAX_TARGETS_PER_ORGAN = 2
+MIN_NON_NODAL_TARGET_MM = Decimal(10)
+MIN_NODAL_TARGET_MM = Decimal(15)
+NORMAL_NODE_BELOW_MM = Decimal(10)
+MAX_PLAUSIBLE_MM = Decimal(1000)
+
+
+class RecistInputError(ValueError):
+    """An input that RECIST 1.1 arithmetic refuses (float, negative, implausible, invalid set)."""
+
+
+def _mm(name: str, value: object) -> Decimal:
+    if isinstance(value, float) or not isinstance(value, Decimal):
+        raise RecistInputError(f"{name} must be a Decimal in mm, not {type(value).__name__}")
+    if not value.is_finite() or value < 0 or value > MAX_PLAUSIBLE_MM:
+        raise RecistInputError(f"{name} = {value} mm is outside 0 to {MAX_PLAUSIBLE_MM} mm")
+    return value
+
+
+def round_percent(value: Decimal) -> Decimal:
+    """Round a percentage to one decimal, half away from zero."""
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class TargetLesion:
+    lesion_id: str
+    organ: str
+    is_lymph_node: bool
+    baseline_mm: Decimal
+
+
+@dataclass(frozen=True)
+class TargetSelection:
+    lesions: tuple[TargetLesion, ...]
+    baseline_sum_mm: Decimal
+    source: str = SOURCE
+
+
+def validate_targets(lesions: tuple[TargetLesion, ...]) -> TargetSelection:
+    """Refuse target sets breaking RECIST 1.1 selection rules; return the baseline sum."""
+    if not lesions:
+        raise RecistInputError("at least one target lesion is required")
+    if len(lesions) > MAX_TARGETS_TOTAL:
+        raise RecistInputError(
+            f"max {MAX_TARGETS_TOTAL} target lesions total; got {len(lesions)}"
+            f" ({', '.join(x.lesion_id for x in lesions)})"
+        )
+    per_organ: dict[str, list[str]] = {}
+    for les in lesions:
+        mm = _mm(f"{les.lesion_id} baseline_mm", les.baseline_mm)
+        if les.is_lymph_node and mm < MIN_NODAL_TARGET_MM:
+            kind = "pathological non-target" if mm >= NORMAL_NODE_BELOW_MM else "normal"
+            raise RecistInputError(
+                f"lesion {les.lesion_id}: nodal target short axis must be >= "
+                f"{MIN_NODAL_TARGET_MM} mm; {mm} mm is {kind}"
+            )
+        if not les.is_lymph_node and mm < MIN_NON_NODAL_TARGET_MM:
+            raise RecistInputError(
+                f"lesion {les.lesion_id}: non-nodal target longest diameter must be >= "
+                f"{MIN_NON_NODAL_TARGET_MM} mm; got {mm} mm"
+            )
+        per_organ.setdefault(les.organ, []).append(les.lesion_id)
+    for organ, ids in per_organ.items():
+        if len(ids) > MAX_TARGETS_PER_ORGAN:
+            raise RecistInputError(
+                f"max {MAX_TARGETS_PER_ORGAN} target lesions per organ; organ {organ} has"
+                f" {len(ids)} ({', '.join(ids)})"
+            )
+    return TargetSelection(lesions, sum((x.baseline_mm for x in lesions), Decimal(0)))
+
+
+class TargetResponse(Enum):
+    CR = "CR"
+    PR = "PR"
+    SD = "SD"
+    PD = "PD"
+
+
+@dataclass(frozen=True)
+class TargetAssessment:
+    baseline_sum_mm: Decimal
+    nadir_sum_mm: Decimal
+    sum_mm: Decimal
+    change_from_baseline_percent: Decimal
+    change_from_nadir_percent: Decimal
+    change_from_nadir_mm: Decimal
+    response: TargetResponse
+    rule: str
+    formula: str = "sum of diameters; % change vs baseline (PR) and vs nadir (PD)"
+    source: str = SOURCE
+
+
+def target_response(
+    *,
+    baseline_sum_mm: Decimal,
+    nadir_sum_mm: Decimal,
+    measurements_mm: tuple[tuple[bool, Decimal], ...],
+) -> TargetAssessment:
+    """Classify one time point. ``measurements_mm`` is (is_lymph_node, mm) per target lesion.
+
+    ``nadir_sum_mm`` is the smallest sum before this time point, baseline included.
+    """
+    base = _mm("baseline_sum_mm", baseline_sum_mm)
+    nadir = _mm("nadir_sum_mm", nadir_sum_mm)
+    if base == 0:
+        raise RecistInputError("baseline_sum_mm must be > 0 mm")
+    if nadir > base:
+        raise RecistInputError(f"nadir_sum_mm {nadir} mm exceeds baseline_sum_mm {base} mm")
+    if not measurements_mm:
+        raise RecistInputError("measurements_mm must contain the target lesions")
+    vals = [(node, _mm("measurement_mm", v)) for node, v in measurements_mm]
+    total = sum((v for _, v in vals), Decimal(0))
+    pct_base = (total - base) / base * 100
+    delta_nadir = total - nadir
+    pct_nadir = delta_nadir / nadir * 100 if nadir > 0 else Decimal(0)
+    pd_pct = delta_nadir > 0 if nadir == 0 else pct_nadir >= 20
+    if pd_pct and delta_nadir >= 5:
+        resp, rule = TargetResponse.PD, "PD: >= 20% increase vs nadir and >= 5 mm absolute"
+    elif all((v < NORMAL_NODE_BELOW_MM) if node else (v == 0) for node, v in vals):
+        resp, rule = TargetResponse.CR, "CR: non-nodal targets 0 mm, target nodes < 10 mm"
+    elif pct_base <= -30:
+        resp, rule = TargetResponse.PR, "PR: >= 30% decrease vs baseline"
+    else:
+        resp, rule = TargetResponse.SD, "SD: neither PR nor PD criteria met"
+    return TargetAssessment(
+        base,
+        nadir,
+        total,
+        round_percent(pct_base),
+        round_percent(pct_nadir),
+        delta_nadir,
+        resp,
+        rule,
+    )
+
+
+class NonTargetStatus(Enum):
+    CR = "CR"
+    NON_CR_NON_PD = "non-CR/non-PD"
+    PD = "PD"
+    NOT_EVALUATED = "not evaluated"
+
+
+class OverallResponse(Enum):
+    CR = "CR"
+    PR = "PR"
+    SD = "SD"
+    PD = "PD"
+    NE = "NE"
+
+
+@dataclass(frozen=True)
+class OverallAssessment:
+    target: TargetResponse | None
+    non_target: NonTargetStatus
+    new_lesions: bool
+    response: OverallResponse
+    rule: str
+    source: str = SOURCE + ", Table 1 (patients with target disease)"
+
+
+def overall_response(
+    *, target: TargetResponse | None, non_target: NonTargetStatus, new_lesions: bool
+) -> OverallAssessment:
+    """Combine target, non-target and new-lesion status (``target=None`` = not all evaluated).
+
+    The matrix is marked NOT CONFIRMED in the reference notes; this implements the standard
+    Eisenhauer 2009 Table 1 logic and the center must validate it against Table 1 before use.
+    """
+
+    def out(r: OverallResponse, rule: str) -> OverallAssessment:
+        return OverallAssessment(target, non_target, new_lesions, r, rule)
+
+    if new_lesions:
+        return out(OverallResponse.PD, "any new lesion -> PD")
+    if target is TargetResponse.PD:
+        return out(OverallResponse.PD, "target PD -> PD")
+    if non_target is NonTargetStatus.PD:
+        return out(OverallResponse.PD, "unequivocal non-target PD -> PD")
+    if target is None:
+        return out(OverallResponse.NE, "targets not all evaluated, non-PD -> NE")
+    if target is TargetResponse.CR:
+        if non_target is NonTargetStatus.CR:
+            return out(OverallResponse.CR, "target CR + non-target CR + no new -> CR")
+        return out(OverallResponse.PR, "target CR + non-target non-CR/non-PD or NE -> PR")
+    if target is TargetResponse.PR:
+        return out(OverallResponse.PR, "target PR + non-target non-PD or not all evaluated -> PR")
+    return out(OverallResponse.SD, "target SD + non-target non-PD or not all evaluated -> SD")
+
+
+_RANK = {
+    OverallResponse.CR: 4,
+    OverallResponse.PR: 3,
+    OverallResponse.SD: 2,
+    OverallResponse.PD: 1,
+    OverallResponse.NE: 0,
+}
+
+
+@dataclass(frozen=True)
+class BestOverallResponse:
+    time_points: tuple[tuple[int, OverallResponse], ...]
+    min_sd_days: int | None
+    response: OverallResponse
+    rule: str
+    source: str = SOURCE
+
+
+def best_overall_response(
+    time_points: tuple[tuple[int, OverallResponse], ...], *, min_sd_days: int | None = None
+) -> BestOverallResponse:
+    """Best of CR > PR > SD > PD over (days_since_baseline, response) time points.
+
+    No confirmation is required here: RECIST 1.1 requires CR/PR confirmation only when response
+    is the primary endpoint in non-randomised trials. SD needs at least one assessment;
+    ``min_sd_days`` (None = not applied) demands SD to be recorded at or after that day.
+    """
+    if min_sd_days is not None and min_sd_days < 0:
+        raise RecistInputError(f"min_sd_days = {min_sd_days} must be >= 0")
+    best = OverallResponse.NE
+    for day, resp in time_points:
+        if day < 0:
+            raise RecistInputError(f"days_since_baseline = {day} must be >= 0")
+        if resp is OverallResponse.SD and min_sd_days is not None and day < min_sd_days:
+            continue
+        if _RANK[resp] > _RANK[best]:
+            best = resp
+    rule = f"best of CR > PR > SD > PD over {len(time_points)} time points"
+    if min_sd_days is not None:
+        rule += f"; SD counted only at day >= {min_sd_days}"
+    return BestOverallResponse(time_points, min_sd_days, best, rule)
