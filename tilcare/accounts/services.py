@@ -17,7 +17,7 @@ from tilcare.accounts import policies
 from tilcare.accounts.api_auth import hash_secret, key_prefix_of, new_secret
 from tilcare.accounts.models import ApiToken, Organization, User
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import record_change, record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 
@@ -46,17 +46,13 @@ def update_center_settings(
         except ValidationError as exc:
             raise InvalidInput({k: list(v) for k, v in exc.message_dict.items()}) from None
         center.save()
-        after = snapshot(center)
-        changed = [k for k in after if after[k] != before.get(k)]
-        if changed:
-            record_event(
-                "organization.settings.update",
-                center,
-                actor=actor,
-                before={k: before.get(k) for k in changed},
-                after={k: after[k] for k in changed},
-                reason=reason.strip(),
-            )
+        record_change(
+            "organization.settings.update",
+            center,
+            actor=actor,
+            before=before,
+            reason=reason.strip(),
+        )
     return center
 
 

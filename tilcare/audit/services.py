@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from django.db import models, transaction
 from django.utils import timezone
 
-from tilcare.audit.hashing import canonical_json, content_hash, event_hash, to_jsonable
+from tilcare.audit.hashing import canonical_json, content_hash, event_hash, snapshot, to_jsonable
 from tilcare.audit.models import AuditChainHead, AuditEvent, Signature
 from tilcare.core.errors import InvalidInput
 
@@ -125,3 +125,28 @@ def sign_record(
 def signature_is_valid(signature: Signature, record: Signable) -> bool:
     """True while the record's content is still what was signed."""
     return signature.record_hash == content_hash(record.signed_content())
+
+
+def record_change(
+    action: str,
+    obj: models.Model,
+    *,
+    actor: Actor | None,
+    before: Mapping[str, Any],
+    reason: str = "",
+    subject_id: str = "",
+) -> AuditEvent | None:
+    """Record only the fields that changed since `before` (a snapshot); nothing if none did."""
+    after = snapshot(obj)
+    changed = [key for key in after if after[key] != before.get(key)]
+    if not changed:
+        return None
+    return record_event(
+        action,
+        obj,
+        actor=actor,
+        before={key: before.get(key) for key in changed},
+        after={key: after[key] for key in changed},
+        reason=reason,
+        subject_id=subject_id,
+    )

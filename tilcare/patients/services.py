@@ -14,7 +14,7 @@ from django.db import transaction
 
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import record_change, record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
@@ -127,18 +127,14 @@ def update_patient(
             setattr(patient, field, value)
         patient.full_clean()
         patient.save()
-        after = snapshot(patient)
-        changed = {k for k in after if after[k] != before.get(k)}
-        if changed:
-            record_event(
-                "patient.update",
-                patient,
-                actor=actor,
-                before={k: before.get(k) for k in changed},
-                after={k: after[k] for k in changed},
-                reason=reason,
-                subject_id=str(patient.public_id),
-            )
+        record_change(
+            "patient.update",
+            patient,
+            actor=actor,
+            before=before,
+            reason=reason,
+            subject_id=str(patient.public_id),
+        )
     return patient
 
 
