@@ -11,7 +11,8 @@ A `Quantity` is a Decimal magnitude and a `Unit`. Rules (DESIGN.md section 4, ru
 
 Conversion factors (exact by definition of the units unless stated):
   kg ↔ g ↔ mg (×1000 each step), m ↔ cm (×100), IU ↔ MIU (1 MIU = 10⁶ IU),
-  10⁹ cells ↔ cells (×10⁹), serum creatinine 1 mg/dL = 88.4 µmol/L.
+  10⁹ cells ↔ cells (×10⁹), ×10⁹/L ↔ /mm³ (×1000), g/dL ↔ g/L (×10), days ↔ h (×24),
+  h ↔ min (×60), serum creatinine 1 mg/dL = 88.4 µmol/L.
 The creatinine factor is the conventional clinical-chemistry conversion for creatinine, derived
 from its molar mass (113.12 g/mol: 10 mg/L ÷ 113.12 g/mol = 88.40 µmol/L, given to 3 significant
 figures by convention). It is NOT an exact factor: mg/dL → µmol/L multiplies by 88.4 exactly, but
@@ -53,6 +54,25 @@ class Unit(Enum):
     mg_per_dl = "mg/dL"
     umol_per_l = "µmol/L"
     years = "years"
+    # Counts per volume (blood counts): 1 ×10⁹/L = 1000 /mm³ exactly (1 L = 10⁶ mm³).
+    per_mm3 = "/mm³"
+    e9_per_l = "×10⁹/L"
+    g_per_dl = "g/dL"
+    g_per_l = "g/L"
+    celsius = "°C"
+    percent = "%"
+    hours = "h"
+    minutes = "min"
+    days = "days"
+    mm = "mm"
+    mm_hg = "mm Hg"
+    per_min = "/min"
+    l_per_min = "L/min"
+    ug_per_kg_per_min = "µg/kg/min"
+    ml_per_h = "mL/h"
+    ml_per_kg_per_h = "mL/kg/h"
+    meq_per_l = "mEq/L"
+    pg_per_ml = "pg/mL"
 
 
 class FloatNotAllowed(TypeError):
@@ -98,6 +118,10 @@ _FACTORS: dict[tuple[Unit, Unit], _Factor] = {
     (Unit.m, Unit.cm): _Factor(Decimal(100), exact=True),
     (Unit.miu, Unit.iu): _Factor(Decimal(1_000_000), exact=True),
     (Unit.cells_1e9, Unit.cells): _Factor(Decimal(1_000_000_000), exact=True),
+    (Unit.e9_per_l, Unit.per_mm3): _Factor(Decimal(1000), exact=True),
+    (Unit.g_per_dl, Unit.g_per_l): _Factor(Decimal(10), exact=True),
+    (Unit.days, Unit.hours): _Factor(Decimal(24), exact=True),
+    (Unit.hours, Unit.minutes): _Factor(Decimal(60), exact=True),
     # Conventional creatinine conversion factor (molar mass 113.12 g/mol); see module docstring.
     (Unit.mg_per_dl, Unit.umol_per_l): _Factor(Decimal("88.4"), exact=False),
 }
@@ -312,3 +336,8 @@ def umol_per_l(value: str | int | Decimal) -> Quantity:
 
 def years(value: str | int | Decimal) -> Quantity:
     return Quantity.of(value, Unit.years)
+
+
+def quantity(value: str | int | Decimal, unit: Unit) -> Quantity:
+    """Shorthand for `Quantity.of` used by callers that pick the unit at run time."""
+    return Quantity.of(value, unit)
