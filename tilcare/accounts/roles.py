@@ -36,6 +36,10 @@ class Perm(StrEnum):
     MANAGE_CENTER = "accounts.manage_center"
     # The patient's own portal.
     VIEW_OWN_RECORD = "portal.view_own"
+    # Stateless calculators (no patient record is read or written): doses, grades, scores at the
+    # bedside and in the pharmacy; growth forecasts and culture ranking in the lab.
+    USE_CLINICAL_CALCULATORS = "calculators.use_clinical"
+    USE_MANUFACTURING_CALCULATORS = "calculators.use_manufacturing"
 
 
 _CLINICAL_READ = {
@@ -59,12 +63,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.RECORD_MILESTONE,
             Perm.PLAN_JOURNEY,
             Perm.EDIT_ELIGIBILITY,
+            Perm.USE_CLINICAL_CALCULATORS,
         }
     ),
     Role.FINANCIAL_COORDINATOR: frozenset(_CLINICAL_READ | {Perm.RECORD_FINANCIAL_CLEARANCE}),
     Role.SOCIAL_WORKER: frozenset(_CLINICAL_READ),
     Role.SURGEON: frozenset(
-        _CLINICAL_READ | {Perm.ADVANCE_JOURNEY, Perm.RECORD_MILESTONE, Perm.PLAN_JOURNEY}
+        _CLINICAL_READ
+        | {
+            Perm.ADVANCE_JOURNEY,
+            Perm.RECORD_MILESTONE,
+            Perm.PLAN_JOURNEY,
+            Perm.USE_CLINICAL_CALCULATORS,
+        }
     ),
     Role.PHYSICIAN: frozenset(
         _CLINICAL_READ
@@ -79,12 +90,27 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PLAN_JOURNEY,
             Perm.EDIT_ELIGIBILITY,
             Perm.SIGN_ELIGIBILITY,
+            Perm.USE_CLINICAL_CALCULATORS,
+            Perm.USE_MANUFACTURING_CALCULATORS,
         }
     ),
     Role.NURSE: frozenset(
-        _CLINICAL_READ | {Perm.RECORD_MEASUREMENT, Perm.ADVANCE_JOURNEY, Perm.RECORD_MILESTONE}
+        _CLINICAL_READ
+        | {
+            Perm.RECORD_MEASUREMENT,
+            Perm.ADVANCE_JOURNEY,
+            Perm.RECORD_MILESTONE,
+            Perm.USE_CLINICAL_CALCULATORS,
+        }
     ),
-    Role.PHARMACIST: frozenset(_CLINICAL_READ | {Perm.RECORD_MILESTONE}),
+    Role.PHARMACIST: frozenset(
+        _CLINICAL_READ
+        | {
+            Perm.RECORD_MILESTONE,
+            Perm.USE_CLINICAL_CALCULATORS,
+            Perm.USE_MANUFACTURING_CALCULATORS,
+        }
+    ),
     Role.CENTER_ADMIN: frozenset(
         _CLINICAL_READ
         | {
@@ -96,8 +122,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.MANAGE_CENTER,
         }
     ),
-    Role.MANUFACTURING_TECH: frozenset({Perm.VIEW_JOURNEY_COI_ONLY}),
-    Role.QA_REVIEWER: frozenset({Perm.VIEW_JOURNEY_COI_ONLY}),
+    Role.MANUFACTURING_TECH: frozenset(
+        {Perm.VIEW_JOURNEY_COI_ONLY, Perm.USE_MANUFACTURING_CALCULATORS}
+    ),
+    Role.QA_REVIEWER: frozenset({Perm.VIEW_JOURNEY_COI_ONLY, Perm.USE_MANUFACTURING_CALCULATORS}),
     Role.PATIENT: frozenset({Perm.VIEW_OWN_RECORD}),
 }
 

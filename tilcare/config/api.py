@@ -32,7 +32,8 @@ from ninja.openapi.docs import DocsBase
 
 from tilcare.accounts.api import router as accounts_router
 from tilcare.accounts.api_auth import API_AUTH, authenticated_user
-from tilcare.core.api_support import DecimalJsonParser
+from tilcare.calculators.api import router as calculators_router
+from tilcare.core.api_support import DecimalJsonParser, field_errors
 from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied, TransitionBlocked
 from tilcare.journey.api import router as journeys_router
 from tilcare.journey.api import tasks_router
@@ -119,39 +120,6 @@ def _error(
     return api.create_response(request, body, status=status)
 
 
-# Pydantic's wording for the commonest problems, said the way the rest of tilcare says them.
-_MISSING_BODY = "Send the request body as a JSON object."
-_MESSAGES_BY_TYPE = {
-    "missing": "This field is required.",
-    "extra_forbidden": "Unknown field; check its spelling against the API documentation.",
-}
-
-
-def field_errors(ninja_errors: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Ninja's error list -> {field: [messages]}, the same shape the services' InvalidInput has.
-
-    A location is (source, [body parameter name,] field, ...): `("body", "payload", "weight_kg")`
-    becomes `weight_kg`, `("query", "limit")` becomes `limit`; nested fields are dotted.
-    """
-    result: dict[str, list[str]] = {}
-    for error in ninja_errors:
-        location = [str(part) for part in error.get("loc", ())]
-        source = location.pop(0) if location else ""
-        if source == "body" and location:
-            location.pop(0)
-        field = ".".join(location) or "__all__"
-        kind = error.get("type", "")
-        if source == "body" and not location and kind == "missing":
-            result.setdefault("__all__", []).append(_MISSING_BODY)
-            continue
-        message = _MESSAGES_BY_TYPE.get(kind, str(error.get("msg", "")))
-        message = message.removeprefix("Value error, ")
-        if message and not message.endswith("."):
-            message += "."
-        result.setdefault(field, []).append(message or "Invalid value.")
-    return result
-
-
 @api.exception_handler(AuthenticationError)
 def _not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     detail = exc.message if exc.message != "Unauthorized" else NOT_AUTHENTICATED
@@ -224,6 +192,7 @@ api.add_router("", accounts_router)
 api.add_router("", patients_router)
 api.add_router("", journeys_router)
 api.add_router("", tasks_router)
+api.add_router("", calculators_router)
 
 # Last: any other path under /api/v1/ answers a JSON 404 (after authentication), not a page.
 _unknown = Router()

@@ -29,6 +29,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         entries.append(("Patients", reverse("patients:patient-list")))
     if user.has_perm_code(Perm.COMPLETE_TASK):
         entries.append(("My tasks", reverse("journey:task-list")))
+    if user.has_perm_code(Perm.USE_CLINICAL_CALCULATORS) or user.has_perm_code(
+        Perm.USE_MANUFACTURING_CALCULATORS
+    ):
+        entries.append(("Calculators", reverse("calculators:list")))
     if user.has_perm_code(Perm.MANAGE_CENTER):
         entries.append(("Center settings", reverse("accounts:center-settings")))
     if user.has_perm_code(Perm.VIEW_OWN_RECORD):

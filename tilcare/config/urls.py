@@ -16,5 +16,6 @@ urlpatterns = [
     path("patients/", include("tilcare.patients.urls")),
     path("", include("tilcare.journey.urls")),
     path("portal/", include("tilcare.portal.urls")),
+    path("calculators/", include("tilcare.calculators.urls")),
     path("api/v1/", api.urls),
 ]

@@ -136,3 +136,36 @@ def caller(request: HttpRequest) -> Any:
     if user is None:
         raise AuthenticationError()
     return user
+
+
+# Pydantic's wording for the commonest problems, said the way the rest of tilcare says them.
+_MISSING_BODY = "Send the request body as a JSON object."
+_MESSAGES_BY_TYPE = {
+    "missing": "This field is required.",
+    "extra_forbidden": "Unknown field; check its spelling against the API documentation.",
+}
+
+
+def field_errors(ninja_errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Ninja's error list -> {field: [messages]}, the same shape the services' InvalidInput has.
+
+    A location is (source, [body parameter name,] field, ...): `("body", "payload", "weight_kg")`
+    becomes `weight_kg`, `("query", "limit")` becomes `limit`; nested fields are dotted.
+    """
+    result: dict[str, list[str]] = {}
+    for error in ninja_errors:
+        location = [str(part) for part in error.get("loc", ())]
+        source = location.pop(0) if location else ""
+        if source == "body" and location:
+            location.pop(0)
+        field = ".".join(location) or "__all__"
+        kind = error.get("type", "")
+        if source == "body" and not location and kind == "missing":
+            result.setdefault("__all__", []).append(_MISSING_BODY)
+            continue
+        message = _MESSAGES_BY_TYPE.get(kind, str(error.get("msg", "")))
+        message = message.removeprefix("Value error, ")
+        if message and not message.endswith("."):
+            message += "."
+        result.setdefault(field, []).append(message or "Invalid value.")
+    return result

@@ -44,6 +44,7 @@ def test_me_describes_a_center_navigator():
         },
         "permissions": [
             "audit.view",
+            "calculators.use_clinical",
             "journey.advance",
             "journey.complete_task",
             "journey.create",
@@ -74,4 +75,4 @@ def test_me_for_a_facility_technologist_lists_only_the_coi_view():
     # Then the organization is the facility and the only permission is the COI-only view
     assert body["organization"]["kind"] == "facility"
     assert body["organization"]["name"] == "Northgate Cell Therapy"
-    assert body["permissions"] == ["journey.view_coi_only"]
+    assert body["permissions"] == ["calculators.use_manufacturing", "journey.view_coi_only"]

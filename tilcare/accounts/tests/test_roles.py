@@ -33,7 +33,7 @@ def test_facility_roles_never_see_patient_identity(role):
 
     assert Perm.VIEW_PATIENT_IDENTITY not in granted
     assert granted & PATIENT_PERMISSIONS == set()
-    assert granted == {Perm.VIEW_JOURNEY_COI_ONLY}
+    assert granted == {Perm.VIEW_JOURNEY_COI_ONLY, Perm.USE_MANUFACTURING_CALCULATORS}
 
 
 def test_patient_permissions_are_the_patients_app_codes():
@@ -69,6 +69,14 @@ def test_no_staff_role_holds_the_patients_own_record_permission(role):
             {Role.NAVIGATOR, Role.SURGEON, Role.PHYSICIAN, Role.NURSE},
         ),
         (Perm.VIEW_JOURNEY_COI_ONLY, {Role.MANUFACTURING_TECH, Role.QA_REVIEWER}),
+        (
+            Perm.USE_CLINICAL_CALCULATORS,
+            {Role.NAVIGATOR, Role.SURGEON, Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST},
+        ),
+        (
+            Perm.USE_MANUFACTURING_CALCULATORS,
+            {Role.PHYSICIAN, Role.PHARMACIST, Role.MANUFACTURING_TECH, Role.QA_REVIEWER},
+        ),
     ],
     ids=lambda value: value.value if isinstance(value, Perm) else "",
 )

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "tilcare.patients",
     "tilcare.journey",
     "tilcare.portal",
+    "tilcare.calculators",
     "tilcare.demo",
 ]
 

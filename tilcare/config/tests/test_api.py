@@ -20,7 +20,9 @@ from tilcare.accounts.api_auth import CSRF_FAILED, INVALID_TOKEN, user_for_secre
 from tilcare.accounts.models import ApiToken
 from tilcare.accounts.services import issue_api_token
 from tilcare.audit.models import AuditEvent
-from tilcare.config.api import NOT_AUTHENTICATED, field_errors
+from tilcare.calculators.registry import all_calculators
+from tilcare.config.api import NOT_AUTHENTICATED
+from tilcare.core.api_support import field_errors
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import UserFactory
 
@@ -48,7 +50,8 @@ API_PATHS = {
     "/api/v1/journeys/{public_id}/milestones",
     "/api/v1/tasks",
     "/api/v1/tasks/{public_id}/complete",
-}
+    "/api/v1/calc/",
+} | {f"/api/v1/calc/{calc.slug}" for calc in all_calculators()}
 
 
 def bearer(secret: str) -> dict[str, str]:

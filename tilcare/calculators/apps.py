@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CalculatorsConfig(AppConfig):
+    name = "tilcare.calculators"
+    label = "calculators"
+    verbose_name = "Calculators"

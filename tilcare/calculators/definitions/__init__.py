@@ -1,0 +1,3 @@
+"""Importing this package registers every calculator (one module per group)."""
+
+from tilcare.calculators.definitions import body, grading, identity  # noqa: F401

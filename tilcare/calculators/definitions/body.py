@@ -1,0 +1,159 @@
+"""Body size and renal function: BSA, BMI, ideal and adjusted weight, creatinine clearance.
+
+(No `from __future__ import annotations`: ninja and pydantic read these annotations at import.)
+"""
+
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Field, Schema
+
+from tilcare.calculators.registry import Calculator, Outcome, register
+from tilcare.clinical.body_size import (
+    BsaFormula,
+    adjusted_body_weight,
+    body_mass_index,
+    body_surface_area,
+    ideal_body_weight,
+)
+from tilcare.clinical.renal import WeightBasis, cockcroft_gault
+from tilcare.clinical.units import cm, kg, mg_per_dl, years
+
+GROUP = "Body size and renal function"
+SexChoice = Literal["male", "female"]
+
+
+class WeightHeightIn(Schema):
+    weight_kg: Decimal = Field(..., title="Weight (kg)", description="kg, 20–350")
+    height_cm: Decimal = Field(..., title="Height (cm)", description="cm, 100–250")
+
+
+class BsaIn(WeightHeightIn):
+    formula: Literal["mosteller", "dubois"] = Field(
+        ..., title="Formula", description="Chosen by the protocol: mosteller or dubois"
+    )
+
+
+def run_bsa(data: BsaIn) -> Outcome:
+    result = body_surface_area(kg(data.weight_kg), cm(data.height_cm), BsaFormula(data.formula))
+    name = "Mosteller" if data.formula == "mosteller" else "DuBois"
+    return Outcome(f"BSA {result.bsa} ({name})", result)
+
+
+def run_bmi(data: WeightHeightIn) -> Outcome:
+    result = body_mass_index(kg(data.weight_kg), cm(data.height_cm))
+    return Outcome(f"BMI {result.bmi_kg_per_m2} kg/m²", result)
+
+
+class IdealWeightIn(Schema):
+    height_cm: Decimal = Field(..., title="Height (cm)", description="cm, at least 152.4")
+    sex: SexChoice = Field(..., title="Sex", description="male or female (Devine)")
+
+
+def run_ideal_weight(data: IdealWeightIn) -> Outcome:
+    result = ideal_body_weight(cm(data.height_cm), data.sex)
+    return Outcome(f"Ideal body weight {result.ideal_weight} (Devine)", result)
+
+
+class AdjustedWeightIn(WeightHeightIn):
+    sex: SexChoice = Field(..., title="Sex", description="male or female (Devine)")
+    factor: Decimal = Field(
+        ...,
+        title="Adjustment factor",
+        description="0–1, set by the protocol (no default: the common 0.4 is not confirmed)",
+    )
+
+
+def run_adjusted_weight(data: AdjustedWeightIn) -> Outcome:
+    result = adjusted_body_weight(
+        kg(data.weight_kg), cm(data.height_cm), data.sex, factor=data.factor
+    )
+    return Outcome(f"Adjusted body weight {result.adjusted_weight}", result)
+
+
+class CreatinineClearanceIn(Schema):
+    age_years: Decimal = Field(..., title="Age (years)", description="years, 18–120")
+    weight_kg: Decimal = Field(
+        ..., title="Weight (kg)", description="kg, the weight the protocol's basis names"
+    )
+    weight_basis: Literal["actual", "ideal", "adjusted"] = Field(
+        ..., title="Weight basis", description="Which weight the protocol uses (no default)"
+    )
+    serum_creatinine_mg_per_dl: Decimal = Field(
+        ..., title="Serum creatinine (mg/dL)", description="mg/dL, above 0 and at most 20"
+    )
+    sex: SexChoice = Field(..., title="Sex")
+
+
+def run_crcl(data: CreatinineClearanceIn) -> Outcome:
+    result = cockcroft_gault(
+        age=years(data.age_years),
+        weight=kg(data.weight_kg),
+        serum_creatinine=mg_per_dl(data.serum_creatinine_mg_per_dl),
+        sex=data.sex,
+        weight_basis=WeightBasis(data.weight_basis),
+    )
+    return Outcome(f"Creatinine clearance {result.crcl}", result)
+
+
+register(
+    Calculator(
+        slug="bsa",
+        title="Body surface area",
+        group=GROUP,
+        purpose="BSA by Mosteller or DuBois, for mg/m² doses.",
+        input_schema=BsaIn,
+        run=run_bsa,
+        example={"weight_kg": "70", "height_cm": "175", "formula": "mosteller"},
+    )
+)
+register(
+    Calculator(
+        slug="bmi",
+        title="Body-mass index",
+        group=GROUP,
+        purpose="BMI from weight and height.",
+        input_schema=WeightHeightIn,
+        run=run_bmi,
+        example={"weight_kg": "70", "height_cm": "175"},
+    )
+)
+register(
+    Calculator(
+        slug="ideal-body-weight",
+        title="Ideal body weight (Devine)",
+        group=GROUP,
+        purpose="Devine ideal body weight for a weight-basis decision.",
+        input_schema=IdealWeightIn,
+        run=run_ideal_weight,
+        example={"height_cm": "175", "sex": "male"},
+    )
+)
+register(
+    Calculator(
+        slug="adjusted-body-weight",
+        title="Adjusted body weight",
+        group=GROUP,
+        purpose="IBW + factor × (actual − IBW), with the protocol's factor.",
+        input_schema=AdjustedWeightIn,
+        run=run_adjusted_weight,
+        example={"weight_kg": "110", "height_cm": "175", "sex": "male", "factor": "0.4"},
+    )
+)
+register(
+    Calculator(
+        slug="creatinine-clearance",
+        title="Creatinine clearance (Cockcroft–Gault)",
+        group=GROUP,
+        purpose="Estimated CrCl for renal dose bands and eligibility.",
+        input_schema=CreatinineClearanceIn,
+        run=run_crcl,
+        example={
+            "age_years": "55",
+            "weight_kg": "80",
+            "weight_basis": "actual",
+            "serum_creatinine_mg_per_dl": "1.0",
+            "sex": "male",
+        },
+    )
+)

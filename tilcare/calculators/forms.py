@@ -1,0 +1,162 @@
+"""The page's form for a calculator, built from the same input schema the API validates.
+
+The Django form only shapes the page (labels, help, widgets); validation is the schema's and the
+clinical core's, so a value the API refuses is refused here with the same message.
+
+- a decimal or integer field is a text box (`inputmode` numeric: no browser float rounding);
+- a choice (Literal) is a select that starts empty: nothing clinical is pre-chosen;
+- a yes/no with no default is a pair of radio buttons, so "no" is an answer, not a blank;
+- a list of rows (lesions, daily counts) is a text area, one row a line, columns comma-separated;
+- a date-time is entered in the center's time zone and sent on with its offset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from tilcare.calculators.registry import Calculator
+
+YES_NO = [("true", "Yes"), ("false", "No")]
+
+
+def humanize(value: str) -> str:
+    text = value.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    """(inner annotation, optional?) for `X | None`."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return annotation, False
+
+
+def row_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of one row when the field is a list of rows, else None."""
+    inner, _ = _unwrap(annotation)
+    if typing.get_origin(inner) in (list, tuple):
+        args = typing.get_args(inner)
+        if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+            return args[0]
+    return None
+
+
+def row_columns(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def _help(info: FieldInfo, extra: str = "") -> str:
+    parts = [info.description or "", extra]
+    return " ".join(part for part in parts if part)
+
+
+def _form_field(name: str, info: FieldInfo) -> forms.Field:
+    annotation, optional = _unwrap(info.annotation)
+    label = info.title or humanize(name)
+    has_default = not info.is_required()
+    required = not (optional or has_default)
+    rows = row_model(info.annotation)
+    if rows is not None:
+        columns = ", ".join(row_columns(rows))
+        return forms.CharField(
+            label=label,
+            required=required,
+            widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
+            help_text=_help(info, f"One per line: {columns}."),
+        )
+    if typing.get_origin(annotation) is typing.Literal:
+        choices = [("", "— choose —")] + [
+            (str(value), humanize(str(value))) for value in typing.get_args(annotation)
+        ]
+        return forms.ChoiceField(
+            label=label, required=required, choices=choices, help_text=_help(info)
+        )
+    if annotation is bool:
+        if has_default:
+            return forms.BooleanField(label=label, required=False, help_text=_help(info))
+        return forms.ChoiceField(
+            label=label, choices=YES_NO, widget=forms.RadioSelect, help_text=_help(info)
+        )
+    if annotation is dt.datetime:
+        return forms.CharField(
+            label=label,
+            required=required,
+            widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            help_text=_help(info, "In the center's time zone."),
+        )
+    mode = "numeric" if annotation is int else "decimal" if annotation is Decimal else None
+    attrs = {"inputmode": mode, "autocomplete": "off"} if mode else {}
+    return forms.CharField(
+        label=label, required=required, widget=forms.TextInput(attrs=attrs), help_text=_help(info)
+    )
+
+
+def form_class_for(calculator: Calculator) -> type[forms.Form]:
+    fields = {
+        name: _form_field(name, info) for name, info in calculator.input_schema.model_fields.items()
+    }
+    return type(f"{calculator.input_schema.__name__}Form", (forms.Form,), fields)
+
+
+class RowsError(ValueError):
+    pass
+
+
+def parse_rows(text: str, model: type[BaseModel]) -> list[dict[str, str]]:
+    """'a, b' lines -> [{col: value}], refusing a line with the wrong number of columns."""
+    columns = row_columns(model)
+    rows: list[dict[str, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        cells = [cell.strip() for cell in line.split(",")]
+        if len(cells) != len(columns):
+            raise RowsError(
+                f"Line {number} has {len(cells)} values; expected {len(columns)} "
+                f"({', '.join(columns)})."
+            )
+        rows.append({column: cell for column, cell in zip(columns, cells, strict=True)})
+    return rows
+
+
+def payload_from_form(
+    calculator: Calculator, data: dict[str, Any], time_zone: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Cleaned form data -> the API's JSON-shaped payload, plus per-field shaping errors."""
+    payload: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    zone = ZoneInfo(time_zone)
+    for name, info in calculator.input_schema.model_fields.items():
+        value = data.get(name)
+        annotation, _ = _unwrap(info.annotation)
+        if value in (None, ""):
+            continue
+        rows = row_model(info.annotation)
+        if rows is not None:
+            try:
+                payload[name] = parse_rows(str(value), rows)
+            except RowsError as error:
+                errors[name] = str(error)
+        elif annotation is bool and isinstance(value, str):
+            payload[name] = value == "true"
+        elif annotation is dt.datetime:
+            try:
+                naive = dt.datetime.fromisoformat(str(value))
+            except ValueError:
+                errors[name] = "Enter the date and time as YYYY-MM-DD HH:MM."
+                continue
+            payload[name] = naive.replace(tzinfo=zone).isoformat()
+        else:
+            payload[name] = value
+    return payload, errors

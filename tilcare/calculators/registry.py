@@ -1,0 +1,126 @@
+"""The calculators, declared once and served by both the API and the page.
+
+A calculator is its input schema (the API's request body and the page's form, so both refuse the
+same things with the same messages), a `run` that calls the clinical core, and the permission it
+needs. `execute` turns the clinical core's refusals into field-level messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ninja import Schema
+
+from tilcare.accounts.roles import Perm
+from tilcare.calculators.serialize import to_jsonable
+from tilcare.core.errors import InvalidInput
+
+Tone = Literal["ok", "info", "warn", "danger"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a calculation gives the page and the API: a one-line answer and the full working."""
+
+    headline: str
+    result: Any  # the clinical core's frozen result dataclass, shown whole as the working
+    tone: Tone = "info"
+
+
+@dataclass(frozen=True)
+class Calculator:
+    slug: str
+    title: str
+    group: str
+    purpose: str
+    input_schema: type[Schema]
+    run: Callable[[Any], Outcome]
+    # Any one of these permissions opens the calculator.
+    perms: tuple[Perm, ...] = (Perm.USE_CLINICAL_CALCULATORS,)
+    example: dict[str, Any] | None = None
+
+
+GROUPS = (
+    "Dosing and schedule",
+    "Body size and renal function",
+    "Toxicity grading and early warning",
+    "Response",
+    "Manufacturing",
+    "Identity",
+)
+
+_REGISTRY: dict[str, Calculator] = {}
+
+
+def register(calculator: Calculator) -> Calculator:
+    if calculator.slug in _REGISTRY:
+        raise ValueError(f"Two calculators share the slug {calculator.slug!r}")
+    if calculator.group not in GROUPS:
+        raise ValueError(f"Unknown calculator group {calculator.group!r}")
+    _REGISTRY[calculator.slug] = calculator
+    return calculator
+
+
+def all_calculators() -> list[Calculator]:
+    from tilcare.calculators import definitions  # noqa: F401 (registers on import)
+
+    return sorted(_REGISTRY.values(), key=lambda c: (GROUPS.index(c.group), c.title))
+
+
+def get_calculator(slug: str) -> Calculator | None:
+    from tilcare.calculators import definitions  # noqa: F401
+
+    return _REGISTRY.get(slug)
+
+
+def usable_by(user: Any) -> list[Calculator]:
+    from tilcare.calculators.policies import can_use_calculator
+
+    return [calc for calc in all_calculators() if can_use_calculator(user, calc)]
+
+
+def _field_names(schema: type[Schema]) -> list[str]:
+    names: list[str] = []
+    for name, field in schema.model_fields.items():
+        names.append(name)
+        if field.alias and field.alias != name:
+            names.append(field.alias)
+    return names
+
+
+def field_for_message(message: str, field_names: list[str]) -> str:
+    """The input field a clinical-core message is about: the earliest field name it mentions.
+
+    The clinical core's refusals begin with the field they refuse ("weight_kg 400 is above the
+    plausible maximum 350 kg."); input names in the API and the page are the same names. A message
+    naming no field belongs to the whole form.
+    """
+    best: tuple[int, int, str] | None = None
+    for name in field_names:
+        match = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message)
+        if match and (best is None or (match.start(), -len(name)) < best[:2]):
+            best = (match.start(), -len(name), name)
+    return best[2] if best else "__all__"
+
+
+def execute(calculator: Calculator, payload: Schema) -> Outcome:
+    """Run a calculator; the clinical core's refusals become InvalidInput with field names."""
+    try:
+        return calculator.run(payload)
+    except (ValueError, TypeError, ArithmeticError) as error:
+        message = str(error) or "This input cannot be calculated."
+        names = _field_names(type(payload))
+        field = names[0] if len(names) == 1 else field_for_message(message, names)
+        raise InvalidInput({field: [message]}) from error
+
+
+def outcome_json(calculator: Calculator, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "calculator": calculator.slug,
+        "headline": outcome.headline,
+        "tone": outcome.tone,
+        "result": to_jsonable(outcome.result),
+    }

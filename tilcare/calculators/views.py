@@ -1,0 +1,104 @@
+"""The calculator pages: a list by group, and one page per calculator with its working.
+
+A POST from the page is validated by the calculator's input schema and run by the same `execute`
+as the API; with htmx only the result panel and the form are swapped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+from pydantic import ValidationError
+
+from tilcare.calculators import policies
+from tilcare.calculators.forms import form_class_for, payload_from_form
+from tilcare.calculators.registry import (
+    GROUPS,
+    Calculator,
+    Outcome,
+    execute,
+    get_calculator,
+    usable_by,
+)
+from tilcare.calculators.working import working_sections
+from tilcare.core.api_support import field_errors
+from tilcare.core.errors import InvalidInput, PermissionDenied
+from tilcare.core.policy import require
+
+DENIED = "Your role may not use calculators."
+
+
+def calculator_list(request: HttpRequest) -> HttpResponse:
+    calculators = usable_by(request.user)
+    require(bool(calculators), DENIED)
+    groups = [
+        (group, [calc for calc in calculators if calc.group == group])
+        for group in GROUPS
+        if any(calc.group == group for calc in calculators)
+    ]
+    return render(request, "calculators/list.html", {"page_title": "Calculators", "groups": groups})
+
+
+def _form_errors(form: Any, errors: dict[str, list[str]]) -> None:
+    for key, messages in errors.items():
+        head, _, rest = key.partition(".")
+        field = head if head in form.fields else None
+        for message in messages:
+            if field and rest:
+                row, _, column = rest.partition(".")
+                where = f"Line {int(row) + 1}" if row.isdigit() else rest
+                message = f"{where}{f' ({column})' if column else ''}: {message}"
+            form.add_error(field, message)
+
+
+def _calculate(calculator: Calculator, form: Any, time_zone: str) -> Outcome | None:
+    if not form.is_valid():
+        return None
+    payload, shaping = payload_from_form(calculator, form.cleaned_data, time_zone)
+    if shaping:
+        _form_errors(form, {key: [message] for key, message in shaping.items()})
+        return None
+    try:
+        data = calculator.input_schema.model_validate(payload)
+    except ValidationError as error:
+        located = [{**item, "loc": ("body", "payload", *item["loc"])} for item in error.errors()]
+        _form_errors(form, field_errors(located))
+        return None
+    try:
+        return execute(calculator, data)
+    except InvalidInput as error:
+        _form_errors(form, error.errors)
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+def calculator_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    calculator = get_calculator(slug)
+    if calculator is None:
+        raise Http404("No such calculator.")
+    if not policies.can_use_calculator(request.user, calculator):
+        raise PermissionDenied("Your role may not use this calculator.")
+    form_class = form_class_for(calculator)
+    outcome = None
+    status = 200
+    if request.method == "POST":
+        form = form_class(request.POST)
+        organization = getattr(request.user, "organization", None)
+        time_zone = getattr(organization, "time_zone", None) or "UTC"
+        outcome = _calculate(calculator, form, time_zone)
+        if outcome is None:
+            status = 422 if request.htmx else 200
+    else:
+        form = form_class()
+    context = {
+        "page_title": calculator.title,
+        "calculator": calculator,
+        "form": form,
+        "outcome": outcome,
+        "sections": working_sections(outcome.result) if outcome else [],
+    }
+    template = "calculators/partials/panel.html" if request.htmx else "calculators/detail.html"
+    return render(request, template, context, status=status)

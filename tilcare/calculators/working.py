@@ -1,0 +1,135 @@
+"""A calculation's result laid out for reading: the answer's values, then how it was reached.
+
+The result dataclass is turned into JSON-safe values first (the same as the API returns), then
+into sections of label/value rows. Formula, source, version and rounding are pulled out into
+"How this was calculated" so a pharmacist finds them in the same place on every calculator.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tilcare.calculators.forms import humanize
+from tilcare.calculators.serialize import to_jsonable
+
+PROVENANCE_KEYS = (
+    "rule",
+    "formula",
+    "formula_text",
+    "source",
+    "version",
+    "protocol",
+    "protocol_version",
+    "rounding",
+    "scale",
+)
+
+# Unit suffixes of the clinical core's field names, shown the way a clinician writes them.
+_UNIT_SUFFIXES = (
+    ("_kg_per_m2", "kg/m²"),
+    ("_ml_per_min", "mL/min"),
+    ("_mg_per_dl", "mg/dL"),
+    ("_per_min", "/min"),
+    ("_percent", "%"),
+    ("_kg", "kg"),
+    ("_cm", "cm"),
+    ("_mm", "mm"),
+    ("_m2", "m²"),
+    ("_mg", "mg"),
+    ("_iu", "IU"),
+    ("_in", "in"),
+    ("_years", "years"),
+    ("_days", "days"),
+    ("_hours", "h"),
+    ("_c", "°C"),
+)
+_LONG_DECIMAL = re.compile(r"^-?\d+\.\d{7,}$")
+
+
+def label(key: str) -> str:
+    """weight_kg -> "Weight (kg)"; unrounded_m2 -> "Unrounded (m²)"."""
+    for suffix, unit in _UNIT_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            return f"{humanize(key[: -len(suffix)])} ({unit})"
+    return humanize(key)
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict) and set(value) == {"value", "unit"}:
+        return f"{value['value']} {value['unit']}"
+    if isinstance(value, list) and all(not isinstance(item, dict | list) for item in value):
+        return ", ".join(_text(item) for item in value) or "—"
+    text = str(value)
+    if _LONG_DECIMAL.match(text):
+        # Unrounded intermediates carry 28+ digits; the page shows 6 decimals, the API all.
+        whole, fraction = text.split(".")
+        return f"{whole}.{fraction[:6]}…"
+    return text
+
+
+def _is_table(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, dict) and {"value", "unit"} != set(item) for item in value)
+    )
+
+
+def _table(title: str, items: list[dict[str, Any]]) -> tuple[str, list[str], list[list[str]]]:
+    columns: list[str] = []
+    for item in items:
+        columns.extend(key for key in item if key not in columns and key not in PROVENANCE_KEYS)
+    body = [[_flat(item.get(column)) for column in columns] for item in items]
+    return label(title), [label(column) for column in columns], body
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict) and set(value) != {"value", "unit"}:
+        return "; ".join(f"{humanize(k)}: {_flat(v)}" for k, v in value.items())
+    if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        return "; ".join(_flat(item) for item in value)
+    return _text(value)
+
+
+def _fill(section: Section, data: dict[str, Any], nested: list[Section], prefix: str) -> None:
+    for key, value in data.items():
+        if key in PROVENANCE_KEYS and not prefix:
+            continue
+        if _is_table(value):
+            section.tables.append(_table(key, value))
+        elif isinstance(value, dict) and set(value) != {"value", "unit"}:
+            child = Section(label(key))
+            _fill(child, value, nested, prefix=key)
+            nested.append(child)
+        else:
+            section.rows.append((label(key), _text(value)))
+
+
+def working_sections(result: Any) -> list[Section]:
+    data = to_jsonable(result)
+    if not isinstance(data, dict):
+        return [Section("Result", [("Value", _text(data))])]
+    main = Section("Values")
+    nested: list[Section] = []
+    _fill(main, data, nested, prefix="")
+    how = Section("How this was calculated")
+    for key in PROVENANCE_KEYS:
+        if data.get(key) not in (None, "", []):
+            if key == "formula" and "formula_text" in data:
+                continue  # the formula's name; its text follows
+            name = "Formula" if key == "formula_text" else label(key)
+            how.rows.append((name, _text(data[key])))
+    return [section for section in (how, main, *nested) if section.rows or section.tables]
