@@ -13,6 +13,10 @@ Formulae:
 Target response: CR if every non-nodal target is 0 mm and every target node < 10 mm;
 PR if decrease vs baseline >= 30 %; PD if increase vs nadir >= 20 % AND >= 5 mm; else SD.
 Percentages are compared unrounded (exact Decimal), so exactly 30 % is PR and exactly 20 % is PD.
+Series (``evaluate_series``): time points in order; each is compared with the nadir before it
+(smallest sum on study, baseline included); overall CR also needs every non-target node short axis
+< 10 mm (a reader's non-target CR with a node >= 10 mm becomes non-CR/non-PD); the best overall
+response counts time points up to and including the first PD.
 """
 
 from __future__ import annotations
@@ -255,3 +259,134 @@ def best_overall_response(
     if min_sd_days is not None:
         rule += f"; SD counted only at day >= {min_sd_days}"
     return BestOverallResponse(time_points, min_sd_days, best, rule)
+
+
+# Series over time -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimePoint:
+    """One follow-up assessment.
+
+    ``measurements_mm``: one value per target lesion, in the order of the baseline selection
+    (None = not all targets evaluated). ``non_target`` is the reader's non-target status;
+    ``non_target_nodes_mm`` the short axes of the pathological non-target nodes followed.
+    """
+
+    days_since_baseline: int
+    measurements_mm: tuple[Decimal, ...] | None
+    non_target: NonTargetStatus
+    new_lesions: bool
+    non_target_nodes_mm: tuple[Decimal, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimePointAssessment:
+    days_since_baseline: int
+    nadir_before_mm: Decimal  # smallest sum before this time point, baseline included
+    target: TargetAssessment | None  # None when not all targets were evaluated
+    non_target_given: NonTargetStatus
+    non_target_nodes_mm: tuple[Decimal, ...]
+    non_target: NonTargetStatus  # after the node rule
+    non_target_rule: str
+    overall: OverallAssessment
+
+
+@dataclass(frozen=True)
+class SeriesAssessment:
+    baseline: TargetSelection
+    time_points: tuple[TimePointAssessment, ...]
+    nadir_sum_mm: Decimal  # smallest sum on study after the last time point, baseline included
+    first_pd_day: int | None  # later time points do not count for the best overall response
+    best: BestOverallResponse
+    rule: str = (
+        "nadir = smallest sum on study incl. baseline; PD vs nadir before each time point; "
+        "CR needs every target and non-target node < 10 mm; best response counted up to first PD"
+    )
+    source: str = SOURCE
+
+
+def non_target_with_nodes(
+    status: NonTargetStatus, nodes_mm: tuple[Decimal, ...]
+) -> tuple[NonTargetStatus, str]:
+    """Non-target CR needs every non-target node short axis < 10 mm (RECIST 1.1 CR definition)."""
+    sizes = [_mm("non_target_nodes_mm", v) for v in nodes_mm]
+    big = [v for v in sizes if v >= NORMAL_NODE_BELOW_MM]
+    if status is NonTargetStatus.CR and big:
+        return NonTargetStatus.NON_CR_NON_PD, (
+            f"non-target CR not possible: node short axis {max(big)} mm >= "
+            f"{NORMAL_NODE_BELOW_MM} mm -> non-CR/non-PD"
+        )
+    return status, "non-target status as assessed"
+
+
+def evaluate_series(
+    baseline: TargetSelection,
+    time_points: tuple[TimePoint, ...],
+    *,
+    min_sd_days: int | None = None,
+) -> SeriesAssessment:
+    """Evaluate follow-up time points in order against the baseline target selection.
+
+    The nadir for each time point is the smallest sum before it, baseline included; a time point
+    with targets not all evaluated does not change the nadir. The best overall response counts
+    time points up to and including the first PD (the response after progression is not a
+    response to this treatment).
+    """
+    lesions = baseline.lesions
+    nadir = _mm("baseline_sum_mm", baseline.baseline_sum_mm)
+    previous_day = 0
+    assessed: list[TimePointAssessment] = []
+    first_pd_day: int | None = None
+    for tp in time_points:
+        day = tp.days_since_baseline
+        if isinstance(day, bool) or not isinstance(day, int) or day <= previous_day:
+            raise RecistInputError(
+                f"days_since_baseline = {day!r} must be an int > {previous_day} "
+                "(after baseline and the previous time point)"
+            )
+        previous_day = day
+        target: TargetAssessment | None = None
+        if tp.measurements_mm is not None:
+            if len(tp.measurements_mm) != len(lesions):
+                raise RecistInputError(
+                    f"day {day}: measurements_mm has {len(tp.measurements_mm)} values for "
+                    f"{len(lesions)} target lesions ({', '.join(x.lesion_id for x in lesions)})"
+                )
+            target = target_response(
+                baseline_sum_mm=baseline.baseline_sum_mm,
+                nadir_sum_mm=nadir,
+                measurements_mm=tuple(
+                    (les.is_lymph_node, v)
+                    for les, v in zip(lesions, tp.measurements_mm, strict=True)
+                ),
+            )
+        non_target, nt_rule = non_target_with_nodes(tp.non_target, tp.non_target_nodes_mm)
+        overall = overall_response(
+            target=None if target is None else target.response,
+            non_target=non_target,
+            new_lesions=tp.new_lesions,
+        )
+        assessed.append(
+            TimePointAssessment(
+                day,
+                nadir,
+                target,
+                tp.non_target,
+                tp.non_target_nodes_mm,
+                non_target,
+                nt_rule,
+                overall,
+            )
+        )
+        if target is not None:
+            nadir = min(nadir, target.sum_mm)
+        if first_pd_day is None and overall.response is OverallResponse.PD:
+            first_pd_day = day
+    counted = tuple(
+        (a.days_since_baseline, a.overall.response)
+        for a in assessed
+        if first_pd_day is None or a.days_since_baseline <= first_pd_day
+    )
+    best = best_overall_response(counted, min_sd_days=min_sd_days)
+    return SeriesAssessment(baseline, tuple(assessed), nadir, first_pd_day, best)
