@@ -68,12 +68,14 @@ def _form_field(name: str, info: FieldInfo) -> forms.Field:
     required = not (optional or has_default)
     rows = row_model(info.annotation)
     if rows is not None:
-        columns = ", ".join(row_columns(rows))
+        columns = ", ".join(
+            name if info.is_required() else f"[{name}]" for name, info in rows.model_fields.items()
+        )
         return forms.CharField(
             label=label,
             required=required,
             widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
-            help_text=_help(info, f"One per line: {columns}."),
+            help_text=_help(info, f"One per line: {columns} ([…] may be left off)."),
         )
     if typing.get_origin(annotation) is typing.Literal:
         choices = [("", "— choose —")] + [
@@ -113,20 +115,45 @@ class RowsError(ValueError):
     pass
 
 
-def parse_rows(text: str, model: type[BaseModel]) -> list[dict[str, str]]:
-    """'a, b' lines -> [{col: value}], refusing a line with the wrong number of columns."""
+def _is_list(annotation: Any) -> bool:
+    inner, _ = _unwrap(annotation)
+    return typing.get_origin(inner) in (list, tuple)
+
+
+def parse_rows(text: str, model: type[BaseModel]) -> list[dict[str, Any]]:
+    """'a, b' lines -> [{col: value}], refusing a line with the wrong number of columns.
+
+    A column that is itself a list (one measurement per target lesion) is written with spaces
+    between its values; an empty cell leaves the column out (its default applies).
+    """
     columns = row_columns(model)
-    rows: list[dict[str, str]] = []
+    listed = {name for name, info in model.model_fields.items() if _is_list(info.annotation)}
+    # Trailing columns with a default may be left off a line.
+    required_count = len(columns)
+    while required_count and not model.model_fields[columns[required_count - 1]].is_required():
+        required_count -= 1
+    rows: list[dict[str, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         cells = [cell.strip() for cell in line.split(",")]
-        if len(cells) != len(columns):
+        if len(cells) < required_count or len(cells) > len(columns):
+            expected = (
+                str(len(columns))
+                if required_count == len(columns)
+                else f"{required_count} to {len(columns)}"
+            )
             raise RowsError(
-                f"Line {number} has {len(cells)} values; expected {len(columns)} "
+                f"Line {number} has {len(cells)} values; expected {expected} "
                 f"({', '.join(columns)})."
             )
-        rows.append({column: cell for column, cell in zip(columns, cells, strict=True)})
+        cells += [""] * (len(columns) - len(cells))
+        row: dict[str, Any] = {}
+        for column, cell in zip(columns, cells, strict=True):
+            if cell == "":
+                continue
+            row[column] = cell.split() if column in listed else cell
+        rows.append(row)
     return rows
 
 

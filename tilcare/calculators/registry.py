@@ -8,7 +8,8 @@ needs. `execute` turns the clinical core's refusals into field-level messages.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -106,10 +107,31 @@ def field_for_message(message: str, field_names: list[str]) -> str:
     return best[2] if best else "__all__"
 
 
+class FieldRefusal(ValueError):
+    """A clinical-core refusal attributed to the input field it came from."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+@contextmanager
+def refusals_name(field: str) -> Iterator[None]:
+    """Attribute the clinical core's refusals inside the block to `field` (e.g. "targets")."""
+    try:
+        yield
+    except (ValueError, TypeError, ArithmeticError) as error:
+        if isinstance(error, FieldRefusal):
+            raise
+        raise FieldRefusal(field, str(error)) from error
+
+
 def execute(calculator: Calculator, payload: Schema) -> Outcome:
     """Run a calculator; the clinical core's refusals become InvalidInput with field names."""
     try:
         return calculator.run(payload)
+    except FieldRefusal as error:
+        raise InvalidInput({error.field: [str(error)]}) from error
     except (ValueError, TypeError, ArithmeticError) as error:
         message = str(error) or "This input cannot be calculated."
         names = _field_names(type(payload))

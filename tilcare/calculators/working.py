@@ -92,8 +92,18 @@ def _table(title: str, items: list[dict[str, Any]]) -> tuple[str, list[str], lis
     columns: list[str] = []
     for item in items:
         columns.extend(key for key in item if key not in columns and key not in PROVENANCE_KEYS)
-    body = [[_flat(item.get(column)) for column in columns] for item in items]
+    body = [[_cell(item.get(column)) for column in columns] for item in items]
     return label(title), [label(column) for column in columns], body
+
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+def _cell(value: Any) -> str:
+    """A table cell; a field name given as a value ("pulse_per_min") reads as its label."""
+    if isinstance(value, str) and _IDENTIFIER.match(value):
+        return label(value)
+    return _flat(value)
 
 
 def _flat(value: Any) -> str:

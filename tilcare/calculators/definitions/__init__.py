@@ -1,3 +1,9 @@
 """Importing this package registers every calculator (one module per group)."""
 
-from tilcare.calculators.definitions import body, grading, identity  # noqa: F401
+from tilcare.calculators.definitions import (  # noqa: F401
+    body,
+    grading,
+    identity,
+    manufacturing,
+    response,
+)

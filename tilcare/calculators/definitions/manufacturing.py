@@ -1,0 +1,183 @@
+"""Manufacturing: harvest forecast from daily counts, and the ranking of pre-REP cultures.
+
+(No `from __future__ import annotations`: ninja and pydantic read these annotations at import.)
+"""
+
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Field, Schema
+
+from tilcare.accounts.roles import Perm
+from tilcare.calculators.registry import Calculator, Outcome, Tone, register
+from tilcare.clinical.manufacturing.expansion import ForecastStatus, forecast_harvest
+from tilcare.clinical.manufacturing.reactivity import CoCultureReadout, rank_cultures
+from tilcare.clinical.units import Quantity, Unit
+
+GROUP = "Manufacturing"
+LAB = (Perm.USE_MANUFACTURING_CALCULATORS,)
+_COUNT_UNIT = {"cells": Unit.cells, "e9_cells": Unit.cells_1e9}
+
+
+class CountIn(Schema):
+    day: Decimal = Field(..., description="culture day, 0–365")
+    viable_cells: Decimal = Field(..., description="in the unit chosen for the counts")
+
+
+class ForecastIn(Schema):
+    counts: list[CountIn] = Field(..., title="Viable-cell counts", description="Day, count.")
+    count_unit: Literal["cells", "e9_cells"] = Field(
+        ..., title="Unit of the counts", description="cells, or e9_cells for ×10⁹ cells"
+    )
+    harvest_day: Decimal = Field(..., title="Planned harvest day")
+    dose_lower_e9_cells: Decimal = Field(
+        ..., title="Dose range, lower (×10⁹ cells)", description="the protocol's lower limit"
+    )
+    dose_upper_e9_cells: Decimal = Field(
+        ..., title="Dose range, upper (×10⁹ cells)", description="the protocol's upper limit"
+    )
+    warn_below_probability: Decimal = Field(
+        ...,
+        title="Warn below probability",
+        description="The center's early-warning threshold, 0–1 (no default)",
+    )
+    prediction_level: Decimal = Field(
+        Decimal("0.90"), title="Prediction interval level", description="0–1, e.g. 0.90"
+    )
+
+
+def run_forecast(data: ForecastIn) -> Outcome:
+    unit = _COUNT_UNIT[data.count_unit]
+    result = forecast_harvest(
+        [(row.day, Quantity.of(row.viable_cells, unit)) for row in data.counts],
+        harvest_day=data.harvest_day,
+        dose_lower=Quantity.of(data.dose_lower_e9_cells, Unit.cells_1e9).to(Unit.cells),
+        dose_upper=Quantity.of(data.dose_upper_e9_cells, Unit.cells_1e9).to(Unit.cells),
+        warn_below_probability=data.warn_below_probability,
+        prediction_level=data.prediction_level,
+    )
+    forecast = result.forecast
+    if result.status is not ForecastStatus.FORECAST or forecast is None:
+        return Outcome(result.message, result, "warn")
+    tone: Tone = "danger" if forecast.early_warning else "ok"
+    if not forecast.early_warning and (
+        forecast.probability_in_dose_range < result.warn_below_probability
+    ):
+        tone = "warn"  # likely to reach the dose, but likely above the upper limit too
+    headline = (
+        f"Day {result.harvest_day}: {forecast.point} forecast "
+        f"({forecast.lower} to {forecast.upper}); P(in dose range) "
+        f"{forecast.probability_in_dose_range}"
+    )
+    if forecast.early_warning:
+        headline = f"Early warning — {headline}"
+    return Outcome(headline, result, tone)
+
+
+class ReadoutIn(Schema):
+    culture_id: str = Field(..., max_length=40)
+    ifn_gamma_tumor_pg_per_ml: Decimal
+    ifn_gamma_control_pg_per_ml: Decimal
+    cd137_tumor_percent: Decimal
+    cd137_control_percent: Decimal
+
+
+class ReactivityIn(Schema):
+    readouts: list[ReadoutIn] = Field(
+        ..., title="Co-culture readouts", description="Against autologous tumor and control."
+    )
+    min_ifn_gamma_difference_pg_per_ml: Decimal = Field(
+        ..., title="Minimum IFN-γ difference (pg/mL)", description="The center's threshold"
+    )
+    min_ifn_gamma_fold: Decimal = Field(
+        ..., title="Minimum IFN-γ fold over control", description="The center's threshold"
+    )
+    min_cd137_difference_percent: Decimal = Field(
+        ..., title="Minimum CD137 difference (% points)", description="The center's threshold"
+    )
+
+
+def run_reactivity(data: ReactivityIn) -> Outcome:
+    result = rank_cultures(
+        [
+            CoCultureReadout(
+                culture_id=row.culture_id,
+                ifn_gamma_tumor=Quantity.of(row.ifn_gamma_tumor_pg_per_ml, Unit.pg_per_ml),
+                ifn_gamma_control=Quantity.of(row.ifn_gamma_control_pg_per_ml, Unit.pg_per_ml),
+                cd137_tumor=Quantity.of(row.cd137_tumor_percent, Unit.percent),
+                cd137_control=Quantity.of(row.cd137_control_percent, Unit.percent),
+            )
+            for row in data.readouts
+        ],
+        min_ifn_gamma_difference=Quantity.of(
+            data.min_ifn_gamma_difference_pg_per_ml, Unit.pg_per_ml
+        ),
+        min_ifn_gamma_fold=data.min_ifn_gamma_fold,
+        min_cd137_difference=Quantity.of(data.min_cd137_difference_percent, Unit.percent),
+    )
+    reactive = [row.culture_id for row in result.rows if row.reactive]
+    if not reactive:
+        return Outcome("No culture meets the center's reactivity thresholds", result, "warn")
+    return Outcome(
+        f"{len(reactive)} of {len(result.rows)} cultures reactive; top: {reactive[0]}",
+        result,
+        "ok",
+    )
+
+
+register(
+    Calculator(
+        slug="harvest-forecast",
+        title="Harvest forecast from daily counts",
+        group=GROUP,
+        purpose="Growth fit, harvest yield with its interval, and the chance of the dose range.",
+        input_schema=ForecastIn,
+        run=run_forecast,
+        perms=LAB,
+        example={
+            "counts": [
+                {"day": 0, "viable_cells": "0.05"},
+                {"day": 3, "viable_cells": "0.3"},
+                {"day": 5, "viable_cells": "0.9"},
+                {"day": 7, "viable_cells": "2.8"},
+            ],
+            "count_unit": "e9_cells",
+            "harvest_day": 11,
+            "dose_lower_e9_cells": "7.5",
+            "dose_upper_e9_cells": "72",
+            "warn_below_probability": "0.8",
+        },
+    )
+)
+register(
+    Calculator(
+        slug="culture-reactivity",
+        title="Culture reactivity ranking",
+        group=GROUP,
+        purpose="Rank pre-REP cultures by IFN-γ and CD137 against tumor and control.",
+        input_schema=ReactivityIn,
+        run=run_reactivity,
+        perms=LAB,
+        example={
+            "readouts": [
+                {
+                    "culture_id": "F03",
+                    "ifn_gamma_tumor_pg_per_ml": "1850",
+                    "ifn_gamma_control_pg_per_ml": "120",
+                    "cd137_tumor_percent": "14.2",
+                    "cd137_control_percent": "1.1",
+                },
+                {
+                    "culture_id": "F07",
+                    "ifn_gamma_tumor_pg_per_ml": "240",
+                    "ifn_gamma_control_pg_per_ml": "180",
+                    "cd137_tumor_percent": "2.0",
+                    "cd137_control_percent": "1.4",
+                },
+            ],
+            "min_ifn_gamma_difference_pg_per_ml": "200",
+            "min_ifn_gamma_fold": "2",
+            "min_cd137_difference_percent": "2",
+        },
+    )
+)

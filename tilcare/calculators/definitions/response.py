@@ -1,0 +1,139 @@
+"""RECIST 1.1 response over a series of assessments.
+
+(No `from __future__ import annotations`: ninja and pydantic read these annotations at import.)
+"""
+
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Field, Schema
+
+from tilcare.calculators.registry import Calculator, Outcome, Tone, refusals_name, register
+from tilcare.clinical.response.recist_1_1 import (
+    NonTargetStatus,
+    OverallResponse,
+    TargetLesion,
+    TimePoint,
+    evaluate_series,
+    validate_targets,
+)
+
+_NON_TARGET = {
+    "CR": NonTargetStatus.CR,
+    "non-CR/non-PD": NonTargetStatus.NON_CR_NON_PD,
+    "PD": NonTargetStatus.PD,
+    "NE": NonTargetStatus.NOT_EVALUATED,
+}
+
+
+class TargetLesionIn(Schema):
+    lesion_id: str = Field(..., max_length=40)
+    organ: str = Field(..., max_length=60)
+    is_lymph_node: bool
+    baseline_mm: Decimal = Field(..., description="longest diameter, or short axis for a node")
+
+
+class TimePointIn(Schema):
+    days_since_baseline: int
+    non_target: Literal["CR", "non-CR/non-PD", "PD", "NE"]
+    new_lesions: bool
+    measurements_mm: list[Decimal] | None = Field(
+        None, description="one per target lesion, in baseline order; leave out if not all seen"
+    )
+    non_target_nodes_mm: list[Decimal] = Field(
+        default_factory=list, description="short axes of pathological non-target nodes"
+    )
+
+
+class RecistIn(Schema):
+    targets: list[TargetLesionIn] = Field(
+        ..., title="Target lesions at baseline", description="At most 5, at most 2 per organ."
+    )
+    time_points: list[TimePointIn] = Field(
+        ...,
+        title="Follow-up assessments",
+        description="In order. Measurements separated by spaces, in target order.",
+    )
+    min_sd_days: int | None = Field(
+        None,
+        title="Minimum days for SD",
+        description="The protocol's minimum interval for stable disease to count as best response",
+    )
+
+
+_TONE: dict[OverallResponse, Tone] = {
+    OverallResponse.CR: "ok",
+    OverallResponse.PR: "ok",
+    OverallResponse.SD: "info",
+    OverallResponse.PD: "danger",
+    OverallResponse.NE: "warn",
+}
+
+
+def run_recist(data: RecistIn) -> Outcome:
+    with refusals_name("targets"):
+        selection = validate_targets(_targets(data))
+    with refusals_name("time_points"):
+        series = evaluate_series(selection, _time_points(data), min_sd_days=data.min_sd_days)
+    best = series.best.response
+    return Outcome(f"Best overall response: {best.value}", series, _TONE[best])
+
+
+def _targets(data: RecistIn) -> tuple[TargetLesion, ...]:
+    return tuple(
+        TargetLesion(
+            lesion_id=row.lesion_id,
+            organ=row.organ,
+            is_lymph_node=row.is_lymph_node,
+            baseline_mm=row.baseline_mm,
+        )
+        for row in data.targets
+    )
+
+
+def _time_points(data: RecistIn) -> tuple[TimePoint, ...]:
+    return tuple(
+        TimePoint(
+            days_since_baseline=row.days_since_baseline,
+            measurements_mm=(
+                tuple(row.measurements_mm) if row.measurements_mm is not None else None
+            ),
+            non_target=_NON_TARGET[row.non_target],
+            new_lesions=row.new_lesions,
+            non_target_nodes_mm=tuple(row.non_target_nodes_mm),
+        )
+        for row in data.time_points
+    )
+
+
+register(
+    Calculator(
+        slug="recist-1-1",
+        title="Tumour response (RECIST 1.1)",
+        group="Response",
+        purpose="Sums, change from baseline and nadir, response per assessment and best response.",
+        input_schema=RecistIn,
+        run=run_recist,
+        example={
+            "targets": [
+                {"lesion_id": "T1", "organ": "liver", "is_lymph_node": False, "baseline_mm": "40"},
+                {"lesion_id": "T2", "organ": "lung", "is_lymph_node": False, "baseline_mm": "20"},
+                {"lesion_id": "N1", "organ": "axilla", "is_lymph_node": True, "baseline_mm": "18"},
+            ],
+            "time_points": [
+                {
+                    "days_since_baseline": 42,
+                    "non_target": "non-CR/non-PD",
+                    "new_lesions": False,
+                    "measurements_mm": ["25", "12", "9"],
+                },
+                {
+                    "days_since_baseline": 84,
+                    "non_target": "non-CR/non-PD",
+                    "new_lesions": False,
+                    "measurements_mm": ["22", "10", "8"],
+                },
+            ],
+        },
+    )
+)

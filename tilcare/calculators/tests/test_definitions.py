@@ -1,0 +1,229 @@
+"""Worked examples through the API and the page for the list-shaped calculators (RECIST 1.1,
+harvest forecast, culture ranking): rows typed one a line reach the clinical core intact."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from tilcare.accounts.choices import Role
+from tilcare.calculators.definitions.response import TimePointIn
+from tilcare.calculators.forms import RowsError, parse_rows
+from tilcare.patients.tests.factories import FacilityFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def client_for(role: Role) -> Client:
+    client = Client()
+    extra = {"organization": FacilityFactory()} if role is Role.MANUFACTURING_TECH else {}
+    client.force_login(UserFactory(role=role, **extra))
+    return client
+
+
+def post(client: Client, slug: str, body: object):
+    return client.post(
+        f"/api/v1/calc/{slug}", data=json.dumps(body), content_type="application/json"
+    )
+
+
+RECIST_TARGETS = [
+    {"lesion_id": "T1", "organ": "liver", "is_lymph_node": False, "baseline_mm": "40"},
+    {"lesion_id": "T2", "organ": "lung", "is_lymph_node": False, "baseline_mm": "20"},
+    {"lesion_id": "N1", "organ": "axilla", "is_lymph_node": True, "baseline_mm": "18"},
+]
+
+
+def test_recist_pr_then_pd_over_nadir():
+    # RECIST 1.1 (Eisenhauer 2009): baseline 40 + 20 + 18 = 78 mm. Day 42: 25 + 12 + 9 = 46 mm,
+    # −41.0 % from baseline → PR. Day 84: 30 + 17 + 9 = 56 mm, +21.7 % and +10 mm over the
+    # nadir of 46 → PD. Best overall response: PR.
+    body = {
+        "targets": RECIST_TARGETS,
+        "time_points": [
+            {
+                "days_since_baseline": 42,
+                "non_target": "non-CR/non-PD",
+                "new_lesions": False,
+                "measurements_mm": ["25", "12", "9"],
+            },
+            {
+                "days_since_baseline": 84,
+                "non_target": "non-CR/non-PD",
+                "new_lesions": False,
+                "measurements_mm": ["30", "17", "9"],
+            },
+        ],
+    }
+
+    response = post(client_for(Role.PHYSICIAN), "recist-1-1", body)
+
+    assert response.status_code == 200, response.json()
+    result = response.json()["result"]
+    first, second = result["time_points"]
+    assert first["target"]["sum_mm"] == "46"
+    assert first["target"]["change_from_baseline_percent"] == "-41.0"
+    assert first["overall"] == "PR" or first["overall"]["response"] == "PR"
+    assert second["target"]["nadir_sum_mm"] == "46"
+    assert second["target"]["change_from_nadir_percent"] == "21.7"
+    assert second["target"]["response"] == "PD"
+    assert response.json()["headline"] == "Best overall response: PR"
+
+
+def test_recist_refuses_a_sixth_target_with_the_rule():
+    targets = [
+        {"lesion_id": f"T{i}", "organ": f"organ{i}", "is_lymph_node": False, "baseline_mm": "20"}
+        for i in range(6)
+    ]
+    body = {"targets": targets, "time_points": []}
+
+    response = post(client_for(Role.PHYSICIAN), "recist-1-1", body)
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == {
+        "targets": ["max 5 target lesions total; got 6 (T0, T1, T2, T3, T4, T5)"]
+    }
+
+
+def test_recist_page_reads_rows_typed_one_a_line():
+    response = client_for(Role.PHYSICIAN).post(
+        "/calculators/recist-1-1/",
+        {
+            "targets": "T1, liver, true, 40\nT2, lung, false, 20\nN1, axilla, true, 18",
+            "time_points": "42, non-CR/non-PD, false, 25 12 9",
+        },
+        **HTMX,
+    )
+
+    # T1 marked a node by mistake: 40 mm short axis is still measurable, so it is accepted
+    html = response.content.decode()
+    assert response.status_code == 200, html
+    assert "Best overall response: PR" in html
+
+
+def test_a_row_with_too_many_values_is_refused_naming_the_line():
+    with pytest.raises(RowsError) as error:
+        parse_rows("42, CR, false, 0 0 0, 5, extra", TimePointIn)
+
+    assert str(error.value) == (
+        "Line 1 has 6 values; expected 3 to 5 (days_since_baseline, non_target, new_lesions, "
+        "measurements_mm, non_target_nodes_mm)."
+    )
+
+
+def test_the_page_names_the_line_of_a_bad_value():
+    response = client_for(Role.PHYSICIAN).post(
+        "/calculators/recist-1-1/",
+        {
+            "targets": "T1, liver, false, 40\nT2, lung, false, forty",
+            "time_points": "42, PD, true",
+        },
+        **HTMX,
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Line 2 (baseline_mm): Input should be a valid decimal." in html
+
+
+def test_harvest_forecast_flags_a_culture_unlikely_to_reach_the_dose():
+    # Counts doubling about every 3 days reach ~1.3 × 10⁹ cells by day 11: far below 7.5 × 10⁹
+    body = {
+        "counts": [
+            {"day": 0, "viable_cells": "0.1"},
+            {"day": 3, "viable_cells": "0.2"},
+            {"day": 6, "viable_cells": "0.4"},
+            {"day": 9, "viable_cells": "0.8"},
+        ],
+        "count_unit": "e9_cells",
+        "harvest_day": 11,
+        "dose_lower_e9_cells": "7.5",
+        "dose_upper_e9_cells": "72",
+        "warn_below_probability": "0.8",
+    }
+
+    response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["tone"] == "danger"
+    assert response.json()["headline"].startswith("Early warning — Day 11:")
+    assert response.json()["result"]["forecast"]["early_warning"] is True
+
+
+def test_harvest_forecast_with_two_counts_says_more_are_needed():
+    body = {
+        "counts": [
+            {"day": 0, "viable_cells": "100000000"},
+            {"day": 3, "viable_cells": "400000000"},
+        ],
+        "count_unit": "cells",
+        "harvest_day": 11,
+        "dose_lower_e9_cells": "7.5",
+        "dose_upper_e9_cells": "72",
+        "warn_below_probability": "0.8",
+    }
+
+    response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
+
+    assert response.status_code == 200
+    assert response.json()["tone"] == "warn"
+    assert response.json()["result"]["status"] == "too_few_points"
+    assert response.json()["result"]["points_needed"] == 1
+
+
+def test_harvest_forecast_refuses_a_duplicate_day():
+    body = {
+        "counts": [
+            {"day": 0, "viable_cells": "0.1"},
+            {"day": 3, "viable_cells": "0.2"},
+            {"day": 3, "viable_cells": "0.3"},
+        ],
+        "count_unit": "e9_cells",
+        "harvest_day": 11,
+        "dose_lower_e9_cells": "7.5",
+        "dose_upper_e9_cells": "72",
+        "warn_below_probability": "0.8",
+    }
+
+    response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
+
+    assert response.status_code == 422
+    assert "3" in json.dumps(response.json()["errors"])
+
+
+def test_culture_ranking_puts_the_reactive_culture_first():
+    body = {
+        "readouts": [
+            {
+                "culture_id": "F07",
+                "ifn_gamma_tumor_pg_per_ml": "240",
+                "ifn_gamma_control_pg_per_ml": "180",
+                "cd137_tumor_percent": "2.0",
+                "cd137_control_percent": "1.4",
+            },
+            {
+                "culture_id": "F03",
+                "ifn_gamma_tumor_pg_per_ml": "1850",
+                "ifn_gamma_control_pg_per_ml": "120",
+                "cd137_tumor_percent": "14.2",
+                "cd137_control_percent": "1.1",
+            },
+        ],
+        "min_ifn_gamma_difference_pg_per_ml": "200",
+        "min_ifn_gamma_fold": "2",
+        "min_cd137_difference_percent": "2",
+    }
+
+    response = post(client_for(Role.QA_REVIEWER), "culture-reactivity", body)
+
+    rows = response.json()["result"]["rows"]
+    assert [row["culture_id"] for row in rows] == ["F03", "F07"]
+    assert rows[0]["reactive"] is True
+    assert rows[0]["ifn_gamma_difference_pg_per_ml"] == "1730"
+    assert Decimal(rows[0]["ifn_gamma_fold"]) == Decimal("15.42")
+    assert rows[1]["reactive"] is False
