@@ -2,6 +2,7 @@
 
 from tilcare.calculators.definitions import (  # noqa: F401
     body,
+    ctcae,
     grading,
     identity,
     manufacturing,

@@ -1,0 +1,286 @@
+"""CTCAE v5.0 calculators: grades from values, grades from clinician answers, term lookup.
+
+The clinician-question calculators are generated from the clinical core's question sets, so the
+page asks exactly the questions the grade texts need and the API documents the same choices.
+
+(No `from __future__ import annotations`: ninja and pydantic read these annotations at import.)
+"""
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Field, Schema
+from pydantic import create_model
+
+from tilcare.calculators.registry import Calculator, Outcome, Tone, register
+from tilcare.clinical.grading.ctcae_v5_0 import CtcaeGrade, search_terms
+from tilcare.clinical.grading.ctcae_v5_0_labs import (
+    grade_anemia,
+    grade_creatinine_increased,
+    grade_febrile_neutropenia,
+    grade_fever,
+    grade_lymphocyte_count_decreased,
+    grade_neutrophil_count_decreased,
+    grade_platelet_count_decreased,
+    grade_weight_gain,
+    grade_white_blood_cell_decreased,
+)
+from tilcare.clinical.grading.ctcae_v5_0_questions import grade_from_answers, question_sets
+from tilcare.clinical.units import Quantity, Unit
+
+GROUP = "Toxicity grading and early warning"
+
+_COUNT_GRADERS = {
+    "neutrophil_count_decreased": grade_neutrophil_count_decreased,
+    "platelet_count_decreased": grade_platelet_count_decreased,
+    "lymphocyte_count_decreased": grade_lymphocyte_count_decreased,
+    "white_blood_cell_decreased": grade_white_blood_cell_decreased,
+}
+_COUNT_UNITS = {"per_mm3": Unit.per_mm3, "e9_per_l": Unit.e9_per_l}
+_HGB_UNITS = {"g_per_dl": Unit.g_per_dl, "g_per_l": Unit.g_per_l}
+_CREATININE_UNITS = {"mg_per_dl": Unit.mg_per_dl, "umol_per_l": Unit.umol_per_l}
+
+
+def _outcome(result: CtcaeGrade) -> Outcome:
+    tone: Tone = "ok" if result.grade == 0 else "warn" if result.grade <= 2 else "danger"
+    text = f" — {result.grade_text}" if result.grade_text else ""
+    return Outcome(f"{result.term.term}: grade {result.grade}{text}", result, tone)
+
+
+class BloodCountIn(Schema):
+    term: Literal[
+        "neutrophil_count_decreased",
+        "platelet_count_decreased",
+        "lymphocyte_count_decreased",
+        "white_blood_cell_decreased",
+    ] = Field(..., title="CTCAE term")
+    count: Decimal = Field(..., title="Count")
+    lln: Decimal = Field(..., title="Lower limit of normal", description="the lab's LLN")
+    unit: Literal["per_mm3", "e9_per_l"] = Field(
+        ..., title="Unit of count and LLN", description="per_mm3 (/mm³) or e9_per_l (×10⁹/L)"
+    )
+
+
+def run_blood_count(data: BloodCountIn) -> Outcome:
+    unit = _COUNT_UNITS[data.unit]
+    grader = _COUNT_GRADERS[data.term]
+    return _outcome(grader(count=Quantity.of(data.count, unit), lln=Quantity.of(data.lln, unit)))
+
+
+class AnemiaIn(Schema):
+    hemoglobin: Decimal = Field(..., title="Hemoglobin")
+    lln: Decimal = Field(..., title="Lower limit of normal", description="the lab's LLN")
+    unit: Literal["g_per_dl", "g_per_l"] = Field(..., title="Unit", description="g/dL or g/L")
+
+
+def run_anemia(data: AnemiaIn) -> Outcome:
+    unit = _HGB_UNITS[data.unit]
+    return _outcome(
+        grade_anemia(hemoglobin=Quantity.of(data.hemoglobin, unit), lln=Quantity.of(data.lln, unit))
+    )
+
+
+class CreatinineIn(Schema):
+    creatinine: Decimal = Field(..., title="Serum creatinine")
+    uln: Decimal = Field(..., title="Upper limit of normal", description="the lab's ULN")
+    baseline: Decimal | None = Field(None, title="Baseline creatinine", description="optional")
+    unit: Literal["mg_per_dl", "umol_per_l"] = Field(
+        ..., title="Unit", description="mg_per_dl or umol_per_l, the same for all three"
+    )
+
+
+def run_creatinine(data: CreatinineIn) -> Outcome:
+    unit = _CREATININE_UNITS[data.unit]
+    baseline = Quantity.of(data.baseline, unit) if data.baseline is not None else None
+    return _outcome(
+        grade_creatinine_increased(
+            creatinine=Quantity.of(data.creatinine, unit),
+            uln=Quantity.of(data.uln, unit),
+            baseline=baseline,
+        )
+    )
+
+
+class FeverIn(Schema):
+    temperature_c: Decimal = Field(..., title="Temperature (°C)")
+    hours_above_40_c: Decimal | None = Field(
+        None, title="Hours above 40.0 °C", description="needed only above 40.0 °C"
+    )
+
+
+def run_fever(data: FeverIn) -> Outcome:
+    duration = (
+        Quantity.of(data.hours_above_40_c, Unit.hours)
+        if data.hours_above_40_c is not None
+        else None
+    )
+    return _outcome(
+        grade_fever(
+            temperature=Quantity.of(data.temperature_c, Unit.celsius),
+            duration_above_40_c=duration,
+        )
+    )
+
+
+class WeightGainIn(Schema):
+    weight_kg: Decimal = Field(..., title="Weight now (kg)")
+    baseline_weight_kg: Decimal = Field(..., title="Baseline weight (kg)")
+
+
+def run_weight_gain(data: WeightGainIn) -> Outcome:
+    return _outcome(
+        grade_weight_gain(
+            weight=Quantity.of(data.weight_kg, Unit.kg),
+            baseline_weight=Quantity.of(data.baseline_weight_kg, Unit.kg),
+        )
+    )
+
+
+class FebrileNeutropeniaIn(Schema):
+    anc_per_mm3: Decimal = Field(..., title="ANC (/mm³)")
+    single_temperature_c: Decimal | None = Field(
+        None, title="Highest single temperature (°C)", description="or give a sustained one"
+    )
+    sustained_temperature_c: Decimal | None = Field(None, title="Sustained temperature (°C)")
+    sustained_hours: Decimal | None = Field(None, title="Sustained for (hours)")
+
+
+def run_febrile_neutropenia(data: FebrileNeutropeniaIn) -> Outcome:
+    def maybe(value: Decimal | None, unit: Unit) -> Quantity | None:
+        return Quantity.of(value, unit) if value is not None else None
+
+    return _outcome(
+        grade_febrile_neutropenia(
+            anc=Quantity.of(data.anc_per_mm3, Unit.per_mm3),
+            single_temperature=maybe(data.single_temperature_c, Unit.celsius),
+            sustained_temperature=maybe(data.sustained_temperature_c, Unit.celsius),
+            sustained_duration=maybe(data.sustained_hours, Unit.hours),
+        )
+    )
+
+
+class TermLookupIn(Schema):
+    text: str = Field(..., title="Term contains", min_length=2, max_length=80)
+
+
+def run_term_lookup(data: TermLookupIn) -> Outcome:
+    terms = search_terms(data.text)[:25]
+    if not terms:
+        return Outcome(f"No CTCAE v5.0 term contains “{data.text}”", {"terms": []}, "warn")
+    rows = [
+        {
+            "term": found.term,
+            "meddra_code": str(found.meddra_code),
+            "soc": found.soc,
+            **{f"grade_{n}": found.grades[n - 1] or "—" for n in range(1, 6)},
+        }
+        for found in terms
+    ]
+    result = {"terms": rows, "source": "NCI CTCAE v5.0 (2017-11-27), term catalogue"}
+    return Outcome(f"{len(rows)} CTCAE v5.0 terms contain “{data.text}”", result)
+
+
+for slug, title, purpose, schema, run, example in (
+    (
+        "ctcae-blood-count",
+        "CTCAE v5.0 blood count grade",
+        "Neutrophil, platelet, lymphocyte or white-cell count decreased, against the lab's LLN.",
+        BloodCountIn,
+        run_blood_count,
+        {"term": "neutrophil_count_decreased", "count": "800", "lln": "2000", "unit": "per_mm3"},
+    ),
+    (
+        "ctcae-anemia",
+        "CTCAE v5.0 anemia grade",
+        "Anemia grade from hemoglobin against the lab's LLN.",
+        AnemiaIn,
+        run_anemia,
+        {"hemoglobin": "7.9", "lln": "12.0", "unit": "g_per_dl"},
+    ),
+    (
+        "ctcae-creatinine",
+        "CTCAE v5.0 creatinine increased grade",
+        "Against the ULN and, if given, the patient's baseline.",
+        CreatinineIn,
+        run_creatinine,
+        {"creatinine": "2.1", "uln": "1.2", "baseline": "0.9", "unit": "mg_per_dl"},
+    ),
+    (
+        "ctcae-fever",
+        "CTCAE v5.0 fever grade",
+        "Fever from temperature, with its duration above 40.0 °C.",
+        FeverIn,
+        run_fever,
+        {"temperature_c": "39.4"},
+    ),
+    (
+        "ctcae-weight-gain",
+        "CTCAE v5.0 weight gain grade",
+        "Percent gain from baseline weight (capillary leak watch during IL-2).",
+        WeightGainIn,
+        run_weight_gain,
+        {"weight_kg": "79.2", "baseline_weight_kg": "72.0"},
+    ),
+    (
+        "ctcae-febrile-neutropenia",
+        "CTCAE v5.0 febrile neutropenia",
+        "ANC with a single or sustained temperature.",
+        FebrileNeutropeniaIn,
+        run_febrile_neutropenia,
+        {"anc_per_mm3": "400", "single_temperature_c": "38.6"},
+    ),
+    (
+        "ctcae-term",
+        "CTCAE v5.0 term lookup",
+        "Find a term and read its grade definitions, as published by NCI.",
+        TermLookupIn,
+        run_term_lookup,
+        {"text": "capillary leak"},
+    ),
+):
+    register(
+        Calculator(
+            slug=slug,
+            title=title,
+            group=GROUP,
+            purpose=purpose,
+            input_schema=schema,
+            run=run,
+            example=example,
+        )
+    )
+
+
+def _question_schema(question_set: Any) -> type[Schema]:
+    fields: dict[str, Any] = {}
+    for question in question_set.questions:
+        choices = tuple(option.id for option in question.options)
+        labels = "; ".join(f"{option.id}: {option.label}" for option in question.options)
+        fields[question.id] = (
+            Literal[choices],  # type: ignore[valid-type]
+            Field(..., title=question.text, description=labels),
+        )
+    name = "".join(part.title() for part in question_set.id.split("_")) + "AnswersIn"
+    model: type[Schema] = create_model(name, __base__=Schema, **fields)
+    return model
+
+
+def _question_runner(question_set_id: str) -> Any:
+    def run(data: Schema) -> Outcome:
+        return _outcome(grade_from_answers(question_set_id, data.model_dump()))
+
+    return run
+
+
+for _set in question_sets():
+    register(
+        Calculator(
+            slug=f"ctcae-{_set.id.replace('_', '-')}",
+            title=f"CTCAE v5.0 {_set.term_name.lower()} grade",
+            group=GROUP,
+            purpose=f"{_set.term_name}: the grade from the questions its definitions need.",
+            input_schema=_question_schema(_set),
+            run=_question_runner(_set.id),
+            example={question.id: question.options[0].id for question in _set.questions},
+        )
+    )
