@@ -85,6 +85,14 @@ def _form_field(name: str, info: FieldInfo) -> forms.Field:
             label=label, required=required, choices=choices, help_text=_help(info)
         )
     if annotation is bool:
+        if optional:
+            # A finding not yet assessed is not "no": three answers, blank meaning unassessed.
+            return forms.ChoiceField(
+                label=label,
+                required=False,
+                choices=[("", "Not assessed"), *YES_NO],
+                help_text=_help(info),
+            )
         if has_default:
             return forms.BooleanField(label=label, required=False, help_text=_help(info))
         return forms.ChoiceField(

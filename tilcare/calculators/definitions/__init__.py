@@ -5,6 +5,7 @@ from tilcare.calculators.definitions import (  # noqa: F401
     ctcae,
     grading,
     identity,
+    il2_rules,
     manufacturing,
     response,
 )

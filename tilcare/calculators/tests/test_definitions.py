@@ -227,3 +227,68 @@ def test_culture_ranking_puts_the_reactive_culture_first():
     assert rows[0]["ifn_gamma_difference_pg_per_ml"] == "1730"
     assert Decimal(rows[0]["ifn_gamma_fold"]) == Decimal("15.42")
     assert rows[1]["reactive"] is False
+
+
+BETOF_WARNER_ALL_ASSESSED = {
+    "hypotension_persisting_despite_fluids": False,
+    "urine_output_persistently_low_despite_boluses": False,
+    "urine_output_ml_per_kg_per_h_over_8h": "0.8",
+    "serum_creatinine_mg_per_dl": "1.0",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "tone", "headline"),
+    [
+        pytest.param({}, "ok", None, id="Betof Warner 2024: nothing met, all assessed: give"),
+        pytest.param(
+            {"serum_creatinine_mg_per_dl": "2.5"},
+            "warn",
+            "Hold: Renal: serum creatinine 2.5–2.9 mg/dL.",
+            id="Betof Warner 2024: creatinine 2.5 mg/dL holds",
+        ),
+        pytest.param(
+            {"hypotension_persisting_despite_fluids": True},
+            "danger",
+            None,
+            id="Betof Warner 2024: hypotension despite fluids discontinues",
+        ),
+    ],
+)
+def test_il2_dose_check_against_the_2024_til_consensus(changes, tone, headline):
+    response = post(
+        client_for(Role.NURSE), "il2-betof-warner-2024", {**BETOF_WARNER_ALL_ASSESSED, **changes}
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["tone"] == tone
+    if headline:
+        assert response.json()["headline"] == headline
+
+
+def test_il2_dose_check_never_says_give_with_a_finding_unassessed():
+    body = dict(BETOF_WARNER_ALL_ASSESSED)
+    del body["hypotension_persisting_despite_fluids"]
+
+    response = post(client_for(Role.NURSE), "il2-betof-warner-2024", body)
+
+    assert response.json()["result"]["decision"] == "cannot decide"
+    assert response.json()["result"]["decisive_missing_observations"] == [
+        "hypotension_persisting_despite_fluids"
+    ]
+
+
+def test_il2_dose_check_refuses_an_implausible_value_naming_it():
+    body = {**BETOF_WARNER_ALL_ASSESSED, "serum_creatinine_mg_per_dl": "-1"}
+
+    response = post(client_for(Role.NURSE), "il2-betof-warner-2024", body)
+
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["serum_creatinine_mg_per_dl"]
+
+
+def test_il2_page_offers_not_assessed_for_each_finding():
+    html = client_for(Role.NURSE).get("/calculators/il2-dutcher-2014/").content.decode()
+
+    assert '<option value="" selected>Not assessed</option>' in html
+    assert "Serum creatinine (mg/dL)" in html
