@@ -78,11 +78,17 @@ def _form_field(name: str, info: FieldInfo) -> forms.Field:
             help_text=_help(info, f"One per line: {columns} ([…] may be left off)."),
         )
     if typing.get_origin(annotation) is typing.Literal:
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        named = extra.get("choice_labels") or {}
+        assert isinstance(named, dict)
         choices = [("", "— choose —")] + [
-            (str(value), humanize(str(value))) for value in typing.get_args(annotation)
+            (str(value), str(named.get(str(value), humanize(str(value)))))
+            for value in typing.get_args(annotation)
         ]
+        # With named choices the labels say it all; the API's description lists the ids.
+        help_text = "" if named else _help(info)
         return forms.ChoiceField(
-            label=label, required=required, choices=choices, help_text=_help(info)
+            label=label, required=required, choices=choices, help_text=help_text
         )
     if annotation is bool:
         if optional:

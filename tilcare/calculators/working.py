@@ -63,7 +63,14 @@ class Section:
     tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
 
 
+def _pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+
+
 def _text(value: Any) -> str:
+    if isinstance(value, list) and value and all(_pair(item) for item in value):
+        # (name, value) pairs, e.g. the observations a rule set was evaluated on
+        return "; ".join(f"{label(name)}: {_text(item)}" for name, item in value)
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -118,7 +125,10 @@ def _fill(section: Section, data: dict[str, Any], nested: list[Section], prefix:
     for key, value in data.items():
         if key in PROVENANCE_KEYS and not prefix:
             continue
-        if _is_table(value):
+        if key == "grades" and isinstance(value, list) and len(value) == 5:
+            # A CTCAE term's grade texts: one row per grade, "—" where the grade does not exist
+            section.rows.extend((f"Grade {n}", _text(text)) for n, text in enumerate(value, 1))
+        elif _is_table(value):
             section.tables.append(_table(key, value))
         elif isinstance(value, dict) and set(value) != {"value", "unit"}:
             child = Section(label(key))

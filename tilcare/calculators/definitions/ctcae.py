@@ -255,10 +255,15 @@ def _question_schema(question_set: Any) -> type[Schema]:
     fields: dict[str, Any] = {}
     for question in question_set.questions:
         choices = tuple(option.id for option in question.options)
-        labels = "; ".join(f"{option.id}: {option.label}" for option in question.options)
+        labels = {option.id: option.label for option in question.options}
         fields[question.id] = (
             Literal[choices],  # type: ignore[valid-type]
-            Field(..., title=question.text, description=labels),
+            Field(
+                ...,
+                title=question.text,
+                description="; ".join(f"{key}: {text}" for key, text in labels.items()),
+                json_schema_extra={"choice_labels": labels},
+            ),
         )
     name = "".join(part.title() for part in question_set.id.split("_")) + "AnswersIn"
     model: type[Schema] = create_model(name, __base__=Schema, **fields)
