@@ -1,0 +1,276 @@
+"""The regimen facts the dosing calculators need, independent of any protocol file format.
+
+`tilcare.protocols.schema` builds these from the versioned protocol files; the calculators take
+them with the center's `CenterSettings`. A value the sources settle is a `Fixed` quantity with its
+source; a value they do not settle is `FromCenter`, naming the `DecimalSetting` to read.
+Construction checks the invariants the calculators rely on (units, positive doses, day numbers
+before day 0), so a regimen built by hand is held to the same rules as one read from a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tilcare.clinical.body_size import BsaFormula
+from tilcare.clinical.dosing.settings import (
+    CenterSettings,
+    ChoiceSetting,
+    DecimalSetting,
+    RenalBandsSetting,
+    center_source,
+)
+from tilcare.clinical.renal import WeightBasis
+from tilcare.clinical.units import InvalidQuantity, Quantity, Unit
+
+
+@dataclass(frozen=True)
+class ProtocolRef:
+    """The protocol and version a calculation follows; carried on every result."""
+
+    protocol_id: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.protocol_id} version {self.version}"
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A value the protocol's sources settle, with that source."""
+
+    value: Quantity
+    source: str
+
+
+@dataclass(frozen=True)
+class FromCenter:
+    """A value the sources do not settle: read from the center's settings."""
+
+    setting: DecimalSetting
+
+
+QuantityParam = Fixed | FromCenter
+
+
+@dataclass(frozen=True)
+class ResolvedQuantity:
+    value: Quantity
+    source: str
+    setting_key: str | None  # the center setting it came from, or None for a protocol value
+
+
+def resolve(param: QuantityParam, settings: CenterSettings) -> ResolvedQuantity:
+    """The protocol value, or the center's value for a setting (refused while unset)."""
+    if isinstance(param, Fixed):
+        return ResolvedQuantity(param.value, param.source, None)
+    spec = param.setting
+    return ResolvedQuantity(settings.quantity(spec), center_source(spec), spec.key)
+
+
+def _require_unit(value: Quantity, units: tuple[Unit, ...], name: str) -> None:
+    if value.unit not in units:
+        allowed = " or ".join(unit.value for unit in units)
+        raise InvalidQuantity(f"{name} must be in {allowed}, not {value.unit.value}.")
+
+
+def _require_options(spec: ChoiceSetting, known: tuple[str, ...]) -> None:
+    unknown = [option for option in spec.options if option not in known]
+    if unknown:
+        raise InvalidQuantity(
+            f"'{spec.key}' offers {', '.join(unknown)}; known options: {', '.join(known)}."
+        )
+
+
+def _require_hours(param: QuantityParam, name: str) -> None:
+    unit = param.value.unit if isinstance(param, Fixed) else param.setting.unit
+    if unit is not Unit.hours:
+        shown = unit.value if unit is not None else "a plain number"
+        raise InvalidQuantity(f"{name} must be in hours (h), not {shown}.")
+
+
+# Weight, body surface area and renal settings --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightBasisSettings:
+    """Which weight to use (actual / ideal / adjusted) and, for adjusted, the factor setting."""
+
+    basis: ChoiceSetting
+    adjusted_factor: DecimalSetting | None
+
+    def __post_init__(self) -> None:
+        _require_options(self.basis, tuple(basis.value for basis in WeightBasis))
+        offers_adjusted = WeightBasis.ADJUSTED.value in self.basis.options
+        if offers_adjusted != (self.adjusted_factor is not None):
+            raise InvalidQuantity(
+                f"'{self.basis.key}': an adjusted-weight factor setting is needed exactly when "
+                "the adjusted weight is offered."
+            )
+        if self.adjusted_factor is not None and self.adjusted_factor.unit is not None:
+            raise InvalidQuantity(f"'{self.adjusted_factor.key}' must be a plain number.")
+
+
+@dataclass(frozen=True)
+class BsaSettings:
+    formula: ChoiceSetting  # mosteller / dubois
+    cap: DecimalSetting  # m², with an explicit "no cap" option
+
+    def __post_init__(self) -> None:
+        _require_options(self.formula, tuple(formula.value for formula in BsaFormula))
+        if self.cap.unit is not Unit.m2 or self.cap.none_option is None:
+            raise InvalidQuantity(f"'{self.cap.key}' must be in m² with an explicit no-cap option.")
+
+
+@dataclass(frozen=True)
+class RenalAdjustment:
+    bands: RenalBandsSetting
+    crcl_weight: WeightBasisSettings
+
+
+# Lymphodepletion -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    """Day numbers relative to the cell infusion (day 0) and whether they are confirmed."""
+
+    day_numbers: tuple[int, ...]
+    confirmed: bool
+    source: str
+
+    def __post_init__(self) -> None:
+        if not self.day_numbers:
+            raise InvalidQuantity("A lymphodepletion agent needs at least one day.")
+        if any(day >= 0 for day in self.day_numbers):
+            raise InvalidQuantity(
+                f"Lymphodepletion days {self.day_numbers} must all be before day 0 (the infusion)."
+            )
+        if list(self.day_numbers) != sorted(set(self.day_numbers)):
+            raise InvalidQuantity(
+                f"Lymphodepletion days {self.day_numbers} must be distinct and in order."
+            )
+
+
+@dataclass(frozen=True)
+class LymphodepletionAgent:
+    """One chemotherapy agent: a per-kg or per-m² daily dose on the listed days."""
+
+    agent: str
+    route: str
+    dose: Quantity  # mg/kg or mg/m²
+    source: str
+    days: DaySchedule
+    rounding_increment: DecimalSetting  # in mg, a pharmacy choice
+    weight: WeightBasisSettings | None = None  # for a mg/kg dose
+    bsa: BsaSettings | None = None  # for a mg/m² dose
+    renal: RenalAdjustment | None = None
+
+    def __post_init__(self) -> None:
+        _require_unit(self.dose, (Unit.mg_per_kg, Unit.mg_per_m2), f"{self.agent} dose")
+        if self.dose.magnitude <= 0:
+            raise InvalidQuantity(f"{self.agent} dose {self.dose} must be greater than 0.")
+        if self.dose.unit is Unit.mg_per_kg and (self.weight is None or self.bsa is not None):
+            raise InvalidQuantity(f"{self.agent}: a mg/kg dose needs weight-basis settings only.")
+        if self.dose.unit is Unit.mg_per_m2 and (self.bsa is None or self.weight is not None):
+            raise InvalidQuantity(f"{self.agent}: a mg/m² dose needs BSA settings only.")
+        if self.rounding_increment.unit is not Unit.mg:
+            raise InvalidQuantity(f"{self.agent}: the rounding increment must be in mg.")
+        if self.renal is not None and self.renal.bands.dose_unit is not self.dose.unit:
+            raise InvalidQuantity(
+                f"{self.agent}: renal-band doses must be in {self.dose.unit.value} like the dose."
+            )
+
+
+@dataclass(frozen=True)
+class MesnaNote:
+    """Mesna given with an agent; its dose is a center setting (noted, not calculated)."""
+
+    with_agent: str
+    dose: DecimalSetting
+    source: str
+
+
+@dataclass(frozen=True)
+class LymphodepletionRegimen:
+    protocol: ProtocolRef
+    agents: tuple[LymphodepletionAgent, ...]
+    mesna: MesnaNote | None
+
+    def __post_init__(self) -> None:
+        names = [agent.agent for agent in self.agents]
+        if not names or len(set(names)) != len(names):
+            raise InvalidQuantity(f"Lymphodepletion agents {names} must be present and distinct.")
+        if self.mesna is not None and self.mesna.with_agent not in names:
+            raise InvalidQuantity(f"Mesna is given with {self.mesna.with_agent!r}, not an agent.")
+
+
+# Cells, infusion window, IL-2 ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellDoseRange:
+    """Total viable cells (in ×10⁹ cells) and, where the sources give it, the bag count."""
+
+    protocol: ProtocolRef
+    minimum: Quantity
+    maximum: Quantity
+    source: str
+    minimum_bags: int | None = None
+    maximum_bags: int | None = None
+
+    def __post_init__(self) -> None:
+        _require_unit(self.minimum, (Unit.cells_1e9,), "minimum cell dose")
+        _require_unit(self.maximum, (Unit.cells_1e9,), "maximum cell dose")
+        if not Decimal(0) < self.minimum.magnitude <= self.maximum.magnitude:
+            raise InvalidQuantity(f"Cell dose range {self.minimum} to {self.maximum} is invalid.")
+        if (self.minimum_bags is None) != (self.maximum_bags is None):
+            raise InvalidQuantity("Give both bag limits or neither.")
+        low, high = self.minimum_bags, self.maximum_bags
+        if low is not None and high is not None and not 1 <= low <= high:
+            raise InvalidQuantity(f"Bag range {low} to {high} is invalid.")
+
+
+@dataclass(frozen=True)
+class InfusionWindow:
+    """Hours after the end of the last fludarabine dose within which the cells may be given."""
+
+    protocol: ProtocolRef
+    earliest_hours: QuantityParam
+    latest_hours: QuantityParam
+
+    def __post_init__(self) -> None:
+        _require_hours(self.earliest_hours, "infusion window earliest")
+        _require_hours(self.latest_hours, "infusion window latest")
+
+
+@dataclass(frozen=True)
+class Il2Regimen:
+    """High-dose IL-2 after the cells: IU/kg per dose, maximum doses, interval and start window.
+
+    The start window is counted from the end of the cell infusion; the interval from the
+    previous dose given.
+    """
+
+    protocol: ProtocolRef
+    dose_per_kg: Quantity  # IU/kg
+    max_doses: int
+    source: str
+    weight: WeightBasisSettings
+    interval_min_hours: QuantityParam
+    interval_max_hours: QuantityParam
+    start_min_hours: QuantityParam
+    start_max_hours: QuantityParam
+
+    def __post_init__(self) -> None:
+        _require_unit(self.dose_per_kg, (Unit.iu_per_kg,), "IL-2 dose")
+        if self.dose_per_kg.magnitude <= 0:
+            raise InvalidQuantity(f"IL-2 dose {self.dose_per_kg} must be greater than 0.")
+        if isinstance(self.max_doses, bool) or not isinstance(self.max_doses, int):
+            raise InvalidQuantity(f"IL-2 maximum doses {self.max_doses!r} must be an integer.")
+        if self.max_doses < 1:
+            raise InvalidQuantity(f"IL-2 maximum doses {self.max_doses} must be at least 1.")
+        _require_hours(self.interval_min_hours, "IL-2 minimum interval")
+        _require_hours(self.interval_max_hours, "IL-2 maximum interval")
+        _require_hours(self.start_min_hours, "IL-2 start window earliest")
+        _require_hours(self.start_max_hours, "IL-2 start window latest")

@@ -1,0 +1,524 @@
+"""Protocol files: the shipped ones load with their sourced facts; malformed ones are refused.
+
+Facts checked against clinical-reference.md: lifileucel (Amtagvi US label 2024 §2; Medina et al.,
+JITC 2023) and NKI phase 3 (ESMO 2018 design; Rohaan et al., NEJM 2022).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import tomllib
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tilcare.clinical.dosing.regimens import Fixed, FromCenter, ProtocolRef
+from tilcare.clinical.dosing.settings import ChoiceSetting, DecimalSetting, RenalBandsSetting
+from tilcare.clinical.units import Quantity, Unit, cells_1e9, iu_per_kg, mg_per_kg, mg_per_m2
+from tilcare.protocols.loader import (
+    ProtocolNotFound,
+    available_protocols,
+    load_protocol,
+    parse_file,
+)
+from tilcare.protocols.reader import ProtocolError
+from tilcare.protocols.rulesets import available_rule_sets
+from tilcare.protocols.schema import Protocol, parse_protocol
+
+FILES = ("lifileucel_us_2024.toml", "nki_phase3_2022.toml")
+
+
+def shipped_text(name: str) -> str:
+    return resources.files("tilcare.protocols").joinpath("data", name).read_text("utf-8")
+
+
+def shipped_data(name: str = "lifileucel_us_2024.toml") -> dict[str, Any]:
+    return tomllib.loads(shipped_text(name))
+
+
+# The shipped files -----------------------------------------------------------------------------
+
+
+def test_both_shipped_protocols_are_available_and_load() -> None:
+    assert available_protocols() == (
+        ProtocolRef("lifileucel_us", "2024"),
+        ProtocolRef("nki_phase3", "2022"),
+    )
+    for ref in available_protocols():
+        protocol = load_protocol(ref.protocol_id, ref.version)
+        assert protocol.ref == ref
+        assert load_protocol(ref.protocol_id) is protocol  # latest version, cached
+
+
+def test_lifileucel_facts_from_the_label() -> None:
+    protocol = load_protocol("lifileucel_us", "2024")
+    cyclophosphamide, fludarabine = protocol.lymphodepletion.agents
+    # Amtagvi label 2024: cyclophosphamide 60 mg/kg daily × 2; fludarabine 25 mg/m² daily × 5
+    assert cyclophosphamide.dose == mg_per_kg(60)
+    assert cyclophosphamide.days.day_numbers == (-7, -6)
+    assert cyclophosphamide.days.confirmed is False  # trial numbering, not label wording
+    assert fludarabine.dose == mg_per_m2(25)
+    assert fludarabine.days.day_numbers == (-5, -4, -3, -2, -1)
+    assert fludarabine.renal is not None
+    assert protocol.lymphodepletion.mesna is not None
+    assert protocol.lymphodepletion.mesna.dose.key == "mesna_dose"
+    # 7.5 × 10⁹ to 72 × 10⁹ viable cells, 1 to 4 bags
+    cells = protocol.cell_dose
+    assert (cells.minimum, cells.maximum) == (cells_1e9("7.5"), cells_1e9(72))
+    assert (cells.minimum_bags, cells.maximum_bags) == (1, 4)
+    # Infusion 24 h to 4 days after the last fludarabine dose
+    window = protocol.infusion_window
+    assert isinstance(window.earliest_hours, Fixed) and isinstance(window.latest_hours, Fixed)
+    assert window.earliest_hours.value == Quantity.of(24, Unit.hours)
+    assert window.latest_hours.value == Quantity.of(96, Unit.hours)
+    # Medina JITC 2023: 600,000 IU/kg, up to 6 doses; interval and start window unconfirmed
+    assert protocol.il2.dose_per_kg == iu_per_kg(600000)
+    assert protocol.il2.max_doses == 6
+    for param in (
+        protocol.il2.interval_min_hours,
+        protocol.il2.interval_max_hours,
+        protocol.il2.start_min_hours,
+        protocol.il2.start_max_hours,
+    ):
+        assert isinstance(param, FromCenter)
+    assert protocol.il2_rule_sets == ("dutcher-2014", "betof-warner-2024")
+
+
+def test_lifileucel_center_settings_are_the_unconfirmed_values() -> None:
+    protocol = load_protocol("lifileucel_us")
+    assert [spec.key for spec in protocol.center_settings] == [
+        "cyclophosphamide_weight_basis",
+        "cyclophosphamide_adjusted_weight_factor",
+        "cyclophosphamide_rounding_increment_mg",
+        "mesna_dose",
+        "bsa_formula",
+        "bsa_cap_m2",
+        "fludarabine_renal_bands",
+        "crcl_weight_basis",
+        "crcl_adjusted_weight_factor",
+        "fludarabine_rounding_increment_mg",
+        "il2_weight_basis",
+        "il2_adjusted_weight_factor",
+        "il2_interval_min_hours",
+        "il2_interval_max_hours",
+        "il2_start_min_hours",
+        "il2_start_max_hours",
+    ]
+    bsa_cap = protocol.setting("bsa_cap_m2")
+    assert isinstance(bsa_cap, DecimalSetting) and bsa_cap.none_option == "no cap"
+    bands = protocol.setting("fludarabine_renal_bands")
+    assert isinstance(bands, RenalBandsSetting)
+    # The secondary-source bands are quoted in the explanation, never as values.
+    assert "50–79 mL/min → 20 mg/m²" in bands.why_unconfirmed
+    basis = protocol.setting("cyclophosphamide_weight_basis")
+    assert isinstance(basis, ChoiceSetting)
+    assert basis.options == ("actual", "ideal", "adjusted")
+
+
+def test_nki_facts_from_the_trial_design() -> None:
+    protocol = load_protocol("nki_phase3")
+    assert protocol.cell_dose.minimum == cells_1e9(5)
+    assert protocol.cell_dose.maximum == cells_1e9(200)  # 2 × 10¹¹
+    assert protocol.cell_dose.minimum_bags is None  # no bag count in the sources
+    assert protocol.il2.max_doses == 15
+    interval = protocol.il2.interval_min_hours
+    assert isinstance(interval, Fixed) and interval.value == Quantity.of(8, Unit.hours)
+    assert "ESMO 2018" in interval.source
+    assert isinstance(protocol.il2.interval_max_hours, FromCenter)
+    assert isinstance(protocol.infusion_window.earliest_hours, FromCenter)
+    assert isinstance(protocol.infusion_window.latest_hours, FromCenter)
+    assert isinstance(protocol.il2.start_min_hours, FromCenter)
+
+
+def _numbers_without_source(value: object, path: str) -> Iterator[str]:
+    """Paths of dataclasses that hold a number but no non-empty source."""
+    if isinstance(value, tuple):
+        for i, item in enumerate(value):
+            yield from _numbers_without_source(item, f"{path}[{i}]")
+        return
+    if not dataclasses.is_dataclass(value) or isinstance(value, Quantity | type):
+        return
+    fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+
+    def is_number(item: object) -> bool:
+        if isinstance(item, tuple):
+            return any(is_number(part) for part in item)
+        number = isinstance(item, int | Decimal) and not isinstance(item, bool)
+        return number or isinstance(item, Quantity)
+
+    if any(is_number(item) for item in fields.values()):
+        source = fields.get("source") or fields.get("limits_source")
+        if not (isinstance(source, str) and source.strip()):
+            yield path
+    for name, item in fields.items():
+        yield from _numbers_without_source(item, f"{path}.{name}")
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_number_has_a_source(name: str) -> None:
+    protocol = parse_file(name, shipped_text(name))
+    assert list(_numbers_without_source(protocol, "protocol")) == []
+
+
+def test_the_source_walker_finds_a_number_without_source() -> None:
+    protocol = load_protocol("lifileucel_us")
+    broken = dataclasses.replace(
+        protocol, cell_dose=dataclasses.replace(protocol.cell_dose, source=" ")
+    )
+    assert list(_numbers_without_source(broken, "protocol")) == ["protocol.cell_dose"]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_no_center_setting_has_a_value_or_default(name: str) -> None:
+    for setting in shipped_data(name)["center_settings"]:
+        assert not {"value", "default"} & set(setting)
+
+
+# Malformed files: refused with the key path ----------------------------------------------------
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def _agent(i: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda d: d["lymphodepletion"]["agents"][i]
+
+
+def _setting(key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda d: next(s for s in d["center_settings"] if s["key"] == key)
+
+
+MALFORMED: list[Any] = [
+    pytest.param(
+        lambda d: d.update(author="x"), "author", "unknown key", id="unknown top-level key"
+    ),
+    pytest.param(
+        lambda d: d["cell_dose"].update(colour="red"),
+        "cell_dose.colour",
+        "unknown key",
+        id="unknown key in a table",
+    ),
+    pytest.param(
+        lambda d: _agent(0)(d).update(dose_units="mg/kg"),
+        "lymphodepletion.agents[0].dose_units",
+        "unknown key",
+        id="misspelt key",
+    ),
+    pytest.param(
+        lambda d: _agent(1)(d).update(dose=25.0),
+        "lymphodepletion.agents[1].dose",
+        "expected a decimal string, got the TOML float 25.0",
+        id="float dose",
+    ),
+    pytest.param(
+        lambda d: d["il2"].update(max_doses=6),
+        "il2.max_doses",
+        "expected a decimal string, got the TOML integer 6",
+        id="integer max doses",
+    ),
+    pytest.param(
+        lambda d: _agent(0)(d).update(dose="sixty"),
+        "lymphodepletion.agents[0].dose",
+        "expected a decimal string, got 'sixty'",
+        id="not a number",
+    ),
+    pytest.param(
+        lambda d: _agent(0)(d).pop("source"),
+        "lymphodepletion.agents[0].source",
+        "missing",
+        id="agent without source",
+    ),
+    pytest.param(
+        lambda d: d["cell_dose"].pop("source"),
+        "cell_dose.source",
+        "missing",
+        id="cell dose without source",
+    ),
+    pytest.param(
+        lambda d: d["infusion_window"].pop("source"),
+        "infusion_window.source",
+        "missing: every number needs its source",
+        id="window value without source",
+    ),
+    pytest.param(
+        lambda d: _agent(0)(d)["days"].pop("source"),
+        "lymphodepletion.agents[0].days.source",
+        "missing",
+        id="days without source",
+    ),
+    pytest.param(
+        lambda d: _setting("bsa_cap_m2")(d).pop("limits_source"),
+        "center_settings[5].limits_source",
+        "missing",
+        id="setting limits without source",
+    ),
+    pytest.param(
+        lambda d: d["il2"].update(dose_unit="MIU/kg"),
+        "il2.dose_unit",
+        "unit “MIU/kg” is not allowed here; expected “IU/kg”",
+        id="IL-2 dose in MIU/kg",
+    ),
+    pytest.param(
+        lambda d: _agent(1)(d).update(dose_unit="mg/m2"),
+        "lymphodepletion.agents[1].dose_unit",
+        "expected “mg/kg” or “mg/m²”",
+        id="ASCII m2 unit",
+    ),
+    pytest.param(
+        lambda d: _setting("il2_interval_min_hours")(d).update(unit="min"),
+        "il2.interval_min_hours.setting",
+        "is in “min”; expected h",
+        id="interval setting in minutes",
+    ),
+    pytest.param(
+        lambda d: _setting("cyclophosphamide_rounding_increment_mg")(d).update(unit="g"),
+        "lymphodepletion.agents[0].rounding_setting",
+        "is in “g”; expected mg",
+        id="rounding in g",
+    ),
+    pytest.param(
+        lambda d: _setting("mesna_dose")(d).update(unit="furlong"),
+        "center_settings[3].unit",
+        "unknown unit “furlong”",
+        id="unknown unit",
+    ),
+    pytest.param(
+        lambda d: d["cell_dose"].update(min_cells_1e9="80"),
+        "cell_dose.min_cells_1e9",
+        "80 is greater than max_cells_1e9 72",
+        id="cells min above max",
+    ),
+    pytest.param(
+        lambda d: d["cell_dose"].update(min_bags="5"),
+        "cell_dose.min_bags",
+        "5 is greater than max_bags 4",
+        id="bags min above max",
+    ),
+    pytest.param(
+        lambda d: d["infusion_window"].update(earliest_hours="100"),
+        "infusion_window.earliest_hours",
+        "100 is greater than latest_hours 96",
+        id="window earliest after latest",
+    ),
+    pytest.param(
+        lambda d: _setting("il2_start_min_hours")(d).update(min="60"),
+        "center_settings[14].min",
+        "60 is greater than max 48",
+        id="setting min above max",
+    ),
+    pytest.param(
+        lambda d: _agent(0)(d).update(dose="0"),
+        "lymphodepletion.agents[0].dose",
+        "0 must be greater than 0",
+        id="zero dose",
+    ),
+    pytest.param(
+        lambda d: _agent(0)(d).update(daily_doses="3"),
+        "lymphodepletion.agents[0].days.numbers",
+        "lists 2 days but daily_doses is 3",
+        id="day count mismatch",
+    ),
+    pytest.param(
+        lambda d: _agent(1)(d)["days"].update(numbers=["-5", "-4", "-3", "-2", "0"]),
+        "lymphodepletion.agents[1].days.numbers",
+        "before day 0",
+        id="day 0 in lymphodepletion",
+    ),
+    pytest.param(
+        lambda d: _setting("mesna_dose")(d).update(default="60"),
+        "center_settings[3].default",
+        "a center setting has no value or default",
+        id="setting with a default",
+    ),
+    pytest.param(
+        lambda d: _setting("mesna_dose")(d).update(value="60"),
+        "center_settings[3].value",
+        "a center setting has no value or default",
+        id="setting with a value",
+    ),
+    pytest.param(
+        lambda d: _agent(0)(d).update(weight_basis_setting="cy_basis"),
+        "lymphodepletion.agents[0].weight_basis_setting",
+        "“cy_basis” is not declared in center_settings",
+        id="undeclared setting",
+    ),
+    pytest.param(
+        lambda d: d["center_settings"].append(dict(_setting("mesna_dose")(d), key="spare")),
+        "center_settings[16].key",
+        "“spare” is declared but nothing uses it",
+        id="unused setting",
+    ),
+    pytest.param(
+        lambda d: d["center_settings"].append(dict(_setting("mesna_dose")(d))),
+        "center_settings[16].key",
+        "“mesna_dose” is declared twice",
+        id="duplicate setting",
+    ),
+    pytest.param(
+        lambda d: _setting("il2_weight_basis")(d).update(options=["actual", "lean"]),
+        "il2.weight_basis_setting",
+        "offers lean",
+        id="weight basis option not known",
+    ),
+    pytest.param(
+        lambda d: _setting("bsa_cap_m2")(d).pop("none_option"),
+        "lymphodepletion.agents[1].bsa_cap_setting",
+        "needs a none_option",
+        id="BSA cap without no-cap choice",
+    ),
+    pytest.param(
+        lambda d: _setting("bsa_formula")(d).update(kind="list"),
+        "center_settings[4].kind",
+        "“list” is not one of decimal, choice, renal_bands",
+        id="unknown setting kind",
+    ),
+    pytest.param(
+        lambda d: _agent(0)(d).update(weight_basis_setting="mesna_dose"),
+        "lymphodepletion.agents[0].weight_basis_setting",
+        "must be a choice setting",
+        id="setting of the wrong kind",
+    ),
+    pytest.param(
+        lambda d: _setting("fludarabine_renal_bands")(d).update(dose_max="30"),
+        "lymphodepletion.agents[1].renal_bands_setting",
+        "at most the protocol dose 25 mg/m²",
+        id="band dose above protocol dose",
+    ),
+    pytest.param(
+        lambda d: d.update(il2_rule_sets=["Dutcher 2014"]),
+        "il2_rule_sets[0]",
+        "is not a rule-set id",
+        id="rule-set id",
+    ),
+    pytest.param(
+        lambda d: d.update(version="v2024"),
+        "version",
+        "must be numbers separated by dots",
+        id="version format",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "path", "fragment"), MALFORMED)
+def test_malformed_protocol_is_refused_with_the_key_path(
+    edit: Edit, path: str, fragment: str
+) -> None:
+    data = shipped_data()
+    edit(data)
+    with pytest.raises(ProtocolError) as refused:
+        parse_protocol(data)
+    assert refused.value.path == path
+    assert fragment in refused.value.problem
+    assert str(refused.value).startswith(f"{path}: ")
+
+
+def test_a_toml_float_in_the_file_is_refused_naming_the_key() -> None:
+    text = shipped_text("lifileucel_us_2024.toml").replace(
+        'max_cells_1e9 = "72"', "max_cells_1e9 = 72.0"
+    )
+    with pytest.raises(ProtocolError) as refused:
+        parse_file("lifileucel_us_2024.toml", text)
+    assert str(refused.value) == (
+        "lifileucel_us_2024.toml: cell_dose.max_cells_1e9: expected a decimal string, got the "
+        'TOML float 72.0 (write "72.0"); numbers are strings'
+    )
+
+
+def _decimal_string_paths(value: object, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _decimal_string_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _decimal_string_paths(item, (*path, i))
+    elif isinstance(value, str):
+        try:
+            Decimal(value)
+        except ArithmeticError:
+            return
+        yield path
+
+
+NUMERIC_PATHS = [
+    (name, path) for name in FILES for path in _decimal_string_paths(shipped_data(name))
+]
+
+
+def _path_text(path: tuple[Any, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+@given(case=st.sampled_from(NUMERIC_PATHS), number=st.floats(allow_nan=False, allow_infinity=False))
+def test_any_number_written_as_a_float_is_refused_at_its_path(
+    case: tuple[str, tuple[Any, ...]], number: float
+) -> None:
+    name, path = case
+    data = copy.deepcopy(shipped_data(name))
+    parent: Any = data
+    for part in path[:-1]:
+        parent = parent[part]
+    parent[path[-1]] = number
+    with pytest.raises(ProtocolError) as refused:
+        parse_protocol(data)
+    assert refused.value.path == _path_text(path)
+    assert "got the TOML float" in refused.value.problem
+
+
+# The loader ------------------------------------------------------------------------------------
+
+
+def test_file_whose_id_disagrees_with_its_name_is_refused() -> None:
+    text = shipped_text("lifileucel_us_2024.toml")
+    with pytest.raises(ProtocolError) as refused:
+        parse_file("lifileucel_us_2025.toml", text)
+    assert str(refused.value) == (
+        "lifileucel_us_2025.toml: the file holds id “lifileucel_us” version “2024”, but its name "
+        "says id “lifileucel_us” version “2025”"
+    )
+
+
+def test_file_name_without_version_is_refused() -> None:
+    with pytest.raises(ProtocolError, match=r"named <id>_<version>\.toml"):
+        parse_file("lifileucel.toml", shipped_text("lifileucel_us_2024.toml"))
+
+
+def test_invalid_toml_is_refused_naming_the_file() -> None:
+    with pytest.raises(ProtocolError, match=r"^nki_phase3_2022\.toml: not valid TOML"):
+        parse_file("nki_phase3_2022.toml", "id = ")
+
+
+@pytest.mark.parametrize(
+    ("protocol_id", "version", "fragment"),
+    [
+        ("lifileucel", None, "No protocol “lifileucel”; available: lifileucel_us, nki_phase3."),
+        ("lifileucel_us", "2023", "has no version “2023”; available: 2024."),
+    ],
+    ids=["unknown id", "unknown version"],
+)
+def test_unknown_protocol_or_version_is_refused(
+    protocol_id: str, version: str | None, fragment: str
+) -> None:
+    with pytest.raises(ProtocolNotFound) as refused:
+        load_protocol(protocol_id, version)
+    assert fragment in str(refused.value)
+
+
+def test_protocol_setting_lookup() -> None:
+    protocol: Protocol = load_protocol("nki_phase3")
+    assert protocol.setting("infusion_latest_hours").key == "infusion_latest_hours"
+    with pytest.raises(KeyError, match="declares no center setting 'nope'"):
+        protocol.setting("nope")
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_referenced_il2_rule_sets_exist(name: str) -> None:
+    protocol = parse_file(name, shipped_text(name))
+    assert set(protocol.il2_rule_sets) <= set(available_rule_sets())
