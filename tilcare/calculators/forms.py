@@ -52,6 +52,15 @@ def row_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def scalar_list_item(annotation: Any) -> Any:
+    """The item type when the field is a plain list (of date-times, numbers), else None."""
+    inner, _ = _unwrap(annotation)
+    if typing.get_origin(inner) in (list, tuple) and row_model(annotation) is None:
+        args = typing.get_args(inner)
+        return args[0] if args else str
+    return None
+
+
 def row_columns(model: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
@@ -76,6 +85,15 @@ def _form_field(name: str, info: FieldInfo) -> forms.Field:
             required=required,
             widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "mono"}),
             help_text=_help(info, f"One per line: {columns} ([…] may be left off)."),
+        )
+    item = scalar_list_item(info.annotation)
+    if item is not None:
+        zone_note = " Date-times in the center's time zone." if item is dt.datetime else ""
+        return forms.CharField(
+            label=label,
+            required=required,
+            widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+            help_text=_help(info, f"One a line.{zone_note}"),
         )
     if typing.get_origin(annotation) is typing.Literal:
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
@@ -189,15 +207,30 @@ def payload_from_form(
                 payload[name] = parse_rows(str(value), rows)
             except RowsError as error:
                 errors[name] = str(error)
+        elif (item := scalar_list_item(info.annotation)) is not None:
+            lines = [line.strip() for line in str(value).splitlines() if line.strip()]
+            if item is dt.datetime:
+                try:
+                    payload[name] = [_aware(line, zone) for line in lines]
+                except ValueError:
+                    errors[name] = "Enter each date and time as YYYY-MM-DD HH:MM, one a line."
+            else:
+                payload[name] = lines
         elif annotation is bool and isinstance(value, str):
             payload[name] = value == "true"
         elif annotation is dt.datetime:
             try:
-                naive = dt.datetime.fromisoformat(str(value))
+                payload[name] = _aware(str(value), zone)
             except ValueError:
                 errors[name] = "Enter the date and time as YYYY-MM-DD HH:MM."
-                continue
-            payload[name] = naive.replace(tzinfo=zone).isoformat()
         else:
             payload[name] = value
     return payload, errors
+
+
+def _aware(text: str, zone: ZoneInfo) -> str:
+    """A date-time typed on the page, read in the center's zone unless it carries an offset."""
+    moment = dt.datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.isoformat()

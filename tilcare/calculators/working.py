@@ -87,18 +87,54 @@ def _text(value: Any) -> str:
     return text
 
 
-def _is_table(value: Any) -> bool:
+# Inside a list item these repeat what is shown once elsewhere (a dose line's full agent
+# calculation is listed under the agents; every line's protocol is the result's protocol).
+SKIP_IN_ITEMS = ("calculation", "protocol")
+
+
+def _is_quantity(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"value", "unit"}
+
+
+def _is_flat(item: dict[str, Any]) -> bool:
+    return all(
+        _is_quantity(v) or not isinstance(v, dict | list) or _scalar_list(v)
+        for k, v in item.items()
+        if k not in SKIP_IN_ITEMS
+    )
+
+
+def _scalar_list(value: Any) -> bool:
+    return isinstance(value, list) and all(not isinstance(item, dict | list) for item in value)
+
+
+def _dict_list(value: Any) -> bool:
     return (
         isinstance(value, list)
         and bool(value)
-        and all(isinstance(item, dict) and {"value", "unit"} != set(item) for item in value)
+        and all(isinstance(item, dict) and not _is_quantity(item) for item in value)
     )
+
+
+def _is_table(value: Any) -> bool:
+    return _dict_list(value) and all(_is_flat(item) for item in value)
+
+
+def _item_title(key: str, item: dict[str, Any], index: int) -> str:
+    for name_key in ("agent", "day_label", "culture_id", "lesion_id", "rule_id", "name"):
+        if isinstance(item.get(name_key), str):
+            return f"{label(key)}: {item[name_key]}"
+    return f"{label(key)} {index}"
 
 
 def _table(title: str, items: list[dict[str, Any]]) -> tuple[str, list[str], list[list[str]]]:
     columns: list[str] = []
     for item in items:
-        columns.extend(key for key in item if key not in columns and key not in PROVENANCE_KEYS)
+        columns.extend(
+            key
+            for key in item
+            if key not in columns and key not in PROVENANCE_KEYS and key not in SKIP_IN_ITEMS
+        )
     body = [[_cell(item.get(column)) for column in columns] for item in items]
     return label(title), [label(column) for column in columns], body
 
@@ -128,12 +164,19 @@ def _fill(section: Section, data: dict[str, Any], nested: list[Section], prefix:
         if key == "grades" and isinstance(value, list) and len(value) == 5:
             # A CTCAE term's grade texts: one row per grade, "—" where the grade does not exist
             section.rows.extend((f"Grade {n}", _text(text)) for n, text in enumerate(value, 1))
+        elif prefix and key in SKIP_IN_ITEMS:
+            continue
         elif _is_table(value):
             section.tables.append(_table(key, value))
+        elif _dict_list(value):
+            for index, item in enumerate(value, 1):
+                child = Section(_item_title(key, item, index))
+                nested.append(child)  # before its own children, so the page reads top-down
+                _fill(child, item, nested, prefix=key)
         elif isinstance(value, dict) and set(value) != {"value", "unit"}:
             child = Section(label(key))
-            _fill(child, value, nested, prefix=key)
             nested.append(child)
+            _fill(child, value, nested, prefix=key)
         else:
             section.rows.append((label(key), _text(value)))
 
@@ -142,7 +185,7 @@ def working_sections(result: Any) -> list[Section]:
     data = to_jsonable(result)
     if not isinstance(data, dict):
         return [Section("Result", [("Value", _text(data))])]
-    main = Section("Values")
+    main = Section("Result")
     nested: list[Section] = []
     _fill(main, data, nested, prefix="")
     how = Section("How this was calculated")

@@ -3,6 +3,7 @@
 from tilcare.calculators.definitions import (  # noqa: F401
     body,
     ctcae,
+    dosing,
     grading,
     identity,
     il2_rules,

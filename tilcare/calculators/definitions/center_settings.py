@@ -1,0 +1,130 @@
+"""A protocol's center settings as calculator inputs.
+
+A setting the sources do not settle has no default anywhere: here it is an optional input, and
+when it is left out the clinical core refuses with the message naming it ("Set '…' (key) in the
+center's protocol settings: …"). The page shows each setting's label and why it is unconfirmed.
+
+(No `from __future__ import annotations`: pydantic reads these annotations at import.)
+"""
+
+import dataclasses
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Field, Schema
+
+from tilcare.clinical.dosing.regimens import WeightBasisSettings
+from tilcare.clinical.dosing.settings import (
+    CenterSettings,
+    ChoiceSetting,
+    DecimalSetting,
+    MissingCenterSetting,
+    RenalBand,
+    RenalBandsSetting,
+    SettingSpec,
+)
+from tilcare.clinical.renal import WeightBasis
+from tilcare.clinical.units import Quantity, Unit
+from tilcare.core.errors import InvalidInput
+
+
+class RenalBandIn(Schema):
+    crcl_from_ml_per_min: Decimal
+    crcl_to_ml_per_min: Decimal
+    dose: Decimal = Field(..., description="in the protocol's dose unit (mg/m²)")
+
+
+def specs_in(obj: Any) -> list[SettingSpec]:
+    """Every center setting a regimen (or any nested dataclass) refers to, in order, once."""
+    found: list[SettingSpec] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, DecimalSetting | ChoiceSetting | RenalBandsSetting):
+            if value not in found:
+                found.append(value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for field in dataclasses.fields(value):
+                walk(getattr(value, field.name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(obj)
+    return found
+
+
+def _optional_specs(obj: Any, data: dict[str, Any]) -> set[str]:
+    """Adjusted-weight factors whose basis is not "adjusted": not needed for this request."""
+    skipped: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, WeightBasisSettings):
+            factor = value.adjusted_factor
+            if factor is not None and data.get(value.basis.key) != WeightBasis.ADJUSTED.value:
+                skipped.add(factor.key)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for field in dataclasses.fields(value):
+                walk(getattr(value, field.name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(obj)
+    return skipped
+
+
+def require_settings(obj: Any, specs: list[SettingSpec], data: dict[str, Any]) -> None:
+    """Refuse at once, naming every unset setting this request needs (not one per attempt)."""
+    skipped = _optional_specs(obj, data)
+    errors = {
+        spec.key: [str(MissingCenterSetting(spec))]
+        for spec in specs
+        if data.get(spec.key) is None and spec.key not in skipped
+    }
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _help(spec: SettingSpec) -> str:
+    return f"Center setting, no default: {spec.why_unconfirmed}"
+
+
+def setting_field(spec: SettingSpec) -> tuple[Any, Any]:
+    """(annotation, Field) for one setting: always optional, so a blank is refused by name."""
+    if isinstance(spec, ChoiceSetting):
+        annotation: Any = Literal[spec.options] | None  # type: ignore[valid-type]
+        return annotation, Field(None, title=spec.label, description=_help(spec))
+    if isinstance(spec, RenalBandsSetting):
+        return list[RenalBandIn] | None, Field(None, title=spec.label, description=_help(spec))
+    limits = f" Allowed {spec.minimum}–{spec.maximum} {spec.unit_text}".rstrip() + "."
+    if spec.none_option is not None:
+        option: Any = Literal[spec.none_option]  # type: ignore[valid-type]
+        return Decimal | option | None, Field(
+            None,
+            title=spec.label,
+            description=f"{_help(spec)}{limits} Or “{spec.none_option}”.",
+        )
+    return Decimal | None, Field(None, title=spec.label, description=_help(spec) + limits)
+
+
+def center_settings(specs: list[SettingSpec], data: dict[str, Any]) -> CenterSettings:
+    """The request's setting values in the types the clinical core reads (units attached)."""
+    values: dict[str, object] = {}
+    for spec in specs:
+        value = data.get(spec.key)
+        if value is None:
+            continue
+        if isinstance(spec, RenalBandsSetting):
+            values[spec.key] = tuple(
+                RenalBand(
+                    crcl_from=Quantity.of(band["crcl_from_ml_per_min"], Unit.ml_per_min),
+                    crcl_to=Quantity.of(band["crcl_to_ml_per_min"], Unit.ml_per_min),
+                    dose=Quantity.of(band["dose"], spec.dose_unit),
+                )
+                for band in value
+            )
+        elif isinstance(spec, DecimalSetting) and isinstance(value, Decimal):
+            values[spec.key] = Quantity.of(value, spec.unit) if spec.unit else value
+        else:
+            values[spec.key] = value
+    return CenterSettings(values)

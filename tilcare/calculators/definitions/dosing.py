@@ -1,0 +1,251 @@
+"""Dosing and schedule calculators, one set per shipped protocol file.
+
+For each protocol: lymphodepletion day-by-day doses, the IL-2 dose, the cell-dose range check,
+the infusion window and the IL-2 schedule. Each takes the patient's values and the center
+settings that calculation needs; the protocol's own numbers come from its file, with sources.
+
+(No `from __future__ import annotations`: ninja and pydantic read these annotations at import.)
+"""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.utils import timezone
+from ninja import Field, Schema
+from pydantic import create_model
+
+from tilcare.calculators.definitions.center_settings import (
+    center_settings,
+    require_settings,
+    setting_field,
+    specs_in,
+)
+from tilcare.calculators.registry import Calculator, Outcome, Tone, register
+from tilcare.clinical.dosing.cell_dose import check_cell_dose
+from tilcare.clinical.dosing.il2 import il2_dose
+from tilcare.clinical.dosing.lymphodepletion import lymphodepletion_doses
+from tilcare.clinical.dosing.schedule import ScheduleStatus, infusion_window, next_il2_dose
+from tilcare.clinical.units import Quantity, Unit, cm, kg, mg_per_dl, years
+from tilcare.protocols.loader import available_protocols, load_protocol
+from tilcare.protocols.schema import Protocol
+
+GROUP = "Dosing and schedule"
+SexChoice = Literal["male", "female"]
+
+_BODY: dict[str, Any] = {
+    "weight_kg": (Decimal, Field(..., title="Weight (kg)", description="actual weight, kg")),
+    "height_cm": (Decimal, Field(..., title="Height (cm)")),
+    "sex": (SexChoice, Field(..., title="Sex")),
+}
+_RENAL: dict[str, Any] = {
+    "age_years": (Decimal, Field(..., title="Age (years)")),
+    "serum_creatinine_mg_per_dl": (Decimal, Field(..., title="Serum creatinine (mg/dL)")),
+}
+_AT: dict[str, Any] = {
+    "at": (
+        dt.datetime | None,
+        Field(None, title="Check at", description="date and time to check; blank for now"),
+    )
+}
+_STATUS_TONE: dict[ScheduleStatus, Tone] = {
+    ScheduleStatus.ALLOWED: "ok",
+    ScheduleStatus.TOO_EARLY: "warn",
+    ScheduleStatus.TOO_LATE: "danger",
+    ScheduleStatus.MAXIMUM_REACHED: "danger",
+}
+
+
+def _schema(name: str, fields: dict[str, Any], specs: list[Any]) -> type[Schema]:
+    all_fields = dict(fields)
+    for spec in specs:
+        all_fields[spec.key] = setting_field(spec)
+    model: type[Schema] = create_model(name, __base__=Schema, **all_fields)
+    return model
+
+
+def _settings(regimen: Any, specs: list[Any], data: Any) -> Any:
+    values = data.model_dump()
+    require_settings(regimen, specs, values)
+    return center_settings(specs, values)
+
+
+def _name(protocol: Protocol, kind: str) -> str:
+    words = f"{kind}_{protocol.protocol_id}_{protocol.version}".split("_")
+    return "".join(word.title() for word in words) + "In"
+
+
+def _now(data: Any) -> dt.datetime:
+    value: dt.datetime | None = getattr(data, "at", None)
+    return value if value is not None else timezone.now()
+
+
+def _lymphodepletion(protocol: Protocol) -> Calculator:
+    specs = specs_in(protocol.lymphodepletion)
+
+    def run(data: Any) -> Outcome:
+        plan = lymphodepletion_doses(
+            protocol.lymphodepletion,
+            _settings(protocol.lymphodepletion, specs, data),
+            weight=kg(data.weight_kg),
+            height=cm(data.height_cm),
+            sex=data.sex,
+            age=years(data.age_years),
+            serum_creatinine=mg_per_dl(data.serum_creatinine_mg_per_dl),
+        )
+        parts = [f"{agent.agent} {agent.dose} daily" for agent in plan.agents]
+        return Outcome("; ".join(parts).capitalize(), plan, "info")
+
+    return Calculator(
+        slug=_slug("lymphodepletion", protocol),
+        title=f"Lymphodepletion doses — {protocol.title}",
+        group=GROUP,
+        purpose="Cyclophosphamide and fludarabine day by day from weight, BSA and CrCl.",
+        input_schema=_schema(_name(protocol, "lymphodepletion"), {**_BODY, **_RENAL}, specs),
+        run=run,
+        example={
+            "weight_kg": "80",
+            "height_cm": "178",
+            "sex": "male",
+            "age_years": "52",
+            "serum_creatinine_mg_per_dl": "1.0",
+        },
+    )
+
+
+def _il2(protocol: Protocol) -> Calculator:
+    specs = [spec for spec in specs_in(protocol.il2) if "weight" in spec.key]
+
+    def run(data: Any) -> Outcome:
+        result = il2_dose(
+            protocol.il2,
+            _settings(protocol.il2, specs, data),
+            weight=kg(data.weight_kg),
+            height=cm(data.height_cm),
+            sex=data.sex,
+        )
+        in_miu = result.dose.to(Unit.miu)
+        return Outcome(f"IL-2 {result.dose} per dose ({in_miu.magnitude} MIU)", result, "info")
+
+    return Calculator(
+        slug=_slug("il2-dose", protocol),
+        title=f"IL-2 dose — {protocol.title}",
+        group=GROUP,
+        purpose="Aldesleukin dose in IU per kg of the protocol's dosing weight.",
+        input_schema=_schema(_name(protocol, "il2"), _BODY, specs),
+        run=run,
+        example={"weight_kg": "80", "height_cm": "178", "sex": "male"},
+    )
+
+
+def _cell_dose(protocol: Protocol) -> Calculator:
+    fields: dict[str, Any] = {
+        "total_viable_cells": (Decimal, Field(..., title="Total viable cells")),
+        "unit": (
+            Literal["e9_cells", "cells"],
+            Field(..., title="Unit", description="e9_cells (×10⁹ cells) or cells"),
+        ),
+        "bag_count": (int, Field(..., title="Number of bags", ge=0, le=20)),
+    }
+
+    def run(data: Any) -> Outcome:
+        unit = Unit.cells_1e9 if data.unit == "e9_cells" else Unit.cells
+        result = check_cell_dose(
+            protocol.cell_dose,
+            total_viable_cells=Quantity.of(data.total_viable_cells, unit),
+            bag_count=data.bag_count,
+        )
+        tone: Tone = "ok" if result.within_range else "danger"
+        return Outcome(f"{result.cells_message} {result.bags_message}", result, tone)
+
+    return Calculator(
+        slug=_slug("cell-dose", protocol),
+        title=f"Cell dose check — {protocol.title}",
+        group=GROUP,
+        purpose="Total viable cells and bag count against the protocol's range.",
+        input_schema=_schema(_name(protocol, "cell_dose"), fields, []),
+        run=run,
+        example={"total_viable_cells": "21.4", "unit": "e9_cells", "bag_count": 2},
+    )
+
+
+def _infusion_window(protocol: Protocol) -> Calculator:
+    specs = specs_in(protocol.infusion_window)
+    fields: dict[str, Any] = {
+        "last_fludarabine_end": (
+            dt.datetime,
+            Field(..., title="Last fludarabine dose ended", description="with its UTC offset"),
+        ),
+        **_AT,
+    }
+
+    def run(data: Any) -> Outcome:
+        result = infusion_window(
+            protocol.infusion_window,
+            _settings(protocol.infusion_window, specs, data),
+            last_fludarabine_end=data.last_fludarabine_end,
+            now=_now(data),
+        )
+        return Outcome(result.reason, result, _STATUS_TONE[result.status])
+
+    return Calculator(
+        slug=_slug("infusion-window", protocol),
+        title=f"Infusion window — {protocol.title}",
+        group=GROUP,
+        purpose="When the cells may be infused after the last fludarabine dose.",
+        input_schema=_schema(_name(protocol, "infusion_window"), fields, specs),
+        run=run,
+        example={
+            "last_fludarabine_end": "2026-03-02T10:00:00-05:00",
+            "at": "2026-03-03T12:00:00-05:00",
+        },
+    )
+
+
+def _il2_schedule(protocol: Protocol) -> Calculator:
+    specs = [spec for spec in specs_in(protocol.il2) if "weight" not in spec.key]
+    fields: dict[str, Any] = {
+        "infusion_end": (
+            dt.datetime,
+            Field(..., title="Cell infusion ended", description="with its UTC offset"),
+        ),
+        "doses_given": (
+            list[dt.datetime],
+            Field(default_factory=list, title="IL-2 doses given", description="one a line"),
+        ),
+        **_AT,
+    }
+
+    def run(data: Any) -> Outcome:
+        result = next_il2_dose(
+            protocol.il2,
+            _settings(protocol.il2, specs, data),
+            infusion_end=data.infusion_end,
+            doses_given=data.doses_given,
+            now=_now(data),
+        )
+        return Outcome(result.reason, result, _STATUS_TONE[result.status])
+
+    return Calculator(
+        slug=_slug("il2-schedule", protocol),
+        title=f"IL-2 schedule — {protocol.title}",
+        group=GROUP,
+        purpose="Whether the next IL-2 dose may be given now, and from when until when.",
+        input_schema=_schema(_name(protocol, "il2_schedule"), fields, specs),
+        run=run,
+        example={
+            "infusion_end": "2026-03-03T14:00:00-05:00",
+            "doses_given": ["2026-03-03T20:00:00-05:00"],
+            "at": "2026-03-04T05:00:00-05:00",
+        },
+    )
+
+
+def _slug(kind: str, protocol: Protocol) -> str:
+    return f"{kind}-{protocol.protocol_id}-{protocol.version}".replace("_", "-")
+
+
+for _ref in available_protocols():
+    _protocol = load_protocol(_ref.protocol_id, _ref.version)
+    for _build in (_lymphodepletion, _il2, _cell_dose, _infusion_window, _il2_schedule):
+        register(_build(_protocol))
