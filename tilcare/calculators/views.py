@@ -83,14 +83,12 @@ def calculator_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied("Your role may not use this calculator.")
     form_class = form_class_for(calculator)
     outcome = None
-    status = 200
     if request.method == "POST":
+        # A refused input comes back as the form with its errors (200: htmx swaps only 2xx).
         form = form_class(request.POST)
         organization = getattr(request.user, "organization", None)
         time_zone = getattr(organization, "time_zone", None) or "UTC"
         outcome = _calculate(calculator, form, time_zone)
-        if outcome is None:
-            status = 422 if request.htmx else 200
     else:
         form = form_class()
     context = {
@@ -101,4 +99,4 @@ def calculator_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "sections": working_sections(outcome.result) if outcome else [],
     }
     template = "calculators/partials/panel.html" if request.htmx else "calculators/detail.html"
-    return render(request, template, context, status=status)
+    return render(request, template, context)

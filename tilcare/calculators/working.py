@@ -60,7 +60,10 @@ def label(key: str) -> str:
 class Section:
     title: str
     rows: list[tuple[str, str]] = field(default_factory=list)
-    tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
+    # (title, column labels, rows, notes): a long value shared by every row is a note, not a column
+    tables: list[tuple[str, list[str], list[list[str]], list[tuple[str, str]]]] = field(
+        default_factory=list
+    )
 
 
 def _pair(value: Any) -> bool:
@@ -68,6 +71,8 @@ def _pair(value: Any) -> bool:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"protocol_id", "version"}:
+        return f"{value['protocol_id']} version {value['version']}"
     if isinstance(value, list) and value and all(_pair(item) for item in value):
         # (name, value) pairs, e.g. the observations a rule set was evaluated on
         return "; ".join(f"{label(name)}: {_text(item)}" for name, item in value)
@@ -127,7 +132,9 @@ def _item_title(key: str, item: dict[str, Any], index: int) -> str:
     return f"{label(key)} {index}"
 
 
-def _table(title: str, items: list[dict[str, Any]]) -> tuple[str, list[str], list[list[str]]]:
+def _table(
+    title: str, items: list[dict[str, Any]]
+) -> tuple[str, list[str], list[list[str]], list[tuple[str, str]]]:
     columns: list[str] = []
     for item in items:
         columns.extend(
@@ -135,8 +142,16 @@ def _table(title: str, items: list[dict[str, Any]]) -> tuple[str, list[str], lis
             for key in item
             if key not in columns and key not in PROVENANCE_KEYS and key not in SKIP_IN_ITEMS
         )
-    body = [[_cell(item.get(column)) for column in columns] for item in items]
-    return label(title), [label(column) for column in columns], body
+    notes: list[tuple[str, str]] = []
+    kept: list[str] = []
+    for column in columns:
+        values = {_cell(item.get(column)) for item in items}
+        if len(items) > 1 and len(values) == 1 and len(next(iter(values))) > 40:
+            notes.append((label(column), values.pop()))
+        else:
+            kept.append(column)
+    body = [[_cell(item.get(column)) for column in kept] for item in items]
+    return label(title), [label(column) for column in kept], body, notes
 
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
