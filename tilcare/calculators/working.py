@@ -145,9 +145,11 @@ def _table(
     notes: list[tuple[str, str]] = []
     kept: list[str] = []
     for column in columns:
-        values = {_cell(item.get(column)) for item in items}
-        if len(items) > 1 and len(values) == 1 and len(next(iter(values))) > 40:
-            notes.append((label(column), values.pop()))
+        values = [_cell(item.get(column)) for item in items]
+        if len(items) > 1 and all(len(value) > 60 for value in values):
+            # Long text (a source, a citation) reads better once under the table than per row
+            distinct = list(dict.fromkeys(values))
+            notes.append((label(column), " / ".join(distinct)))
         else:
             kept.append(column)
     body = [[_cell(item.get(column)) for column in kept] for item in items]
