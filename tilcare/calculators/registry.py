@@ -29,6 +29,8 @@ class Outcome:
     headline: str
     result: Any  # the clinical core's frozen result dataclass, shown whole as the working
     tone: Tone = "info"
+    # Optional chart for the page: {"x": [...], "series": [{"label", "values", "kind"}], ...}
+    chart: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ as the API; with htmx only the result panel and the form are swapped.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -97,6 +98,8 @@ def calculator_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "outcome": outcome,
         "sections": working_sections(outcome.result) if outcome else [],
+        "chart": outcome.chart if outcome else None,
+        "chart_json": json.dumps(outcome.chart) if outcome and outcome.chart else "",
     }
     template = "calculators/partials/panel.html" if request.htmx else "calculators/detail.html"
     return render(request, template, context)

@@ -4,7 +4,7 @@
 """
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -71,7 +71,52 @@ def run_forecast(data: ForecastIn) -> Outcome:
     )
     if forecast.early_warning:
         headline = f"Early warning — {headline}"
-    return Outcome(headline, result, tone)
+    return Outcome(headline, result, tone, chart=_growth_chart(result))
+
+
+def _growth_chart(result: Any) -> dict[str, Any] | None:
+    """Counts, the fitted growth curve to the harvest day, the forecast interval and the dose
+    range, in ×10⁹ cells on a log scale (display only: the numbers are in the working)."""
+    fit, forecast = result.fit, result.forecast
+    if fit is None or forecast is None or fit.growth_rate_per_day <= 0:
+        return None
+    first = fit.fitted[0]
+    start_day = first.day
+    start_e9 = first.fitted.to(Unit.cells_1e9).magnitude
+    observed = {point.day: point.observed.to(Unit.cells_1e9).magnitude for point in fit.fitted}
+    whole_days = (Decimal(day) for day in range(int(start_day), int(result.harvest_day) + 1))
+    days = sorted(
+        day
+        for day in {*observed, *whole_days, result.harvest_day}
+        if start_day <= day <= result.harvest_day
+    )
+    rate = fit.growth_rate_per_day
+
+    def curve(day: Decimal) -> str:
+        return str(round((start_e9 * (rate * (Decimal(day) - start_day)).exp()), 4))
+
+    def at_harvest(value: Quantity) -> list[str | None]:
+        return [str(value.magnitude) if day == result.harvest_day else None for day in days]
+
+    lower_e9 = result.dose_lower.to(Unit.cells_1e9).magnitude
+    upper_e9 = result.dose_upper.to(Unit.cells_1e9).magnitude
+    return {
+        "x": [str(day) for day in days],
+        "x_label": "Culture day",
+        "y_label": "Viable cells (×10⁹, log scale)",
+        "series": [
+            {
+                "label": "Counted",
+                "kind": "points",
+                "values": [str(observed[d]) if d in observed else None for d in days],
+            },
+            {"label": "Growth fit", "kind": "line", "values": [curve(d) for d in days]},
+            {"label": "Forecast, lower", "kind": "points", "values": at_harvest(forecast.lower)},
+            {"label": "Forecast, upper", "kind": "points", "values": at_harvest(forecast.upper)},
+            {"label": "Dose range, lower", "kind": "limit", "values": [str(lower_e9)] * len(days)},
+            {"label": "Dose range, upper", "kind": "limit", "values": [str(upper_e9)] * len(days)},
+        ],
+    }
 
 
 class ReadoutIn(Schema):

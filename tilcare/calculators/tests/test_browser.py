@@ -70,3 +70,25 @@ def test_pharmacist_is_told_each_missing_center_setting_by_name(
         "Set 'Body-surface-area formula for fludarabine' (bsa_formula)"
     )
     expect(page.locator("#id_cyclophosphamide_weight_basis_error")).to_be_visible()
+
+
+def test_technologist_sees_the_growth_chart_drawn(live_server: LiveServer, page: Page) -> None:
+    # Given a manufacturing technologist at a facility
+    from tilcare.patients.tests.factories import FacilityFactory
+
+    UserFactory(username="diego", role="manufacturing_tech", organization=FacilityFactory())
+    sign_in(page, live_server, "diego")
+    page.goto(live_server.url + "/calculators/harvest-forecast/")
+
+    # When she enters four daily counts and the label's dose range
+    page.fill("textarea[name='counts']", "0, 0.05\n3, 0.3\n5, 0.9\n7, 2.8")
+    page.select_option("select[name='count_unit']", "e9_cells")
+    page.fill("input[name='harvest_day']", "11")
+    page.fill("input[name='dose_lower_e9_cells']", "7.5")
+    page.fill("input[name='dose_upper_e9_cells']", "72")
+    page.fill("input[name='warn_below_probability']", "0.8")
+    page.click("button:has-text('Calculate')")
+
+    # Then the forecast is given and the growth chart is drawn (under the page's CSP)
+    expect(page.locator(".calc-headline")).to_contain_text("Day 11:")
+    expect(page.locator(".calc-chart canvas")).to_have_count(1)

@@ -4,7 +4,9 @@ harvest forecast, culture ranking): rows typed one a line reach the clinical cor
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -292,3 +294,32 @@ def test_il2_page_offers_not_assessed_for_each_finding():
 
     assert '<option value="" selected>Not assessed</option>' in html
     assert "Serum creatinine (mg/dL)" in html
+
+
+def test_harvest_forecast_page_carries_the_growth_chart_data():
+    response = client_for(Role.MANUFACTURING_TECH).post(
+        "/calculators/harvest-forecast/",
+        {
+            "counts": "0, 0.05\n3, 0.3\n5, 0.9\n7, 2.8",
+            "count_unit": "e9_cells",
+            "harvest_day": "11",
+            "dose_lower_e9_cells": "7.5",
+            "dose_upper_e9_cells": "72",
+            "warn_below_probability": "0.8",
+        },
+        **HTMX,
+    )
+
+    html = response.content.decode()
+    [attribute] = re.findall(r'data-chart="([^"]*)"', html)
+    chart = json.loads(unescape(attribute))
+    assert chart["x"] == [str(day) for day in range(12)]
+    assert [series["label"] for series in chart["series"]] == [
+        "Counted",
+        "Growth fit",
+        "Forecast, lower",
+        "Forecast, upper",
+        "Dose range, lower",
+        "Dose range, upper",
+    ]
+    assert chart["series"][0]["values"][3] == "0.3"
