@@ -44,6 +44,9 @@ class Calculator:
     # Any one of these permissions opens the calculator.
     perms: tuple[Perm, ...] = (Perm.USE_CLINICAL_CALCULATORS,)
     example: dict[str, Any] | None = None
+    # On the list page: calculators of one protocol or rule set sit under its name, by short name
+    subgroup: str = ""
+    list_title: str = ""
 
 
 GROUPS = (

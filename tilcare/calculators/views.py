@@ -30,16 +30,27 @@ from tilcare.core.errors import InvalidInput, PermissionDenied
 from tilcare.core.policy import require
 
 DENIED = "Your role may not use calculators."
+RULE_SETS = "IL-2 hold and stop criteria"
+
+
+def _list_order(calc: Calculator) -> tuple[bool, bool, str, str]:
+    # Ungrouped first, then each protocol's calculators, then the rule sets that apply to all
+    return (calc.subgroup != "", calc.subgroup == RULE_SETS, calc.subgroup, calc.list_title)
 
 
 def calculator_list(request: HttpRequest) -> HttpResponse:
     calculators = usable_by(request.user)
     require(bool(calculators), DENIED)
-    groups = [
-        (group, [calc for calc in calculators if calc.group == group])
-        for group in GROUPS
-        if any(calc.group == group for calc in calculators)
-    ]
+    groups = []
+    for group in GROUPS:
+        members = [calc for calc in calculators if calc.group == group]
+        if not members:
+            continue
+        # (subgroup, calculators) in order of first appearance; "" holds the ungrouped ones
+        subgroups: dict[str, list[Calculator]] = {}
+        for calc in sorted(members, key=_list_order):
+            subgroups.setdefault(calc.subgroup, []).append(calc)
+        groups.append((group, list(subgroups.items())))
     return render(request, "calculators/list.html", {"page_title": "Calculators", "groups": groups})
 
 

@@ -99,6 +99,8 @@ def _lymphodepletion(protocol: Protocol) -> Calculator:
     return Calculator(
         slug=_slug("lymphodepletion", protocol),
         title=f"Lymphodepletion doses — {protocol.title}",
+        subgroup=protocol.title,
+        list_title="Lymphodepletion doses",
         group=GROUP,
         purpose="Cyclophosphamide and fludarabine day by day from weight, BSA and CrCl.",
         input_schema=_schema(_name(protocol, "lymphodepletion"), {**_BODY, **_RENAL}, specs),
@@ -130,6 +132,8 @@ def _il2(protocol: Protocol) -> Calculator:
     return Calculator(
         slug=_slug("il2-dose", protocol),
         title=f"IL-2 dose — {protocol.title}",
+        subgroup=protocol.title,
+        list_title="IL-2 dose",
         group=GROUP,
         purpose="Aldesleukin dose in IU per kg of the protocol's dosing weight.",
         input_schema=_schema(_name(protocol, "il2"), _BODY, specs),
@@ -161,6 +165,8 @@ def _cell_dose(protocol: Protocol) -> Calculator:
     return Calculator(
         slug=_slug("cell-dose", protocol),
         title=f"Cell dose check — {protocol.title}",
+        subgroup=protocol.title,
+        list_title="Cell dose check",
         group=GROUP,
         purpose="Total viable cells and bag count against the protocol's range.",
         input_schema=_schema(_name(protocol, "cell_dose"), fields, []),
@@ -191,6 +197,8 @@ def _infusion_window(protocol: Protocol) -> Calculator:
     return Calculator(
         slug=_slug("infusion-window", protocol),
         title=f"Infusion window — {protocol.title}",
+        subgroup=protocol.title,
+        list_title="Infusion window",
         group=GROUP,
         purpose="When the cells may be infused after the last fludarabine dose.",
         input_schema=_schema(_name(protocol, "infusion_window"), fields, specs),
@@ -229,6 +237,8 @@ def _il2_schedule(protocol: Protocol) -> Calculator:
     return Calculator(
         slug=_slug("il2-schedule", protocol),
         title=f"IL-2 schedule — {protocol.title}",
+        subgroup=protocol.title,
+        list_title="IL-2 schedule",
         group=GROUP,
         purpose="Whether the next IL-2 dose may be given now, and from when until when.",
         input_schema=_schema(_name(protocol, "il2_schedule"), fields, specs),

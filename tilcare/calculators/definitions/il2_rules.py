@@ -80,6 +80,8 @@ for _id in available_rule_sets():
                 f"Which hold or stop criteria of {_rule_set.source} are met, on which value, "
                 "and what was not assessed."
             ),
+            subgroup="IL-2 hold and stop criteria",
+            list_title=f"{_rule_set.title} ({_id})",
             input_schema=_schema(_rule_set),
             run=_runner(_rule_set),
             example=_EXAMPLES.get(_id, {"serum_creatinine_mg_per_dl": "2.6"}),
