@@ -104,6 +104,7 @@ def _growth_chart(result: Any) -> dict[str, Any] | None:
         "x": [str(day) for day in days],
         "x_label": "Culture day",
         "y_label": "Viable cells (×10⁹, log scale)",
+        "y_log": True,
         "series": [
             {
                 "label": "Counted",

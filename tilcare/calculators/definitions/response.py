@@ -4,7 +4,7 @@
 """
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -76,7 +76,39 @@ def run_recist(data: RecistIn) -> Outcome:
     with refusals_name("time_points"):
         series = evaluate_series(selection, _time_points(data), min_sd_days=data.min_sd_days)
     best = series.best.response
-    return Outcome(f"Best overall response: {best.value}", series, _TONE[best])
+    return Outcome(
+        f"Best overall response: {best.value}", series, _TONE[best], chart=_sum_chart(series)
+    )
+
+
+def _sum_chart(series: Any) -> dict[str, Any] | None:
+    """Sum of target diameters over time with the PR line (−30 % of baseline); display only."""
+    points = [(0, series.baseline.baseline_sum_mm)] + [
+        (tp.days_since_baseline, tp.target.sum_mm)
+        for tp in series.time_points
+        if tp.target is not None
+    ]
+    if len(points) < 2:
+        return None
+    pr_line = str(series.baseline.baseline_sum_mm * Decimal("0.7"))
+    return {
+        "x": [str(day) for day, _ in points],
+        "x_label": "Days since baseline",
+        "y_label": "Target sum (mm)",
+        "y_log": False,
+        "series": [
+            {
+                "label": "Sum of diameters",
+                "kind": "line",
+                "values": [str(total) for _, total in points],
+            },
+            {
+                "label": "PR: −30 % from baseline",
+                "kind": "limit",
+                "values": [pr_line] * len(points),
+            },
+        ],
+    }
 
 
 def _targets(data: RecistIn) -> tuple[TargetLesion, ...]:

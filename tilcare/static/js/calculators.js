@@ -30,14 +30,14 @@
       } else if (s.kind === "limit") {
         series.push({ label: s.label, stroke: COLOURS.limit, width: 1.5, dash: [6, 4], points: { show: false } });
       } else {
-        series.push({ label: s.label, stroke: COLOURS.line, width: 2, points: { show: false } });
+        series.push({ label: s.label, stroke: COLOURS.line, width: 2, points: { show: !chart.y_log, size: 8 } });
       }
     });
     var width = Math.max(280, container.clientWidth);
     new window.uPlot({
       width: width,
       height: 260,
-      scales: { x: { time: false }, y: { distr: 3 } },
+      scales: { x: { time: false }, y: chart.y_log ? { distr: 3 } : { range: function (u, min, max) { return [0, max * 1.1]; } } },
       axes: [{ label: chart.x_label }, { label: chart.y_label, size: 70 }],
       series: series
     }, data, container);
