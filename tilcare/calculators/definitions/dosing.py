@@ -96,15 +96,13 @@ def _lymphodepletion(protocol: Protocol) -> Calculator:
         parts = [f"{agent.agent} {agent.dose} daily" for agent in plan.agents]
         return Outcome("; ".join(parts).capitalize(), plan, "info")
 
-    return Calculator(
-        slug=_slug("lymphodepletion", protocol),
-        title=f"Lymphodepletion doses — {protocol.title}",
-        subgroup=protocol.title,
-        list_title="Lymphodepletion doses",
-        group=GROUP,
-        purpose="Cyclophosphamide and fludarabine day by day from weight, BSA and CrCl.",
-        input_schema=_schema(_name(protocol, "lymphodepletion"), {**_BODY, **_RENAL}, specs),
-        run=run,
+    return _calculator(
+        protocol,
+        "lymphodepletion",
+        "Lymphodepletion doses",
+        "Cyclophosphamide and fludarabine day by day from weight, BSA and CrCl.",
+        _schema(_name(protocol, "lymphodepletion"), {**_BODY, **_RENAL}, specs),
+        run,
         example={
             "weight_kg": "80",
             "height_cm": "178",
@@ -129,15 +127,13 @@ def _il2(protocol: Protocol) -> Calculator:
         in_miu = result.dose.to(Unit.miu)
         return Outcome(f"IL-2 {result.dose} per dose ({in_miu.magnitude} MIU)", result, "info")
 
-    return Calculator(
-        slug=_slug("il2-dose", protocol),
-        title=f"IL-2 dose — {protocol.title}",
-        subgroup=protocol.title,
-        list_title="IL-2 dose",
-        group=GROUP,
-        purpose="Aldesleukin dose in IU per kg of the protocol's dosing weight.",
-        input_schema=_schema(_name(protocol, "il2"), _BODY, specs),
-        run=run,
+    return _calculator(
+        protocol,
+        "il2-dose",
+        "IL-2 dose",
+        "Aldesleukin dose in IU per kg of the protocol's dosing weight.",
+        _schema(_name(protocol, "il2"), _BODY, specs),
+        run,
         example={"weight_kg": "80", "height_cm": "178", "sex": "male"},
     )
 
@@ -162,15 +158,13 @@ def _cell_dose(protocol: Protocol) -> Calculator:
         tone: Tone = "ok" if result.within_range else "danger"
         return Outcome(f"{result.cells_message} {result.bags_message}", result, tone)
 
-    return Calculator(
-        slug=_slug("cell-dose", protocol),
-        title=f"Cell dose check — {protocol.title}",
-        subgroup=protocol.title,
-        list_title="Cell dose check",
-        group=GROUP,
-        purpose="Total viable cells and bag count against the protocol's range.",
-        input_schema=_schema(_name(protocol, "cell_dose"), fields, []),
-        run=run,
+    return _calculator(
+        protocol,
+        "cell-dose",
+        "Cell dose check",
+        "Total viable cells and bag count against the protocol's range.",
+        _schema(_name(protocol, "cell_dose"), fields, []),
+        run,
         example={"total_viable_cells": "21.4", "unit": "e9_cells", "bag_count": 2},
     )
 
@@ -194,15 +188,13 @@ def _infusion_window(protocol: Protocol) -> Calculator:
         )
         return Outcome(result.reason, result, _STATUS_TONE[result.status])
 
-    return Calculator(
-        slug=_slug("infusion-window", protocol),
-        title=f"Infusion window — {protocol.title}",
-        subgroup=protocol.title,
-        list_title="Infusion window",
-        group=GROUP,
-        purpose="When the cells may be infused after the last fludarabine dose.",
-        input_schema=_schema(_name(protocol, "infusion_window"), fields, specs),
-        run=run,
+    return _calculator(
+        protocol,
+        "infusion-window",
+        "Infusion window",
+        "When the cells may be infused after the last fludarabine dose.",
+        _schema(_name(protocol, "infusion_window"), fields, specs),
+        run,
         example={
             "last_fludarabine_end": "2026-03-02T10:00:00-05:00",
             "at": "2026-03-03T12:00:00-05:00",
@@ -234,20 +226,42 @@ def _il2_schedule(protocol: Protocol) -> Calculator:
         )
         return Outcome(result.reason, result, _STATUS_TONE[result.status])
 
-    return Calculator(
-        slug=_slug("il2-schedule", protocol),
-        title=f"IL-2 schedule — {protocol.title}",
-        subgroup=protocol.title,
-        list_title="IL-2 schedule",
-        group=GROUP,
-        purpose="Whether the next IL-2 dose may be given now, and from when until when.",
-        input_schema=_schema(_name(protocol, "il2_schedule"), fields, specs),
-        run=run,
+    return _calculator(
+        protocol,
+        "il2-schedule",
+        "IL-2 schedule",
+        "Whether the next IL-2 dose may be given now, and from when until when.",
+        _schema(_name(protocol, "il2_schedule"), fields, specs),
+        run,
         example={
             "infusion_end": "2026-03-03T14:00:00-05:00",
             "doses_given": ["2026-03-03T20:00:00-05:00"],
             "at": "2026-03-04T05:00:00-05:00",
         },
+    )
+
+
+def _calculator(
+    protocol: Protocol,
+    kind: str,
+    title: str,
+    purpose: str,
+    schema: type[Schema],
+    run: Any,
+    *,
+    example: dict[str, Any],
+) -> Calculator:
+    """A calculator of one protocol, listed under the protocol's name."""
+    return Calculator(
+        slug=_slug(kind, protocol),
+        title=f"{title} — {protocol.title}",
+        subgroup=protocol.title,
+        list_title=title,
+        group=GROUP,
+        purpose=purpose,
+        input_schema=schema,
+        run=run,
+        example=example,
     )
 
 
