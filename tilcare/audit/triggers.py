@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-# The audit trail, signatures, and the journey's transition log are append-only.
-PROTECTED_TABLES = ("audit_auditevent", "audit_signature", "journey_journeytransition")
+# The audit trail, signatures, the journey's transition log and custody records are append-only.
+PROTECTED_TABLES = (
+    "audit_auditevent",
+    "audit_signature",
+    "journey_journeytransition",
+    # Every handoff and scan, and every logged shipment temperature, is kept as recorded.
+    "identity_custodyevent",
+    "identity_temperaturereading",
+)
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION tilcare_refuse_change() RETURNS trigger AS $$

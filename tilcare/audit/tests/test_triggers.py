@@ -1,4 +1,5 @@
-"""Database triggers keep the audit trail, signatures and the journey's transitions append-only.
+"""Database triggers keep the audit trail, signatures, the journey's transitions, custody events
+and shipment temperature readings append-only.
 
 /conftest.py installs the triggers when each database test starts. Each refused statement runs in
 its own `transaction.atomic()` so the test's transaction stays usable. The backend's error class
@@ -12,6 +13,7 @@ from django.db import DatabaseError, connection, transaction
 
 from tilcare.audit import triggers
 from tilcare.audit.models import AuditEvent, Signature
+from tilcare.identity.models import CustodyEvent, Item, Shipment, TemperatureReading
 from tilcare.journey import services
 from tilcare.journey.models import JourneyTransition
 from tilcare.journey.tests.factories import eligible_checklist_data, make_team, open_journey_for
@@ -29,12 +31,57 @@ def records():
     journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
     services.save_eligibility(journey, actor=team.navigator, data=eligible_checklist_data())
     signature = services.sign_eligibility(journey, actor=team.physician, password=TEST_PASSWORD)
+    custody, reading = _custody_rows(journey, team)
     return {
         # The opening event: no signature points at it, so Django's delete reaches the database.
         "event": AuditEvent.objects.get(action="journey.open"),
         "signature": signature,
         "transition": JourneyTransition.objects.get(journey=journey),
+        "custody": custody,
+        "reading": reading,
     }
+
+
+def _custody_rows(journey, team) -> tuple[CustodyEvent, TemperatureReading]:
+    # Rows written directly: this file tests the database's refusal, not the services.
+    now = journey.created_at
+    item = Item.objects.create(
+        coi_din=journey.coi_din,
+        coi_check=journey.coi_check,
+        kind="shipper",
+        number=1,
+        item_id=f"{journey.coi_din}-SH01",
+        center=team.center,
+        description="Shipper",
+        created_by=team.navigator,
+    )
+    custody = CustodyEvent.objects.create(
+        coi_din=journey.coi_din,
+        item=item,
+        step="handoff",
+        occurred_at=now,
+        actor=team.navigator,
+        organization=team.center,
+        scanned_text=item.item_id,
+        result="match",
+        message="Matches",
+    )
+    shipment = Shipment.objects.create(
+        coi_din=journey.coi_din,
+        shipper=item,
+        origin=team.center,
+        destination=team.center,
+        shipper_type="controlled_2_8",
+        expected_hold_hours=48,
+        range_min_c=2,
+        range_max_c=8,
+        status="in_transit",
+        created_by=team.navigator,
+    )
+    reading = TemperatureReading.objects.create(
+        shipment=shipment, recorded_at=now, temperature_c=4, source="test"
+    )
+    return custody, reading
 
 
 def snapshot_rows() -> list[tuple]:
@@ -42,6 +89,8 @@ def snapshot_rows() -> list[tuple]:
         *AuditEvent.objects.order_by("seq").values_list(),
         *Signature.objects.order_by("id").values_list(),
         *JourneyTransition.objects.order_by("id").values_list(),
+        *CustodyEvent.objects.order_by("id").values_list(),
+        *TemperatureReading.objects.order_by("id").values_list(),
     ]
 
 
@@ -49,6 +98,8 @@ CASES = [
     ("event", AuditEvent, {"reason": "edited"}),
     ("signature", Signature, {"meaning": "Something else"}),
     ("transition", JourneyTransition, {"to_stage": "infusion"}),
+    ("custody", CustodyEvent, {"result": "wrong_item"}),
+    ("reading", TemperatureReading, {"temperature_c": 5}),
 ]
 CASE_IDS = [name for name, _, _ in CASES]
 

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "tilcare.accounts",
     "tilcare.audit",
     "tilcare.patients",
+    "tilcare.identity",
+    "tilcare.manufacturing",
     "tilcare.journey",
     "tilcare.portal",
     "tilcare.calculators",

@@ -1,0 +1,1 @@
+"""Chain of identity and custody: items, labels, handoffs, scans, shipments, identity alerts."""

@@ -1,0 +1,1 @@
+"""Manufacturing records (capacity slots and bookings; the batch record follows)."""
