@@ -38,6 +38,15 @@ class Perm(StrEnum):
     VIEW_OWN_RECORD = "portal.view_own"
     # Stateless calculators (no patient record is read or written): doses, grades, scores at the
     # bedside and in the pharmacy; growth forecasts and culture ranking in the lab.
+    # Chain of identity and custody (by COI identifier; never patient identity).
+    VIEW_CUSTODY = "identity.view_custody"
+    PRINT_LABEL = "identity.print_label"
+    RECORD_CUSTODY = "identity.record_custody"
+    MANAGE_SHIPMENT = "identity.manage_shipment"
+    ACKNOWLEDGE_IDENTITY_ALERT = "identity.acknowledge_alert"
+    # Manufacturing capacity: the facility keeps its slots, the center books them.
+    MANAGE_SLOTS = "manufacturing.manage_slots"
+    BOOK_SLOT = "manufacturing.book_slot"
     USE_CLINICAL_CALCULATORS = "calculators.use_clinical"
     USE_MANUFACTURING_CALCULATORS = "calculators.use_manufacturing"
 
@@ -47,6 +56,17 @@ _CLINICAL_READ = {
     Perm.VIEW_JOURNEY,
     Perm.VIEW_AUDIT,
     Perm.COMPLETE_TASK,
+    Perm.VIEW_CUSTODY,
+}
+# Those who handle the specimen and the product at the center: label, scan, ship, receive.
+_CENTER_HANDLING = {Perm.PRINT_LABEL, Perm.RECORD_CUSTODY, Perm.MANAGE_SHIPMENT}
+_FACILITY = {
+    Perm.VIEW_JOURNEY_COI_ONLY,
+    Perm.VIEW_CUSTODY,
+    Perm.PRINT_LABEL,
+    Perm.RECORD_CUSTODY,
+    Perm.MANAGE_SHIPMENT,
+    Perm.USE_MANUFACTURING_CALCULATORS,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -64,6 +84,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PLAN_JOURNEY,
             Perm.EDIT_ELIGIBILITY,
             Perm.USE_CLINICAL_CALCULATORS,
+            *_CENTER_HANDLING,
+            Perm.ACKNOWLEDGE_IDENTITY_ALERT,
+            Perm.BOOK_SLOT,
         }
     ),
     Role.FINANCIAL_COORDINATOR: frozenset(_CLINICAL_READ | {Perm.RECORD_FINANCIAL_CLEARANCE}),
@@ -75,6 +98,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.RECORD_MILESTONE,
             Perm.PLAN_JOURNEY,
             Perm.USE_CLINICAL_CALCULATORS,
+            *_CENTER_HANDLING,
         }
     ),
     Role.PHYSICIAN: frozenset(
@@ -92,6 +116,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SIGN_ELIGIBILITY,
             Perm.USE_CLINICAL_CALCULATORS,
             Perm.USE_MANUFACTURING_CALCULATORS,
+            Perm.ACKNOWLEDGE_IDENTITY_ALERT,
+            Perm.BOOK_SLOT,
         }
     ),
     Role.NURSE: frozenset(
@@ -101,6 +127,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ADVANCE_JOURNEY,
             Perm.RECORD_MILESTONE,
             Perm.USE_CLINICAL_CALCULATORS,
+            *_CENTER_HANDLING,
         }
     ),
     Role.PHARMACIST: frozenset(
@@ -109,6 +136,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.RECORD_MILESTONE,
             Perm.USE_CLINICAL_CALCULATORS,
             Perm.USE_MANUFACTURING_CALCULATORS,
+            *_CENTER_HANDLING,
+            Perm.ACKNOWLEDGE_IDENTITY_ALERT,
         }
     ),
     Role.CENTER_ADMIN: frozenset(
@@ -122,10 +151,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.MANAGE_CENTER,
         }
     ),
-    Role.MANUFACTURING_TECH: frozenset(
-        {Perm.VIEW_JOURNEY_COI_ONLY, Perm.USE_MANUFACTURING_CALCULATORS}
-    ),
-    Role.QA_REVIEWER: frozenset({Perm.VIEW_JOURNEY_COI_ONLY, Perm.USE_MANUFACTURING_CALCULATORS}),
+    Role.MANUFACTURING_TECH: frozenset(_FACILITY | {Perm.MANAGE_SLOTS}),
+    Role.QA_REVIEWER: frozenset(_FACILITY | {Perm.ACKNOWLEDGE_IDENTITY_ALERT}),
     Role.PATIENT: frozenset({Perm.VIEW_OWN_RECORD}),
 }
 

@@ -35,6 +35,7 @@ from tilcare.accounts.api_auth import API_AUTH, authenticated_user
 from tilcare.calculators.api import router as calculators_router
 from tilcare.core.api_support import DecimalJsonParser, field_errors
 from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied, TransitionBlocked
+from tilcare.identity.api import router as identity_router
 from tilcare.journey.api import router as journeys_router
 from tilcare.journey.api import tasks_router
 from tilcare.patients.api import router as patients_router
@@ -193,6 +194,7 @@ api.add_router("", patients_router)
 api.add_router("", journeys_router)
 api.add_router("", tasks_router)
 api.add_router("", calculators_router)
+api.add_router("", identity_router)
 
 # Last: any other path under /api/v1/ answers a JSON 404 (after authentication), not a page.
 _unknown = Router()

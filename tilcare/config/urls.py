@@ -17,5 +17,7 @@ urlpatterns = [
     path("", include("tilcare.journey.urls")),
     path("portal/", include("tilcare.portal.urls")),
     path("calculators/", include("tilcare.calculators.urls")),
+    path("identity/", include("tilcare.identity.urls")),
+    path("manufacturing/", include("tilcare.manufacturing.urls")),
     path("api/v1/", api.urls),
 ]

@@ -45,6 +45,11 @@ def test_me_describes_a_center_navigator():
         "permissions": [
             "audit.view",
             "calculators.use_clinical",
+            "identity.acknowledge_alert",
+            "identity.manage_shipment",
+            "identity.print_label",
+            "identity.record_custody",
+            "identity.view_custody",
             "journey.advance",
             "journey.complete_task",
             "journey.create",
@@ -53,6 +58,7 @@ def test_me_describes_a_center_navigator():
             "journey.record_milestone",
             "journey.view",
             "journey.withdraw",
+            "manufacturing.book_slot",
             "patients.change",
             "patients.create",
             "patients.record_consent",
@@ -75,4 +81,12 @@ def test_me_for_a_facility_technologist_lists_only_the_coi_view():
     # Then the organization is the facility and the only permission is the COI-only view
     assert body["organization"]["kind"] == "facility"
     assert body["organization"]["name"] == "Northgate Cell Therapy"
-    assert body["permissions"] == ["calculators.use_manufacturing", "journey.view_coi_only"]
+    assert body["permissions"] == [
+        "calculators.use_manufacturing",
+        "identity.manage_shipment",
+        "identity.print_label",
+        "identity.record_custody",
+        "identity.view_custody",
+        "journey.view_coi_only",
+        "manufacturing.manage_slots",
+    ]

@@ -1,0 +1,5 @@
+"""Alerts over the API."""
+
+from ninja import Router
+
+router = Router()

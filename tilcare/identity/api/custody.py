@@ -1,0 +1,5 @@
+"""Custody over the API."""
+
+from ninja import Router
+
+router = Router()

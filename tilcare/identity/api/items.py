@@ -1,0 +1,5 @@
+"""Items over the API."""
+
+from ninja import Router
+
+router = Router()

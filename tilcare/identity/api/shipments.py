@@ -1,0 +1,5 @@
+"""Shipments over the API."""
+
+from ninja import Router
+
+router = Router()

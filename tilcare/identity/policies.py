@@ -1,0 +1,73 @@
+"""Who may see and handle identity and custody records. Deny by default.
+
+Every record here carries the center that treats the patient and, once assigned, the facility
+that manufactures the product. A user of either organization may act on it with the matching
+permission; nobody else may. None of these records holds patient identity, so a facility user
+sees them whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tilcare.accounts.models import User
+from tilcare.accounts.roles import Perm
+
+
+def _active(user: Any) -> bool:
+    return isinstance(user, User) and user.is_authenticated and user.is_active
+
+
+def _party(user: Any, center_id: int | None, facility_id: int | None) -> bool:
+    org = getattr(user, "organization_id", None)
+    return org is not None and org in (center_id, facility_id)
+
+
+def can_view_custody(user: Any, record: Any) -> bool:
+    """`record`: anything with `center_id` and `facility_id` (an item, shipment or alert)."""
+    return (
+        _active(user)
+        and user.has_perm_code(Perm.VIEW_CUSTODY)
+        and _party(user, record.center_id, getattr(record, "facility_id", None))
+    )
+
+
+def can_print_label(user: Any, item: Any) -> bool:
+    return (
+        _active(user)
+        and user.has_perm_code(Perm.PRINT_LABEL)
+        and _party(user, item.center_id, item.facility_id)
+    )
+
+
+def can_create_item(user: Any, center_id: int, facility_id: int | None) -> bool:
+    return (
+        _active(user)
+        and user.has_perm_code(Perm.PRINT_LABEL)
+        and _party(user, center_id, facility_id)
+    )
+
+
+def can_record_custody(user: Any, center_id: int, facility_id: int | None) -> bool:
+    return (
+        _active(user)
+        and user.has_perm_code(Perm.RECORD_CUSTODY)
+        and _party(user, center_id, facility_id)
+    )
+
+
+def can_manage_shipment(user: Any, center_id: int, facility_id: int | None) -> bool:
+    return (
+        _active(user)
+        and user.has_perm_code(Perm.MANAGE_SHIPMENT)
+        and _party(user, center_id, facility_id)
+    )
+
+
+def can_acknowledge_alert(user: Any, alert: Any) -> bool:
+    return (
+        _active(user)
+        and user.has_perm_code(Perm.ACKNOWLEDGE_IDENTITY_ALERT)
+        and _party(user, alert.center_id, alert.facility_id)
+        and alert.acknowledged_at is None
+    )

@@ -1,0 +1,1 @@
+"""Identity pages by sub-domain; each module exposes its `urlpatterns`."""
