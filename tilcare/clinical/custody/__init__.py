@@ -1,0 +1,1 @@
+"""Chain-of-custody arithmetic: what a shipment's temperature log shows (pure, no clock)."""

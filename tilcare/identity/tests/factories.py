@@ -1,0 +1,65 @@
+"""Identity records for tests, with fixed defaults.
+
+- `coi(sequence, fin="W1234", year=26)`: a valid COI identifier and its check character, made
+  with the real ISO 7064 Mod 37-2 (`coi(17)` is ("W123426000017", "7")).
+- `coi_of(journey)`: the COI identifier a journey was given.
+- `ItemFactory`: a product bag (number 1) of a new COI per item, at a new center, with a new
+  facility, created directly (no audit event). Tests that check audit or numbering go through
+  `tilcare.identity.services.items` instead.
+- `LabelFactory`: copy 1 of an item's label, printed a minute ago by the item's creator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from tilcare.accounts.choices import Role
+from tilcare.clinical.checkdigits import format_din, mod37_2
+from tilcare.identity.choices import ITEM_CODES, ItemKind, LabelStatus
+from tilcare.identity.models import Item, Label
+from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
+
+DESCRIPTION = "TIL product for infusion, bag 1 of 2"
+STORAGE = "≤ −150 °C (vapor phase of liquid nitrogen)"
+
+
+def coi(sequence: int, fin: str = "W1234", year: int = 26) -> tuple[str, str]:
+    din = format_din(fin, year, sequence)
+    return din, mod37_2(din).character
+
+
+def coi_of(journey: object) -> tuple[str, str]:
+    return str(journey.coi_din), str(journey.coi_check)  # type: ignore[attr-defined]
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Item
+
+    coi_din = factory.Sequence(lambda n: coi(9000 + n)[0])
+    coi_check = factory.LazyAttribute(lambda o: mod37_2(o.coi_din).character)
+    manufacture_attempt = 1
+    kind = ItemKind.PRODUCT_BAG
+    number = 1
+    item_id = factory.LazyAttribute(lambda o: f"{o.coi_din}-{ITEM_CODES[o.kind]}{o.number:02d}")
+    center = factory.SubFactory(CenterFactory)
+    facility = factory.SubFactory(FacilityFactory)
+    description = DESCRIPTION
+    storage_temperature = STORAGE
+    created_by = factory.LazyAttribute(
+        lambda o: UserFactory(role=Role.NAVIGATOR, organization=o.center)
+    )
+
+
+class LabelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Label
+
+    item = factory.SubFactory(ItemFactory)
+    copy_number = 1
+    status = LabelStatus.PRINTED
+    printed_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(minutes=1))
+    printed_by = factory.LazyAttribute(lambda o: o.item.created_by)
