@@ -29,6 +29,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         entries.append(("Patients", reverse("patients:patient-list")))
     if user.has_perm_code(Perm.COMPLETE_TASK):
         entries.append(("My tasks", reverse("journey:task-list")))
+    if user.has_perm_code(Perm.RECORD_CUSTODY):
+        entries.append(("Scan", reverse("journey:scan")))
+    if user.has_perm_code(Perm.MANAGE_SHIPMENT):
+        entries.append(("Shipments", reverse("identity:shipment-list")))
+    if user.has_perm_code(Perm.ACKNOWLEDGE_IDENTITY_ALERT):
+        entries.append(("Alerts", reverse("identity:alerts")))
+    if user.has_perm_code(Perm.MANAGE_SLOTS) or user.has_perm_code(Perm.BOOK_SLOT):
+        entries.append(("Slots", reverse("manufacturing:slots")))
     if user.has_perm_code(Perm.USE_CLINICAL_CALCULATORS) or user.has_perm_code(
         Perm.USE_MANUFACTURING_CALCULATORS
     ):

@@ -1,4 +1,14 @@
-from django.urls import URLPattern
+"""Manufacturing capacity pages (the batch record follows)."""
+
+from django.urls import path
+
+from tilcare.manufacturing import views
 
 app_name = "manufacturing"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("slots/", views.slot_list, name="slots"),
+    path("slots/new/", views.slot_create, name="slot-create"),
+    path("slots/<uuid:public_id>/capacity/", views.slot_capacity, name="slot-capacity"),
+    path("slots/book/", views.booking_create, name="booking-create"),
+    path("bookings/<uuid:public_id>/cancel/", views.booking_cancel, name="booking-cancel"),
+]

@@ -1,0 +1,348 @@
+"""Every write to manufacturing capacity: slots (by the facility) and bookings (by a center).
+
+Each function checks its policy, validates with messages that name the field and the limit,
+writes in one transaction and records the audit event in it. `book_slot` locks the slot row
+before counting its bookings, so two coordinators booking the last place at the same moment
+are served one after the other: the first gets the place, the second is told the slot is full.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tilcare.accounts.models import Organization, User
+from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_event
+from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
+from tilcare.core.errors import InvalidInput
+from tilcare.core.policy import require
+from tilcare.core.timeutil import local_today
+from tilcare.identity.services.alerts import subject_of
+from tilcare.manufacturing import policies
+from tilcare.manufacturing.choices import (
+    ATTEMPT_MAX,
+    ATTEMPT_MIN,
+    CANCEL_REASON_MAX,
+    CAPACITY_MAX,
+    CAPACITY_MIN,
+    NOTE_MAX,
+    SLOT_HORIZON_DAYS,
+)
+from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
+from tilcare.manufacturing.selectors import ACTIVE
+
+FULL = "This slot is full: {booked} of {capacity} places are booked. Choose another date."
+
+
+class SlotFull(InvalidInput):
+    """The slot has no free place left. Shown like any refusal on a page; 409 in the API."""
+
+
+def day_text(day: dt.date) -> str:
+    """A date as staff read it on the pages and in messages: "Tue 12 May 2026"."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def spaced(coi_din: str) -> str:
+    return f"{coi_din[:5]} {coi_din[5:7]} {coi_din[7:]}"
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _capacity_errors(capacity: Any) -> list[str]:
+    if not _whole_number(capacity) or not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
+        return [
+            f"Capacity must be a whole number of places from {CAPACITY_MIN} to {CAPACITY_MAX} "
+            f"(got {capacity})."
+        ]
+    return []
+
+
+# ---------- slots (the facility) ----------
+
+
+def create_slot(
+    *, facility: Organization, starts_on: dt.date, capacity: int, note: str = "", actor: User
+) -> ManufacturingSlot:
+    require(
+        policies.can_manage_slots(actor, facility),
+        "Only the facility's own manufacturing staff may open its slots.",
+    )
+    note = (note or "").strip()
+    today = local_today(facility.time_zone)
+    last = today + dt.timedelta(days=SLOT_HORIZON_DAYS)
+    errors: dict[str, list[str]] = {}
+    if starts_on < today:
+        errors["starts_on"] = [
+            f"Start date {day_text(starts_on)} is in the past; slots open from today "
+            f"({day_text(today)})."
+        ]
+    elif starts_on > last:
+        errors["starts_on"] = [
+            f"Start date can be at most {SLOT_HORIZON_DAYS} days ahead (until {day_text(last)})."
+        ]
+    if capacity_errors := _capacity_errors(capacity):
+        errors["capacity"] = capacity_errors
+    if len(note) > NOTE_MAX:
+        errors["note"] = [f"Note can be at most {NOTE_MAX} characters (it has {len(note)})."]
+    if errors:
+        raise InvalidInput(errors)
+    taken = InvalidInput(
+        {
+            "starts_on": [
+                f"{facility.name} already has a slot on {day_text(starts_on)}; "
+                "change its capacity instead."
+            ]
+        }
+    )
+    with transaction.atomic():
+        if ManufacturingSlot.objects.filter(facility=facility, starts_on=starts_on).exists():
+            raise taken
+        try:
+            with transaction.atomic():
+                slot = ManufacturingSlot.objects.create(
+                    facility=facility,
+                    starts_on=starts_on,
+                    capacity=capacity,
+                    note=note,
+                    created_by=actor,
+                )
+        except IntegrityError:  # the same day opened at the same moment by a colleague
+            raise taken from None
+        record_event(
+            "manufacturing.slot.create",
+            slot,
+            actor=actor,
+            after=snapshot(slot),
+            subject_id=str(slot.public_id),
+        )
+    return slot
+
+
+def change_capacity(slot: ManufacturingSlot, *, capacity: int, actor: User) -> ManufacturingSlot:
+    """Set the number of places; never below the places already booked."""
+    require(
+        policies.can_manage_slots(actor, slot.facility),
+        "Only the facility's own manufacturing staff may change its slots.",
+    )
+    if capacity_errors := _capacity_errors(capacity):
+        raise InvalidInput({"capacity": capacity_errors})
+    today = local_today(slot.facility.time_zone)
+    with transaction.atomic():
+        locked = ManufacturingSlot.objects.select_for_update().get(pk=slot.pk)
+        if locked.starts_on < today:
+            raise InvalidInput(
+                {
+                    "capacity": [
+                        f"The slot of {day_text(locked.starts_on)} is in the past; "
+                        "its capacity can no longer change."
+                    ]
+                }
+            )
+        booked = SlotBooking.objects.filter(ACTIVE, slot=locked).count()
+        if capacity < booked:
+            raise InvalidInput(
+                {
+                    "capacity": [
+                        f"{booked} places are booked on {day_text(locked.starts_on)}: capacity "
+                        f"cannot go below {booked}. Ask the centers to move bookings first."
+                    ]
+                }
+            )
+        if capacity == locked.capacity:
+            return locked
+        before = snapshot(locked)
+        locked.capacity = capacity
+        locked.save(update_fields=["capacity", "updated_at"])
+        record_event(
+            "manufacturing.slot.change_capacity",
+            locked,
+            actor=actor,
+            before=before,
+            after=snapshot(locked),
+            subject_id=str(locked.public_id),
+        )
+    return locked
+
+
+# ---------- bookings (the center) ----------
+
+
+def _coi_errors(coi_din: str, coi_check: str, center: Organization) -> dict[str, list[str]]:
+    if not DIN_PATTERN.match(coi_din):
+        return {
+            "coi_din": [
+                "COI identifier must be the 13-character ISBT 128 identifier (FIN, year, "
+                f"sequence), e.g. W1234 26 000017; got “{coi_din}”."
+            ]
+        }
+    if len(coi_check) != 1:
+        return {"coi_check": ["Check character: give the one character printed after the COI."]}
+    expected = mod37_2(coi_din).character
+    if coi_check != expected:
+        return {
+            "coi_check": [
+                f"Check character “{coi_check}” does not match {spaced(coi_din)}: expected "
+                f"“{expected}”. The identifier was mistyped or misread."
+            ]
+        }
+    if center.isbt_fin and coi_din[:5] != center.isbt_fin.upper():
+        return {
+            "coi_din": [
+                f"{spaced(coi_din)} was not issued by {center.name} (its identifiers start with "
+                f"{center.isbt_fin}): book places only for your own center's journeys."
+            ]
+        }
+    return {}
+
+
+def _existing_booking(coi_din: str, attempt: int, today: dt.date) -> SlotBooking | None:
+    """An active booking that stands in the way: the same attempt on any date, or any attempt
+    on a date still to come (a journey waits for one manufacturing start at a time)."""
+    return (
+        SlotBooking.objects.filter(ACTIVE, coi_din=coi_din)
+        .filter(Q(manufacture_attempt=attempt) | Q(slot__starts_on__gte=today))
+        .select_related("slot__facility")
+        .order_by("slot__starts_on", "id")
+        .first()
+    )
+
+
+def _already_booked(existing: SlotBooking) -> InvalidInput:
+    slot = existing.slot
+    return InvalidInput(
+        {
+            "coi_din": [
+                f"{existing.coi_display} already has a place booked on {day_text(slot.starts_on)} "
+                f"at {slot.facility.name}; cancel that booking before booking another date."
+            ]
+        }
+    )
+
+
+def book_slot(
+    slot: ManufacturingSlot,
+    *,
+    coi_din: str,
+    coi_check: str,
+    center: Organization,
+    actor: User,
+    manufacture_attempt: int = 1,
+) -> SlotBooking:
+    """Book one place in `slot` for the journey with this COI identifier.
+
+    Raises SlotFull when every place is taken (also when a colleague took the last one a moment
+    earlier), InvalidInput for a past date, a COI already booked or a mistyped identifier.
+    """
+    require(
+        policies.can_book_slot(actor, center),
+        "Only your center's navigators and physicians may book manufacturing slots for it.",
+    )
+    coi_din = (coi_din or "").strip().upper().replace(" ", "")
+    coi_check = (coi_check or "").strip().upper()
+    errors = _coi_errors(coi_din, coi_check, center)
+    if not _whole_number(manufacture_attempt) or not (
+        ATTEMPT_MIN <= manufacture_attempt <= ATTEMPT_MAX
+    ):
+        errors["manufacture_attempt"] = [
+            f"Manufacture attempt must be a whole number from {ATTEMPT_MIN} to {ATTEMPT_MAX} "
+            f"(got {manufacture_attempt})."
+        ]
+    if errors:
+        raise InvalidInput(errors)
+    today = local_today(slot.facility.time_zone)
+    with transaction.atomic():
+        # The lock: a second booking of this slot waits here until the first has committed,
+        # then counts its place.
+        locked = ManufacturingSlot.objects.select_for_update().get(pk=slot.pk)
+        if locked.starts_on < today:
+            raise InvalidInput(
+                {
+                    "slot": [
+                        f"The slot of {day_text(locked.starts_on)} is in the past; choose a "
+                        f"date from {day_text(today)} on."
+                    ]
+                }
+            )
+        existing = _existing_booking(coi_din, manufacture_attempt, today)
+        if existing is not None:
+            raise _already_booked(existing)
+        booked = SlotBooking.objects.filter(ACTIVE, slot=locked).count()
+        if booked >= locked.capacity:
+            raise SlotFull({"slot": [FULL.format(booked=booked, capacity=locked.capacity)]})
+        try:
+            with transaction.atomic():
+                booking = SlotBooking.objects.create(
+                    slot=locked,
+                    coi_din=coi_din,
+                    coi_check=coi_check,
+                    manufacture_attempt=manufacture_attempt,
+                    center=center,
+                    booked_by=actor,
+                    booked_at=timezone.now(),
+                )
+        except IntegrityError:  # the same COI booked into another slot at the same moment
+            existing = _existing_booking(coi_din, manufacture_attempt, today)
+            if existing is None:
+                raise
+            raise _already_booked(existing) from None
+        record_event(
+            "manufacturing.booking.create",
+            booking,
+            actor=actor,
+            after=snapshot(booking),
+            subject_id=subject_of(coi_din),
+        )
+    return booking
+
+
+def cancel_booking(booking: SlotBooking, *, actor: User, reason: str) -> SlotBooking:
+    require(
+        policies.can_cancel_booking(actor, booking),
+        "You may not cancel this booking (it is not your organization's, or it is cancelled).",
+    )
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": ["Reason for cancelling is required."]})
+    if len(reason) > CANCEL_REASON_MAX:
+        raise InvalidInput(
+            {"reason": [f"Reason can be at most {CANCEL_REASON_MAX} characters ({len(reason)})."]}
+        )
+    with transaction.atomic():
+        locked = SlotBooking.objects.select_for_update().get(pk=booking.pk)
+        if locked.cancelled_at is not None:
+            raise InvalidInput({"__all__": ["This booking was already cancelled."]})
+        starts_on = locked.slot.starts_on
+        if starts_on < local_today(locked.slot.facility.time_zone):
+            raise InvalidInput(
+                {
+                    "__all__": [
+                        f"The slot of {day_text(starts_on)} is in the past; its booking is kept "
+                        "as it was."
+                    ]
+                }
+            )
+        before = snapshot(locked)
+        locked.cancelled_at = timezone.now()
+        locked.cancelled_by = actor
+        locked.cancellation_reason = reason
+        locked.save(
+            update_fields=["cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
+        )
+        record_event(
+            "manufacturing.booking.cancel",
+            locked,
+            actor=actor,
+            before=before,
+            after=snapshot(locked),
+            reason=reason,
+            subject_id=subject_of(locked.coi_din),
+        )
+    return locked
