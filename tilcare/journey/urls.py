@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tilcare.journey import views
+from tilcare.journey.views import items, scan
 
 app_name = "journey"
 urlpatterns = [
@@ -36,4 +37,6 @@ urlpatterns = [
         views.eligibility_sign,
         name="eligibility-sign",
     ),
+    *scan.urlpatterns,
+    *items.urlpatterns,
 ]

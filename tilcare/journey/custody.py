@@ -1,0 +1,376 @@
+"""Custody scans as the journey sees them: the receipts that settle a stage, and other handoffs.
+
+- `receive_tissue`: the manufacturing facility scans each tumor specimen container as it
+  arrives. Once every container of the current manufacturing attempt has been received, the
+  milestone "Tissue received at the manufacturing facility" is recorded, which the guard of
+  "At manufacturing" waits for.
+- `receive_product`: the center (pharmacist, nurse or navigator) scans each product bag or
+  cassette. Each must belong to this journey, be released and not expired. Once every released
+  bag and cassette of the attempt is received, "Product received at the center" is recorded.
+- `record_handoff`: any other step (collected, dispatched, to storage, to the bedside…); the
+  two receipts above are dispatched to their functions.
+
+After a milestone, the journey is moved on (to "At manufacturing", "Product at center") when the
+scanning user's role may make that move and the stage's requirements are met; otherwise the
+result says who moves it. A scan that does not match is recorded with its alert by
+`identity.services.custody.record_scan` and nothing else happens: no milestone, no move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from tilcare.accounts.choices import Role
+from tilcare.accounts.models import User
+from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_event
+from tilcare.clinical.identity_scan import next_step_for
+from tilcare.core.errors import InvalidInput
+from tilcare.core.policy import require
+from tilcare.identity import policies as identity_policies
+from tilcare.identity.choices import HandoffStep, ItemKind, ScanResult
+from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
+from tilcare.identity.selectors import alerts_visible_to
+from tilcare.identity.services.custody import record_scan
+from tilcare.journey import guards, policies, services
+from tilcare.journey.choices import ADVANCE_ROLES, MilestoneKind, Stage
+from tilcare.journey.models import Journey, Milestone
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A step that settles a stage: what it records, from which stage, into which stage."""
+
+    milestone: MilestoneKind
+    from_stage: Stage
+    target: Stage
+    kinds: frozenset[str]
+    released_only: bool
+
+
+RECEIPTS: dict[str, Receipt] = {
+    HandoffStep.TISSUE_RECEIVED: Receipt(
+        MilestoneKind.TISSUE_RECEIVED,
+        Stage.TISSUE_PROCURED,
+        Stage.AT_MANUFACTURING,
+        frozenset({ItemKind.TUMOR_SPECIMEN.value}),
+        released_only=False,
+    ),
+    HandoffStep.PRODUCT_RECEIVED: Receipt(
+        MilestoneKind.PRODUCT_RECEIVED,
+        Stage.PRODUCT_RELEASED,
+        Stage.PRODUCT_AT_CENTER,
+        frozenset({ItemKind.PRODUCT_BAG.value, ItemKind.CASSETTE.value}),
+        released_only=True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ScanStep:
+    """One scan and what followed from it: the event, and for a receipt the milestone and move."""
+
+    event: CustodyEvent
+    milestone: Milestone | None = None
+    advanced_to: str = ""
+    notes: tuple[str, ...] = ()
+    outstanding: tuple[str, ...] = field(default=())
+
+    @property
+    def accepted(self) -> bool:
+        return self.event.accepted
+
+    @property
+    def next_step(self) -> str:
+        return next_step_for(self.event.result)
+
+
+def receive_tissue(
+    journey: Journey,
+    *,
+    scanned_text: str,
+    actor: User,
+    location: str = "",
+    now: dt.datetime | None = None,
+) -> ScanStep:
+    """The facility scans a tumor specimen container on arrival."""
+    return _scan(
+        journey,
+        HandoffStep.TISSUE_RECEIVED,
+        scanned_text=scanned_text,
+        actor=actor,
+        from_party="Courier",
+        to_party=journey.manufacturing_facility.name if journey.manufacturing_facility else "",
+        location=location,
+        now=now,
+    )
+
+
+def receive_product(
+    journey: Journey,
+    *,
+    scanned_text: str,
+    actor: User,
+    location: str = "",
+    now: dt.datetime | None = None,
+) -> ScanStep:
+    """The center scans a product bag or cassette on arrival."""
+    return _scan(
+        journey,
+        HandoffStep.PRODUCT_RECEIVED,
+        scanned_text=scanned_text,
+        actor=actor,
+        from_party="Courier",
+        to_party=journey.center.name,
+        location=location,
+        now=now,
+    )
+
+
+def record_handoff(
+    journey: Journey,
+    *,
+    step: str,
+    scanned_text: str,
+    actor: User,
+    from_party: str = "",
+    to_party: str = "",
+    location: str = "",
+    expected_item_id: str = "",
+    now: dt.datetime | None = None,
+) -> ScanStep:
+    """Any handoff of one of the journey's items; receipts settle their stage as above."""
+    if step == HandoffStep.TISSUE_RECEIVED:
+        return receive_tissue(
+            journey, scanned_text=scanned_text, actor=actor, location=location, now=now
+        )
+    if step == HandoffStep.PRODUCT_RECEIVED:
+        return receive_product(
+            journey, scanned_text=scanned_text, actor=actor, location=location, now=now
+        )
+    return _scan(
+        journey,
+        step,
+        scanned_text=scanned_text,
+        actor=actor,
+        from_party=from_party,
+        to_party=to_party,
+        location=location,
+        expected_item_id=expected_item_id,
+        now=now,
+    )
+
+
+def _scan(
+    journey: Journey,
+    step: str,
+    *,
+    scanned_text: str,
+    actor: User,
+    from_party: str,
+    to_party: str,
+    location: str,
+    expected_item_id: str = "",
+    now: dt.datetime | None,
+) -> ScanStep:
+    require(policies.can_view_journey(actor, journey), "You may not see this journey.")
+    receipt = RECEIPTS.get(step)
+    if receipt is not None and journey.is_closed:
+        raise InvalidInput(
+            {"__all__": [f"This journey is closed ({journey.stage_label()}); nothing is received."]}
+        )
+    with transaction.atomic():
+        event = record_scan(
+            coi_din=journey.coi_din,
+            step=step,
+            scanned_text=scanned_text,
+            actor=actor,
+            organization=actor.organization,  # type: ignore[arg-type]
+            expected_item_id=expected_item_id,
+            from_party=from_party,
+            to_party=to_party,
+            location=location,
+            now=now,
+            center=journey.center,
+            facility=journey.manufacturing_facility,
+            expected_attempt=journey.manufacture_attempt,
+        )
+        if receipt is None or not event.accepted:
+            return ScanStep(event)
+        return _settle(journey, receipt, event, actor)
+
+
+def _receipt_items(journey: Journey, receipt: Receipt) -> QuerySet[Item]:
+    items = Item.objects.filter(
+        coi_din=journey.coi_din,
+        manufacture_attempt=journey.manufacture_attempt,
+        kind__in=receipt.kinds,
+    )
+    return items.filter(released_at__isnull=False) if receipt.released_only else items
+
+
+def outstanding_items(journey: Journey, step: str) -> list[str]:
+    """Item ids of this attempt that the receipt `step` still waits for."""
+    receipt = RECEIPTS[step]
+    items = _receipt_items(journey, receipt)
+    received = CustodyEvent.objects.filter(
+        coi_din=journey.coi_din, step=step, result=ScanResult.MATCH, item__in=items
+    ).values("item_id")
+    return list(
+        items.exclude(pk__in=received).order_by("kind", "number").values_list("item_id", flat=True)
+    )
+
+
+def _settle(journey: Journey, receipt: Receipt, event: CustodyEvent, actor: User) -> ScanStep:
+    journey = Journey.objects.select_for_update().select_related("center").get(pk=journey.pk)
+    waiting = outstanding_items(journey, event.step)
+    if waiting:
+        return ScanStep(
+            event,
+            notes=(
+                f"Still to receive before “{receipt.milestone.label}” is recorded: "
+                f"{', '.join(waiting)}.",
+            ),
+            outstanding=tuple(waiting),
+        )
+    notes: list[str] = []
+    milestone = None
+    if guards.current_milestone(journey, receipt.milestone) is None:
+        milestone = _record_receipt(journey, receipt, event, actor)
+        if milestone is None:
+            return ScanStep(
+                event,
+                notes=(
+                    f"Your role may not record “{receipt.milestone.label}”; "
+                    "ask the navigator to record it.",
+                ),
+            )
+        notes.append(f"Recorded: {receipt.milestone.label}.")
+    else:
+        notes.append(f"“{receipt.milestone.label}” was already recorded for this attempt.")
+    advanced_to, note = _move_on(journey, receipt, actor)
+    if note:
+        notes.append(note)
+    return ScanStep(event, milestone=milestone, advanced_to=advanced_to, notes=tuple(notes))
+
+
+def _record_receipt(
+    journey: Journey, receipt: Receipt, event: CustodyEvent, actor: User
+) -> Milestone | None:
+    item_ids = ", ".join(
+        _receipt_items(journey, receipt)
+        .order_by("kind", "number")
+        .values_list("item_id", flat=True)
+    )
+    note = f"Recorded from the custody scans of {item_ids}."
+    reference = event.item.item_id if event.item else ""
+    if policies.can_record_milestone(actor, journey, receipt.milestone):
+        return services.record_milestone(
+            journey,
+            actor=actor,
+            kind=receipt.milestone,
+            occurred_at=event.occurred_at,
+            reference=reference,
+            note=note,
+        )
+    facility_confirms = (
+        receipt.milestone == MilestoneKind.TISSUE_RECEIVED
+        and journey.manufacturing_facility_id is not None
+        and actor.organization_id == journey.manufacturing_facility_id
+    )
+    if not facility_confirms:
+        return None
+    # The facility confirms receipt by its accepted scans (the guard of "At manufacturing" waits
+    # for exactly that); its staff hold no milestone permission, so the fact is written here,
+    # audited under the journey like every milestone.
+    milestone = Milestone.objects.create(
+        journey=journey,
+        kind=receipt.milestone,
+        attempt=journey.manufacture_attempt,
+        occurred_at=event.occurred_at,
+        reference=reference,
+        note=note,
+        recorded_by=actor,
+        recorded_at=event.created_at,
+    )
+    record_event(
+        "journey.milestone.record",
+        milestone,
+        actor=actor,
+        after=snapshot(milestone),
+        subject_id=str(journey.public_id),
+    )
+    return milestone
+
+
+def _move_on(journey: Journey, receipt: Receipt, actor: User) -> tuple[str, str]:
+    """Advance into the receipt's stage when this user may; else say who does. (stage, note)"""
+    target = receipt.target
+    if journey.stage != receipt.from_stage:
+        if journey.stage == target:
+            return "", ""
+        return "", (
+            f"The journey is in “{journey.stage_label()}”; it moves to “{target.label}” "
+            f"from “{receipt.from_stage.label}”."
+        )
+    if not policies.can_advance_journey(actor, journey, target):
+        roles = " or ".join(Role(r).label.lower() for r in sorted(ADVANCE_ROLES.get(target, ())))
+        return "", (
+            f"The journey stays in “{receipt.from_stage.label}” until the center's {roles} "
+            f"moves it to “{target.label}”."
+        )
+    blocked = guards.unmet_reasons(journey, target)
+    if blocked:
+        return "", f"Not yet moved to “{target.label}”: {' '.join(blocked)}"
+    services.advance(journey, target, actor=actor)
+    return target.value, f"Journey moved to “{target.label}”."
+
+
+# ---------- Reading the chain of custody of a journey ----------
+
+
+@dataclass(frozen=True)
+class _Parties:
+    center_id: int
+    facility_id: int | None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: IdentityAlert
+    can_acknowledge: bool
+
+
+@dataclass(frozen=True)
+class CustodyView:
+    visible: bool
+    events: list[CustodyEvent]
+    open_alerts: list[AlertRow]
+
+
+def custody_of(journey: Journey, user: Any) -> CustodyView:
+    """The journey's custody events (oldest first) and open alerts, if the user may see custody.
+
+    Read by the journey's COI identifier, so a scan of an unknown label (no item) is shown too.
+    """
+    parties = _Parties(journey.center_id, journey.manufacturing_facility_id)
+    if not identity_policies.can_view_custody(user, parties):
+        return CustodyView(False, [], [])
+    events = list(
+        CustodyEvent.objects.filter(coi_din=journey.coi_din)
+        .select_related("item", "actor", "organization")
+        .order_by("occurred_at", "id")
+    )
+    alerts = alerts_visible_to(user).filter(coi_din=journey.coi_din, acknowledged_at__isnull=True)
+    rows = [
+        AlertRow(alert, identity_policies.can_acknowledge_alert(user, alert))
+        for alert in alerts.select_related(
+            "custody_event__actor", "custody_event__organization"
+        ).order_by("-raised_at", "-id")
+    ]
+    return CustodyView(True, events, rows)
