@@ -13,12 +13,14 @@ from typing import Any
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.identity.shipment_status import FLAG_LABELS, late_shipments, shipment_flags_by_coi
 from tilcare.journey import selectors
 from tilcare.journey.choices import TERMINAL_STAGES, MilestoneKind, Stage, TaskStatus
 from tilcare.journey.forms import BoardFilterForm
@@ -71,6 +73,8 @@ class CardView:
     day0: dt.date | None
     day0_recorded: bool
     study_day: int | None
+    # Shipment problems of this COI ("Shipment late", "Temperature excursion", …)
+    shipment_flags: tuple[str, ...] = ()
 
     @property
     def protocol_short(self) -> str:
@@ -148,6 +152,9 @@ def board(request: HttpRequest) -> HttpResponse:
     columns = selectors.board(user, **filters)
     all_cards = [card for column in columns for card in column.cards]
     infused = _recorded_infusions(user, all_cards, tz)
+    now = timezone.now()
+    # One query for every card: late, excursion or missing-log shipments of each COI.
+    flags = shipment_flags_by_coi([c.coi_din for c in all_cards], now, user=user)
 
     def view_of(card: selectors.BoardCard) -> CardView:
         day0 = infused.get(card.public_id) or card.planned_infusion_on
@@ -156,6 +163,7 @@ def board(request: HttpRequest) -> HttpResponse:
             day0,
             card.public_id in infused,
             selectors.study_day(day0, today),
+            tuple(FLAG_LABELS[flag] for flag in flags.get(card.coi_din, [])),
         )
 
     column_views = {
@@ -179,12 +187,16 @@ def board(request: HttpRequest) -> HttpResponse:
         "identity": identity,
         "shows_tasks": shows_tasks,
         "today": today,
-        "summary": _summary(user, today, shows_tasks),
+        "summary": {**_summary(user, today, shows_tasks), "late_shipments": late_count(user, now)},
         "query_without_view": _query_without(request, "view"),
     }
     if htmx_target(request) == "board-results":
         return render(request, "journey/partials/_board_results.html", context)
     return render(request, "journey/board.html", context)
+
+
+def late_count(user: User, now: dt.datetime) -> int:
+    return late_shipments(user, now).count()
 
 
 def _query_without(request: HttpRequest, key: str) -> str:
