@@ -16,6 +16,8 @@ PROTECTED_TABLES = (
     # Every handoff and scan, and every logged shipment temperature, is kept as recorded.
     "identity_custodyevent",
     "identity_temperaturereading",
+    # A batch's status changes, like the journey's.
+    "manufacturing_batchtransition",
 )
 
 _PG_FUNCTION = """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db import models
+
 # Places in one slot: a facility runs at least one process a day and, in the largest current
 # cleanrooms, not more than a few dozen; 50 catches a typing slip (500) without limiting anyone.
 CAPACITY_MIN = 1
@@ -13,3 +15,50 @@ CANCEL_REASON_MAX = 400
 # A journey is re-manufactured at most a few times; 9 is a safe upper bound for a typing slip.
 ATTEMPT_MIN = 1
 ATTEMPT_MAX = 9
+
+
+# --- The batch record ---------------------------------------------------------------------------
+
+
+class BatchStatus(models.TextChoices):
+    TISSUE_RECEIVED = "tissue_received", "Tissue received"
+    PRE_REP = "pre_rep", "Pre-REP cultures"
+    SCREENING = "screening", "Reactivity screen"
+    REP = "rep", "Rapid expansion (REP)"
+    HARVESTED = "harvested", "Harvested and formulated"
+    RELEASE_TESTING = "release_testing", "Release testing"
+    RELEASED = "released", "Released"
+    RELEASED_EXCEPTION = "released_exception", "Released under exception"
+    REJECTED = "rejected", "Rejected"
+
+
+# The batch workflow as a table: each status and where it may go next (DESIGN.md rule 5).
+BATCH_TRANSITIONS: dict[str, frozenset[str]] = {
+    BatchStatus.TISSUE_RECEIVED: frozenset({BatchStatus.PRE_REP, BatchStatus.REJECTED}),
+    BatchStatus.PRE_REP: frozenset({BatchStatus.SCREENING, BatchStatus.REJECTED}),
+    BatchStatus.SCREENING: frozenset({BatchStatus.REP, BatchStatus.REJECTED}),
+    BatchStatus.REP: frozenset({BatchStatus.HARVESTED, BatchStatus.REJECTED}),
+    BatchStatus.HARVESTED: frozenset({BatchStatus.RELEASE_TESTING, BatchStatus.REJECTED}),
+    BatchStatus.RELEASE_TESTING: frozenset(
+        {BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION, BatchStatus.REJECTED}
+    ),
+    BatchStatus.RELEASED: frozenset(),
+    BatchStatus.RELEASED_EXCEPTION: frozenset(),
+    BatchStatus.REJECTED: frozenset(),
+}
+
+
+class ReleaseTestKind(models.TextChoices):
+    VIABLE_CELL_DOSE = "viable_cell_dose", "Total viable cells (dose)"
+    VIABILITY = "viability", "Viability"
+    IDENTITY_PURITY = "identity_purity", "Identity / purity (e.g. CD3+ %)"
+    STERILITY = "sterility", "Sterility"
+    ENDOTOXIN = "endotoxin", "Endotoxin"
+    MYCOPLASMA = "mycoplasma", "Mycoplasma"
+    POTENCY = "potency", "Potency"
+
+
+class Disposition(models.TextChoices):
+    RELEASE = "release", "Release"
+    RELEASE_EXCEPTION = "release_exception", "Release under exception"
+    REJECT = "reject", "Reject"

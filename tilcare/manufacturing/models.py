@@ -22,6 +22,9 @@ from tilcare.manufacturing.choices import (
     CAPACITY_MAX,
     CAPACITY_MIN,
     NOTE_MAX,
+    BatchStatus,
+    Disposition,
+    ReleaseTestKind,
 )
 
 
@@ -123,3 +126,243 @@ class SlotBooking(TimeStampedModel):
     def coi_display(self) -> str:
         """The DIN as printed: FIN, year, sequence, then the check character."""
         return f"{self.coi_spaced} {self.coi_check}"
+
+
+# --- The batch record (facility side; COI only, never patient identity) -------------------------
+
+
+class Batch(TimeStampedModel):
+    """One manufacturing attempt of one journey's product at one facility."""
+
+    coi_din = models.CharField("COI identifier", max_length=13, db_index=True)
+    coi_check = models.CharField("COI check character", max_length=1)
+    manufacture_attempt = models.PositiveSmallIntegerField(default=1)
+    center = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    facility = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="batches")
+    protocol_id = models.CharField(max_length=40)
+    protocol_version = models.CharField(max_length=20)
+    status = models.CharField(max_length=30, choices=BatchStatus.choices)
+    status_changed_at = models.DateTimeField()
+    rep_started_on = models.DateField(null=True, blank=True)
+    planned_harvest_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coi_din", "manufacture_attempt"], name="manufacturing_batch_per_attempt"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Batch {self.coi_din} attempt {self.manufacture_attempt}"
+
+
+class BatchTransition(models.Model):
+    """Append-only log of a batch's status changes (who, when, why)."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=30, choices=BatchStatus.choices, blank=True)
+    to_status = models.CharField(max_length=30, choices=BatchStatus.choices)
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class TissueReceipt(models.Model):
+    batch = models.OneToOneField(Batch, on_delete=models.PROTECT, related_name="tissue_receipt")
+    received_at = models.DateTimeField()
+    weight_g = models.DecimalField(max_digits=6, decimal_places=3)
+    fragments = models.PositiveSmallIntegerField()
+    note = models.CharField(max_length=400, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Tissue of batch {self.batch_id}: {self.weight_g} g, {self.fragments} fragments"
+
+
+class Culture(models.Model):
+    """A pre-REP culture (one tumor fragment or well) with its count."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="cultures")
+    culture_id = models.CharField(max_length=20)
+    viable_cells = models.DecimalField(max_digits=20, decimal_places=0, null=True, blank=True)
+    viability_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    counted_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["culture_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "culture_id"], name="manufacturing_culture_id")
+        ]
+
+    def __str__(self) -> str:
+        return self.culture_id
+
+
+class ReactivityImport(models.Model):
+    """One plate-reader CSV imported whole (or not at all)."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="reactivity_imports")
+    file_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    imported_at = models.DateTimeField()
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.imported_at:%Y-%m-%d})"
+
+
+class ReactivityReading(models.Model):
+    source = models.ForeignKey(ReactivityImport, on_delete=models.PROTECT, related_name="readings")
+    culture = models.ForeignKey(Culture, on_delete=models.PROTECT, related_name="readings")
+    line_number = models.PositiveIntegerField()
+    ifn_gamma_tumor_pg_per_ml = models.DecimalField(max_digits=10, decimal_places=1)
+    ifn_gamma_control_pg_per_ml = models.DecimalField(max_digits=10, decimal_places=1)
+    cd137_tumor_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    cd137_control_percent = models.DecimalField(max_digits=5, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.culture_id} line {self.line_number}"
+
+
+class CultureSelection(models.Model):
+    """Which cultures go into the REP, chosen by a person, with why and the ranking they saw."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.PROTECT, related_name="selection")
+    cultures = models.ManyToManyField(Culture, related_name="selections")
+    reason = models.CharField(max_length=400)
+    ranking_json = models.TextField()
+    selected_at = models.DateTimeField()
+    selected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Selection for batch {self.batch_id}"
+
+
+class RepCount(models.Model):
+    """A daily viable-cell count of the rapid expansion."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="rep_counts")
+    day = models.PositiveSmallIntegerField()
+    counted_at = models.DateTimeField()
+    viable_cells = models.DecimalField(max_digits=20, decimal_places=0)
+    viability_percent = models.DecimalField(max_digits=4, decimal_places=1)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "day"], name="manufacturing_rep_count_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"REP day {self.day}: {self.viable_cells} cells"
+
+
+class ProductBag(models.Model):
+    """One formulated bag of the product; its label item lives in the identity domain."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="bags")
+    bag_number = models.PositiveSmallIntegerField()
+    volume_ml = models.DecimalField(max_digits=6, decimal_places=1)
+    viable_cells = models.DecimalField(max_digits=20, decimal_places=0)
+    item_id = models.CharField(max_length=24, blank=True)
+    formulated_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["bag_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "bag_number"], name="manufacturing_bag_no")
+        ]
+
+    def __str__(self) -> str:
+        return f"Bag {self.bag_number} of batch {self.batch_id}"
+
+
+class ReleaseSpecification(TimeStampedModel):
+    """A facility's acceptance criterion for one release test under one protocol.
+
+    The sources settle none of these limits except the viable-cell dose range (from the protocol
+    file): each facility sets them, and a test with no specification cannot be judged.
+    """
+
+    facility = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    protocol_id = models.CharField(max_length=40)
+    test = models.CharField(max_length=30, choices=ReleaseTestKind.choices)
+    criterion = models.CharField(max_length=200)
+    minimum = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    maximum = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    unit = models.CharField(max_length=30, blank=True)
+    expected_text = models.CharField(max_length=80, blank=True)  # e.g. "No growth", "Negative"
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "protocol_id", "test"], name="manufacturing_spec_unique"
+            )
+        ]
+
+
+class ReleaseTest(TimeStampedModel):
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="release_tests")
+    test = models.CharField(max_length=30, choices=ReleaseTestKind.choices)
+    specification = models.CharField(max_length=200)
+    result_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    result_unit = models.CharField(max_length=30, blank=True)
+    result_text = models.CharField(max_length=80, blank=True)
+    passed = models.BooleanField()
+    tested_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["test"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "test"], name="manufacturing_release_test")
+        ]
+
+
+class QaDisposition(TimeStampedModel):
+    """QA's decision on the batch, signed; under exception also the treating physician's signed
+    acknowledgement, without which the product is not released."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.PROTECT, related_name="disposition")
+    decision = models.CharField(max_length=30, choices=Disposition.choices)
+    reason = models.CharField(max_length=600, blank=True)
+    decided_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    qa_signature = models.ForeignKey(
+        "audit.Signature", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    physician_ack_signature = models.ForeignKey(
+        "audit.Signature", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    physician_acknowledged_at = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ from tilcare.identity.models import CustodyEvent, Item, Shipment, TemperatureRea
 from tilcare.journey import services
 from tilcare.journey.models import JourneyTransition
 from tilcare.journey.tests.factories import eligible_checklist_data, make_team, open_journey_for
+from tilcare.manufacturing.models import Batch, BatchTransition
 from tilcare.patients.tests.factories import TEST_PASSWORD, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,7 @@ def records():
     services.save_eligibility(journey, actor=team.navigator, data=eligible_checklist_data())
     signature = services.sign_eligibility(journey, actor=team.physician, password=TEST_PASSWORD)
     custody, reading = _custody_rows(journey, team)
+    batch_transition = _batch_transition(journey, team)
     return {
         # The opening event: no signature points at it, so Django's delete reaches the database.
         "event": AuditEvent.objects.get(action="journey.open"),
@@ -39,7 +41,28 @@ def records():
         "transition": JourneyTransition.objects.get(journey=journey),
         "custody": custody,
         "reading": reading,
+        "batch_transition": batch_transition,
     }
+
+
+def _batch_transition(journey, team) -> BatchTransition:
+    batch = Batch.objects.create(
+        coi_din=journey.coi_din,
+        coi_check=journey.coi_check,
+        center=team.center,
+        facility=team.facility,
+        protocol_id="lifileucel_us",
+        protocol_version="2024",
+        status="tissue_received",
+        status_changed_at=journey.created_at,
+        created_by=team.manufacturing_tech,
+    )
+    return BatchTransition.objects.create(
+        batch=batch,
+        to_status="tissue_received",
+        occurred_at=journey.created_at,
+        actor=team.manufacturing_tech,
+    )
 
 
 def _custody_rows(journey, team) -> tuple[CustodyEvent, TemperatureReading]:
@@ -91,6 +114,7 @@ def snapshot_rows() -> list[tuple]:
         *JourneyTransition.objects.order_by("id").values_list(),
         *CustodyEvent.objects.order_by("id").values_list(),
         *TemperatureReading.objects.order_by("id").values_list(),
+        *BatchTransition.objects.order_by("id").values_list(),
     ]
 
 
@@ -100,6 +124,7 @@ CASES = [
     ("transition", JourneyTransition, {"to_stage": "infusion"}),
     ("custody", CustodyEvent, {"result": "wrong_item"}),
     ("reading", TemperatureReading, {"temperature_c": 5}),
+    ("batch_transition", BatchTransition, {"reason": "edited"}),
 ]
 CASE_IDS = [name for name, _, _ in CASES]
 
