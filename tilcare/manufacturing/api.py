@@ -178,3 +178,10 @@ def cancel_booking(request: HttpRequest, public_id: str, payload: CancelIn) -> B
     services.cancel_booking(booking, actor=user, reason=payload.reason)
     booking = selectors.bookings_visible_to(user).get(pk=booking.pk)
     return booking_out(booking, viewer_org_id=user.organization_id)
+
+
+# The batch record's routes live in their own modules; mounted here so the API has one router.
+from tilcare.manufacturing import batch_api, release_api  # noqa: E402
+
+router.add_router("", batch_api.router)
+router.add_router("", release_api.router)

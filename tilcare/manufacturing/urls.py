@@ -1,8 +1,8 @@
-"""Manufacturing capacity pages (the batch record follows)."""
+"""Manufacturing pages: capacity, the batch record and its release."""
 
 from django.urls import path
 
-from tilcare.manufacturing import views
+from tilcare.manufacturing import batch_views, release_views, views
 
 app_name = "manufacturing"
 urlpatterns = [
@@ -11,4 +11,6 @@ urlpatterns = [
     path("slots/<uuid:public_id>/capacity/", views.slot_capacity, name="slot-capacity"),
     path("slots/book/", views.booking_create, name="booking-create"),
     path("bookings/<uuid:public_id>/cancel/", views.booking_cancel, name="booking-cancel"),
+    *batch_views.urlpatterns,
+    *release_views.urlpatterns,
 ]

@@ -1,0 +1,5 @@
+"""Batch steps of the batch record over the API."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""Release steps of the batch record over the API."""
+
+from ninja import Router
+
+router = Router()
