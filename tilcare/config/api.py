@@ -38,6 +38,7 @@ from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied, Tran
 from tilcare.identity.api import router as identity_router
 from tilcare.journey.api import router as journeys_router
 from tilcare.journey.api import tasks_router
+from tilcare.journey.release import router as release_router
 from tilcare.manufacturing.api import router as manufacturing_router
 from tilcare.patients.api import router as patients_router
 
@@ -197,6 +198,7 @@ api.add_router("", tasks_router)
 api.add_router("", calculators_router)
 api.add_router("", identity_router)
 api.add_router("", manufacturing_router)
+api.add_router("", release_router)
 
 # Last: any other path under /api/v1/ answers a JSON 404 (after authentication), not a page.
 _unknown = Router()

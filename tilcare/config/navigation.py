@@ -35,6 +35,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         entries.append(("Shipments", reverse("identity:shipment-list")))
     if user.has_perm_code(Perm.ACKNOWLEDGE_IDENTITY_ALERT):
         entries.append(("Alerts", reverse("identity:alerts")))
+    if user.has_perm_code(Perm.VIEW_JOURNEY_COI_ONLY):
+        # Only a facility's staff see by COI identifier only; the batch records are theirs.
+        entries.append(("Batches", reverse("manufacturing:batch-list")))
     if user.has_perm_code(Perm.MANAGE_SLOTS) or user.has_perm_code(Perm.BOOK_SLOT):
         entries.append(("Slots", reverse("manufacturing:slots")))
     if user.has_perm_code(Perm.USE_CLINICAL_CALCULATORS) or user.has_perm_code(

@@ -10,6 +10,11 @@
 - `record_handoff`: any other step (collected, dispatched, to storage, to the bedside…); the
   two receipts above are dispatched to their functions.
 
+When the tissue of an attempt is received, the facility's batch record of that COI and attempt is
+opened (`manufacturing.batch_services.open_batch`) unless it exists, with the journey's protocol
+file (`PROTOCOL_FILES`), in the receipt's transaction; a refused opening leaves the receipt
+standing and says why in the result's notes.
+
 After a milestone, the journey is moved on (to "At manufacturing", "Product at center") when the
 scanning user's role may make that move and the stage's requirements are met; otherwise the
 result says who moves it. A scan that does not match is recorded with its alert by
@@ -38,8 +43,10 @@ from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.identity.selectors import alerts_visible_to
 from tilcare.identity.services.custody import record_scan
 from tilcare.journey import guards, policies, services
-from tilcare.journey.choices import ADVANCE_ROLES, MilestoneKind, Stage
+from tilcare.journey.choices import ADVANCE_ROLES, MilestoneKind, Protocol, Stage
 from tilcare.journey.models import Journey, Milestone
+from tilcare.manufacturing import batch_policies, batch_services
+from tilcare.manufacturing.models import Batch
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,13 @@ RECEIPTS: dict[str, Receipt] = {
 }
 
 
+# The protocol file (id, version in tilcare/protocols/data) behind each journey protocol.
+PROTOCOL_FILES: dict[str, tuple[str, str]] = {
+    Protocol.LIFILEUCEL_US_2024: ("lifileucel_us", "2024"),
+    Protocol.NKI_TIL_2022: ("nki_phase3", "2022"),
+}
+
+
 @dataclass(frozen=True)
 class ScanStep:
     """One scan and what followed from it: the event, and for a receipt the milestone and move."""
@@ -80,6 +94,7 @@ class ScanStep:
     advanced_to: str = ""
     notes: tuple[str, ...] = ()
     outstanding: tuple[str, ...] = field(default=())
+    batch: Batch | None = None  # the batch record opened by this receipt
 
     @property
     def accepted(self) -> bool:
@@ -253,10 +268,52 @@ def _settle(journey: Journey, receipt: Receipt, event: CustodyEvent, actor: User
         notes.append(f"Recorded: {receipt.milestone.label}.")
     else:
         notes.append(f"“{receipt.milestone.label}” was already recorded for this attempt.")
+    batch = None
+    if receipt.milestone == MilestoneKind.TISSUE_RECEIVED:
+        batch, batch_note = _open_batch(journey, actor)
+        if batch_note:
+            notes.append(batch_note)
     advanced_to, note = _move_on(journey, receipt, actor)
     if note:
         notes.append(note)
-    return ScanStep(event, milestone=milestone, advanced_to=advanced_to, notes=tuple(notes))
+    return ScanStep(
+        event, milestone=milestone, advanced_to=advanced_to, notes=tuple(notes), batch=batch
+    )
+
+
+def _open_batch(journey: Journey, actor: User) -> tuple[Batch | None, str]:
+    """Open the facility's batch record of this attempt, unless it exists or the receiving
+    user's organization does not keep it: (the batch opened, a note when it could not be).
+
+    A refusal never undoes the receipt: the scan and its milestone stand, and the note says
+    why no batch record was opened."""
+    facility = journey.manufacturing_facility
+    if facility is None or not batch_policies.can_open_batch(actor, facility):
+        return None, ""
+    exists = Batch.objects.filter(
+        coi_din=journey.coi_din, manufacture_attempt=journey.manufacture_attempt
+    ).exists()
+    if exists:
+        return None, ""
+    protocol = PROTOCOL_FILES.get(journey.protocol)
+    if protocol is None:
+        return None, f"No batch record opened: no protocol file for “{journey.protocol}”."
+    try:
+        with transaction.atomic():
+            batch = batch_services.open_batch(
+                coi_din=journey.coi_din,
+                coi_check=journey.coi_check,
+                manufacture_attempt=journey.manufacture_attempt,
+                center=journey.center,
+                facility=facility,
+                protocol_id=protocol[0],
+                protocol_version=protocol[1],
+                actor=actor,
+            )
+    except InvalidInput as refused:
+        reasons = " ".join(m for messages in refused.errors.values() for m in messages)
+        return None, f"No batch record opened: {reasons}"
+    return batch, ""
 
 
 def _record_receipt(

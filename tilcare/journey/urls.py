@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tilcare.journey import views
+from tilcare.journey import release, views
 from tilcare.journey.views import items, scan
 
 app_name = "journey"
@@ -39,4 +39,5 @@ urlpatterns = [
     ),
     *scan.urlpatterns,
     *items.urlpatterns,
+    *release.urlpatterns,
 ]

@@ -1,0 +1,413 @@
+"""What a product's release or rejection does to the journey, and where QA and the physician sign.
+
+Layering: manufacturing sits below the journey and never calls it. The two signed release steps
+therefore enter here (page views and API operations below): each calls the manufacturing service
+(`decide_disposition`, `acknowledge_exception`) and then, in the same transaction, tells the
+journey of the batch's COI identifier, for the batch's manufacture attempt only:
+
+- `on_batch_released`: records "Product released by the facility's QA" once per attempt, as the
+  signer: a center user through `services.record_milestone`; the facility's QA reviewer who
+  signed the release directly (its staff hold no milestone permission, as in the facility's
+  receipt of tissue in `journey.custody`), audited under the journey. The journey moves to
+  "Product released" when the user's role may (`ADVANCE_ROLES`: the navigator); otherwise a task
+  asks the center's navigator to.
+- `on_batch_rejected`: the choice between re-manufacture (back to "Resection scheduled", a new
+  attempt, a new resection date) and withdrawal ("Manufacturing failure") is clinical: a task asks
+  the treating physician, who makes it with the journey's own advance and withdraw.
+- `on_exception_pending`: a task asks a treating physician to review and sign the exception.
+
+Messages here name the COI identifier and the process, never the patient (QA reads them).
+
+(No `from __future__ import annotations` in this module: ninja reads the operations' parameter
+annotations as objects when the routes are built.)
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.views.decorators.http import require_POST
+from ninja import Router, Schema
+
+from tilcare.accounts.choices import Role
+from tilcare.accounts.models import User
+from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_event
+from tilcare.core.api_support import AwareDateTime
+from tilcare.core.errors import InvalidInput, TransitionBlocked
+from tilcare.core.forms import apply_service_errors
+from tilcare.core.timeutil import local_today
+from tilcare.journey import guards, policies, services
+from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus
+from tilcare.journey.models import Journey, Milestone, Task
+from tilcare.manufacturing import release_api, release_services, release_views
+from tilcare.manufacturing.choices import BatchStatus, Disposition
+from tilcare.manufacturing.models import Batch, QaDisposition
+
+RELEASED = MilestoneKind.PRODUCT_RELEASED
+RELEASED_STATUSES = frozenset({BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION})
+# Days the tasks created here are due in: the product waits in storage meanwhile.
+MOVE_TASK_DAYS, DECISION_TASK_DAYS, ACK_TASK_DAYS = 1, 2, 1
+
+
+@dataclass(frozen=True)
+class JourneyStep:
+    milestone: Milestone | None = None
+    advanced_to: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    disposition: QaDisposition
+    journey: JourneyStep
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.journey.notes
+
+
+def _spaced(batch: Batch) -> str:
+    d = batch.coi_din
+    return f"{d[:5]} {d[5:7]} {d[7:]} {batch.coi_check}"
+
+
+def _journey_of(batch: Batch) -> tuple[Journey | None, str]:
+    """The batch's journey, locked, if this batch is its current attempt; else why not."""
+    journey = (
+        Journey.objects.select_for_update()
+        .select_related("center")
+        .filter(coi_din=batch.coi_din)
+        .first()
+    )
+    if journey is None:
+        return None, "No journey carries this COI identifier: nothing was recorded on a journey."
+    if journey.is_closed:
+        return None, f"The journey is closed ({journey.stage_label()}): nothing was recorded on it."
+    if journey.manufacture_attempt != batch.manufacture_attempt:
+        return None, (
+            f"This batch is manufacture attempt {batch.manufacture_attempt}; the journey is on "
+            f"attempt {journey.manufacture_attempt}: nothing was recorded on it."
+        )
+    return journey, ""
+
+
+def _task(journey: Journey, *, title: str, role: Role, days: int, actor: User) -> Task:
+    """An open task for `role` (once: an identical open task is not repeated)."""
+    found = journey.tasks.filter(title=title, status=TaskStatus.OPEN).first()
+    if found is not None:
+        return found
+    task = Task.objects.create(
+        journey=journey,
+        stage=journey.stage,
+        title=title,
+        role=role,
+        due_on=local_today(journey.center.time_zone) + dt.timedelta(days=days),
+    )
+    record_event(
+        "journey.task.create",
+        task,
+        actor=actor,
+        after=snapshot(task),
+        subject_id=str(journey.public_id),
+    )
+    return task
+
+
+def can_record_release(actor: Any, journey: Journey, batch: Batch) -> bool:
+    """Center staff who record milestones, or the QA reviewer who signed this batch's release
+    for the journey's own manufacturing facility."""
+    if policies.can_record_milestone(actor, journey, RELEASED):
+        return True
+    disposition = QaDisposition.objects.filter(batch=batch).first()
+    return (
+        disposition is not None
+        and disposition.decided_by_id == getattr(actor, "pk", None)
+        and journey.manufacturing_facility_id == batch.facility_id == actor.organization_id
+        and policies.can_view_journey(actor, journey)
+    )
+
+
+def _record_release(journey: Journey, batch: Batch, actor: User) -> Milestone | None:
+    d = QaDisposition.objects.select_related("qa_signature", "physician_ack_signature").get(
+        batch=batch
+    )
+    occurred_at = d.physician_acknowledged_at or d.decided_at
+    reference = f"Batch {_spaced(batch)} attempt {batch.manufacture_attempt}"
+    note = f"{d.get_decision_display()} signed by {d.qa_signature.printed_name} (QA)."  # type: ignore[union-attr]
+    if d.physician_ack_signature is not None:
+        note += f" Acknowledged by {d.physician_ack_signature.printed_name}. Reason: {d.reason}"
+    if policies.can_record_milestone(actor, journey, RELEASED):
+        return services.record_milestone(
+            journey,
+            actor=actor,
+            kind=RELEASED,
+            occurred_at=occurred_at,
+            reference=reference,
+            note=note,
+        )
+    if not can_record_release(actor, journey, batch):
+        return None
+    milestone = Milestone.objects.create(
+        journey=journey,
+        kind=RELEASED,
+        attempt=journey.manufacture_attempt,
+        occurred_at=occurred_at,
+        reference=reference,
+        note=note,
+        recorded_by=actor,
+        recorded_at=d.decided_at,
+    )
+    record_event(
+        "journey.milestone.record",
+        milestone,
+        actor=actor,
+        after=snapshot(milestone),
+        subject_id=str(journey.public_id),
+    )
+    return milestone
+
+
+def _move_on(journey: Journey, batch: Batch, actor: User) -> tuple[str, str]:
+    """Into "Product released" when this user may; else a task for the navigator."""
+    target = Stage.PRODUCT_RELEASED
+    if journey.stage != Stage.AT_MANUFACTURING:
+        if journey.stage == target:
+            return "", ""
+        return "", (
+            f"The journey is in “{journey.stage_label()}”; it moves to “{target.label}” from "
+            f"“{Stage.AT_MANUFACTURING.label}”."
+        )
+    if not policies.can_advance_journey(actor, journey, target):
+        _task(
+            journey,
+            title=f"Product released (attempt {batch.manufacture_attempt}): move the journey to "
+            f"“{target.label}” and plan the shipment",
+            role=Role.NAVIGATOR,
+            days=MOVE_TASK_DAYS,
+            actor=actor,
+        )
+        return "", (
+            f"The journey stays in “{Stage.AT_MANUFACTURING.label}” until the center's navigator "
+            f"moves it to “{target.label}”; a task asks them to."
+        )
+    blocked = guards.unmet_reasons(journey, target)
+    if blocked:
+        return "", f"Not yet moved to “{target.label}”: {' '.join(blocked)}"
+    services.advance(journey, target, actor=actor)
+    return target.value, f"Journey moved to “{target.label}”."
+
+
+def on_batch_released(batch: Batch, *, actor: User) -> JourneyStep:
+    """Record the release on the batch's journey and move it on where the user may."""
+    with transaction.atomic():
+        batch = Batch.objects.get(pk=batch.pk)
+        if batch.status not in RELEASED_STATUSES:
+            raise InvalidInput({"__all__": ["The product is not released."]})
+        journey, why_not = _journey_of(batch)
+        if journey is None:
+            return JourneyStep(notes=(why_not,))
+        notes = []
+        milestone = None
+        if guards.current_milestone(journey, RELEASED) is not None:
+            notes.append(f"“{RELEASED.label}” was already recorded for this attempt.")
+        else:
+            milestone = _record_release(journey, batch, actor)
+            notes.append(
+                f"Recorded on the journey: {RELEASED.label}."
+                if milestone
+                else f"Your role may not record “{RELEASED.label}”; ask the center's navigator."
+            )
+        advanced_to, note = _move_on(journey, batch, actor)
+        return JourneyStep(milestone, advanced_to, tuple(n for n in (*notes, note) if n))
+
+
+def on_batch_rejected(batch: Batch, *, actor: User) -> JourneyStep:
+    """Ask the treating physician to choose re-manufacture or withdrawal."""
+    with transaction.atomic():
+        batch = Batch.objects.get(pk=batch.pk)
+        if batch.status != BatchStatus.REJECTED:
+            raise InvalidInput({"__all__": ["The product is not rejected."]})
+        journey, why_not = _journey_of(batch)
+        if journey is None:
+            return JourneyStep(notes=(why_not,))
+        _task(
+            journey,
+            title=f"Product of attempt {batch.manufacture_attempt} rejected by QA: choose "
+            "re-manufacture (a new resection) or withdrawal (manufacturing failure)",
+            role=Role.PHYSICIAN,
+            days=DECISION_TASK_DAYS,
+            actor=actor,
+        )
+        return JourneyStep(
+            notes=(
+                "The treating physician chooses between re-manufacture (a new resection and "
+                "attempt) and withdrawal; a task asks them to.",
+            )
+        )
+
+
+def _ack_task_title(batch: Batch) -> str:
+    return (
+        f"Review and sign the release under exception of the product (attempt "
+        f"{batch.manufacture_attempt}, batch {_spaced(batch)})"
+    )
+
+
+def on_exception_pending(batch: Batch, *, actor: User) -> JourneyStep:
+    """Ask a treating physician to review the failed test(s) and sign the acknowledgement."""
+    with transaction.atomic():
+        journey, why_not = _journey_of(batch)
+        if journey is None:
+            return JourneyStep(notes=(why_not,))
+        _task(
+            journey,
+            title=_ack_task_title(batch),
+            role=Role.PHYSICIAN,
+            days=ACK_TASK_DAYS,
+            actor=actor,
+        )
+        return JourneyStep(
+            notes=(
+                "Not released until a treating physician of the center signs the "
+                "acknowledgement; a task asks them to.",
+            )
+        )
+
+
+def dispose_batch(
+    batch: Batch,
+    *,
+    decision: str,
+    password: str,
+    actor: User,
+    reason: str = "",
+    expires_at: dt.datetime | None = None,
+) -> ReleaseOutcome:
+    """QA's signed disposition, and what it does to the journey, in one transaction."""
+    with transaction.atomic():
+        disposition = release_services.decide_disposition(
+            batch,
+            decision=decision,
+            password=password,
+            actor=actor,
+            reason=reason,
+            expires_at=expires_at,
+        )
+        react = {
+            Disposition.RELEASE: on_batch_released,
+            Disposition.REJECT: on_batch_rejected,
+            Disposition.RELEASE_EXCEPTION: on_exception_pending,
+        }[Disposition(decision)]
+        return ReleaseOutcome(disposition, react(disposition.batch, actor=actor))
+
+
+def acknowledge_batch_exception(batch: Batch, *, password: str, actor: User) -> ReleaseOutcome:
+    """The treating physician's signed acknowledgement, the release it makes, the journey."""
+    with transaction.atomic():
+        disposition = release_services.acknowledge_exception(batch, password=password, actor=actor)
+        step = on_batch_released(disposition.batch, actor=actor)
+        task = Task.objects.filter(
+            journey__coi_din=batch.coi_din, title=_ack_task_title(batch), status=TaskStatus.OPEN
+        ).first()
+        if task is not None and policies.can_complete_task(actor, task):
+            services.complete_task(task, actor=actor)
+        return ReleaseOutcome(disposition, step)
+
+
+# ---------- pages: the forms of the release card post here ----------
+
+
+def _refused(form: Any, error: InvalidInput | TransitionBlocked) -> None:
+    if isinstance(error, TransitionBlocked):
+        error = InvalidInput({"__all__": list(error.reasons)})
+    apply_service_errors(form, error)
+
+
+@require_POST
+def batch_disposition(request: HttpRequest, public_id: Any) -> HttpResponse:
+    batch, user = release_views.batch_of(request, public_id), cast(User, request.user)
+    form = release_views.DispositionForm(request.POST)
+    if release_views.valid_in_zone(form, user):
+        try:
+            outcome = dispose_batch(batch, actor=user, **form.cleaned_data)
+        except (InvalidInput, TransitionBlocked) as error:
+            _refused(form, error)
+        else:
+            label = Disposition(outcome.disposition.decision).label
+            message = f"Disposition signed: {label}."
+            return release_views.after_action(request, batch, message, outcome.notes)
+    return release_views.render_release(request, batch, bound={"disposition": form})
+
+
+@require_POST
+def batch_acknowledgement(request: HttpRequest, public_id: Any) -> HttpResponse:
+    batch, user = release_views.batch_of(request, public_id), cast(User, request.user)
+    form = release_views.AcknowledgementForm(request.POST)
+    if form.is_valid():
+        try:
+            outcome = acknowledge_batch_exception(
+                batch, password=form.cleaned_data["password"], actor=user
+            )
+        except (InvalidInput, TransitionBlocked) as error:
+            _refused(form, error)
+        else:
+            message = "Acknowledgement signed: the product is released under exception."
+            return release_views.after_action(request, batch, message, outcome.notes)
+    return release_views.render_release(request, batch, bound={"acknowledgement": form})
+
+
+urlpatterns = [
+    path("release/<uuid:public_id>/disposition/", batch_disposition, name="batch-disposition"),
+    path(
+        "release/<uuid:public_id>/acknowledgement/",
+        batch_acknowledgement,
+        name="batch-acknowledgement",
+    ),
+]
+
+
+# ---------- API ----------
+
+router = Router(tags=["manufacturing"])
+
+
+class DispositionIn(Schema):
+    decision: str
+    password: str
+    reason: str = ""
+    expires_at: AwareDateTime | None = None
+
+
+class AcknowledgementIn(Schema):
+    password: str
+
+
+class ReleaseStepOut(Schema):
+    release: release_api.ReleaseOut
+    journey_notes: list[str]
+
+
+@router.post(
+    "/manufacturing/batches/{public_id}/disposition",
+    response=ReleaseStepOut,
+    summary="QA's signed disposition: release, release under exception, or reject",
+)
+def post_disposition(request: HttpRequest, public_id: str, payload: DispositionIn) -> Any:
+    user, batch = release_api.batch_for(request, public_id)
+    outcome = dispose_batch(batch, actor=user, **payload.model_dump())
+    return ReleaseStepOut(release=release_api.release_out(batch), journey_notes=list(outcome.notes))
+
+
+@router.post(
+    "/manufacturing/batches/{public_id}/acknowledgement",
+    response=ReleaseStepOut,
+    summary="The treating physician's signed acknowledgement of a release under exception",
+)
+def post_acknowledgement(request: HttpRequest, public_id: str, payload: AcknowledgementIn) -> Any:
+    user, batch = release_api.batch_for(request, public_id)
+    outcome = acknowledge_batch_exception(batch, password=payload.password, actor=user)
+    return ReleaseStepOut(release=release_api.release_out(batch), journey_notes=list(outcome.notes))

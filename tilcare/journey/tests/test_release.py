@@ -1,0 +1,563 @@
+"""What a batch's release or rejection does to the journey, through the signed disposition and the
+physician's acknowledgement (services, pages and API of `tilcare.journey.release`).
+
+Every disposition path: release records "Product released by the facility's QA" and asks the
+navigator to move the journey on; release under exception is no release until a treating
+physician of the center signs; rejection asks the physician to choose re-manufacture or
+withdrawal. A wrong password writes nothing; QA of another facility and a physician of another
+center are refused. Released bags are then received at the center.
+"""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+
+import pytest
+from django.test import Client
+
+from tilcare.audit.models import AuditEvent, Signature
+from tilcare.core.errors import InvalidInput, PermissionDenied
+from tilcare.identity.models import Item
+from tilcare.journey import custody, release, services
+from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus, WithdrawalReason
+from tilcare.journey.models import Journey, Milestone, Task
+from tilcare.journey.tests.factories import plan_remanufacture
+from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
+from tilcare.manufacturing.models import QaDisposition
+from tilcare.manufacturing.tests.test_release_services import (
+    FAILING_VIABILITY,
+    IDENTITY,
+    Scene,
+    bag_items,
+    expiry,
+    fresh,
+    make_scene,
+    ready_for_disposition,
+)
+from tilcare.patients.tests.factories import (
+    TEST_PASSWORD,
+    CenterFactory,
+    FacilityFactory,
+    UserFactory,
+)
+
+K = ReleaseTestKind
+
+
+API = "/api/v1/manufacturing/batches"
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scene() -> Scene:
+    return make_scene()
+
+
+def journey_of(scene: Scene) -> Journey:
+    return Journey.objects.get(pk=scene.journey.pk)
+
+
+def released_milestones(scene: Scene) -> list[Milestone]:
+    return list(
+        Milestone.objects.filter(journey=scene.journey, kind=MilestoneKind.PRODUCT_RELEASED)
+    )
+
+
+def open_tasks(scene: Scene) -> list[tuple[str, str]]:
+    tasks = Task.objects.filter(journey=scene.journey, status=TaskStatus.OPEN)
+    return sorted((t.role, t.title) for t in tasks if "roduct" in t.title)
+
+
+def counts() -> tuple[int, ...]:
+    return (
+        QaDisposition.objects.count(),
+        Signature.objects.count(),
+        Milestone.objects.count(),
+        Task.objects.count(),
+        Item.objects.filter(released_at__isnull=False).count(),
+        AuditEvent.objects.count(),
+    )
+
+
+def dispose(scene: Scene, decision: str, *, actor=None, password=TEST_PASSWORD, **kwargs):
+    return release.dispose_batch(
+        fresh(scene.batch),
+        decision=decision,
+        password=password,
+        actor=actor or scene.team.qa_reviewer,
+        **kwargs,
+    )
+
+
+NAVIGATOR_TASK = (
+    "Product released (attempt 1): move the journey to “Product released” and plan the shipment"
+)
+REJECTED_TASK = (
+    "Product of attempt 1 rejected by QA: choose re-manufacture (a new resection) or withdrawal "
+    "(manufacturing failure)"
+)
+
+
+def ack_task(scene: Scene) -> str:
+    d = scene.batch.coi_din
+    return (
+        "Review and sign the release under exception of the product (attempt 1, batch "
+        f"{d[:5]} {d[5:7]} {d[7:]} {scene.batch.coi_check})"
+    )
+
+
+# ---------- release ----------
+
+
+def test_a_qa_release_records_the_milestone_and_asks_the_navigator_to_move_on(scene):
+    ready_for_disposition(scene)
+
+    outcome = dispose(scene, Disposition.RELEASE, expires_at=expiry())
+
+    # Then the journey holds "Product released" for attempt 1, recorded by the QA reviewer
+    [milestone] = released_milestones(scene)
+    d = scene.batch.coi_din
+    assert (milestone.attempt, milestone.recorded_by_id, milestone.reference) == (
+        1,
+        scene.team.qa_reviewer.pk,
+        f"Batch {d[:5]} {d[5:7]} {d[7:]} {scene.batch.coi_check} attempt 1",
+    )
+    assert milestone.occurred_at == outcome.disposition.decided_at
+    assert AuditEvent.objects.filter(
+        action="journey.milestone.record", subject_id=str(scene.journey.public_id)
+    ).exists()
+    # And the journey waits for the navigator, who has a task for it
+    assert journey_of(scene).stage == Stage.AT_MANUFACTURING
+    assert open_tasks(scene) == [("navigator", NAVIGATOR_TASK)]
+    assert outcome.notes == (
+        "Recorded on the journey: Product released by the facility's QA.",
+        "The journey stays in “At manufacturing” until the center's navigator moves it to "
+        "“Product released”; a task asks them to.",
+    )
+
+
+def test_after_the_release_the_navigator_moves_the_journey_to_product_released(scene):
+    ready_for_disposition(scene)
+    dispose(scene, Disposition.RELEASE, expires_at=expiry())
+
+    journey = services.advance(
+        journey_of(scene), Stage.PRODUCT_RELEASED, actor=scene.team.navigator
+    )
+
+    assert journey.stage == Stage.PRODUCT_RELEASED
+
+
+def test_a_wrong_password_writes_nothing_on_the_batch_or_the_journey(scene):
+    ready_for_disposition(scene)
+    before = counts()
+
+    with pytest.raises(InvalidInput) as refused:
+        dispose(scene, Disposition.RELEASE, password="not-mine", expires_at=expiry())
+
+    assert list(refused.value.errors) == ["password"]
+    assert counts() == before
+    assert fresh(scene.batch).status == BatchStatus.RELEASE_TESTING
+
+
+def test_qa_of_another_facility_is_refused(scene):
+    ready_for_disposition(scene)
+    stranger = UserFactory(role="qa_reviewer", organization=FacilityFactory())
+    before = counts()
+
+    with pytest.raises(PermissionDenied):
+        dispose(scene, Disposition.RELEASE, actor=stranger, expires_at=expiry())
+
+    assert counts() == before
+
+
+def test_the_release_is_recorded_on_the_journey_once(scene):
+    ready_for_disposition(scene)
+    dispose(scene, Disposition.RELEASE, expires_at=expiry())
+
+    step = release.on_batch_released(fresh(scene.batch), actor=scene.team.navigator)
+
+    assert len(released_milestones(scene)) == 1
+    assert (
+        step.notes[0]
+        == "“Product released by the facility's QA” was already recorded for this attempt."
+    )
+    assert step.advanced_to == Stage.PRODUCT_RELEASED
+
+
+def test_released_bags_are_then_received_at_the_center(scene):
+    ready_for_disposition(scene)
+    dispose(scene, Disposition.RELEASE, expires_at=expiry())
+    journey = services.advance(
+        journey_of(scene), Stage.PRODUCT_RELEASED, actor=scene.team.navigator
+    )
+
+    steps = [
+        custody.receive_product(journey, scanned_text=item.item_id, actor=scene.team.navigator)
+        for item in bag_items(scene.batch)
+    ]
+
+    assert [s.accepted for s in steps] == [True, True]
+    assert steps[-1].advanced_to == Stage.PRODUCT_AT_CENTER
+
+
+# ---------- release under exception ----------
+
+
+@pytest.fixture
+def exception(scene) -> Scene:
+    ready_for_disposition(scene, **{K.VIABILITY: FAILING_VIABILITY})
+    dispose(
+        scene,
+        Disposition.RELEASE_EXCEPTION,
+        reason="Viability 61 %; no alternative product.",
+        expires_at=expiry(),
+    )
+    return scene
+
+
+def test_an_exception_is_not_a_release_until_the_physician_signs(exception):
+    scene = exception
+
+    assert released_milestones(scene) == []
+    assert {i.released_at for i in bag_items(scene.batch)} == {None}
+    assert open_tasks(scene) == [("physician", ack_task(scene))]
+
+
+def test_the_physicians_acknowledgement_releases_and_records_the_milestone(exception):
+    scene = exception
+
+    outcome = release.acknowledge_batch_exception(
+        fresh(scene.batch), password=TEST_PASSWORD, actor=scene.team.physician
+    )
+
+    [milestone] = released_milestones(scene)
+    assert milestone.recorded_by_id == scene.team.physician.pk
+    assert milestone.occurred_at == outcome.disposition.physician_acknowledged_at
+    assert "Acknowledged by" in milestone.note
+    assert {i.released_at for i in bag_items(scene.batch)} == {milestone.occurred_at}
+    assert fresh(scene.batch).status == BatchStatus.RELEASED_EXCEPTION
+    # The physician's task is done; the navigator's to move the journey is open
+    assert open_tasks(scene) == [("navigator", NAVIGATOR_TASK)]
+
+
+def test_a_physician_of_another_center_may_not_acknowledge(exception):
+    scene = exception
+    stranger = UserFactory(role="physician", organization=CenterFactory())
+    before = counts()
+
+    with pytest.raises(PermissionDenied):
+        release.acknowledge_batch_exception(
+            fresh(scene.batch), password=TEST_PASSWORD, actor=stranger
+        )
+
+    assert counts() == before
+
+
+def test_an_acknowledgement_with_a_wrong_password_writes_nothing(exception):
+    scene = exception
+    before = counts()
+
+    with pytest.raises(InvalidInput):
+        release.acknowledge_batch_exception(
+            fresh(scene.batch), password="wrong", actor=scene.team.physician
+        )
+
+    assert counts() == before
+
+
+# ---------- rejection ----------
+
+
+@pytest.fixture
+def rejected(scene) -> Scene:
+    ready_for_disposition(scene, **{K.STERILITY: {"result_text": "Growth: S. aureus"}})
+    dispose(scene, Disposition.REJECT, reason="Sterility failed: S. aureus.")
+    return scene
+
+
+def test_a_rejection_asks_the_physician_to_choose_remanufacture_or_withdrawal(rejected):
+    scene = rejected
+
+    assert open_tasks(scene) == [("physician", REJECTED_TASK)]
+    assert released_milestones(scene) == []
+    assert journey_of(scene).stage == Stage.AT_MANUFACTURING
+
+
+def test_after_a_rejection_the_physician_sends_the_journey_to_remanufacture(rejected):
+    scene = rejected
+    journey = plan_remanufacture(journey_of(scene), users=scene.team)
+
+    journey = services.advance(
+        journey,
+        Stage.RESECTION_SCHEDULED,
+        actor=scene.team.physician,
+        reason="Product rejected: sterility failed.",
+    )
+
+    assert (journey.stage, journey.manufacture_attempt) == (Stage.RESECTION_SCHEDULED, 2)
+
+
+def test_after_a_rejection_the_physician_may_withdraw_for_manufacturing_failure(rejected):
+    scene = rejected
+
+    journey = services.advance(
+        journey_of(scene),
+        Stage.WITHDRAWN,
+        actor=scene.team.physician,
+        withdrawal_reason=WithdrawalReason.MANUFACTURING_FAILURE,
+    )
+
+    assert (journey.stage, journey.withdrawal_reason) == (Stage.WITHDRAWN, "manufacturing_failure")
+    assert open_tasks(scene) == []
+
+
+def test_a_batch_of_an_earlier_attempt_records_nothing_on_the_journey(scene):
+    ready_for_disposition(scene)
+    Journey.objects.filter(pk=scene.journey.pk).update(manufacture_attempt=2)
+
+    outcome = dispose(scene, Disposition.RELEASE, expires_at=expiry())
+
+    assert outcome.notes == (
+        "This batch is manufacture attempt 1; the journey is on attempt 2: nothing was recorded "
+        "on it.",
+    )
+    assert released_milestones(scene) == []
+
+
+# ---------- pages ----------
+
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "batch-release"}
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def disposition_url(scene: Scene) -> str:
+    return f"/release/{scene.batch.public_id}/disposition/"
+
+
+def ack_url(scene: Scene) -> str:
+    return f"/release/{scene.batch.public_id}/acknowledgement/"
+
+
+def release_form(**extra: str) -> dict[str, str]:
+    later = expiry().astimezone(zoneinfo.ZoneInfo("America/New_York"))  # the facility's zone
+    data = {"decision": Disposition.RELEASE, "expires_at": f"{later:%Y-%m-%dT%H:%M}", "reason": ""}
+    data.update({"password": TEST_PASSWORD, **extra})
+    return data
+
+
+def body(response) -> str:
+    return response.content.decode()
+
+
+def test_qa_signs_the_release_on_the_card(scene):
+    ready_for_disposition(scene)
+
+    response = signed_in(scene.team.qa_reviewer).post(
+        disposition_url(scene), release_form(), **HTMX
+    )
+
+    assert response.status_code == 200
+    text = body(response)
+    assert "Disposition signed: Release." in text
+    assert "Recorded on the journey: Product released by the facility&#x27;s QA." in text
+    assert f"QA: signed by <strong>{scene.team.qa_reviewer.printed_name}</strong>" in text
+    for value in IDENTITY:
+        assert value not in text
+    assert fresh(scene.batch).status == BatchStatus.RELEASED
+
+
+def test_without_htmx_the_signed_release_goes_back_to_the_page_it_came_from(scene):
+    ready_for_disposition(scene)
+    back = f"/manufacturing/batches/{scene.batch.public_id}/"
+
+    response = signed_in(scene.team.qa_reviewer).post(
+        disposition_url(scene), release_form(next=back)
+    )
+
+    assert (response.status_code, response["Location"]) == (302, back)
+
+
+def test_a_wrong_password_on_the_card_says_so_and_writes_nothing(scene):
+    ready_for_disposition(scene)
+    before = counts()
+
+    response = signed_in(scene.team.qa_reviewer).post(
+        disposition_url(scene), release_form(password="nope"), **HTMX
+    )
+
+    assert response.status_code == 200
+    assert "The password is not correct. Enter your own password to sign." in body(response)
+    assert counts() == before
+
+
+def test_the_physician_signs_the_acknowledgement_on_the_card(exception):
+    scene = exception
+    page = signed_in(scene.team.physician).get(
+        f"/manufacturing/batches/{scene.batch.public_id}/release/"
+    )
+    assert f'action="{ack_url(scene)}"' in body(page)
+
+    response = signed_in(scene.team.physician).post(
+        ack_url(scene), {"password": TEST_PASSWORD}, **HTMX
+    )
+
+    assert "Acknowledgement signed: the product is released under exception." in body(response)
+    assert fresh(scene.batch).status == BatchStatus.RELEASED_EXCEPTION
+
+
+@pytest.mark.parametrize(("role", "status"), [("other_qa", 404), ("navigator", 403)])
+def test_who_may_not_sign_a_disposition_on_the_card(scene, role, status):
+    ready_for_disposition(scene)
+    user = (
+        UserFactory(role="qa_reviewer", organization=FacilityFactory())
+        if role == "other_qa"
+        else scene.team.navigator
+    )
+    before = counts()
+
+    response = signed_in(user).post(disposition_url(scene), release_form())
+
+    assert response.status_code == status
+    assert counts() == before
+
+
+def test_a_physician_of_another_center_cannot_reach_the_acknowledgement(exception):
+    stranger = UserFactory(role="physician", organization=CenterFactory())
+
+    response = signed_in(stranger).post(ack_url(exception), {"password": TEST_PASSWORD})
+
+    assert response.status_code == 404
+
+
+# ---------- API ----------
+
+
+def post(user, url: str, payload: dict[str, object]):
+    return signed_in(user).post(url, data=json.dumps(payload), content_type="application/json")
+
+
+def test_qa_signs_the_release_over_the_api(scene):
+    ready_for_disposition(scene)
+
+    response = post(
+        scene.team.qa_reviewer,
+        f"{API}/{scene.batch.public_id}/disposition",
+        {"decision": "release", "password": TEST_PASSWORD, "expires_at": expiry().isoformat()},
+    )
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["release"]["status"], answer["release"]["released"]) == ("released", True)
+    assert answer["release"]["disposition"]["qa_signature"]["meaning"] == "QA release"
+    assert answer["journey_notes"][0] == (
+        "Recorded on the journey: Product released by the facility's QA."
+    )
+    for value in IDENTITY:
+        assert value.encode() not in response.content
+
+
+def test_a_wrong_password_over_the_api_is_a_field_error(scene):
+    ready_for_disposition(scene)
+    before = counts()
+
+    response = post(
+        scene.team.qa_reviewer,
+        f"{API}/{scene.batch.public_id}/disposition",
+        {"decision": "release", "password": "nope", "expires_at": expiry().isoformat()},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == {
+        "password": ["The password is not correct. Enter your own password to sign."]
+    }
+    assert counts() == before
+
+
+def test_the_physician_acknowledges_over_the_api(exception):
+    scene = exception
+
+    response = post(
+        scene.team.physician,
+        f"{API}/{scene.batch.public_id}/acknowledgement",
+        {"password": TEST_PASSWORD},
+    )
+
+    assert response.status_code == 200
+    signature = response.json()["release"]["disposition"]["physician_acknowledgement"]
+    assert (signature["printed_name"], signature["valid"]) == (
+        scene.team.physician.printed_name,
+        True,
+    )
+
+
+@pytest.mark.parametrize(("who", "status"), [("other_qa", 404), ("manufacturing_tech", 403)])
+def test_who_may_not_sign_over_the_api(scene, who, status):
+    ready_for_disposition(scene)
+    user = (
+        UserFactory(role="qa_reviewer", organization=FacilityFactory())
+        if who == "other_qa"
+        else scene.team.manufacturing_tech
+    )
+
+    response = post(
+        user,
+        f"{API}/{scene.batch.public_id}/disposition",
+        {"decision": "release", "password": TEST_PASSWORD, "expires_at": expiry().isoformat()},
+    )
+
+    assert response.status_code == status
+    assert QaDisposition.objects.count() == 0
+
+
+# ---------- in the browser ----------
+
+
+def test_in_the_browser_qa_signs_an_exception_and_the_physician_acknowledges_it(
+    scene, live_server, page
+):
+    from playwright.sync_api import expect
+
+    ready_for_disposition(scene, **{K.VIABILITY: FAILING_VIABILITY})
+    url = f"{live_server.url}/manufacturing/batches/{scene.batch.public_id}/release/"
+
+    def sign_in(user) -> None:
+        page.context.clear_cookies()
+        page.goto(live_server.url + "/accounts/login/")
+        page.fill("input[name='username']", user.username)
+        page.fill("input[name='password']", TEST_PASSWORD)
+        page.click("button[type='submit']")
+
+    # Given QA on the release card, where the failed test is named
+    sign_in(scene.team.qa_reviewer)
+    page.goto(url)
+    expect(page.locator(".rl-sign .rl-warn")).to_contain_text("Failed: Viability")
+    # When QA signs a release under exception with a reason, an expiry and the password
+    later = expiry().astimezone(zoneinfo.ZoneInfo("America/New_York"))
+    page.check("input[name='decision'][value='release_exception']")
+    page.fill("input[name='expires_at']", f"{later:%Y-%m-%dT%H:%M}")
+    page.fill("textarea[name='reason']", "Viability 61 %; no alternative product.")
+    page.fill("input[name='password']", TEST_PASSWORD)
+    page.click("text=Sign disposition as")
+    # Then the card says the product is not released until the physician signs
+    expect(page.locator("#batch-release .badge-warning").first).to_have_text(
+        "Awaiting physician's acknowledgement — not released"
+    )
+
+    # When the treating physician signs the acknowledgement on the same card
+    sign_in(scene.team.physician)
+    page.goto(url)
+    page.fill("#acknowledgement input[name='password']", TEST_PASSWORD)
+    page.click("#acknowledgement button[type='submit']")
+    # Then the product is released under exception, and no page showed the patient
+    expect(page.locator("#batch-release .card-header .badge")).to_have_text(
+        "Released under exception"
+    )
+    for value in IDENTITY:
+        assert value not in page.content()
+    assert fresh(scene.batch).status == BatchStatus.RELEASED_EXCEPTION

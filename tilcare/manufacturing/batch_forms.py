@@ -1,0 +1,155 @@
+"""Forms of the batch page. Each carries its unit in the label and converts nothing silently:
+counts typed in millions (pre-REP) or billions (REP) of cells are multiplied out exactly, and a
+value that does not come to a whole number of cells is refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from tilcare.core.forms import DateInput, DateTimeInput
+from tilcare.manufacturing.batch_forecast import THRESHOLD_FIELDS
+from tilcare.manufacturing.reactivity_csv import HEADER_TEXT, MAX_BYTES
+
+MILLION = Decimal(10) ** 6
+BILLION = Decimal(10) ** 9
+
+
+def _cells(value: Decimal | None, factor: Decimal, field: str) -> Decimal | None:
+    if value is None:
+        return None
+    cells = value * factor
+    if cells != cells.to_integral_value():
+        raise forms.ValidationError({field: "This does not come to a whole number of cells."})
+    return cells.quantize(Decimal(1))
+
+
+class TissueReceiptForm(forms.Form):
+    received_at = forms.DateTimeField(label="Received at", widget=DateTimeInput())
+    weight_g = forms.DecimalField(
+        label="Tissue weight (g)", help_text="0.001 to 500 g, up to 3 decimals."
+    )
+    fragments = forms.IntegerField(label="Fragments", help_text="1 to 200.")
+    note = forms.CharField(label="Note", required=False, max_length=400)
+
+
+class CultureForm(forms.Form):
+    culture_id = forms.CharField(
+        label="Culture (well) id", max_length=20, help_text="As on the plate, e.g. F03."
+    )
+    viable_cells_1e6 = forms.DecimalField(
+        label="Viable cells (×10⁶)", required=False, help_text="e.g. 25.4 for 25.4 million."
+    )
+    viability_percent = forms.DecimalField(label="Viability (%)", required=False)
+    counted_at = forms.DateTimeField(label="Counted at", required=False, widget=DateTimeInput())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["viable_cells"] = _cells(data.get("viable_cells_1e6"), MILLION, "viable_cells_1e6")
+        return data
+
+
+class CultureCountForm(forms.Form):
+    culture_id = forms.ChoiceField(label="Culture")
+    viable_cells_1e6 = forms.DecimalField(label="Viable cells (×10⁶)")
+    viability_percent = forms.DecimalField(label="Viability (%)")
+    counted_at = forms.DateTimeField(label="Counted at", widget=DateTimeInput())
+
+    def __init__(self, *args: Any, culture_ids: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["culture_id"].choices = [(c, c) for c in culture_ids]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["viable_cells"] = _cells(data.get("viable_cells_1e6"), MILLION, "viable_cells_1e6")
+        return data
+
+
+class ScreenUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Plate-reader CSV",
+        help_text=(
+            f"First line exactly {HEADER_TEXT}. IFN-γ in pg/mL (one decimal at most), CD137 in % "
+            f"(two decimals at most), numbers only, one line per culture; at most {MAX_BYTES:,} "
+            "bytes. The whole file is imported or none of it."
+        ),
+    )
+
+
+class ThresholdsForm(forms.Form):
+    """The facility's reactivity thresholds (no defaults), entered for the ranking."""
+
+    min_ifn_gamma_difference_pg_per_ml = forms.DecimalField(
+        label=THRESHOLD_FIELDS[0][1], min_value=0
+    )
+    min_ifn_gamma_fold = forms.DecimalField(label=THRESHOLD_FIELDS[1][1], min_value=0)
+    min_cd137_difference_points = forms.DecimalField(
+        label=THRESHOLD_FIELDS[2][1], min_value=0, max_value=100
+    )
+
+
+class SelectionForm(ThresholdsForm):
+    culture_ids = forms.MultipleChoiceField(
+        label="Cultures for the REP", widget=forms.CheckboxSelectMultiple
+    )
+    reason = forms.CharField(
+        label="Why these cultures",
+        max_length=400,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded with your name, the thresholds and the ranking as shown.",
+    )
+
+    def __init__(self, *args: Any, culture_ids: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["culture_ids"].choices = [(c, c) for c in culture_ids]  # type: ignore[attr-defined]
+        self.order_fields(["culture_ids", "reason"])
+
+
+class WarningThresholdForm(forms.Form):
+    warn_below_probability = forms.DecimalField(
+        label="Early warning below probability",
+        required=False,
+        help_text="The facility's setting, 0 to 1 (e.g. 0.80): warn when the chance of reaching "
+        "the lower dose by the planned harvest day is below it.",
+    )
+
+
+class RepCountForm(forms.Form):
+    day = forms.IntegerField(label="REP day", help_text="Day 0 is the REP start.")
+    viable_cells_1e9 = forms.DecimalField(
+        label="Viable cells (×10⁹)", help_text="e.g. 2.8 for 2.8 billion."
+    )
+    viability_percent = forms.DecimalField(label="Viability (%)")
+    counted_at = forms.DateTimeField(label="Counted at", widget=DateTimeInput())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["viable_cells"] = _cells(data.get("viable_cells_1e9"), BILLION, "viable_cells_1e9")
+        return data
+
+
+class HarvestPlanForm(forms.Form):
+    planned_harvest_on = forms.DateField(label="Planned harvest date", widget=DateInput())
+
+
+class AdvanceForm(forms.Form):
+    to_status = forms.CharField(widget=forms.HiddenInput)
+    rep_started_on = forms.DateField(
+        label="REP started on",
+        required=False,
+        widget=DateInput(),
+        help_text="Day 0; today if empty.",
+    )
+    reason = forms.CharField(label="Reason", required=False, max_length=400)
+
+
+class RejectForm(forms.Form):
+    to_status = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Why the batch is rejected",
+        max_length=400,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Seen in the batch's history; never a patient's name.",
+    )

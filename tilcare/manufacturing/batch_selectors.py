@@ -1,0 +1,295 @@
+"""Reads of batch records, always scoped to who is asking, and the workflow's guards.
+
+- `batch_records_visible_to(user)`: the whole record, for the batch's facility only.
+- `batches_visible_to(user)`: the status of a batch, for its facility and for its treating
+  center's care team (the center sees no more than COI, attempt, status and dates).
+- `GUARDS`: what each status needs before a batch may enter it, in words the technologist reads
+  on the page (the same list `advance_batch` refuses with).
+- `batch_board` and `batch_record`: what the facility's board and batch page show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from tilcare.accounts.choices import OrganizationKind
+from tilcare.accounts.roles import Perm
+from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.manufacturing import batch_policies
+from tilcare.manufacturing.batch_forecast import ForecastView, batch_forecast
+from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus, Disposition
+from tilcare.manufacturing.models import (
+    Batch,
+    BatchTransition,
+    Culture,
+    CultureSelection,
+    QaDisposition,
+    ReactivityImport,
+    ReactivityReading,
+    RepCount,
+    TissueReceipt,
+)
+
+OPEN_STATUSES = (
+    BatchStatus.TISSUE_RECEIVED,
+    BatchStatus.PRE_REP,
+    BatchStatus.SCREENING,
+    BatchStatus.REP,
+    BatchStatus.HARVESTED,
+    BatchStatus.RELEASE_TESTING,
+)
+CLOSED_STATUSES = (BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION, BatchStatus.REJECTED)
+
+
+def coi_spaced(coi_din: str) -> str:
+    return f"{coi_din[:5]} {coi_din[5:7]} {coi_din[7:]}"
+
+
+def status_label(status: str) -> str:
+    return str(BatchStatus(status).label)
+
+
+# --- scope -------------------------------------------------------------------------------------
+
+
+def batch_records_visible_to(user: Any) -> QuerySet[Batch]:
+    if not batch_policies.can_view_batch_board(user):
+        return Batch.objects.none()
+    return Batch.objects.filter(facility_id=user.organization_id).select_related(
+        "center", "facility"
+    )
+
+
+def batches_visible_to(user: Any) -> QuerySet[Batch]:
+    """Batches whose status the user may see (the facility's own; the center's own)."""
+    if batch_policies.can_view_batch_board(user):
+        return batch_records_visible_to(user)
+    org = getattr(user, "organization", None)
+    if (
+        org is not None
+        and org.kind == OrganizationKind.CENTER
+        and user.is_active
+        and user.has_perm_code(Perm.VIEW_JOURNEY)
+    ):
+        return Batch.objects.filter(center_id=org.pk).select_related("center", "facility")
+    return Batch.objects.none()
+
+
+# --- guards ------------------------------------------------------------------------------------
+
+
+def _tissue(batch: Batch) -> str | None:
+    if TissueReceipt.objects.filter(batch=batch).exists():
+        return None
+    return "Record the tissue receipt (weight and fragments) first."
+
+
+def _cultures(batch: Batch) -> str | None:
+    if Culture.objects.filter(batch=batch).exists():
+        return None
+    return "Record at least one pre-REP culture first."
+
+
+def _selection(batch: Batch) -> str | None:
+    if CultureSelection.objects.filter(batch=batch).exists():
+        return None
+    return "Select the cultures for the REP (who and why) first."
+
+
+def _rep_counts(batch: Batch) -> str | None:
+    if RepCount.objects.filter(batch=batch).exists():
+        return None
+    return "Record at least one REP count before the harvest."
+
+
+def _disposition(decision: str, needs_ack: bool) -> Callable[[Batch], str | None]:
+    label = Disposition(decision).label
+
+    def check(batch: Batch) -> str | None:
+        found = QaDisposition.objects.filter(batch=batch, decision=decision).first()
+        if found is None or found.qa_signature_id is None:
+            return f"QA's signed disposition “{label}” is not on file."
+        if needs_ack and found.physician_acknowledged_at is None:
+            return "The treating physician has not yet acknowledged the release under exception."
+        return None
+
+    return check
+
+
+@dataclass(frozen=True)
+class Guard:
+    code: str
+    requirement: str
+    check: Callable[[Batch], str | None]
+
+
+GUARDS: dict[str, tuple[Guard, ...]] = {
+    BatchStatus.PRE_REP: (Guard("tissue_receipt", "Tissue receipt recorded", _tissue),),
+    BatchStatus.SCREENING: (Guard("cultures", "Pre-REP cultures recorded", _cultures),),
+    BatchStatus.REP: (Guard("selection", "Cultures selected for the REP", _selection),),
+    BatchStatus.HARVESTED: (Guard("rep_counts", "REP counts recorded", _rep_counts),),
+    BatchStatus.RELEASED: (
+        Guard("disposition", "QA disposition signed", _disposition(Disposition.RELEASE, False)),
+    ),
+    BatchStatus.RELEASED_EXCEPTION: (
+        Guard(
+            "disposition",
+            "QA disposition signed, physician acknowledged",
+            _disposition(Disposition.RELEASE_EXCEPTION, True),
+        ),
+    ),
+}
+
+
+def unmet_reasons(batch: Batch, to_status: str) -> list[str]:
+    return [r for guard in GUARDS.get(to_status, ()) if (r := guard.check(batch)) is not None]
+
+
+_NOT_A_STEP = frozenset(
+    {BatchStatus.REJECTED, BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION}
+)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    status: str
+    label: str
+    reasons: list[str]
+    allowed: bool
+
+
+def next_steps(batch: Batch, user: Any) -> list[NextStep]:
+    """The moves the table allows from here, each with what still blocks it and whether this
+    user may make it. Rejection has its own form; release (with or without exception) is QA's
+    signed disposition in the release checklist."""
+    steps = []
+    for status in BatchStatus:
+        if status not in BATCH_TRANSITIONS[batch.status] or status in _NOT_A_STEP:
+            continue
+        steps.append(
+            NextStep(
+                status.value,
+                str(status.label),
+                unmet_reasons(batch, status),
+                batch_policies.can_advance_batch(user, batch, status),
+            )
+        )
+    return steps
+
+
+# --- the board ---------------------------------------------------------------------------------
+
+
+def days_in_status(batch: Batch, today: dt.date) -> int:
+    changed = local_datetime(batch.status_changed_at, batch.facility.time_zone).date()
+    return max(0, (today - changed).days)
+
+
+@dataclass(frozen=True)
+class BoardCard:
+    batch: Batch
+    coi_spaced: str
+    days_in_status: int
+    forecast: ForecastView | None
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    status: str
+    label: str
+    cards: list[BoardCard]
+
+
+def batch_board(
+    user: Any, *, include_closed: bool, warn_below_probability: Decimal | None
+) -> list[BoardColumn]:
+    statuses = OPEN_STATUSES + (CLOSED_STATUSES if include_closed else ())
+    batches = (
+        batch_records_visible_to(user)
+        .filter(status__in=statuses)
+        .prefetch_related("rep_counts")
+        .order_by("status_changed_at", "id")
+    )
+    today = local_today(user.organization.time_zone)
+    by_status: dict[str, list[BoardCard]] = {status: [] for status in statuses}
+    for batch in batches:
+        forecast = (
+            batch_forecast(batch, warn_below_probability=warn_below_probability)
+            if batch.status == BatchStatus.REP
+            else None
+        )
+        card = BoardCard(batch, coi_spaced(batch.coi_din), days_in_status(batch, today), forecast)
+        by_status[batch.status].append(card)
+    return [BoardColumn(s.value, str(s.label), by_status[s]) for s in statuses]
+
+
+# --- one batch's record ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CultureRow:
+    culture: Culture
+    reading: ReactivityReading | None
+    selected: bool
+
+
+@dataclass
+class BatchRecord:
+    batch: Batch
+    transitions: list[BatchTransition]
+    receipt: TissueReceipt | None
+    cultures: list[CultureRow]
+    imports: list[ReactivityImport]
+    selection: CultureSelection | None
+    stored_ranking: dict[str, Any] | None
+    counts: list[RepCount]
+    readings: list[ReactivityReading] = field(default_factory=list)
+
+
+def batch_record(batch: Batch) -> BatchRecord:
+    transitions = list(
+        BatchTransition.objects.filter(batch=batch)
+        .select_related("actor")
+        .order_by("occurred_at", "id")
+    )
+    receipt = TissueReceipt.objects.filter(batch=batch).select_related("recorded_by").first()
+    readings = list(
+        ReactivityReading.objects.filter(culture__batch=batch).select_related("culture", "source")
+    )
+    by_culture = {r.culture_id: r for r in readings}
+    selection = (
+        CultureSelection.objects.filter(batch=batch)
+        .select_related("selected_by")
+        .prefetch_related(Prefetch("cultures", queryset=Culture.objects.order_by("culture_id")))
+        .first()
+    )
+    selected = {c.pk for c in selection.cultures.all()} if selection else set()
+    cultures = [
+        CultureRow(c, by_culture.get(c.pk), c.pk in selected)
+        for c in Culture.objects.filter(batch=batch).select_related("recorded_by")
+    ]
+    imports = list(
+        ReactivityImport.objects.filter(batch=batch)
+        .select_related("imported_by")
+        .order_by("imported_at", "id")
+    )
+    counts = list(RepCount.objects.filter(batch=batch).select_related("recorded_by"))
+    stored = json.loads(selection.ranking_json) if selection else None
+    return BatchRecord(
+        batch, transitions, receipt, cultures, imports, selection, stored, counts, readings
+    )
+
+
+def screened_culture_ids(batch: Batch) -> list[str]:
+    return sorted(
+        ReactivityReading.objects.filter(culture__batch=batch).values_list(
+            "culture__culture_id", flat=True
+        )
+    )

@@ -1,0 +1,100 @@
+"""Checks every batch step shares: the batch locked for the write, the status the step belongs
+to, numbers within their limits (with the unit in the message), and moments not in the future.
+
+Values are taken as given, never converted or rounded: a weight with four decimals where the
+record keeps three is refused, not cut.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from tilcare.core.errors import InvalidInput
+from tilcare.manufacturing.batch_selectors import status_label
+from tilcare.manufacturing.models import Batch
+
+NOTE_MAX = 400
+# Instruments and workstations keep their own clocks; a few minutes ahead is not the future.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def locked_batch(batch: Batch) -> Batch:
+    """The batch row, locked until the transaction ends (steps on one batch run one at a time)."""
+    return Batch.objects.select_for_update().select_related("facility", "center").get(pk=batch.pk)
+
+
+def require_status(batch: Batch, statuses: tuple[str, ...], step: str) -> None:
+    if batch.status in statuses:
+        return
+    allowed = " or ".join(f"“{status_label(s)}”" for s in statuses)
+    raise InvalidInput(
+        {
+            "__all__": [
+                f"{step} is recorded while the batch is in {allowed}; this batch is in "
+                f"“{status_label(batch.status)}”."
+            ]
+        }
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, (bool, float)):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    return None
+
+
+def check_number(
+    errors: dict[str, list[str]],
+    field: str,
+    value: Any,
+    *,
+    label: str,
+    unit: str,
+    minimum: Decimal,
+    maximum: Decimal,
+    places: int,
+    whole: bool = False,
+) -> None:
+    """Add the field's problem to `errors`: missing, not an exact number, too many decimal
+    places, or outside minimum..maximum (both included)."""
+    number = _decimal(value)
+    if value is None or value == "":
+        errors[field] = [f"{label} is required ({unit})."]
+        return
+    if number is None or (whole and not isinstance(value, int)):
+        kind = "a whole number" if whole else "an exact decimal number"
+        errors[field] = [f"{label} must be {kind} ({unit}); got {value!r}."]
+        return
+    if not minimum <= number <= maximum:
+        errors[field] = [
+            f"{label} must be from {minimum:,f} to {maximum:,f} {unit} (got {number:,f} {unit})."
+        ]
+        return
+    # 1.20 g has the value of 1.2 g; 1.2345 g has more than the record keeps and is refused.
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        allowed = "no decimals" if places == 0 else f"at most {places} decimal places"
+        errors[field] = [f"{label} {number} {unit} has too many decimals ({allowed})."]
+
+
+def check_moment(errors: dict[str, list[str]], field: str, value: Any, *, label: str) -> None:
+    if not isinstance(value, dt.datetime):
+        errors[field] = [f"{label} is required (date and time)."]
+        return
+    if value.tzinfo is None or value.utcoffset() is None:
+        errors[field] = [f"{label} must carry its UTC offset; a time without one is ambiguous."]
+        return
+    if value > timezone.now() + CLOCK_SKEW:
+        errors[field] = [f"{label} cannot be in the future."]
+
+
+def exact(value: Any, places: int) -> Decimal:
+    """A checked number with the decimal places the record keeps (1.20 g -> 1.200 g)."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-places))
