@@ -34,10 +34,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tilcare.core.csv_files import MAX_PROBLEMS_LISTED, CsvProblem, CsvRefused, decode_utf8
+
 HEADER = ("recorded_at", "temperature_c")
 HEADER_TEXT = ",".join(HEADER)
 MAX_ROWS = 100_000
-MAX_PROBLEMS_LISTED = 20
 MIN_TEMPERATURE_C = Decimal("-273.1")
 MAX_TEMPERATURE_C = Decimal("100.0")
 
@@ -60,41 +61,12 @@ class CsvReading:
     temperature_c: Decimal
 
 
-@dataclass(frozen=True)
-class CsvProblem:
-    line: int
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"Line {self.line}, {self.column}" if self.column else f"Line {self.line}"
-        return f"{where}: {self.message}"
-
-
-class TemperatureCsvError(ValueError):
+class TemperatureCsvError(CsvRefused):
     """The file was refused; `problems` name the line and column of each (first 20 listed)."""
-
-    def __init__(self, problems: list[CsvProblem], total: int | None = None) -> None:
-        self.problems = problems[:MAX_PROBLEMS_LISTED]
-        self.total = max(total or len(problems), len(problems))
-        super().__init__("; ".join(self.messages()))
-
-    def messages(self) -> list[str]:
-        texts = [str(p) for p in self.problems]
-        hidden = self.total - len(self.problems)
-        if hidden > 0:
-            texts.append(f"… and {hidden} more problem{'s' if hidden != 1 else ''} not listed.")
-        return texts
 
 
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise TemperatureCsvError(
-            [CsvProblem(line, None, "the file is not UTF-8 text; export the log as UTF-8 CSV.")]
-        ) from None
+    return decode_utf8(data, TemperatureCsvError, "export the log as UTF-8 CSV.")
 
 
 def _header_problem(cells: list[str]) -> CsvProblem | None:

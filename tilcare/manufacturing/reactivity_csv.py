@@ -32,6 +32,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tilcare.core.csv_files import MAX_PROBLEMS_LISTED, CsvProblem, CsvRefused, decode_utf8
+
 HEADER = (
     "culture_id",
     "ifn_gamma_tumor_pg_per_ml",
@@ -42,7 +44,6 @@ HEADER = (
 HEADER_TEXT = ",".join(HEADER)
 MAX_ROWS = 1000
 MAX_BYTES = 1_000_000
-MAX_PROBLEMS_LISTED = 20
 CULTURE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 CULTURE_ID_RULE = "letters, digits, “.”, “_” and “-”, at most 20 characters"
 
@@ -79,41 +80,12 @@ class ScreenRow:
     cd137_control_percent: Decimal
 
 
-@dataclass(frozen=True)
-class CsvProblem:
-    line: int
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"Line {self.line}, {self.column}" if self.column else f"Line {self.line}"
-        return f"{where}: {self.message}"
-
-
-class ReactivityCsvError(ValueError):
+class ReactivityCsvError(CsvRefused):
     """The file was refused; `problems` name the line and column of each (first 20 listed)."""
-
-    def __init__(self, problems: list[CsvProblem], total: int | None = None) -> None:
-        self.problems = problems[:MAX_PROBLEMS_LISTED]
-        self.total = max(total or len(problems), len(problems))
-        super().__init__("; ".join(self.messages()))
-
-    def messages(self) -> list[str]:
-        texts = [str(p) for p in self.problems]
-        hidden = self.total - len(self.problems)
-        if hidden > 0:
-            texts.append(f"… and {hidden} more problem{'s' if hidden != 1 else ''} not listed.")
-        return texts
 
 
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ReactivityCsvError(
-            [CsvProblem(line, None, "the file is not UTF-8 text; export it as UTF-8 CSV.")]
-        ) from None
+    return decode_utf8(data, ReactivityCsvError, "export it as UTF-8 CSV.")
 
 
 def _header_problem(cells: list[str]) -> CsvProblem | None:

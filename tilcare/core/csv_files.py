@@ -1,0 +1,50 @@
+"""What every strict CSV import shares: a problem named by line and column, the refusal that
+lists the first problems, and UTF-8 decoding that names the line of a bad byte.
+
+A file is imported whole or refused whole; the domain parsers (temperature logs, plate-reader
+screens) decide what a valid row is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_PROBLEMS_LISTED = 20
+
+
+@dataclass(frozen=True)
+class CsvProblem:
+    line: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"Line {self.line}, {self.column}" if self.column else f"Line {self.line}"
+        return f"{where}: {self.message}"
+
+
+class CsvRefused(ValueError):
+    """The file was refused; `problems` name the line and column of each (first 20 listed)."""
+
+    def __init__(self, problems: list[CsvProblem], total: int | None = None) -> None:
+        self.problems = problems[:MAX_PROBLEMS_LISTED]
+        self.total = max(total or len(problems), len(problems))
+        super().__init__("; ".join(self.messages()))
+
+    def messages(self) -> list[str]:
+        texts = [str(p) for p in self.problems]
+        hidden = self.total - len(self.problems)
+        if hidden > 0:
+            texts.append(f"… and {hidden} more problem{'s' if hidden != 1 else ''} not listed.")
+        return texts
+
+
+def decode_utf8(data: bytes, refusal: type[CsvRefused], export_hint: str) -> str:
+    """The text of an uploaded file (a BOM is allowed); a non-UTF-8 byte is refused by line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise refusal(
+            [CsvProblem(line, None, f"the file is not UTF-8 text; {export_hint}")]
+        ) from None
