@@ -32,8 +32,6 @@ from django.db.models import QuerySet
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
-from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
 from tilcare.clinical.identity_scan import next_step_for
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -345,24 +343,15 @@ def _record_receipt(
     # The facility confirms receipt by its accepted scans (the guard of "At manufacturing" waits
     # for exactly that); its staff hold no milestone permission, so the fact is written here,
     # audited under the journey like every milestone.
-    milestone = Milestone.objects.create(
-        journey=journey,
+    return services.record_facility_milestone(
+        journey,
         kind=receipt.milestone,
-        attempt=journey.manufacture_attempt,
         occurred_at=event.occurred_at,
         reference=reference,
         note=note,
-        recorded_by=actor,
+        actor=actor,
         recorded_at=event.created_at,
     )
-    record_event(
-        "journey.milestone.record",
-        milestone,
-        actor=actor,
-        after=snapshot(milestone),
-        subject_id=str(journey.public_id),
-    )
-    return milestone
 
 
 def _move_on(journey: Journey, receipt: Receipt, actor: User) -> tuple[str, str]:

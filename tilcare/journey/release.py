@@ -151,24 +151,15 @@ def _record_release(journey: Journey, batch: Batch, actor: User) -> Milestone | 
         )
     if not can_record_release(actor, journey, batch):
         return None
-    milestone = Milestone.objects.create(
-        journey=journey,
+    return services.record_facility_milestone(
+        journey,
         kind=RELEASED,
-        attempt=journey.manufacture_attempt,
         occurred_at=occurred_at,
         reference=reference,
         note=note,
-        recorded_by=actor,
+        actor=actor,
         recorded_at=d.decided_at,
     )
-    record_event(
-        "journey.milestone.record",
-        milestone,
-        actor=actor,
-        after=snapshot(milestone),
-        subject_id=str(journey.public_id),
-    )
-    return milestone
 
 
 def _move_on(journey: Journey, batch: Batch, actor: User) -> tuple[str, str]:

@@ -306,6 +306,45 @@ def record_milestone(
     return milestone
 
 
+def record_facility_milestone(
+    journey: Journey,
+    *,
+    kind: MilestoneKind,
+    occurred_at: dt.datetime,
+    reference: str,
+    note: str,
+    actor: User,
+    recorded_at: dt.datetime,
+) -> Milestone:
+    """A fact the manufacturing facility establishes by its own record: its accepted receipt
+    scans (tissue received) or its QA's signed disposition (product released).
+
+    Facility staff hold no milestone permission: the caller has already checked the facility's
+    own right (its scan, its signature) and runs this inside its transaction. The milestone is
+    audited under the journey like every other.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_facility_milestone() must run inside the caller's transaction.")
+    milestone = Milestone.objects.create(
+        journey=journey,
+        kind=kind,
+        attempt=journey.manufacture_attempt,
+        occurred_at=occurred_at,
+        reference=reference,
+        note=note,
+        recorded_by=actor,
+        recorded_at=recorded_at,
+    )
+    record_event(
+        "journey.milestone.record",
+        milestone,
+        actor=actor,
+        after=snapshot(milestone),
+        subject_id=_subject(journey),
+    )
+    return milestone
+
+
 def void_milestone(milestone: Milestone, *, actor: User, reason: str) -> Milestone:
     """Mark a mistaken milestone void, keeping it visible with who voided it and why."""
     kind = MilestoneKind(milestone.kind)
