@@ -48,3 +48,37 @@ def decode_utf8(data: bytes, refusal: type[CsvRefused], export_hint: str) -> str
         raise refusal(
             [CsvProblem(line, None, f"the file is not UTF-8 text; {export_hint}")]
         ) from None
+
+
+def header_mismatch(names: list[str], header: tuple[str, ...]) -> CsvProblem:
+    """The header problem for a first line that is not exactly `header`, saying what differs."""
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    missing = [h for h in header if h not in names]
+    extra = [n for n in names if n not in header]
+    parts = []
+    if repeated:
+        parts.append("repeated " + ", ".join(repeated))
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    if extra:
+        parts.append("unexpected " + ", ".join(f"“{n}”" for n in extra))
+    detail = "; ".join(parts) or "the columns are in the wrong order"
+    expected, shown = ",".join(header), ",".join(names)
+    return CsvProblem(1, "header", f"expected exactly “{expected}”, found “{shown}” ({detail}).")
+
+
+class ProblemCollector:
+    """Collects a file's problems while it is read: every one counted, the first 20 kept."""
+
+    def __init__(self) -> None:
+        self.problems: list[CsvProblem] = []
+        self.total = 0
+
+    def __call__(self, line: int, column: str | None, message: str) -> None:
+        self.total += 1
+        if len(self.problems) < MAX_PROBLEMS_LISTED:
+            self.problems.append(CsvProblem(line, column, message))
+
+    def refuse_if_any(self, refusal: type[CsvRefused]) -> None:
+        if self.problems:
+            raise refusal(self.problems, self.total)

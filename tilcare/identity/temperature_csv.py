@@ -34,7 +34,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tilcare.core.csv_files import MAX_PROBLEMS_LISTED, CsvProblem, CsvRefused, decode_utf8
+from tilcare.core.csv_files import (
+    CsvProblem,
+    CsvRefused,
+    ProblemCollector,
+    decode_utf8,
+    header_mismatch,
+)
 
 HEADER = ("recorded_at", "temperature_c")
 HEADER_TEXT = ",".join(HEADER)
@@ -73,7 +79,6 @@ def _header_problem(cells: list[str]) -> CsvProblem | None:
     names = [cell.strip() for cell in cells]
     if tuple(names) == HEADER:
         return None
-    shown = ",".join(names)
     for name in names:
         if name != "recorded_at" and _FAHRENHEIT_HEADER.search(name):
             return CsvProblem(
@@ -82,18 +87,7 @@ def _header_problem(cells: list[str]) -> CsvProblem | None:
                 f"the column “{name}” is in °F; give temperatures in °C in a column named "
                 "temperature_c (values are never converted).",
             )
-    missing = [h for h in HEADER if h not in names]
-    extra = [n for n in names if n not in HEADER]
-    if not missing and not extra:
-        detail = "the columns are in the wrong order"
-    else:
-        parts = []
-        if missing:
-            parts.append("missing " + ", ".join(missing))
-        if extra:
-            parts.append("unexpected " + ", ".join(f"“{n}”" for n in extra))
-        detail = "; ".join(parts)
-    return CsvProblem(1, "header", f"expected exactly “{HEADER_TEXT}”, found “{shown}” ({detail}).")
+    return header_mismatch(names, HEADER)
 
 
 def _parse_time(text: str) -> dt.datetime | str:
@@ -149,14 +143,7 @@ def parse_temperature_csv(data: bytes, *, not_after: dt.datetime | None = None) 
             [CsvProblem(1, None, f"the file is empty; the first line must be “{HEADER_TEXT}”.")]
         )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    problems: list[CsvProblem] = []
-    total = 0
-
-    def problem(line: int, column: str | None, message: str) -> None:
-        nonlocal total
-        total += 1
-        if len(problems) < MAX_PROBLEMS_LISTED:
-            problems.append(CsvProblem(line, column, message))
+    problem = ProblemCollector()
 
     readings: list[CsvReading] = []
     seen: dict[dt.datetime, int] = {}
@@ -217,8 +204,7 @@ def parse_temperature_csv(data: bytes, *, not_after: dt.datetime | None = None) 
         pass
     except csv.Error as exc:
         problem(reader.line_num, None, f"not readable as CSV ({exc}).")
-    if problems:
-        raise TemperatureCsvError(problems, total)
+    problem.refuse_if_any(TemperatureCsvError)
     if not readings:
         raise TemperatureCsvError([CsvProblem(2, None, "the file has the header but no readings.")])
     readings.sort(key=lambda r: r.recorded_at)

@@ -32,7 +32,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tilcare.core.csv_files import MAX_PROBLEMS_LISTED, CsvProblem, CsvRefused, decode_utf8
+from tilcare.core.csv_files import (
+    CsvProblem,
+    CsvRefused,
+    ProblemCollector,
+    decode_utf8,
+    header_mismatch,
+)
 
 HEADER = (
     "culture_id",
@@ -92,7 +98,6 @@ def _header_problem(cells: list[str]) -> CsvProblem | None:
     names = [cell.strip() for cell in cells]
     if tuple(names) == HEADER:
         return None
-    shown = ",".join(names)
     if len(names) == 1 and (";" in names[0] or "\t" in names[0]):
         separator = "“;”" if ";" in names[0] else "tabs"
         return CsvProblem(
@@ -112,18 +117,7 @@ def _header_problem(cells: list[str]) -> CsvProblem | None:
                 "the columns cd137_tumor_percent and cd137_control_percent (values are never "
                 "converted).",
             )  # fmt: skip
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    missing = [h for h in HEADER if h not in names]
-    extra = [n for n in names if n not in HEADER]
-    parts = []
-    if repeated:
-        parts.append("repeated " + ", ".join(repeated))
-    if missing:
-        parts.append("missing " + ", ".join(missing))
-    if extra:
-        parts.append("unexpected " + ", ".join(f"“{n}”" for n in extra))
-    detail = "; ".join(parts) or "the columns are in the wrong order"
-    return CsvProblem(1, "header", f"expected exactly “{HEADER_TEXT}”, found “{shown}” ({detail}).")
+    return header_mismatch(names, HEADER)
 
 
 def _parse_value(text: str, column: _Column) -> Decimal | str:
@@ -192,14 +186,7 @@ def parse_reactivity_csv(
             [CsvProblem(1, None, f"the file is empty; the first line must be “{HEADER_TEXT}”.")]
         )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    problems: list[CsvProblem] = []
-    total = 0
-
-    def problem(line: int, column: str | None, message: str) -> None:
-        nonlocal total
-        total += 1
-        if len(problems) < MAX_PROBLEMS_LISTED:
-            problems.append(CsvProblem(line, column, message))
+    problem = ProblemCollector()
 
     rows: list[ScreenRow] = []
     seen: dict[str, int] = {}
@@ -247,8 +234,7 @@ def parse_reactivity_csv(
         pass
     except csv.Error as exc:
         problem(reader.line_num, None, f"not readable as CSV ({exc}).")
-    if problems:
-        raise ReactivityCsvError(problems, total)
+    problem.refuse_if_any(ReactivityCsvError)
     if not rows:
         raise ReactivityCsvError(
             [CsvProblem(2, None, "the file has the header but no culture lines.")]
