@@ -68,3 +68,10 @@ class BookingFactory(factory.django.DjangoModelFactory):
         lambda o: UserFactory(role=Role.NAVIGATOR, organization=o.center)
     )
     booked_at = factory.LazyFunction(timezone.now)
+
+
+def coi_html(din: str, check: str) -> str:
+    """The COI identifier as the pages print it: spaced, with the check character boxed."""
+    return (
+        f'<span class="coi">{din[:5]} {din[5:7]} {din[7:]} <span class="coi-check">{check}</span>'
+    )

@@ -11,20 +11,18 @@ from django.urls import reverse
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
-from tilcare.journey.tests.factories import make_team, open_journey_for
 from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.services import day_text
 from tilcare.manufacturing.tests.factories import (
     BookingFactory,
     SlotFactory,
+    coi_html,
     coi_number,
     facility_today,
 )
 from tilcare.patients.tests.factories import (
-    CenterFactory,
     FacilityFactory,
-    PatientFactory,
     UserFactory,
 )
 
@@ -32,36 +30,6 @@ pytestmark = pytest.mark.django_db
 
 PAGE = "/manufacturing/slots/"
 IDENTITY = ("Theodora", "Lindqvist", "MRN004512", "1968")
-
-
-@pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
-
-
-@pytest.fixture
-def journey(team):
-    patient = PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-    return open_journey_for(patient, team.navigator)
-
-
-@pytest.fixture
-def slot(team):
-    return SlotFactory(facility=team.facility, capacity=3, note="Cleanroom B")
-
-
-def coi_html(din: str, check: str) -> str:
-    spaced = f"{din[:5]} {din[5:7]} {din[7:]}"
-    return f'<span class="coi">{spaced} <span class="coi-check">{check}</span>'
 
 
 def counts() -> tuple[int, int, int, int]:
