@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
+from tilcare.clinical.dosing.settings import CenterSettingError
 from tilcare.clinical.manufacturing.student_t import student_t_cdf, student_t_quantile
 from tilcare.clinical.units import (
     FloatNotAllowed,
@@ -76,8 +77,11 @@ REPORT_LIMIT_CELLS_1E9 = Decimal(10) ** 6
 _PRECISION = 40
 
 
-class MissingCenterSetting(ValueError):
-    """A value with no settled source that the center must set before the calculation runs."""
+class MissingCenterSetting(CenterSettingError):
+    """A lab threshold with no settled source that the center must set before the calculation
+    runs. It shares `CenterSettingError` with the protocol settings, so a caller catches every
+    "the center must set this" refusal the same way; lab thresholds are not protocol-file
+    settings, hence their own message without a `SettingSpec`."""
 
 
 def _round(value: Decimal, step: str) -> Decimal:
