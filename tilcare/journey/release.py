@@ -13,7 +13,9 @@ journey of the batch's COI identifier, for the batch's manufacture attempt only:
   asks the center's navigator to.
 - `on_batch_rejected`: the choice between re-manufacture (back to "Resection scheduled", a new
   attempt, a new resection date) and withdrawal ("Manufacturing failure") is clinical: a task asks
-  the treating physician, who makes it with the journey's own advance and withdraw.
+  the treating physician, who makes it with the journey's own advance and withdraw. Every other
+  rejection (the technologist's, on the batch page or through the API) reaches it too, through
+  `manufacturing.batch_events` (registered by `JourneyConfig.ready`).
 - `on_exception_pending`: a task asks a treating physician to review and sign the exception.
 
 Messages here name the COI identifier and the process, never the patient (QA reads them).
@@ -227,7 +229,8 @@ def on_batch_rejected(batch: Batch, *, actor: User) -> JourneyStep:
             return JourneyStep(notes=(why_not,))
         _task(
             journey,
-            title=f"Product of attempt {batch.manufacture_attempt} rejected by QA: choose "
+            title=f"Product of attempt {batch.manufacture_attempt} rejected by the manufacturing "
+            "facility: choose "
             "re-manufacture (a new resection) or withdrawal (manufacturing failure)",
             role=Role.PHYSICIAN,
             days=DECISION_TASK_DAYS,
@@ -239,6 +242,13 @@ def on_batch_rejected(batch: Batch, *, actor: User) -> JourneyStep:
                 "attempt) and withdrawal; a task asks them to.",
             )
         )
+
+
+def hear_rejection(batch: Batch, actor: User) -> None:
+    """Registered with `manufacturing.batch_events` (`JourneyConfig.ready`): every rejection,
+    the technologist's on the batch page or API as well as QA's signed one, reaches the journey
+    in the rejecting transaction."""
+    on_batch_rejected(batch, actor=actor)
 
 
 def _ack_task_title(batch: Batch) -> str:

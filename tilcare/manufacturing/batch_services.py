@@ -30,7 +30,7 @@ from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.identity.services.alerts import subject_of
-from tilcare.manufacturing import batch_policies
+from tilcare.manufacturing import batch_events, batch_policies
 
 # Re-exported: callers write every batch step through this one module.
 from tilcare.manufacturing.batch_screen import import_reactivity_csv as import_reactivity_csv
@@ -230,6 +230,8 @@ def advance_batch(
             "manufacturing.batch.advance", locked, actor=actor, before=before,
             after=snapshot(locked), reason=reason, subject_id=subject_of(locked.coi_din),
         )  # fmt: skip
+        if to_status == BatchStatus.REJECTED:
+            batch_events.batch_rejected(locked, actor=actor)
     return locked
 
 

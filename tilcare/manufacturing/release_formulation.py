@@ -33,6 +33,7 @@ from tilcare.core.policy import require
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.alerts import subject_of
 from tilcare.identity.services.items import clean_storage_temperature, create_item
+from tilcare.manufacturing import batch_events
 from tilcare.manufacturing import release_policies as policies
 from tilcare.manufacturing.batch_selectors import unmet_reasons
 from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus, ReleaseTestKind
@@ -144,6 +145,8 @@ def move_batch(batch: Batch, target: BatchStatus, *, actor: User, reason: str = 
         reason=reason,
         subject_id=batch_subject(batch),
     )
+    if target == BatchStatus.REJECTED:
+        batch_events.batch_rejected(batch, actor=actor)
 
 
 def locked_batch(batch: Batch) -> Batch:

@@ -94,8 +94,8 @@ NAVIGATOR_TASK = (
     "Product released (attempt 1): move the journey to “Product released” and plan the shipment"
 )
 REJECTED_TASK = (
-    "Product of attempt 1 rejected by QA: choose re-manufacture (a new resection) or withdrawal "
-    "(manufacturing failure)"
+    "Product of attempt 1 rejected by the manufacturing facility: choose re-manufacture (a new "
+    "resection) or withdrawal (manufacturing failure)"
 )
 
 
@@ -561,3 +561,81 @@ def test_in_the_browser_qa_signs_an_exception_and_the_physician_acknowledges_it(
     for value in IDENTITY:
         assert value not in page.content()
     assert fresh(scene.batch).status == BatchStatus.RELEASED_EXCEPTION
+
+
+# ---------- a rejection by the technologist, before release testing ----------
+
+
+def test_the_technologists_rejection_on_the_batch_page_reaches_the_physician(scene):
+    # Given the batch in the REP, seen by the facility's technologist
+    client = Client()
+    client.force_login(scene.team.manufacturing_tech)
+
+    # When they reject it on the batch page with a reason
+    response = client.post(
+        f"/manufacturing/batches/{scene.batch.public_id}/advance/",
+        {"to_status": BatchStatus.REJECTED, "reason": "Growth arrested on REP day 7."},
+    )
+
+    # Then the batch is rejected and the journey's physician is asked to choose, once
+    assert response.status_code in (200, 302)
+    assert fresh(scene.batch).status == BatchStatus.REJECTED
+    assert open_tasks(scene) == [("physician", REJECTED_TASK)]
+    assert journey_of(scene).stage == Stage.AT_MANUFACTURING
+
+
+def test_the_technologists_rejection_through_the_api_reaches_the_physician(scene):
+    client = Client()
+    client.force_login(scene.team.manufacturing_tech)
+
+    response = client.post(
+        f"{API}/{scene.batch.public_id}/advance",
+        data=json.dumps({"to_status": "rejected", "reason": "Mycoplasma suspected at harvest."}),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    assert open_tasks(scene) == [("physician", REJECTED_TASK)]
+
+
+def test_a_refused_rejection_asks_nobody(scene):
+    # Given a rejection without a reason
+    before = counts()
+    client = Client()
+    client.force_login(scene.team.manufacturing_tech)
+
+    response = client.post(
+        f"{API}/{scene.batch.public_id}/advance",
+        data=json.dumps({"to_status": "rejected", "reason": ""}),
+        content_type="application/json",
+    )
+
+    # Then it is refused and no task is created
+    assert response.status_code == 422
+    assert counts() == before
+    assert fresh(scene.batch).status == BatchStatus.REP
+
+
+def test_rejecting_the_batch_of_a_withdrawn_journey_creates_no_task(scene):
+    # Given the journey withdrawn while its product was in manufacturing
+    services.advance(
+        journey_of(scene),
+        Stage.WITHDRAWN,
+        actor=scene.team.physician,
+        reason="Disease progression.",
+        withdrawal_reason=WithdrawalReason.DISEASE_PROGRESSION,
+    )
+    tasks = Task.objects.count()
+
+    # When the facility stops the batch
+    client = Client()
+    client.force_login(scene.team.manufacturing_tech)
+    client.post(
+        f"{API}/{scene.batch.public_id}/advance",
+        data=json.dumps({"to_status": "rejected", "reason": "Stopped: the center withdrew."}),
+        content_type="application/json",
+    )
+
+    # Then the batch is closed and the closed journey gets no task
+    assert fresh(scene.batch).status == BatchStatus.REJECTED
+    assert Task.objects.count() == tasks
