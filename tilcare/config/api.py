@@ -38,6 +38,7 @@ from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied, Tran
 from tilcare.identity.api import router as identity_router
 from tilcare.journey.api import router as journeys_router
 from tilcare.journey.api import tasks_router
+from tilcare.journey.custody_api import router as journey_scans_router
 from tilcare.journey.release import router as release_router
 from tilcare.manufacturing.api import router as manufacturing_router
 from tilcare.patients.api import router as patients_router
@@ -193,6 +194,8 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("", accounts_router)
 api.add_router("", patients_router)
+# Before the journeys router: its "/journeys/{public_id}" would otherwise take "/journeys/scans".
+api.add_router("", journey_scans_router)
 api.add_router("", journeys_router)
 api.add_router("", tasks_router)
 api.add_router("", calculators_router)

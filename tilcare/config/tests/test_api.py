@@ -48,6 +48,7 @@ API_PATHS = {
     "/api/v1/journeys/{public_id}/next-steps",
     "/api/v1/journeys/{public_id}/transitions",
     "/api/v1/journeys/{public_id}/milestones",
+    "/api/v1/journeys/scans",
     "/api/v1/tasks",
     "/api/v1/tasks/{public_id}/complete",
     "/api/v1/calc/",

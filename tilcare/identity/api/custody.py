@@ -7,8 +7,10 @@ that the scan and its alert were recorded. Nothing in either answer identifies t
 a person typed (what was scanned, parties, location) is shown only to the organization that
 recorded it and to those who may see patient identity.
 
-Receipts posted here are recorded as custody; the journey's stage is settled by the scan page
-(the journey layer), which also records the receipt milestone.
+The two receipts ("tissue_received", "product_received") settle a journey stage, which this layer
+cannot do: they are refused here (422 on `step`) and posted to `POST /api/v1/journeys/scans`
+(`tilcare.journey.custody_api`), which records the scan the same way and also the receipt
+milestone, the facility's batch record and the journey's move.
 """
 
 import datetime as dt
@@ -37,6 +39,10 @@ from tilcare.identity.selectors import custody_events_for, items_visible_to
 from tilcare.identity.services.custody import record_scan, typed_text_visible
 
 router = Router()
+
+# The steps that settle a journey stage: posted to the journey layer's scan endpoint.
+RECEIPT_STEPS = frozenset({HandoffStep.TISSUE_RECEIVED.value, HandoffStep.PRODUCT_RECEIVED.value})
+JOURNEY_SCANS_PATH = "/api/v1/journeys/scans"
 
 
 class CustodyEventOut(Schema):
@@ -119,6 +125,18 @@ def event_out(event: CustodyEvent, user: Any) -> CustodyEventOut:
     )
 
 
+def blocked_out(event: CustodyEvent, out: CustodyEventOut) -> CustodyBlockedOut:
+    """The 409 answer to a scan that did not match: blocked, and recorded with its alert."""
+    return CustodyBlockedOut(
+        detail="Scan did not match: the step is blocked. The scan and its alert are recorded.",
+        event_id=out.public_id,
+        result=event.result,
+        message=event.message,
+        next_step=out.next_step,
+        event=out,
+    )
+
+
 def _coi(text: str, field: str = "coi") -> str:
     try:
         return parse_din_with_check(text)
@@ -147,11 +165,24 @@ def list_custody_events(
     "/identity/custody-events",
     response={201: CustodyEventOut, 409: CustodyBlockedOut},
     summary="Record a scan at a handoff (409 when it does not match: blocked and recorded)",
+    description=(
+        "Any handoff except the two receipts (`tissue_received`, `product_received`): those "
+        f"settle the journey's stage and are posted to `{JOURNEY_SCANS_PATH}`."
+    ),
 )
 def post_custody_event(
     request: HttpRequest, payload: CustodyScanIn
 ) -> Status[CustodyEventOut] | Status[CustodyBlockedOut]:
     user = caller(request)
+    if str(payload.step) in RECEIPT_STEPS:
+        raise InvalidInput(
+            {
+                "step": [
+                    f"“{payload.step}” settles the journey's stage: post it to "
+                    f"{JOURNEY_SCANS_PATH}, which also records the milestone."
+                ]
+            }
+        )
     coi_din = _coi(payload.coi)
     known = items_visible_to(user).filter(coi_din=coi_din).select_related("center", "facility")
     first = known.order_by("id").first()
@@ -182,14 +213,4 @@ def post_custody_event(
     out = event_out(event, user)
     if event.accepted:
         return Status(201, out)
-    return Status(
-        409,
-        CustodyBlockedOut(
-            detail="Scan did not match: the step is blocked. The scan and its alert are recorded.",
-            event_id=out.public_id,
-            result=event.result,
-            message=event.message,
-            next_step=out.next_step,
-            event=out,
-        ),
-    )
+    return Status(409, blocked_out(event, out))

@@ -1,6 +1,7 @@
 """The custody events API: instruments and courier systems post scans; a mismatch is 409,
 blocked and recorded; the chain of custody is read by COI identifier. A facility's answers
-never carry the patient's identity."""
+never carry the patient's identity. The two receipts settle a journey stage and are refused here:
+they are posted to /api/v1/journeys/scans (tested in tilcare/journey/tests/test_custody_api.py)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def post(user, body):
     return client_for(user).post(URL, data=json.dumps(body), content_type="application/json")
 
 
-def scan(journey, text, step="product_received", **extra):
+def scan(journey, text, step="product_to_storage", **extra):
     return {
         "coi": f"{journey.coi_din}{journey.coi_check}",
         "step": step,
@@ -101,7 +102,7 @@ def test_a_matching_scan_answers_201_with_the_event(team, journey):
     # Given a released bag
     bag = make_item(journey, team)
 
-    # When the pharmacy's system posts its receipt scan
+    # When the pharmacy's system posts the scan as the bag goes into storage
     response = post(team.pharmacist, scan(journey, bag.item_id, location="Pharmacy"))
 
     # Then it is recorded and answered 201
@@ -240,29 +241,42 @@ def test_another_centers_staff_get_404_and_nothing_is_written(team, journey):
     assert counts() == before
 
 
-def test_the_facility_posts_its_receipt_and_sees_no_identity(team, journey):
+@pytest.mark.parametrize(
+    ("who", "step", "item_kind"),
+    [
+        ("manufacturing_tech", "tissue_received", ItemKind.TUMOR_SPECIMEN),
+        ("pharmacist", "product_received", ItemKind.PRODUCT_BAG),
+    ],
+)
+def test_the_receipts_are_refused_here_and_sent_to_the_journey_scans(
+    team, journey, who, step, item_kind
+):
+    # Given the item a receipt would scan
+    item = make_item(journey, team, item_kind)
+    before = counts()
+
+    # When a receipt is posted here
+    response = post(getattr(team, who), scan(journey, item.item_id, step=step))
+
+    # Then it is refused on the step, pointing to the journey's endpoint, and nothing is written
+    assert response.status_code == 422
+    assert response.json()["errors"] == {
+        "step": [
+            f"“{step}” settles the journey's stage: post it to /api/v1/journeys/scans, "
+            "which also records the milestone."
+        ]
+    }
+    assert counts() == before
+
+
+def test_the_facility_posts_a_handoff_and_sees_no_identity(team, journey):
     specimen = make_item(journey, team, ItemKind.TUMOR_SPECIMEN)
 
-    response = post(
-        team.manufacturing_tech, scan(journey, specimen.item_id, step="tissue_received")
-    )
+    response = post(team.manufacturing_tech, scan(journey, specimen.item_id, step="handoff"))
 
     assert response.status_code == 201
     for secret in IDENTITY:
         assert secret not in response.content
-
-
-def test_the_facility_mismatch_answer_carries_no_identity(team, journey):
-    make_item(journey, team, ItemKind.TUMOR_SPECIMEN)
-
-    response = post(team.manufacturing_tech, scan(journey, "Lindqvist", step="tissue_received"))
-
-    assert response.status_code == 409
-    assert response.json()["result"] == ScanResult.UNKNOWN_ITEM
-    # What the technologist typed is theirs to see; nothing else names the patient.
-    assert response.json()["event"]["scanned_text"] == "Lindqvist"
-    assert b"Theodora" not in response.content
-    assert b"MRN004512" not in response.content
 
 
 # ---------- Reading the chain of custody ----------
