@@ -8,6 +8,13 @@ a real person is accidental. Never load them into a database that holds real pat
 
 Two things are adjusted after the walk, on purpose and only here: a demo is built in a few
 seconds, but its journeys must look as if they had been lived over months (see `_age_journey`).
+
+The journeys that have not gone past "Product released" (`chained`) are also walked through the
+physical chain by `tilcare.demo.chain`: labels, custody scans, shipments with their temperature
+logs, the facility's batch record and QA's signed release. The tissue receipt is a facility
+scan, the release a QA signature: no one types those milestones. Journeys further along were
+recorded from the center's paper record, milestones only (a signature is dated when it is
+written, so a demo built today cannot hold a release signed months ago).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from tilcare.accounts.choices import OrganizationKind, Role
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.models import AuditEvent
 from tilcare.core.timeutil import local_today
+from tilcare.demo import chain
+from tilcare.identity.models import Item
 from tilcare.journey import services as journey_services
 from tilcare.journey.choices import (
     ACTIVE_STAGES,
@@ -257,7 +266,7 @@ PATIENTS: tuple[PatientSpec, ...] = (
         ),
         "88.6", "180.3", 0, "left axillary lymph node, 3.0 cm", 61,
         "Commercial PPO (employer plan)",
-        "Alan Pierce, MD (Lakeside Oncology Associates)", Stage.AT_MANUFACTURING, 12,
+        "Alan Pierce, MD (Lakeside Oncology Associates)", Stage.AT_MANUFACTURING, 18,
         portal_user="patient", phone="(914) 555-0160",
     ),
     PatientSpec(
@@ -277,7 +286,7 @@ PATIENTS: tuple[PatientSpec, ...] = (
         (("Kimberly Nguyen", _SPOUSE, "(516) 555-0141", True),),
         "79.1", "175.2", 0, "right cervical lymph node, 2.9 cm", 65,
         "Commercial PPO (employer plan)",
-        "Grace Obi, MD (Brooklyn Cancer Care)", Stage.PRODUCT_RELEASED, 2,
+        "Grace Obi, MD (Brooklyn Cancer Care)", Stage.PRODUCT_RELEASED, 0,
         protocol=Protocol.NKI_TIL_2022,
     ),
     PatientSpec(
@@ -428,6 +437,11 @@ def _reached(spec: PatientSpec, stage: Stage) -> bool:
     return last != Stage.WITHDRAWN and order.index(last) >= order.index(stage)
 
 
+def chained(spec: PatientSpec) -> bool:
+    """Is this journey walked through the physical chain (scans, shipments, batch record)?"""
+    return _reached(spec, Stage.TISSUE_PROCURED) and not _reached(spec, Stage.PRODUCT_AT_CENTER)
+
+
 class _Walk:
     """Walks one journey forward through the services, each step by the person who does it."""
 
@@ -449,6 +463,11 @@ class _Walk:
         self.tz = zoneinfo.ZoneInfo(center.time_zone)
         # Days added to the usual schedule once a re-manufacture has started again.
         self.shift = 0
+        self.chain = chain.Chain(cast, lambda: self.journey, self.at) if chained(spec) else None
+
+    def today(self) -> int:
+        """Today, in days after the referral on the (shifted) schedule."""
+        return (local_today(self.center.time_zone) - self.day(0)).days
 
     def day(self, offset: int) -> dt.date:
         return self.journey.referred_on + dt.timedelta(days=offset + self.shift)
@@ -574,29 +593,51 @@ class _Walk:
                 note=f"Resected {self.spec.lesion}; labelled with the COI identifier and "
                 "packed for the courier.",
             )
+            if self.chain is not None:
+                self.chain.collect_and_dispatch(STAGE_DAY[target], lesion=self.spec.lesion)
             self.finish_tasks()
             self.advance(target, Role.SURGEON)
         elif target == Stage.AT_MANUFACTURING:
-            self.milestone(
-                MilestoneKind.TISSUE_RECEIVED,
-                self.at(STAGE_DAY[target], 11, 15),
-                Role.NAVIGATOR,
-                note=f"{FACILITY_NAME} confirmed receipt; container intact, temperature "
-                "within range.",
-            )
+            if self.chain is not None:
+                # The facility's scan records the receipt; a re-manufacture's technologist
+                # first scans the container of the stopped attempt by mistake (blocked).
+                first = Item.objects.filter(
+                    coi_din=self.journey.coi_din, manufacture_attempt=1, kind="tumor_specimen"
+                ).first()
+                self.chain.receive_tissue(
+                    STAGE_DAY[target], mix_up_first=first if self.shift else None
+                )
+            else:
+                self.milestone(
+                    MilestoneKind.TISSUE_RECEIVED,
+                    self.at(STAGE_DAY[target], 11, 15),
+                    Role.NAVIGATOR,
+                    note=f"{FACILITY_NAME} confirmed receipt; container intact, temperature "
+                    "within range.",
+                )
             self.finish_tasks()
             self.plan(planned_infusion_on=self.day(STAGE_DAY[Stage.INFUSION]))
             self.advance(target, Role.NAVIGATOR)
         elif target == Stage.PRODUCT_RELEASED:
-            self.milestone(
-                MilestoneKind.PRODUCT_RELEASED,
-                self.at(STAGE_DAY[target], 16, 0),
-                Role.NAVIGATOR,
-                reference=f"Lot NL-{self.journey.coi_din[-6:]}",
-                note="Certificate of analysis received: all release tests within specification.",
-            )
+            if self.chain is not None:
+                # The bench to the harvest, the release tests, and QA's signed release, which
+                # records the milestone and asks the navigator to move the journey on.
+                self.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=self.today())
+                self.chain.harvest_and_test()
+                self.chain.release(DEMO_PASSWORD)
+            else:
+                self.milestone(
+                    MilestoneKind.PRODUCT_RELEASED,
+                    self.at(STAGE_DAY[target], 16, 0),
+                    Role.NAVIGATOR,
+                    reference=f"Lot NL-{self.journey.coi_din[-6:]}",
+                    note="Certificate of analysis received: all release tests within "
+                    "specification.",
+                )
             self.finish_tasks()
             self.advance(target, Role.NAVIGATOR)
+            if self.chain is not None:
+                self.chain.ship_product()
         elif target == Stage.PRODUCT_AT_CENTER:
             self.milestone(
                 MilestoneKind.PRODUCT_RECEIVED,
@@ -660,7 +701,18 @@ class _Walk:
             self.advance(target, Role.PHYSICIAN)
 
     def remanufacture(self) -> None:
-        """The first product failed release: start again from a new resection (attempt 2)."""
+        """The first culture stalled in the REP and the facility stopped it: start again from a
+        new resection (attempt 2)."""
+        if self.chain is not None:
+            receipt = STAGE_DAY[Stage.AT_MANUFACTURING]
+            self.chain.manufacture(
+                growth=chain.GROWTH_STALLED,
+                through_day=receipt + chain.BENCH_DAY["rep_start"] + max(chain.GROWTH_STALLED),
+            )
+            self.chain.reject(
+                "Growth stalled in the REP (0.14 × 10⁹ viable cells on day 7): the dose range "
+                "cannot be reached by the planned harvest day."
+            )
         self.finish_tasks()
         delay = REMANUFACTURE_DELAY_DAYS
         self.plan(
@@ -670,20 +722,25 @@ class _Walk:
         self.advance(
             Stage.RESECTION_SCHEDULED,
             Role.PHYSICIAN,
-            reason="Attempt 1 failed release: total viable cells below the specified range. "
-            "The facility recommends a new resection; patient agrees.",
+            reason="Attempt 1 stopped by the facility: growth stalled in the REP, below what "
+            "the dose range needs. The facility recommends a new resection; patient agrees.",
         )
         self.shift = REMANUFACTURE_DELAY_DAYS
 
     def withdraw(self, withdrawal: Withdrawal) -> None:
         if withdrawal.failed_criteria:
             self.eligibility(failed=withdrawal.failed_criteria)
+        stopped_on = STAGE_DAY[withdrawal.from_stage] + withdrawal.days_after_entering
+        if self.chain is not None and withdrawal.from_stage == Stage.AT_MANUFACTURING:
+            self.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=stopped_on)
         self.advance(
             Stage.WITHDRAWN,
             Role.PHYSICIAN,
             reason=withdrawal.note,
             withdrawal_reason=withdrawal.reason,
         )
+        if self.chain is not None and withdrawal.from_stage == Stage.AT_MANUFACTURING:
+            self.chain.reject("Stopped at the center's request: the patient was withdrawn.")
 
 
 def _own_phone(contact_phone: str) -> str:
@@ -806,6 +863,9 @@ def build_demo() -> DemoSummary:
             for spec in DEMO_USERS
         }
         cast = {Role(u.role): u for u in users.values() if u.role != Role.PATIENT}
+        chain.set_facility_specifications(
+            facility, cast[Role.QA_REVIEWER], ("lifileucel_us", "nki_phase3")
+        )
         today = local_today(center.time_zone)
         for number, spec in enumerate(PATIENTS, start=1):
             referred_on = today - dt.timedelta(days=_elapsed_days(spec))
@@ -832,6 +892,8 @@ def build_demo() -> DemoSummary:
                 walk.walk_to(spec.stage)
             else:
                 walk.walk_to(spec.stage)
+            if walk.chain is not None and spec.stage == Stage.AT_MANUFACTURING:
+                walk.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=walk.today())
             walk.finish_tasks(spec.done_roles)
             _age_journey(walk.journey, spec)
         by_stage: dict[str, int] = {}

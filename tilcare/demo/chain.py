@@ -1,0 +1,445 @@
+"""The physical chain of a demo journey, walked through the services the bench uses.
+
+Each step is done by the person whose job it is, through the same services as the scan page, the
+shipment page, the batch page and the release checklist: the surgeon labels the specimen
+container and scans it out of the operating room; the nurse labels the shipper, creates the
+shipment and dispatches it; at the facility the technologist uploads the courier's temperature
+log, receives the shipment and scans the container in (which records "Tissue received" and opens
+the batch record); the batch record follows the bench (tissue receipt, pre-REP cultures, the
+plate-reader screen, the selection, the REP counts, harvest into labelled bags, release tests);
+QA signs the disposition with a password; the technologist ships the product back.
+
+Times: every step carries the time it happened on the bench (days after the receipt of tissue,
+`BENCH_DAY`), except what is signed: a signature is dated when it is written, so the demo signs
+only the releases that happen today. That is why the chain is walked for the journeys that have
+not yet gone past "Product released" (see `builder.chained`); journeys further along were recorded
+from the center's paper record, with their milestones only.
+
+The demo facility's own numbers below (screen thresholds, release specifications, temperature
+ranges, hold times, expiry) are demo data, as a facility's SOP would set them, not clinical facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from tilcare.accounts.choices import Role
+from tilcare.accounts.models import Organization, User
+from tilcare.core.timeutil import local_today
+from tilcare.identity.choices import HandoffStep, ItemKind, ShipperType
+from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Shipment
+from tilcare.identity.services import alerts as alert_services
+from tilcare.identity.services import items as item_services
+from tilcare.identity.services import shipments as shipment_services
+from tilcare.journey import custody, release
+from tilcare.journey.models import Journey
+from tilcare.manufacturing import batch_services, release_formulation, release_services
+from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
+from tilcare.manufacturing.models import Batch, ProductBag
+
+Moment = Callable[[int, int, int], dt.datetime]
+
+# Days after the tissue arrived at the facility on which each bench step happens (a 22-day
+# process: about 11 days of pre-REP culture, then an 11-day rapid expansion).
+BENCH_DAY = {"cultures": 11, "rep_start": 11, "harvest": 22, "release_tests": 23}
+REP_COUNT_DAYS = (0, 3, 5, 7, 9, 11)
+HARVEST_REP_DAY = 11
+
+TISSUE_RANGE_C = (Decimal("2.0"), Decimal("8.0"))
+TISSUE_HOLD_HOURS = Decimal(30)
+PRODUCT_RANGE_C = (Decimal("-196.0"), Decimal("-150.0"))
+PRODUCT_HOLD_HOURS = Decimal(120)
+PRODUCT_STORAGE = "≤ −150 °C (vapor phase of liquid nitrogen)"
+PRODUCT_SHELF_DAYS = 180
+LOGGER_INTERVAL_MINUTES = 15
+
+SCREEN_THRESHOLDS = {
+    "min_ifn_gamma_difference_pg_per_ml": Decimal(200),
+    "min_ifn_gamma_fold": Decimal(2),
+    "min_cd137_difference_points": Decimal(2),
+}
+SCREEN_CSV = (
+    b"culture_id,ifn_gamma_tumor_pg_per_ml,ifn_gamma_control_pg_per_ml,cd137_tumor_percent,"
+    b"cd137_control_percent\n"
+    b"F01,1850.0,120.0,14.20,1.10\n"
+    b"F02,240,180,2.0,1.4\n"
+    b"F03,960.5,80,6.5,0.9\n"
+    b"F04,410,150,3.4,1.0\n"
+)
+CULTURES = (("F01", 25_400_000), ("F02", 8_000_000), ("F03", 31_000_000), ("F04", 12_600_000))
+SELECTED = ("F01", "F03")
+
+# Viable cells (×10⁹) on each REP count day: a culture on course, and one that stalls.
+GROWTH_ON_COURSE = {0: "0.05", 3: "0.3", 5: "0.9", 7: "2.8", 9: "8.1", 11: "23.5"}
+GROWTH_STALLED = {0: "0.04", 3: "0.08", 5: "0.11", 7: "0.14"}
+BAGS = ((Decimal("250.0"), Decimal(11_900_000_000)), (Decimal("250.0"), Decimal(11_600_000_000)))
+
+K = ReleaseTestKind
+RELEASE_SPECIFICATIONS: dict[str, dict[str, object]] = {
+    K.VIABILITY: {"minimum": Decimal(70), "unit": "%"},
+    K.IDENTITY_PURITY: {"minimum": Decimal(90), "unit": "% CD3+"},
+    K.STERILITY: {"expected_text": "No growth"},
+    K.ENDOTOXIN: {"maximum": Decimal(5), "unit": "EU/mL"},
+    K.MYCOPLASMA: {"expected_text": "Negative"},
+    K.POTENCY: {"minimum": Decimal(200), "unit": "pg/mL IFN-γ"},
+}
+RELEASE_RESULTS: dict[str, dict[str, object]] = {
+    K.VIABLE_CELL_DOSE: {},
+    K.VIABILITY: {"result_value": Decimal("88.4"), "unit": "%"},
+    K.IDENTITY_PURITY: {"result_value": Decimal("97.6"), "unit": "% CD3+"},
+    K.STERILITY: {"result_text": "No growth"},
+    K.ENDOTOXIN: {"result_value": Decimal("0.6"), "unit": "EU/mL"},
+    K.MYCOPLASMA: {"result_text": "Negative"},
+    K.POTENCY: {"result_value": Decimal(910), "unit": "pg/mL IFN-γ"},
+}
+
+
+def set_facility_specifications(
+    facility: Organization, qa: User, protocol_ids: Sequence[str]
+) -> None:
+    """The facility's QA sets its release specifications, once per protocol file."""
+    for protocol_id in protocol_ids:
+        for test, values in RELEASE_SPECIFICATIONS.items():
+            release_formulation.set_release_specification(
+                facility=facility, protocol_id=protocol_id, test=test, actor=qa, **values
+            )  # type: ignore[arg-type]
+
+
+class Chain:
+    """The items, scans, shipments and batch record of one journey."""
+
+    def __init__(
+        self, cast: Mapping[Role, User], journey_of: Callable[[], Journey], at: Moment
+    ) -> None:
+        self.cast = cast
+        self._journey_of = journey_of
+        self.at = at
+        self.password = ""
+        self.tissue_day = 0  # the day, after referral, the current attempt's tissue arrived
+
+    @property
+    def journey(self) -> Journey:
+        """The walk's journey as it is now (the walk replaces it on every move)."""
+        return self._journey_of()
+
+    # ---------- the specimen, from the operating room to the facility ----------
+
+    def collect_and_dispatch(self, day: int, *, lesion: str) -> Shipment:
+        """Label the specimen container in the operating room, scan it out, ship it."""
+        surgeon, nurse = self.cast[Role.SURGEON], self.cast[Role.NURSE]
+        specimen = self._labelled(ItemKind.TUMOR_SPECIMEN, f"Tumor specimen: {lesion}", surgeon)
+        self._scan(
+            HandoffStep.SPECIMEN_COLLECTED,
+            specimen,
+            surgeon,
+            self.at(day, 9, 50),
+            from_party="Operating room 4",
+            to_party="Specimen courier",
+        )
+        shipper = self._labelled(ItemKind.SHIPPER, "Insulated specimen box, 2–8 °C", nurse)
+        shipment = shipment_services.create_shipment(
+            coi_din=self.journey.coi_din,
+            shipper_item=shipper,
+            items=[specimen],
+            origin=self.journey.center,
+            destination=self._facility(),
+            shipper_type=ShipperType.CONTROLLED_2_8,
+            expected_hold_hours=TISSUE_HOLD_HOURS,
+            range_min_c=TISSUE_RANGE_C[0],
+            range_max_c=TISSUE_RANGE_C[1],
+            actor=nurse,
+        )
+        dispatched = self.at(day, 11, 30)
+        shipment_services.dispatch_shipment(shipment, actor=nurse, at=dispatched)
+        self._scan(
+            HandoffStep.SPECIMEN_DISPATCHED,
+            specimen,
+            nurse,
+            dispatched,
+            from_party="Cell-therapy lab, Riverside",
+            to_party="Courier",
+        )
+        return shipment
+
+    def receive_tissue(self, day: int, *, mix_up_first: Item | None = None) -> Batch | None:
+        """The facility uploads the logger, receives the shipment and scans the container in:
+        the scan records "Tissue received" and opens the batch record. `mix_up_first`: an item
+        scanned by mistake before the right one (blocked and alerted, QA acknowledges)."""
+        tech = self.cast[Role.MANUFACTURING_TECH]
+        shipment = self._shipment_in_transit(ItemKind.TUMOR_SPECIMEN)
+        received = self.at(day, 11, 10)
+        self._log_temperatures(shipment, received, Decimal("4.6"), tech)
+        shipment_services.receive_shipment(
+            shipment,
+            actor=tech,
+            at=received,
+            max_logging_interval_minutes=LOGGER_INTERVAL_MINUTES,
+        )
+        if mix_up_first is not None:
+            wrong = custody.receive_tissue(
+                self.journey,
+                scanned_text=mix_up_first.item_id,
+                actor=tech,
+                location="Receiving bench",
+                now=self.at(day, 11, 14),
+            )
+            self._acknowledge(wrong.event)
+        specimens = self._items(ItemKind.TUMOR_SPECIMEN)
+        step = None
+        for specimen in specimens:
+            step = custody.receive_tissue(
+                self.journey,
+                scanned_text=specimen.item_id,
+                actor=tech,
+                location="Receiving bench",
+                now=self.at(day, 11, 15),
+            )
+        self.tissue_day = day
+        batch = step.batch if step else None
+        if batch is not None:
+            # The demo's one adjustment to the batch record: it is opened by a scan made today
+            # for a receipt weeks ago, and the record must be as old as the tissue so that the
+            # bench steps after it can be dated (like `_age_journey`, working state only).
+            Batch.objects.filter(pk=batch.pk).update(created_at=self.at(day, 11, 15))
+        return batch
+
+    # ---------- the batch record ----------
+
+    def batch(self) -> Batch:
+        return Batch.objects.select_related("facility", "center").get(
+            coi_din=self.journey.coi_din, manufacture_attempt=self.journey.manufacture_attempt
+        )
+
+    def manufacture(self, *, growth: Mapping[int, str], through_day: int) -> Batch:
+        """Record the bench steps that happened up to `through_day` (days after referral)."""
+        tech = self.cast[Role.MANUFACTURING_TECH]
+        bench = through_day - self.tissue_day
+        batch = self.batch()
+        if batch.status == BatchStatus.TISSUE_RECEIVED:
+            batch_services.record_tissue_receipt(
+                batch,
+                received_at=self.at(self.tissue_day, 11, 40),
+                weight_g=Decimal("1.4"),
+                fragments=28,
+                actor=tech,
+                note="Container intact; fragments 2–3 mm seeded into G-Rex flasks.",
+            )
+            batch = batch_services.advance_batch(batch, BatchStatus.PRE_REP, actor=tech)
+        if bench < BENCH_DAY["cultures"]:
+            return self.batch()
+        cultures_day = self.tissue_day + BENCH_DAY["cultures"]
+        if batch.status == BatchStatus.PRE_REP:
+            for culture_id, cells in CULTURES:
+                batch_services.record_culture(
+                    batch,
+                    culture_id=culture_id,
+                    viable_cells=Decimal(cells),
+                    viability_percent=Decimal("88.0"),
+                    counted_at=self.at(cultures_day, 8, 30),
+                    actor=tech,
+                )
+            batch = batch_services.advance_batch(batch, BatchStatus.SCREENING, actor=tech)
+            batch_services.import_reactivity_csv(
+                batch,
+                file_name=f"screen-{self.journey.coi_din}-plate1.csv",
+                content=SCREEN_CSV,
+                actor=tech,
+            )
+            batch_services.select_cultures(
+                batch,
+                culture_ids=SELECTED,
+                reason="F01 and F03 recognise the autologous tumor well above control "
+                "(IFN-γ and CD137); F02 and F04 fall short of the facility's thresholds.",
+                thresholds=SCREEN_THRESHOLDS,
+                actor=tech,
+            )
+            rep_day = self.tissue_day + BENCH_DAY["rep_start"]
+            batch = batch_services.advance_batch(
+                self.batch(),
+                BatchStatus.REP,
+                actor=tech,
+                rep_started_on=self.at(rep_day, 9, 0).date(),
+            )
+            assert batch.rep_started_on is not None
+            harvest_on = batch.rep_started_on + dt.timedelta(days=HARVEST_REP_DAY)
+            # A plan is made for today or later; a harvest already past was planned on paper.
+            if harvest_on >= local_today(batch.facility.time_zone):
+                batch_services.plan_harvest(batch, planned_harvest_on=harvest_on, actor=tech)
+        rep_start = self.tissue_day + BENCH_DAY["rep_start"]
+        for rep_day, cells_1e9 in growth.items():
+            if rep_start + rep_day > through_day:
+                break
+            batch_services.record_rep_count(
+                self.batch(),
+                day=rep_day,
+                viable_cells=Decimal(cells_1e9) * 10**9,
+                viability_percent=Decimal("91.5"),
+                counted_at=self.at(rep_start + rep_day, 8, 0),
+                actor=tech,
+            )
+        return self.batch()
+
+    def harvest_and_test(self) -> Batch:
+        """Harvest into two labelled bags and record every release test."""
+        tech = self.cast[Role.MANUFACTURING_TECH]
+        batch = batch_services.advance_batch(self.batch(), BatchStatus.HARVESTED, actor=tech)
+        harvest_day = self.tissue_day + BENCH_DAY["harvest"]
+        release_formulation.record_formulation(
+            batch,
+            bags=BAGS,
+            storage_temperature=PRODUCT_STORAGE,
+            actor=tech,
+            formulated_at=self.at(harvest_day, 15, 0),
+        )
+        for bag in ProductBag.objects.filter(batch=batch).order_by("item_id"):
+            item = Item.objects.get(item_id=bag.item_id)
+            for label in item.labels.all():
+                item_services.apply_label(label, actor=tech)
+        tested = self.at(self.tissue_day + BENCH_DAY["release_tests"], 10, 0)
+        for test, values in RELEASE_RESULTS.items():
+            release_services.record_release_test(
+                self.batch(), test=test, tested_at=tested, actor=tech, **values
+            )  # type: ignore[arg-type]
+        return self.batch()
+
+    def release(self, password: str) -> None:
+        """QA signs the release (today: a signature is dated when it is written)."""
+        batch = self.batch()
+        release.dispose_batch(
+            batch,
+            decision=Disposition.RELEASE,
+            password=password,
+            actor=self.cast[Role.QA_REVIEWER],
+            expires_at=timezone.now() + dt.timedelta(days=PRODUCT_SHELF_DAYS),
+        )
+
+    def reject(self, reason: str) -> None:
+        """The technologist closes the batch (the journey's physician is asked to choose)."""
+        batch_services.advance_batch(
+            self.batch(), BatchStatus.REJECTED, actor=self.cast[Role.MANUFACTURING_TECH],
+            reason=reason,
+        )  # fmt: skip
+
+    def ship_product(self) -> Shipment:
+        """The facility packs the released bags in a dry shipper and hands it to the courier."""
+        tech = self.cast[Role.MANUFACTURING_TECH]
+        bags = self._items(ItemKind.PRODUCT_BAG)
+        shipper = self._labelled(ItemKind.SHIPPER, "LN2 dry shipper (vapor phase)", tech)
+        with transaction.atomic():
+            shipment = shipment_services.create_shipment(
+                coi_din=self.journey.coi_din,
+                shipper_item=shipper,
+                items=bags,
+                origin=self._facility(),
+                destination=self.journey.center,
+                shipper_type=ShipperType.LN2_DRY_SHIPPER,
+                expected_hold_hours=PRODUCT_HOLD_HOURS,
+                range_min_c=PRODUCT_RANGE_C[0],
+                range_max_c=PRODUCT_RANGE_C[1],
+                actor=tech,
+            )
+            now = timezone.now()
+            shipment_services.dispatch_shipment(shipment, actor=tech, at=now)
+            for bag in bags:
+                self._scan(
+                    HandoffStep.PRODUCT_DISPATCHED,
+                    bag,
+                    tech,
+                    now,
+                    from_party="Northlake release bay",
+                    to_party="Courier",
+                )
+        return shipment
+
+    # ---------- helpers ----------
+
+    def _facility(self) -> Organization:
+        facility = self.journey.manufacturing_facility
+        assert facility is not None
+        return facility
+
+    def _labelled(self, kind: ItemKind, description: str, actor: User) -> Item:
+        item = item_services.create_item(
+            coi_din=self.journey.coi_din,
+            coi_check=self.journey.coi_check,
+            kind=kind,
+            center=self.journey.center,
+            facility=self.journey.manufacturing_facility,
+            description=description,
+            actor=actor,
+            manufacture_attempt=self.journey.manufacture_attempt,
+        )
+        label = item_services.print_label(item, actor=actor)
+        item_services.apply_label(label, actor=actor)
+        return item
+
+    def _items(self, kind: ItemKind) -> list[Item]:
+        return list(
+            Item.objects.filter(
+                coi_din=self.journey.coi_din,
+                manufacture_attempt=self.journey.manufacture_attempt,
+                kind=kind,
+            ).order_by("number")
+        )
+
+    def _scan(
+        self,
+        step: HandoffStep,
+        item: Item,
+        actor: User,
+        when: dt.datetime,
+        *,
+        from_party: str,
+        to_party: str,
+    ) -> None:
+        result = custody.record_handoff(
+            self.journey,
+            step=step,
+            scanned_text=item.item_id,
+            actor=actor,
+            from_party=from_party,
+            to_party=to_party,
+            now=when,
+        )
+        assert result.accepted, result.event.message
+
+    def _shipment_in_transit(self, kind: ItemKind) -> Shipment:
+        return (
+            Shipment.objects.filter(
+                coi_din=self.journey.coi_din,
+                items__kind=kind,
+                items__manufacture_attempt=(self.journey.manufacture_attempt),
+            )
+            .distinct()
+            .get()
+        )
+
+    def _log_temperatures(
+        self, shipment: Shipment, until: dt.datetime, centre_c: Decimal, actor: User
+    ) -> None:
+        """The logger's readings every 15 minutes, gently swinging around `centre_c`."""
+        assert shipment.dispatched_at is not None
+        swing = (Decimal("0.0"), Decimal("0.3"), Decimal("0.5"), Decimal("0.2"), Decimal("-0.2"))
+        readings = []
+        moment, n = shipment.dispatched_at, 0
+        while moment <= until:
+            readings.append((moment, centre_c + swing[n % len(swing)]))
+            moment += dt.timedelta(minutes=LOGGER_INTERVAL_MINUTES)
+            n += 1
+        shipment_services.add_temperature_readings(
+            shipment, readings=readings, source="Courier logger CSV", actor=actor
+        )
+
+    def _acknowledge(self, event: CustodyEvent) -> None:
+        for alert in IdentityAlert.objects.filter(custody_event=event):
+            alert_services.acknowledge_alert(
+                alert,
+                actor=self.cast[Role.QA_REVIEWER],
+                note="The container of the first, stopped attempt was scanned by mistake; it was "
+                "set aside and the right container scanned. No product affected.",
+            )
