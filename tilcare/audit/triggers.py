@@ -16,6 +16,7 @@ PROTECTED_TABLES = (
     # Every handoff and scan, and every logged shipment temperature, is kept as recorded.
     "identity_custodyevent",
     "identity_temperaturereading",
+    "identity_shipmenttransition",
     # A batch's status changes, like the journey's.
     "manufacturing_batchtransition",
 )

@@ -76,3 +76,12 @@ class ShipmentStatus(models.TextChoices):
     PLANNED = "planned", "Planned"
     IN_TRANSIT = "in_transit", "In transit"
     RECEIVED = "received", "Received"
+
+
+# A shipment's workflow as a table (DESIGN.md rule 5): dispatched by the sender, received by the
+# receiver, and nothing after. Each move is logged in `ShipmentTransition` (append-only).
+SHIPMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    ShipmentStatus.PLANNED: frozenset({ShipmentStatus.IN_TRANSIT}),
+    ShipmentStatus.IN_TRANSIT: frozenset({ShipmentStatus.RECEIVED}),
+    ShipmentStatus.RECEIVED: frozenset(),
+}

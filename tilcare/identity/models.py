@@ -172,6 +172,9 @@ class Shipment(TimeStampedModel):
     received_at = models.DateTimeField(null=True, blank=True)
     minutes_outside_range = models.PositiveIntegerField(null=True, blank=True)
     excursion = models.BooleanField(default=False)
+    # The logger's own interval, given at receipt: a longer gap between readings is a gap in the
+    # log (unknown time, counted as outside the range). Null when the receiver did not give it.
+    max_logging_interval_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -181,6 +184,24 @@ class Shipment(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Shipment {self.shipper.item_id} ({self.status})"
+
+
+class ShipmentTransition(models.Model):
+    """One status change of a shipment (dispatch, receipt): who, when it happened, when it was
+    recorded. Never changed (append-only, like the journey's transition log)."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=ShipmentStatus.choices)
+    to_status = models.CharField(max_length=20, choices=ShipmentStatus.choices)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id}: {self.from_status} → {self.to_status}"
 
 
 class TemperatureReading(models.Model):

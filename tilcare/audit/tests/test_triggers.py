@@ -1,5 +1,5 @@
 """Database triggers keep the audit trail, signatures, the journey's transitions, custody events
-and shipment temperature readings append-only.
+shipment temperature readings and status changes append-only.
 
 /conftest.py installs the triggers when each database test starts. Each refused statement runs in
 its own `transaction.atomic()` so the test's transaction stays usable. The backend's error class
@@ -13,7 +13,13 @@ from django.db import DatabaseError, connection, transaction
 
 from tilcare.audit import triggers
 from tilcare.audit.models import AuditEvent, Signature
-from tilcare.identity.models import CustodyEvent, Item, Shipment, TemperatureReading
+from tilcare.identity.models import (
+    CustodyEvent,
+    Item,
+    Shipment,
+    ShipmentTransition,
+    TemperatureReading,
+)
 from tilcare.journey import services
 from tilcare.journey.models import JourneyTransition
 from tilcare.journey.tests.factories import eligible_checklist_data, make_team, open_journey_for
@@ -32,7 +38,7 @@ def records():
     journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
     services.save_eligibility(journey, actor=team.navigator, data=eligible_checklist_data())
     signature = services.sign_eligibility(journey, actor=team.physician, password=TEST_PASSWORD)
-    custody, reading = _custody_rows(journey, team)
+    custody, reading, shipment_transition = _custody_rows(journey, team)
     batch_transition = _batch_transition(journey, team)
     return {
         # The opening event: no signature points at it, so Django's delete reaches the database.
@@ -41,6 +47,7 @@ def records():
         "transition": JourneyTransition.objects.get(journey=journey),
         "custody": custody,
         "reading": reading,
+        "shipment_transition": shipment_transition,
         "batch_transition": batch_transition,
     }
 
@@ -65,7 +72,7 @@ def _batch_transition(journey, team) -> BatchTransition:
     )
 
 
-def _custody_rows(journey, team) -> tuple[CustodyEvent, TemperatureReading]:
+def _custody_rows(journey, team) -> tuple[CustodyEvent, TemperatureReading, ShipmentTransition]:
     # Rows written directly: this file tests the database's refusal, not the services.
     now = journey.created_at
     item = Item.objects.create(
@@ -104,7 +111,15 @@ def _custody_rows(journey, team) -> tuple[CustodyEvent, TemperatureReading]:
     reading = TemperatureReading.objects.create(
         shipment=shipment, recorded_at=now, temperature_c=4, source="test"
     )
-    return custody, reading
+    transition = ShipmentTransition.objects.create(
+        shipment=shipment,
+        from_status="planned",
+        to_status="in_transit",
+        occurred_at=now,
+        recorded_at=now,
+        actor=team.navigator,
+    )
+    return custody, reading, transition
 
 
 def snapshot_rows() -> list[tuple]:
@@ -114,6 +129,7 @@ def snapshot_rows() -> list[tuple]:
         *JourneyTransition.objects.order_by("id").values_list(),
         *CustodyEvent.objects.order_by("id").values_list(),
         *TemperatureReading.objects.order_by("id").values_list(),
+        *ShipmentTransition.objects.order_by("id").values_list(),
         *BatchTransition.objects.order_by("id").values_list(),
     ]
 
@@ -124,6 +140,7 @@ CASES = [
     ("transition", JourneyTransition, {"to_stage": "infusion"}),
     ("custody", CustodyEvent, {"result": "wrong_item"}),
     ("reading", TemperatureReading, {"temperature_c": 5}),
+    ("shipment_transition", ShipmentTransition, {"to_status": "received"}),
     ("batch_transition", BatchTransition, {"reason": "edited"}),
 ]
 CASE_IDS = [name for name, _, _ in CASES]

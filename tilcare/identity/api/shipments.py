@@ -81,6 +81,9 @@ class ShipmentOut(Schema):
         ..., description="Set on receipt; null when no reading was logged"
     )
     excursion: bool
+    max_logging_interval_minutes: int | None = Field(
+        ..., description="The logger's interval given at receipt; null when not given"
+    )
     flags: list[str] = Field(..., description="late, excursion, log_missing")
 
 
@@ -167,6 +170,7 @@ def shipment_out(shipment: Shipment) -> ShipmentOut:
         readings=count if count is not None else shipment.readings.count(),
         minutes_outside_range=shipment.minutes_outside_range,
         excursion=shipment.excursion,
+        max_logging_interval_minutes=shipment.max_logging_interval_minutes,
         flags=flags_of(shipment, now),
     )
 

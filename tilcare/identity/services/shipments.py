@@ -1,13 +1,13 @@
 """Shipments and their temperature logs: create, dispatch, add readings, receive.
 
-A shipment moves planned → in transit (dispatched by the sending organization) → received (by
-the receiving organization). Its two parties, origin and destination, are the treatment center
-and the manufacturing facility of the items it carries. Readings are added while it is in transit
-(from a CSV upload or the API), all or nothing. On receipt the whole log is assessed with
-`clinical.custody.temperature` (an interval counts as outside when either end is outside); an
-excursion, or a log with no reading at all, raises an identity alert for QA in the same
-transaction as the receipt.
-"""
+A shipment moves planned → in transit (dispatched by the sending organization) → received (by the
+receiving organization), along `SHIPMENT_TRANSITIONS`, each move logged in the append-only
+`ShipmentTransition` with who made it and when it happened. Its two parties, origin and destination,
+are the treatment center and the manufacturing facility of the items it carries. Readings are added
+while it is in transit (from a CSV upload or the API), all or nothing. On receipt the whole log is
+assessed with `clinical.custody.temperature` (an interval counts as outside when either end is
+outside); an excursion, or a log with no reading at all, raises an identity alert for QA in the same
+transaction as the receipt."""
 
 from __future__ import annotations
 
@@ -26,8 +26,15 @@ from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
 from tilcare.identity import policies
-from tilcare.identity.choices import AlertKind, AlertSeverity, ItemKind, ShipmentStatus, ShipperType
-from tilcare.identity.models import Item, Shipment, TemperatureReading
+from tilcare.identity.choices import (
+    SHIPMENT_TRANSITIONS,
+    AlertKind,
+    AlertSeverity,
+    ItemKind,
+    ShipmentStatus,
+    ShipperType,
+)
+from tilcare.identity.models import Item, Shipment, ShipmentTransition, TemperatureReading
 from tilcare.identity.services.alerts import raise_alert, subject_of
 from tilcare.identity.shipment_status import alert_message, assess_readings, assessment_record, utc
 
@@ -192,6 +199,27 @@ def create_shipment(
     return shipment
 
 
+# --- the workflow -----------------------------------------------------------------------------
+
+
+def _move(
+    shipment: Shipment, to_status: str, *, at: dt.datetime, actor: User, blocked: str
+) -> None:
+    """Change the (locked) shipment's status along `SHIPMENT_TRANSITIONS` and log the move;
+    `blocked` is the reason given when the table does not allow it. The caller saves."""
+    if to_status not in SHIPMENT_TRANSITIONS[shipment.status]:
+        raise TransitionBlocked([blocked])
+    ShipmentTransition.objects.create(
+        shipment=shipment,
+        from_status=shipment.status,
+        to_status=to_status,
+        occurred_at=at,
+        recorded_at=timezone.now(),
+        actor=actor,
+    )
+    shipment.status = to_status
+
+
 # --- dispatch ---------------------------------------------------------------------------------
 
 
@@ -206,12 +234,14 @@ def dispatch_shipment(shipment: Shipment, *, actor: User, at: dt.datetime) -> Sh
         raise InvalidInput({"at": problems})
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
-        if shipment.status != ShipmentStatus.PLANNED:
-            raise TransitionBlocked(
-                [f"This shipment is already {shipment.get_status_display().lower()}."]
-            )
         before = snapshot(shipment)
-        shipment.status = ShipmentStatus.IN_TRANSIT
+        _move(
+            shipment,
+            ShipmentStatus.IN_TRANSIT,
+            at=at,
+            actor=actor,
+            blocked=f"This shipment is already {shipment.get_status_display().lower()}.",
+        )
         shipment.dispatched_at = at
         seconds = int(shipment.expected_hold_hours * 3600)
         shipment.expected_at = at + dt.timedelta(seconds=seconds)
@@ -387,28 +417,42 @@ def receive_shipment(
             .select_related("shipper", "origin", "destination")
             .get(pk=shipment.pk)
         )
-        if shipment.status != ShipmentStatus.IN_TRANSIT:
-            reason = (
-                "This shipment has not been dispatched yet."
-                if shipment.status == ShipmentStatus.PLANNED
-                else "This shipment was already received."
-            )
-            raise TransitionBlocked([reason])
-        assert shipment.dispatched_at is not None
-        if at < shipment.dispatched_at:
+        if (
+            shipment.status == ShipmentStatus.IN_TRANSIT
+            and shipment.dispatched_at is not None
+            and at < shipment.dispatched_at
+        ):
             raise _refuse(
                 "at", f"Received before it was dispatched ({utc(shipment.dispatched_at)})."
             )
+        before = snapshot(shipment)
+        _move(
+            shipment,
+            ShipmentStatus.RECEIVED,
+            at=at,
+            actor=actor,
+            blocked=(
+                "This shipment has not been dispatched yet."
+                if shipment.status == ShipmentStatus.PLANNED
+                else "This shipment was already received."
+            ),
+        )
         result = assess_readings(
             shipment,
             max_logging_interval=(dt.timedelta(minutes=interval) if interval is not None else None),
         )
-        before = snapshot(shipment)
-        shipment.status = ShipmentStatus.RECEIVED
         shipment.received_at = at
+        shipment.max_logging_interval_minutes = interval
         shipment.minutes_outside_range = result.minutes_outside if result is not None else None
         shipment.excursion = bool(result is not None and result.is_excursion)
-        fields = ["status", "received_at", "minutes_outside_range", "excursion", "updated_at"]
+        fields = [
+            "status",
+            "received_at",
+            "max_logging_interval_minutes",
+            "minutes_outside_range",
+            "excursion",
+            "updated_at",
+        ]
         shipment.save(update_fields=fields)
         record_event(
             "identity.shipment.receive",

@@ -19,8 +19,20 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied, TransitionBlocked
-from tilcare.identity.choices import AlertKind, AlertSeverity, ItemKind, ShipmentStatus
-from tilcare.identity.models import IdentityAlert, Item, Shipment, TemperatureReading
+from tilcare.identity.choices import (
+    SHIPMENT_TRANSITIONS,
+    AlertKind,
+    AlertSeverity,
+    ItemKind,
+    ShipmentStatus,
+)
+from tilcare.identity.models import (
+    IdentityAlert,
+    Item,
+    Shipment,
+    ShipmentTransition,
+    TemperatureReading,
+)
 from tilcare.identity.services.shipments import (
     add_temperature_readings,
     create_shipment,
@@ -118,9 +130,10 @@ def every_ten_minutes(start: dt.datetime, *temperatures: str) -> list[tuple[dt.d
     return [(start + dt.timedelta(minutes=10 * i), Decimal(t)) for i, t in enumerate(temperatures)]
 
 
-def counts() -> tuple[int, int, int, int]:
+def counts() -> tuple[int, ...]:
     return (
         Shipment.objects.count(),
+        ShipmentTransition.objects.count(),
         TemperatureReading.objects.count(),
         IdentityAlert.objects.count(),
         AuditEvent.objects.count(),
@@ -600,3 +613,65 @@ def test_logger_interval_out_of_bounds_is_refused(world):
     assert refused.value.errors == {
         "max_logging_interval_minutes": ["The logger's interval must be 1–1440 minutes (got 0)."]
     }
+
+
+# --- the status log --------------------------------------------------------------------------
+
+
+def transitions(shipment: Shipment) -> list[tuple[str, str, dt.datetime, str]]:
+    return [
+        (t.from_status, t.to_status, t.occurred_at, t.actor.username)
+        for t in ShipmentTransition.objects.filter(shipment=shipment).select_related("actor")
+    ]
+
+
+def test_dispatch_and_receipt_are_logged_with_who_and_when_they_happened(world):
+    # Given a shipment dispatched by the navigator three hours ago
+    shipment, start = dispatched(world)
+    received_at = start + dt.timedelta(hours=2)
+
+    # When the facility receives it, giving the logger's interval
+    receive_shipment(
+        shipment,
+        actor=world.team.manufacturing_tech,
+        at=received_at,
+        max_logging_interval_minutes=10,
+    )
+
+    # Then both moves are logged at the times they happened, and the interval is kept
+    assert transitions(shipment) == [
+        ("planned", "in_transit", start, world.team.navigator.username),
+        ("in_transit", "received", received_at, world.team.manufacturing_tech.username),
+    ]
+    shipment.refresh_from_db()
+    assert shipment.max_logging_interval_minutes == 10
+
+
+def test_a_receipt_without_the_logger_interval_keeps_it_unknown(world):
+    shipment, _ = dispatched(world)
+
+    receive_shipment(shipment, actor=world.team.manufacturing_tech, at=timezone.now())
+
+    shipment.refresh_from_db()
+    assert shipment.max_logging_interval_minutes is None
+
+
+def test_a_blocked_move_logs_nothing(world):
+    # Given a received shipment
+    shipment, _ = dispatched(world)
+    receive_shipment(shipment, actor=world.team.manufacturing_tech, at=timezone.now())
+    before = counts()
+
+    # When it is received again
+    with pytest.raises(TransitionBlocked) as blocked:
+        receive_shipment(shipment, actor=world.team.manufacturing_tech, at=timezone.now())
+
+    # Then it is refused and nothing is written
+    assert blocked.value.reasons == ["This shipment was already received."]
+    assert counts() == before
+
+
+def test_every_status_the_table_names_is_a_shipment_status():
+    # The table's keys and targets are all statuses, and only receipt ends the workflow
+    assert set(SHIPMENT_TRANSITIONS) == set(ShipmentStatus.values)
+    assert [s for s, targets in SHIPMENT_TRANSITIONS.items() if not targets] == ["received"]

@@ -325,6 +325,11 @@ def test_receiving_with_an_excursion_says_so_and_alerts_qa(world):
     assert "Excursion on receipt:</strong> 40 minutes outside 2.0 to 8.0 °C." in html
     assert IdentityAlert.objects.filter(shipment=shipment).count() == 1
     assert_no_identity(response)
+    # And the page keeps the logger interval given at receipt and the status history
+    assert "<dt>Logger interval</dt><dd>10 min " in html
+    assert '<ol class="ship-log">' in html
+    assert "<li><strong>In transit</strong>" in html
+    assert "<li><strong>Received</strong>" in html
 
 
 def test_the_sender_may_not_receive(world):

@@ -194,7 +194,7 @@ def test_dispatch_then_receive_with_an_excursion_alerts_qa(world):
     received = post(
         client_for(world.team.manufacturing_tech),
         f"{BASE}/{shipment.public_id}/receive",
-        {"at": minute(timezone.now()).isoformat()},
+        {"at": minute(timezone.now()).isoformat(), "max_logging_interval_minutes": 10},
     )
 
     assert dispatched_.status_code == 200
@@ -203,11 +203,12 @@ def test_dispatch_then_receive_with_an_excursion_alerts_qa(world):
     assert added.json()["added"] == 6
     assert received.status_code == 200
     body = received.json()
-    assert (body["status"], body["excursion"], body["minutes_outside_range"]) == (
-        "received",
-        True,
-        40,
-    )
+    assert (
+        body["status"],
+        body["excursion"],
+        body["minutes_outside_range"],
+        body["max_logging_interval_minutes"],
+    ) == ("received", True, 40, 10)
     assert body["flags"] == ["excursion"]
     assert IdentityAlert.objects.get(shipment=shipment).facility == world.facility
     assert_no_identity(received)

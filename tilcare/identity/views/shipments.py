@@ -10,6 +10,7 @@ COI and item identifiers only.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zoneinfo
 from dataclasses import dataclass
@@ -204,7 +205,12 @@ def _render_detail(request: HttpRequest, shipment: Shipment, **bound: forms.Form
     receives = policies.can_manage_shipment(user, shipment.destination_id, None)
     planned = shipment.status == ShipmentStatus.PLANNED
     in_transit = shipment.status == ShipmentStatus.IN_TRANSIT
-    assessment = assess_readings(shipment, max_logging_interval=None)
+    # After receipt, the log is read as it was assessed then: with the logger's interval given.
+    interval = shipment.max_logging_interval_minutes
+    assessment = assess_readings(
+        shipment,
+        max_logging_interval=dt.timedelta(minutes=interval) if interval is not None else None,
+    )
     longest = assessment.longest_excursion if assessment is not None else None
     chart = _chart(shipment, zone.key)
     with timezone.override(zone):
@@ -222,6 +228,7 @@ def _render_detail(request: HttpRequest, shipment: Shipment, **bound: forms.Form
             "shipment": shipment,
             "row": Row(shipment, flags_of(shipment, timezone.now()), shipment.readings.count()),
             "items": list(shipment.items.order_by("kind", "number")),
+            "transitions": list(shipment.transitions.select_related("actor")),
             "assessment": assessment,
             "longest_minutes": whole_minutes_up(longest.duration) if longest else None,
             "chart": chart,
