@@ -16,13 +16,14 @@ from django.test import Client
 from django.utils import timezone
 
 from tilcare.audit.models import AuditEvent
-from tilcare.identity.choices import ITEM_CODES, AlertSeverity, HandoffStep, ItemKind, ScanResult
+from tilcare.identity.choices import AlertSeverity, HandoffStep, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.journey import release, services
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.guards import current_milestone
 from tilcare.journey.models import Journey, Milestone
 from tilcare.journey.tests.factories import make_team, open_journey_for, walk_to
+from tilcare.journey.tests.test_custody import make_item
 from tilcare.manufacturing.choices import Disposition
 from tilcare.manufacturing.models import Batch
 from tilcare.manufacturing.tests.batch_factories import (
@@ -89,27 +90,6 @@ def counts():
 
 def fresh_journey(journey) -> Journey:
     return Journey.objects.select_related("center", "manufacturing_facility").get(pk=journey.pk)
-
-
-def make_item(journey, team, kind=ItemKind.PRODUCT_BAG, number=1, **fields):
-    values = {
-        "released_at": NOW - dt.timedelta(days=1),
-        "expires_at": NOW + dt.timedelta(days=30),
-        "manufacture_attempt": journey.manufacture_attempt,
-    }
-    values.update(fields)
-    return Item.objects.create(
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        kind=kind,
-        number=number,
-        item_id=f"{journey.coi_din}-{ITEM_CODES[kind]}{number:02d}",
-        center=journey.center,
-        facility=team.facility,
-        description=f"{kind} {number}",
-        created_by=team.navigator,
-        **values,
-    )
 
 
 @pytest.fixture
