@@ -77,7 +77,7 @@ def _gunicorn(host: str, port: int, *, access_log: bool) -> int:
 
 
 def _logins_table() -> str:
-    from tilcare.demo.builder import DEMO_USERS
+    from tilcare.demo.people import DEMO_USERS
 
     rows = [("username", "role", "organization", "name")]
     rows += [(u.username, u.role.label, u.organization_name, u.printed_name) for u in DEMO_USERS]
@@ -119,7 +119,7 @@ def demo(argv: Sequence[str]) -> int:
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
-    from tilcare.demo.builder import DEMO_PASSWORD
+    from tilcare.demo.people import DEMO_PASSWORD
 
     call_command("migrate", interactive=False, verbosity=0)
     try:

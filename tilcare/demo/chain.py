@@ -180,25 +180,21 @@ class Chain:
             at=received,
             max_logging_interval_minutes=LOGGER_INTERVAL_MINUTES,
         )
+
+        def scan_in(item: Item, minute: int) -> custody.ScanStep:
+            return custody.receive_tissue(
+                self.journey,
+                scanned_text=item.item_id,
+                actor=tech,
+                location="Receiving bench",
+                now=self.at(day, 11, minute),
+            )
+
         if mix_up_first is not None:
-            wrong = custody.receive_tissue(
-                self.journey,
-                scanned_text=mix_up_first.item_id,
-                actor=tech,
-                location="Receiving bench",
-                now=self.at(day, 11, 14),
-            )
-            self._acknowledge(wrong.event)
-        specimens = self._items(ItemKind.TUMOR_SPECIMEN)
+            self._acknowledge(scan_in(mix_up_first, 14).event)
         step = None
-        for specimen in specimens:
-            step = custody.receive_tissue(
-                self.journey,
-                scanned_text=specimen.item_id,
-                actor=tech,
-                location="Receiving bench",
-                now=self.at(day, 11, 15),
-            )
+        for specimen in self._items(ItemKind.TUMOR_SPECIMEN):
+            step = scan_in(specimen, 15)
         self.tissue_day = day
         batch = step.batch if step else None
         if batch is not None:

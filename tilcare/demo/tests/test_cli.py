@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tilcare.cli import remove_demo_database
-from tilcare.demo.builder import DEMO_PASSWORD, DEMO_USERS
+from tilcare.demo.people import DEMO_PASSWORD, DEMO_USERS
 
 DB_NAME = "tilcare.sqlite3"
 
