@@ -11,7 +11,7 @@ feed it: the same selectors, policies and services as the batch page.
     POST /manufacturing/batches/{id}/selection               cultures, reason, thresholds (201)
     POST /manufacturing/batches/{id}/rep-counts              one count or a list (201)
     POST /manufacturing/batches/{id}/harvest-plan            the planned harvest date
-    GET  /manufacturing/batches/{id}/forecast?warn_below_probability=
+    GET  /manufacturing/batches/{id}/forecast?warn_below_probability=   (default: stored)
     POST /manufacturing/batches/{id}/advance                 to_status, reason (409 if blocked)
 
 The facility sees and writes the whole record; the treating center sees each batch's status
@@ -46,6 +46,7 @@ from tilcare.manufacturing.batch_forecast import (
     ranking_document,
     screen_ranking,
     screened_readings,
+    stored_thresholds,
 )
 from tilcare.manufacturing.batch_schemas import (
     AdvanceIn,
@@ -291,10 +292,15 @@ def post_harvest_plan(request: HttpRequest, public_id: str, payload: HarvestPlan
 def get_forecast(
     request: HttpRequest, public_id: str, warn_below_probability: str = ""
 ) -> ForecastOut:
+    """Without `warn_below_probability`, the early warning uses the facility's stored threshold;
+    with neither, the answer says it is not set and who sets it."""
     batch = _record_batch(request, public_id)
-    threshold, problem = parse_probability(warn_below_probability)
-    if problem:
-        raise InvalidInput({"warn_below_probability": [problem]})
+    if warn_below_probability.strip():
+        threshold, problem = parse_probability(warn_below_probability)
+        if problem:
+            raise InvalidInput({"warn_below_probability": [problem]})
+    else:
+        threshold = stored_thresholds(batch.facility_id).warn
     return forecast_out(batch_forecast(batch, warn_below_probability=threshold))
 
 

@@ -7,14 +7,17 @@ batch and the protocol file and says plainly when something it needs is not set:
 
 - the dose range comes from the batch's protocol file (`cell_dose`, ×10⁹ viable cells);
 - the harvest day is the planned harvest date counted from the REP start (day 0);
-- the early-warning probability threshold is the facility's setting, given with each view; with
-  none, the forecast is shown without the warning and says that the threshold is not set;
-- the reactivity thresholds are the facility's settings too (no defaults), given with each
-  ranking and stored with the selection.
+- the early-warning probability threshold is the facility's setting, stored by its QA reviewer
+  (`FacilityThresholds`, read with `stored_thresholds`) or given with a view, which overrides
+  it for that view; with none, the forecast is shown without the warning and says that the
+  threshold is not set and who sets it;
+- the reactivity thresholds are the facility's settings too (no defaults), stored the same way
+  or given with a ranking, and stored with the selection.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -34,7 +37,7 @@ from tilcare.clinical.manufacturing.reactivity import (
 from tilcare.clinical.units import InvalidQuantity, Quantity, Unit, UnitMismatch
 from tilcare.core.errors import InvalidInput
 from tilcare.manufacturing.choices import BatchStatus
-from tilcare.manufacturing.models import Batch, ReactivityReading, RepCount
+from tilcare.manufacturing.models import Batch, FacilityThresholds, ReactivityReading, RepCount
 from tilcare.protocols.loader import ProtocolNotFound, load_protocol
 
 THRESHOLD_FIELDS = (
@@ -43,9 +46,13 @@ THRESHOLD_FIELDS = (
     ("min_cd137_difference_points", "Minimum CD137 difference (percentage points)"),
 )
 WARN_FIELD = "warn_below_probability"
+WARN_LABEL = "Early warning below probability"
+SETTING_FIELDS = (*THRESHOLD_FIELDS, (WARN_FIELD, WARN_LABEL))
+WHO_SETS = "a QA reviewer of the facility sets it on the facility's thresholds page"
 THRESHOLD_NOT_SET = (
-    "Early-warning threshold not set: enter the facility's probability threshold to see whether "
-    "the dose range is likely to be reached."
+    f"Early-warning threshold not set: {WHO_SETS} (there is no default). Until then, a "
+    "probability threshold given with the view shows whether the dose range is likely to be "
+    "reached."
 )
 _CLINICAL_ERRORS = (ValueError, TypeError, ArithmeticError)
 # The clinical core names the thresholds by its arguments; the forms and the API by their units.
@@ -54,6 +61,64 @@ _CORE_NAMES = {
     "min_ifn_gamma_fold": "min_ifn_gamma_fold",
     "min_cd137_difference": "min_cd137_difference_points",
 }
+
+
+@dataclass(frozen=True)
+class StoredThresholds:
+    """The facility's stored settings, by field name; None is "not set" (there is no default)."""
+
+    values: Mapping[str, Decimal | None]
+    updated_by: str = ""
+    updated_at: dt.datetime | None = None
+
+    @property
+    def screen(self) -> dict[str, Decimal] | None:
+        """The three reactivity thresholds when all are set, else None."""
+        limits = {field: self.values.get(field) for field, _ in THRESHOLD_FIELDS}
+        if any(value is None for value in limits.values()):
+            return None
+        return {field: value for field, value in limits.items() if value is not None}
+
+    @property
+    def warn(self) -> Decimal | None:
+        return self.values.get(WARN_FIELD)
+
+    @property
+    def screen_not_set(self) -> list[str]:
+        """The labels of the reactivity thresholds that are not set."""
+        return [label for field, label in THRESHOLD_FIELDS if self.values.get(field) is None]
+
+    @property
+    def screen_note(self) -> str:
+        """Which reactivity thresholds are not set and who sets them; "" when all are."""
+        missing = self.screen_not_set
+        if not missing:
+            return ""
+        return (
+            f"Not set for this facility: {'; '.join(missing)}. A QA reviewer of the facility sets "
+            "the reactivity thresholds on the facility's thresholds page (there are no defaults)."
+        )
+
+
+def _as_written(value: Decimal | None) -> Decimal | None:
+    """A stored value without the column's padding zeros: 200.0 -> 200, 0.800 -> 0.8."""
+    return None if value is None else Decimal(format(value.normalize(), "f"))
+
+
+def stored_thresholds(facility_id: int) -> StoredThresholds:
+    """The facility's stored thresholds (every value None when it has set none)."""
+    row = (
+        FacilityThresholds.objects.select_related("updated_by")
+        .filter(facility_id=facility_id)
+        .first()
+    )
+    if row is None:
+        return StoredThresholds(dict.fromkeys((f for f, _ in SETTING_FIELDS), None))
+    return StoredThresholds(
+        {field: _as_written(getattr(row, field)) for field, _ in SETTING_FIELDS},
+        row.updated_by.printed_name,
+        row.updated_at,
+    )
 
 
 @dataclass(frozen=True)

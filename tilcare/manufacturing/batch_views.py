@@ -7,12 +7,17 @@ treating center follows the batch's status through the API.
 Each POST calls one service; success redirects back to the batch page with a message (a reload
 never repeats it, and the thresholds typed in the page's query are kept); a refusal re-renders
 the page with the form and its messages where they were typed (status 200).
+
+The ranking, the early warning and the selection use the facility's stored thresholds
+(`FacilityThresholds`, set by its QA reviewer); thresholds typed in the page's query override
+them for that view only, and the page says which values it used.
 """
 
 from __future__ import annotations
 
 import json
 import zoneinfo
+from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -30,14 +35,24 @@ from tilcare.core.forms import apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
-from tilcare.manufacturing import batch_policies, batch_selectors, batch_services, release_views
+from tilcare.manufacturing import (
+    batch_policies,
+    batch_selectors,
+    batch_services,
+    release_policies,
+    release_views,
+)
 from tilcare.manufacturing.batch_forecast import (
+    THRESHOLD_FIELDS,
     THRESHOLD_NOT_SET,
+    WARN_FIELD,
+    StoredThresholds,
     batch_forecast,
     dose_range,
     parse_probability,
     ranking_document,
     screen_ranking,
+    stored_thresholds,
 )
 from tilcare.manufacturing.batch_forms import (
     AdvanceForm,
@@ -83,6 +98,37 @@ def _kept_query(data: Any) -> str:
     return urlencode(_kept(data))
 
 
+def _typed(data: Any, field: str) -> bool:
+    return bool(str(data.get(field) or "").strip())
+
+
+def _overrides(data: Any, field: str, stored: StoredThresholds) -> bool:
+    """Whether a value other than the facility's stored one is typed for `field` (the stored
+    value sent back unchanged, as the pre-filled forms do, is still the stored one)."""
+    if not _typed(data, field):
+        return False
+    try:
+        return Decimal(str(data.get(field)).strip()) != stored.values.get(field)
+    except (InvalidOperation, ValueError, TypeError):
+        return True
+
+
+def _warning_threshold(data: Any, stored: StoredThresholds) -> tuple[Decimal | None, str, str]:
+    """(threshold, problem, source): typed in the query for this view, else the facility's
+    stored one; source "typed", "stored" or "" (not set)."""
+    if _overrides(data, WARN_FIELD, stored):
+        warn, problem = parse_probability(data.get(WARN_FIELD))
+        return warn, problem, "typed"
+    return stored.warn, "", "stored" if stored.warn is not None else ""
+
+
+def _thresholds_url(user: User) -> str | None:
+    facility = user.organization
+    if facility is None or not release_policies.can_view_facility_thresholds(user, facility):
+        return None
+    return reverse("manufacturing:facility-thresholds")
+
+
 def _back(batch: Batch, data: Any, anchor: str = "") -> HttpResponse:
     query = _kept_query(data)
     url = reverse("manufacturing:batch-detail", args=[batch.public_id])
@@ -96,7 +142,8 @@ def _back(batch: Batch, data: Any, anchor: str = "") -> HttpResponse:
 def batch_board(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     require(batch_policies.can_view_batch_board(user), NOT_A_VIEWER)
-    warn, problem = parse_probability(request.GET.get("warn_below_probability"))
+    stored = stored_thresholds(user.organization_id)
+    warn, problem, warn_source = _warning_threshold(request.GET, stored)
     include_closed = request.GET.get("closed") == "1"
     columns = batch_selectors.batch_board(
         user, include_closed=include_closed, warn_below_probability=warn
@@ -117,6 +164,9 @@ def batch_board(request: HttpRequest) -> HttpResponse:
                 "warn_form": WarningThresholdForm(initial={"warn_below_probability": warn}),
                 "warn_set": warn is not None,
                 "warn_problem": problem,
+                "warn_source": warn_source,
+                "stored": stored,
+                "thresholds_url": _thresholds_url(user),
                 "threshold_not_set": THRESHOLD_NOT_SET,
                 "kept_query": _kept_query(request.GET),
                 "time_zone": _zone(user).key,
@@ -127,16 +177,32 @@ def batch_board(request: HttpRequest) -> HttpResponse:
 # --- the batch page -----------------------------------------------------------------------------
 
 
-def _ranking(record: Any, query: Any) -> tuple[ThresholdsForm, dict[str, Any] | None, list[str]]:
-    """The ranking to show: the stored one once selected, else a preview with the thresholds in
-    the query (none until all three are given)."""
-    form = ThresholdsForm(query if any(query.get(f) for f in ThresholdsForm.base_fields) else None)
-    if record.stored_ranking is not None or not record.readings or not form.is_bound:
+def _stored_initial(stored: StoredThresholds) -> dict[str, Decimal]:
+    """The facility's stored reactivity thresholds that are set, as a form's initial values."""
+    return {
+        field: value
+        for field, _ in THRESHOLD_FIELDS
+        if (value := stored.values.get(field)) is not None
+    }
+
+
+def _ranking(
+    record: Any, query: Any, stored: StoredThresholds
+) -> tuple[ThresholdsForm, dict[str, Any] | None, list[str]]:
+    """The ranking to show: the stored one once selected, else a preview with the thresholds
+    typed in the query or, with none typed, the facility's stored ones (none until all three
+    are set)."""
+    typed = any(_overrides(query, f, stored) for f in ThresholdsForm.base_fields)
+    form = ThresholdsForm(query) if typed else ThresholdsForm(initial=_stored_initial(stored))
+    if record.stored_ranking is not None or not record.readings:
         return form, record.stored_ranking, []
-    if not form.is_valid():
+    if typed and not form.is_valid():
+        return form, None, []
+    limits = form.cleaned_data if typed else stored.screen
+    if limits is None:
         return form, None, []
     try:
-        ranking = screen_ranking(record.readings, form.cleaned_data)
+        ranking = screen_ranking(record.readings, limits)
     except InvalidInput as refused:
         return form, None, [m for ms in refused.errors.values() for m in ms]
     return form, ranking_document(ranking, selected=[]), []
@@ -153,9 +219,10 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
     may_record = batch_policies.can_record_batch_step(user, batch)
     screened = sorted(row.culture.culture_id for row in record.cultures if row.reading)
     culture_ids = [row.culture.culture_id for row in record.cultures]
-    warn, warn_problem = parse_probability(query.get("warn_below_probability"))
+    stored = stored_thresholds(batch.facility_id)
+    warn, warn_problem, warn_source = _warning_threshold(query, stored)
     forecast = batch_forecast(batch, warn_below_probability=warn, with_chart=True)
-    thresholds_form, ranking, ranking_problems = _ranking(record, query)
+    thresholds_form, ranking, ranking_problems = _ranking(record, query, stored)
     may_reject = batch_policies.can_advance_batch(user, batch, BatchStatus.REJECTED)
     with timezone.override(zone):
         now_local = timezone.localtime().replace(second=0, microsecond=0, tzinfo=None)
@@ -183,7 +250,9 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
             "screen_form": ScreenUploadForm() if may_record and screening else None,
             "selection_form": SelectionForm(
                 culture_ids=screened,
-                initial=thresholds_form.data if thresholds_form.is_bound else None,
+                initial=thresholds_form.data
+                if thresholds_form.is_bound
+                else _stored_initial(stored),
             )
             if batch_policies.can_select_cultures(user, batch) and selecting
             else None,
@@ -224,6 +293,10 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
             "chart_json": json.dumps(forecast.chart) if forecast.chart else "",
             "warn_form": WarningThresholdForm(initial={"warn_below_probability": warn}),
             "warn_problem": warn_problem,
+            "warn_source": warn_source,
+            "stored": stored,
+            "ranking_source": "typed" if thresholds_form.is_bound else "stored",
+            "thresholds_url": _thresholds_url(user),
             "kept": _kept(query),
             "kept_thresholds": [(k, v) for k, v in _kept(query) if k != "warn_below_probability"],
             "kept_warn": query.get("warn_below_probability", ""),
@@ -327,8 +400,13 @@ def screen_import(request: HttpRequest, public_id: Any) -> HttpResponse:
 @require_POST
 def selection_create(request: HttpRequest, public_id: Any) -> HttpResponse:
     def build(batch: Batch) -> SelectionForm:
+        # A threshold left empty is the facility's stored one (the form shows it pre-filled).
+        data = request.POST.copy()
+        for field, value in _stored_initial(stored_thresholds(batch.facility_id)).items():
+            if not _typed(data, field):
+                data[field] = str(value)
         screened = batch_selectors.screened_culture_ids(batch)
-        return SelectionForm(request.POST, culture_ids=screened)
+        return SelectionForm(data, culture_ids=screened)
 
     return _step(
         request, public_id, "selection_form", build,

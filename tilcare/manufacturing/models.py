@@ -7,6 +7,8 @@ field here holds patient identity.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -14,6 +16,7 @@ from django.db.models import Q
 
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization
+from tilcare.clinical.manufacturing.reactivity import MAX_IFN_GAMMA_PG_PER_ML, MAX_PERCENT
 from tilcare.core.models import TimeStampedModel
 from tilcare.manufacturing.choices import (
     ATTEMPT_MAX,
@@ -366,3 +369,100 @@ class QaDisposition(TimeStampedModel):
         "audit.Signature", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     physician_acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+
+# --- The facility's own settings for the screen and the forecast ---------------------------------
+
+# The limits of each stored setting: the clinical core's (IFN-γ 0 to 10⁶ pg/mL, CD137 0 to 100
+# points, fold above 0, probability above 0 and at most 1) and the places kept. The fold has no
+# upper limit in the core; FOLD_MAX bounds what is stored (a plausibility limit, not a clinical
+# fact). The probability keeps 3 places, the precision the forecast rounds probabilities to.
+IFN_GAMMA_DIFFERENCE_MAX = MAX_IFN_GAMMA_PG_PER_ML
+IFN_GAMMA_DIFFERENCE_PLACES = 1
+FOLD_MAX = Decimal(1000)
+FOLD_PLACES = 2
+CD137_DIFFERENCE_MAX = MAX_PERCENT
+CD137_DIFFERENCE_PLACES = 2
+PROBABILITY_MAX = Decimal(1)
+PROBABILITY_PLACES = 3
+
+
+class FacilityThresholds(TimeStampedModel):
+    """A manufacturing facility's reactivity-screen thresholds and its early-warning threshold.
+
+    One row per facility (the ranking and the forecast do not depend on the protocol). None of
+    these has a default: a null value is "not set", and the batch page says so and who sets it (a
+    QA reviewer of the facility, `threshold_services.set_facility_thresholds`).
+    """
+
+    facility = models.OneToOneField(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": OrganizationKind.FACILITY},
+    )
+    min_ifn_gamma_difference_pg_per_ml = models.DecimalField(
+        "Minimum IFN-γ difference (pg/mL)",
+        max_digits=8,
+        decimal_places=IFN_GAMMA_DIFFERENCE_PLACES,
+        null=True,
+        blank=True,
+    )
+    min_ifn_gamma_fold = models.DecimalField(
+        "Minimum IFN-γ fold over control",
+        max_digits=6,
+        decimal_places=FOLD_PLACES,
+        null=True,
+        blank=True,
+    )
+    min_cd137_difference_points = models.DecimalField(
+        "Minimum CD137 difference (percentage points)",
+        max_digits=5,
+        decimal_places=CD137_DIFFERENCE_PLACES,
+        null=True,
+        blank=True,
+    )
+    warn_below_probability = models.DecimalField(
+        "Early warning below probability",
+        max_digits=4,
+        decimal_places=PROBABILITY_PLACES,
+        null=True,
+        blank=True,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "facility thresholds"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_ifn_gamma_difference_pg_per_ml__isnull=True)
+                | Q(
+                    min_ifn_gamma_difference_pg_per_ml__gte=0,
+                    min_ifn_gamma_difference_pg_per_ml__lte=IFN_GAMMA_DIFFERENCE_MAX,
+                ),
+                name="manufacturing_thresholds_ifn_gamma_difference_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_ifn_gamma_fold__isnull=True)
+                | Q(min_ifn_gamma_fold__gt=0, min_ifn_gamma_fold__lte=FOLD_MAX),
+                name="manufacturing_thresholds_fold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_cd137_difference_points__isnull=True)
+                | Q(
+                    min_cd137_difference_points__gte=0,
+                    min_cd137_difference_points__lte=CD137_DIFFERENCE_MAX,
+                ),
+                name="manufacturing_thresholds_cd137_difference_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(warn_below_probability__isnull=True)
+                | Q(warn_below_probability__gt=0, warn_below_probability__lte=PROBABILITY_MAX),
+                name="manufacturing_thresholds_probability_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Thresholds of facility {self.facility_id}"

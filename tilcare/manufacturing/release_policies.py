@@ -2,8 +2,9 @@
 
 - The facility that makes the batch: its manufacturing technologists record the formulation;
   technologists and QA reviewers (and the instruments acting under their API tokens) record
-  release test results; only a QA reviewer sets the facility's release specifications and signs
-  the disposition (release, reject, or release under exception).
+  release test results; only a QA reviewer sets the facility's release specifications and its
+  thresholds (the reactivity screen's and the early warning's), and signs the disposition
+  (release, reject, or release under exception). The facility's staff read both.
 - The center that treats the patient: its care team sees the release checklist and the
   certificate of analysis (both carry the COI identifier only); a treating physician of that
   center, and no one else, signs the acknowledgement a release under exception needs.
@@ -79,6 +80,16 @@ def can_view_specifications(user: Any, facility: Organization) -> bool:
 
 def can_set_release_specification(user: Any, facility: Organization) -> bool:
     return is_facility_staff(user, facility) and user.role == Role.QA_REVIEWER
+
+
+def can_view_facility_thresholds(user: Any, facility: Organization) -> bool:
+    """The facility's screen and early-warning thresholds: its staff, like its specifications."""
+    return can_view_specifications(user, facility)
+
+
+def can_set_facility_thresholds(user: Any, facility: Organization) -> bool:
+    """Who sets the release specifications sets the thresholds: a QA reviewer of the facility."""
+    return can_set_release_specification(user, facility)
 
 
 def can_record_formulation(user: Any, batch: Batch) -> bool:

@@ -7,6 +7,8 @@
   release under exception. Facility staff and the center's care team may open it; neither sees
   the patient, only the COI identifier.
 - `release-specifications/`: the facility's criteria per protocol and test; its QA sets them.
+- `thresholds/`: beside them, the facility's reactivity-screen thresholds and early-warning
+  threshold, which the batch pages use; its staff read them, its QA sets them.
 - `batches/<id>/coa.pdf`: the certificate of analysis, once QA has decided.
 
 The disposition and the acknowledgement are posted to the journey layer
@@ -37,8 +39,9 @@ from tilcare.core.forms import DateTimeInput, apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.identity.services.items import STORAGE_HELP, STORAGE_MAX
-from tilcare.manufacturing import coa, release_services
+from tilcare.manufacturing import coa, release_services, threshold_services
 from tilcare.manufacturing import release_policies as policies
+from tilcare.manufacturing.batch_forecast import SETTING_FIELDS, stored_thresholds
 from tilcare.manufacturing.choices import Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ReleaseSpecification
 from tilcare.manufacturing.release_formulation import MAX_BAGS, cells_e9_text, dose_specification
@@ -48,6 +51,24 @@ from tilcare.protocols.loader import available_protocols, load_protocol
 CARD = "manufacturing/partials/_release.html"
 PAGE = "manufacturing/batch_release.html"
 SPECS_PAGE = "manufacturing/release_specifications.html"
+THRESHOLDS_PAGE = "manufacturing/facility_thresholds.html"
+# What each stored threshold is for and its unit, as the thresholds page shows them.
+THRESHOLD_USES = {
+    "min_ifn_gamma_difference_pg_per_ml": (
+        "pg/mL", "Reactive when IFN-γ against tumor minus control is at least this."
+    ),
+    "min_ifn_gamma_fold": (
+        "× control", "Reactive when IFN-γ against tumor divided by control is at least this "
+        "(not assessable when the control is 0 pg/mL)."
+    ),
+    "min_cd137_difference_points": (
+        "percentage points", "Reactive when CD137 % against tumor minus control is at least this."
+    ),
+    "warn_below_probability": (
+        "probability", "Early warning when the chance of reaching the protocol's lower dose by "
+        "the planned harvest day is below this."
+    ),
+}  # fmt: skip
 FIRST_BAG_ROWS = 4  # shown open; the rest up to MAX_BAGS under "More bags"
 
 
@@ -164,6 +185,23 @@ class SpecificationForm(NamedErrorsForm):
         super().__init__(*args, **kwargs)
         ids = sorted({ref.protocol_id for ref in available_protocols()})
         cast(forms.ChoiceField, self.fields["protocol_id"]).choices = [(i, i) for i in ids]
+
+
+class FacilityThresholdsForm(NamedErrorsForm):
+    """The four settings as typed: the service reads each number and names its limit; an empty
+    field is "not set"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field, label in SETTING_FIELDS:
+            rule = threshold_services.LIMITS[field].rule
+            self.fields[field] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=40,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+                help_text=f"{rule[0].upper()}{rule[1:]}. Empty: not set.",
+            )
 
 
 # ---------- helpers shared with the batch page and the journey's release views ----------
@@ -406,8 +444,66 @@ def release_specifications(request: HttpRequest) -> HttpResponse:
             "protocols": protocols,
             "form": form,
             "dose_kind": ReleaseTestKind.VIABLE_CELL_DOSE,
+            "thresholds_url": reverse("manufacturing:facility-thresholds"),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def facility_thresholds(request: HttpRequest) -> HttpResponse:
+    """The facility's reactivity-screen and early-warning thresholds: its staff read them, its
+    QA reviewer sets them; anyone else is refused (403)."""
+    user = _user(request)
+    facility = user.organization
+    require(
+        facility is not None and policies.can_view_facility_thresholds(user, facility),
+        "The thresholds are kept by a manufacturing facility's staff.",
+    )
+    assert facility is not None
+    may_set = policies.can_set_facility_thresholds(user, facility)
+    stored = stored_thresholds(facility.pk)
+    form = None
+    if request.method == "POST":
+        require(may_set, threshold_services.NOT_QA)
+        form = FacilityThresholdsForm(request.POST)
+        if form.is_valid():
+            try:
+                threshold_services.set_facility_thresholds(
+                    facility, actor=user, values=form.cleaned_data
+                )
+            except InvalidInput as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, "Thresholds saved; the batch pages use them from now.")
+                return redirect(reverse("manufacturing:facility-thresholds"))
+    elif may_set:
+        form = FacilityThresholdsForm(
+            initial={f: v for f, v in stored.values.items() if v is not None}
+        )
+    rows = [
+        {
+            "field": field,
+            "label": label,
+            "value": stored.values.get(field),
+            "unit": THRESHOLD_USES[field][0],
+            "use": THRESHOLD_USES[field][1],
+        }
+        for field, label in SETTING_FIELDS
+    ]
+    with timezone.override(time_zone_of(user)):
+        return render(
+            request,
+            THRESHOLDS_PAGE,
+            {
+                "page_title": "Screen and early-warning thresholds",
+                "facility": facility,
+                "stored": stored,
+                "screen_rows": rows[:3],
+                "warn_row": rows[3],
+                "form": form,
+                "time_zone": time_zone_of(user).key,
+            },
+        )
 
 
 urlpatterns = [
@@ -424,4 +520,5 @@ urlpatterns = [
     ),
     path("batches/<uuid:public_id>/coa.pdf", coa_download, name="batch-coa"),
     path("release-specifications/", release_specifications, name="release-specifications"),
+    path("thresholds/", facility_thresholds, name="facility-thresholds"),
 ]

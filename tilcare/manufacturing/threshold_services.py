@@ -1,0 +1,153 @@
+"""The facility's own thresholds: the three reactivity-screen thresholds and the early warning's.
+
+`set_facility_thresholds` is the only write. A QA reviewer of the facility sets them (who sets
+the release specifications); each value is checked against the clinical core's limits and the
+places kept (`models.FacilityThresholds`), an empty value clears a setting ("not set", there is
+no default), and the change is written whole with one audit event holding the before and after,
+or refused whole naming each field and its limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from tilcare.accounts.models import Organization, User
+from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_event
+from tilcare.core.errors import InvalidInput
+from tilcare.core.policy import require
+from tilcare.manufacturing import release_policies
+from tilcare.manufacturing.batch_forecast import SETTING_FIELDS
+from tilcare.manufacturing.models import (
+    CD137_DIFFERENCE_MAX,
+    CD137_DIFFERENCE_PLACES,
+    FOLD_MAX,
+    FOLD_PLACES,
+    IFN_GAMMA_DIFFERENCE_MAX,
+    IFN_GAMMA_DIFFERENCE_PLACES,
+    PROBABILITY_MAX,
+    PROBABILITY_PLACES,
+    FacilityThresholds,
+)
+
+NOT_QA = "Only a QA reviewer of this facility sets its thresholds."
+LABELS = dict(SETTING_FIELDS)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A setting's range (the minimum included or not, the maximum included) and places."""
+
+    minimum: Decimal
+    minimum_included: bool
+    maximum: Decimal
+    places: int
+    rule: str  # the limit in words, as the refusal says it
+
+
+LIMITS: dict[str, Limit] = {
+    "min_ifn_gamma_difference_pg_per_ml": Limit(
+        Decimal(0), True, IFN_GAMMA_DIFFERENCE_MAX, IFN_GAMMA_DIFFERENCE_PLACES,
+        f"from 0 to {IFN_GAMMA_DIFFERENCE_MAX:,f} pg/mL with at most "
+        f"{IFN_GAMMA_DIFFERENCE_PLACES} decimal",
+    ),
+    "min_ifn_gamma_fold": Limit(
+        Decimal(0), False, FOLD_MAX, FOLD_PLACES,
+        f"above 0 and at most {FOLD_MAX:,f} with at most {FOLD_PLACES} decimals",
+    ),
+    "min_cd137_difference_points": Limit(
+        Decimal(0), True, CD137_DIFFERENCE_MAX, CD137_DIFFERENCE_PLACES,
+        f"from 0 to {CD137_DIFFERENCE_MAX} percentage points with at most "
+        f"{CD137_DIFFERENCE_PLACES} decimals",
+    ),
+    "warn_below_probability": Limit(
+        Decimal(0), False, PROBABILITY_MAX, PROBABILITY_PLACES,
+        f"a probability above 0 and at most {PROBABILITY_MAX} with at most "
+        f"{PROBABILITY_PLACES} decimals (e.g. 0.80 for 80 %)",
+    ),
+}  # fmt: skip
+
+
+def _clean(field: str, value: Any, errors: dict[str, list[str]]) -> Decimal | None:
+    """The value to store (None clears the setting), or None with the refusal in `errors`."""
+    label, limit = LABELS[field], LIMITS[field]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool | float):
+        errors[field] = [
+            f"{label} must be given as a decimal number or text, not as {type(value).__name__} "
+            f"({value!r}); it must be {limit.rule}."
+        ]
+        return None
+    try:
+        number = Decimal(value.strip()) if isinstance(value, str) else value
+        if not isinstance(number, Decimal | int):
+            raise InvalidOperation
+        number = Decimal(number)
+        if not number.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors[field] = [f"{label} must be a number (got “{value}”); it must be {limit.rule}."]
+        return None
+    above_minimum = number >= limit.minimum if limit.minimum_included else number > limit.minimum
+    if not above_minimum or number > limit.maximum:
+        errors[field] = [f"{label} must be {limit.rule} (got {number})."]
+        return None
+    kept = number.quantize(Decimal(1).scaleb(-limit.places))
+    if kept != number:
+        errors[field] = [f"{label} must be {limit.rule} (got {number})."]
+        return None
+    return kept
+
+
+def clean_values(values: Mapping[str, Any]) -> dict[str, Decimal | None]:
+    """The settings given, checked; InvalidInput naming each field and its limit."""
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(str(key) for key in values if key not in LABELS)
+    if unknown:
+        errors["__all__"] = [
+            f"Not a facility threshold: {', '.join(unknown)}; give only {', '.join(LABELS)}."
+        ]
+    elif not values:
+        errors["__all__"] = [f"Give at least one of the thresholds: {', '.join(LABELS)}."]
+    cleaned = {field: _clean(field, values[field], errors) for field in LABELS if field in values}
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
+
+
+def set_facility_thresholds(
+    facility: Organization, *, actor: User, values: Mapping[str, Any]
+) -> FacilityThresholds:
+    """Set (or clear, with an empty value) the facility's thresholds given in `values`, by field
+    name (`SETTING_FIELDS`); those not given keep their value. Written whole or refused whole."""
+    require(release_policies.can_set_facility_thresholds(actor, facility), NOT_QA)
+    cleaned = clean_values(values)
+    try:
+        with transaction.atomic():
+            row = FacilityThresholds.objects.select_for_update().filter(facility=facility).first()
+            before = snapshot(row) if row is not None else None
+            if row is None:
+                row = FacilityThresholds(facility=facility)
+            for field, value in cleaned.items():
+                setattr(row, field, value)
+            row.updated_by = actor
+            row.save()
+            record_event(
+                "manufacturing.facility_thresholds.set",
+                row,
+                actor=actor,
+                before=before,
+                after=snapshot(row),
+                subject_id=str(facility.public_id),
+            )
+    except IntegrityError:
+        raise InvalidInput(
+            {"__all__": ["Set by a colleague at the same moment; submit again."]}
+        ) from None
+    return row
