@@ -38,7 +38,12 @@ from tilcare.identity.services import items as item_services
 from tilcare.identity.services import shipments as shipment_services
 from tilcare.journey import custody, release
 from tilcare.journey.models import Journey
-from tilcare.manufacturing import batch_services, release_formulation, release_services
+from tilcare.manufacturing import (
+    batch_services,
+    release_formulation,
+    release_services,
+    threshold_services,
+)
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ProductBag
 
@@ -71,6 +76,7 @@ SCREEN_CSV = (
     b"F03,960.5,80,6.5,0.9\n"
     b"F04,410,150,3.4,1.0\n"
 )
+WARN_BELOW_PROBABILITY = Decimal("0.80")
 CULTURES = (("F01", 25_400_000), ("F02", 8_000_000), ("F03", 31_000_000), ("F04", 12_600_000))
 SELECTED = ("F01", "F03")
 
@@ -102,7 +108,13 @@ RELEASE_RESULTS: dict[str, dict[str, object]] = {
 def set_facility_specifications(
     facility: Organization, qa: User, protocol_ids: Sequence[str]
 ) -> None:
-    """The facility's QA sets its release specifications, once per protocol file."""
+    """The facility's QA sets its screen and early-warning thresholds, and its release
+    specifications once per protocol file."""
+    threshold_services.set_facility_thresholds(
+        facility,
+        actor=qa,
+        values={**SCREEN_THRESHOLDS, "warn_below_probability": WARN_BELOW_PROBABILITY},
+    )
     for protocol_id in protocol_ids:
         for test, values in RELEASE_SPECIFICATIONS.items():
             release_formulation.set_release_specification(

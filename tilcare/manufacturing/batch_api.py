@@ -7,7 +7,7 @@ feed it: the same selectors, policies and services as the batch page.
     POST /manufacturing/batches/{id}/cultures                one culture or a list (201)
     POST /manufacturing/batches/{id}/cultures/{culture}/count
     POST /manufacturing/batches/{id}/reactivity.csv          the plate-reader CSV (201)
-    GET  /manufacturing/batches/{id}/ranking?min_…=          the ranking at the given thresholds
+    GET  /manufacturing/batches/{id}/ranking?min_…=          the ranking (stored thresholds default)
     POST /manufacturing/batches/{id}/selection               cultures, reason, thresholds (201)
     POST /manufacturing/batches/{id}/rep-counts              one count or a list (201)
     POST /manufacturing/batches/{id}/harvest-plan            the planned harvest date
@@ -47,6 +47,7 @@ from tilcare.manufacturing.batch_forecast import (
     screen_ranking,
     screened_readings,
     stored_thresholds,
+    with_stored_thresholds,
 )
 from tilcare.manufacturing.batch_schemas import (
     AdvanceIn,
@@ -214,11 +215,12 @@ def post_reactivity_csv(request: HttpRequest, public_id: str) -> Status[BatchOut
 @router.get(
     "/manufacturing/batches/{public_id}/ranking",
     response=dict[str, Any],
-    summary="The screened cultures ranked at the facility's thresholds (all three required)",
+    summary="The screened cultures ranked at the given thresholds, or the facility's stored ones",
 )
 def get_ranking(request: HttpRequest, public_id: str) -> dict[str, Any]:
     batch = _record_batch(request, public_id)
-    limits = parse_thresholds({field: request.GET.get(field) for field, _ in THRESHOLD_FIELDS})
+    typed = {field: request.GET.get(field) for field, _ in THRESHOLD_FIELDS}
+    limits = parse_thresholds(with_stored_thresholds(typed, batch.facility_id))
     readings = screened_readings(batch)
     if not readings:
         raise InvalidInput({"__all__": ["No culture of this batch has been screened yet."]})
@@ -232,7 +234,7 @@ def get_ranking(request: HttpRequest, public_id: str) -> dict[str, Any]:
 )
 def post_selection(request: HttpRequest, public_id: str, payload: SelectionIn) -> Status[BatchOut]:
     batch = _batch(request, public_id)
-    data = payload.dict()
+    data = with_stored_thresholds(payload.dict(), batch.facility_id)
     batch_services.select_cultures(
         batch,
         culture_ids=data.pop("culture_ids"),

@@ -312,6 +312,18 @@ def _chart(
 # --- the reactivity ranking ---------------------------------------------------------------------
 
 
+def with_stored_thresholds(raw: Mapping[str, Any], facility_id: int) -> dict[str, Any]:
+    """`raw` with each reactivity threshold it leaves empty taken from the facility's stored
+    settings (a threshold neither given nor stored stays empty, and is refused as required)."""
+    stored = stored_thresholds(facility_id).values
+    filled = dict(raw)
+    for field, _ in THRESHOLD_FIELDS:
+        given = filled.get(field)
+        if (given is None or str(given).strip() == "") and stored.get(field) is not None:
+            filled[field] = stored[field]
+    return filled
+
+
 def parse_thresholds(raw: Mapping[str, Any]) -> dict[str, Decimal]:
     """The three reactivity thresholds from a form, query or API body; each is required."""
     errors: dict[str, list[str]] = {}

@@ -111,8 +111,8 @@ class WarningThresholdForm(forms.Form):
     warn_below_probability = forms.DecimalField(
         label="Early warning below probability",
         required=False,
-        help_text="The facility's setting, 0 to 1 (e.g. 0.80): warn when the chance of reaching "
-        "the lower dose by the planned harvest day is below it.",
+        help_text="Above 0 and at most 1 (e.g. 0.80): warn when the chance of reaching the lower "
+        "dose by the planned harvest day is below it. Empty: the facility's stored setting.",
     )
 
 

@@ -59,10 +59,14 @@ class SelectionIn(Schema):
     culture_ids: list[str] = Field(..., description="The screened cultures chosen for the REP")
     reason: str = Field(..., description="Why these cultures")
     min_ifn_gamma_difference_pg_per_ml: Decimal | None = Field(
-        None, description="The facility's threshold (required; no default)"
+        None, description="Default: the facility's stored threshold (required when none is stored)"
     )
-    min_ifn_gamma_fold: Decimal | None = Field(None, description="Required; no default")
-    min_cd137_difference_points: Decimal | None = Field(None, description="Required; no default")
+    min_ifn_gamma_fold: Decimal | None = Field(
+        None, description="Default: the facility's stored threshold (required when none is stored)"
+    )
+    min_cd137_difference_points: Decimal | None = Field(
+        None, description="Default: the facility's stored threshold (required when none is stored)"
+    )
 
 
 class RepCountIn(Schema):

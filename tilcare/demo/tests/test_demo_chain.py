@@ -10,6 +10,7 @@ back. The test then does what the center's pharmacist does when the shipper arri
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -25,6 +26,7 @@ from tilcare.identity.shipment_status import late_shipments
 from tilcare.journey import services as journey_services
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.models import Journey, Milestone
+from tilcare.manufacturing.batch_forecast import batch_forecast, stored_thresholds
 from tilcare.manufacturing.choices import BatchStatus, Disposition
 from tilcare.manufacturing.models import (
     Batch,
@@ -208,6 +210,10 @@ def test_the_batch_in_expansion_has_its_counts_and_planned_harvest(demo):
         7,
     ]
     assert (batch.planned_harvest_on - batch.rep_started_on).days == 11
+    # And the forecast, at the facility's stored early-warning threshold, sees it on course
+    stored = stored_thresholds(batch.facility_id)
+    forecast = batch_forecast(batch, warn_below_probability=stored.warn)
+    assert (forecast.state, stored.warn, forecast.warning) == ("forecast", Decimal("0.80"), False)
 
 
 def test_the_specimen_still_in_transit_is_late_on_the_board(demo):

@@ -598,3 +598,59 @@ def test_another_facility_s_thresholds_are_not_used(team):
 
     assert "batch-reactive" not in text
     assert "Enter the three thresholds to rank the screened cultures." in text
+
+
+# ---------- the API's ranking and selection ----------
+
+API = "/api/v1/manufacturing/batches"
+
+
+def test_the_api_ranking_uses_the_stored_thresholds_when_none_are_given(team):
+    # Given a screened batch and the facility's stored thresholds
+    batch = screening_with_screen(team)
+    store(team)
+
+    # When the ranking is asked for without thresholds
+    response = client_for(team.manufacturing_tech).get(f"{API}/{batch.public_id}/ranking")
+
+    # Then it ranks at the stored ones
+    assert response.status_code == 200
+    document = response.json()
+    assert [(r["culture_id"], r["reactive"]) for r in document["rows"]] == [
+        ("F01", True),
+        ("F03", True),
+        ("F02", False),
+    ]
+    assert document["thresholds"]["min_ifn_gamma_difference_pg_per_ml"] == "200"
+
+
+def test_the_api_ranking_without_stored_or_given_thresholds_is_refused(team):
+    batch = screening_with_screen(team)
+    store(team, {"min_ifn_gamma_fold": Decimal(2)})
+
+    response = client_for(team.manufacturing_tech).get(f"{API}/{batch.public_id}/ranking")
+
+    assert response.status_code == 422
+    assert sorted(response.json()["errors"]) == [
+        "min_cd137_difference_points",
+        "min_ifn_gamma_difference_pg_per_ml",
+    ]
+
+
+def test_the_api_selection_records_the_stored_thresholds_when_none_are_given(team):
+    batch = screening_with_screen(team)
+    store(team, {**THRESHOLDS, "min_cd137_difference_points": Decimal("2.5")})
+
+    response = client_for(team.manufacturing_tech).post(
+        f"{API}/{batch.public_id}/selection",
+        data=json.dumps({"culture_ids": ["F01"], "reason": "Most reactive."}),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201
+    ranking = json.loads(CultureSelection.objects.get(batch=batch).ranking_json)
+    assert ranking["thresholds"] == {
+        "min_ifn_gamma_difference_pg_per_ml": "200",
+        "min_ifn_gamma_fold": "2",
+        "min_cd137_difference_points": "2.5",
+    }
