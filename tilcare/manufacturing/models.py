@@ -8,6 +8,7 @@ field here holds patient identity.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -16,8 +17,10 @@ from django.db.models import Q
 
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization
+from tilcare.audit.hashing import to_jsonable
 from tilcare.clinical.manufacturing.reactivity import MAX_IFN_GAMMA_PG_PER_ML, MAX_PERCENT
 from tilcare.core.models import TimeStampedModel
+from tilcare.identity.models import Item
 from tilcare.manufacturing.choices import (
     ATTEMPT_MAX,
     ATTEMPT_MIN,
@@ -369,6 +372,38 @@ class QaDisposition(TimeStampedModel):
         "audit.Signature", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     physician_acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    def signed_content(self) -> dict[str, Any]:
+        """What QA's signature and the physician's acknowledgement cover: the decision, its
+        reason, the batch, every release test as judged, and every bag with its item and expiry
+        (a bag's expiry lives on its identity item)."""
+        batch = self.batch
+        bags = list(ProductBag.objects.filter(batch=batch).order_by("bag_number"))
+        expiry = dict(
+            Item.objects.filter(item_id__in=[bag.item_id for bag in bags]).values_list(
+                "item_id", "expires_at"
+            )
+        )
+        tests = ReleaseTest.objects.filter(batch=batch).order_by("test")
+        content = {
+            "batch": str(batch.public_id),
+            "coi": f"{batch.coi_din}{batch.coi_check}",
+            "attempt": batch.manufacture_attempt,
+            "protocol": f"{batch.protocol_id} {batch.protocol_version}",
+            "decision": self.decision,
+            "reason": self.reason,
+            "decided_at": self.decided_at,
+            "decided_by": str(self.decided_by.public_id),
+            "tests": [
+                [t.test, t.specification, t.result_value, t.result_unit, t.result_text, t.passed]
+                for t in tests
+            ],
+            "bags": [
+                [b.bag_number, b.volume_ml, b.viable_cells, b.item_id, expiry.get(b.item_id)]
+                for b in bags
+            ],
+        }
+        return cast(dict[str, Any], to_jsonable(content))
 
 
 # --- The facility's own settings for the screen and the forecast ---------------------------------

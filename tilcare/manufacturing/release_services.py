@@ -18,7 +18,6 @@ records what follows for the journey in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from decimal import Decimal
 from typing import Any, cast
 
@@ -26,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import User
-from tilcare.audit.hashing import snapshot, to_jsonable
+from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
 from tilcare.audit.services import Signable, record_event, sign_record, signature_is_valid
 from tilcare.core.errors import InvalidInput
@@ -216,55 +215,8 @@ def record_release_test(
 # ---------- signatures on the disposition ----------
 
 
-def disposition_content(disposition: QaDisposition) -> dict[str, Any]:
-    """What QA's signature and the physician's acknowledgement cover: the decision, its reason,
-    the batch, every release test as judged, and every bag with its item and expiry."""
-    batch = disposition.batch
-    bags = list(ProductBag.objects.filter(batch=batch).order_by("bag_number"))
-    expiry = dict(
-        Item.objects.filter(item_id__in=[bag.item_id for bag in bags]).values_list(
-            "item_id", "expires_at"
-        )
-    )
-    tests = ReleaseTest.objects.filter(batch=batch).order_by("test")
-    return cast(
-        dict[str, Any],
-        to_jsonable(
-            {
-                "batch": str(batch.public_id),
-                "coi": f"{batch.coi_din}{batch.coi_check}",
-                "attempt": batch.manufacture_attempt,
-                "protocol": f"{batch.protocol_id} {batch.protocol_version}",
-                "decision": disposition.decision,
-                "reason": disposition.reason,
-                "decided_at": disposition.decided_at,
-                "decided_by": str(disposition.decided_by.public_id),
-                "tests": [
-                    [
-                        t.test,
-                        t.specification,
-                        t.result_value,
-                        t.result_unit,
-                        t.result_text,
-                        t.passed,
-                    ]
-                    for t in tests
-                ],
-                "bags": [
-                    [b.bag_number, b.volume_ml, b.viable_cells, b.item_id, expiry.get(b.item_id)]
-                    for b in bags
-                ],
-            }
-        ),
-    )
-
-
 def signable(disposition: QaDisposition) -> Signable:
-    """The disposition as `sign_record` takes it: the model instance, saying what a signature on
-    it covers (`disposition_content`). The model declares no `signed_content` of its own."""
-    disposition.signed_content = functools.partial(  # type: ignore[attr-defined]
-        disposition_content, disposition
-    )
+    """The disposition as `sign_record` takes it (its `signed_content` says what is covered)."""
     return cast(Signable, disposition)
 
 
