@@ -417,10 +417,12 @@ def receive_shipment(
             .select_related("shipper", "origin", "destination")
             .get(pk=shipment.pk)
         )
+        # Times are entered to the minute: a receipt in the minute of the dispatch is not
+        # "before" it.
         if (
             shipment.status == ShipmentStatus.IN_TRANSIT
             and shipment.dispatched_at is not None
-            and at < shipment.dispatched_at
+            and at < shipment.dispatched_at.replace(second=0, microsecond=0)
         ):
             raise _refuse(
                 "at", f"Received before it was dispatched ({utc(shipment.dispatched_at)})."

@@ -675,3 +675,18 @@ def test_every_status_the_table_names_is_a_shipment_status():
     # The table's keys and targets are all statuses, and only receipt ends the workflow
     assert set(SHIPMENT_TRANSITIONS) == set(ShipmentStatus.values)
     assert [s for s, targets in SHIPMENT_TRANSITIONS.items() if not targets] == ["received"]
+
+
+def test_a_receipt_entered_in_the_minute_of_the_dispatch_is_not_before_it(world):
+    # Given a shipment dispatched 40 seconds into a minute (a scanner's clock), and a receipt
+    # typed to the minute, as the form takes it
+    dispatched_at = minute(timezone.now()) - dt.timedelta(hours=1) + dt.timedelta(seconds=40)
+    shipment = dispatch_shipment(new_shipment(world), actor=world.team.navigator, at=dispatched_at)
+
+    # When it is received in that same minute
+    received = receive_shipment(
+        shipment, actor=world.team.manufacturing_tech, at=minute(dispatched_at)
+    )
+
+    # Then the receipt stands
+    assert received.status == ShipmentStatus.RECEIVED
