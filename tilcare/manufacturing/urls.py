@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tilcare.manufacturing import batch_views, release_views, views
+from tilcare.manufacturing import batch_views, release_views, settings_views, views
 
 app_name = "manufacturing"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     path("bookings/<uuid:public_id>/cancel/", views.booking_cancel, name="booking-cancel"),
     *batch_views.urlpatterns,
     *release_views.urlpatterns,
+    *settings_views.urlpatterns,
 ]
