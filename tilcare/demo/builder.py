@@ -556,6 +556,12 @@ def build_demo() -> DemoSummary:
                 walk.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=walk.today())
             walk.finish_tasks(spec.done_roles)
             _age_journey(walk.journey, spec)
+        # The facility's calendar, and a start booked for each journey whose resection is next.
+        chain.open_slots_and_book(
+            cast,
+            facility,
+            list(Journey.objects.filter(stage=Stage.RESECTION_SCHEDULED).order_by("id")),
+        )
         by_stage: dict[str, int] = {}
         for stage in Journey.objects.values_list("stage", flat=True):
             by_stage[stage] = by_stage.get(stage, 0) + 1

@@ -44,6 +44,7 @@ from tilcare.manufacturing import (
     release_services,
     threshold_services,
 )
+from tilcare.manufacturing import services as capacity_services
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ProductBag
 
@@ -451,3 +452,40 @@ class Chain:
                 note="The container of the first, stopped attempt was scanned by mistake; it was "
                 "set aside and the right container scanned. No product affected.",
             )
+
+
+# ---------- the facility's calendar ----------
+
+SLOT_WEEKS = 8
+SLOT_CAPACITY = 2
+
+
+def open_slots_and_book(
+    cast: Mapping[Role, User], facility: Organization, waiting: Sequence[Journey]
+) -> None:
+    """The facility opens a manufacturing start every Monday for the coming weeks, and the
+    navigator books one for each journey `waiting` for its resection: the first Monday after the
+    planned resection (the tissue starts the day after it arrives)."""
+    today = local_today(facility.time_zone)
+    first = today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
+    slots = [
+        capacity_services.create_slot(
+            facility=facility,
+            starts_on=first + dt.timedelta(weeks=week),
+            capacity=SLOT_CAPACITY,
+            note="Clean room 2" if week % 2 else "Clean room 1",
+            actor=cast[Role.MANUFACTURING_TECH],
+        )
+        for week in range(SLOT_WEEKS)
+    ]
+    for journey in waiting:
+        resection = journey.planned_resection_on or today
+        slot = next(s for s in slots if s.starts_on > resection)
+        capacity_services.book_slot(
+            slot,
+            coi_din=journey.coi_din,
+            coi_check=journey.coi_check,
+            center=journey.center,
+            actor=cast[Role.NAVIGATOR],
+            manufacture_attempt=journey.manufacture_attempt,
+        )

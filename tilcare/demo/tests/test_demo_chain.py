@@ -32,9 +32,11 @@ from tilcare.manufacturing.models import (
     Batch,
     BatchTransition,
     CultureSelection,
+    ManufacturingSlot,
     QaDisposition,
     ReleaseTest,
     RepCount,
+    SlotBooking,
 )
 from tilcare.manufacturing.release_services import signature_valid
 
@@ -230,3 +232,16 @@ def test_journeys_recorded_from_the_paper_record_have_no_custody_rows(demo):
 
     assert steps(journey) == []
     assert not Batch.objects.filter(coi_din=journey.coi_din).exists()
+
+
+def test_the_facility_opened_its_calendar_and_the_next_resection_has_a_start_booked(demo):
+    # Given the journey whose resection is scheduled
+    journey = journey_of("Kowalski")
+
+    # Then the facility has weekly starts open, and this journey holds one after its resection
+    slots = ManufacturingSlot.objects.order_by("starts_on")
+    assert slots.count() == 8
+    assert {s.starts_on.weekday() for s in slots} == {0}
+    booking = SlotBooking.objects.get(coi_din=journey.coi_din)
+    assert booking.slot.starts_on > journey.planned_resection_on
+    assert booking.booked_by.username == "navigator"
