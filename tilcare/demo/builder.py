@@ -8,7 +8,7 @@ invented, and must never be loaded into a database that holds real patients.
 
 A few things are adjusted after the services wrote them, on purpose and only here: a demo is
 built in a few seconds, but its journeys must look as if they had been lived over months (see
-`_age_journey`, and the batch record's opening date in `chain.Chain.receive_tissue`).
+`_age_journey`, and the batch record's opening and status dates in `chain.Chain`).
 
 The journeys that have not gone past "Product released" (`chained`) are also walked through the
 physical chain by `tilcare.demo.chain`: labels, custody scans, shipments with their temperature

@@ -240,7 +240,7 @@ class Chain:
             )
             batch = batch_services.advance_batch(batch, BatchStatus.PRE_REP, actor=tech)
         if bench < BENCH_DAY["cultures"]:
-            return self.batch()
+            return self._dated_status()
         cultures_day = self.tissue_day + BENCH_DAY["cultures"]
         if batch.status == BatchStatus.PRE_REP:
             for culture_id, cells in CULTURES:
@@ -291,6 +291,19 @@ class Chain:
                 counted_at=self.at(rep_start + rep_day, 8, 0),
                 actor=tech,
             )
+        return self._dated_status()
+
+    def _dated_status(self) -> Batch:
+        """The demo's adjustment of a batch's working state (like `_age_journey`): the status
+        was entered on the bench days ago, not when the demo was built, so the board counts its
+        days from then. The transition log and the audit trail keep the build time."""
+        batch = self.batch()
+        entered = {
+            BatchStatus.PRE_REP: self.tissue_day,
+            BatchStatus.REP: self.tissue_day + BENCH_DAY["rep_start"],
+        }.get(BatchStatus(batch.status))
+        if entered is not None:
+            Batch.objects.filter(pk=batch.pk).update(status_changed_at=self.at(entered, 11, 45))
         return self.batch()
 
     def harvest_and_test(self) -> Batch:

@@ -10,6 +10,7 @@ back. The test then does what the center's pharmacist does when the shipper arri
 from __future__ import annotations
 
 import json
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -245,3 +246,11 @@ def test_the_facility_opened_its_calendar_and_the_next_resection_has_a_start_boo
     booking = SlotBooking.objects.get(coi_din=journey.coi_din)
     assert booking.slot.starts_on > journey.planned_resection_on
     assert booking.booked_by.username == "navigator"
+
+
+def test_the_board_counts_a_batch_s_days_from_when_its_status_began_on_the_bench(demo):
+    # The REP of James Whitaker's batch started 7 days ago, its pre-REP culture 18 days ago
+    batch = Batch.objects.select_related("facility").get(coi_din=journey_of("Whitaker").coi_din)
+    tz = zoneinfo.ZoneInfo(batch.facility.time_zone)
+
+    assert batch.status_changed_at.astimezone(tz).date() == batch.rep_started_on
