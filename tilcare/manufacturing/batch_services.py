@@ -30,7 +30,7 @@ from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.identity.services.alerts import subject_of
-from tilcare.manufacturing import batch_events, batch_policies
+from tilcare.manufacturing import batch_policies
 
 # Re-exported: callers write every batch step through this one module.
 from tilcare.manufacturing.batch_screen import import_reactivity_csv as import_reactivity_csv
@@ -38,7 +38,7 @@ from tilcare.manufacturing.batch_screen import record_culture as record_culture
 from tilcare.manufacturing.batch_screen import record_culture_count as record_culture_count
 from tilcare.manufacturing.batch_screen import record_cultures as record_cultures
 from tilcare.manufacturing.batch_screen import select_cultures as select_cultures
-from tilcare.manufacturing.batch_selectors import coi_spaced, status_label, unmet_reasons
+from tilcare.manufacturing.batch_selectors import coi_spaced, status_label
 from tilcare.manufacturing.batch_steps import (
     NOTE_MAX,
     check_moment,
@@ -47,11 +47,11 @@ from tilcare.manufacturing.batch_steps import (
     locked_batch,
     require_status,
 )
+from tilcare.manufacturing.batch_workflow import REASON_MAX, move_batch
 from tilcare.manufacturing.choices import ATTEMPT_MAX, ATTEMPT_MIN, BATCH_TRANSITIONS, BatchStatus
 from tilcare.manufacturing.models import Batch, BatchTransition, RepCount, TissueReceipt
 from tilcare.protocols.loader import ProtocolNotFound, load_protocol
 
-REASON_MAX = 400
 WEIGHT_MIN_G, WEIGHT_MAX_G = Decimal("0.001"), Decimal(500)
 FRAGMENTS_MIN, FRAGMENTS_MAX = 1, 200
 # A REP runs about two weeks; 60 days catches a typing slip (day 80 for day 8).
@@ -209,29 +209,14 @@ def advance_batch(
                 errors["rep_started_on"] = [f"REP start {start} is before the tissue arrived."]
         if errors:
             raise InvalidInput(errors)
-        blocked = unmet_reasons(locked, to_status)
-        if blocked:
-            raise TransitionBlocked(blocked)
-        before = snapshot(locked)
-        now = timezone.now()
-        from_status = locked.status
-        locked.status = to_status
-        locked.status_changed_at = now
-        fields = ["status", "status_changed_at", "updated_at"]
-        if to_status == BatchStatus.REP:
-            locked.rep_started_on = rep_started_on or today
-            fields.append("rep_started_on")
-        locked.save(update_fields=fields)
-        BatchTransition.objects.create(
-            batch=locked, from_status=from_status, to_status=to_status, occurred_at=now,
-            actor=actor, reason=reason,
-        )  # fmt: skip
-        record_event(
-            "manufacturing.batch.advance", locked, actor=actor, before=before,
-            after=snapshot(locked), reason=reason, subject_id=subject_of(locked.coi_din),
-        )  # fmt: skip
-        if to_status == BatchStatus.REJECTED:
-            batch_events.batch_rejected(locked, actor=actor)
+        rep_start = {"rep_started_on": rep_started_on or today}
+        move_batch(
+            locked,
+            to_status,
+            actor=actor,
+            reason=reason,
+            also_set=rep_start if to_status == BatchStatus.REP else None,
+        )
     return locked
 
 

@@ -28,16 +28,15 @@ from tilcare.audit.services import record_event
 from tilcare.clinical.dosing.cell_dose import CellDoseCheck, check_cell_dose
 from tilcare.clinical.dosing.regimens import CellDoseRange
 from tilcare.clinical.units import cells
-from tilcare.core.errors import InvalidInput, TransitionBlocked
+from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.alerts import subject_of
 from tilcare.identity.services.items import clean_storage_temperature, create_item
-from tilcare.manufacturing import batch_events
 from tilcare.manufacturing import release_policies as policies
-from tilcare.manufacturing.batch_selectors import unmet_reasons
-from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus, ReleaseTestKind
-from tilcare.manufacturing.models import Batch, BatchTransition, ProductBag, ReleaseSpecification
+from tilcare.manufacturing.batch_workflow import move_batch as move_batch
+from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
+from tilcare.manufacturing.models import Batch, ProductBag, ReleaseSpecification
 from tilcare.protocols.loader import ProtocolNotFound, available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol
 
@@ -109,44 +108,6 @@ def check_moment(value: Any, field: str, *, not_before: dt.datetime, errors: Err
 
 def batch_subject(batch: Batch) -> str:
     return subject_of(batch.coi_din)
-
-
-def move_batch(batch: Batch, target: BatchStatus, *, actor: User, reason: str = "") -> None:
-    """Change the (locked) batch's status as a release step requires: the table and the
-    workflow's guards (`batch_selectors.GUARDS`) as `batch_services.advance_batch` checks them,
-    with its transition row and audit event. The caller's policy decides who may: the role rule
-    of `advance_batch` is for the moves staff make on the batch page, and a physician's
-    acknowledgement moves the batch too."""
-    source = BatchStatus(batch.status)
-    if target not in BATCH_TRANSITIONS.get(source, frozenset()):
-        raise TransitionBlocked([f"A batch cannot move from “{source.label}” to “{target.label}”."])
-    blocked = unmet_reasons(batch, target)
-    if blocked:
-        raise TransitionBlocked(blocked)
-    before = snapshot(batch)
-    now = timezone.now()
-    BatchTransition.objects.create(
-        batch=batch,
-        from_status=source,
-        to_status=target,
-        occurred_at=now,
-        actor=actor,
-        reason=reason[:400],
-    )
-    batch.status = target
-    batch.status_changed_at = now
-    batch.save(update_fields=["status", "status_changed_at", "updated_at"])
-    record_event(
-        "manufacturing.batch.advance",
-        batch,
-        actor=actor,
-        before=before,
-        after=snapshot(batch),
-        reason=reason,
-        subject_id=batch_subject(batch),
-    )
-    if target == BatchStatus.REJECTED:
-        batch_events.batch_rejected(batch, actor=actor)
 
 
 def locked_batch(batch: Batch) -> Batch:
