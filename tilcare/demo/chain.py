@@ -184,7 +184,7 @@ class Chain:
         the scan records "Tissue received" and opens the batch record. `mix_up_first`: an item
         scanned by mistake before the right one (blocked and alerted, QA acknowledges)."""
         tech = self.cast[Role.MANUFACTURING_TECH]
-        shipment = self._shipment_in_transit(ItemKind.TUMOR_SPECIMEN)
+        shipment = self._shipment_carrying(ItemKind.TUMOR_SPECIMEN)
         received = self.at(day, 11, 10)
         self._log_temperatures(shipment, received, Decimal("4.6"), tech)
         shipment_services.receive_shipment(
@@ -430,7 +430,7 @@ class Chain:
         )
         assert result.accepted, result.event.message
 
-    def _shipment_in_transit(self, kind: ItemKind) -> Shipment:
+    def _shipment_carrying(self, kind: ItemKind) -> Shipment:
         return (
             Shipment.objects.filter(
                 coi_din=self.journey.coi_din,

@@ -1,4 +1,5 @@
-"""Fixtures the slot pages' tests share: a center and facility team, a journey, an open slot."""
+"""Fixtures the manufacturing tests share: the center and facility team (`batch_team`), a patient
+with a known identity (to assert facility pages never show it), a journey, an open slot."""
 
 from __future__ import annotations
 
@@ -6,28 +7,30 @@ import datetime as dt
 
 import pytest
 
-from tilcare.journey.tests.factories import make_team, open_journey_for
+from tilcare.journey.tests.factories import open_journey_for
+from tilcare.manufacturing.tests.batch_factories import batch_team
 from tilcare.manufacturing.tests.factories import SlotFactory
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
+from tilcare.patients.tests.factories import PatientFactory
 
 
 @pytest.fixture
 def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
+    return batch_team()
 
 
 @pytest.fixture
-def journey(team):
-    patient = PatientFactory(
+def patient(team):
+    return PatientFactory(
         center=team.center,
         mrn="MRN004512",
         given_name="Theodora",
         family_name="Lindqvist",
         date_of_birth=dt.date(1968, 4, 12),
     )
+
+
+@pytest.fixture
+def journey(team, patient):
     return open_journey_for(patient, team.navigator)
 
 

@@ -14,7 +14,7 @@ from django.test import Client
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
-from tilcare.journey.tests.factories import make_team, open_journey_for
+from tilcare.journey.tests.factories import open_journey_for
 from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.tests.factories import (
@@ -36,14 +36,6 @@ SLOTS = "/api/v1/manufacturing/slots"
 BOOKINGS = "/api/v1/manufacturing/bookings"
 IDENTITY = (b"Theodora", b"Lindqvist", b"MRN004512", b"1968-04-12")
 NOT_FOUND = {"detail": "Not found."}
-
-
-@pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
 
 
 @pytest.fixture

@@ -42,7 +42,6 @@ from tilcare.manufacturing.tests.batch_factories import (
 from tilcare.patients.tests.factories import (
     CenterFactory,
     FacilityFactory,
-    PatientFactory,
     UserFactory,
 )
 
@@ -52,22 +51,6 @@ BATCHES = "/api/v1/manufacturing/batches"
 IDENTITY = (b"Theodora", b"Lindqvist", b"MRN004512", b"1968-04-12")
 NOT_FOUND = {"detail": "Not found."}
 THRESHOLD_QUERY = {k: str(v) for k, v in THRESHOLDS.items()}
-
-
-@pytest.fixture
-def team():
-    return batch_team()
-
-
-@pytest.fixture
-def patient(team):
-    return PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
 
 
 def client_for(user) -> Client:

@@ -33,7 +33,6 @@ from tilcare.manufacturing.models import (
 from tilcare.manufacturing.tests.batch_factories import (
     REP_DAYS_AGO,
     THRESHOLDS,
-    batch_team,
     count_time,
     fresh,
     in_rep_with_counts,
@@ -50,11 +49,6 @@ from tilcare.manufacturing.tests.factories import coi_number
 from tilcare.patients.tests.factories import FacilityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return batch_team()
 
 
 @pytest.fixture

@@ -36,7 +36,6 @@ from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
     THRESHOLDS,
     batch_of_patient,
-    batch_team,
     count_time,
     fresh,
     in_rep_with_counts,
@@ -49,7 +48,6 @@ from tilcare.manufacturing.tests.batch_factories import (
 from tilcare.patients.tests.factories import (
     TEST_PASSWORD,
     FacilityFactory,
-    PatientFactory,
     UserFactory,
 )
 
@@ -63,22 +61,6 @@ COI_HTML = (
 )
 THRESHOLD_QUERY = {k: str(v) for k, v in THRESHOLDS.items()}
 SLOW = ((0, "0.05"), (3, "0.08"), (5, "0.1"), (7, "0.12"))
-
-
-@pytest.fixture
-def team():
-    return batch_team()
-
-
-@pytest.fixture
-def patient(team):
-    return PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
 
 
 def client_for(user) -> Client:

@@ -23,7 +23,6 @@ from tilcare.manufacturing.reactivity_csv import (
 )
 from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
-    batch_team,
     open_test_batch,
     walk_batch,
 )
@@ -242,11 +241,6 @@ def test_every_problem_is_listed_up_to_twenty():
 
 
 # ---------- the import: all or nothing ----------
-
-
-@pytest.fixture
-def team():
-    return batch_team()
 
 
 @pytest.fixture

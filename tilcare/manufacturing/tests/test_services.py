@@ -16,7 +16,6 @@ import pytest
 from tilcare.accounts.choices import CENTER_ROLES, Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
-from tilcare.journey.tests.factories import make_team
 from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.services import SlotFull, day_text
@@ -26,19 +25,11 @@ from tilcare.manufacturing.tests.factories import (
     coi_number,
     facility_today,
 )
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
+from tilcare.patients.tests.factories import CenterFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 BOOKING_ROLES = {Role.NAVIGATOR, Role.PHYSICIAN}
-
-
-@pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 from tilcare.accounts.choices import CENTER_ROLES, Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
-from tilcare.journey.tests.factories import make_team
 from tilcare.manufacturing import services
 from tilcare.manufacturing.choices import SLOT_HORIZON_DAYS
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
@@ -21,17 +20,9 @@ from tilcare.manufacturing.tests.factories import (
     coi_number,
     facility_today,
 )
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
+from tilcare.patients.tests.factories import FacilityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
     THRESHOLDS,
     batch_of_patient,
-    batch_team,
     in_rep_with_counts,
     open_test_batch,
     record_counts,
@@ -53,11 +52,6 @@ FIELDS = (
     "min_cd137_difference_points",
     "warn_below_probability",
 )
-
-
-@pytest.fixture
-def team():
-    return batch_team()
 
 
 def client_for(user) -> Client:
