@@ -48,13 +48,10 @@ DEVINE_MIN_HEIGHT_IN = Decimal(60)
 
 MOSTELLER_SOURCE = "Mosteller RD. Simplified calculation of body-surface area. NEJM 1987;317:1098"
 DUBOIS_SOURCE = "DuBois D, DuBois EF. Arch Intern Med 1916;17:863"
-DEVINE_SOURCE = (
-    "Devine ideal body weight as given in clinical-reference.md §9 "
-    "(https://harderworld.com/2013/03/13/here-we-go-again-2/)"
-)
+DEVINE_SOURCE = "Devine BJ. Gentamicin therapy. Drug Intell Clin Pharm 1974;8:650–655"
 ADJUSTED_SOURCE = (
-    "Pharmacy convention IBW + factor × (actual − IBW); factor NOT CONFIRMED in the reference "
-    "notes, set by protocol"
+    "Pharmacy convention IBW + factor × (actual − IBW); the factor is set by the center's "
+    "protocol (0.4 comes from aminoglycoside dosing, Traynor 1995; conditioning practice varies)"
 )
 BMI_SOURCE = "Body-mass index (Quetelet): weight_kg / height_m²"
 

@@ -29,8 +29,8 @@ from tilcare.clinical.body_size import Sex, checked_weight_kg, parse_sex
 from tilcare.clinical.units import ImplausibleInput, InvalidQuantity, Quantity, Unit
 
 SOURCE = (
-    "Cockcroft DW, Gault MH. Nephron 1976;16:31–41 — NOT CONFIRMED in the reference notes; "
-    "to be validated by the center"
+    "Cockcroft DW, Gault MH. Prediction of creatinine clearance from serum creatinine. "
+    "Nephron 1976;16:31–41"
 )
 FORMULA = "CrCl (mL/min) = (140 − age_years) × weight_kg / (72 × SCr_mg_per_dl) × 0.85 if female"
 

@@ -60,7 +60,10 @@ class AdjustedWeightIn(WeightHeightIn):
     factor: Decimal = Field(
         ...,
         title="Adjustment factor",
-        description="0–1, set by the protocol (no default: the common 0.4 is not confirmed)",
+        description=(
+            "0–1, set by your center's protocol; no default: 0.4 comes from aminoglycoside "
+            "dosing and conditioning practice varies"
+        ),
     )
 
 

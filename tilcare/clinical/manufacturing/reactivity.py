@@ -39,7 +39,7 @@ from tilcare.clinical.units import (
 )
 
 SOURCE = (
-    "Center-set screening thresholds (no settled published source in the reference notes); "
+    "Screening thresholds set by the facility's QA reviewer (no published standard sets them); "
     "IFN-gamma release and CD137 upregulation against autologous tumor vs control"
 )
 FORMULA = (
