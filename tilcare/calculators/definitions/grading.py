@@ -9,7 +9,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 from tilcare.calculators.registry import Calculator, Outcome, Tone, register
-from tilcare.clinical.grading.crs_astct import Hypotension, Hypoxia, grade_crs
+from tilcare.clinical.grading.crs_astct import Hypotension, Hypoxia, TherapyForCrs, grade_crs
 from tilcare.clinical.grading.news2 import Consciousness, SpO2Scale, score_news2
 
 GROUP = "Toxicity grading and early warning"
@@ -65,8 +65,23 @@ def run_news2(data: News2In) -> Outcome:
 
 class CrsIn(Schema):
     fever: bool = Field(..., title="Fever ≥ 38 °C not attributable to another cause")
-    antipyretic_or_anticytokine_given: bool = Field(
-        ..., title="Antipyretic or anticytokine therapy (tocilizumab, steroids) started"
+    crs_graded_before_therapy: bool = Field(
+        ...,
+        title="CRS already graded before the therapy below",
+        description=(
+            "Yes only if this patient was already graded with CRS and the therapy was then given "
+            "for it: only then is fever no longer required (ASTCT 2019)"
+        ),
+    )
+    therapy_for_crs: Literal[
+        "none", "tocilizumab_or_other_anticytokine", "corticosteroids", "antipyretic_for_crs"
+    ] = Field(
+        ...,
+        title="Therapy given for CRS",
+        description=(
+            "none for scheduled premedication such as acetaminophen during IL-2: it does not "
+            "waive the fever requirement"
+        ),
     )
     hypotension: Literal[
         "none", "not_requiring_vasopressors", "one_vasopressor", "multiple_vasopressors"
@@ -101,7 +116,8 @@ _HYPOXIA = {
 def run_crs(data: CrsIn) -> Outcome:
     result = grade_crs(
         fever=data.fever,
-        antipyretic_or_anticytokine_given=data.antipyretic_or_anticytokine_given,
+        crs_graded_before_therapy=data.crs_graded_before_therapy,
+        therapy_for_crs=TherapyForCrs(data.therapy_for_crs),
         hypotension=_HYPOTENSION[data.hypotension],
         hypoxia=_HYPOXIA[data.hypoxia],
         death_due_to_crs=data.death_due_to_crs,
@@ -140,7 +156,8 @@ register(
         run=run_crs,
         example={
             "fever": True,
-            "antipyretic_or_anticytokine_given": False,
+            "crs_graded_before_therapy": False,
+            "therapy_for_crs": "none",
             "hypotension": "one_vasopressor",
             "hypoxia": "low_flow_or_blow_by",
         },
