@@ -71,6 +71,7 @@ def content_hash(content: Mapping[str, Any]) -> str:
 EVENT_HASH_FIELDS = (
     "seq",
     "occurred_at",
+    "recorded_at",
     "actor_id",
     "actor_label",
     "action",
@@ -85,10 +86,23 @@ EVENT_HASH_FIELDS = (
 )
 
 
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
+
+
 def event_hash_of_row(row: tuple[Any, ...]) -> str:
-    """The link, from the event's values in EVENT_HASH_FIELDS order (the fast path for verify)."""
-    occurred_at = row[1]
-    payload = [row[0], occurred_at.astimezone(dt.UTC).isoformat(), *row[2:]]
+    """The link, from the event's values in EVENT_HASH_FIELDS order (the fast path for verify).
+
+    Both times are covered. `recorded_at` enters the hashed content only when it differs from
+    `occurred_at`: an event recorded as it happened hashes exactly as every event did before
+    the two times were kept apart, so the links written then still verify, and changing either
+    time of any event changes its hash.
+    """
+    seq, occurred_at, recorded_at, *rest = row
+    times = [_utc(occurred_at)]
+    if recorded_at != occurred_at:
+        times.append(_utc(recorded_at))
+    payload = [seq, *times, *rest]
     return hashlib.sha256(
         json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     ).hexdigest()

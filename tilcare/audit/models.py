@@ -20,7 +20,12 @@ class AuditEvent(models.Model):
     """
 
     seq = models.BigIntegerField(unique=True)
+    # When the action happened, and when this row was written. They are the same instant unless
+    # the service was told the action happened earlier (an entry made after the fact, or a
+    # history replayed in order): a history is read by `occurred_at`, and `recorded_at` says
+    # when it entered the record. The hash covers both.
     occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
@@ -46,6 +51,13 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type} by {self.actor_label}"
+
+    @property
+    def recorded_later(self) -> bool:
+        """Was the event recorded at another minute than it happened (shown with both times)?"""
+        return self.recorded_at.replace(second=0, microsecond=0) != self.occurred_at.replace(
+            second=0, microsecond=0
+        )
 
     @property
     def before(self) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ binds the signature to the hash of the signed content.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -40,6 +41,46 @@ def object_type_of(obj: models.Model) -> str:
     return f"{obj._meta.app_label}.{obj._meta.model_name}"
 
 
+def _object_id_of(obj: models.Model) -> str:
+    return str(getattr(obj, "public_id", None) or obj.pk)
+
+
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%d %b %Y %H:%M %Z")
+
+
+def check_occurred_at(
+    occurred_at: dt.datetime, *, now: dt.datetime, field: str = "occurred_at"
+) -> None:
+    """Refuse a time an action cannot honestly have happened at: one without its time zone, or
+    one after the moment it is recorded."""
+    if not isinstance(occurred_at, dt.datetime) or timezone.is_naive(occurred_at):
+        raise InvalidInput({field: ["Give the date and time with its time zone."]})
+    if occurred_at > now:
+        raise InvalidInput(
+            {field: [f"The time it happened cannot be later than now ({_local(now)})."]}
+        )
+
+
+def _check_after_object_history(obj: models.Model, occurred_at: dt.datetime) -> None:
+    """A back-dated action cannot come before what the trail already holds about the object."""
+    latest = (
+        AuditEvent.objects.filter(object_type=object_type_of(obj), object_id=_object_id_of(obj))
+        .order_by("-seq")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    if latest is not None and occurred_at < latest:
+        raise InvalidInput(
+            {
+                "occurred_at": [
+                    f"The time it happened cannot be before the last recorded change of this "
+                    f"{obj._meta.verbose_name} ({_local(latest)})."
+                ]
+            }
+        )
+
+
 def record_event(
     action: str,
     obj: models.Model,
@@ -49,25 +90,35 @@ def record_event(
     after: Mapping[str, Any] | None = None,
     reason: str = "",
     subject_id: str = "",
+    occurred_at: dt.datetime | None = None,
 ) -> AuditEvent:
     """Append one event to the chain. Must run inside the caller's transaction.
 
     The chain head row is locked for the rest of the transaction, so two writers never link to the
     same predecessor. `actor=None` is only for system actions (migrations, scheduled jobs); the
     label then says "system".
+
+    `recorded_at` is always now. `occurred_at` is when the action happened: now, unless the
+    caller says it happened earlier (see `check_occurred_at`).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event() must be called inside the service's transaction.")
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
     now = timezone.now()
+    if occurred_at is None:
+        occurred_at = now
+    else:
+        check_occurred_at(occurred_at, now=now)
+        _check_after_object_history(obj, occurred_at)
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
     fields: dict[str, Any] = {
         "seq": head.last_seq + 1,
-        "occurred_at": now,
+        "occurred_at": occurred_at,
+        "recorded_at": now,
         "actor_id": actor.pk if actor is not None else None,
         "actor_label": actor.printed_name if actor is not None else "system",
         "action": action,
         "object_type": object_type_of(obj),
-        "object_id": str(getattr(obj, "public_id", None) or obj.pk),
+        "object_id": _object_id_of(obj),
         "object_repr": str(obj)[:200],
         "subject_id": subject_id,
         "before_json": canonical_json(to_jsonable(dict(before))) if before is not None else "",
@@ -114,7 +165,8 @@ def sign_record(
             signer_id=actor.pk,
             printed_name=actor.printed_name,
             meaning=meaning,
-            signed_at=event.occurred_at,
+            # Dated when it is signed (21 CFR 11.50): a signature is never back-dated.
+            signed_at=event.recorded_at,
             object_type=object_type_of(record),
             object_id=str(record.public_id),
             record_hash=record_hash,
@@ -135,6 +187,7 @@ def record_change(
     before: Mapping[str, Any],
     reason: str = "",
     subject_id: str = "",
+    occurred_at: dt.datetime | None = None,
 ) -> AuditEvent | None:
     """Record only the fields that changed since `before` (a snapshot); nothing if none did."""
     after = snapshot(obj)
@@ -149,4 +202,5 @@ def record_change(
         after={key: after[key] for key in changed},
         reason=reason,
         subject_id=subject_id,
+        occurred_at=occurred_at,
     )
