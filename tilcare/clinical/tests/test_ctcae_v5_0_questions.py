@@ -1,7 +1,10 @@
 """CTCAE v5.0 clinician-question grades against the NCI CTEP workbook grade texts.
 
-Expected grades restate the workbook texts (clinical-reference.md §4.2) independently of the
-module's rule data; every combination of answers of every question set is checked.
+CTCAE v5.0 front matter, p. 1: "A Semi-colon indicates 'or' within the description of the
+grade." Each grade below is met when any one of its ";"-separated parts is met, and the grade is
+the highest one met. Expected grades restate the workbook texts (clinical-reference.md §4.2 and
+§12) independently of the module's rule data; every combination of answers of every question set
+is checked, and every part of every grade text in the catalogue is checked on its own.
 """
 
 import dataclasses
@@ -12,6 +15,7 @@ import pytest
 
 from tilcare.clinical.grading.ctcae_v5_0 import MissingInput
 from tilcare.clinical.grading.ctcae_v5_0_questions import (
+    SEMICOLON_MEANS_OR,
     QuestionSet,
     UnknownAnswer,
     UnmatchedAnswers,
@@ -21,18 +25,20 @@ from tilcare.clinical.grading.ctcae_v5_0_questions import (
 )
 
 SRC = "CTCAE v5.0 workbook"
+FRONT_MATTER = "A Semi-colon indicates 'or' within the description of the grade."
 Answers = Mapping[str, str]
 
 
 def expected_hypotension(a: Answers) -> int | None:
     # 5 Death; 4 Life-threatening consequences and urgent intervention indicated;
-    # 3 Medical intervention indicated; hospitalization indicated;
-    # 2 Non-urgent medical intervention indicated; 1 Asymptomatic, intervention not indicated.
+    # 3 Medical intervention indicated; hospitalization indicated (either);
+    # 2 Non-urgent medical intervention indicated (the non-urgent treatment, not grade 3's);
+    # 1 Asymptomatic, intervention not indicated (a comma: both).
     if a["died"] == "yes":
         return 5
     if a["life_threatening"] == "yes":
         return 4
-    if a["treatment"] == "with_hospitalization":
+    if a["treatment"] == "urgent" or a["hospitalization"] == "yes":
         return 3
     if a["treatment"] == "non_urgent":
         return 2
@@ -42,16 +48,16 @@ def expected_hypotension(a: Answers) -> int | None:
 
 
 def expected_capillary_leak(a: Answers) -> int | None:
-    # 5 Death; 4 Life-threatening consequences; urgent intervention indicated;
-    # 3 Severe symptoms; intervention indicated; 2 Symptomatic; medical intervention indicated;
-    # 1 Asymptomatic.
+    # 5 Death; 4 Life-threatening consequences; urgent intervention indicated (either);
+    # 3 Severe symptoms; intervention indicated (either); 2 Symptomatic; medical intervention
+    # indicated (either); 1 Asymptomatic.
     if a["died"] == "yes":
         return 5
-    if a["life_threatening"] == "yes":
+    if a["life_threatening"] == "yes" or a["intervention"] == "urgent":
         return 4
-    if a["symptoms"] == "severe" and a["intervention"] != "none":
+    if a["symptoms"] == "severe" or a["intervention"] == "other":
         return 3
-    if a["symptoms"] == "symptomatic" and a["intervention"] == "medical":
+    if a["symptoms"] == "symptomatic" or a["intervention"] == "medical":
         return 2
     if a["symptoms"] == "none":
         return 1
@@ -59,16 +65,17 @@ def expected_capillary_leak(a: Answers) -> int | None:
 
 
 def expected_hypoxia(a: Answers) -> int | None:
-    # 5 Death; 4 Life-threatening airway compromise; urgent intervention indicated;
+    # 5 Death; 4 Life-threatening airway compromise; urgent intervention indicated (either);
     # 3 Decreased oxygen saturation at rest; 2 Decreased oxygen saturation with exercise;
-    # intermittent supplemental oxygen; no grade 1, so no desaturation and no oxygen -> 0.
+    # intermittent supplemental oxygen (either); no grade 1, so no desaturation and no oxygen
+    # -> 0; continuous oxygen with saturation not decreased matches no text.
     if a["died"] == "yes":
         return 5
-    if a["airway_compromise"] == "yes":
+    if a["airway_compromise"] == "yes" or a["urgent_intervention"] == "yes":
         return 4
     if a["saturation"] == "at_rest":
         return 3
-    if a["saturation"] == "with_exercise" and a["oxygen"] == "intermittent":
+    if a["saturation"] == "with_exercise" or a["oxygen"] == "intermittent":
         return 2
     if a["saturation"] == "not_decreased" and a["oxygen"] == "none":
         return 0
@@ -77,10 +84,10 @@ def expected_hypoxia(a: Answers) -> int | None:
 
 def expected_sinus_tachycardia(a: Answers) -> int | None:
     # 3 Urgent medical intervention indicated; 2 Symptomatic; non-urgent medical intervention
-    # indicated; 1 Asymptomatic, intervention not indicated; no grades 4 and 5.
+    # indicated (either); 1 Asymptomatic, intervention not indicated; no grades 4 and 5.
     if a["treatment"] == "urgent":
         return 3
-    if a["symptoms"] == "yes" and a["treatment"] == "non_urgent":
+    if a["symptoms"] == "yes" or a["treatment"] == "non_urgent":
         return 2
     if a["symptoms"] == "no" and a["treatment"] == "none":
         return 1
@@ -115,13 +122,13 @@ def test_the_four_terms_are_offered_in_order() -> None:
         ("hypoxia", "Hypoxia"),
         ("sinus_tachycardia", "Sinus tachycardia"),
     ]
-    assert sum(len(all_answer_paths(qs)) for qs in question_sets()) == 24 + 36 + 36 + 6
+    assert sum(len(all_answer_paths(qs)) for qs in question_sets()) == 48 + 48 + 72 + 6
 
 
 @pytest.mark.parametrize(("set_id", "answers"), PATHS)
 def test_every_answer_path(set_id: str, answers: dict[str, str]) -> None:
-    # Given a complete set of answers; when graded; then the grade the workbook text gives,
-    # or a refusal naming the answers when no grade text describes them.
+    # Given a complete set of answers; when graded; then the highest grade any ";"-part of
+    # whose workbook text the answers meet, or a refusal naming the answers when none is met.
     expected = EXPECTED[set_id](answers)
     if expected is None:
         with pytest.raises(UnmatchedAnswers, match="grade this case by clinical judgement"):
@@ -134,10 +141,170 @@ def test_every_answer_path(set_id: str, answers: dict[str, str]) -> None:
     assert dict(result.values) == labels
     if expected:
         assert result.grade_text == qs.term.grade_text(expected)
-        assert result.rule.startswith(f"'{result.grade_text}': grade {expected}, set by ")
+        assert result.rule.startswith(f"'{result.grade_text}': grade {expected}, met by '")
     else:
         assert result.grade_text is None
-        assert result.rule.startswith("no hypoxia: grade 0, set by ")
+        assert result.rule.startswith("no hypoxia: grade 0, met by ")
+
+
+# Every ";"-part of every grade text, on its own ------------------------------------------------
+
+# The mildest answer to every question: no death, nothing life-threatening, nothing given.
+MILDEST: dict[str, dict[str, str]] = {
+    "hypotension": {
+        "died": "no",
+        "life_threatening": "no",
+        "treatment": "none",
+        "hospitalization": "no",
+        "symptoms": "no",
+    },
+    "capillary_leak_syndrome": {
+        "died": "no",
+        "life_threatening": "no",
+        "symptoms": "none",
+        "intervention": "none",
+    },
+    "hypoxia": {
+        "died": "no",
+        "airway_compromise": "no",
+        "urgent_intervention": "no",
+        "saturation": "not_decreased",
+        "oxygen": "none",
+    },
+    "sinus_tachycardia": {"symptoms": "no", "treatment": "none"},
+}
+# The answers that state one part of a grade text, keyed by the part's verbatim workbook words.
+PART_ANSWERS: dict[tuple[str, str], dict[str, str]] = {
+    ("hypotension", "Death"): {"died": "yes"},
+    ("hypotension", "Life-threatening consequences and urgent intervention indicated"): {
+        "life_threatening": "yes"
+    },
+    ("hypotension", "Medical intervention indicated"): {"treatment": "urgent"},
+    ("hypotension", "hospitalization indicated"): {"hospitalization": "yes"},
+    ("hypotension", "Non-urgent medical intervention indicated"): {"treatment": "non_urgent"},
+    ("hypotension", "Asymptomatic, intervention not indicated"): {},
+    ("capillary_leak_syndrome", "Death"): {"died": "yes"},
+    ("capillary_leak_syndrome", "Life-threatening consequences"): {"life_threatening": "yes"},
+    ("capillary_leak_syndrome", "urgent intervention indicated"): {"intervention": "urgent"},
+    ("capillary_leak_syndrome", "Severe symptoms"): {"symptoms": "severe"},
+    ("capillary_leak_syndrome", "intervention indicated"): {"intervention": "other"},
+    ("capillary_leak_syndrome", "Symptomatic"): {"symptoms": "symptomatic"},
+    ("capillary_leak_syndrome", "medical intervention indicated"): {"intervention": "medical"},
+    ("capillary_leak_syndrome", "Asymptomatic"): {},
+    ("hypoxia", "Death"): {"died": "yes"},
+    ("hypoxia", "Life-threatening airway compromise"): {"airway_compromise": "yes"},
+    ("hypoxia", "urgent intervention indicated (e.g., tracheotomy or intubation)"): {
+        "urgent_intervention": "yes"
+    },
+    (
+        "hypoxia",
+        "Decreased oxygen saturation at rest (e.g., pulse oximeter <88% or PaO2 <=55 mm Hg)",
+    ): {"saturation": "at_rest"},
+    ("hypoxia", "Decreased oxygen saturation with exercise (e.g., pulse oximeter <88%)"): {
+        "saturation": "with_exercise"
+    },
+    ("hypoxia", "intermittent supplemental oxygen"): {"oxygen": "intermittent"},
+    ("sinus_tachycardia", "Urgent medical intervention indicated"): {"treatment": "urgent"},
+    ("sinus_tachycardia", "Symptomatic"): {"symptoms": "yes"},
+    ("sinus_tachycardia", "non-urgent medical intervention indicated"): {"treatment": "non_urgent"},
+    ("sinus_tachycardia", "Asymptomatic, intervention not indicated"): {},
+}
+CATALOGUE_PARTS = [
+    pytest.param(qs.id, grade, part.strip(), id=f"{qs.id}-grade{grade}-{part.strip()}-{SRC}")
+    for qs in question_sets()
+    for grade in qs.term.available_grades
+    for part in qs.term.grade_text(grade).split(";")
+]
+
+
+def test_the_walk_covers_every_part_of_every_grade_text() -> None:
+    # Given the catalogue's grade texts of the four terms, split at ";"; then each part has its
+    # answers here and nothing else does (a new or changed workbook text fails this test).
+    walked = {(set_id, part) for set_id, _, part in (p.values for p in CATALOGUE_PARTS)}
+    assert walked == set(PART_ANSWERS)
+    assert len(CATALOGUE_PARTS) == 6 + 8 + 6 + 4
+
+
+@pytest.mark.parametrize(("set_id", "grade", "part"), CATALOGUE_PARTS)
+def test_each_part_of_a_grade_text_alone_reaches_that_grade(
+    set_id: str, grade: int, part: str
+) -> None:
+    # CTCAE v5.0 front matter, p. 1: "A Semi-colon indicates 'or' within the description of the
+    # grade." Given the mildest answers with only this part of the grade text stated; when
+    # graded; then that grade, or a higher one only where a higher grade's part is also met.
+    answers = {**MILDEST[set_id], **PART_ANSWERS[(set_id, part)]}
+    expected = EXPECTED[set_id](answers)
+    assert expected is not None and expected >= grade
+
+    result = grade_from_answers(set_id, answers)
+
+    assert result.grade == expected
+    if expected == grade:
+        assert f"'{part}' (" in result.rule
+    assert (SEMICOLON_MEANS_OR in result.notes) == (";" in (result.grade_text or ""))
+    assert FRONT_MATTER in SEMICOLON_MEANS_OR
+
+
+def test_module_clauses_are_the_workbook_parts_verbatim() -> None:
+    # The module's clause texts, joined with "; ", give back each workbook grade text.
+    for qs in question_sets():
+        for rule in qs.rules:
+            if rule.grade == 0:
+                continue
+            joined = "; ".join(clause.text for clause in rule.clauses)
+            assert joined == qs.term.grade_text(rule.grade), (qs.id, rule.grade)
+
+
+@pytest.mark.parametrize(
+    ("set_id", "answers", "grade", "rule"),
+    [
+        pytest.param(
+            "capillary_leak_syndrome",
+            {**MILDEST["capillary_leak_syndrome"], "intervention": "medical"},
+            2,
+            "'Symptomatic; medical intervention indicated': grade 2, met by 'medical "
+            "intervention indicated' (intervention = Non-urgent medical treatment (for example "
+            "medicines or fluids))",
+            id=f"capillary-leak-asymptomatic-medical-intervention-grade-2-{SRC}",
+        ),
+        pytest.param(
+            "hypoxia",
+            {**MILDEST["hypoxia"], "oxygen": "intermittent"},
+            2,
+            "'Decreased oxygen saturation with exercise (e.g., pulse oximeter <88%); "
+            "intermittent supplemental oxygen': grade 2, met by 'intermittent supplemental "
+            "oxygen' (oxygen = Intermittent supplemental oxygen)",
+            id=f"hypoxia-intermittent-oxygen-grade-2-{SRC}",
+        ),
+        pytest.param(
+            "sinus_tachycardia",
+            {"symptoms": "no", "treatment": "non_urgent"},
+            2,
+            "'Symptomatic; non-urgent medical intervention indicated': grade 2, met by "
+            "'non-urgent medical intervention indicated' (treatment = Non-urgent medical "
+            "treatment)",
+            id=f"sinus-tachycardia-treated-asymptomatic-grade-2-{SRC}",
+        ),
+    ],
+)
+def test_one_part_of_a_grade_is_enough(
+    set_id: str, answers: dict[str, str], grade: int, rule: str
+) -> None:
+    # CTCAE v5.0 front matter: "A Semi-colon indicates 'or' within the description of the grade."
+    result = grade_from_answers(set_id, answers)
+    assert (result.grade, result.rule) == (grade, rule)
+    assert result.notes == (SEMICOLON_MEANS_OR,)
+
+
+def test_both_parts_met_are_both_named() -> None:
+    # Given symptoms and medical intervention (CTCAE v5.0 capillary leak grade 2, both parts).
+    answers = {**MILDEST["capillary_leak_syndrome"], "symptoms": "symptomatic"}
+    result = grade_from_answers("capillary_leak_syndrome", {**answers, "intervention": "medical"})
+    assert result.rule == (
+        "'Symptomatic; medical intervention indicated': grade 2, met by 'Symptomatic' (symptoms "
+        "= Symptoms, not severe) and 'medical intervention indicated' (intervention = "
+        "Non-urgent medical treatment (for example medicines or fluids))"
+    )
 
 
 def test_every_grade_of_every_term_is_reachable() -> None:
@@ -152,30 +319,34 @@ def test_every_grade_of_every_term_is_reachable() -> None:
     [
         pytest.param(
             "hypotension",
-            {"died": "no", "life_threatening": "no", "treatment": "non_urgent", "symptoms": "yes"},
-            "'Non-urgent medical intervention indicated': grade 2, set by treatment = "
-            "Non-urgent medical treatment",
+            {**MILDEST["hypotension"], "treatment": "non_urgent", "symptoms": "yes"},
+            "'Non-urgent medical intervention indicated': grade 2, met by 'Non-urgent medical "
+            "intervention indicated' (treatment = Non-urgent medical treatment)",
             id=f"hypotension-grade-2-{SRC}",
         ),
         pytest.param(
             "hypotension",
-            {"died": "no", "life_threatening": "no", "treatment": "none", "symptoms": "no"},
-            "'Asymptomatic, intervention not indicated': grade 1, set by treatment = "
-            "No treatment needed; symptoms = No symptoms",
+            MILDEST["hypotension"],
+            "'Asymptomatic, intervention not indicated': grade 1, met by 'Asymptomatic, "
+            "intervention not indicated' (symptoms = No symptoms; treatment = No treatment "
+            "needed; hospitalization = No)",
             id=f"hypotension-grade-1-{SRC}",
         ),
         pytest.param(
+            "hypotension",
+            {**MILDEST["hypotension"], "hospitalization": "yes"},
+            "'Medical intervention indicated; hospitalization indicated': grade 3, met by "
+            "'hospitalization indicated' (hospitalization = Yes)",
+            id=f"hypotension-hospitalization-grade-3-{SRC}",
+        ),
+        pytest.param(
             "hypoxia",
-            {
-                "died": "no",
-                "airway_compromise": "no",
-                "saturation": "with_exercise",
-                "oxygen": "intermittent",
-            },
-            "'Decreased oxygen saturation with exercise (e.g., pulse oximeter <88%); "
-            "intermittent supplemental oxygen': grade 2, set by saturation = Decreased with "
-            "exercise; oxygen = Intermittent supplemental oxygen",
-            id=f"hypoxia-grade-2-{SRC}",
+            MILDEST["hypoxia"],
+            "no hypoxia: grade 0, met by 'no decreased oxygen saturation and no supplemental "
+            "oxygen' "
+            "(saturation = Not decreased, at rest or with exercise; oxygen = No supplemental "
+            "oxygen)",
+            id=f"hypoxia-grade-0-{SRC}",
         ),
         pytest.param(
             "capillary_leak_syndrome",
@@ -185,7 +356,7 @@ def test_every_grade_of_every_term_is_reachable() -> None:
                 "symptoms": "severe",
                 "intervention": "other",
             },
-            "'Death': grade 5, set by died = Yes, died",
+            "'Death': grade 5, met by 'Death' (died = Yes, died)",
             id=f"capillary-leak-grade-5-{SRC}",
         ),
     ],
@@ -199,7 +370,7 @@ def test_rule_names_grade_text_and_deciding_answers(
     assert result.source.startswith("NCI CTEP")
 
 
-HYPOTENSION_OK = {"died": "no", "life_threatening": "no", "treatment": "none", "symptoms": "no"}
+HYPOTENSION_OK = MILDEST["hypotension"]
 
 
 def test_missing_answer_is_refused_naming_the_question() -> None:
@@ -207,7 +378,8 @@ def test_missing_answer_is_refused_naming_the_question() -> None:
     with pytest.raises(MissingInput) as error:
         grade_from_answers("hypotension", answers)
     assert str(error.value) == (
-        "Answer question 'treatment': Which treatment was needed for the low blood pressure?"
+        "Answer question 'treatment': Which medical treatment was needed for the low blood "
+        "pressure?"
     )
 
 
@@ -215,8 +387,8 @@ def test_unknown_option_is_refused_naming_the_question_and_options() -> None:
     with pytest.raises(UnknownAnswer) as error:
         grade_from_answers("hypotension", {**HYPOTENSION_OK, "treatment": "pressors"})
     assert str(error.value) == (
-        "Answer 'pressors' to question 'treatment' (Which treatment was needed for the low "
-        "blood pressure?) is not one of 'none', 'non_urgent', 'with_hospitalization'."
+        "Answer 'pressors' to question 'treatment' (Which medical treatment was needed for the "
+        "low blood pressure?) is not one of 'none', 'non_urgent', 'urgent'."
     )
 
 
@@ -240,7 +412,11 @@ def test_unmatched_answers_are_named() -> None:
     # Symptomatic hypotension with no treatment: no CTCAE v5.0 workbook text describes it.
     with pytest.raises(UnmatchedAnswers) as error:
         grade_from_answers("hypotension", {**HYPOTENSION_OK, "symptoms": "yes"})
-    assert "treatment = No treatment needed; symptoms = Yes, symptoms" in str(error.value)
+    assert str(error.value) == (
+        "No CTCAE v5.0 'Hypotension' grade text matches these answers (died = No, did not die; "
+        "life_threatening = No; treatment = No treatment needed; hospitalization = No; "
+        "symptoms = Yes, symptoms); grade this case by clinical judgement."
+    )
 
 
 def test_question_set_data_is_consistent_and_frozen() -> None:
@@ -255,7 +431,8 @@ def test_question_set_data_is_consistent_and_frozen() -> None:
         assert grades == sorted(grades, reverse=True)
         for rule in qs.rules:
             assert rule.grade == 0 or rule.grade in qs.term.available_grades
-            for question_id, option_ids in rule.when:
-                assert set(option_ids) <= options[question_id]
+            for clause in rule.clauses:
+                for question_id, option_ids in clause.when:
+                    assert set(option_ids) <= options[question_id]
     with pytest.raises(dataclasses.FrozenInstanceError):
         question_sets()[0].id = "x"  # type: ignore[misc]
