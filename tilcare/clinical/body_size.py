@@ -14,8 +14,12 @@ Formulas (clinical-reference.md section 9):
   * BMI (kg/m²) = weight_kg / (height_cm / 100)².
   * Ideal body weight, Devine: men 50 kg + 2.3 kg × (height_in − 60), women 45.5 kg + 2.3 kg ×
     (height_in − 60), height_in = height_cm / 2.54 (exact, by definition of the inch). Defined
-    only for male and female and for heights of at least 60 inches (152.4 cm): below that the
-    formula extrapolates past its base and is refused rather than returned.
+    only for male and female. Below 60 inches (152.4 cm) the formula has no base and practice
+    varies ("subtract 2.3 kg per inch below 60, or use actual weight", review of the clinical
+    core, December 2026), so the center sets what to do (`ShortStature`, no default): subtract
+    2.3 kg per inch below 60 in, use the actual body weight, or refuse. Unset, a height below
+    152.4 cm is refused with a message naming the setting; an extrapolated weight below the
+    plausible minimum 20 kg is refused.
   * Adjusted body weight = IBW + factor × (actual − IBW). The reference notes mark the common
     factor 0.4 NOT CONFIRMED, so `factor` is a required keyword with no default.
 
@@ -56,6 +60,38 @@ ADJUSTED_SOURCE = (
 BMI_SOURCE = "Body-mass index (Quetelet): weight_kg / height_m²"
 
 _DUBOIS_PRECISION = 50
+
+
+class ShortStature(Enum):
+    """What the center does below 60 in (152.4 cm), where the Devine formula has no base."""
+
+    SUBTRACT_2_3_KG_PER_INCH = "subtract_2_3_kg_per_inch"
+    USE_ACTUAL_WEIGHT = "use_actual_weight"
+    REFUSE = "refuse"
+
+
+SHORT_STATURE_KEY = "ideal_weight_below_152_4_cm"
+SHORT_STATURE_LABEL = "Ideal body weight below 152.4 cm (60 in)"
+SHORT_STATURE_WHY = (
+    "the Devine formula starts at 60 inches (152.4 cm) and practice varies below it: subtract "
+    "2.3 kg per inch below 60 in, or use the actual body weight; or refuse, so that the "
+    "prescriber sets the weight for each such patient. The center's pharmacists and physicians "
+    "choose one; there is no default."
+)
+SHORT_STATURE_SOURCE = (
+    "Center setting for heights below 60 in: practice varies (subtract 2.3 kg per inch below "
+    "60, or use actual weight)"
+)
+
+
+class ShortStatureNotSet(ImplausibleInput):
+    """A height below 152.4 cm with no center setting for it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"Set '{SHORT_STATURE_LABEL}' ({SHORT_STATURE_KEY}) in the center's protocol "
+            f"settings: {SHORT_STATURE_WHY}"
+        )
 
 
 class BsaFormula(Enum):
@@ -216,6 +252,18 @@ def body_mass_index(weight: Quantity, height: Quantity) -> BmiResult:
 _DEVINE_BASE_KG = {Sex.MALE: Decimal(50), Sex.FEMALE: Decimal("45.5")}
 
 
+_DEVINE_FORMULA = (
+    "IBW (kg) = 50 (men) or 45.5 (women) + 2.3 × (height_cm / 2.54 − 60); "
+    "defined for height ≥ 60 in (152.4 cm)"
+)
+_SHORT_STATURE_FORMULA = {
+    ShortStature.SUBTRACT_2_3_KG_PER_INCH: (
+        "height below 60 in: IBW (kg) = 50 (men) or 45.5 (women) − 2.3 × (60 − height_cm / 2.54)"
+    ),
+    ShortStature.USE_ACTUAL_WEIGHT: "height below 60 in: IBW taken as the actual body weight",
+}
+
+
 @dataclass(frozen=True)
 class IdealBodyWeightResult:
     height_cm: Decimal
@@ -223,31 +271,73 @@ class IdealBodyWeightResult:
     height_in: Decimal
     unrounded_kg: Decimal
     ideal_weight: Quantity  # in kg, rounded by round_weight_kg
-    formula: str = (
-        "IBW (kg) = 50 (men) or 45.5 (women) + 2.3 × (height_cm / 2.54 − 60); "
-        "defined for height ≥ 60 in (152.4 cm)"
-    )
+    formula: str = _DEVINE_FORMULA
     source: str = DEVINE_SOURCE
     rounding: str = "round_weight_kg: 1 decimal place, half up"
+    short_stature: ShortStature | None = None  # the center's rule, when it was applied
 
 
-def ideal_body_weight(height: Quantity, sex: str | Sex) -> IdealBodyWeightResult:
-    """Devine ideal body weight; refuses sexes other than male/female and heights < 152.4 cm."""
+def below_devine_base(height: Quantity) -> bool:
+    """Whether a (plausible) height is below 60 in (152.4 cm), where the center's rule applies."""
+    return checked_height_cm(height) / CM_PER_INCH < DEVINE_MIN_HEIGHT_IN
+
+
+def ideal_body_weight(
+    height: Quantity,
+    sex: str | Sex,
+    *,
+    short_stature: ShortStature | None = None,
+    actual_weight: Quantity | None = None,
+) -> IdealBodyWeightResult:
+    """Devine ideal body weight; refuses sexes other than male/female.
+
+    Below 152.4 cm `short_stature` is the center's rule (None: not set, refused with the
+    setting's name); `actual_weight` is needed when that rule uses the actual body weight.
+    """
     height_cm = checked_height_cm(height)
     parsed = parse_sex(sex, "Devine ideal body weight")
     height_in = height_cm / CM_PER_INCH
-    if height_in < DEVINE_MIN_HEIGHT_IN:
-        raise ImplausibleInput(
-            f"height_cm {height_cm} is below 152.4 cm (60 inches), the base of the Devine "
-            "formula; ideal body weight is not defined there — the protocol must set the weight."
+    base_kg = _DEVINE_BASE_KG[parsed]
+    unrounded = base_kg + Decimal("2.3") * (height_in - DEVINE_MIN_HEIGHT_IN)
+    if height_in >= DEVINE_MIN_HEIGHT_IN:
+        return IdealBodyWeightResult(
+            height_cm=height_cm,
+            sex=parsed,
+            height_in=height_in,
+            unrounded_kg=unrounded,
+            ideal_weight=Quantity(round_weight_kg(unrounded), Unit.kg),
         )
-    unrounded = _DEVINE_BASE_KG[parsed] + Decimal("2.3") * (height_in - DEVINE_MIN_HEIGHT_IN)
+    if short_stature is None:
+        raise ShortStatureNotSet()
+    if not isinstance(short_stature, ShortStature):
+        raise InvalidQuantity(f"{SHORT_STATURE_KEY} {short_stature!r} must be a ShortStature.")
+    if short_stature is ShortStature.REFUSE:
+        raise ImplausibleInput(
+            f"height_cm {height_cm} is below 152.4 cm (60 in), and the center's setting "
+            f"'{SHORT_STATURE_LABEL}' ({SHORT_STATURE_KEY}) is to refuse: the prescribing "
+            "physician and pharmacist set this patient's weight."
+        )
+    if short_stature is ShortStature.USE_ACTUAL_WEIGHT:
+        if actual_weight is None:
+            raise ImplausibleInput(
+                f"weight_kg is needed: height_cm {height_cm} is below 152.4 cm (60 in), where "
+                f"the center's setting ({SHORT_STATURE_KEY}) uses the actual body weight."
+            )
+        unrounded = checked_weight_kg(actual_weight)
+    elif unrounded < WEIGHT_MIN_KG:
+        raise ImplausibleInput(
+            f"height_cm {height_cm}: subtracting 2.3 kg per inch below 60 in gives "
+            f"{round_weight_kg(unrounded)} kg, below the plausible minimum {WEIGHT_MIN_KG} kg."
+        )
     return IdealBodyWeightResult(
         height_cm=height_cm,
         sex=parsed,
         height_in=height_in,
         unrounded_kg=unrounded,
         ideal_weight=Quantity(round_weight_kg(unrounded), Unit.kg),
+        formula=_SHORT_STATURE_FORMULA[short_stature],
+        source=f"{DEVINE_SOURCE}; {SHORT_STATURE_SOURCE} ({SHORT_STATURE_KEY})",
+        short_stature=short_stature,
     )
 
 
@@ -266,14 +356,23 @@ class AdjustedBodyWeightResult:
 
 
 def adjusted_body_weight(
-    weight: Quantity, height: Quantity, sex: str | Sex, *, factor: Decimal | str | int
+    weight: Quantity,
+    height: Quantity,
+    sex: str | Sex,
+    *,
+    factor: Decimal | str | int,
+    short_stature: ShortStature | None = None,
 ) -> AdjustedBodyWeightResult:
-    """Adjusted body weight with a protocol-set `factor` (0 to 1; no default, see docstring)."""
+    """Adjusted body weight with a protocol-set `factor` (0 to 1; no default, see docstring).
+
+    `short_stature` is the center's rule for the ideal weight below 152.4 cm (see
+    `ideal_body_weight`).
+    """
     weight_kg = checked_weight_kg(weight)
     factor_value = to_decimal(factor, "factor")
     if not Decimal(0) <= factor_value <= Decimal(1):
         raise ImplausibleInput(f"factor {factor_value} must lie between 0 and 1.")
-    ideal = ideal_body_weight(height, sex)
+    ideal = ideal_body_weight(height, sex, short_stature=short_stature, actual_weight=weight)
     unrounded = ideal.unrounded_kg + factor_value * (weight_kg - ideal.unrounded_kg)
     return AdjustedBodyWeightResult(
         weight_kg=weight_kg,

@@ -13,7 +13,10 @@ it with the `WeightBasis` it represents; the result records that basis.
 Units: age as a `Quantity` in years, weight in kg, serum creatinine in mg/dL exactly (a value in
 µmol/L is refused, not converted: convert explicitly with `.to(Unit.mg_per_dl)`).
 Limits (refused with `ImplausibleInput` naming the limit): age 18–120 years inclusive (the
-formula was derived in adults), weight 20–350 kg inclusive, 0 < SCr ≤ 20 mg/dL.
+formula was derived in adults), weight 20–350 kg inclusive, serum creatinine 0.2–20 mg/dL
+inclusive (17.7–1768 µmol/L). Below 0.2 mg/dL a value is taken for a unit error rather than a
+measurement: 0.01 mg/dL would give a clearance of thousands of mL/min, and 2.1 µmol/L (0.024
+mg/dL) is a value in the wrong unit; both are refused naming the limit.
 Sex: defined only for male and female.
 Rounding: to a whole mL/min, half up, only through `round_crcl_ml_per_min`; the unrounded value
 is kept in the result.
@@ -36,6 +39,7 @@ FORMULA = "CrCl (mL/min) = (140 − age_years) × weight_kg / (72 × SCr_mg_per_
 
 AGE_MIN_YEARS = Decimal(18)
 AGE_MAX_YEARS = Decimal(120)
+SCR_MIN_MG_PER_DL = Decimal("0.2")
 SCR_MAX_MG_PER_DL = Decimal(20)
 FEMALE_FACTOR = Decimal("0.85")
 
@@ -94,6 +98,11 @@ def cockcroft_gault(
     scr = serum_creatinine.require(Unit.mg_per_dl, "serum creatinine")
     if scr <= 0:
         raise ImplausibleInput(f"serum_creatinine_mg_per_dl {scr} must be greater than 0 mg/dL.")
+    if scr < SCR_MIN_MG_PER_DL:
+        raise ImplausibleInput(
+            f"serum_creatinine_mg_per_dl {scr} is below the plausible minimum "
+            f"{SCR_MIN_MG_PER_DL} mg/dL; check the unit (mg/dL, not µmol/L or mg/L)."
+        )
     if scr > SCR_MAX_MG_PER_DL:
         raise ImplausibleInput(
             f"serum_creatinine_mg_per_dl {scr} is above the plausible maximum "

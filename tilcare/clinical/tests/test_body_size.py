@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from tilcare.clinical.body_size import (
     BsaFormula,
     Sex,
+    ShortStature,
+    ShortStatureNotSet,
     adjusted_body_weight,
     body_mass_index,
     body_surface_area,
@@ -215,10 +217,96 @@ def test_devine_refuses_sex_other_than_male_or_female(sex: str) -> None:
         ideal_body_weight(cm(170), sex)
 
 
-def test_devine_refuses_height_below_60_inches() -> None:
-    # 152.3 cm = 59.96 in, below the formula's 60-inch base.
-    with pytest.raises(ImplausibleInput, match=r"152\.4 cm"):
+# Below 60 in the review of the clinical core (December 2026) found: "practice varies (subtract
+# 2.3 kg per inch below 60, or use actual weight): a center setting, not a refusal".
+SHORT = "clinical-reference.md section 12, Devine IBW below 152.4 cm (60 in)"
+
+
+def test_devine_below_60_inches_without_the_center_setting_names_the_setting() -> None:
+    # Given 152.3 cm = 59.96 in and no center rule. Source: SHORT: a setting with no default.
+    with pytest.raises(ShortStatureNotSet) as refused:
         ideal_body_weight(cm("152.3"), "male")
+    assert str(refused.value) == (
+        "Set 'Ideal body weight below 152.4 cm (60 in)' (ideal_weight_below_152_4_cm) in the "
+        "center's protocol settings: the Devine formula starts at 60 inches (152.4 cm) and "
+        "practice varies below it: subtract 2.3 kg per inch below 60 in, or use the actual body "
+        "weight; or refuse, so that the prescriber sets the weight for each such patient. The "
+        "center's pharmacists and physicians choose one; there is no default."
+    )
+
+
+@pytest.mark.parametrize(
+    ("sex", "expected_kg"),
+    [
+        # 150 / 2.54 = 59.055 in; 2.3 × 0.9449 = 2.1732 kg below the base: 50 − 2.1732 = 47.827
+        ("male", "47.8"),
+        # 45.5 − 2.1732 = 43.327
+        ("female", "43.3"),
+    ],
+)
+def test_devine_150_cm_subtracting_2_3_kg_per_inch(sex: str, expected_kg: str) -> None:
+    # Source: SHORT, "subtract 2.3 kg per inch below 60".
+    result = ideal_body_weight(cm(150), sex, short_stature=ShortStature.SUBTRACT_2_3_KG_PER_INCH)
+    assert result.ideal_weight == kg(expected_kg)
+    assert result.short_stature is ShortStature.SUBTRACT_2_3_KG_PER_INCH
+    assert result.formula == (
+        "height below 60 in: IBW (kg) = 50 (men) or 45.5 (women) − 2.3 × (60 − height_cm / 2.54)"
+    )
+
+
+def test_devine_150_cm_using_the_actual_weight() -> None:
+    # Source: SHORT, "or use actual weight".
+    result = ideal_body_weight(
+        cm(150), "female", short_stature=ShortStature.USE_ACTUAL_WEIGHT, actual_weight=kg("51.2")
+    )
+    assert result.ideal_weight == kg("51.2")
+    assert result.formula == "height below 60 in: IBW taken as the actual body weight"
+
+
+def test_devine_150_cm_using_the_actual_weight_needs_the_weight() -> None:
+    # Source: SHORT, "or use actual weight": without a weight there is nothing to use.
+    with pytest.raises(ImplausibleInput) as refused:
+        ideal_body_weight(cm(150), "female", short_stature=ShortStature.USE_ACTUAL_WEIGHT)
+    assert str(refused.value) == (
+        "weight_kg is needed: height_cm 150 is below 152.4 cm (60 in), where the center's "
+        "setting (ideal_weight_below_152_4_cm) uses the actual body weight."
+    )
+
+
+def test_devine_150_cm_with_a_center_that_refuses() -> None:
+    # Source: SHORT: a center may keep the prescriber's own weight for each such patient.
+    with pytest.raises(ImplausibleInput) as refused:
+        ideal_body_weight(cm(150), "male", short_stature=ShortStature.REFUSE)
+    assert str(refused.value) == (
+        "height_cm 150 is below 152.4 cm (60 in), and the center's setting 'Ideal body weight "
+        "below 152.4 cm (60 in)' (ideal_weight_below_152_4_cm) is to refuse: the prescribing "
+        "physician and pharmacist set this patient's weight."
+    )
+
+
+def test_subtracting_below_the_plausible_minimum_weight_is_refused() -> None:
+    # Source: SHORT; 120 / 2.54 = 47.244 in, 2.3 × 12.756 = 29.339 kg below 45.5 = 16.161 kg,
+    # below the plausible minimum weight of 20 kg.
+    with pytest.raises(ImplausibleInput) as refused:
+        ideal_body_weight(cm(120), "female", short_stature=ShortStature.SUBTRACT_2_3_KG_PER_INCH)
+    assert str(refused.value) == (
+        "height_cm 120: subtracting 2.3 kg per inch below 60 in gives 16.2 kg, "
+        "below the plausible minimum 20 kg."
+    )
+
+
+def test_the_short_stature_rule_is_not_used_from_60_inches() -> None:
+    # Source: Devine: 152.4 cm is the formula's base; the center's rule applies only below it.
+    result = ideal_body_weight(cm("152.4"), "male", short_stature=ShortStature.REFUSE)
+    assert (result.ideal_weight, result.short_stature) == (kg("50.0"), None)
+
+
+def test_adjusted_weight_at_150_cm_with_the_actual_weight_rule_is_the_actual_weight() -> None:
+    # Source: SHORT; IBW = actual 70 kg, so 70 + 0.4 × (70 − 70) = 70.
+    result = adjusted_body_weight(
+        kg(70), cm(150), "male", factor="0.4", short_stature=ShortStature.USE_ACTUAL_WEIGHT
+    )
+    assert result.adjusted_weight == kg("70.0")
 
 
 @pytest.mark.parametrize(

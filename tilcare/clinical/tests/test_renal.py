@@ -130,19 +130,20 @@ def test_weight_basis_must_be_the_enum() -> None:
         ("60", "0", "greater than 0 mg/dL"),
         ("60", "-0.5", "greater than 0 mg/dL"),
         ("60", "20.01", "above the plausible maximum 20 mg/dL"),
+        ("60", "0.19", "below the plausible minimum 0.2 mg/dL"),
     ],
-    ids=["age 17.9", "age 120.1", "SCr 0", "SCr negative", "SCr 20.01"],
+    ids=["age 17.9", "age 120.1", "SCr 0", "SCr negative", "SCr 20.01", "SCr 0.19"],
 )
 def test_out_of_range_inputs_are_refused_naming_the_limit(age: str, scr: str, message: str) -> None:
-    # Limits from the clinical-core brief: age 18–120 years, 0 < SCr ≤ 20 mg/dL.
+    # Limits from the clinical-core brief: age 18–120 years, SCr 0.2–20 mg/dL.
     with pytest.raises(ImplausibleInput, match=message):
         crcl(age, "70", scr, "male")
 
 
 @pytest.mark.parametrize(
     ("age", "scr"),
-    [("18", "1"), ("120", "1"), ("60", "0.01"), ("60", "20")],
-    ids=["age 18", "age 120", "SCr 0.01", "SCr 20"],
+    [("18", "1"), ("120", "1"), ("60", "0.2"), ("60", "20")],
+    ids=["age 18", "age 120", "SCr 0.2", "SCr 20"],
 )
 def test_limits_themselves_are_accepted(age: str, scr: str) -> None:
     assert crcl(age, "70", scr, "male") >= ml_per_min(0)
@@ -200,3 +201,27 @@ def test_sex_other_than_male_or_female_is_refused(sex: str) -> None:
 )
 def test_round_crcl_whole_ml_per_min_half_up(value: str, expected: str) -> None:
     assert round_crcl_ml_per_min(Decimal(value)) == Decimal(expected)
+
+
+def test_creatinine_0_01_mg_per_dl_is_refused_not_turned_into_8889_ml_per_min() -> None:
+    # Given SCr 0.01 mg/dL, age 60, 80 kg: Cockcroft & Gault (Nephron 1976) would give
+    # (140 − 60) × 80 / (72 × 0.01) = 8,889 mL/min, no human clearance.
+    with pytest.raises(ImplausibleInput) as refused:
+        crcl("60", "80", "0.01", "male")
+    assert str(refused.value) == (
+        "serum_creatinine_mg_per_dl 0.01 is below the plausible minimum 0.2 mg/dL; "
+        "check the unit (mg/dL, not µmol/L or mg/L)."
+    )
+
+
+def test_creatinine_2_1_umol_per_l_is_refused_after_explicit_conversion() -> None:
+    # Given 2.1 µmol/L (a value typed in the wrong unit): 2.1 / 88.4 = 0.0238 mg/dL, below the
+    # plausible minimum (creatinine 88.4 µmol/L per mg/dL, molar mass 113.12 g/mol).
+    with pytest.raises(ImplausibleInput, match=r"below the plausible minimum 0\.2 mg/dL"):
+        cockcroft_gault(
+            age=years(60),
+            weight=kg(80),
+            serum_creatinine=umol_per_l("2.1").to(Unit.mg_per_dl),
+            sex="male",
+            weight_basis=WeightBasis.ACTUAL,
+        )
