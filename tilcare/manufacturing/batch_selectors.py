@@ -45,7 +45,12 @@ OPEN_STATUSES = (
     BatchStatus.HARVESTED,
     BatchStatus.RELEASE_TESTING,
 )
-CLOSED_STATUSES = (BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION, BatchStatus.REJECTED)
+RELEASED_STATUSES = (BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION)
+# Batches that ended without a product for the patient.
+ENDED_STATUSES = (BatchStatus.REJECTED,)
+CLOSED_STATUSES = RELEASED_STATUSES + ENDED_STATUSES
+# How long a released product stays on the board without asking for closed batches.
+RECENT_RELEASE_DAYS = 30
 
 
 def coi_spaced(coi_din: str) -> str:
@@ -208,15 +213,21 @@ class BoardColumn:
 
 
 def batch_board(
-    user: Any, *, include_closed: bool, warn_below_probability: Decimal | None
+    user: Any,
+    *,
+    include_closed: bool,
+    warn_below_probability: Decimal | None,
+    now: dt.datetime | None = None,
 ) -> list[BoardColumn]:
-    statuses = OPEN_STATUSES + (CLOSED_STATUSES if include_closed else ())
-    batches = (
-        batch_records_visible_to(user)
-        .filter(status__in=statuses)
-        .prefetch_related("rep_counts")
-        .order_by("status_changed_at", "id")
-    )
+    """Open batches and the products released in the last `RECENT_RELEASE_DAYS` (a released
+    product is on its way to the patient and is looked for by its COI); with `include_closed`,
+    every release and every rejected or stopped batch as well."""
+    statuses = OPEN_STATUSES + RELEASED_STATUSES + (ENDED_STATUSES if include_closed else ())
+    batches = batch_records_visible_to(user).filter(status__in=statuses)
+    if not include_closed:
+        since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=RECENT_RELEASE_DAYS)
+        batches = batches.exclude(status__in=RELEASED_STATUSES, status_changed_at__lt=since)
+    batches = batches.prefetch_related("rep_counts").order_by("status_changed_at", "id")
     today = local_today(user.organization.time_zone)
     by_status: dict[str, list[BoardCard]] = {status: [] for status in statuses}
     for batch in batches:

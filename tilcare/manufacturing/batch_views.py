@@ -161,6 +161,7 @@ def batch_board(request: HttpRequest) -> HttpResponse:
                 "total": sum(len(c.cards) for c in columns),
                 "warnings": warnings,
                 "include_closed": include_closed,
+                "recent_release_days": batch_selectors.RECENT_RELEASE_DAYS,
                 "warn_form": WarningThresholdForm(initial={"warn_below_probability": warn}),
                 "warn_set": warn is not None,
                 "warn_problem": problem,

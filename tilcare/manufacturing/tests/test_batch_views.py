@@ -109,6 +109,7 @@ def test_the_board_shows_the_facility_s_batches_by_status_with_coi_and_days(team
     columns = re.findall(r'id="column-(\w+)"', text)
     assert columns == [
         "tissue_received", "pre_rep", "screening", "rep", "harvested", "release_testing",
+        "released", "released_exception",
     ]  # fmt: skip
     assert f'href="/manufacturing/batches/{opened.public_id}/"' in text
     assert f'href="/manufacturing/batches/{in_rep.public_id}/"' in text
@@ -148,6 +149,42 @@ def test_closed_batches_are_shown_on_request(team):
 
     assert str(batch.public_id) not in hidden
     assert 'id="column-rejected"' in shown
+    assert str(batch.public_id) in shown
+
+
+def test_a_recently_released_batch_is_on_the_board_without_asking(team):
+    # Given a product QA released yesterday
+    batch = open_test_batch(team)
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    Batch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.RELEASED, status_changed_at=yesterday
+    )
+
+    # When the technologist opens the board with no filter
+    text = body(client_for(team.manufacturing_tech).get(BOARD))
+
+    # Then it sits in its own "Released" column
+    assert 'id="column-released"' in text
+    assert 'id="column-released_exception"' in text
+    assert str(batch.public_id) in text
+
+
+def test_a_release_older_than_30_days_is_shown_on_request(team):
+    # Given a product released 31 days ago
+    batch = open_test_batch(team)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=31)
+    Batch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.RELEASED, status_changed_at=long_ago
+    )
+    client = client_for(team.manufacturing_tech)
+
+    # When the board is opened without and with the closed batches
+    hidden = body(client.get(BOARD))
+    shown = body(client.get(BOARD, {"closed": "1"}))
+
+    # Then only the second shows it, and the filter says what it adds
+    assert str(batch.public_id) not in hidden
+    assert "Also show rejected batches and releases older than 30 days" in hidden
     assert str(batch.public_id) in shown
 
 
