@@ -30,9 +30,16 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 from types import MappingProxyType
 from typing import NoReturn
 
+from tilcare.clinical.body_size import (
+    SHORT_STATURE_KEY,
+    SHORT_STATURE_LABEL,
+    SHORT_STATURE_WHY,
+    ShortStature,
+)
 from tilcare.clinical.units import FloatNotAllowed, Quantity, Unit, to_decimal
 
 CENTER_SOURCE = "Center setting"
@@ -106,12 +113,13 @@ CenterValue = Quantity | Decimal | str | tuple[RenalBand, ...]
 class MissingCenterSetting(CenterSettingError):
     """The center has not set a value the calculation needs."""
 
-    def __init__(self, spec: SettingSpec) -> None:
+    def __init__(self, spec: SettingSpec, patient_case: str = "") -> None:
         self.key = spec.key
         self.label = spec.label
+        case = f" {patient_case}" if patient_case else ""
         super().__init__(
             f"Set '{spec.label}' ({spec.key}) in the center's protocol settings: "
-            f"{spec.why_unconfirmed}"
+            f"{spec.why_unconfirmed}{case}"
         )
 
 
@@ -325,3 +333,41 @@ def _whole_ml_per_min(spec: RenalBandsSetting, value: Quantity, end: str) -> Dec
 def center_source(spec: SettingSpec) -> str:
     """How a value taken from a center setting is cited in results."""
     return f"{CENTER_SOURCE} '{spec.label}' ({spec.key})"
+
+
+# Settings every ideal or adjusted dosing weight shares ------------------------------------------
+# Declared here rather than in each protocol file: they concern the body-size formulas, not a
+# regimen, and are asked for only when a patient needs them (a height below 152.4 cm; a dosing
+# weight above the actual weight). Like every center setting they have no value until entered.
+
+IDEAL_WEIGHT_BELOW_60_IN = ChoiceSetting(
+    key=SHORT_STATURE_KEY,
+    label=SHORT_STATURE_LABEL,
+    why_unconfirmed=SHORT_STATURE_WHY,
+    options=tuple(rule.value for rule in ShortStature),
+)
+
+
+class AboveActual(Enum):
+    """What the center does when the ideal or adjusted weight is above the actual weight."""
+
+    USE_ACTUAL_WEIGHT = "use_actual_weight"  # the lower of the actual and the dosing weight
+    USE_DOSING_WEIGHT = "use_dosing_weight"  # dose on the ideal or adjusted weight anyway
+    REFUSE = "refuse"
+
+
+DOSING_WEIGHT_ABOVE_ACTUAL = ChoiceSetting(
+    key="dosing_weight_above_actual",
+    label="Dosing weight above the actual weight (ideal or adjusted weight of an underweight "
+    "patient)",
+    why_unconfirmed=(
+        "in an underweight patient the ideal or adjusted weight is above the measured weight, "
+        "and dosing on it gives more drug per kg of the patient (and a higher creatinine "
+        "clearance) than the basis intends. The sources do not settle it: use the lower of the "
+        "actual and the dosing weight, use the dosing weight anyway, or refuse so that the "
+        "prescriber decides for each such patient. The center's pharmacists and physicians "
+        "choose one; there is no default."
+    ),
+    options=tuple(rule.value for rule in AboveActual),
+)
+SHARED_WEIGHT_SETTINGS = (IDEAL_WEIGHT_BELOW_60_IN, DOSING_WEIGHT_ABOVE_ACTUAL)
