@@ -110,6 +110,11 @@ class CtcaeGrade:
 
     grade 0 means "not an adverse event for this term" (within normal / criteria not met) and
     carries no grade text. `values` maps each input's name to the Quantity or text used.
+
+    `at_least` is None when the grade is the grade the grade text gives for these inputs. When an
+    input the grade text also uses was not given (a baseline creatinine, whether a transfusion is
+    indicated), a higher grade cannot be ruled out: `grade` is then only the lowest grade the
+    inputs allow, and `at_least` says so, what could raise it and what to give to settle it.
     """
 
     term: CtcaeTerm
@@ -119,6 +124,7 @@ class CtcaeGrade:
     grade_text: str | None
     notes: tuple[str, ...] = ()
     rounding: str = "none"
+    at_least: str | None = None
     source: str = SOURCE
     version: str = VERSION
 

@@ -12,16 +12,29 @@ means above 1.5 up to and including 3.0. Blood counts in ×10⁹/L are converted
 accepted (the units module has no mmol/L unit). Creatinine is graded in the unit given (mg/dL or
 µmol/L); its ULN and baseline must be in that same unit, never converted.
 
-Required lower limit of normal (LLN): grade 1 starts below the laboratory's LLN; a count at or
-above it is grade 0. An LLN below the grade 1 lower edge (e.g. 1400/mm3 for neutrophils) is
-refused: the bands would then overlap and the grade would not follow from the value.
+Required lower limit of normal (LLN): grade 1 is "<LLN - 1500/mm3" (neutrophils), the grades
+below it have fixed edges ("<1500 - 1000/mm3"). A count below the grade 1 lower edge takes the
+grade of its fixed band whatever the LLN; a count at or above that edge is grade 1 below the LLN
+and grade 0 at or above it. A laboratory LLN below the grade 1 lower edge (e.g. 1400/mm3 for
+neutrophils) is graded, not refused: grade 1 then cannot occur, and a count from the LLN up to
+the edge (1400 to 1499/mm3) is within the laboratory's range yet grade 2 by the workbook text.
+The result says so in its notes; whether such a count is reported as an adverse event is for the
+center's principal investigator to decide.
+
+Anemia grade 3 reads "Hgb <8.0 g/dL; <4.9 mmol/L; <80 g/L; transfusion indicated" and a
+semicolon means "or" (CTCAE v5.0 front matter): a transfusion indication alone makes grade 3.
+`grade_anemia` takes `transfusion_indicated`; left unanswered, a grade below 3 is only "at least"
+that grade (`CtcaeGrade.at_least`). Creatinine without a baseline likewise: grade 2 ">1.5 - 3.0 x
+baseline" and grade 3 ">3.0 x baseline" may apply, so a grade below 3 is "at least" that grade.
 
 Plausibility limits (this module's, to catch entry slips; not CTCAE facts), refused with
-`ImplausibleInput` naming the field and the limit: counts >= 0 and at most neutrophils 200,000,
-platelets 5,000,000, lymphocytes 1,000,000, white blood cells 1,000,000 /mm³; LLN at most
-10,000, 500,000, 5,000, 20,000 /mm³; hemoglobin > 0 and <= 25.0 g/dL, its LLN 10.0–20.0 g/dL;
-creatinine and baseline > 0 and <= 30 mg/dL, ULN 0.3–3.0 mg/dL (µmol/L limits = ×88.4);
-temperature 30.0–45.0 °C; durations 0–720 h; weights 20–350 kg.
+`ImplausibleInput` naming the field and the limit, checked in the unit given: counts >= 0 and at
+most neutrophils 200,000, platelets 5,000,000, lymphocytes 1,000,000, white blood cells
+1,000,000 /mm³; LLN from 1,000, 100,000, 500, 2,000 up to 10,000, 500,000, 5,000, 20,000 /mm³;
+hemoglobin > 0 and <= 25.0 g/dL, its LLN 10.0–20.0 g/dL; creatinine and baseline 0.1–30 mg/dL,
+ULN 0.3–3.0 mg/dL (µmol/L limits = ×88.4, so 2.1 µmol/L, a value typed in mg/dL, is refused);
+temperature 30.0–45.0 °C; durations 0–720 h; weights 20–350 kg, and a weight more than 50 %
+above or below the baseline weight (a pound typed as a kilogram is +120 %).
 
 Rounding: grades come from exact Decimal comparisons. Only the ratios and percentages shown in
 `values` are rounded, through `round_ratio` (0.01) and `round_percent` (0.1), ROUND_HALF_UP.
@@ -43,7 +56,7 @@ from tilcare.clinical.grading.ctcae_v5_0 import (
     term,
     within,
 )
-from tilcare.clinical.units import Quantity, Unit
+from tilcare.clinical.units import ImplausibleInput, Quantity, Unit
 
 COUNT_UNITS = (Unit.per_mm3, Unit.e9_per_l)
 HEMOGLOBIN_UNITS = (Unit.g_per_dl, Unit.g_per_l)
@@ -68,9 +81,11 @@ def _result(
     values: dict[str, Quantity | str],
     notes: list[str],
     rounding: str = "none",
+    *,
+    at_least: str | None = None,
 ) -> CtcaeGrade:
     text = the_term.grade_text(grade) if grade else None
-    return CtcaeGrade(the_term, grade, rule, values, text, tuple(notes), rounding)
+    return CtcaeGrade(the_term, grade, rule, values, text, tuple(notes), rounding, at_least)
 
 
 # Blood counts -----------------------------------------------------------------------------------
@@ -83,6 +98,7 @@ class _CountScale:
     # Inclusive lower edges of grades 1, 2 and 3 in /mm³ (grade 4 is below the last).
     edges_per_mm3: tuple[Decimal, Decimal, Decimal]
     max_per_mm3: Decimal
+    lln_min_per_mm3: Decimal
     lln_max_per_mm3: Decimal
     note: str | None = None
 
@@ -92,6 +108,7 @@ NEUTROPHILS = _CountScale(
     "neutrophil count",
     (Decimal(1500), Decimal(1000), Decimal(500)),
     Decimal(200_000),
+    Decimal(1_000),
     Decimal(10_000),
 )
 PLATELETS = _CountScale(
@@ -99,6 +116,7 @@ PLATELETS = _CountScale(
     "platelet count",
     (Decimal(75_000), Decimal(50_000), Decimal(25_000)),
     Decimal(5_000_000),
+    Decimal(100_000),
     Decimal(500_000),
 )
 LYMPHOCYTES = _CountScale(
@@ -106,6 +124,7 @@ LYMPHOCYTES = _CountScale(
     "lymphocyte count",
     (Decimal(800), Decimal(500), Decimal(200)),
     Decimal(1_000_000),
+    Decimal(500),
     Decimal(5_000),
     note="Graded as 'Lymphocyte count decreased' only; 'Lymphocyte count increased' is a "
     "separate CTCAE v5.0 term, not graded here.",
@@ -115,6 +134,7 @@ WHITE_BLOOD_CELLS = _CountScale(
     "white blood cell count",
     (Decimal(3000), Decimal(2000), Decimal(1000)),
     Decimal(1_000_000),
+    Decimal(2_000),
     Decimal(20_000),
 )
 # Which "; "-separated part of the workbook grade text quotes the band in the unit given.
@@ -129,11 +149,36 @@ def _band_rule(the_term: CtcaeTerm, grade: int, unit: Unit) -> str:
 def _below_lln(
     the_term: CtcaeTerm, value: Quantity, lln: Quantity, edges: tuple[Decimal, ...], unit: Unit
 ) -> tuple[int, str]:
+    # Below the grade 1 lower edge the fixed bands decide: one grade more for each inclusive
+    # lower edge the value falls below, whatever the LLN ("<1500 - 1000/mm3" is grade 2).
+    below_edges = sum(1 for edge in edges if value.magnitude < edge)
+    if below_edges:
+        grade = 1 + below_edges
+        return grade, _band_rule(the_term, grade, unit)
     if value >= lln:
         return 0, f"not below LLN ({lln}): grade 0"
-    # Grade 1 below LLN, one more for each inclusive lower edge the value falls below.
-    grade = 1 + sum(1 for edge in edges if value.magnitude < edge)
-    return grade, _band_rule(the_term, grade, unit)
+    return 1, _band_rule(the_term, 1, unit)
+
+
+def _low_lln_note(name: str, lln: Quantity, edge: Decimal, the_term: CtcaeTerm) -> str:
+    grade_2 = the_term.grade_text(2).split("; ")[0]
+    return (
+        f"The laboratory's {name} ({lln}) is below {edge} {lln.unit.value}, where CTCAE v5.0 "
+        f"grade 2 begins ('{grade_2}'): grade 1 cannot occur, and a value from the LLN up to "
+        f"below {edge} {lln.unit.value} is within the laboratory's range yet grade 2 by the "
+        "CTCAE v5.0 text. Whether such a value is reported as an adverse event is for the "
+        "center's principal investigator to decide."
+    )
+
+
+def _within_as_given(
+    name: str, value: object, low: Quantity, high: Quantity, *, low_open: bool
+) -> None:
+    """Refuse a value outside [low, high], with the limits in the unit the value was given in."""
+    given = checked_quantity(value, name)
+    within(
+        name, given, low.to(given.unit).magnitude, high.to(given.unit).magnitude, low_open=low_open
+    )
 
 
 def _grade_count(scale: _CountScale, count: object, lln: object) -> CtcaeGrade:
@@ -142,10 +187,27 @@ def _grade_count(scale: _CountScale, count: object, lln: object) -> CtcaeGrade:
     given_unit = checked_quantity(count, scale.field).unit
     value = in_unit(count, scale.field, Unit.per_mm3, COUNT_UNITS, notes)
     limit = in_unit(lln, lln_name, Unit.per_mm3, COUNT_UNITS, notes)
-    within(scale.field, value, Decimal(0), scale.max_per_mm3, low_open=False)
-    within(lln_name, limit, scale.edges_per_mm3[0], scale.lln_max_per_mm3, low_open=False)
+    per_mm3 = Unit.per_mm3
+    _within_as_given(
+        scale.field,
+        count,
+        Quantity(Decimal(0), per_mm3),
+        Quantity(scale.max_per_mm3, per_mm3),
+        low_open=False,
+    )
+    _within_as_given(
+        lln_name,
+        lln,
+        Quantity(scale.lln_min_per_mm3, per_mm3),
+        Quantity(scale.lln_max_per_mm3, per_mm3),
+        low_open=False,
+    )
     the_term = term(scale.term_name)
     grade, rule = _below_lln(the_term, value, limit, scale.edges_per_mm3, given_unit)
+    if limit.magnitude < scale.edges_per_mm3[0]:
+        lln_given = checked_quantity(lln, lln_name)
+        edge = Quantity(scale.edges_per_mm3[0], per_mm3).to(lln_given.unit).magnitude
+        notes.append(_low_lln_note("LLN", lln_given, edge, the_term))
     if scale.note:
         notes.append(scale.note)
     values: dict[str, Quantity | str] = {scale.field: value, lln_name: limit}
@@ -175,27 +237,71 @@ def grade_white_blood_cell_decreased(*, count: Quantity, lln: Quantity) -> Ctcae
 # Anemia -----------------------------------------------------------------------------------------
 
 _HGB_EDGES_G_PER_DL = (Decimal("10.0"), Decimal("8.0"))
+TRANSFUSION_NAME = "transfusion indicated"
+TRANSFUSION_NOTE = (
+    "CTCAE v5.0 Anemia grade 3 reads 'Hgb <8.0 g/dL; <4.9 mmol/L; <80 g/L; transfusion "
+    "indicated', and a semicolon there means 'or': a transfusion indication alone makes it "
+    "grade 3, whatever the hemoglobin."
+)
 ANEMIA_CONTEXT_NOTE = (
-    "From the hemoglobin value the grade is at most 3: grade 4 (Life-threatening consequences; "
-    "urgent intervention indicated) and grade 5 need clinical context, and grade 3 also covers "
-    "'transfusion indicated', which the value alone does not show."
+    "From the hemoglobin and the transfusion question the grade is at most 3: grade 4 "
+    "(Life-threatening consequences; urgent intervention indicated) and grade 5 need clinical "
+    "context and are not derived here."
+)
+ANEMIA_AT_LEAST = (
+    "Whether a transfusion is indicated was not answered: a transfusion indication makes this "
+    "grade 3 (CTCAE v5.0 Anemia grade 3: 'transfusion indicated'). Answer it to settle the grade."
 )
 
 
-def grade_anemia(*, hemoglobin: Quantity, lln: Quantity) -> CtcaeGrade:
-    """Anemia from hemoglobin (g/dL or g/L) and the laboratory's LLN; at most grade 3."""
+def grade_anemia(
+    *, hemoglobin: Quantity, lln: Quantity, transfusion_indicated: bool | None = None
+) -> CtcaeGrade:
+    """Anemia from hemoglobin (g/dL or g/L), the laboratory's LLN and the transfusion question.
+
+    `transfusion_indicated` True makes the grade at least 3; None (not answered) leaves a grade
+    below 3 as "at least" that grade.
+    """
     notes: list[str] = []
     given_unit = checked_quantity(hemoglobin, "hemoglobin").unit
     value = in_unit(hemoglobin, "hemoglobin", Unit.g_per_dl, HEMOGLOBIN_UNITS, notes)
     lln_name = "hemoglobin lower limit of normal (LLN)"
     limit = in_unit(lln, lln_name, Unit.g_per_dl, HEMOGLOBIN_UNITS, notes)
-    within("hemoglobin", value, Decimal(0), Decimal("25.0"), low_open=True)
-    within(lln_name, limit, _HGB_EDGES_G_PER_DL[0], Decimal("20.0"), low_open=False)
+    g_per_dl = Unit.g_per_dl
+    _within_as_given(
+        "hemoglobin",
+        hemoglobin,
+        Quantity(Decimal(0), g_per_dl),
+        Quantity(Decimal("25.0"), g_per_dl),
+        low_open=True,
+    )
+    _within_as_given(
+        lln_name,
+        lln,
+        Quantity(_HGB_EDGES_G_PER_DL[0], g_per_dl),
+        Quantity(Decimal("20.0"), g_per_dl),
+        low_open=False,
+    )
+    if transfusion_indicated is not None and not isinstance(transfusion_indicated, bool):
+        raise TypeError(f"{TRANSFUSION_NAME} {transfusion_indicated!r} must be yes or no.")
     the_term = term("Anemia")
     grade, rule = _below_lln(the_term, value, limit, _HGB_EDGES_G_PER_DL, given_unit)
-    notes.append(ANEMIA_CONTEXT_NOTE)
-    values: dict[str, Quantity | str] = {"hemoglobin": value, lln_name: limit}
-    return _result(the_term, grade, rule, values, notes)
+    at_least = None
+    if transfusion_indicated:
+        rule = f"{rule}; '{TRANSFUSION_NAME}': grade 3"
+        if grade < 3:
+            rule, grade = f"{rule}; grade 3 set by '{TRANSFUSION_NAME}'", 3
+    elif transfusion_indicated is None and grade < 3:
+        rule = f"{rule}; {TRANSFUSION_NAME} not answered: at least grade {grade}"
+        at_least = ANEMIA_AT_LEAST
+    notes += [TRANSFUSION_NOTE, ANEMIA_CONTEXT_NOTE]
+    answered = {True: "yes", False: "no", None: "not answered"}[transfusion_indicated]
+    values: dict[str, Quantity | str] = {
+        "hemoglobin": value,
+        lln_name: limit,
+        TRANSFUSION_NAME: answered,
+    }
+    return _result(the_term, grade, rule, values, notes, at_least=at_least)
 
 
 # Creatinine -------------------------------------------------------------------------------------
@@ -215,6 +321,17 @@ _BASELINE_BANDS: _Bands = (
     (Decimal("Infinity"), 3, ">3.0 x baseline"),
 )
 ULN_NAME = "creatinine upper limit of normal (ULN)"
+_BASELINE_MAX_GRADE = _BASELINE_BANDS[-1][1]
+
+
+def _creatinine_at_least(grade: int) -> str:
+    higher = [(band_grade, band) for _, band_grade, band in _BASELINE_BANDS if band_grade > grade]
+    could = " or ".join(f"'{band}' (grade {band_grade})" for band_grade, band in higher)
+    return (
+        f"No baseline creatinine given: against the patient's baseline CTCAE v5.0 also grades "
+        f"{could}, so this is at least grade {grade}. Give the baseline creatinine to settle "
+        "the grade."
+    )
 
 
 def _creatinine_limit(unit: Unit, mg_per_dl: str) -> Decimal:
@@ -238,8 +355,8 @@ def grade_creatinine_increased(
     if value.unit not in CREATININE_UNITS:
         raise CtcaeUnitError("creatinine", value.unit, CREATININE_UNITS)
     unit = value.unit
-    high = _creatinine_limit(unit, "30")
-    within("creatinine", value, Decimal(0), high, low_open=True)
+    low, high = _creatinine_limit(unit, "0.1"), _creatinine_limit(unit, "30")
+    within("creatinine", value, low, high, low_open=False)
     upper = in_unit(uln, ULN_NAME, unit, (unit,), notes)
     low_uln, high_uln = _creatinine_limit(unit, "0.3"), _creatinine_limit(unit, "3.0")
     within(ULN_NAME, upper, low_uln, high_uln, low_open=False)
@@ -251,11 +368,15 @@ def grade_creatinine_increased(
     grade, band = _compare(value.magnitude, upper.magnitude, _ULN_BANDS)
     parts = [f"ULN comparison {band}: grade {grade}"]
     setter = "ULN comparison"
-    if baseline is None:
+    at_least = None
+    if baseline is None and grade >= _BASELINE_MAX_GRADE:
+        parts.append(f"no baseline given (a baseline gives at most grade {_BASELINE_MAX_GRADE})")
+    elif baseline is None:
         parts.append("no baseline given")
+        at_least = _creatinine_at_least(grade)
     else:
         base = in_unit(baseline, "baseline creatinine", unit, (unit,), notes)
-        within("baseline creatinine", base, Decimal(0), high, low_open=True)
+        within("baseline creatinine", base, low, high, low_open=False)
         values["baseline creatinine"] = base
         values["creatinine / baseline"] = str(round_ratio(value.magnitude / base.magnitude))
         base_grade, base_band = _compare(value.magnitude, base.magnitude, _BASELINE_BANDS)
@@ -264,9 +385,11 @@ def grade_creatinine_increased(
             grade, setter = base_grade, "baseline comparison"
         elif base_grade == grade:
             setter = "ULN and baseline comparisons"
-    rule = "; ".join(parts) + f"; grade {grade} set by the {setter}"
+    minimum = "at least " if at_least else ""
+    rule = "; ".join(parts) + f"; {minimum}grade {grade} set by the {setter}"
     rounding = "round_ratio: ratios shown to 0.01, half up; grade from exact comparisons"
-    return _result(term("Creatinine increased"), grade, rule, values, notes, rounding)
+    the_term = term("Creatinine increased")
+    return _result(the_term, grade, rule, values, notes, rounding, at_least=at_least)
 
 
 # Fever ------------------------------------------------------------------------------------------
@@ -332,12 +455,22 @@ def _weight(value: object, name: str) -> Quantity:
     return weight
 
 
+WEIGHT_CHANGE_MAX_PERCENT = Decimal(50)
+
+
 def grade_weight_gain(*, weight: Quantity, baseline_weight: Quantity) -> CtcaeGrade:
     """Weight gain from the current and baseline weights in kg (percent from baseline)."""
     current = _weight(weight, "weight")
     base = _weight(baseline_weight, "baseline weight")
     gain_kg = current.magnitude - base.magnitude
     percent = round_percent(gain_kg * 100 / base.magnitude)
+    if abs(gain_kg) * 100 > WEIGHT_CHANGE_MAX_PERCENT * base.magnitude:
+        direction = "above" if gain_kg > 0 else "below"
+        raise ImplausibleInput(
+            f"weight {current} is {abs(percent)} % {direction} the baseline weight {base}; a "
+            f"change of more than {WEIGHT_CHANGE_MAX_PERCENT} % from baseline is implausible: "
+            "check both weights and their unit (kg)."
+        )
     values: dict[str, Quantity | str] = {
         "weight": current,
         "baseline weight": base,

@@ -140,19 +140,135 @@ def test_lymphocytes_note_the_separate_increased_term() -> None:
 @pytest.mark.parametrize(
     ("grader", "lln", "message"),
     [
-        (grade_neutrophil_count_decreased, 1499, "at least 1500 /mm³"),
-        (grade_platelet_count_decreased, 74_999, "at least 75000 /mm³"),
-        (grade_lymphocyte_count_decreased, 799, "at least 800 /mm³"),
-        (grade_white_blood_cell_decreased, 2999, "at least 3000 /mm³"),
-        (grade_neutrophil_count_decreased, 10_001, "plausible maximum 10000 /mm³"),
+        (
+            grade_neutrophil_count_decreased,
+            q(999, PER_MM3),
+            "neutrophil count lower limit of normal (LLN) 999 /mm³ must be at least 1000 /mm³.",
+        ),
+        (
+            grade_neutrophil_count_decreased,
+            q("0.9", E9),
+            "neutrophil count lower limit of normal (LLN) 0.9 ×10⁹/L must be at least 1 ×10⁹/L.",
+        ),
+        (
+            grade_platelet_count_decreased,
+            q(99_999, PER_MM3),
+            "platelet count lower limit of normal (LLN) 99999 /mm³ must be at least 100000 /mm³.",
+        ),
+        (
+            grade_lymphocyte_count_decreased,
+            q(499, PER_MM3),
+            "lymphocyte count lower limit of normal (LLN) 499 /mm³ must be at least 500 /mm³.",
+        ),
+        (
+            grade_white_blood_cell_decreased,
+            q(1999, PER_MM3),
+            "white blood cell count lower limit of normal (LLN) 1999 /mm³ must be at least "
+            "2000 /mm³.",
+        ),
+        (
+            grade_neutrophil_count_decreased,
+            q(10_001, PER_MM3),
+            "neutrophil count lower limit of normal (LLN) 10001 /mm³ is above the plausible "
+            "maximum 10000 /mm³.",
+        ),
+        (
+            grade_neutrophil_count_decreased,
+            q("10.001", E9),
+            "neutrophil count lower limit of normal (LLN) 10.001 ×10⁹/L is above the plausible "
+            "maximum 10 ×10⁹/L.",
+        ),
     ],
-    ids=[f"LLN-refusal-{i}-{SRC}" for i in range(5)],
+    ids=[f"LLN-plausibility-{i}" for i in range(7)],
 )
-def test_lln_outside_the_bands_is_refused(grader: CountGrader, lln: int, message: str) -> None:
-    # An LLN below the grade 1 edge would make the CTCAE v5.0 workbook bands overlap.
-    with pytest.raises(ImplausibleInput, match=message) as error:
-        grader(count=q(1000, PER_MM3), lln=q(lln, PER_MM3))
-    assert "lower limit of normal (LLN)" in str(error.value)
+def test_implausible_lln_is_refused_in_the_unit_given(
+    grader: CountGrader, lln: Quantity, message: str
+) -> None:
+    # Entry-slip limits (not CTCAE facts), stated in the unit the LLN was typed in.
+    with pytest.raises(ImplausibleInput) as error:
+        grader(count=q(1000, PER_MM3), lln=lln)
+    assert str(error.value) == message
+
+
+# A laboratory LLN below the grade 1 lower edge. CTCAE v5.0 workbook, Neutrophil count
+# decreased: grade 1 "<LLN - 1500/mm3; <LLN - 1.5 x 10e9 /L", grade 2 "<1500 - 1000/mm3; <1.5 -
+# 1.0 x 10e9 /L", grade 3 "<1000 - 500/mm3". With LLN 1400/mm3 no count is both below the LLN
+# and at least 1500, so grade 1 is empty; grade 2 is every count below 1500 down to 1000,
+# including 1400-1499, which the laboratory calls normal.
+LOW_LLN_NOTE = (
+    "The laboratory's LLN ({lln}) is below {edge}, where CTCAE v5.0 grade 2 begins ('{band}'): "
+    "grade 1 cannot occur, and a value from the LLN up to below {edge} is within the "
+    "laboratory's range yet grade 2 by the CTCAE v5.0 text. Whether such a value is reported as "
+    "an adverse event is for the center's principal investigator to decide."
+)
+LOW_LLN_CASES = [
+    pytest.param(grader, lln, value, grade, id=f"{name}-LLN-{lln}-value-{value}-{SRC}")
+    for name, grader, lln, rows in (
+        (
+            "Neutrophil count decreased",
+            grade_neutrophil_count_decreased,
+            q(1400, PER_MM3),
+            [(1500, 0), (1499, 2), (1400, 2), (1399, 2), (1000, 2), (999, 3), (499, 4)],
+        ),
+        (
+            "Neutrophil count decreased",
+            grade_neutrophil_count_decreased,
+            q("1.4", E9),
+            [("1.5", 0), ("1.499", 2), ("1.4", 2), ("1.0", 2), ("0.999", 3)],
+        ),
+        (
+            "Lymphocyte count decreased",
+            grade_lymphocyte_count_decreased,
+            q(700, PER_MM3),
+            [(800, 0), (799, 2), (700, 2), (500, 2), (499, 3)],
+        ),
+        (
+            "White blood cell decreased",
+            grade_white_blood_cell_decreased,
+            q(2500, PER_MM3),
+            [(3000, 0), (2999, 2), (2500, 2), (2000, 2), (1999, 3)],
+        ),
+    )
+    for value, grade in rows
+]
+
+
+@pytest.mark.parametrize(("grader", "lln", "value", "expected"), LOW_LLN_CASES)
+def test_lln_below_the_grade_1_edge_is_graded(
+    grader: CountGrader, lln: Quantity, value: str | int, expected: int
+) -> None:
+    # Given a laboratory LLN below the grade 1 lower edge; when a count is graded; then the
+    # workbook's fixed bands decide below the edge, grade 0 at or above it, and the result
+    # names the overlap and who decides on reporting it.
+    result = grader(count=q(value, lln.unit), lln=lln)
+    assert result.grade == expected
+    part = 1 if lln.unit is E9 else 0
+    if expected:
+        assert band(result) == result.term.grade_text(expected).split("; ")[part]
+    else:
+        assert result.rule == f"not below LLN ({lln.to(PER_MM3)}): grade 0"
+    edge_mm3 = {"Neutrophil count decreased": 1500, "Lymphocyte count decreased": 800}.get(
+        result.term.term, 3000
+    )
+    edge = Quantity(Decimal(edge_mm3), PER_MM3).to(lln.unit)
+    grade_2_band = result.term.grade_text(2).split("; ")[0]
+    expected_note = LOW_LLN_NOTE.format(lln=lln, edge=edge, band=grade_2_band)
+    assert expected_note in result.notes
+
+
+def test_neutrophils_with_lln_1400_worked_example() -> None:
+    # CTCAE v5.0 workbook, Neutrophil count decreased grade 2 "<1500 - 1000/mm3": a count of
+    # 1450/mm3 against a laboratory LLN of 1400/mm3 is grade 2, not refused.
+    result = grade_neutrophil_count_decreased(count=q(1450, PER_MM3), lln=q(1400, PER_MM3))
+    assert (result.grade, result.rule) == (2, "<1500 - 1000/mm3: grade 2")
+    assert result.notes == (
+        "The laboratory's LLN (1400 /mm³) is below 1500 /mm³, where CTCAE v5.0 grade 2 begins "
+        "('<1500 - 1000/mm3'): grade 1 cannot occur, and a value from the LLN up to below "
+        "1500 /mm³ is within the laboratory's range yet grade 2 by the CTCAE v5.0 text. Whether "
+        "such a value is reported as an adverse event is for the center's principal "
+        "investigator to decide.",
+    )
+    assert result.at_least is None
 
 
 @pytest.mark.parametrize(
@@ -190,8 +306,8 @@ def test_bare_numbers_are_refused() -> None:
 
 PROPERTY_IDS = [f"ANC-{SRC}", f"platelets-{SRC}"]
 COUNT_GRADERS = [
-    (grade_neutrophil_count_decreased, 200_000, st.integers(1500, 10_000)),
-    (grade_platelet_count_decreased, 5_000_000, st.integers(75_000, 500_000)),
+    (grade_neutrophil_count_decreased, 200_000, st.integers(1000, 10_000)),
+    (grade_platelet_count_decreased, 5_000_000, st.integers(100_000, 500_000)),
 ]
 
 
@@ -316,6 +432,103 @@ def test_anemia_refusals(
         grade_anemia(hemoglobin=hemoglobin, lln=lln)
 
 
+# CTCAE v5.0 workbook, Anemia grade 3: "Hgb <8.0 g/dL; <4.9 mmol/L; <80 g/L; transfusion
+# indicated"; front matter: "A Semi-colon indicates 'or' within the description of the grade."
+@pytest.mark.parametrize(
+    ("hemoglobin", "transfusion", "grade", "rule", "at_least"),
+    [
+        pytest.param(
+            "11.0",
+            True,
+            3,
+            "Hemoglobin (Hgb) <LLN - 10.0 g/dL: grade 1; 'transfusion indicated': grade 3; "
+            "grade 3 set by 'transfusion indicated'",
+            None,
+            id=f"grade-1-value-transfusion-indicated-grade-3-{SRC}",
+        ),
+        pytest.param(
+            "12.5",
+            True,
+            3,
+            "not below LLN (12.0 g/dL): grade 0; 'transfusion indicated': grade 3; "
+            "grade 3 set by 'transfusion indicated'",
+            None,
+            id=f"normal-value-transfusion-indicated-grade-3-{SRC}",
+        ),
+        pytest.param(
+            "7.9",
+            True,
+            3,
+            "Hgb <8.0 g/dL: grade 3; 'transfusion indicated': grade 3",
+            None,
+            id=f"grade-3-value-and-transfusion-{SRC}",
+        ),
+        pytest.param(
+            "9.0",
+            False,
+            2,
+            "Hgb <10.0 - 8.0 g/dL: grade 2",
+            None,
+            id=f"no-transfusion-grade-2-final-{SRC}",
+        ),
+        pytest.param(
+            "9.0",
+            None,
+            2,
+            "Hgb <10.0 - 8.0 g/dL: grade 2; transfusion indicated not answered: at least grade 2",
+            "Whether a transfusion is indicated was not answered: a transfusion indication makes "
+            "this grade 3 (CTCAE v5.0 Anemia grade 3: 'transfusion indicated'). Answer it to "
+            "settle the grade.",
+            id=f"not-answered-at-least-2-{SRC}",
+        ),
+        pytest.param(
+            "7.5",
+            None,
+            3,
+            "Hgb <8.0 g/dL: grade 3",
+            None,
+            id=f"not-answered-grade-3-already-{SRC}",
+        ),
+    ],
+)
+def test_anemia_transfusion_indicated_is_grade_3(
+    hemoglobin: str, transfusion: bool | None, grade: int, rule: str, at_least: str | None
+) -> None:
+    result = grade_anemia(
+        hemoglobin=q(hemoglobin, Unit.g_per_dl),
+        lln=q("12.0", Unit.g_per_dl),
+        transfusion_indicated=transfusion,
+    )
+    assert (result.grade, result.rule, result.at_least) == (grade, rule, at_least)
+    assert result.grade_text == result.term.grade_text(grade)
+    assert (
+        result.values["transfusion indicated"]
+        == {True: "yes", False: "no", None: "not answered"}[transfusion]
+    )
+    assert result.notes[-2] == (
+        "CTCAE v5.0 Anemia grade 3 reads 'Hgb <8.0 g/dL; <4.9 mmol/L; <80 g/L; transfusion "
+        "indicated', and a semicolon there means 'or': a transfusion indication alone makes it "
+        "grade 3, whatever the hemoglobin."
+    )
+
+
+@pytest.mark.parametrize("answer", [1, 0, "yes"], ids=lambda a: f"transfusion-{a!r}")
+def test_anemia_transfusion_answer_must_be_true_or_false(answer: object) -> None:
+    with pytest.raises(TypeError) as error:
+        grade_anemia(
+            hemoglobin=q("9", Unit.g_per_dl),
+            lln=q("12", Unit.g_per_dl),
+            transfusion_indicated=answer,  # type: ignore[arg-type]
+        )
+    assert str(error.value) == f"transfusion indicated {answer!r} must be yes or no."
+
+
+def test_anemia_limits_are_stated_in_the_unit_given() -> None:
+    with pytest.raises(ImplausibleInput) as error:
+        grade_anemia(hemoglobin=q("251", Unit.g_per_l), lln=q("120", Unit.g_per_l))
+    assert str(error.value) == "hemoglobin 251 g/L is above the plausible maximum 250.0 g/L."
+
+
 # Creatinine -----------------------------------------------------------------------------------
 
 CREATININE_ULN_CASES = [
@@ -358,9 +571,60 @@ CREATININE_ULN_CASES = [
 def test_creatinine_uln_band_edges_both_units(
     value: str, uln: str, unit: Unit, expected: int
 ) -> None:
+    # Without a baseline, grade 2 ">1.5 - 3.0 x baseline" and grade 3 ">3.0 x baseline" cannot
+    # be ruled out: below grade 3 the ULN grade is only the lowest grade (CTCAE v5.0 workbook).
     result = grade_creatinine_increased(creatinine=q(value, unit), uln=q(uln, unit))
     assert result.grade == expected
-    assert result.rule.endswith(f"no baseline given; grade {expected} set by the ULN comparison")
+    if expected < 3:
+        assert result.rule.endswith(
+            f"no baseline given; at least grade {expected} set by the ULN comparison"
+        )
+        assert result.at_least is not None
+        assert f"this is at least grade {expected}." in result.at_least
+    else:
+        assert result.rule.endswith(
+            "no baseline given (a baseline gives at most grade 3); "
+            f"grade {expected} set by the ULN comparison"
+        )
+        assert result.at_least is None
+
+
+@pytest.mark.parametrize(
+    ("value", "grade", "at_least"),
+    [
+        pytest.param(
+            "1.0",
+            0,
+            "No baseline creatinine given: against the patient's baseline CTCAE v5.0 also grades "
+            "'>1.5 - 3.0 x baseline' (grade 2) or '>3.0 x baseline' (grade 3), so this is at "
+            "least grade 0. Give the baseline creatinine to settle the grade.",
+            id=f"at-ULN-at-least-0-{SRC}",
+        ),
+        pytest.param(
+            "2.0",
+            2,
+            "No baseline creatinine given: against the patient's baseline CTCAE v5.0 also grades "
+            "'>3.0 x baseline' (grade 3), so this is at least grade 2. Give the baseline "
+            "creatinine to settle the grade.",
+            id=f"2x-ULN-at-least-2-{SRC}",
+        ),
+    ],
+)
+def test_creatinine_without_baseline_says_at_least(value: str, grade: int, at_least: str) -> None:
+    # CTCAE v5.0 workbook, Creatinine increased: grade 2 ">1.5 - 3.0 x baseline; >1.5 - 3.0 x
+    # ULN", grade 3 ">3.0 x baseline; >3.0 - 6.0 x ULN". Given no baseline; then the ULN grade
+    # is presented as the lowest grade, with what could raise it.
+    mg = Unit.mg_per_dl
+    result = grade_creatinine_increased(creatinine=q(value, mg), uln=q("1.0", mg))
+    assert (result.grade, result.at_least) == (grade, at_least)
+
+
+def test_creatinine_with_baseline_is_final() -> None:
+    mg = Unit.mg_per_dl
+    result = grade_creatinine_increased(
+        creatinine=q("1.0", mg), uln=q("1.0", mg), baseline=q("0.9", mg)
+    )
+    assert (result.grade, result.at_least) == (0, None)
 
 
 @pytest.mark.parametrize(
@@ -469,7 +733,27 @@ def test_creatinine_baseline_in_umol_per_l_with_ratios_rounded() -> None:
         (
             {"creatinine": q("0", Unit.mg_per_dl), "uln": q("1.0", Unit.mg_per_dl)},
             ImplausibleInput,
-            "creatinine 0 mg/dL must be greater than 0 mg/dL",
+            "creatinine 0 mg/dL must be at least 0.1 mg/dL",
+        ),
+        (
+            {"creatinine": q("0.01", Unit.mg_per_dl), "uln": q("1.2", Unit.mg_per_dl)},
+            ImplausibleInput,
+            "creatinine 0.01 mg/dL must be at least 0.1 mg/dL",
+        ),
+        (
+            # 2.1 typed as mg/dL but sent as µmol/L: 2.1 µmol/L is 0.024 mg/dL.
+            {"creatinine": q("2.1", Unit.umol_per_l), "uln": q(110, Unit.umol_per_l)},
+            ImplausibleInput,
+            "creatinine 2.1 µmol/L must be at least 8.84 µmol/L",
+        ),
+        (
+            {
+                "creatinine": q("1.0", Unit.mg_per_dl),
+                "uln": q("1.0", Unit.mg_per_dl),
+                "baseline": q("0.05", Unit.mg_per_dl),
+            },
+            ImplausibleInput,
+            "baseline creatinine 0.05 mg/dL must be at least 0.1 mg/dL",
         ),
         (
             {"creatinine": q("31", Unit.mg_per_dl), "uln": q("1.0", Unit.mg_per_dl)},
@@ -477,12 +761,12 @@ def test_creatinine_baseline_in_umol_per_l_with_ratios_rounded() -> None:
             "plausible maximum 30 mg/dL",
         ),
         (
-            {"creatinine": q("1", Unit.umol_per_l), "uln": q("266", Unit.umol_per_l)},
+            {"creatinine": q("100", Unit.umol_per_l), "uln": q("266", Unit.umol_per_l)},
             ImplausibleInput,
             r"ULN\) 266 µmol/L is above the plausible maximum 265.20 µmol/L",
         ),
     ],
-    ids=[f"creatinine-refusal-{i}-{SRC}" for i in range(6)],
+    ids=[f"creatinine-refusal-{i}-{SRC}" for i in range(9)],
 )
 def test_creatinine_refusals(
     kwargs: dict[str, Quantity], error: type[Exception], message: str
@@ -598,6 +882,13 @@ def test_weight_gain_band_edges(weight: str, baseline: str, expected: int, perce
         assert band(result) == result.grade_text
 
 
+@pytest.mark.parametrize(("weight", "grade"), [("108", 3), ("36", 0)], ids=["+50%", "-50%"])
+def test_weight_change_of_exactly_50_percent_is_graded(weight: str, grade: int) -> None:
+    # The plausibility limit (not a CTCAE fact) refuses only a change of more than 50 %.
+    result = grade_weight_gain(weight=q(weight, KG), baseline_weight=q(72, KG))
+    assert result.grade == grade
+
+
 def test_weight_loss_is_grade_0_with_a_pointer() -> None:
     result = grade_weight_gain(weight=q(65, KG), baseline_weight=q(70, KG))
     assert result.grade == 0
@@ -610,8 +901,21 @@ def test_weight_loss_is_grade_0_with_a_pointer() -> None:
         (q("19.9", KG), q(70, KG), ImplausibleInput, "weight 19.9 kg must be at least 20 kg"),
         (q(70, KG), q(351, KG), ImplausibleInput, "baseline weight 351 kg is above the"),
         (q(70000, Unit.g), q(70, KG), CtcaeUnitError, "weight is given in g"),
+        (
+            q("110", KG),
+            q(72, KG),
+            ImplausibleInput,
+            r"^weight 110 kg is 52.8 % above the baseline weight 72 kg; a change of more than "
+            r"50 % from baseline is implausible: check both weights and their unit \(kg\).$",
+        ),
+        (
+            q("35.9", KG),
+            q(72, KG),
+            ImplausibleInput,
+            "^weight 35.9 kg is 50.1 % below the baseline weight 72 kg; a change of more than 50 %",
+        ),
     ],
-    ids=[f"weight-refusal-{i}-{SRC}" for i in range(3)],
+    ids=[f"weight-refusal-{i}-{SRC}" for i in range(5)],
 )
 def test_weight_gain_refusals(
     weight: Quantity, baseline: Quantity, error: type[Exception], message: str
