@@ -17,7 +17,7 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
-from tilcare.audit.services import record_event, sign_record
+from tilcare.audit.services import check_occurred_at, record_event, sign_record
 from tilcare.clinical.checkdigits import format_din, mod37_2
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
@@ -57,6 +57,19 @@ def _locked(journey: Journey) -> Journey:
     return (
         Journey.objects.select_for_update().select_related("center", "patient").get(pk=journey.pk)
     )
+
+
+def _moment(occurred_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """When a step happened: now, or the earlier instant the caller gives (refused if it has
+    no time zone or is later than now)."""
+    if occurred_at is None:
+        return now
+    check_occurred_at(occurred_at, now=now)
+    return occurred_at
+
+
+def _when(moment: dt.datetime, time_zone: str) -> str:
+    return local_datetime(moment, time_zone).strftime("%d %b %Y %H:%M")
 
 
 def _next_coi(center: Organization) -> tuple[str, str]:
@@ -113,8 +126,13 @@ def open_journey(
     protocol: str,
     referred_on: dt.date,
     referring_physician: str = "",
+    occurred_at: dt.datetime | None = None,
 ) -> Journey:
-    """Open a therapy course for `patient` and give it its chain-of-identity number."""
+    """Open a therapy course for `patient` and give it its chain-of-identity number.
+
+    `occurred_at`: when the journey was opened, if earlier than now; not before the referral
+    day. The journey's first stage, its timeline and its audit event are dated then.
+    """
     require(
         policies.can_create_journey(actor, patient), "You may not open journeys at this center."
     )
@@ -130,6 +148,11 @@ def open_journey(
     open_journey_message = "This patient already has an open journey; close it first."
     if patient.journeys.exclude(stage__in=[Stage.COMPLETED, Stage.WITHDRAWN]).exists():
         errors["__all__"] = [open_journey_message]
+    opened = _moment(occurred_at, timezone.now())
+    if occurred_at is not None and local_datetime(opened, center.time_zone).date() < referred_on:
+        errors["occurred_at"] = [
+            f"The journey cannot be opened before the referral ({referred_on})."
+        ]
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():
@@ -139,7 +162,6 @@ def open_journey(
         if patient.journeys.exclude(stage__in=[Stage.COMPLETED, Stage.WITHDRAWN]).exists():
             raise InvalidInput({"__all__": [open_journey_message]})
         din, check = _next_coi(center)
-        now = timezone.now()
         journey = Journey.objects.create(
             patient=patient,
             center=center,
@@ -147,7 +169,7 @@ def open_journey(
             coi_din=din,
             coi_check=check,
             stage=Stage.REFERRAL,
-            stage_entered_at=now,
+            stage_entered_at=opened,
             referred_on=referred_on,
             referring_physician=referring_physician.strip(),
         )
@@ -157,15 +179,16 @@ def open_journey(
             to_stage=Stage.REFERRAL,
             kind=TransitionKind.CREATE,
             actor=actor,
-            occurred_at=now,
+            occurred_at=opened,
         )
-        _create_tasks(journey, Stage.REFERRAL, today)
+        _create_tasks(journey, Stage.REFERRAL, local_datetime(opened, center.time_zone).date())
         record_event(
             "journey.open",
             journey,
             actor=actor,
             after=snapshot(journey),
             subject_id=_subject(journey),
+            occurred_at=occurred_at,
         )
     return journey
 
@@ -194,8 +217,14 @@ def advance(
     actor: User,
     reason: str = "",
     withdrawal_reason: str = "",
+    occurred_at: dt.datetime | None = None,
 ) -> Journey:
-    """Move `journey` to `target`, or say why it cannot move."""
+    """Move `journey` to `target`, or say why it cannot move.
+
+    `occurred_at`: when the move happened, if earlier than now; not before the journey entered
+    its current stage. The stage, the timeline row, the next tasks' due dates and the audit
+    event are dated then; the audit event also keeps when it was recorded.
+    """
     try:
         target = Stage(target)
     except ValueError:
@@ -218,10 +247,20 @@ def advance(
         blocked = [r.reason for r in guards.evaluate_move(journey, target) if not r.met]
         if blocked:
             raise TransitionBlocked(blocked)
+        now = _moment(occurred_at, timezone.now())
+        if occurred_at is not None and now < journey.stage_entered_at:
+            entered = _when(journey.stage_entered_at, journey.center.time_zone)
+            raise InvalidInput(
+                {
+                    "occurred_at": [
+                        f"The move cannot be dated before the journey entered "
+                        f"“{source.label}” ({entered})."
+                    ]
+                }
+            )
         before = snapshot(journey)
         if kind == TransitionKind.REMANUFACTURE:
             journey.manufacture_attempt += 1
-        now = timezone.now()
         journey.stage = target
         journey.stage_entered_at = now
         if kind == TransitionKind.WITHDRAW:
@@ -241,7 +280,7 @@ def advance(
         if journey.is_closed:
             journey.tasks.filter(status=TaskStatus.OPEN).update(status=TaskStatus.CANCELLED)
         else:
-            _create_tasks(journey, target, local_today(journey.center.time_zone))
+            _create_tasks(journey, target, local_datetime(now, journey.center.time_zone).date())
         record_event(
             f"journey.{kind.value}",
             journey,
@@ -250,6 +289,7 @@ def advance(
             after=snapshot(journey),
             reason=reason.strip(),
             subject_id=_subject(journey),
+            occurred_at=occurred_at,
         )
     return journey
 
@@ -302,6 +342,9 @@ def record_milestone(
             actor=actor,
             after=snapshot(milestone),
             subject_id=_subject(journey),
+            # The trail reads the fact at the time it happened and keeps when it was entered; a
+            # time within the clock allowance ahead of now is recorded as now.
+            occurred_at=occurred_at if occurred_at <= now else None,
         )
     return milestone
 
@@ -341,6 +384,7 @@ def record_facility_milestone(
         actor=actor,
         after=snapshot(milestone),
         subject_id=_subject(journey),
+        occurred_at=occurred_at if occurred_at <= timezone.now() else None,
     )
     return milestone
 
@@ -374,8 +418,14 @@ def void_milestone(milestone: Milestone, *, actor: User, reason: str) -> Milesto
     return milestone
 
 
-def plan_journey(journey: Journey, *, actor: User, changes: Mapping[str, Any]) -> Journey:
-    """Set planned dates and the manufacturing facility."""
+def plan_journey(
+    journey: Journey,
+    *,
+    actor: User,
+    changes: Mapping[str, Any],
+    occurred_at: dt.datetime | None = None,
+) -> Journey:
+    """Set planned dates and the manufacturing facility (`occurred_at`: when, if earlier)."""
     with transaction.atomic():
         # Checked against the locked row: the caller's copy may predate a withdrawal or another
         # change to the plan, and infusion must follow the resection as it is now stored.
@@ -414,12 +464,17 @@ def plan_journey(journey: Journey, *, actor: User, changes: Mapping[str, Any]) -
             before=before,
             after=snapshot(journey),
             subject_id=_subject(journey),
+            occurred_at=occurred_at,
         )
     return journey
 
 
 def save_eligibility(
-    journey: Journey, *, actor: User, data: Mapping[str, Any]
+    journey: Journey,
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    occurred_at: dt.datetime | None = None,
 ) -> EligibilityChecklist:
     """Create or change the eligibility checklist. A change after signing voids the signature."""
     allowed = {field for field, _ in ELIGIBILITY_CRITERIA} | {"ecog", "notes"}
@@ -453,6 +508,7 @@ def save_eligibility(
             before=before,
             after=snapshot(checklist),
             subject_id=_subject(journey),
+            occurred_at=occurred_at,
         )
     return checklist
 
@@ -483,16 +539,34 @@ def sign_eligibility(journey: Journey, *, actor: User, password: str) -> Signatu
         )
 
 
-def complete_task(task: Task, *, actor: User) -> Task:
+def complete_task(task: Task, *, actor: User, occurred_at: dt.datetime | None = None) -> Task:
+    """Mark a task done. `occurred_at`: when it was done, if earlier than now; not before the
+    journey entered the task's stage when that is the current one."""
     require(policies.can_complete_task(actor, task), "You may not complete this task.")
     with transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=task.pk)
+        task = Task.objects.select_for_update().select_related("journey__center").get(pk=task.pk)
         if task.status != TaskStatus.OPEN:
             raise InvalidInput({"__all__": ["This task is no longer open."]})
+        done = _moment(occurred_at, timezone.now())
+        journey = task.journey
+        if (
+            occurred_at is not None
+            and task.stage == journey.stage
+            and done < journey.stage_entered_at
+        ):
+            entered = _when(journey.stage_entered_at, journey.center.time_zone)
+            raise InvalidInput(
+                {
+                    "occurred_at": [
+                        f"The task cannot be done before the journey entered "
+                        f"“{journey.stage_label()}” ({entered})."
+                    ]
+                }
+            )
         before = snapshot(task)
         task.status = TaskStatus.DONE
         task.completed_by = actor
-        task.completed_at = timezone.now()
+        task.completed_at = done
         task.save()
         record_event(
             "journey.task.complete",
@@ -501,5 +575,6 @@ def complete_task(task: Task, *, actor: User) -> Task:
             before=before,
             after=snapshot(task),
             subject_id=_subject(task.journey),
+            occurred_at=occurred_at,
         )
     return task

@@ -86,7 +86,15 @@ def _validate_patient(
     return errors
 
 
-def create_patient(*, actor: User, center: Organization, data: Mapping[str, Any]) -> Patient:
+def create_patient(
+    *,
+    actor: User,
+    center: Organization,
+    data: Mapping[str, Any],
+    occurred_at: dt.datetime | None = None,
+) -> Patient:
+    """Register a patient. `occurred_at`: when it was done, if earlier than now (the audit
+    event keeps both times)."""
     require(
         policies.can_create_patient(actor, center), "You may not register patients at this center."
     )
@@ -104,6 +112,7 @@ def create_patient(*, actor: User, center: Organization, data: Mapping[str, Any]
             actor=actor,
             after=snapshot(patient),
             subject_id=str(patient.public_id),
+            occurred_at=occurred_at,
         )
     return patient
 
@@ -138,7 +147,13 @@ def update_patient(
     return patient
 
 
-def add_contact(patient: Patient, *, actor: User, data: Mapping[str, Any]) -> Contact:
+def add_contact(
+    patient: Patient,
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    occurred_at: dt.datetime | None = None,
+) -> Contact:
     require(
         policies.can_change_patient(actor, patient), "You may not change this patient's record."
     )
@@ -158,11 +173,18 @@ def add_contact(patient: Patient, *, actor: User, data: Mapping[str, Any]) -> Co
             actor=actor,
             after=snapshot(contact),
             subject_id=str(patient.public_id),
+            occurred_at=occurred_at,
         )
     return contact
 
 
-def add_prior_therapy(patient: Patient, *, actor: User, data: Mapping[str, Any]) -> PriorTherapy:
+def add_prior_therapy(
+    patient: Patient,
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    occurred_at: dt.datetime | None = None,
+) -> PriorTherapy:
     require(
         policies.can_change_patient(actor, patient), "You may not change this patient's record."
     )
@@ -191,12 +213,19 @@ def add_prior_therapy(patient: Patient, *, actor: User, data: Mapping[str, Any])
             actor=actor,
             after=snapshot(therapy),
             subject_id=str(patient.public_id),
+            occurred_at=occurred_at,
         )
     return therapy
 
 
 def record_consent(
-    patient: Patient, *, actor: User, kind: str, form_version: str, signed_on: dt.date
+    patient: Patient,
+    *,
+    actor: User,
+    kind: str,
+    form_version: str,
+    signed_on: dt.date,
+    occurred_at: dt.datetime | None = None,
 ) -> Consent:
     require(
         policies.can_record_consent(actor, patient), "You may not record consent for this patient."
@@ -230,6 +259,7 @@ def record_consent(
             actor=actor,
             after=snapshot(consent),
             subject_id=str(patient.public_id),
+            occurred_at=occurred_at,
         )
     return consent
 
@@ -272,7 +302,13 @@ def withdraw_consent(
 
 
 def record_measurement(
-    patient: Patient, *, actor: User, measured_on: dt.date, weight_kg: Any, height_cm: Any
+    patient: Patient,
+    *,
+    actor: User,
+    measured_on: dt.date,
+    weight_kg: Any,
+    height_cm: Any,
+    occurred_at: dt.datetime | None = None,
 ) -> BodyMeasurement:
     """Record height and weight. Values are Decimal or text; floats are refused by the checks."""
     require(
@@ -311,11 +347,14 @@ def record_measurement(
             actor=actor,
             after=snapshot(measurement),
             subject_id=str(patient.public_id),
+            occurred_at=occurred_at,
         )
     return measurement
 
 
-def link_portal_user(patient: Patient, *, actor: User, user: User) -> Patient:
+def link_portal_user(
+    patient: Patient, *, actor: User, user: User, occurred_at: dt.datetime | None = None
+) -> Patient:
     """Give the patient their own portal login (a user with the patient role at this center)."""
     require(
         policies.can_change_patient(actor, patient), "You may not change this patient's record."
@@ -339,5 +378,6 @@ def link_portal_user(patient: Patient, *, actor: User, user: User) -> Patient:
             before=before,
             after=snapshot(patient, ("portal_user",)),
             subject_id=str(patient.public_id),
+            occurred_at=occurred_at,
         )
     return patient
