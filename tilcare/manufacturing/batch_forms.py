@@ -145,6 +145,17 @@ class AdvanceForm(forms.Form):
     reason = forms.CharField(label="Reason", required=False, max_length=400)
 
 
+class StopForm(forms.Form):
+    to_status = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Who at the center asked to stop, and when",
+        max_length=400,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The center withdrew the patient from therapy; this is not a manufacturing "
+        "failure. Never a patient's name.",
+    )
+
+
 class RejectForm(forms.Form):
     to_status = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(

@@ -107,6 +107,6 @@ def can_advance_batch(user: Any, batch: Batch, to_status: str) -> bool:
         return False
     if to_status in _QA_ONLY:
         return bool(user.role == Role.QA_REVIEWER)
-    if to_status == BatchStatus.REJECTED:
+    if to_status in (BatchStatus.REJECTED, BatchStatus.STOPPED):
         return bool(user.role in (Role.MANUFACTURING_TECH, Role.QA_REVIEWER))
     return can_record_batch_step(user, batch)

@@ -47,7 +47,7 @@ OPEN_STATUSES = (
 )
 RELEASED_STATUSES = (BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION)
 # Batches that ended without a product for the patient.
-ENDED_STATUSES = (BatchStatus.REJECTED,)
+ENDED_STATUSES = (BatchStatus.REJECTED, BatchStatus.STOPPED)
 CLOSED_STATUSES = RELEASED_STATUSES + ENDED_STATUSES
 # How long a released product stays on the board without asking for closed batches.
 RECENT_RELEASE_DAYS = 30
@@ -158,7 +158,12 @@ def unmet_reasons(batch: Batch, to_status: str) -> list[str]:
 
 
 _NOT_A_STEP = frozenset(
-    {BatchStatus.REJECTED, BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION}
+    {
+        BatchStatus.REJECTED,
+        BatchStatus.STOPPED,
+        BatchStatus.RELEASED,
+        BatchStatus.RELEASED_EXCEPTION,
+    }
 )
 
 

@@ -198,6 +198,8 @@ def advance_batch(
         errors: dict[str, list[str]] = {}
         if to_status == BatchStatus.REJECTED and not reason:
             errors["reason"] = ["Reason for rejecting the batch is required."]
+        if to_status == BatchStatus.STOPPED and not reason:
+            errors["reason"] = ["Reason for stopping the batch is required (who asked, and when)."]
         if len(reason) > REASON_MAX:
             errors["reason"] = [f"Reason can be at most {REASON_MAX} characters ({len(reason)})."]
         today = local_today(locked.facility.time_zone)

@@ -34,7 +34,7 @@ from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.forms import apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
-from tilcare.core.timeutil import local_today
+from tilcare.core.timeutil import local_minute, local_today
 from tilcare.manufacturing import (
     batch_policies,
     batch_selectors,
@@ -63,6 +63,7 @@ from tilcare.manufacturing.batch_forms import (
     RepCountForm,
     ScreenUploadForm,
     SelectionForm,
+    StopForm,
     ThresholdsForm,
     TissueReceiptForm,
     WarningThresholdForm,
@@ -226,7 +227,7 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
     thresholds_form, ranking, ranking_problems = _ranking(record, query, stored)
     may_reject = batch_policies.can_advance_batch(user, batch, BatchStatus.REJECTED)
     with timezone.override(zone):
-        now_local = timezone.localtime().replace(second=0, microsecond=0, tzinfo=None)
+        now_local = local_minute(zone)
         pre_rep = status == BatchStatus.PRE_REP
         counting = status in (BatchStatus.PRE_REP, BatchStatus.SCREENING) and bool(culture_ids)
         screening = status == BatchStatus.SCREENING
@@ -272,6 +273,9 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
             else None,
             "reject_form": RejectForm(initial={"to_status": BatchStatus.REJECTED})
             if may_reject and BatchStatus.REJECTED in BATCH_TRANSITIONS[status]
+            else None,
+            "stop_form": StopForm(initial={"to_status": BatchStatus.STOPPED})
+            if may_reject and BatchStatus.STOPPED in BATCH_TRANSITIONS[status]
             else None,
         }
         step_forms.update(bound)
@@ -445,8 +449,11 @@ def harvest_plan(request: HttpRequest, public_id: Any) -> HttpResponse:
 def batch_advance(request: HttpRequest, public_id: Any) -> HttpResponse:
     target = request.POST.get("to_status", "")
     label = dict(BatchStatus.choices).get(target, target)
-    rejecting = target == BatchStatus.REJECTED
-    name, form_class = ("reject_form", RejectForm) if rejecting else ("advance_form", AdvanceForm)
+    forms_by_target: dict[str, tuple[str, type[forms.Form]]] = {
+        BatchStatus.REJECTED: ("reject_form", RejectForm),
+        BatchStatus.STOPPED: ("stop_form", StopForm),
+    }
+    name, form_class = forms_by_target.get(target, ("advance_form", AdvanceForm))
     return _step(
         request, public_id, name, lambda b: form_class(request.POST),
         lambda b, d, u: batch_services.advance_batch(

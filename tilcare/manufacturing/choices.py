@@ -30,21 +30,29 @@ class BatchStatus(models.TextChoices):
     RELEASED = "released", "Released"
     RELEASED_EXCEPTION = "released_exception", "Released under exception"
     REJECTED = "rejected", "Rejected"
+    # Not a manufacturing failure: the patient's treatment ended (the center withdrew them), so
+    # the product is no longer wanted. It is never counted with rejections and asks the
+    # treating physician for no re-manufacture decision.
+    STOPPED = "stopped", "Stopped: patient withdrawn"
 
+
+# Where a batch may end before release: a failure (rejected) or the center's withdrawal (stopped).
+_ENDS = (BatchStatus.REJECTED, BatchStatus.STOPPED)
 
 # The batch workflow as a table: each status and where it may go next (DESIGN.md rule 5).
 BATCH_TRANSITIONS: dict[str, frozenset[str]] = {
-    BatchStatus.TISSUE_RECEIVED: frozenset({BatchStatus.PRE_REP, BatchStatus.REJECTED}),
-    BatchStatus.PRE_REP: frozenset({BatchStatus.SCREENING, BatchStatus.REJECTED}),
-    BatchStatus.SCREENING: frozenset({BatchStatus.REP, BatchStatus.REJECTED}),
-    BatchStatus.REP: frozenset({BatchStatus.HARVESTED, BatchStatus.REJECTED}),
-    BatchStatus.HARVESTED: frozenset({BatchStatus.RELEASE_TESTING, BatchStatus.REJECTED}),
+    BatchStatus.TISSUE_RECEIVED: frozenset({BatchStatus.PRE_REP, *_ENDS}),
+    BatchStatus.PRE_REP: frozenset({BatchStatus.SCREENING, *_ENDS}),
+    BatchStatus.SCREENING: frozenset({BatchStatus.REP, *_ENDS}),
+    BatchStatus.REP: frozenset({BatchStatus.HARVESTED, *_ENDS}),
+    BatchStatus.HARVESTED: frozenset({BatchStatus.RELEASE_TESTING, *_ENDS}),
     BatchStatus.RELEASE_TESTING: frozenset(
-        {BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION, BatchStatus.REJECTED}
+        {BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION, *_ENDS}
     ),
     BatchStatus.RELEASED: frozenset(),
     BatchStatus.RELEASED_EXCEPTION: frozenset(),
     BatchStatus.REJECTED: frozenset(),
+    BatchStatus.STOPPED: frozenset(),
 }
 
 

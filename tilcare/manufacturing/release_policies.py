@@ -29,7 +29,12 @@ from tilcare.manufacturing.models import Batch
 FORMULATION_STATUSES = frozenset({BatchStatus.REP, BatchStatus.HARVESTED})
 TESTING_STATUSES = frozenset({BatchStatus.HARVESTED, BatchStatus.RELEASE_TESTING})
 FINAL_STATUSES = frozenset(
-    {BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION, BatchStatus.REJECTED}
+    {
+        BatchStatus.RELEASED,
+        BatchStatus.RELEASED_EXCEPTION,
+        BatchStatus.REJECTED,
+        BatchStatus.STOPPED,
+    }
 )
 
 

@@ -616,6 +616,25 @@ def test_a_refused_rejection_asks_nobody(scene):
     assert fresh(scene.batch).status == BatchStatus.REP
 
 
+def test_a_batch_stopped_at_the_center_s_request_asks_no_re_manufacture_decision(scene):
+    # Given the batch in the REP of a journey the center has not yet closed
+    tasks = Task.objects.count()
+    client = Client()
+    client.force_login(scene.team.manufacturing_tech)
+
+    # When the technologist stops it because the center withdrew the patient
+    response = client.post(
+        f"/manufacturing/batches/{scene.batch.public_id}/advance/",
+        {"to_status": BatchStatus.STOPPED, "reason": "Dr Raman asked by phone on 3 Dec."},
+    )
+
+    # Then the batch is stopped (not rejected) and nobody is asked to choose re-manufacture
+    assert response.status_code == 302
+    assert fresh(scene.batch).status == BatchStatus.STOPPED
+    assert Task.objects.count() == tasks
+    assert open_tasks(scene) == []
+
+
 def test_rejecting_the_batch_of_a_withdrawn_journey_creates_no_task(scene):
     # Given the journey withdrawn while its product was in manufacturing
     services.advance(

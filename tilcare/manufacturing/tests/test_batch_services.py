@@ -290,6 +290,37 @@ def test_rejecting_needs_a_reason(team):
     assert written() == before
 
 
+def test_stopping_needs_a_reason(team):
+    batch = open_test_batch(team)
+    before = written()
+
+    with pytest.raises(InvalidInput) as refused:
+        batch_services.advance_batch(batch, BatchStatus.STOPPED, actor=team.manufacturing_tech)
+
+    assert refused.value.errors == {
+        "reason": ["Reason for stopping the batch is required (who asked, and when)."]
+    }
+    assert written() == before
+
+
+def test_a_stopped_batch_is_closed_like_a_rejected_one(team):
+    # Given a batch stopped at the center's request
+    batch = batch_services.advance_batch(
+        open_test_batch(team),
+        BatchStatus.STOPPED,
+        actor=team.manufacturing_tech,
+        reason="The center withdrew the patient.",
+    )
+
+    # When anyone tries to move it on / Then the table refuses: it is closed
+    with pytest.raises(TransitionBlocked) as blocked:
+        batch_services.advance_batch(batch, BatchStatus.PRE_REP, actor=team.manufacturing_tech)
+
+    assert blocked.value.reasons == [
+        "A batch cannot move from “Stopped: patient withdrawn” to “Pre-REP cultures”."
+    ]
+
+
 @pytest.mark.parametrize("role", ["manufacturing_tech", "qa_reviewer"])
 def test_the_technologist_or_qa_rejects_with_the_reason_in_the_history(team, role):
     batch = open_test_batch(team)

@@ -19,6 +19,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from tilcare.audit.models import AuditEvent
+from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
     Batch,
@@ -150,6 +151,32 @@ def test_closed_batches_are_shown_on_request(team):
     assert str(batch.public_id) not in hidden
     assert 'id="column-rejected"' in shown
     assert str(batch.public_id) in shown
+
+
+def test_a_stopped_batch_has_its_own_column_apart_from_the_rejected(team):
+    # Given one batch rejected for a failure and one stopped because the patient was withdrawn
+    rejected = batch_services.advance_batch(
+        open_test_batch(team),
+        BatchStatus.REJECTED,
+        actor=team.qa_reviewer,
+        reason="Sterility failed.",
+    )
+    stopped = batch_services.advance_batch(
+        open_test_batch(team, sequence=18), BatchStatus.STOPPED, actor=team.manufacturing_tech,
+        reason="The center withdrew the patient.",
+    )  # fmt: skip
+
+    # When the board shows the closed batches
+    text = body(client_for(team.manufacturing_tech).get(BOARD, {"closed": "1"}))
+
+    # Then the rejected column counts one batch, the failure, and the stopped one is apart
+    rejected_column = text.split('id="column-rejected"')[1].split("</section>")[0]
+    stopped_column = text.split('id="column-stopped"')[1].split("</section>")[0]
+    assert 'aria-label="1 batches"' in rejected_column
+    assert str(rejected.public_id) in rejected_column
+    assert str(stopped.public_id) not in rejected_column
+    assert "Stopped: patient withdrawn" in stopped_column
+    assert str(stopped.public_id) in stopped_column
 
 
 def test_a_recently_released_batch_is_on_the_board_without_asking(team):
