@@ -2,7 +2,8 @@
 
 The rule-set model and the decision rule are described in `tilcare.clinical.rules`; this module
 holds `evaluate` and the result it returns: every rule that fired with the value that fired it,
-every rule that could not be assessed and why, and the decision.
+every rule that could not be assessed and why, and the decision; and `evaluate_all`, the decision
+of a protocol over all its rule sets (the strictest of them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from tilcare.clinical.rules import (
     ObservationSpec,
     Operator,
     RuleSet,
+    RuleSetInvalid,
+    Worse,
 )
 from tilcare.clinical.units import FloatNotAllowed, ImplausibleInput, Quantity
 
@@ -93,6 +96,7 @@ class RuleSetEvaluation:
     between_criteria: tuple[BetweenCriteria, ...]
     missing_observations: tuple[str, ...]  # every key an unassessed rule needs
     decisive_missing_observations: tuple[str, ...]  # those that could make the action stricter
+    covers_only: str = ""  # what a set covering only some organ systems covers
     rule: str = DECISION_RULE
     rounding: str = ROUNDING
 
@@ -138,27 +142,50 @@ def _check_observations(
     return checked
 
 
+def _band(
+    condition: Comparison, magnitude: Decimal, spec: ObservationSpec, rule: bool
+) -> tuple[bool, str]:
+    """Whether a value meets a band, and the test it met.
+
+    In a rule, a value past the band's far end meets it too (it is worse than the band); a gap's
+    band is read literally.
+    """
+    low, high = condition.low, condition.high
+    assert low is not None and high is not None
+    test = condition.describe(spec.unit)
+    if low <= magnitude <= high:
+        return True, test
+    if not rule or spec.worse is None:
+        return False, test
+    unit = f" {spec.unit.value}" if spec.unit is not None else ""
+    if spec.worse is Worse.HIGHER and magnitude > high:
+        return True, f"above {low}–{high}{unit}: past the band's far end, so it meets it"
+    if spec.worse is Worse.LOWER and magnitude < low:
+        return True, f"below {low}–{high}{unit}: past the band's far end, so it meets it"
+    return False, test
+
+
 def _outcome(
     condition: Condition,
     values: Mapping[str, Quantity | bool],
     catalogue: dict[str, ObservationSpec],
+    rule: bool = True,
 ) -> _Outcome:
     if isinstance(condition, Comparison):
         key = condition.observation
         if key not in values:
             return _Outcome(None, (), frozenset({key}))
         value = values[key]
+        test = condition.describe(catalogue[key].unit)
         if isinstance(value, bool):
             met = value
         elif condition.operator is Operator.BETWEEN:
-            assert condition.low is not None and condition.high is not None
-            met = condition.low <= value.magnitude <= condition.high
+            met, test = _band(condition, value.magnitude, catalogue[key], rule)
         else:
             assert condition.value is not None
             met = _BINARY[condition.operator](value.magnitude, condition.value)
-        test = condition.describe(catalogue[key].unit)
         return _Outcome(met, (TriggeringValue(key, value, test),) if met else (), frozenset())
-    parts = [_outcome(p, values, catalogue) for p in condition.parts]
+    parts = [_outcome(p, values, catalogue, rule) for p in condition.parts]
     decisive = not isinstance(condition, AllOf)  # the part state that settles the whole
     if any(p.state is decisive for p in parts):
         # any_of met: report only the parts that met it; all_of failed: nothing to report.
@@ -206,7 +233,7 @@ def evaluate(rule_set: RuleSet, observations: Mapping[str, Quantity | bool]) -> 
             )
     between = []
     for gap in rule_set.gaps:
-        result = _outcome(gap.condition, values, catalogue)
+        result = _outcome(gap.condition, values, catalogue, rule=False)
         if result.state is True:
             between.append(BetweenCriteria(gap.id, gap.system, gap.note, result.triggers))
     minimum = max((f.action for f in fired), key=lambda a: a.rank, default=None)
@@ -217,8 +244,10 @@ def evaluate(rule_set: RuleSet, observations: Mapping[str, Quantity | bool]) -> 
         decision = Decision.CANNOT_DECIDE
     elif between:
         decision = Decision.CLINICIAN_REVIEW
+    elif minimum is Action.HOLD:
+        decision = Decision.HOLD
     else:
-        decision = Decision.HOLD if minimum is Action.HOLD else Decision.GIVE
+        decision = Decision.CANNOT_DECIDE if rule_set.covers_only else Decision.GIVE
     return RuleSetEvaluation(
         rule_set_id=rule_set.id,
         rule_set_version=rule_set.version,
@@ -226,13 +255,20 @@ def evaluate(rule_set: RuleSet, observations: Mapping[str, Quantity | bool]) -> 
         observations=tuple(sorted(values.items())),
         decision=decision,
         minimum_action=minimum,
-        reason=_reason(decision, minimum, fired, blocking, between),
+        reason=_reason(decision, minimum, fired, blocking, between, _partial(rule_set)),
         fired=tuple(fired),
         not_assessed=tuple(unassessed),
         between_criteria=tuple(between),
         missing_observations=_keys(unassessed),
         decisive_missing_observations=_keys(blocking),
+        covers_only=rule_set.covers_only,
     )
+
+
+def _partial(rule_set: RuleSet) -> str:
+    if not rule_set.covers_only:
+        return ""
+    return f"{rule_set.title} covers only {rule_set.covers_only}"
 
 
 def _reason(
@@ -241,12 +277,19 @@ def _reason(
     fired: list[FiredRule],
     blocking: list[UnassessedRule],
     between: list[BetweenCriteria],
+    partial: str = "",
 ) -> str:
     met = "; ".join(f"{f.system}: {f.source_text}" for f in fired if f.action is minimum)
     if decision is Decision.STOP:
         return f"Stop: {met}."
     floor = f" Hold criteria met ({met}): do not give." if met else ""
     gaps = "; ".join(f"{b.system}: {b.note}" for b in between)
+    if decision is Decision.CANNOT_DECIDE and not blocking:
+        return (
+            f"Cannot decide from these criteria alone: every one was assessed and none is met, "
+            f"but {partial}. Check the dose against the criteria for the other organ systems "
+            "before giving it."
+        )
     if decision is Decision.CANNOT_DECIDE:
         could = "stop" if minimum else "hold or stop"
         also = f" Also between criteria: {gaps}" if gaps else ""
@@ -260,3 +303,100 @@ def _reason(
     if decision is Decision.HOLD:
         return f"Hold: {met}."
     return "Give: every criterion was assessed and none is met."
+
+
+# A protocol's decision over all its rule sets ---------------------------------------------------
+
+COMBINED_RULE = (
+    "each rule set is evaluated on the observations it declares; the decision is the strictest: "
+    "stop if any set's stop criterion is met; otherwise cannot decide while any criterion of any "
+    "set stricter than those met is not assessed; otherwise clinician review if any set asks for "
+    "it; otherwise hold if any hold criterion is met; otherwise give only when at least one set "
+    "covers every organ system"
+)
+
+
+@dataclass(frozen=True)
+class CombinedEvaluation:
+    """The decision for a dose over several rule sets, with each set's own evaluation."""
+
+    rule_set_ids: tuple[str, ...]
+    observations: tuple[tuple[str, Quantity | bool], ...]
+    decision: Decision
+    minimum_action: Action | None
+    reason: str
+    evaluations: tuple[RuleSetEvaluation, ...]
+    missing_observations: tuple[str, ...]
+    decisive_missing_observations: tuple[str, ...]
+    source: str
+    rule: str = COMBINED_RULE
+    rounding: str = ROUNDING
+
+
+def shared_catalogue(rule_sets: tuple[RuleSet, ...]) -> dict[str, ObservationSpec]:
+    """Every observation the sets declare, once; a key two sets declare differently is refused."""
+    found: dict[str, ObservationSpec] = {}
+    for rule_set in rule_sets:
+        for spec in rule_set.observations:
+            seen = found.setdefault(spec.key, spec)
+            if (seen.unit, seen.minimum, seen.maximum, seen.worse) != (
+                spec.unit,
+                spec.minimum,
+                spec.maximum,
+                spec.worse,
+            ):
+                raise RuleSetInvalid(
+                    f"Observation {spec.key!r} is declared with a different unit, range or "
+                    f"direction in {rule_set.id!r}; the rule sets cannot be read together."
+                )
+    return found
+
+
+def evaluate_all(
+    rule_sets: tuple[RuleSet, ...], observations: Mapping[str, Quantity | bool]
+) -> CombinedEvaluation:
+    """The strictest decision of all `rule_sets`; every set sees the observations it declares."""
+    if not rule_sets:
+        raise RuleSetInvalid("A dose decision needs at least one rule set.")
+    catalogue = shared_catalogue(rule_sets)
+    unknown = sorted(set(observations) - set(catalogue))
+    if unknown:
+        raise InvalidObservation(
+            f"Unknown observation {unknown[0]!r} for rule sets "
+            f"{', '.join(r.id for r in rule_sets)}; known: {', '.join(sorted(catalogue))}."
+        )
+    evaluations = tuple(
+        evaluate(r, {k: v for k, v in observations.items() if k in r.catalogue}) for r in rule_sets
+    )
+    fired = [f for e in evaluations for f in e.fired]
+    unassessed = [u for e in evaluations for u in e.not_assessed]
+    between = [b for e in evaluations for b in e.between_criteria]
+    minimum = max((f.action for f in fired), key=lambda a: a.rank, default=None)
+    blocking = [u for u in unassessed if u.action.rank > (minimum.rank if minimum else 0)]
+    complete = [r for r in rule_sets if not r.covers_only]
+    if minimum is Action.STOP:
+        decision = Decision.STOP
+    elif blocking:
+        decision = Decision.CANNOT_DECIDE
+    elif between:
+        decision = Decision.CLINICIAN_REVIEW
+    elif minimum is Action.HOLD:
+        decision = Decision.HOLD
+    else:
+        decision = Decision.GIVE if complete else Decision.CANNOT_DECIDE
+    partial = "; ".join(_partial(r) for r in rule_sets if r.covers_only)
+    if decision is Decision.GIVE:
+        reason = "Give: every criterion of every rule set was assessed and none is met."
+    else:
+        reason = _reason(decision, minimum, fired, blocking, between, partial)
+    return CombinedEvaluation(
+        rule_set_ids=tuple(r.id for r in rule_sets),
+        observations=tuple(sorted(observations.items())),
+        decision=decision,
+        minimum_action=minimum,
+        reason=reason,
+        evaluations=evaluations,
+        missing_observations=_keys(unassessed),
+        decisive_missing_observations=_keys(blocking),
+        source="; ".join(r.source for r in rule_sets),
+    )

@@ -5,11 +5,20 @@ count meta-rules and declared gaps, loaded from TOML by `tilcare.protocols.rules
 parses expressions: a condition is a small tree of `Comparison`, `AllOf` and `AnyOf`.
 
 Observations. Every observation a rule reads is declared in the set's catalogue, either as a
-measurement with a `Unit` (the key names the unit: `serum_creatinine_mg_per_dl`) or as a boolean
-clinician finding (`ecg_ischemia`). `evaluate` refuses keys the catalogue does not declare,
-floats (`FloatNotAllowed`), a measurement in another unit (`UnitMismatch`; nothing is converted),
-a number for a finding or a bare number for a measurement (`InvalidObservation`), and magnitudes
-outside the catalogue's plausible range (`ImplausibleInput`, naming the field and the limit).
+measurement with a `Unit` (the key names the unit: `serum_creatinine_mg_per_dl`), a plausible
+minimum and maximum, and the direction in which it gets worse (`Worse.HIGHER` for creatinine,
+`Worse.LOWER` for platelets), or as a boolean clinician finding (`ecg_ischemia`). `evaluate`
+refuses keys the catalogue does not declare, floats (`FloatNotAllowed`), a measurement in another
+unit (`UnitMismatch`; nothing is converted), a number for a finding or a bare number for a
+measurement (`InvalidObservation`), and magnitudes outside the catalogue's plausible range
+(`ImplausibleInput`, naming the field and the limit).
+
+Bands never soften. A rule reads a measurement only in its worse direction (`>`, `>=` or a band
+where higher is worse; `<`, `<=` or a band where lower is worse). A band ("creatinine 2.5–2.9
+mg/dL") is met by any value at or past its near end: a value beyond its far end is at least as bad
+as the band, so the rule still fires ("creatinine 2.95" holds, "maximum phenylephrine 2.5
+µg/kg/min" stops). The decision is therefore monotone: worsening one measurement never makes
+the answer milder.
 
 Three-valued logic. A comparison on a missing observation is unknown. AllOf is false as soon as one
 part is false, true when all parts are true, otherwise unknown; AnyOf is true as soon as one part
@@ -22,10 +31,14 @@ Decision (the safe rule, first match wins):
      The result names the missing observations; `minimum_action` is HOLD if a hold rule already
      fired (do not give). The decision is never GIVE while a rule that could hold or stop is
      unassessed.
-  3. CLINICIAN_REVIEW if a value lies in a gap the source leaves between or beyond its criteria
-     (e.g. creatinine 2.95 mg/dL between "2.5–2.9" hold and "≥ 3" stop). The source's bands are
-     kept exactly as written; no stricter action is invented at its edges.
-  4. HOLD if a hold rule fired.  5. GIVE otherwise.
+  3. CLINICIAN_REVIEW if a value lies in a gap the source leaves where it names no criterion
+     (e.g. oxygen by mask below 40%).
+  4. HOLD if a hold rule fired.
+  5. CANNOT_DECIDE if the set covers only some organ systems (`covers_only`): it can hold or stop
+     a dose but never clear one alone.  6. GIVE otherwise.
+A protocol's decision over several rule sets (`rule_evaluation.evaluate_all`) is the strictest of
+them, and is GIVE only when every criterion of every set is assessed and at least one set covers
+every organ system.
 
 Rounding: none. Comparisons use the exact Decimal magnitudes given against exact Decimal thresholds
 from the rule set; "between" includes both ends.
@@ -43,10 +56,14 @@ from tilcare.clinical.units import FloatNotAllowed, Unit
 
 DECISION_RULE = (
     "stop if any stop criterion is met; otherwise cannot decide while a criterion stricter than "
-    "those met is not assessed; otherwise clinician review if a value lies between the source's "
-    "criteria; otherwise hold if any hold criterion is met; otherwise give"
+    "those met is not assessed; otherwise clinician review if a value lies where the source "
+    "names no criterion; otherwise hold if any hold criterion is met; otherwise give, unless the "
+    "rule set covers only some organ systems (then it cannot decide alone)"
 )
-ROUNDING = "none: exact Decimal comparisons; 'between' includes both ends"
+ROUNDING = (
+    "none: exact Decimal comparisons; 'between' includes both ends, and a value past a band's "
+    "far end counts as meeting it"
+)
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -68,6 +85,13 @@ class Action(enum.Enum):
         return 2 if self is Action.STOP else 1
 
 
+class Worse(enum.Enum):
+    """The direction in which a measurement gets worse (creatinine: higher; platelets: lower)."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
 class Decision(enum.Enum):
     GIVE = "give"
     HOLD = "hold"
@@ -85,6 +109,13 @@ class Operator(enum.Enum):
     BETWEEN = "between"  # inclusive at both ends
     IS_TRUE = "is_true"
 
+
+# The operators a rule may apply to a measurement, by the direction in which it gets worse: a
+# rule that fires on a value also fires on every worse value (see "Bands never soften").
+_WORSENING = {
+    Worse.HIGHER: frozenset({Operator.GT, Operator.GE, Operator.BETWEEN}),
+    Worse.LOWER: frozenset({Operator.LT, Operator.LE, Operator.BETWEEN}),
+}
 
 _SIGN = {Operator.LT: "<", Operator.LE: "≤", Operator.GT: ">", Operator.GE: "≥", Operator.EQ: "="}
 
@@ -105,13 +136,16 @@ class ObservationSpec:
     unit: Unit | None
     minimum: Decimal | None = None
     maximum: Decimal | None = None
+    worse: Worse | None = None  # required for a measurement
 
     def __post_init__(self) -> None:
         if not _KEY.match(self.key):
             raise RuleSetInvalid(f"Observation key {self.key!r} must be lower_snake_case.")
         if self.unit is None:
-            if self.minimum is not None or self.maximum is not None:
-                raise RuleSetInvalid(f"Finding {self.key!r} cannot have a minimum or maximum.")
+            if self.minimum is not None or self.maximum is not None or self.worse is not None:
+                raise RuleSetInvalid(
+                    f"Finding {self.key!r} cannot have a minimum, maximum or worse direction."
+                )
             return
         # The key must say its unit, so a value in the wrong unit is visible where it is typed.
         if f"_{self.unit.name}_" not in f"_{self.key}_":
@@ -124,6 +158,12 @@ class ObservationSpec:
                 _check_decimal(getattr(self, name), f"{self.key} {name}")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise RuleSetInvalid(f"Observation {self.key!r}: minimum is above maximum.")
+        missing = [n for n in ("minimum", "maximum", "worse") if getattr(self, n) is None]
+        if missing:
+            raise RuleSetInvalid(
+                f"Measurement {self.key!r} needs a plausible minimum and maximum and the "
+                f"direction in which it gets worse; missing: {', '.join(missing)}."
+            )
 
     @property
     def is_finding(self) -> bool:
@@ -242,6 +282,9 @@ class RuleSet:
     meta_rules: tuple[CountMetaRule, ...] = ()
     gaps: tuple[CriteriaGap, ...] = ()
     notes: tuple[str, ...] = ()
+    # What a set covering only some organ systems covers ("blood pressure and kidney"); empty
+    # when it covers them all. Such a set can hold or stop a dose, never clear one alone.
+    covers_only: str = ""
 
     def __post_init__(self) -> None:
         if not self.rules:
@@ -269,6 +312,15 @@ class RuleSet:
                     raise RuleSetInvalid(
                         f"{owner}: '{c.operator.value}' cannot be used on the {kind} "
                         f"{c.observation!r}; findings take is_true, measurements a threshold."
+                    )
+        for rule in self.rules:
+            for c in comparisons(rule.condition):
+                worse = catalogue[c.observation].worse
+                if worse is not None and c.operator not in _WORSENING[worse]:
+                    raise RuleSetInvalid(
+                        f"{rule.id}: '{c.operator.value}' on {c.observation!r} does not read it "
+                        f"in the direction it gets worse ({worse.value}); a rule uses "
+                        f"{', '.join(sorted(o.value for o in _WORSENING[worse]))}."
                     )
 
     @property

@@ -5,8 +5,12 @@ A file holds one `tilcare.clinical.rules.RuleSet`; its name is the id with "-" w
 
     id, version, title, source          strings
     notes                               optional list of strings
+    covers_only                         optional: what a set covering only some organ systems
+                                        covers ("blood pressure and kidney function"); such a
+                                        set can hold or stop a dose, never clear one alone
     [observations.<key>]                label; kind = "measurement" with unit (a Unit name such as
-                                        "mg_per_dl") and optional minimum/maximum, or
+                                        "mg_per_dl"), plausible minimum and maximum, and worse
+                                        ("higher" | "lower": the direction it gets worse), or
                                         kind = "finding" (a clinician's true/false finding)
     [[rules]]                           id, system, action ("hold" | "stop"), source_text
                                         (the source's wording, verbatim), condition, optional note
@@ -51,6 +55,7 @@ from tilcare.clinical.rules import (
     Rule,
     RuleSet,
     RuleSetInvalid,
+    Worse,
 )
 from tilcare.clinical.units import FloatNotAllowed, InvalidQuantity, Unit, to_decimal
 
@@ -58,7 +63,7 @@ PACKAGE = "tilcare.protocols"
 DIRECTORY = "rulesets"
 
 _TOP_REQUIRED = frozenset({"id", "version", "title", "source", "observations", "rules"})
-_TOP_OPTIONAL = frozenset({"notes", "meta_rules", "gaps"})
+_TOP_OPTIONAL = frozenset({"notes", "meta_rules", "gaps", "covers_only"})
 
 
 class RuleSetFileError(ValueError):
@@ -155,12 +160,18 @@ class _Reader:
                 return ObservationSpec(key, self.text(table, "label", f"{path}."), None)
         if kind != "measurement":
             self.fail(f"{path}.kind", 'must be "measurement" (with a unit) or "finding"')
-        limits = frozenset({"minimum", "maximum"})
-        table = self.table(value, path, {"label", "kind", "unit"}, limits)
-        bounds = {n: self.number(table, n, f"{path}.") for n in sorted(limits) if n in table}
+        table = self.table(value, path, {"label", "kind", "unit", "minimum", "maximum", "worse"})
+        worse = self.text(table, "worse", f"{path}.")
+        if worse not in {w.value for w in Worse}:
+            self.fail(f"{path}.worse", f"{worse!r} is not one of {[w.value for w in Worse]}")
         with self.at(path):
             return ObservationSpec(
-                key, self.text(table, "label", f"{path}."), self.unit(table, f"{path}."), **bounds
+                key,
+                self.text(table, "label", f"{path}."),
+                self.unit(table, f"{path}."),
+                minimum=self.number(table, "minimum", f"{path}."),
+                maximum=self.number(table, "maximum", f"{path}."),
+                worse=Worse(worse),
             )
 
     def condition(
@@ -272,6 +283,7 @@ class _Reader:
                 ),
                 gaps=tuple(self.gap(g, f"gaps[{i}]", catalogue) for i, g in enumerate(gaps)),
                 notes=tuple(str(n) for n in notes),
+                covers_only=self.text(top, "covers_only", "") if "covers_only" in top else "",
             )
 
 

@@ -236,13 +236,23 @@ BETOF_WARNER_ALL_ASSESSED = {
     "urine_output_persistently_low_despite_boluses": False,
     "urine_output_ml_per_kg_per_h_over_8h": "0.8",
     "serum_creatinine_mg_per_dl": "1.0",
+    "creatinine_clearance_persistently_low": False,
 }
 
 
 @pytest.mark.parametrize(
     ("changes", "tone", "headline"),
     [
-        pytest.param({}, "ok", None, id="Betof Warner 2024: nothing met, all assessed: give"),
+        # Table 2 covers blood pressure and kidney only, "so it cannot decide a dose alone".
+        pytest.param(
+            {},
+            "warn",
+            "Cannot decide from these criteria alone: every one was assessed and none is met, "
+            "but IL-2 hold and discontinue parameters after TIL (expert consensus, Table 2) "
+            "covers only blood pressure and kidney function. Check the dose against the criteria "
+            "for the other organ systems before giving it.",
+            id="Betof Warner 2024: nothing met, all assessed: cannot decide alone",
+        ),
         pytest.param(
             {"serum_creatinine_mg_per_dl": "2.5"},
             "warn",
@@ -287,6 +297,78 @@ def test_il2_dose_check_refuses_an_implausible_value_naming_it():
 
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["serum_creatinine_mg_per_dl"]
+
+
+# Strict inputs of the IL-2 rule-set calculators: a plausible range for every number, named.
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "heart_rate_per_min",
+            "1e30",
+            "heart_rate_per_min 1E+30 /min is above the plausible maximum 300 /min",
+        ),
+        (
+            "platelets_per_mm3",
+            "1e30",
+            "platelets_per_mm3 1E+30 /mm³ is above the plausible maximum 2000000 /mm³",
+        ),
+        (
+            "weight_gain_percent",
+            "-200",
+            "weight_gain_percent -200 % is below the plausible minimum -50 %",
+        ),
+    ],
+)
+def test_il2_dose_check_refuses_an_implausible_number_naming_field_and_limit(field, value, message):
+    response = post(client_for(Role.NURSE), "il2-dutcher-2014", {field: value})
+
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert list(errors) == [field]
+    assert errors[field][0].startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"heart_rate": "90"}, "heart_rate"),
+        ({"heart_rate_per_min": True}, "heart_rate_per_min"),
+        ({"intubation": 1}, "intubation"),
+    ],
+    ids=["unknown field", "true is not a number", "1 is not true"],
+)
+def test_il2_dose_check_refuses_unknown_fields_and_loose_types(body, field):
+    response = post(client_for(Role.NURSE), "il2-dutcher-2014", body)
+
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == [field]
+
+
+def test_il2_protocol_check_reads_both_rule_sets_and_the_strictest_wins():
+    # Dutcher 2014 Table 3 meets nothing; Betof Warner 2024 Table 2: "If persistent low
+    # creatinine clearance, we generally recommend discontinuation of IL-2".
+    body = {**BETOF_WARNER_ALL_ASSESSED, "creatinine_clearance_persistently_low": True}
+
+    response = post(client_for(Role.NURSE), "il2-criteria-lifileucel-us-2024", body)
+
+    assert response.status_code == 200, response.json()
+    result = response.json()["result"]
+    assert result["decision"] == "stop"
+    assert result["rule_set_ids"] == ["dutcher-2014", "betof-warner-2024"]
+    assert response.json()["headline"] == (
+        "Stop: Renal: If persistent low creatinine clearance, we generally recommend "
+        "discontinuation of IL-2."
+    )
+
+
+def test_il2_protocol_check_never_gives_with_dutcher_criteria_unanswered():
+    response = post(
+        client_for(Role.NURSE), "il2-criteria-lifileucel-us-2024", BETOF_WARNER_ALL_ASSESSED
+    )
+
+    assert response.json()["result"]["decision"] == "cannot decide"
+    assert "heart_rate_per_min" in response.json()["result"]["decisive_missing_observations"]
 
 
 def test_il2_page_offers_not_assessed_for_each_finding():

@@ -1,9 +1,9 @@
 """The hold/stop rule evaluator: three-valued logic, the safe decision rule, refusals.
 
-The rule set below is built in Python from the renal and hemorrhagic rows of Dutcher et al.,
-JITC 2014;2:26, Table 3 (relative criteria hold, absolute criteria stop), so that the evaluator is
-tested apart from the TOML loader. The shipped rule-set files are tested in
-tilcare/protocols/tests/test_rulesets.py.
+The rule set below is built in Python from the renal, hemorrhagic and pulmonary (oxygen by mask)
+rows of Dutcher et al., JITC 2014;2:26, Table 3 (relative criteria hold, absolute criteria stop),
+so that the evaluator is tested apart from the TOML loader. The shipped rule-set files are tested
+in tilcare/protocols/tests/test_rulesets.py.
 """
 
 import re
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from tilcare.clinical.rule_evaluation import TriggeringValue, evaluate
+from tilcare.clinical.rule_evaluation import TriggeringValue, evaluate, evaluate_all
 from tilcare.clinical.rules import (
     Action,
     AllOf,
@@ -26,6 +26,7 @@ from tilcare.clinical.rules import (
     Rule,
     RuleSet,
     RuleSetInvalid,
+    Worse,
 )
 from tilcare.clinical.units import (
     FloatNotAllowed,
@@ -41,7 +42,9 @@ SRC = "Dutcher 2014 Table 3"
 CREATININE = "serum_creatinine_mg_per_dl"
 PLATELETS = "platelets_per_mm3"
 FRANK_BLOOD = "frank_blood_in_sputum_emesis_or_stool"
+MASK = "mask_o2_percent"
 D = Decimal
+HIGHER, LOWER = Worse.HIGHER, Worse.LOWER
 
 
 def compare(key: str, op: str, value: str) -> Comparison:
@@ -57,10 +60,11 @@ def finding(key: str) -> Comparison:
 
 
 OBSERVATIONS = (
-    ObservationSpec(CREATININE, "Serum creatinine", Unit.mg_per_dl, minimum=D(0)),
-    ObservationSpec(PLATELETS, "Platelet count", Unit.per_mm3, minimum=D(0)),
+    ObservationSpec(CREATININE, "Serum creatinine", Unit.mg_per_dl, D(0), D(30), HIGHER),
+    ObservationSpec(PLATELETS, "Platelet count", Unit.per_mm3, D(0), D(2000000), LOWER),
     ObservationSpec(FRANK_BLOOD, "Frank blood in sputum, emesis or stool", None),
     ObservationSpec("heme_positive_sputum_emesis_or_stool", "Heme-positive", None),
+    ObservationSpec(MASK, "O₂ by mask, percent", Unit.percent, D(0), D(100), HIGHER),
 )
 RULES = (
     Rule(
@@ -92,12 +96,13 @@ RULES = (
         "Heme-positive sputum, emesis or stool",
         finding("heme_positive_sputum_emesis_or_stool"),
     ),
+    Rule("mask-stop", "Pulmonary", Action.STOP, "40% by mask", compare(MASK, ">=", "40")),
 )
 GAP = CriteriaGap(
-    "cr-gap",
-    "Renal",
-    "between 2.5–2.9 (hold) and ≥ 3 (stop)",
-    AllOf((compare(CREATININE, ">", "2.9"), compare(CREATININE, "<", "3"))),
+    "mask-gap",
+    "Pulmonary",
+    "O₂ by mask below 40%: the table names only '40% by mask'",
+    AllOf((compare(MASK, ">", "0"), compare(MASK, "<", "40"))),
 )
 RULE_SET = RuleSet(
     "test-dutcher-rows", "1", "Renal and hemorrhagic rows", SRC, OBSERVATIONS, RULES, gaps=(GAP,)
@@ -111,6 +116,7 @@ def clear(**changes: Quantity | bool | None) -> dict[str, Quantity | bool]:
         PLATELETS: Quantity.of(150000, Unit.per_mm3),
         FRANK_BLOOD: False,
         "heme_positive_sputum_emesis_or_stool": False,
+        MASK: Quantity.of(0, Unit.percent),
     }
     values.update(changes)
     return {k: v for k, v in values.items() if v is not None}
@@ -132,13 +138,27 @@ def clear(**changes: Quantity | bool | None) -> dict[str, Quantity | bool]:
             ("cr-hold",),
             id="Dutcher2014-T3: creatinine 2.5–2.9 holds (high edge)",
         ),
+        # Corrected reading (Dutcher 2014 Table 3): "Creatinine 2.5-2.9 mg/dL" and "≥ 3 mg/dL"
+        # are one-decimal bands, so the hold band is [2.5, 3.0): 2.95 holds (it used to be
+        # "between criteria: clinician review").
         pytest.param(
             "2.95",
-            Decision.CLINICIAN_REVIEW,
-            (),
-            id="Dutcher2014-T3: creatinine 2.95 lies between criteria",
+            Decision.HOLD,
+            ("cr-hold",),
+            id="Dutcher2014-T3: creatinine 2.95 is past the hold band's far end and holds",
         ),
-        pytest.param("3.0", Decision.STOP, ("cr-stop",), id="Dutcher2014-T3: creatinine ≥ 3 stops"),
+        pytest.param(
+            "2.99",
+            Decision.HOLD,
+            ("cr-hold",),
+            id="Dutcher2014-T3: creatinine 2.99 holds ([2.5, 3.0))",
+        ),
+        pytest.param(
+            "3.0",
+            Decision.STOP,
+            ("cr-hold", "cr-stop"),
+            id="Dutcher2014-T3: creatinine ≥ 3 stops",
+        ),
     ],
 )
 def test_creatinine_bands(creatinine: str, decision: Decision, fired: tuple[str, ...]) -> None:
@@ -151,7 +171,14 @@ def test_creatinine_bands(creatinine: str, decision: Decision, fired: tuple[str,
 def test_fired_rule_reports_value_and_criterion_text() -> None:
     # Dutcher 2014 Table 3: "creatinine ≥ 3 mg/dL" is absolute (stop).
     result = evaluate(RULE_SET, clear(serum_creatinine_mg_per_dl=mg_per_dl("3.0")))
-    (stop,) = result.fired
+    hold, stop = result.fired
+    assert hold.triggering_values == (
+        TriggeringValue(
+            CREATININE,
+            mg_per_dl("3.0"),
+            "above 2.5–2.9 mg/dL: past the band's far end, so it meets it",
+        ),
+    )
     assert stop.action is Action.STOP
     assert stop.source_text == "creatinine ≥ 3 mg/dL"
     assert stop.triggering_values == (TriggeringValue(CREATININE, mg_per_dl("3.0"), "≥ 3 mg/dL"),)
@@ -162,13 +189,18 @@ def test_fired_rule_reports_value_and_criterion_text() -> None:
 
 
 def test_between_criteria_names_the_gap_and_the_value() -> None:
-    # Dutcher 2014 Table 3 leaves creatinine above 2.9 and below 3 mg/dL unassigned.
-    result = evaluate(RULE_SET, clear(serum_creatinine_mg_per_dl=mg_per_dl("2.95")))
+    # Dutcher 2014 Table 3 names only "40% by mask" (stop): 30% by mask meets no criterion.
+    thirty = Quantity.of(30, Unit.percent)
+    result = evaluate(RULE_SET, clear(mask_o2_percent=thirty))
     (gap,) = result.between_criteria
-    assert gap.gap_id == "cr-gap"
-    assert [v.value for v in gap.values] == [mg_per_dl("2.95"), mg_per_dl("2.95")]
+    assert gap.gap_id == "mask-gap"
+    assert [v.value for v in gap.values] == [thirty, thirty]
+    assert result.decision is Decision.CLINICIAN_REVIEW
     assert result.minimum_action is None
-    assert result.reason.startswith("Between criteria: clinician review. Renal: between 2.5")
+    assert result.reason == (
+        "Between criteria: clinician review. "
+        "Pulmonary: O₂ by mask below 40%: the table names only '40% by mask'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -182,7 +214,11 @@ def test_between_criteria_names_the_gap_and_the_value() -> None:
             30000, Decision.HOLD, ("plt-hold",), id="Dutcher2014-T3: platelets 30,000 holds"
         ),
         pytest.param(
-            29999, Decision.STOP, ("bleed-stop",), id="Dutcher2014-T3: platelets 29,999 stops"
+            # Below the hold band's far end the hold band is met too; the stop prevails.
+            29999,
+            Decision.STOP,
+            ("plt-hold", "bleed-stop"),
+            id="Dutcher2014-T3: platelets 29,999 stops",
         ),
     ],
 )
@@ -445,6 +481,38 @@ def test_negative_value_is_implausible_and_names_field_and_limit() -> None:
             "'>' cannot be used on the finding",
         ),
         (lambda: RuleSet("t", "1", "t", SRC, OBSERVATIONS, ()), "has no rules"),
+        (
+            lambda: ObservationSpec(CREATININE, "x", Unit.mg_per_dl, minimum=D(0)),
+            "needs a plausible minimum and maximum .* missing: maximum, worse",
+        ),
+        (
+            lambda: ObservationSpec(FRANK_BLOOD, "x", None, worse=HIGHER),
+            "cannot have a minimum, maximum or worse direction",
+        ),
+        (
+            # Platelets get worse as they fall (Dutcher 2014 Table 3: "platelets < 30,000/mm³"
+            # stops), so a rule reading "platelets > x" would soften as the count falls.
+            lambda: RuleSet(
+                "t",
+                "1",
+                "t",
+                SRC,
+                OBSERVATIONS,
+                (Rule("r", "R", Action.HOLD, "t", compare(PLATELETS, ">", "50000")),),
+            ),
+            "does not read it in the direction it gets worse \\(lower\\)",
+        ),
+        (
+            lambda: RuleSet(
+                "t",
+                "1",
+                "t",
+                SRC,
+                OBSERVATIONS,
+                (Rule("r", "R", Action.HOLD, "t", compare(CREATININE, "==", "3")),),
+            ),
+            "'==' on 'serum_creatinine_mg_per_dl' does not read it in the direction",
+        ),
     ],
 )
 def test_malformed_rule_set_parts_are_refused(build: object, message: str) -> None:
@@ -459,19 +527,20 @@ def test_float_threshold_is_refused() -> None:
 
 
 def test_hold_met_and_value_between_criteria_asks_for_review_and_never_give() -> None:
-    # Dutcher 2014 Table 3: platelets 40,000 hold; creatinine 2.95 meets neither renal criterion.
+    # Dutcher 2014 Table 3: platelets 40,000 hold; 30% O₂ by mask meets no pulmonary criterion.
     result = evaluate(
         RULE_SET,
         clear(
             platelets_per_mm3=Quantity.of(40000, Unit.per_mm3),
-            serum_creatinine_mg_per_dl=mg_per_dl("2.95"),
+            mask_o2_percent=Quantity.of(30, Unit.percent),
         ),
     )
     assert result.decision is Decision.CLINICIAN_REVIEW
     assert result.minimum_action is Action.HOLD
     assert result.reason == (
-        "Between criteria: clinician review. Renal: between 2.5–2.9 (hold) and ≥ 3 (stop) "
-        "Hold criteria met (Hemorrhagic: platelets 30,000–50,000/mm³): do not give."
+        "Between criteria: clinician review. Pulmonary: O₂ by mask below 40%: the table names "
+        "only '40% by mask' Hold criteria met (Hemorrhagic: platelets 30,000–50,000/mm³): "
+        "do not give."
     )
 
 
@@ -489,3 +558,109 @@ def test_hold_reason_names_the_criteria_met() -> None:
         "Hold: Hemorrhagic: platelets 30,000–50,000/mm³; "
         "Hemorrhagic: Heme-positive sputum, emesis or stool."
     )
+
+
+# A set covering only some organ systems never clears a dose alone ---------------------------------
+
+# Shaped like Betof Warner et al., JITC 2024;12:e008735, Table 2, which "covers blood pressure and
+# kidney only, so it cannot decide a dose alone": the renal row of the fixture, marked partial.
+RENAL_ONLY = RuleSet(
+    "t-renal",
+    "1",
+    "Renal rows",
+    SRC,
+    OBSERVATIONS[:1],
+    RULES[:2],
+    covers_only="kidney function",
+)
+
+
+def test_partial_set_with_nothing_met_cannot_decide_and_says_why() -> None:
+    result = evaluate(RENAL_ONLY, {CREATININE: mg_per_dl("1.0")})
+    assert result.decision is Decision.CANNOT_DECIDE
+    assert result.minimum_action is None
+    assert result.missing_observations == ()
+    assert result.covers_only == "kidney function"
+    assert result.reason == (
+        "Cannot decide from these criteria alone: every one was assessed and none is met, but "
+        "Renal rows covers only kidney function. Check the dose against the criteria for the "
+        "other organ systems before giving it."
+    )
+
+
+def test_partial_set_still_holds_and_stops() -> None:
+    # Dutcher 2014 Table 3 renal rows: 2.6 mg/dL holds, 3.1 mg/dL stops.
+    hold = evaluate(RENAL_ONLY, {CREATININE: mg_per_dl("2.6")})
+    stop = evaluate(RENAL_ONLY, {CREATININE: mg_per_dl("3.1")})
+    assert (hold.decision, stop.decision) == (Decision.HOLD, Decision.STOP)
+
+
+# A protocol's decision over several rule sets --------------------------------------------------
+
+
+def test_all_sets_give_only_when_every_criterion_is_assessed_and_a_complete_set_clears() -> None:
+    result = evaluate_all((RULE_SET, RENAL_ONLY), clear())
+    assert result.decision is Decision.GIVE
+    assert [e.decision for e in result.evaluations] == [Decision.GIVE, Decision.CANNOT_DECIDE]
+    assert result.reason == "Give: every criterion of every rule set was assessed and none is met."
+    assert result.rule_set_ids == ("test-dutcher-rows", "t-renal")
+
+
+def test_only_partial_sets_never_give() -> None:
+    result = evaluate_all((RENAL_ONLY,), {CREATININE: mg_per_dl("1.0")})
+    assert result.decision is Decision.CANNOT_DECIDE
+    assert result.reason.startswith("Cannot decide from these criteria alone")
+
+
+def test_the_strictest_set_decides() -> None:
+    # Dutcher 2014 Table 3: platelets 40,000 hold; Betof Warner 2024 Table 2: "If persistent low
+    # creatinine clearance, we generally recommend discontinuation of IL-2" stops, and prevails.
+    crcl = ObservationSpec("creatinine_clearance_persistently_low", "CrCl persistently low", None)
+    stop_set = RuleSet(
+        "t-stop",
+        "1",
+        "t",
+        "Betof Warner 2024 Table 2",
+        (crcl,),
+        (Rule("crcl-stop", "Renal", Action.STOP, "t", finding(crcl.key)),),
+        covers_only="kidney function",
+    )
+    result = evaluate_all(
+        (RULE_SET, stop_set),
+        {**clear(platelets_per_mm3=Quantity.of(40000, Unit.per_mm3)), crcl.key: True},
+    )
+    assert [e.decision for e in result.evaluations] == [Decision.HOLD, Decision.STOP]
+    assert result.decision is Decision.STOP
+    assert result.minimum_action is Action.STOP
+    assert result.reason == "Stop: Renal: t."
+
+
+def test_an_unanswered_criterion_of_any_set_keeps_cannot_decide() -> None:
+    # The complete set has every value; the partial set's creatinine is shared, but a criterion
+    # only the second set reads (a finding) is missing.
+    extra = ObservationSpec("hypotension_persisting_despite_fluids", "Hypotension persists", None)
+    bp_set = RuleSet(
+        "t-bp",
+        "1",
+        "Blood pressure",
+        SRC,
+        (extra,),
+        (Rule("bp", "BP", Action.STOP, "t", finding(extra.key)),),
+        covers_only="blood pressure",
+    )
+    result = evaluate_all((RULE_SET, bp_set), clear())
+    assert result.decision is Decision.CANNOT_DECIDE
+    assert result.decisive_missing_observations == ("hypotension_persisting_despite_fluids",)
+
+
+def test_all_sets_refuse_an_observation_no_set_declares() -> None:
+    with pytest.raises(InvalidObservation, match="Unknown observation 'heart_rate_per_min'"):
+        evaluate_all((RULE_SET,), {"heart_rate_per_min": Quantity.of(90, Unit.per_min)})
+
+
+def test_all_sets_refuse_one_key_declared_two_ways() -> None:
+    other = ObservationSpec(CREATININE, "Serum creatinine", Unit.mg_per_dl, D(0), D(20), HIGHER)
+    rule = Rule("r", "Renal", Action.STOP, "t", compare(CREATININE, ">=", "3"))
+    differing = RuleSet("t-other", "1", "t", SRC, (other,), (rule,))
+    with pytest.raises(RuleSetInvalid, match="declared with a different unit, range"):
+        evaluate_all((RULE_SET, differing), clear())

@@ -1,20 +1,34 @@
 """The shipped IL-2 hold/stop rule sets, and the TOML loader's refusals.
 
 Sources: Dutcher et al., JITC 2014;2:26, Table 3 "Criteria for holding and stopping IL2"
-(relative criteria hold, absolute criteria stop), and Betof Warner et al., JITC 2024;12:e008735,
-Table 2 (hold for low urine output or creatinine 2.5–2.9 mg/dL; discontinue for hypotension
-persisting despite fluids), both as given in the project's clinical reference (sections 3.3, 1.2).
+(relative criteria hold, absolute criteria stop; the footnote "*Persistent at the time of dosing
+after correcting hypotension, fever, and tachycardia and discontinuing dopamine" marks both
+tachycardia criteria), and Betof Warner et al., JITC 2024;12:e008735, Table 2: "Persistent low
+urine output despite IV fluid boluses, urine output <4 mL/kg over 8 hours, or serum creatinine
+2.5–2.9 mg/dL are indications to hold IL-2. If persistent low creatinine clearance, we generally
+recommend discontinuation of IL-2"; "If hypotension persists despite IV fluid bolus, we recommend
+IL-2 discontinuation". Table 2 covers blood pressure and kidney only, so it cannot decide a dose
+alone.
 """
 
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tilcare.clinical.rule_evaluation import evaluate
-from tilcare.clinical.rules import Action, Decision, RuleSet
+from tilcare.clinical.rule_evaluation import evaluate, evaluate_all
+from tilcare.clinical.rules import (
+    Action,
+    Comparison,
+    Decision,
+    Operator,
+    Rule,
+    RuleSet,
+    Worse,
+    comparisons,
+)
 from tilcare.clinical.units import Quantity, Unit
 from tilcare.protocols.rulesets import (
     RuleSetFileError,
@@ -58,6 +72,7 @@ BETOF_CLEAR: Obs = {
     "urine_output_persistently_low_despite_boluses": False,
     "urine_output_ml_per_kg_per_h_over_8h": q("1.0", Unit.ml_per_kg_per_h),
     "serum_creatinine_mg_per_dl": q("1.0", Unit.mg_per_dl),
+    "creatinine_clearance_persistently_low": False,
 }
 
 
@@ -73,25 +88,71 @@ def test_unknown_rule_set_is_refused_naming_the_available_ones() -> None:
         load_rule_set("proleukin-label")
 
 
-@pytest.mark.parametrize("rule_set_id", [DUTCHER, BETOF])
-def test_clear_observations_give(rule_set_id: str) -> None:
-    clear = DUTCHER_CLEAR if rule_set_id == DUTCHER else BETOF_CLEAR
-    result = evaluate(load_rule_set(rule_set_id), clear)
+def test_dutcher_clear_observations_give() -> None:
+    result = evaluate(load_rule_set(DUTCHER), DUTCHER_CLEAR)
     assert result.decision is Decision.GIVE
     assert (result.fired, result.not_assessed, result.between_criteria) == ((), (), ())
-    assert result.rule_set_id == rule_set_id
-    assert result.rule_set_version == "1"
+    assert result.rule_set_id == DUTCHER
+    assert result.rule_set_version == "2"
+
+
+def test_betof_warner_alone_never_gives() -> None:
+    # Betof Warner 2024 Table 2 covers blood pressure and kidney only: it cannot decide alone
+    # (it used to answer "Give: every criterion was assessed").
+    result = evaluate(load_rule_set(BETOF), BETOF_CLEAR)
+    assert result.decision is Decision.CANNOT_DECIDE
+    assert (result.fired, result.not_assessed, result.between_criteria) == ((), (), ())
+    assert result.covers_only == "blood pressure and kidney function"
+    assert result.rule_set_version == "2"
+    assert result.reason == (
+        "Cannot decide from these criteria alone: every one was assessed and none is met, but "
+        "IL-2 hold and discontinue parameters after TIL (expert consensus, Table 2) covers only "
+        "blood pressure and kidney function. Check the dose against the criteria for the other "
+        "organ systems before giving it."
+    )
+
+
+def test_both_sets_together_give_when_every_criterion_of_both_is_assessed() -> None:
+    rule_sets = (load_rule_set(DUTCHER), load_rule_set(BETOF))
+    result = evaluate_all(rule_sets, DUTCHER_CLEAR | BETOF_CLEAR)
+    assert result.decision is Decision.GIVE
+
+
+def test_both_sets_together_cannot_decide_without_a_betof_warner_criterion() -> None:
+    # "If persistent low creatinine clearance, we generally recommend discontinuation of IL-2"
+    # is left unanswered: Dutcher 2014 alone would give, the protocol cannot.
+    rule_sets = (load_rule_set(DUTCHER), load_rule_set(BETOF))
+    values = DUTCHER_CLEAR | BETOF_CLEAR
+    del values["creatinine_clearance_persistently_low"]
+    result = evaluate_all(rule_sets, values)
+    assert result.decision is Decision.CANNOT_DECIDE
+    assert result.decisive_missing_observations == ("creatinine_clearance_persistently_low",)
+
+
+def test_both_sets_together_stop_when_betof_warner_discontinues() -> None:
+    rule_sets = (load_rule_set(DUTCHER), load_rule_set(BETOF))
+    values = DUTCHER_CLEAR | BETOF_CLEAR | {"hypotension_persisting_despite_fluids": True}
+    result = evaluate_all(rule_sets, values)
+    assert result.decision is Decision.STOP
+    assert result.reason == (
+        "Stop: Blood pressure: If hypotension persists despite IV fluid bolus, we recommend IL-2 "
+        "discontinuation."
+    )
 
 
 # Dutcher 2014 Table 3, verbatim and complete ------------------------------------------------------
 
 # The table as transcribed in the clinical reference, section 3.3: system -> (relative, absolute).
+# The footnote "*Persistent at the time of dosing after correcting hypotension, fever, and
+# tachycardia and discontinuing dopamine" marks both tachycardia criteria, so the absolute one
+# carries it too.
 TABLE_3 = {
     "Cardiovascular": (
         "Sinus tachycardia 100–130 bpm, persisting after hypotension, fever and tachycardia are "
         "corrected and dopamine is stopped",
-        "Sinus tachycardia > 130 bpm; ECG ischemia; AF; SVT; ventricular arrhythmias (incl. PVCs, "
-        "bigeminy); elevated CK-MB or troponin",
+        "Sinus tachycardia > 130 bpm, persisting at the time of dosing after correcting "
+        "hypotension, fever and tachycardia and discontinuing dopamine; ECG ischemia; AF; SVT; "
+        "ventricular arrhythmias (incl. PVCs, bigeminy); elevated CK-MB or troponin",
     ),
     "Dermatologic": ("", "Moist desquamation"),
     "GI": (
@@ -190,27 +251,41 @@ PHE_MIN_HOLD = "hemodynamic-phenylephrine-min-hold"
 PHE_MIN_STOP = "hemodynamic-phenylephrine-min-stop"
 SINUS_HOLD = "cardiovascular-sinus-tachycardia-hold"
 SINUS_STOP = "cardiovascular-sinus-tachycardia-stop"
+CR_HOLD = "renal-creatinine-hold"
 
 # (case naming the Table 3 criterion, changes to the clear observations, decision, fired rules)
 EDGES_DUTCHER: list[tuple[str, Obs, Decision, tuple[str, ...]]] = [
     ("creatinine 2.4 fires no rule", cr("2.4"), GIVE, ()),
     ("creatinine 2.5–2.9 mg/dL holds (2.5)", cr("2.5"), HOLD, ("renal-creatinine-hold",)),
     ("creatinine 2.5–2.9 mg/dL holds (2.9)", cr("2.9"), HOLD, ("renal-creatinine-hold",)),
-    ("creatinine 2.95 between criteria", cr("2.95"), REVIEW, ()),
-    ("creatinine ≥ 3 mg/dL stops (3.0)", cr("3.0"), STOP, ("renal-creatinine-stop",)),
+    # "Creatinine 2.5-2.9 mg/dL" and "≥ 3 mg/dL" are one-decimal bands: hold is [2.5, 3.0).
+    ("creatinine 2.95 holds", cr("2.95"), HOLD, ("renal-creatinine-hold",)),
+    ("creatinine 2.99 holds", cr("2.99"), HOLD, ("renal-creatinine-hold",)),
+    ("creatinine ≥ 3 mg/dL stops (3.0)", cr("3.0"), STOP, (CR_HOLD, "renal-creatinine-stop")),
     ("platelets 50,001 fires no rule", plt("50001"), GIVE, ()),
     ("platelets 30,000–50,000 holds (50,000)", plt("50000"), HOLD, ("hemorrhagic-platelets-hold",)),
     ("platelets 30,000–50,000 holds (30,000)", plt("30000"), HOLD, ("hemorrhagic-platelets-hold",)),
-    ("platelets < 30,000 stops (29,999)", plt("29999"), STOP, ("hemorrhagic-platelets-stop",)),
+    (
+        "platelets < 30,000 stops (29,999)",
+        plt("29999"),
+        STOP,
+        ("hemorrhagic-platelets-hold", "hemorrhagic-platelets-stop"),
+    ),
     ("sinus tachycardia 99 fires no rule", hr("99"), GIVE, ()),
     ("sinus tachycardia 100–130 persisting holds (100)", hr("100"), HOLD, (SINUS_HOLD,)),
     ("sinus tachycardia 100–130 persisting holds (130)", hr("130"), HOLD, (SINUS_HOLD,)),
     ("sinus tachycardia 120 not persisting", hr("120", persisting=False), GIVE, ()),
-    ("sinus tachycardia > 130 stops (131)", hr("131"), STOP, (SINUS_STOP,)),
+    ("sinus tachycardia > 130 stops (131)", hr("131"), STOP, (SINUS_HOLD, SINUS_STOP)),
+    ("sinus tachycardia 135 not persisting", hr("135", persisting=False), GIVE, ()),
     ("urine output 161 mL/shift fires no rule", urine("161"), GIVE, ()),
     ("urine output 80–160 mL/shift holds (160)", urine("160"), HOLD, ("renal-urine-output-hold",)),
     ("urine output 80–160 mL/shift holds (80)", urine("80"), HOLD, ("renal-urine-output-hold",)),
-    ("urine < 80 mL/shift stops (79)", urine("79"), STOP, ("renal-urine-output-stop",)),
+    (
+        "urine < 80 mL/shift stops (79)",
+        urine("79"),
+        STOP,
+        ("renal-urine-output-hold", "renal-urine-output-stop"),
+    ),
     ("HCO₃ 19 fires no rule", one("bicarbonate_meq_per_l", "19", Unit.meq_per_l), GIVE, ()),
     (
         "HCO₃ ≤ 18 mEq/L stops (18)",
@@ -247,8 +322,10 @@ EDGES_DUTCHER: list[tuple[str, Obs, Decision, tuple[str, ...]]] = [
         STOP,
         (PHE_MAX_HOLD, PHE_MAX_STOP),
     ),
-    ("max phenylephrine 1.5–2.0 stops (2.0)", phe_max("2.0"), STOP, (PHE_MAX_STOP,)),
-    ("max phenylephrine 2.01 above the stop band", phe_max("2.01"), REVIEW, ()),
+    ("max phenylephrine 1.5–2.0 stops (2.0)", phe_max("2.0"), STOP, (PHE_MAX_HOLD, PHE_MAX_STOP)),
+    # "Maximum Phenylephrine 1.5-2.0 mcg/kg/min" is absolute: a higher requirement stops too.
+    ("max phenylephrine 2.01 stops", phe_max("2.01"), STOP, (PHE_MAX_HOLD, PHE_MAX_STOP)),
+    ("max phenylephrine 5 stops", phe_max("5"), STOP, (PHE_MAX_HOLD, PHE_MAX_STOP)),
     ("min phenylephrine 0.5 fires no rule", phe_min("0.5"), GIVE, ()),
     ("min phenylephrine > 0.5 holds (0.51)", phe_min("0.51"), HOLD, (PHE_MIN_HOLD,)),
     ("min phenylephrine 0.8 holds only", phe_min("0.8"), HOLD, (PHE_MIN_HOLD,)),
@@ -256,7 +333,12 @@ EDGES_DUTCHER: list[tuple[str, Obs, Decision, tuple[str, ...]]] = [
     ("O₂ 2.9 L by nasal cannula fires no rule", o2_nc("2.9"), GIVE, ()),
     ("3–4 L O₂ by nasal cannula holds (3)", o2_nc("3"), HOLD, ("pulmonary-oxygen-hold",)),
     ("3–4 L O₂ by nasal cannula holds (4)", o2_nc("4"), HOLD, ("pulmonary-oxygen-hold",)),
-    ("> 4 L O₂ by nasal cannula stops (4.1)", o2_nc("4.1"), STOP, ("pulmonary-oxygen-stop",)),
+    (
+        "> 4 L O₂ by nasal cannula stops (4.1)",
+        o2_nc("4.1"),
+        STOP,
+        ("pulmonary-oxygen-hold", "pulmonary-oxygen-stop"),
+    ),
     ("O₂ 39% by mask is not named", one("mask_o2_percent", "39", Unit.percent), REVIEW, ()),
     (
         "40% by mask stops",
@@ -278,13 +360,31 @@ def test_dutcher_band_edges(changes: Obs, decision: Decision, fired: tuple[str, 
     assert result.not_assessed == ()
 
 
-def test_dutcher_creatinine_gap_says_between_criteria() -> None:
-    # Dutcher 2014 Table 3: 2.5–2.9 holds, ≥ 3 stops; 2.95 is neither and is not made a stop.
+def test_dutcher_creatinine_past_the_hold_band_says_so() -> None:
+    # Dutcher 2014 Table 3: "Creatinine 2.5-2.9 mg/dL" (hold) is a one-decimal band, read as
+    # [2.5, 3.0); 2.95 used to be "between criteria: clinician review" and now holds.
     changes: Obs = {"serum_creatinine_mg_per_dl": q("2.95", Unit.mg_per_dl)}
     result = evaluate(load_rule_set(DUTCHER), DUTCHER_CLEAR | changes)
-    assert result.decision.value == "between criteria: clinician review"
-    assert [g.gap_id for g in result.between_criteria] == ["renal-creatinine-between-hold-and-stop"]
-    assert result.minimum_action is None
+    (hold,) = result.fired
+    assert result.decision is Decision.HOLD
+    assert hold.triggering_values[0].test == (
+        "above 2.5–2.9 mg/dL: past the band's far end, so it meets it"
+    )
+    assert result.between_criteria == ()
+    assert result.reason == "Hold: Renal: creatinine 2.5–2.9 mg/dL."
+
+
+def test_dutcher_febrile_tachycardia_without_the_persistence_finding_is_not_a_stop() -> None:
+    # Dutcher 2014 Table 3 footnote: "*Persistent at the time of dosing after correcting
+    # hypotension, fever, and tachycardia and discontinuing dopamine" marks > 130 too. A
+    # febrile patient at 135/min whose persistence is not yet answered used to get "stop".
+    values = DUTCHER_CLEAR | {"heart_rate_per_min": q("135", Unit.per_min)}
+    del values["tachycardia_persisting_after_correction"]
+    result = evaluate(load_rule_set(DUTCHER), values)
+    assert result.decision is Decision.CANNOT_DECIDE
+    assert result.fired == ()
+    assert [u.rule_id for u in result.not_assessed] == [SINUS_HOLD, SINUS_STOP]
+    assert result.decisive_missing_observations == ("tachycardia_persisting_after_correction",)
 
 
 FINDINGS = [
@@ -356,13 +456,24 @@ def uo_8h(value: str) -> Obs:
     return one("urine_output_ml_per_kg_per_h_over_8h", value, Unit.ml_per_kg_per_h)
 
 
+ALONE = Decision.CANNOT_DECIDE
+
+
 EDGES_BETOF: list[tuple[str, Obs, Decision, tuple[str, ...]]] = [
-    ("creatinine 2.4 fires no rule", cr("2.4"), GIVE, ()),
+    # The set covers blood pressure and kidney only: nothing met is "cannot decide alone".
+    ("creatinine 2.4 fires no rule", cr("2.4"), ALONE, ()),
     ("serum creatinine 2.5–2.9 holds (2.5)", cr("2.5"), HOLD, ("renal-creatinine-hold",)),
     ("serum creatinine 2.5–2.9 holds (2.9)", cr("2.9"), HOLD, ("renal-creatinine-hold",)),
-    ("creatinine 2.95: no action given", cr("2.95"), REVIEW, ()),
-    ("creatinine 3.5: no action given", cr("3.5"), REVIEW, ()),
-    ("urine output 4 mL/kg over 8 h (0.5 mL/kg/h) fires no rule", uo_8h("0.5"), GIVE, ()),
+    # Past the hold band's far end: at least hold (these used to be "clinician review").
+    ("creatinine 2.95 holds", cr("2.95"), HOLD, ("renal-creatinine-hold",)),
+    ("creatinine 3.5 holds", cr("3.5"), HOLD, ("renal-creatinine-hold",)),
+    (
+        "persistent low creatinine clearance discontinues",
+        {"creatinine_clearance_persistently_low": True},
+        STOP,
+        ("renal-creatinine-clearance-persistently-low-stop",),
+    ),
+    ("urine output 4 mL/kg over 8 h (0.5 mL/kg/h) fires no rule", uo_8h("0.5"), ALONE, ()),
     (
         "urine output < 4 mL/kg over 8 h holds (0.49)",
         uo_8h("0.49"),
@@ -402,14 +513,19 @@ def test_betof_warner_source_texts_are_table_2_wording() -> None:
     assert texts == {
         "blood-pressure-persistent-hypotension-stop": (
             Action.STOP,
-            "If hypotension persists despite fluids, the panel recommends discontinuing IL-2.",
+            "If hypotension persists despite IV fluid bolus, we recommend IL-2 discontinuation",
         ),
         "urine-output-persistently-low-hold": (
             Action.HOLD,
-            "persistently low urine output despite boluses",
+            "Persistent low urine output despite IV fluid boluses",
         ),
-        "urine-output-8h-hold": (Action.HOLD, "urine output < 4 mL/kg over 8 h"),
+        "urine-output-8h-hold": (Action.HOLD, "urine output <4 mL/kg over 8 hours"),
         "renal-creatinine-hold": (Action.HOLD, "serum creatinine 2.5–2.9 mg/dL"),
+        "renal-creatinine-clearance-persistently-low-stop": (
+            Action.STOP,
+            "If persistent low creatinine clearance, we generally recommend discontinuation "
+            "of IL-2",
+        ),
     }
 
 
@@ -435,6 +551,112 @@ def test_give_only_when_every_criterion_was_assessed(
         assert result.decision is not Decision.GIVE
 
 
+# A value past a band's far end never softens the answer -----------------------------------------
+
+# Every comparison of every rule on a measurement, in every shipped rule set.
+MEASURED_CRITERIA: list[tuple[str, Rule, Comparison]] = [
+    (rule_set_id, rule, c)
+    for rule_set_id in available_rule_sets()
+    for rule in load_rule_set(rule_set_id).rules
+    for c in comparisons(rule.condition)
+    if not load_rule_set(rule_set_id).catalogue[c.observation].is_finding
+]
+
+
+def _at_or_past_far_end(rule_set_id: str, c: Comparison) -> st.SearchStrategy[Decimal]:
+    """Values that meet the criterion at its far end or beyond, up to the plausible limit."""
+    spec = load_rule_set(rule_set_id).catalogue[c.observation]
+    assert spec.minimum is not None and spec.maximum is not None
+    if spec.worse is Worse.HIGHER:
+        edge = c.high if c.operator is Operator.BETWEEN else c.value
+        values = st.decimals(min_value=edge, max_value=spec.maximum, places=3)
+    else:
+        edge = c.low if c.operator is Operator.BETWEEN else c.value
+        values = st.decimals(min_value=spec.minimum, max_value=edge, places=3)
+    strict = c.operator in (Operator.GT, Operator.LT)
+    return values.filter(lambda v: not strict or v != edge)
+
+
+@pytest.mark.parametrize(
+    ("rule_set_id", "rule", "criterion"),
+    [
+        pytest.param(r, rule, c, id=f"{r}: {rule.id}: {c.observation}")
+        for r, rule, c in MEASURED_CRITERIA
+    ],
+)
+@settings(deadline=None)
+@given(data=st.data())
+def test_past_the_far_end_of_a_band_the_answer_is_at_least_its_action(
+    rule_set_id: str, rule: Rule, criterion: Comparison, data: st.DataObject
+) -> None:
+    # Dutcher 2014 Table 3: "Maximum Phenylephrine 1.5-2.0 mcg/kg/min" is an absolute criterion,
+    # so a higher requirement is too; "Creatinine 2.5-2.9 mg/dL" holds up to below 3.0. Checked
+    # for every band and threshold of every shipped rule set (Betof Warner 2024 Table 2 too).
+    rule_set = load_rule_set(rule_set_id)
+    spec = rule_set.catalogue[criterion.observation]
+    assert spec.unit is not None
+    value = data.draw(_at_or_past_far_end(rule_set_id, criterion), label=criterion.observation)
+    # The rule's other parts are met: its findings are present, its other measurements meet
+    # their own comparison at its near end.
+    observations: Obs = {}
+    for part in comparisons(rule.condition):
+        part_spec = rule_set.catalogue[part.observation]
+        if part_spec.is_finding:
+            observations[part.observation] = True
+    observations[criterion.observation] = Quantity.of(value, spec.unit)
+    result = evaluate(rule_set, observations)
+    assert rule.id in [f.rule_id for f in result.fired]
+    assert result.minimum_action is not None
+    assert result.minimum_action.rank >= rule.action.rank
+    assert result.decision is not Decision.GIVE
+    if rule.action is Action.STOP:
+        assert result.decision is Decision.STOP
+
+
+def _complete_observations(rule_set: RuleSet) -> st.SearchStrategy[Obs]:
+    fields: dict[str, st.SearchStrategy[Quantity | bool]] = {}
+    for spec in rule_set.observations:
+        if spec.unit is None:
+            fields[spec.key] = st.booleans()
+        else:
+            unit = spec.unit
+            fields[spec.key] = st.decimals(
+                min_value=spec.minimum, max_value=spec.maximum, places=2
+            ).map(lambda v, unit=unit: Quantity.of(v, unit))
+    return st.fixed_dictionaries(fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rule_set_id", available_rule_sets())
+@settings(deadline=None)
+@given(data=st.data())
+def test_worsening_one_measurement_never_softens_the_answer(
+    rule_set_id: str, data: st.DataObject
+) -> None:
+    # Monotone decision over Dutcher 2014 Table 3 and Betof Warner 2024 Table 2: a worse value
+    # of any measurement (higher creatinine, lower platelets) never gives a milder action.
+    rule_set = load_rule_set(rule_set_id)
+    before = data.draw(_complete_observations(rule_set), label="observations")
+    measured = [s for s in rule_set.observations if s.unit is not None]
+    spec = data.draw(st.sampled_from(measured), label="measurement")
+    assert spec.unit is not None and spec.minimum is not None and spec.maximum is not None
+    old = before[spec.key]
+    assert isinstance(old, Quantity)
+    low, high = (
+        (old.magnitude, spec.maximum)
+        if spec.worse is Worse.HIGHER
+        else (spec.minimum, old.magnitude)
+    )
+    worse_value = data.draw(st.decimals(min_value=low, max_value=high, places=2), label="worse")
+    after = before | {spec.key: Quantity.of(worse_value, spec.unit)}
+    assert _rank(evaluate(rule_set, after).minimum_action) >= _rank(
+        evaluate(rule_set, before).minimum_action
+    )
+
+
+def _rank(action: Action | None) -> int:
+    return action.rank if action is not None else 0
+
+
 # The loader's refusals (TOML text written inline) ----------------------------------------------
 
 VALID = """
@@ -448,6 +670,8 @@ label = "Serum creatinine"
 kind = "measurement"
 unit = "mg_per_dl"
 minimum = "0"
+maximum = "30"
+worse = "higher"
 
 [observations.intubation]
 label = "Intubation"
@@ -619,6 +843,27 @@ MALFORMED: list[tuple[str, str, str, str, str]] = [
         "observations.intubation.kind",
         'must be "measurement"',
         "unknown kind",
+    ),
+    (
+        'maximum = "30"\n',
+        "",
+        "observations.serum_creatinine_mg_per_dl",
+        "missing required key(s) ['maximum']",
+        "measurement without a plausible maximum",
+    ),
+    (
+        'worse = "higher"',
+        'worse = "up"',
+        "observations.serum_creatinine_mg_per_dl.worse",
+        "'up' is not one of ['higher', 'lower']",
+        "unknown worse direction",
+    ),
+    (
+        'worse = "higher"',
+        'worse = "lower"',
+        "(rule set)",
+        "does not read it in the direction it gets worse (lower)",
+        "rule reading a measurement against its worse direction",
     ),
     (
         'operator = "is_true"',
