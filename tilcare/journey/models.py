@@ -105,7 +105,9 @@ class JourneyTransition(models.Model):
     to_stage = models.CharField(max_length=30, choices=Stage.choices)
     kind = models.CharField(max_length=20, choices=TransitionKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # When the move happened, and when it was entered (the same unless entered after the fact).
     occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
     reason = models.TextField(blank=True)
     withdrawal_reason = models.CharField(
         max_length=30, choices=WithdrawalReason.choices, blank=True
@@ -116,6 +118,13 @@ class JourneyTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_stage or '—'} → {self.to_stage}"
+
+    @property
+    def recorded_later(self) -> bool:
+        """Was the move entered at another minute than it happened (shown with both times)?"""
+        return self.recorded_at.replace(second=0, microsecond=0) != self.occurred_at.replace(
+            second=0, microsecond=0
+        )
 
 
 class Milestone(models.Model):

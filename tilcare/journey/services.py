@@ -180,6 +180,7 @@ def open_journey(
             kind=TransitionKind.CREATE,
             actor=actor,
             occurred_at=opened,
+            recorded_at=timezone.now(),
         )
         _create_tasks(journey, Stage.REFERRAL, local_datetime(opened, center.time_zone).date())
         record_event(
@@ -247,7 +248,8 @@ def advance(
         blocked = [r.reason for r in guards.evaluate_move(journey, target) if not r.met]
         if blocked:
             raise TransitionBlocked(blocked)
-        now = _moment(occurred_at, timezone.now())
+        recorded = timezone.now()
+        now = _moment(occurred_at, recorded)
         if occurred_at is not None and now < journey.stage_entered_at:
             entered = _when(journey.stage_entered_at, journey.center.time_zone)
             raise InvalidInput(
@@ -266,6 +268,7 @@ def advance(
         if kind == TransitionKind.WITHDRAW:
             journey.withdrawal_reason = withdrawal_reason
             journey.withdrawal_note = reason.strip()
+            _clear_plans_not_carried_out(journey)
         journey.save()
         JourneyTransition.objects.create(
             journey=journey,
@@ -274,6 +277,7 @@ def advance(
             kind=kind,
             actor=actor,
             occurred_at=now,
+            recorded_at=recorded,
             reason=reason.strip(),
             withdrawal_reason=withdrawal_reason if kind == TransitionKind.WITHDRAW else "",
         )
@@ -292,6 +296,23 @@ def advance(
             occurred_at=occurred_at,
         )
     return journey
+
+
+# Each planned date and the milestone that shows it was carried out.
+_PLANS = (
+    ("planned_resection_on", MilestoneKind.RESECTION_PERFORMED),
+    ("planned_infusion_on", MilestoneKind.INFUSION_DONE),
+)
+
+
+def _clear_plans_not_carried_out(journey: Journey) -> None:
+    """A withdrawn patient will have no more resection or infusion: a planned date not yet
+    carried out is no plan any more, and no page, portal or board should count days to it.
+    A plan that was carried out is what happened and stays; the audit event keeps the cleared
+    dates (its "before")."""
+    for field, done in _PLANS:
+        if getattr(journey, field) is not None and guards.current_milestone(journey, done) is None:
+            setattr(journey, field, None)
 
 
 def record_milestone(

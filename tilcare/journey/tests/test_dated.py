@@ -9,6 +9,7 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput
@@ -57,7 +58,7 @@ def test_a_journey_opened_on_its_referral_day_is_dated_then(journey):
     event = last_event()
 
     assert journey.stage_entered_at == REFERRAL_MORNING
-    assert transition.occurred_at == REFERRAL_MORNING
+    assert (transition.occurred_at, transition.recorded_at) == (REFERRAL_MORNING, NOW)
     assert (event.action, event.occurred_at, event.recorded_at) == (
         "journey.open",
         REFERRAL_MORNING,
@@ -100,7 +101,11 @@ def test_a_stage_move_is_dated_as_it_happened(team, journey):
     transition = JourneyTransition.objects.filter(journey=journey).latest("id")
     event = last_event()
     assert moved.stage_entered_at == A_WEEK_LATER
-    assert (transition.to_stage, transition.occurred_at) == (Stage.SCREENING, A_WEEK_LATER)
+    assert (transition.to_stage, transition.occurred_at, transition.recorded_at) == (
+        Stage.SCREENING,
+        A_WEEK_LATER,
+        NOW,
+    )
     assert (event.action, event.occurred_at, event.recorded_at) == (
         "journey.advance",
         A_WEEK_LATER,
@@ -197,3 +202,28 @@ def test_a_milestone_s_audit_event_is_dated_when_it_happened_and_keeps_when_it_w
         cleared,
         NOW,
     )
+
+
+def test_the_journey_page_shows_a_move_when_it_happened_and_when_it_was_entered(
+    team, journey, client
+):
+    # Given a journey moved to screening a week after its referral, entered today
+    journey = prepare_for(journey, Stage.SCREENING, users=team)
+    services.advance(journey, Stage.SCREENING, actor=team.navigator, occurred_at=A_WEEK_LATER)
+
+    # When the navigator opens the journey page
+    client.force_login(team.navigator)
+    body = client.get(
+        reverse("journey:journey-detail", kwargs={"public_id": journey.public_id})
+    ).content.decode()
+
+    # Then the timeline and the audit trail date the move on 12 Jan 2026 in the center's zone,
+    # and say it was recorded on 7 Dec 2026 at 09:14 there (14:14 UTC)
+    timeline = body[
+        body.index('id="timeline"') : body.index("</section>", body.index('id="timeline"'))
+    ]
+    assert "Mon 12 Jan 2026, 09:30" in timeline
+    assert "recorded 7 Dec 2026 09:14" in timeline
+    audit = body[body.index('id="audit"') :]
+    assert "12 Jan 2026, 09:30:00" in audit
+    assert "recorded 7 Dec 2026 09:14" in audit
