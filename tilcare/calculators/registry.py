@@ -3,10 +3,15 @@
 A calculator is its input schema (the API's request body and the page's form, so both refuse the
 same things with the same messages), a `run` that calls the clinical core, and the permission it
 needs. `execute` turns the clinical core's refusals into field-level messages.
+
+`register` makes every input schema strict (`core.api_support.strict_input`): an unknown or
+misspelt field is refused rather than ignored (a misspelt baseline must never fall back to its
+default), and `true` is not the number 1. A calculator's own schema needs nothing for this.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +22,7 @@ from ninja import Schema
 
 from tilcare.accounts.roles import Perm
 from tilcare.calculators.serialize import to_jsonable
+from tilcare.core.api_support import strict_input
 from tilcare.core.errors import InvalidInput
 
 Tone = Literal["ok", "info", "warn", "danger"]
@@ -66,8 +72,9 @@ def register(calculator: Calculator) -> Calculator:
         raise ValueError(f"Two calculators share the slug {calculator.slug!r}")
     if calculator.group not in GROUPS:
         raise ValueError(f"Unknown calculator group {calculator.group!r}")
-    _REGISTRY[calculator.slug] = calculator
-    return calculator
+    strict = dataclasses.replace(calculator, input_schema=strict_input(calculator.input_schema))
+    _REGISTRY[calculator.slug] = strict
+    return strict
 
 
 def all_calculators() -> list[Calculator]:

@@ -25,7 +25,7 @@ from tilcare.calculators.registry import (
     usable_by,
 )
 from tilcare.calculators.working import working_sections
-from tilcare.core.api_support import field_errors
+from tilcare.core.api_support import FORM_TEXT, field_errors
 from tilcare.core.errors import InvalidInput, PermissionDenied
 from tilcare.core.policy import require
 
@@ -74,7 +74,8 @@ def _calculate(calculator: Calculator, form: Any, time_zone: str) -> Outcome | N
         _form_errors(form, {key: [message] for key, message in shaping.items()})
         return None
     try:
-        data = calculator.input_schema.model_validate(payload)
+        # The form's values are typed text ("3", "true"); the API alone insists on JSON types.
+        data = calculator.input_schema.model_validate(payload, context=FORM_TEXT)
     except ValidationError as error:
         located = [{**item, "loc": ("body", "payload", *item["loc"])} for item in error.errors()]
         _form_errors(form, field_errors(located))

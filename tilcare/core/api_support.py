@@ -4,14 +4,20 @@
   service as exactly 68.4 (DESIGN section 4.2).
 - Dates are `YYYY-MM-DD` text only; date-times must carry their UTC offset (a naive time is
   ambiguous by up to a day across the centers' time zones) and are returned in UTC with `+00:00`.
-- Lists are paged with limit/offset, at most 200 rows a page.
+- Lists are paged with limit/offset, at most 200 rows a page, an offset at most 10⁹.
+- Every request body is an `InputSchema`: an unknown field is refused, not ignored (a misspelt
+  field must never fall back to a default), and JSON types are strict (`true` is not 1, 1 is not
+  `true`, a number is not a date). A calculator's schema is made strict by `strict_input`.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
+import types
+import typing
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -21,10 +27,26 @@ from ninja import Field, Schema
 from ninja.errors import AuthenticationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.parser import Parser
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    PlainSerializer,
+    Tag,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from tilcare.core.validation import DECIMAL, json_type_problem
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
+# Past any list's length at the scale tilcare serves (50 million audit events), and within every
+# database's integer range: a larger offset is a typing slip.
+MAX_OFFSET = 1_000_000_000
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -88,12 +110,125 @@ DecimalText = Annotated[
 ]
 
 
+def checked_range(
+    minimum: Decimal | int, maximum: Decimal | int, *, above_minimum: bool = False
+) -> dict[str, Any]:
+    """A field's plausible range for the OpenAPI document (`json_schema_extra=`).
+
+    For a number whose service refuses it out of range with the field's label, unit, limits and
+    the value sent ("Tissue weight must be from 0.001 to 500 g (got 700 g)."): the check stays
+    in one place, with that message, and the document still tells clients the range.
+    """
+    low = "exclusiveMinimum" if above_minimum else "minimum"
+    return {low: _json_number(minimum), "maximum": _json_number(maximum)}
+
+
+def _json_number(value: Decimal | int) -> int | float:
+    number = Decimal(value)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+# Validation context of a page's form: its values are typed text, so "3" for a whole number and
+# "true" for yes are what the form sends; the JSON type check applies to the API only.
+FORM_TEXT: dict[str, Any] = {"form_text": True}
+
+
+class InputSchema(Schema):
+    """A request body: unknown fields refused, JSON types strict (see `json_type_problem`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_type(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(info.context, dict) and info.context.get("form_text"):
+            return value
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        problem = json_type_problem(value, field.annotation)
+        if problem:
+            raise PydanticCustomError("json_type", problem)
+        return value
+
+
+# Tags of `one_or_many`'s two shapes; `field_errors` leaves them out of a field's path.
+_ONE, _MANY = "one-or-many:object", "one-or-many:list"
+
+
+def _one_or_many_shape(value: Any) -> str:
+    return _MANY if isinstance(value, list) else _ONE
+
+
+def one_or_many(schema: type[InputSchema]) -> Any:
+    """A body that is one object or a list of them (as an instrument sends counts).
+
+    Only the shape that was sent is validated, so a refusal names `viable_cells` for one object
+    and `0.viable_cells` for the first of a list, without the other shape's complaints.
+    """
+    return Annotated[
+        Annotated[list[schema], Tag(_MANY)] | Annotated[schema, Tag(_ONE)],  # type: ignore[valid-type]
+        Discriminator(_one_or_many_shape),
+    ]
+
+
+_STRICT_VERSIONS: dict[type[Any], type[InputSchema]] = {}
+
+
+def strict_input(schema: type[Schema]) -> type[InputSchema]:
+    """The same schema as an `InputSchema`, nested row schemas included.
+
+    The subclass keeps the name, fields, limits, defaults and descriptions, so the OpenAPI
+    document and the page's form are unchanged but for refusing unknown fields.
+    """
+    if isinstance(schema, type) and issubclass(schema, InputSchema):
+        return schema
+    if schema in _STRICT_VERSIONS:
+        return _STRICT_VERSIONS[schema]
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {
+        "__module__": schema.__module__,
+        "__qualname__": schema.__qualname__,
+        "__doc__": schema.__doc__,
+        "model_config": ConfigDict(**{**schema.model_config, "extra": "forbid"}),
+    }
+    for name, info in schema.model_fields.items():
+        nested = _strict_annotation(info.annotation)
+        if nested is not info.annotation:
+            field = copy.copy(info)
+            field.annotation = nested
+            annotations[name] = nested
+            namespace[name] = field
+    namespace["__annotations__"] = annotations
+    strict = typing.cast(type[InputSchema], type(schema.__name__, (schema, InputSchema), namespace))
+    _STRICT_VERSIONS[schema] = strict
+    return strict
+
+
+def _strict_annotation(annotation: Any) -> Any:
+    """`annotation` with each nested schema made strict (the same object if there is none)."""
+    if isinstance(annotation, type) and issubclass(annotation, Schema):
+        return strict_input(annotation)
+    args = typing.get_args(annotation)
+    if not args:
+        return annotation
+    new_args = tuple(_strict_annotation(arg) for arg in args)
+    if all(new is old for new, old in zip(new_args, args, strict=True)):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return Annotated[(new_args[0], *typing.get_args(annotation)[1:])]
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[new_args]  # noqa: UP007 (built from a tuple)
+    return origin[new_args]
+
+
 class ApiPagination(LimitOffsetPagination):
     """Limit/offset paging; a limit over 200 is refused (422), not quietly cut."""
 
     class Input(Schema):
         limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-        offset: int = Field(0, ge=0)
+        offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_limit=MAX_PAGE_SIZE, **kwargs)
@@ -143,7 +278,34 @@ _MISSING_BODY = "Send the request body as a JSON object."
 _MESSAGES_BY_TYPE = {
     "missing": "This field is required.",
     "extra_forbidden": "Unknown field; check its spelling against the API documentation.",
+    "decimal_type": DECIMAL,
 }
+# A limit's message names the field and the limit ("fragments must be at most 200").
+_LIMIT_MESSAGES = {
+    "greater_than_equal": ("ge", "must be at least"),
+    "greater_than": ("gt", "must be more than"),
+    "less_than_equal": ("le", "must be at most"),
+    "less_than": ("lt", "must be less than"),
+}
+
+
+def _plain(limit: Any) -> str:
+    """A limit as people write it: 100,000,000,000 rather than 1E+11."""
+    if isinstance(limit, Decimal):
+        return f"{limit.normalize():,f}"
+    if isinstance(limit, int) and not isinstance(limit, bool):
+        return f"{limit:,}"
+    return str(limit)
+
+
+def _message(field: str, error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    limit = _LIMIT_MESSAGES.get(kind)
+    context = error.get("ctx") or {}
+    if limit and limit[0] in context and field:
+        name = field.rsplit(".", 1)[-1]
+        return f"{name} {limit[1]} {_plain(context[limit[0]])}"
+    return _MESSAGES_BY_TYPE.get(kind, str(error.get("msg", "")))
 
 
 def field_errors(ninja_errors: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -154,7 +316,7 @@ def field_errors(ninja_errors: list[dict[str, Any]]) -> dict[str, list[str]]:
     """
     result: dict[str, list[str]] = {}
     for error in ninja_errors:
-        location = [str(part) for part in error.get("loc", ())]
+        location = [str(part) for part in error.get("loc", ()) if part not in (_ONE, _MANY)]
         source = location.pop(0) if location else ""
         if source == "body" and location:
             location.pop(0)
@@ -163,7 +325,7 @@ def field_errors(ninja_errors: list[dict[str, Any]]) -> dict[str, list[str]]:
         if source == "body" and not location and kind == "missing":
             result.setdefault("__all__", []).append(_MISSING_BODY)
             continue
-        message = _MESSAGES_BY_TYPE.get(kind, str(error.get("msg", "")))
+        message = _message(field if location else "", error)
         message = message.removeprefix("Value error, ")
         if message and not message.endswith("."):
             message += "."

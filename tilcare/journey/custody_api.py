@@ -31,7 +31,7 @@ from pydantic import ConfigDict
 from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
 from tilcare.clinical.checkdigits import IdentifierError, parse_din_with_check
-from tilcare.core.api_support import AwareDateTime, caller
+from tilcare.core.api_support import AwareDateTime, InputSchema, caller
 from tilcare.core.errors import InvalidInput, NotVisible
 from tilcare.core.policy import require
 from tilcare.identity.api.custody import (
@@ -61,7 +61,7 @@ _RECEIPT_FIXED = {
 }
 
 
-class JourneyScanIn(Schema):
+class JourneyScanIn(InputSchema):
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
     coi: str = Field(

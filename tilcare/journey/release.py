@@ -38,7 +38,7 @@ from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
-from tilcare.core.api_support import AwareDateTime
+from tilcare.core.api_support import AwareDateTime, InputSchema
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.forms import apply_service_errors
 from tilcare.core.timeutil import local_today
@@ -376,14 +376,14 @@ urlpatterns = [
 router = Router(tags=["manufacturing"])
 
 
-class DispositionIn(Schema):
+class DispositionIn(InputSchema):
     decision: str
     password: str
     reason: str = ""
     expires_at: AwareDateTime | None = None
 
 
-class AcknowledgementIn(Schema):
+class AcknowledgementIn(InputSchema):
     password: str
 
 

@@ -16,7 +16,7 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from tilcare.core.api_support import AwareDateTime, IsoDate, UtcDateTime
+from tilcare.core.api_support import AwareDateTime, InputSchema, IsoDate, UtcDateTime
 from tilcare.journey.choices import MilestoneKind, Protocol, Stage, WithdrawalReason
 from tilcare.journey.models import Journey, JourneyTransition, Milestone, Task
 from tilcare.journey.selectors import NextStep
@@ -110,7 +110,7 @@ def journey_out(journey: Journey, *, with_identity: bool) -> JourneyOut | Journe
     )
 
 
-class JourneyOpenIn(Schema):
+class JourneyOpenIn(InputSchema):
     model_config = _STRICT_INPUT
 
     protocol: Protocol
@@ -153,7 +153,7 @@ def next_step_out(step: NextStep) -> NextStepOut:
     )
 
 
-class TransitionIn(Schema):
+class TransitionIn(InputSchema):
     model_config = _STRICT_INPUT
 
     to_stage: Stage
@@ -190,7 +190,7 @@ def transition_out(row: JourneyTransition, *, with_identity: bool) -> Transition
 # --- milestones -----------------------------------------------------------------------------
 
 
-class MilestoneIn(Schema):
+class MilestoneIn(InputSchema):
     model_config = _STRICT_INPUT
 
     kind: MilestoneKind

@@ -30,10 +30,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Body, Router, Status
 from ninja.pagination import paginate
 
-from tilcare.core.api_support import ApiPagination, MappedQuerySet, caller
+from tilcare.core.api_support import ApiPagination, MappedQuerySet, caller, one_or_many
 from tilcare.core.errors import InvalidInput
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
@@ -64,6 +64,10 @@ from tilcare.manufacturing.batch_schemas import (
 )
 from tilcare.manufacturing.models import Batch
 from tilcare.manufacturing.reactivity_csv import MAX_BYTES
+
+# One culture or count, or a list of them as an instrument sends them.
+CulturesIn = one_or_many(CultureIn)
+RepCountsIn = one_or_many(RepCountIn)
 
 router = Router(tags=["manufacturing: batch record"])
 
@@ -133,7 +137,7 @@ def post_tissue_receipt(
     summary="Record pre-REP cultures (one or a list; all or none)",
 )
 def post_cultures(
-    request: HttpRequest, public_id: str, payload: list[CultureIn] | CultureIn
+    request: HttpRequest, public_id: str, payload: Body[CulturesIn]
 ) -> Status[BatchOut]:
     batch = _batch(request, public_id)
     items = payload if isinstance(payload, list) else [payload]
@@ -263,7 +267,7 @@ def _count(item: RepCountIn, prefix: str) -> dict[str, Any]:
     summary="Record REP counts (one or a list, as an instrument sends them; all or none)",
 )
 def post_rep_counts(
-    request: HttpRequest, public_id: str, payload: list[RepCountIn] | RepCountIn
+    request: HttpRequest, public_id: str, payload: Body[RepCountsIn]
 ) -> Status[BatchOut]:
     batch = _batch(request, public_id)
     items = payload if isinstance(payload, list) else [payload]

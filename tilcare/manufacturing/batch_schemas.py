@@ -16,76 +16,137 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from tilcare.core.api_support import AwareDateTime, DecimalText, IsoDate, UtcDateTime
+from tilcare.core.api_support import (
+    AwareDateTime,
+    DecimalText,
+    InputSchema,
+    IsoDate,
+    UtcDateTime,
+    checked_range,
+)
 from tilcare.manufacturing.batch_forecast import ForecastView, dose_range
+from tilcare.manufacturing.batch_screen import CULTURE_CELLS_MAX
 from tilcare.manufacturing.batch_selectors import batch_record, coi_spaced, status_label
-from tilcare.manufacturing.models import Batch
+from tilcare.manufacturing.batch_services import (
+    FRAGMENTS_MAX,
+    FRAGMENTS_MIN,
+    REP_CELLS_MAX,
+    REP_DAY_MAX,
+    WEIGHT_MAX_G,
+    WEIGHT_MIN_G,
+)
+from tilcare.manufacturing.models import (
+    CD137_DIFFERENCE_MAX,
+    FOLD_MAX,
+    IFN_GAMMA_DIFFERENCE_MAX,
+    Batch,
+)
 
 _STRICT_INPUT = ConfigDict(extra="forbid")
+# Ranges the services check (with the field's label and the value sent in the message).
+CULTURE_CELLS = checked_range(0, CULTURE_CELLS_MAX)
+PERCENT = checked_range(0, 100)
 
 
 # --- inputs -------------------------------------------------------------------------------------
 
 
-class TissueReceiptIn(Schema):
+class TissueReceiptIn(InputSchema):
     model_config = _STRICT_INPUT
 
     received_at: AwareDateTime = Field(..., description="When the tissue arrived, with offset")
-    weight_g: Decimal = Field(..., description="Tissue weight in g, 0.001 to 500, 3 decimals")
-    fragments: int = Field(..., description="Number of fragments, 1 to 200")
+    weight_g: Decimal = Field(
+        ...,
+        json_schema_extra=checked_range(WEIGHT_MIN_G, WEIGHT_MAX_G),
+        description="Tissue weight in g, 0.001 to 500, 3 decimals",
+    )
+    fragments: int = Field(
+        ...,
+        json_schema_extra=checked_range(FRAGMENTS_MIN, FRAGMENTS_MAX),
+        description="Number of fragments, 1 to 200",
+    )
     note: str = Field("", description="Never a patient's name")
 
 
-class CultureIn(Schema):
+class CultureIn(InputSchema):
     model_config = _STRICT_INPUT
 
     culture_id: str = Field(..., description="The culture (well) id, e.g. F03")
-    viable_cells: Decimal | None = Field(None, description="Whole cells (not ×10⁶)")
-    viability_percent: Decimal | None = Field(None, description="0 to 100, 1 decimal")
+    viable_cells: Decimal | None = Field(
+        None, json_schema_extra=CULTURE_CELLS, description="Whole cells (not ×10⁶), at most 10¹¹"
+    )
+    viability_percent: Decimal | None = Field(
+        None, json_schema_extra=PERCENT, description="0 to 100, 1 decimal"
+    )
     counted_at: AwareDateTime | None = None
 
 
-class CultureCountIn(Schema):
+class CultureCountIn(InputSchema):
     model_config = _STRICT_INPUT
 
-    viable_cells: Decimal = Field(..., description="Whole cells (not ×10⁶)")
-    viability_percent: Decimal = Field(..., description="0 to 100, 1 decimal")
+    viable_cells: Decimal = Field(
+        ..., json_schema_extra=CULTURE_CELLS, description="Whole cells (not ×10⁶), at most 10¹¹"
+    )
+    viability_percent: Decimal = Field(
+        ..., json_schema_extra=PERCENT, description="0 to 100, 1 decimal"
+    )
     counted_at: AwareDateTime
 
 
-class SelectionIn(Schema):
+_THRESHOLD_DEFAULT = "Default: the facility's stored threshold (required when none is stored)"
+
+
+class SelectionIn(InputSchema):
     model_config = _STRICT_INPUT
 
     culture_ids: list[str] = Field(..., description="The screened cultures chosen for the REP")
     reason: str = Field(..., description="Why these cultures")
     min_ifn_gamma_difference_pg_per_ml: Decimal | None = Field(
-        None, description="Default: the facility's stored threshold (required when none is stored)"
+        None,
+        json_schema_extra=checked_range(0, IFN_GAMMA_DIFFERENCE_MAX),
+        description=_THRESHOLD_DEFAULT,
     )
     min_ifn_gamma_fold: Decimal | None = Field(
-        None, description="Default: the facility's stored threshold (required when none is stored)"
+        None, json_schema_extra=checked_range(0, FOLD_MAX), description=_THRESHOLD_DEFAULT
     )
     min_cd137_difference_points: Decimal | None = Field(
-        None, description="Default: the facility's stored threshold (required when none is stored)"
+        None,
+        json_schema_extra=checked_range(0, CD137_DIFFERENCE_MAX),
+        description=_THRESHOLD_DEFAULT,
     )
 
 
-class RepCountIn(Schema):
+class RepCountIn(InputSchema):
     model_config = _STRICT_INPUT
 
-    day: int = Field(..., description="REP day, day 0 the REP start; 0 to 60")
-    viable_cells: Decimal | None = Field(None, description="Whole cells; or give viable_cells_1e9")
-    viable_cells_1e9: Decimal | None = Field(None, description="×10⁹ cells; or viable_cells")
-    viability_percent: Decimal = Field(..., description="0 to 100, 1 decimal")
+    day: int = Field(
+        ...,
+        json_schema_extra=checked_range(0, REP_DAY_MAX),
+        description="REP day, day 0 the REP start; 0 to 60",
+    )
+    viable_cells: Decimal | None = Field(
+        None,
+        json_schema_extra=checked_range(1, REP_CELLS_MAX),
+        description="Whole cells; or give viable_cells_1e9",
+    )
+    viable_cells_1e9: Decimal | None = Field(
+        None,
+        json_schema_extra=checked_range(0, REP_CELLS_MAX / 10**9, above_minimum=True),
+        description="×10⁹ cells; or viable_cells",
+    )
+    viability_percent: Decimal = Field(
+        ..., json_schema_extra=PERCENT, description="0 to 100, 1 decimal"
+    )
     counted_at: AwareDateTime
 
 
-class HarvestPlanIn(Schema):
+class HarvestPlanIn(InputSchema):
     model_config = _STRICT_INPUT
 
     planned_harvest_on: IsoDate
 
 
-class AdvanceIn(Schema):
+class AdvanceIn(InputSchema):
     model_config = _STRICT_INPUT
 
     to_status: str = Field(..., description="The status to move to (see the workflow table)")
@@ -96,7 +157,7 @@ class AdvanceIn(Schema):
 # --- outputs ------------------------------------------------------------------------------------
 
 
-class TransitionOut(Schema):
+class BatchTransitionOut(Schema):
     from_status: str
     to_status: str
     occurred_at: UtcDateTime
@@ -148,7 +209,7 @@ class RepCountOut(Schema):
 class BatchRecordOut(Schema):
     dose_min_cells_1e9: DecimalText | None
     dose_max_cells_1e9: DecimalText | None
-    transitions: list[TransitionOut]
+    transitions: list[BatchTransitionOut]
     tissue_receipt: TissueReceiptOut | None
     cultures: list[CultureOut]
     reactivity_imports: list[ImportOut]
@@ -211,7 +272,7 @@ def _record(batch: Batch) -> BatchRecordOut:
         dose_min_cells_1e9=dose.minimum_1e9 if dose else None,
         dose_max_cells_1e9=dose.maximum_1e9 if dose else None,
         transitions=[
-            TransitionOut(
+            BatchTransitionOut(
                 from_status=t.from_status,
                 to_status=t.to_status,
                 occurred_at=t.occurred_at,

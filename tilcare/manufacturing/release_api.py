@@ -23,32 +23,50 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
-from tilcare.core.api_support import AwareDateTime, DecimalText, UtcDateTime, caller
+from tilcare.core.api_support import (
+    AwareDateTime,
+    DecimalText,
+    InputSchema,
+    UtcDateTime,
+    caller,
+    checked_range,
+)
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.manufacturing import coa, release_services
 from tilcare.manufacturing import release_policies as policies
 from tilcare.manufacturing.models import Batch
-from tilcare.manufacturing.release_formulation import MAX_BAGS
+from tilcare.manufacturing.release_formulation import (
+    BAG_CELLS_MAX,
+    LIMIT_MAX,
+    MAX_BAGS,
+    VOLUME_ML_MAX,
+)
 
 router = Router(tags=["manufacturing"])
 
 
-class BagIn(Schema):
-    volume_ml: Decimal = Field(description="Volume in mL, at most 1 decimal.")
-    viable_cells: Decimal = Field(description="Viable cells in the bag, in cells (not ×10⁹).")
+class BagIn(InputSchema):
+    volume_ml: Decimal = Field(
+        json_schema_extra=checked_range(0, VOLUME_ML_MAX, above_minimum=True),
+        description="Volume in mL, at most 1,000 and 1 decimal.",
+    )
+    viable_cells: Decimal = Field(
+        json_schema_extra=checked_range(0, BAG_CELLS_MAX, above_minimum=True),
+        description="Viable cells in the bag, in cells (not ×10⁹), at most 10¹².",
+    )
 
 
-class FormulationIn(Schema):
+class FormulationIn(InputSchema):
     bags: list[BagIn] = Field(min_length=1, max_length=MAX_BAGS)
     storage_temperature: str = Field(description="e.g. “≤ −150 °C”; required, no default.")
     formulated_at: AwareDateTime | None = None
 
 
-class ReleaseTestIn(Schema):
+class ReleaseTestIn(InputSchema):
     test: str
     tested_at: AwareDateTime
-    result_value: Decimal | None = None
+    result_value: Decimal | None = Field(None, json_schema_extra=checked_range(0, LIMIT_MAX))
     unit: str = ""
     result_text: str = ""
 

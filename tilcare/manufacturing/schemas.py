@@ -14,35 +14,46 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from tilcare.core.api_support import IsoDate, UtcDateTime
+from tilcare.core.api_support import InputSchema, IsoDate, UtcDateTime, checked_range
+from tilcare.manufacturing.choices import ATTEMPT_MAX, ATTEMPT_MIN, CAPACITY_MAX, CAPACITY_MIN
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 
 _STRICT_INPUT = ConfigDict(extra="forbid")
+# Ranges the services check (with the field's label and the value sent in the message).
+CAPACITY = checked_range(CAPACITY_MIN, CAPACITY_MAX)
 
 
-class SlotIn(Schema):
+class SlotIn(InputSchema):
     model_config = _STRICT_INPUT
 
     starts_on: IsoDate = Field(..., description="The day manufacturing starts (tissue expected)")
-    capacity: int = Field(..., description="Places that day, 1 to 50")
+    capacity: int = Field(..., json_schema_extra=CAPACITY, description="Places that day, 1 to 50")
     note: str = Field("", description="Seen by every center; never a patient's name")
 
 
-class CapacityIn(Schema):
+class CapacityIn(InputSchema):
     model_config = _STRICT_INPUT
 
-    capacity: int = Field(..., description="Places, 1 to 50; not below the places booked")
+    capacity: int = Field(
+        ...,
+        json_schema_extra=CAPACITY,
+        description="Places, 1 to 50; not below the places booked",
+    )
 
 
-class BookingIn(Schema):
+class BookingIn(InputSchema):
     model_config = _STRICT_INPUT
 
     coi_din: str = Field(..., description="The journey's ISBT 128 DIN (13 characters)")
     coi_check: str = Field(..., description="Its ISO 7064 Mod 37-2 check character")
-    manufacture_attempt: int = Field(1, description="1, or 2 and more after a re-manufacture")
+    manufacture_attempt: int = Field(
+        1,
+        json_schema_extra=checked_range(ATTEMPT_MIN, ATTEMPT_MAX),
+        description=f"1, or 2 and more after a re-manufacture; at most {ATTEMPT_MAX}",
+    )
 
 
-class CancelIn(Schema):
+class CancelIn(InputSchema):
     model_config = _STRICT_INPUT
 
     reason: str = Field(..., description="Why; seen by the facility, never a patient's name")

@@ -14,7 +14,7 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
-from tilcare.core.api_support import IsoDate, UtcDateTime
+from tilcare.core.api_support import InputSchema, IsoDate, UtcDateTime
 from tilcare.patients.choices import BrafStatus, CancerType, ConsentKind, DiseaseStage, Sex
 from tilcare.patients.models import (
     HEIGHT_CM_MAX,
@@ -56,7 +56,7 @@ HeightCm = Annotated[
 ]
 
 
-class PatientIn(Schema):
+class PatientIn(InputSchema):
     model_config = _STRICT_INPUT
 
     mrn: str = Field(..., min_length=1, max_length=40, description="Medical record number")
@@ -88,7 +88,7 @@ BLANKABLE_FIELDS = frozenset(
 )
 
 
-class PatientChangeIn(Schema):
+class PatientChangeIn(InputSchema):
     """Only the fields sent are changed; `reason` is kept in the audit trail (21 CFR 11.10(e))."""
 
     model_config = _STRICT_INPUT
@@ -138,7 +138,7 @@ class PatientOut(PatientSummaryOut):
     updated_at: UtcDateTime
 
 
-class MeasurementIn(Schema):
+class MeasurementIn(InputSchema):
     """Weight and height as exact decimals (JSON number or text), at most one decimal place."""
 
     model_config = _STRICT_INPUT
@@ -169,7 +169,7 @@ class MeasurementOut(Schema):
         return obj.recorded_by.printed_name
 
 
-class ConsentIn(Schema):
+class ConsentIn(InputSchema):
     model_config = _STRICT_INPUT
 
     kind: ConsentKind

@@ -6,16 +6,21 @@ Each message names the field and the allowed limit so that the person typing can
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from tilcare.core.timeutil import age_in_years
+from tilcare.core.validation import Errors, check_decimal_range
 from tilcare.patients.models import (
     MAX_AGE_YEARS,
     Patient,
 )
 
-Errors = dict[str, list[str]]
+__all__ = [
+    "Errors",
+    "check_date_of_birth",
+    "check_decimal_range",
+    "check_mrn_unique",
+    "check_not_before_birth",
+]
 
 
 def _add(errors: Errors, field: str, message: str) -> None:
@@ -54,43 +59,6 @@ def check_not_before_birth(
         _add(errors, field, f"{label} cannot be before the date of birth ({born:%Y-%m-%d}).")
     if value > today:
         _add(errors, field, f"{label} cannot be in the future (today is {today:%Y-%m-%d}).")
-
-
-def check_decimal_range(
-    errors: Errors,
-    field: str,
-    label: str,
-    value: Any,
-    low: Decimal,
-    high: Decimal,
-    unit: str,
-    places: int = 1,
-) -> Decimal | None:
-    if value is None or value == "":
-        _add(errors, field, f"{label} is required.")
-        return None
-    if isinstance(value, float):
-        # A float has already lost the typed digits (and may carry a unit error from a device or
-        # spreadsheet): refuse it so callers pass what was typed, as Decimal or text.
-        _add(
-            errors,
-            field,
-            f"{label} must be sent as an exact decimal number in {unit}, not a float.",
-        )
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        _add(errors, field, f"{label} must be a number in {unit}.")
-        return None
-    if not number.is_finite() or number < low or number > high:
-        _add(errors, field, f"{label} must be between {low} and {high} {unit}.")
-        return None
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
-        _add(errors, field, f"{label} takes at most {places} decimal place(s) in {unit}.")
-        return None
-    return number
 
 
 def check_mrn_unique(errors: Errors, center_id: int, mrn: str, patient: Patient | None) -> None:

@@ -13,7 +13,7 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from tilcare.clinical.identity_scan import spaced
-from tilcare.core.api_support import ApiPagination, MappedQuerySet, UtcDateTime, caller
+from tilcare.core.api_support import ApiPagination, InputSchema, MappedQuerySet, UtcDateTime, caller
 from tilcare.core.http import get_visible_or_404
 from tilcare.identity import policies
 from tilcare.identity.models import IdentityAlert
@@ -45,7 +45,7 @@ class AlertOut(Schema):
     )
 
 
-class AcknowledgeIn(Schema):
+class AcknowledgeIn(InputSchema):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field(..., description="What was checked or done (required, at most 400)")

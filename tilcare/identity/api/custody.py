@@ -28,6 +28,7 @@ from tilcare.clinical.identity_scan import next_step_for
 from tilcare.core.api_support import (
     ApiPagination,
     AwareDateTime,
+    InputSchema,
     MappedQuerySet,
     UtcDateTime,
     caller,
@@ -78,7 +79,7 @@ class CustodyBlockedOut(Schema):
     event: CustodyEventOut
 
 
-class CustodyScanIn(Schema):
+class CustodyScanIn(InputSchema):
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
     coi: str = Field(

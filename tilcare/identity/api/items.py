@@ -23,9 +23,11 @@ from tilcare.clinical.checkdigits import IdentifierError, parse_din_with_check
 from tilcare.core.api_support import (
     ApiPagination,
     AwareDateTime,
+    InputSchema,
     MappedQuerySet,
     UtcDateTime,
     caller,
+    checked_range,
 )
 from tilcare.core.errors import InvalidInput, NotVisible
 from tilcare.core.http import get_visible_or_404
@@ -86,7 +88,7 @@ class ItemOut(Schema):
     labels: list[LabelOut]
 
 
-class ItemIn(Schema):
+class ItemIn(InputSchema):
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
     coi_din: str = Field(..., description="ISBT 128 DIN, 13 characters", examples=["W123426000017"])
@@ -96,14 +98,16 @@ class ItemIn(Schema):
     expires_at: AwareDateTime | None = None
     storage_temperature: str = Field("", description=services.STORAGE_HELP)
     manufacture_attempt: int | None = Field(
-        None, description="Defaults to the attempt of the COI's newest item (1 for the first)"
+        None,
+        json_schema_extra=checked_range(1, services.MAX_ATTEMPT),
+        description="Defaults to the attempt of the COI's newest item (1 for the first)",
     )
     facility: uuid.UUID | None = Field(
         None, description="The manufacturing facility's public id; only for a COI's first item"
     )
 
 
-class VoidIn(Schema):
+class VoidIn(InputSchema):
     model_config = ConfigDict(extra="forbid")
 
     reason: str

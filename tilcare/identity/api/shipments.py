@@ -26,9 +26,11 @@ from tilcare.core.api_support import (
     ApiPagination,
     AwareDateTime,
     DecimalText,
+    InputSchema,
     MappedQuerySet,
     UtcDateTime,
     caller,
+    checked_range,
 )
 from tilcare.core.errors import InvalidInput
 from tilcare.core.http import get_visible_or_404
@@ -48,6 +50,9 @@ from tilcare.identity.temperature_csv import (
 router = Router(tags=["shipments"])
 
 _STRICT_INPUT = ConfigDict(extra="forbid", use_enum_values=True)
+# Ranges the service checks (with the field's label and the value sent in the message).
+HOLD_HOURS = checked_range(services.HOLD_HOURS_MIN, services.HOLD_HOURS_MAX)
+RANGE_C = checked_range(services.RANGE_MIN_C, services.RANGE_MAX_C)
 MAX_CSV_BYTES = 8 * 1024 * 1024
 SOURCE_MAX = 80
 
@@ -87,7 +92,7 @@ class ShipmentOut(Schema):
     flags: list[str] = Field(..., description="late, excursion, log_missing")
 
 
-class ShipmentIn(Schema):
+class ShipmentIn(InputSchema):
     model_config = _STRICT_INPUT
 
     coi_din: str = Field(..., min_length=13, max_length=13)
@@ -95,31 +100,47 @@ class ShipmentIn(Schema):
     items: list[str] = Field(..., description="Item identifiers carried")
     destination: UUID = Field(..., description="The receiving organization's public_id")
     shipper_type: ShipperType
-    expected_hold_hours: Decimal = Field(..., description="1–720 hours")
-    range_min_c: Decimal = Field(..., description="−200 to +60 °C, inclusive limit")
-    range_max_c: Decimal = Field(..., description="−200 to +60 °C, inclusive limit")
+    expected_hold_hours: Decimal = Field(
+        ..., json_schema_extra=HOLD_HOURS, description="1–720 hours"
+    )
+    range_min_c: Decimal = Field(
+        ...,
+        json_schema_extra=RANGE_C,
+        description="−200 to +60 °C, inclusive limit",
+    )
+    range_max_c: Decimal = Field(
+        ...,
+        json_schema_extra=RANGE_C,
+        description="−200 to +60 °C, inclusive limit",
+    )
 
 
-class DispatchIn(Schema):
+class DispatchIn(InputSchema):
     model_config = _STRICT_INPUT
 
     at: AwareDateTime = Field(..., description="ISO 8601 with its UTC offset")
 
 
-class ReceiveIn(Schema):
+class ReceiveIn(InputSchema):
     model_config = _STRICT_INPUT
 
     at: AwareDateTime = Field(..., description="ISO 8601 with its UTC offset")
     max_logging_interval_minutes: int | None = Field(
-        None, description="The data logger's interval; longer gaps are reported to QA"
+        None,
+        json_schema_extra=checked_range(1, services.LOGGING_INTERVAL_MAX_MINUTES),
+        description="The data logger's interval, 1 to 1,440 minutes; longer gaps go to QA",
     )
 
 
-class ReadingIn(Schema):
+class ReadingIn(InputSchema):
     model_config = _STRICT_INPUT
 
     recorded_at: AwareDateTime
-    temperature_c: Decimal = Field(..., description="°C, at most one decimal place")
+    temperature_c: Decimal = Field(
+        ...,
+        json_schema_extra=checked_range(services.READING_MIN_C, services.READING_MAX_C),
+        description="°C, −273.1 to +100.0, at most one decimal place",
+    )
 
 
 class ReadingOut(Schema):

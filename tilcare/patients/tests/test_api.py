@@ -147,7 +147,7 @@ def test_a_page_larger_than_200_is_refused(api):
     assert response.status_code == 422
     assert response.json() == {
         "detail": "Invalid input.",
-        "errors": {"limit": ["Input should be less than or equal to 200."]},
+        "errors": {"limit": ["limit must be at most 200."]},
     }
 
 

@@ -1,0 +1,140 @@
+"""Checks every domain shares: exact decimal ranges, and the JSON types an input field accepts.
+
+Each message names the field (or its label) and the allowed limit, so that the person or the
+program sending it can fix it.
+
+JSON types are checked strictly at the API's edge, before any conversion: `true` is not the
+number 1 and 1 is not `true`; a whole-number field takes a JSON integer only (not "3", not 3.0);
+a date or a date-time is text, never a number of seconds since 1970. Decimal fields take a JSON
+number or decimal text (the API reads JSON numbers as Decimal, so both are exact).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import types
+import typing
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+Errors = dict[str, list[str]]
+
+WHOLE_NUMBER = "Send a whole number, e.g. 3 (not text, a decimal or true/false)."
+TRUE_OR_FALSE = "Send true or false (not a number or text)."
+DECIMAL = 'Send a number or decimal text, e.g. 68.4 or "68.4" (not true/false).'
+DATE = "Send the date as YYYY-MM-DD text, not a number."
+DATE_TIME = "Send the date and time as ISO 8601 text with its UTC offset, not a number."
+
+
+def _add(errors: Errors, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def check_decimal_range(
+    errors: Errors,
+    field: str,
+    label: str,
+    value: Any,
+    low: Decimal,
+    high: Decimal,
+    unit: str,
+    places: int = 1,
+) -> Decimal | None:
+    """`value` as an exact Decimal within [low, high] with at most `places` decimals, else None.
+
+    A refusal is added to `errors[field]` with the label, the limits and the unit.
+    """
+    if value is None or value == "":
+        _add(errors, field, f"{label} is required.")
+        return None
+    if isinstance(value, float):
+        # A float has already lost the typed digits (and may carry a unit error from a device or
+        # spreadsheet): refuse it so callers pass what was typed, as Decimal or text.
+        _add(
+            errors,
+            field,
+            f"{label} must be sent as an exact decimal number in {unit}, not a float.",
+        )
+        return None
+    if isinstance(value, bool):
+        _add(errors, field, f"{label} must be a number in {unit}, not true/false.")
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        _add(errors, field, f"{label} must be a number in {unit}.")
+        return None
+    if not number.is_finite() or number < low or number > high:
+        _add(errors, field, f"{label} must be between {low} and {high} {unit}.")
+        return None
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        _add(errors, field, f"{label} takes at most {places} decimal place(s) in {unit}.")
+        return None
+    return number
+
+
+def _members(annotation: Any) -> tuple[Any, ...] | None:
+    """The members of a union (`X | None`, `Optional[X]`), else None."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return None
+
+
+def _is_model(annotation: Any) -> bool:
+    # A nested schema checks its own fields (with their full path in the error).
+    return isinstance(annotation, type) and hasattr(annotation, "model_fields")
+
+
+def json_type_problem(value: Any, annotation: Any) -> str | None:
+    """Why `value`, as parsed from JSON, is not acceptable for `annotation`; None if it may be.
+
+    Only the confusions that lax conversion would otherwise accept are refused here (a boolean
+    for a number, a number for a boolean or a date, text or 3.0 for a whole number); everything
+    else is left to the field's own validation (pydantic already refuses true for a decimal, a
+    number for text, and text that is not a number).
+    """
+    if typing.get_origin(annotation) is Annotated:
+        return json_type_problem(value, typing.get_args(annotation)[0])
+    members = _members(annotation)
+    if members is not None:
+        if value is None and type(None) in members:
+            return None
+        problems = [json_type_problem(value, member) for member in members if member is not None]
+        if any(problem is None for problem in problems):
+            return None
+        return next((problem for problem in problems if problem), None)
+    if annotation is type(None):
+        return None if value is None else "Send null."
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        if not isinstance(value, list | tuple):
+            return None  # the field's own validation says it must be a list
+        args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
+        if not args:
+            return None
+        for number, item in enumerate(value, start=1):
+            kind = args[number - 1] if len(args) > 1 and number <= len(args) else args[0]
+            problem = json_type_problem(item, kind)
+            if problem:
+                return f"Item {number}: {problem[:1].lower()}{problem[1:]}"
+        return None
+    if origin is Literal:
+        choices = typing.get_args(annotation)
+        if isinstance(value, bool) and not any(isinstance(choice, bool) for choice in choices):
+            return "Send one of: " + ", ".join(str(choice) for choice in choices) + "."
+        return None
+    if _is_model(annotation) or annotation is Any:
+        return None
+    if annotation is bool:
+        return None if isinstance(value, bool) else TRUE_OR_FALSE
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "Send one of the listed codes, not true/false." if isinstance(value, bool) else None
+    if annotation is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else WHOLE_NUMBER
+    if annotation is dt.datetime:
+        return None if isinstance(value, str | dt.datetime) else DATE_TIME
+    if annotation is dt.date:
+        return None if isinstance(value, str | dt.date) else DATE
+    return None
