@@ -4,16 +4,20 @@
 """
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 
 from tilcare.calculators.registry import Calculator, Outcome, Tone, refusals_name, register
 from tilcare.clinical.response.recist_1_1 import (
+    MAX_PLAUSIBLE_MM,
+    MIN_SD_DAYS_HIGHEST,
+    MIN_SD_DAYS_LOWEST,
     NonTargetStatus,
     OverallResponse,
     TargetLesion,
     TimePoint,
+    checked_min_sd_days,
     evaluate_series,
     validate_targets,
 )
@@ -26,28 +30,40 @@ _NON_TARGET = {
 }
 
 
+# A diameter or short axis in mm, 0 to 1000 mm (the clinical core refuses the same range).
+Millimetres = Annotated[Decimal, Field(ge=0, le=MAX_PLAUSIBLE_MM)]
+# Assessments within ten years of baseline.
+MAX_DAYS_SINCE_BASELINE = 3650
+
+
 class TargetLesionIn(Schema):
     lesion_id: str = Field(..., max_length=40)
-    organ: str = Field(..., max_length=60)
+    organ: str = Field(
+        ..., max_length=60, description="for a lymph node any station: all nodes are one organ"
+    )
     is_lymph_node: bool
-    baseline_mm: Decimal = Field(..., description="longest diameter, or short axis for a node")
+    baseline_mm: Millimetres = Field(
+        ..., description="longest diameter, or short axis for a node; mm, 0–1000"
+    )
 
 
 class TimePointIn(Schema):
-    days_since_baseline: int
+    days_since_baseline: int = Field(..., ge=1, le=MAX_DAYS_SINCE_BASELINE)
     non_target: Literal["CR", "non-CR/non-PD", "PD", "NE"]
     new_lesions: bool
-    measurements_mm: list[Decimal] | None = Field(
+    measurements_mm: list[Millimetres] | None = Field(
         None, description="one per target lesion, in baseline order; leave out if not all seen"
     )
-    non_target_nodes_mm: list[Decimal] = Field(
+    non_target_nodes_mm: list[Millimetres] = Field(
         default_factory=list, description="short axes of pathological non-target nodes"
     )
 
 
 class RecistIn(Schema):
     targets: list[TargetLesionIn] = Field(
-        ..., title="Target lesions at baseline", description="At most 5, at most 2 per organ."
+        ...,
+        title="Target lesions at baseline",
+        description="At most 5, at most 2 per organ; all lymph nodes count as one organ.",
     )
     time_points: list[TimePointIn] = Field(
         ...,
@@ -56,8 +72,15 @@ class RecistIn(Schema):
     )
     min_sd_days: int | None = Field(
         None,
-        title="Minimum days for SD",
-        description="The protocol's minimum interval for stable disease to count as best response",
+        ge=MIN_SD_DAYS_LOWEST,
+        le=MIN_SD_DAYS_HIGHEST,
+        title="Minimum days after study entry for stable disease",
+        description=(
+            "Required, no default: stable disease counts as the best response only once met at "
+            "this interval (days since baseline, as the assessments). The study protocol sets "
+            "it (in general not less than 6–8 weeks, 42–56 days); outside a trial the center's "
+            "treating physicians decide it."
+        ),
     )
 
 
@@ -73,6 +96,8 @@ _TONE: dict[OverallResponse, Tone] = {
 def run_recist(data: RecistIn) -> Outcome:
     with refusals_name("targets"):
         selection = validate_targets(_targets(data))
+    with refusals_name("min_sd_days"):
+        checked_min_sd_days(data.min_sd_days)
     with refusals_name("time_points"):
         series = evaluate_series(selection, _time_points(data), min_sd_days=data.min_sd_days)
     best = series.best.response
@@ -166,6 +191,7 @@ register(
                     "measurements_mm": ["22", "10", "8"],
                 },
             ],
+            "min_sd_days": 42,
         },
     )
 )

@@ -61,6 +61,7 @@ def test_recist_pr_then_pd_over_nadir():
                 "measurements_mm": ["30", "17", "9"],
             },
         ],
+        "min_sd_days": 42,
     }
 
     response = post(client_for(Role.PHYSICIAN), "recist-1-1", body)
@@ -98,6 +99,7 @@ def test_recist_page_reads_rows_typed_one_a_line():
         {
             "targets": "T1, liver, true, 40\nT2, lung, false, 20\nN1, axilla, true, 18",
             "time_points": "42, non-CR/non-PD, false, 25 12 9",
+            "min_sd_days": "42",
         },
         **HTMX,
     )

@@ -17,6 +17,16 @@ Series (``evaluate_series``): time points in order; each is compared with the na
 (smallest sum on study, baseline included); overall CR also needs every non-target node short axis
 < 10 mm (a reader's non-target CR with a node >= 10 mm becomes non-CR/non-PD); the best overall
 response counts time points up to and including the first PD.
+
+Target selection: at most 5 targets, at most 2 per organ, and all lymph nodes together count as
+one organ ("Nodes are considered to be one organ", EORTC RECIST 1.1 questions and
+clarifications), whatever station the reader names.
+
+Stable disease counts for the best overall response only once met at a minimum interval after
+study entry that the protocol sets: "In the case of SD, measurements must have met the SD
+criteria at least once after study entry at a minimum interval (in general not less than 6-8
+weeks) that is defined in the study protocol" (Eisenhauer 2009, best overall response). The
+interval (``min_sd_days``, in the days the time points are counted in) has no default.
 """
 
 from __future__ import annotations
@@ -32,6 +42,22 @@ MIN_NON_NODAL_TARGET_MM = Decimal(10)
 MIN_NODAL_TARGET_MM = Decimal(15)
 NORMAL_NODE_BELOW_MM = Decimal(10)
 MAX_PLAUSIBLE_MM = Decimal(1000)
+MIN_SD_DAYS_LOWEST = 1
+MIN_SD_DAYS_HIGHEST = 365
+NODES_ORGAN = "lymph nodes"
+NODES_ONE_ORGAN_SOURCE = (
+    "EORTC RECIST 1.1 questions and clarifications: 'Nodes are considered to be one organ'"
+)
+MIN_SD_SOURCE = (
+    "Eisenhauer 2009, best overall response: SD met 'at least once after study entry at a "
+    "minimum interval (in general not less than 6-8 weeks) that is defined in the study protocol'"
+)
+MIN_SD_NOT_SET = (
+    "Set min_sd_days, the minimum number of days after study entry at which stable disease must "
+    "be met to count as the best overall response. RECIST 1.1 leaves it to the study protocol (in "
+    "general not less than 6-8 weeks, 42-56 days); outside a trial the center's treating "
+    "physicians decide it for their program."
+)
 
 
 class RecistInputError(ValueError):
@@ -75,7 +101,7 @@ def validate_targets(lesions: tuple[TargetLesion, ...]) -> TargetSelection:
             f"max {MAX_TARGETS_TOTAL} target lesions total; got {len(lesions)}"
             f" ({', '.join(x.lesion_id for x in lesions)})"
         )
-    per_organ: dict[str, list[str]] = {}
+    per_organ: dict[str, list[str]] = {}  # every lymph node under one organ, NODES_ORGAN
     for les in lesions:
         mm = _mm(f"{les.lesion_id} baseline_mm", les.baseline_mm)
         if les.is_lymph_node and mm < MIN_NODAL_TARGET_MM:
@@ -89,12 +115,14 @@ def validate_targets(lesions: tuple[TargetLesion, ...]) -> TargetSelection:
                 f"lesion {les.lesion_id}: non-nodal target longest diameter must be >= "
                 f"{MIN_NON_NODAL_TARGET_MM} mm; got {mm} mm"
             )
-        per_organ.setdefault(les.organ, []).append(les.lesion_id)
+        organ = NODES_ORGAN if les.is_lymph_node else les.organ
+        per_organ.setdefault(organ, []).append(les.lesion_id)
     for organ, ids in per_organ.items():
         if len(ids) > MAX_TARGETS_PER_ORGAN:
+            nodes = " (all lymph nodes count as one organ)" if organ == NODES_ORGAN else ""
             raise RecistInputError(
                 f"max {MAX_TARGETS_PER_ORGAN} target lesions per organ; organ {organ} has"
-                f" {len(ids)} ({', '.join(ids)})"
+                f" {len(ids)} ({', '.join(ids)}){nodes}"
             )
     return TargetSelection(lesions, sum((x.baseline_mm for x in lesions), Decimal(0)))
 
@@ -230,35 +258,51 @@ _RANK = {
 @dataclass(frozen=True)
 class BestOverallResponse:
     time_points: tuple[tuple[int, OverallResponse], ...]
-    min_sd_days: int | None
+    min_sd_days: int
     response: OverallResponse
     rule: str
     source: str = SOURCE
+    min_sd_source: str = MIN_SD_SOURCE
+
+
+def checked_min_sd_days(min_sd_days: int | None) -> int:
+    """The protocol's minimum interval for SD; refused when unset (no default) or implausible."""
+    if min_sd_days is None:
+        raise RecistInputError(MIN_SD_NOT_SET)
+    if isinstance(min_sd_days, bool) or not isinstance(min_sd_days, int):
+        raise RecistInputError(f"min_sd_days must be a whole number of days, not {min_sd_days!r}")
+    if not MIN_SD_DAYS_LOWEST <= min_sd_days <= MIN_SD_DAYS_HIGHEST:
+        raise RecistInputError(
+            f"min_sd_days {min_sd_days} is outside {MIN_SD_DAYS_LOWEST} to "
+            f"{MIN_SD_DAYS_HIGHEST} days (in general not less than 6-8 weeks, 42-56 days)"
+        )
+    return min_sd_days
 
 
 def best_overall_response(
-    time_points: tuple[tuple[int, OverallResponse], ...], *, min_sd_days: int | None = None
+    time_points: tuple[tuple[int, OverallResponse], ...], *, min_sd_days: int | None
 ) -> BestOverallResponse:
     """Best of CR > PR > SD > PD over (days_since_baseline, response) time points.
 
     No confirmation is required here: RECIST 1.1 requires CR/PR confirmation only when response
-    is the primary endpoint in non-randomised trials. SD needs at least one assessment;
-    ``min_sd_days`` (None = not applied) demands SD to be recorded at or after that day.
+    is the primary endpoint in non-randomised trials. SD counts only at or after ``min_sd_days``,
+    the protocol's minimum interval (required: None is refused with what to set and who decides).
+    An SD before it leaves the best response NE unless another time point counts.
     """
-    if min_sd_days is not None and min_sd_days < 0:
-        raise RecistInputError(f"min_sd_days = {min_sd_days} must be >= 0")
+    minimum = checked_min_sd_days(min_sd_days)
     best = OverallResponse.NE
     for day, resp in time_points:
         if day < 0:
             raise RecistInputError(f"days_since_baseline = {day} must be >= 0")
-        if resp is OverallResponse.SD and min_sd_days is not None and day < min_sd_days:
+        if resp is OverallResponse.SD and day < minimum:
             continue
         if _RANK[resp] > _RANK[best]:
             best = resp
-    rule = f"best of CR > PR > SD > PD over {len(time_points)} time points"
-    if min_sd_days is not None:
-        rule += f"; SD counted only at day >= {min_sd_days}"
-    return BestOverallResponse(time_points, min_sd_days, best, rule)
+    rule = (
+        f"best of CR > PR > SD > PD over {len(time_points)} time points; "
+        f"SD counted only at day >= {minimum}"
+    )
+    return BestOverallResponse(time_points, minimum, best, rule)
 
 
 # Series over time -------------------------------------------------------------------------------
@@ -324,15 +368,17 @@ def evaluate_series(
     baseline: TargetSelection,
     time_points: tuple[TimePoint, ...],
     *,
-    min_sd_days: int | None = None,
+    min_sd_days: int | None,
 ) -> SeriesAssessment:
     """Evaluate follow-up time points in order against the baseline target selection.
 
     The nadir for each time point is the smallest sum before it, baseline included; a time point
     with targets not all evaluated does not change the nadir. The best overall response counts
     time points up to and including the first PD (the response after progression is not a
-    response to this treatment).
+    response to this treatment). ``min_sd_days`` is the protocol's minimum interval for SD
+    (required, see ``best_overall_response``); it is checked before any time point.
     """
+    checked_min_sd_days(min_sd_days)
     lesions = baseline.lesions
     nadir = _mm("baseline_sum_mm", baseline.baseline_sum_mm)
     previous_day = 0

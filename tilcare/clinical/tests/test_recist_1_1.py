@@ -35,6 +35,8 @@ from tilcare.clinical.response.recist_1_1 import (
 )
 
 SRC = "Eisenhauer 2009 s4.3.1"
+# The protocol's minimum interval for SD ("in general not less than 6-8 weeks"); 6 weeks here.
+MIN_SD = 42
 
 
 @pytest.mark.parametrize(
@@ -171,18 +173,27 @@ def test_overall_response_table1(t: T | None, nt: NT, new: bool, expected: O) ->
 @pytest.mark.parametrize(
     ("seq", "min_sd", "expected"),
     [
-        (((42, O.SD), (84, O.PR), (126, O.PD)), None, O.PR),
-        (((42, O.PR), (84, O.CR)), None, O.CR),
-        (((42, O.PD),), None, O.PD),
-        (((42, O.SD), (84, O.PD)), None, O.SD),
+        (((42, O.SD), (84, O.PR), (126, O.PD)), MIN_SD, O.PR),
+        (((42, O.PR), (84, O.CR)), MIN_SD, O.CR),
+        (((42, O.PD),), MIN_SD, O.PD),
+        (((42, O.SD), (84, O.PD)), MIN_SD, O.SD),
         (((42, O.SD), (84, O.PD)), 49, O.PD),
-        (((42, O.NE),), None, O.NE),
+        (((42, O.SD),), 56, O.NE),
+        (((42, O.NE),), MIN_SD, O.NE),
     ],
-    ids=["BOR PR", "BOR CR", "BOR PD", "BOR SD", "BOR SD too early", "BOR NE"],
+    ids=[
+        "BOR PR",
+        "BOR CR",
+        "BOR PD",
+        "BOR SD",
+        "BOR SD too early",
+        "BOR SD too early only NE",
+        "BOR NE",
+    ],
 )
-def test_best_overall_response(
-    seq: tuple[tuple[int, O], ...], min_sd: int | None, expected: O
-) -> None:
+def test_best_overall_response(seq: tuple[tuple[int, O], ...], min_sd: int, expected: O) -> None:
+    # Source: Eisenhauer 2009, best overall response: SD must be met "at least once after study
+    # entry at a minimum interval ... defined in the study protocol"; otherwise NE (or PD after).
     assert best_overall_response(seq, min_sd_days=min_sd).response is expected
 
 
@@ -229,7 +240,9 @@ TWO_LESIONS = validate_targets((_les("L1", "lung", False, "30"), _les("L2", "liv
 def test_series_nadir_and_change_from_nadir() -> None:
     """Given baseline 50 mm, sums 35, 25, 30: nadir falls to 25, then +20 % and +5 mm is PD."""
     series = evaluate_series(
-        TWO_LESIONS, (_tp(42, ("20", "15")), _tp(84, ("15", "10")), _tp(126, ("18", "12")))
+        TWO_LESIONS,
+        (_tp(42, ("20", "15")), _tp(84, ("15", "10")), _tp(126, ("18", "12"))),
+        min_sd_days=MIN_SD,
     )
     rows = [
         (
@@ -275,7 +288,9 @@ def test_series_pd_needs_20_percent_and_5_mm(
 ) -> None:
     lesions = tuple(_les(f"L{i}", f"o{i}", False, mm) for i, mm in enumerate(baseline))
     series = evaluate_series(
-        validate_targets(lesions), tuple(_tp(42 * (i + 1), p) for i, p in enumerate(points))
+        validate_targets(lesions),
+        tuple(_tp(42 * (i + 1), p) for i, p in enumerate(points)),
+        min_sd_days=MIN_SD,
     )
     assert [a.overall.response for a in series.time_points] == expected
 
@@ -302,7 +317,9 @@ def test_series_cr_needs_non_target_nodes_below_10mm(
     nodes: tuple[str, ...], expected: O, nt_effective: NT
 ) -> None:
     """Given target CR (lung 0 mm, target node 8 mm) and the reader's non-target CR."""
-    series = evaluate_series(NODE_BASELINE, (_tp(42, ("0", "8"), NT.CR, nodes=nodes),))
+    series = evaluate_series(
+        NODE_BASELINE, (_tp(42, ("0", "8"), NT.CR, nodes=nodes),), min_sd_days=MIN_SD
+    )
     point = series.time_points[0]
     assert point.target is not None and point.target.response is T.CR
     assert point.non_target_given is NT.CR
@@ -312,7 +329,7 @@ def test_series_cr_needs_non_target_nodes_below_10mm(
 
 def test_target_node_10mm_prevents_cr_in_series() -> None:
     """RECIST 1.1 CR: target node at 10 mm short axis is not normal -> target PR, overall PR."""
-    series = evaluate_series(NODE_BASELINE, (_tp(42, ("0", "10"), NT.CR),))
+    series = evaluate_series(NODE_BASELINE, (_tp(42, ("0", "10"), NT.CR),), min_sd_days=MIN_SD)
     assert series.time_points[0].overall.response is O.PR
 
 
@@ -328,18 +345,18 @@ def test_non_target_node_rule_message_names_the_limit() -> None:
     ("points", "min_sd", "expected", "first_pd"),
     [
         # SD, PD, then a later PR: the PR after progression is not counted
-        ([_tp(42, ("30", "20")), _tp(84, ("40", "30")), _tp(126, ("10", "5"))], None, O.SD, 84),
+        ([_tp(42, ("30", "20")), _tp(84, ("40", "30")), _tp(126, ("10", "5"))], MIN_SD, O.SD, 84),
         # PR, CR: best CR
         (
             [_tp(42, ("20", "10")), _tp(84, ("0", "0"), NT.CR)],
-            None,
+            MIN_SD,
             O.CR,
             None,
         ),
         # SD at day 42 only, SD minimum 49 days, then new lesion -> PD
         ([_tp(42, ("30", "20")), _tp(84, ("30", "20"), new=True)], 49, O.PD, 84),
         # targets not evaluated -> NE; nadir unchanged
-        ([_tp(42, None)], None, O.NE, None),
+        ([_tp(42, None)], MIN_SD, O.NE, None),
     ],
     ids=[
         f"{SER} BOR SD, PR after PD ignored",
@@ -349,7 +366,7 @@ def test_non_target_node_rule_message_names_the_limit() -> None:
     ],
 )
 def test_series_best_overall_response(
-    points: list[TimePoint], min_sd: int | None, expected: O, first_pd: int | None
+    points: list[TimePoint], min_sd: int, expected: O, first_pd: int | None
 ) -> None:
     series = evaluate_series(TWO_LESIONS, tuple(points), min_sd_days=min_sd)
     assert series.best.response is expected
@@ -357,7 +374,9 @@ def test_series_best_overall_response(
 
 
 def test_series_not_evaluated_keeps_nadir() -> None:
-    series = evaluate_series(TWO_LESIONS, (_tp(42, ("20", "10")), _tp(84, None)))
+    series = evaluate_series(
+        TWO_LESIONS, (_tp(42, ("20", "10")), _tp(84, None)), min_sd_days=MIN_SD
+    )
     assert [a.nadir_before_mm for a in series.time_points] == [D(50), D(30)]
     assert series.time_points[1].target is None
     assert series.nadir_sum_mm == D(30)
@@ -378,13 +397,13 @@ def test_series_not_evaluated_keeps_nadir() -> None:
 )
 def test_series_refusals(points: tuple[TimePoint, ...], fragment: str) -> None:
     with pytest.raises(RecistInputError, match=fragment):
-        evaluate_series(TWO_LESIONS, points)
+        evaluate_series(TWO_LESIONS, points, min_sd_days=MIN_SD)
 
 
 def test_series_float_node_refused() -> None:
     point = TimePoint(42, (D(1), D(1)), NT.CR, False, (9.0,))  # type: ignore[arg-type]
     with pytest.raises(RecistInputError, match="non_target_nodes_mm must be a Decimal"):
-        evaluate_series(TWO_LESIONS, (point,))
+        evaluate_series(TWO_LESIONS, (point,), min_sd_days=MIN_SD)
 
 
 @given(sums=st.lists(st.decimals(min_value=0, max_value=200, places=1), min_size=1, max_size=8))
@@ -392,8 +411,81 @@ def test_series_nadir_is_smallest_earlier_sum(sums: list[D]) -> None:
     """Property: nadir before each time point = min(baseline, all earlier sums)."""
     baseline = TargetSelection((_les("L1", "lung", False, "100"),), D(100))
     series = evaluate_series(
-        baseline, tuple(_tp(7 * (i + 1), (str(s),)) for i, s in enumerate(sums))
+        baseline,
+        tuple(_tp(7 * (i + 1), (str(s),)) for i, s in enumerate(sums)),
+        min_sd_days=MIN_SD,
     )
     for i, point in enumerate(series.time_points):
         assert point.nadir_before_mm == min([D(100), *sums[:i]])
     assert series.nadir_sum_mm == min([D(100), *sums])
+
+
+# Corrections of the December 2026 review (clinical-reference.md section 12) ---------------------
+
+NODES_ONE_ORGAN = (
+    "EORTC RECIST 1.1 questions and clarifications: 'Nodes are considered to be one organ'"
+)
+
+
+def test_three_nodes_in_different_stations_exceed_two_per_organ() -> None:
+    # Given three target nodes the reader placed in three stations.
+    # Source: NODES_ONE_ORGAN, with "2 per organ" (Eisenhauer 2009, target lesions).
+    lesions = (
+        _les("N1", "axilla", True, "20"),
+        _les("N2", "groin", True, "18"),
+        _les("N3", "neck", True, "16"),
+    )
+    # Then the set is refused: all nodes are one organ.
+    with pytest.raises(RecistInputError) as refused:
+        validate_targets(lesions)
+    assert str(refused.value) == (
+        "max 2 target lesions per organ; organ lymph nodes has 3 (N1, N2, N3) "
+        "(all lymph nodes count as one organ)"
+    )
+
+
+def test_two_nodes_and_two_liver_lesions_are_a_valid_selection() -> None:
+    # Source: NODES_ONE_ORGAN: two nodes fill the nodes' organ, liver is another organ.
+    lesions = (
+        _les("N1", "axilla", True, "20"),
+        _les("N2", "groin", True, "18"),
+        _les("L1", "liver", False, "30"),
+        _les("L2", "liver", False, "25"),
+    )
+    assert validate_targets(lesions).baseline_sum_mm == D(93)
+
+
+def test_best_response_without_the_minimum_sd_interval_is_refused() -> None:
+    # Source: Eisenhauer 2009, best overall response: the minimum interval for SD "is defined in
+    # the study protocol"; no default is assumed.
+    with pytest.raises(RecistInputError) as refused:
+        evaluate_series(TWO_LESIONS, (_tp(42, ("30", "20")),), min_sd_days=None)
+    assert str(refused.value) == (
+        "Set min_sd_days, the minimum number of days after study entry at which stable disease "
+        "must be met to count as the best overall response. RECIST 1.1 leaves it to the study "
+        "protocol (in general not less than 6-8 weeks, 42-56 days); outside a trial the "
+        "center's treating physicians decide it for their program."
+    )
+
+
+def test_sd_before_the_minimum_interval_gives_ne() -> None:
+    # Given SD at day 35 only and a protocol minimum of 6 weeks (42 days).
+    # Source: Eisenhauer 2009: SD must be met "at a minimum interval (in general not less than
+    # 6-8 weeks)"; when not, the best overall response is NE (no PD followed).
+    series = evaluate_series(TWO_LESIONS, (_tp(35, ("30", "20")),), min_sd_days=42)
+    assert series.time_points[0].overall.response is O.SD
+    assert series.best.response is O.NE
+    assert series.best.rule == (
+        "best of CR > PR > SD > PD over 1 time points; SD counted only at day >= 42"
+    )
+
+
+@pytest.mark.parametrize("days", [0, 366])
+def test_minimum_sd_interval_outside_the_plausible_range_is_refused(days: int) -> None:
+    # Source: Eisenhauer 2009: "in general not less than 6-8 weeks"; 0 would remove the rule.
+    with pytest.raises(RecistInputError) as refused:
+        best_overall_response(((42, O.SD),), min_sd_days=days)
+    assert str(refused.value) == (
+        f"min_sd_days {days} is outside 1 to 365 days "
+        "(in general not less than 6-8 weeks, 42-56 days)"
+    )
