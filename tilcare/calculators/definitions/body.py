@@ -8,14 +8,17 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from tilcare.calculators.definitions.center_settings import setting_field
 from tilcare.calculators.registry import Calculator, Outcome, register
 from tilcare.clinical.body_size import (
     BsaFormula,
+    ShortStature,
     adjusted_body_weight,
     body_mass_index,
     body_surface_area,
     ideal_body_weight,
 )
+from tilcare.clinical.dosing.settings import IDEAL_WEIGHT_BELOW_60_IN
 from tilcare.clinical.renal import WeightBasis, cockcroft_gault
 from tilcare.clinical.units import cm, kg, mg_per_dl, years
 
@@ -45,14 +48,38 @@ def run_bmi(data: WeightHeightIn) -> Outcome:
     return Outcome(f"BMI {result.bmi_kg_per_m2} kg/m²", result)
 
 
+# The center's rule below 152.4 cm (60 in): optional, and asked for by name only below it.
+_BELOW_60_IN_TYPE = setting_field(IDEAL_WEIGHT_BELOW_60_IN)[0]
+
+
+def _below_60_in() -> object:
+    return setting_field(IDEAL_WEIGHT_BELOW_60_IN)[1]
+
+
+def _short_stature(value: str | None) -> ShortStature | None:
+    return None if value is None else ShortStature(value)
+
+
 class IdealWeightIn(Schema):
-    height_cm: Decimal = Field(..., title="Height (cm)", description="cm, at least 152.4")
+    height_cm: Decimal = Field(..., title="Height (cm)", description="cm, 100–250")
     sex: SexChoice = Field(..., title="Sex", description="male or female (Devine)")
+    ideal_weight_below_152_4_cm: _BELOW_60_IN_TYPE = _below_60_in()  # type: ignore[valid-type]
+    weight_kg: Decimal | None = Field(
+        None,
+        title="Actual weight (kg)",
+        description="kg, 20–350; needed only below 152.4 cm if the center uses the actual weight",
+    )
 
 
 def run_ideal_weight(data: IdealWeightIn) -> Outcome:
-    result = ideal_body_weight(cm(data.height_cm), data.sex)
-    return Outcome(f"Ideal body weight {result.ideal_weight} (Devine)", result)
+    result = ideal_body_weight(
+        cm(data.height_cm),
+        data.sex,
+        short_stature=_short_stature(data.ideal_weight_below_152_4_cm),
+        actual_weight=None if data.weight_kg is None else kg(data.weight_kg),
+    )
+    name = "Devine" if result.short_stature is None else "below 152.4 cm, the center's rule"
+    return Outcome(f"Ideal body weight {result.ideal_weight} ({name})", result)
 
 
 class AdjustedWeightIn(WeightHeightIn):
@@ -65,11 +92,16 @@ class AdjustedWeightIn(WeightHeightIn):
             "dosing and conditioning practice varies"
         ),
     )
+    ideal_weight_below_152_4_cm: _BELOW_60_IN_TYPE = _below_60_in()  # type: ignore[valid-type]
 
 
 def run_adjusted_weight(data: AdjustedWeightIn) -> Outcome:
     result = adjusted_body_weight(
-        kg(data.weight_kg), cm(data.height_cm), data.sex, factor=data.factor
+        kg(data.weight_kg),
+        cm(data.height_cm),
+        data.sex,
+        factor=data.factor,
+        short_stature=_short_stature(data.ideal_weight_below_152_4_cm),
     )
     return Outcome(f"Adjusted body weight {result.adjusted_weight}", result)
 
@@ -83,7 +115,7 @@ class CreatinineClearanceIn(Schema):
         ..., title="Weight basis", description="Which weight the protocol uses (no default)"
     )
     serum_creatinine_mg_per_dl: Decimal = Field(
-        ..., title="Serum creatinine (mg/dL)", description="mg/dL, above 0 and at most 20"
+        ..., title="Serum creatinine (mg/dL)", description="mg/dL, 0.2–20"
     )
     sex: SexChoice = Field(..., title="Sex")
 

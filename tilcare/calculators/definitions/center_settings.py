@@ -15,6 +15,7 @@ from ninja import Field, Schema
 
 from tilcare.clinical.dosing.regimens import WeightBasisSettings
 from tilcare.clinical.dosing.settings import (
+    SHARED_WEIGHT_SETTINGS,
     CenterSettings,
     ChoiceSetting,
     DecimalSetting,
@@ -34,14 +35,29 @@ class RenalBandIn(Schema):
     dose: Decimal = Field(..., description="in the protocol's dose unit (mg/m²)")
 
 
+def _offers_a_derived_weight(value: Any) -> bool:
+    return isinstance(value, WeightBasisSettings) and any(
+        option != WeightBasis.ACTUAL.value for option in value.basis.options
+    )
+
+
 def specs_in(obj: Any) -> list[SettingSpec]:
-    """Every center setting a regimen (or any nested dataclass) refers to, in order, once."""
+    """Every center setting a regimen (or any nested dataclass) refers to, in order, once.
+
+    A weight basis offering the ideal or adjusted weight brings the settings every such weight
+    shares (below 152.4 cm; above the actual weight).
+    """
     found: list[SettingSpec] = []
 
     def walk(value: Any) -> None:
         if isinstance(value, DecimalSetting | ChoiceSetting | RenalBandsSetting):
             if value not in found:
                 found.append(value)
+        elif _offers_a_derived_weight(value):
+            for field in dataclasses.fields(value):
+                walk(getattr(value, field.name))
+            for spec in SHARED_WEIGHT_SETTINGS:
+                walk(spec)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             for field in dataclasses.fields(value):
                 walk(getattr(value, field.name))
@@ -54,8 +70,11 @@ def specs_in(obj: Any) -> list[SettingSpec]:
 
 
 def _optional_specs(obj: Any, data: dict[str, Any]) -> set[str]:
-    """Adjusted-weight factors whose basis is not "adjusted": not needed for this request."""
-    skipped: set[str] = set()
+    """Settings this request may not need, so not demanded up front: adjusted-weight factors
+    whose basis is not "adjusted", and the shared weight settings, which the clinical core asks
+    for by name only for a patient who needs them (below 152.4 cm; a dosing weight above the
+    actual weight)."""
+    skipped: set[str] = {spec.key for spec in SHARED_WEIGHT_SETTINGS}
 
     def walk(value: Any) -> None:
         if isinstance(value, WeightBasisSettings):

@@ -33,14 +33,22 @@ from tilcare.protocols.schema import Protocol
 GROUP = "Dosing and schedule"
 SexChoice = Literal["male", "female"]
 
+# Plausible ranges (refused by the clinical core with the field and the limit): see
+# clinical/body_size.py and clinical/renal.py.
 _BODY: dict[str, Any] = {
-    "weight_kg": (Decimal, Field(..., title="Weight (kg)", description="actual weight, kg")),
-    "height_cm": (Decimal, Field(..., title="Height (cm)")),
+    "weight_kg": (
+        Decimal,
+        Field(..., title="Weight (kg)", description="actual weight, kg, 20–350"),
+    ),
+    "height_cm": (Decimal, Field(..., title="Height (cm)", description="cm, 100–250")),
     "sex": (SexChoice, Field(..., title="Sex")),
 }
 _RENAL: dict[str, Any] = {
-    "age_years": (Decimal, Field(..., title="Age (years)")),
-    "serum_creatinine_mg_per_dl": (Decimal, Field(..., title="Serum creatinine (mg/dL)")),
+    "age_years": (Decimal, Field(..., title="Age (years)", description="years, 18–120")),
+    "serum_creatinine_mg_per_dl": (
+        Decimal,
+        Field(..., title="Serum creatinine (mg/dL)", description="mg/dL, 0.2–20"),
+    ),
 }
 _AT: dict[str, Any] = {
     "at": (
