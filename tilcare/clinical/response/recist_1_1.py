@@ -90,6 +90,10 @@ class TargetSelection:
     lesions: tuple[TargetLesion, ...]
     baseline_sum_mm: Decimal
     source: str = SOURCE
+    selection_rule: str = (
+        f"at most {MAX_TARGETS_TOTAL} targets, at most {MAX_TARGETS_PER_ORGAN} per organ, all "
+        f"lymph nodes one organ ({NODES_ONE_ORGAN_SOURCE})"
+    )
 
 
 def validate_targets(lesions: tuple[TargetLesion, ...]) -> TargetSelection:
