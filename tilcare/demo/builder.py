@@ -51,7 +51,13 @@ from tilcare.demo.people import (
 )
 from tilcare.identity.models import Item
 from tilcare.journey import services as journey_services
-from tilcare.journey.choices import ACTIVE_STAGES, MilestoneKind, Stage, TaskStatus
+from tilcare.journey.choices import (
+    ACTIVE_STAGES,
+    MilestoneKind,
+    Stage,
+    TaskStatus,
+    WithdrawalReason,
+)
 from tilcare.journey.models import ELIGIBILITY_CRITERIA, Journey, Task
 from tilcare.patients import services as patient_services
 from tilcare.patients.choices import ConsentKind
@@ -400,7 +406,10 @@ class _Walk:
             withdrawal_reason=withdrawal.reason,
         )
         if self.chain is not None and withdrawal.from_stage == Stage.AT_MANUFACTURING:
-            self.chain.reject("Stopped at the center's request: the patient was withdrawn.")
+            self.chain.stop(
+                "Stopped at the center's request: the treating physician withdrew the patient "
+                f"({WithdrawalReason(withdrawal.reason).label.lower()})."
+            )
 
 
 def _own_phone(contact_phone: str) -> str:

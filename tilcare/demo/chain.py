@@ -347,6 +347,14 @@ class Chain:
             reason=reason,
         )  # fmt: skip
 
+    def stop(self, reason: str) -> None:
+        """The technologist stops the batch at the center's request (the patient was withdrawn):
+        closed, but not a manufacturing failure, so nobody is asked to re-manufacture."""
+        batch_services.advance_batch(
+            self.batch(), BatchStatus.STOPPED, actor=self.cast[Role.MANUFACTURING_TECH],
+            reason=reason,
+        )  # fmt: skip
+
     def ship_product(self) -> Shipment:
         """The facility packs the released bags in a dry shipper and hands it to the courier."""
         tech = self.cast[Role.MANUFACTURING_TECH]

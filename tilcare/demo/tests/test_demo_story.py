@@ -1,0 +1,80 @@
+"""The demo tells one coherent story: what a clinician reads on one page agrees with the others.
+
+A withdrawn patient has no planned infusion; the batch stopped because the patient was withdrawn
+is not a manufacturing failure; the product released today is on the facility's batch board
+without asking for closed batches.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tilcare.accounts.models import User
+from tilcare.demo.builder import build_demo
+from tilcare.journey.choices import Stage
+from tilcare.journey.models import Journey
+from tilcare.manufacturing.choices import BatchStatus
+from tilcare.manufacturing.models import Batch
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo():
+    return build_demo()
+
+
+def journey_of(family_name: str) -> Journey:
+    return Journey.objects.select_related("center").get(patient__family_name=family_name)
+
+
+def client_for(username: str) -> Client:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return client
+
+
+def test_withdrawn_patients_have_no_planned_infusion(demo):
+    # Given the demo's two withdrawn journeys (one in manufacturing, one at screening)
+    withdrawn = Journey.objects.filter(stage=Stage.WITHDRAWN)
+
+    # Then neither still plans an infusion
+    assert withdrawn.count() == 2
+    assert list(withdrawn.values_list("planned_infusion_on", flat=True)) == [None, None]
+
+
+def test_the_journey_page_of_a_withdrawn_patient_shows_no_infusion_date(demo):
+    # Given Patricia Walsh, withdrawn (brain metastases) while her product was being made
+    journey = journey_of("Walsh")
+
+    # When the navigator opens her journey
+    page = client_for("navigator").get(f"/journeys/{journey.public_id}/").content.decode()
+
+    # Then the infusion is "Not planned", and her resection, which took place, keeps its date
+    assert "<dt>Planned infusion (Day 0)</dt><dd>Not planned</dd>" in page
+    assert journey.planned_resection_on is not None
+
+
+def test_the_batch_stopped_for_a_withdrawal_is_not_a_manufacturing_failure(demo):
+    # Given the batch of the patient withdrawn while her product was being made
+    walsh = journey_of("Walsh")
+    delgado = journey_of("Delgado")
+
+    # Then it is stopped, and the only rejected batch is the first attempt whose growth stalled
+    assert Batch.objects.get(coi_din=walsh.coi_din).status == BatchStatus.STOPPED
+    rejected = Batch.objects.filter(status=BatchStatus.REJECTED)
+    assert list(rejected.values_list("coi_din", "manufacture_attempt")) == [(delgado.coi_din, 1)]
+
+
+def test_the_product_released_today_is_on_the_batch_board_without_a_filter(demo):
+    # Given Thomas Nguyen's batch, released by QA today
+    batch = Batch.objects.get(coi_din=journey_of("Nguyen").coi_din)
+    assert batch.status == BatchStatus.RELEASED
+
+    # When the technologist opens the batch board as it comes
+    page = client_for("labtech").get("/manufacturing/batches/").content.decode()
+
+    # Then the released batch is there, in the "Released" column
+    released_column = page.split('id="column-released"')[1].split("</section>")[0]
+    assert f"/manufacturing/batches/{batch.public_id}/" in released_column
