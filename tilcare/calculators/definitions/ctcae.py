@@ -3,18 +3,34 @@
 The clinician-question calculators are generated from the clinical core's question sets, so the
 page asks exactly the questions the grade texts need and the API documents the same choices.
 
+Every number has the clinical core's plausible range (counts, LLN, hemoglobin, creatinine and its
+ULN and baseline, temperatures, hours, weights and the weight change); a refusal is returned on
+the input field it is about, naming the value and the limit. A grade that a missing input could
+raise (creatinine without a baseline, anemia without the transfusion answer) is headlined
+"at least grade N" with what would settle it.
+
 (No `from __future__ import annotations`: ninja and pydantic read these annotations at import.)
 """
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Literal
 
 from ninja import Field, Schema
 from pydantic import create_model
 
-from tilcare.calculators.registry import Calculator, Outcome, Tone, register
-from tilcare.clinical.grading.ctcae_v5_0 import CtcaeGrade, search_terms
+from tilcare.calculators.registry import Calculator, FieldRefusal, Outcome, Tone, register
+from tilcare.clinical.grading.ctcae_v5_0 import CtcaeGrade, MissingInput, search_terms
 from tilcare.clinical.grading.ctcae_v5_0_labs import (
+    DURATION_ABOVE_40_NAME,
+    LYMPHOCYTES,
+    NEUTROPHILS,
+    PLATELETS,
+    SUSTAINED_DURATION_NAME,
+    TRANSFUSION_NAME,
+    ULN_NAME,
+    WHITE_BLOOD_CELLS,
     grade_anemia,
     grade_creatinine_increased,
     grade_febrile_neutropenia,
@@ -25,7 +41,11 @@ from tilcare.clinical.grading.ctcae_v5_0_labs import (
     grade_weight_gain,
     grade_white_blood_cell_decreased,
 )
-from tilcare.clinical.grading.ctcae_v5_0_questions import grade_from_answers, question_sets
+from tilcare.clinical.grading.ctcae_v5_0_questions import (
+    UnmatchedAnswers,
+    grade_from_answers,
+    question_sets,
+)
 from tilcare.clinical.units import Quantity, Unit
 
 GROUP = "Toxicity grading and early warning"
@@ -44,7 +64,45 @@ _CREATININE_UNITS = {"mg_per_dl": Unit.mg_per_dl, "umol_per_l": Unit.umol_per_l}
 def _outcome(result: CtcaeGrade) -> Outcome:
     tone: Tone = "ok" if result.grade == 0 else "warn" if result.grade <= 2 else "danger"
     text = f" — {result.grade_text}" if result.grade_text else ""
+    if result.at_least:
+        # Not final: a missing input could raise it, so never "ok".
+        tone = "danger" if tone == "danger" else "warn"
+        headline = f"{result.term.term}: at least grade {result.grade}{text}. {result.at_least}"
+        return Outcome(headline, result, tone)
     return Outcome(f"{result.term.term}: grade {result.grade}{text}", result, tone)
+
+
+@contextmanager
+def _refusals_on(fields: Mapping[str, str]) -> Iterator[None]:
+    """The clinical core's refusals on the input field they are about.
+
+    The core's messages begin with its own name of the input ("platelet count lower limit of
+    normal (LLN) ..."); `fields` maps those names to the API's field names. The longest name
+    that begins the message wins; a message about several inputs is the whole form's.
+    """
+    try:
+        yield
+    except (ValueError, TypeError, ArithmeticError) as error:
+        message = str(error)
+        for name in sorted(fields, key=len, reverse=True):
+            if message.startswith(name):
+                raise FieldRefusal(fields[name], message) from error
+        raise FieldRefusal("__all__", message) from error
+
+
+def _count_fields(field: str) -> dict[str, str]:
+    return {field: "count", f"{field} lower limit of normal (LLN)": "lln"}
+
+
+_COUNT_FIELDS = {
+    name: _count_fields(scale.field)
+    for name, scale in (
+        ("neutrophil_count_decreased", NEUTROPHILS),
+        ("platelet_count_decreased", PLATELETS),
+        ("lymphocyte_count_decreased", LYMPHOCYTES),
+        ("white_blood_cell_decreased", WHITE_BLOOD_CELLS),
+    )
+}
 
 
 class BloodCountIn(Schema):
@@ -64,26 +122,50 @@ class BloodCountIn(Schema):
 def run_blood_count(data: BloodCountIn) -> Outcome:
     unit = _COUNT_UNITS[data.unit]
     grader = _COUNT_GRADERS[data.term]
-    return _outcome(grader(count=Quantity.of(data.count, unit), lln=Quantity.of(data.lln, unit)))
+    with _refusals_on(_COUNT_FIELDS[data.term]):
+        result = grader(count=Quantity.of(data.count, unit), lln=Quantity.of(data.lln, unit))
+    return _outcome(result)
 
 
 class AnemiaIn(Schema):
     hemoglobin: Decimal = Field(..., title="Hemoglobin")
     lln: Decimal = Field(..., title="Lower limit of normal", description="the lab's LLN")
     unit: Literal["g_per_dl", "g_per_l"] = Field(..., title="Unit", description="g/dL or g/L")
+    transfusion_indicated: bool | None = Field(
+        None,
+        title="Transfusion indicated?",
+        description="CTCAE v5.0 anemia grade 3 includes 'transfusion indicated'; left blank, a "
+        "grade below 3 is only 'at least' that grade",
+    )
+
+
+_ANEMIA_FIELDS = {
+    "hemoglobin": "hemoglobin",
+    "hemoglobin lower limit of normal (LLN)": "lln",
+    TRANSFUSION_NAME: "transfusion_indicated",
+}
 
 
 def run_anemia(data: AnemiaIn) -> Outcome:
     unit = _HGB_UNITS[data.unit]
-    return _outcome(
-        grade_anemia(hemoglobin=Quantity.of(data.hemoglobin, unit), lln=Quantity.of(data.lln, unit))
-    )
+    with _refusals_on(_ANEMIA_FIELDS):
+        result = grade_anemia(
+            hemoglobin=Quantity.of(data.hemoglobin, unit),
+            lln=Quantity.of(data.lln, unit),
+            transfusion_indicated=data.transfusion_indicated,
+        )
+    return _outcome(result)
 
 
 class CreatinineIn(Schema):
     creatinine: Decimal = Field(..., title="Serum creatinine")
     uln: Decimal = Field(..., title="Upper limit of normal", description="the lab's ULN")
-    baseline: Decimal | None = Field(None, title="Baseline creatinine", description="optional")
+    baseline: Decimal | None = Field(
+        None,
+        title="Baseline creatinine",
+        description="the patient's own baseline; without it a grade below 3 is only 'at least' "
+        "that grade",
+    )
     unit: Literal["mg_per_dl", "umol_per_l"] = Field(
         ..., title="Unit", description="mg_per_dl or umol_per_l, the same for all three"
     )
@@ -92,13 +174,14 @@ class CreatinineIn(Schema):
 def run_creatinine(data: CreatinineIn) -> Outcome:
     unit = _CREATININE_UNITS[data.unit]
     baseline = Quantity.of(data.baseline, unit) if data.baseline is not None else None
-    return _outcome(
-        grade_creatinine_increased(
+    fields = {"creatinine": "creatinine", ULN_NAME: "uln", "baseline creatinine": "baseline"}
+    with _refusals_on(fields):
+        result = grade_creatinine_increased(
             creatinine=Quantity.of(data.creatinine, unit),
             uln=Quantity.of(data.uln, unit),
             baseline=baseline,
         )
-    )
+    return _outcome(result)
 
 
 class FeverIn(Schema):
@@ -114,12 +197,19 @@ def run_fever(data: FeverIn) -> Outcome:
         if data.hours_above_40_c is not None
         else None
     )
-    return _outcome(
-        grade_fever(
-            temperature=Quantity.of(data.temperature_c, Unit.celsius),
-            duration_above_40_c=duration,
-        )
-    )
+    fields = {"temperature": "temperature_c", DURATION_ABOVE_40_NAME: "hours_above_40_c"}
+    try:
+        with _refusals_on(fields):
+            result = grade_fever(
+                temperature=Quantity.of(data.temperature_c, Unit.celsius),
+                duration_above_40_c=duration,
+            )
+    except FieldRefusal as refusal:
+        # Above 40.0 °C the refusal asks for the hours: it belongs to that field.
+        if isinstance(refusal.__cause__, MissingInput):
+            raise FieldRefusal("hours_above_40_c", str(refusal)) from refusal.__cause__
+        raise
+    return _outcome(result)
 
 
 class WeightGainIn(Schema):
@@ -128,12 +218,12 @@ class WeightGainIn(Schema):
 
 
 def run_weight_gain(data: WeightGainIn) -> Outcome:
-    return _outcome(
-        grade_weight_gain(
+    with _refusals_on({"weight": "weight_kg", "baseline weight": "baseline_weight_kg"}):
+        result = grade_weight_gain(
             weight=Quantity.of(data.weight_kg, Unit.kg),
             baseline_weight=Quantity.of(data.baseline_weight_kg, Unit.kg),
         )
-    )
+    return _outcome(result)
 
 
 class FebrileNeutropeniaIn(Schema):
@@ -149,14 +239,20 @@ def run_febrile_neutropenia(data: FebrileNeutropeniaIn) -> Outcome:
     def maybe(value: Decimal | None, unit: Unit) -> Quantity | None:
         return Quantity.of(value, unit) if value is not None else None
 
-    return _outcome(
-        grade_febrile_neutropenia(
+    fields = {
+        "ANC": "anc_per_mm3",
+        "single temperature": "single_temperature_c",
+        "sustained temperature": "sustained_temperature_c",
+        SUSTAINED_DURATION_NAME: "sustained_hours",
+    }
+    with _refusals_on(fields):
+        result = grade_febrile_neutropenia(
             anc=Quantity.of(data.anc_per_mm3, Unit.per_mm3),
             single_temperature=maybe(data.single_temperature_c, Unit.celsius),
             sustained_temperature=maybe(data.sustained_temperature_c, Unit.celsius),
             sustained_duration=maybe(data.sustained_hours, Unit.hours),
         )
-    )
+    return _outcome(result)
 
 
 class TermLookupIn(Schema):
@@ -195,7 +291,7 @@ for slug, title, purpose, schema, run, example in (
         "Anemia grade from hemoglobin against the lab's LLN.",
         AnemiaIn,
         run_anemia,
-        {"hemoglobin": "7.9", "lln": "12.0", "unit": "g_per_dl"},
+        {"hemoglobin": "7.9", "lln": "12.0", "unit": "g_per_dl", "transfusion_indicated": False},
     ),
     (
         "ctcae-creatinine",
@@ -272,7 +368,11 @@ def _question_schema(question_set: Any) -> type[Schema]:
 
 def _question_runner(question_set_id: str) -> Any:
     def run(data: Schema) -> Outcome:
-        return _outcome(grade_from_answers(question_set_id, data.model_dump()))
+        try:
+            return _outcome(grade_from_answers(question_set_id, data.model_dump()))
+        except UnmatchedAnswers as error:
+            # No grade text fits the answers together: the whole form's refusal.
+            raise FieldRefusal("__all__", str(error)) from error
 
     return run
 

@@ -530,7 +530,13 @@ def grade_febrile_neutropenia(
             (Unit.hours, Unit.minutes),
             notes,
         )
-        within(SUSTAINED_DURATION_NAME, minutes, Decimal(0), DURATION_MAX_H * 60, low_open=False)
+        _within_as_given(
+            SUSTAINED_DURATION_NAME,
+            sustained_duration,
+            Quantity(Decimal(0), Unit.hours),
+            Quantity(DURATION_MAX_H, Unit.hours),
+            low_open=False,
+        )
         values["sustained temperature"] = sustained
         values[SUSTAINED_DURATION_NAME] = minutes
         sustained_met = sustained.magnitude >= Decimal(38) and minutes.magnitude > 60

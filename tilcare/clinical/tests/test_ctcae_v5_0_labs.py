@@ -1010,8 +1010,26 @@ def test_febrile_neutropenia_edges(
             CtcaeUnitError,
             "sustained temperature duration is given in days",
         ),
+        (
+            {
+                "anc": q(500, PER_MM3),
+                "sustained_temperature": q(38, C),
+                "sustained_duration": q(721, H),
+            },
+            ImplausibleInput,
+            r"^sustained temperature duration 721 h is above the plausible maximum 720 h\.$",
+        ),
+        (
+            {
+                "anc": q(500, PER_MM3),
+                "sustained_temperature": q(38, C),
+                "sustained_duration": q(43201, Unit.minutes),
+            },
+            ImplausibleInput,
+            r"^sustained temperature duration 43201 min is above the plausible maximum 43200 min",
+        ),
     ],
-    ids=[f"febrile-neutropenia-refusal-{i}-{SRC}" for i in range(6)],
+    ids=[f"febrile-neutropenia-refusal-{i}-{SRC}" for i in range(8)],
 )
 def test_febrile_neutropenia_refusals(
     kwargs: dict[str, Quantity], error: type[Exception], message: str
