@@ -419,3 +419,14 @@ def test_lymphodepletion_refuses_each_number_by_its_field(physician, change, fie
     body = {**PATIENT, **CENTER, **change}
 
     assert list(refused(post(physician, LYMPHODEPLETION, body))) == [field]
+
+
+def test_il2_dose_on_the_ideal_weight_of_an_underweight_patient_names_the_setting(physician):
+    # Given 45 kg, 178 cm on the ideal IL-2 basis (Devine 73.2 kg > 45 kg). Source: review of
+    # December 2026: a dosing weight above the actual weight is refused unless the center's
+    # setting says otherwise; the IL-2 dose (600,000 IU/kg, Medina JITC 2023) is per kg too.
+    body = {"weight_kg": "45", "height_cm": "178", "sex": "male", "il2_weight_basis": "ideal"}
+
+    assert list(refused(post(physician, "il2-dose-lifileucel-us-2024", body))) == [
+        "dosing_weight_above_actual"
+    ]
