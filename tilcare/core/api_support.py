@@ -115,9 +115,10 @@ def checked_range(
 ) -> dict[str, Any]:
     """A field's plausible range for the OpenAPI document (`json_schema_extra=`).
 
-    For a number whose service refuses it out of range with the field's label, unit, limits and
-    the value sent ("Tissue weight must be from 0.001 to 500 g (got 700 g)."): the check stays
-    in one place, with that message, and the document still tells clients the range.
+    For a number whose range is checked once elsewhere (by its service, or by the field's own
+    validator) with the field's label, unit, limits and the value sent ("Tissue weight must be
+    from 0.001 to 500 g (got 700 g)."): the check keeps that message, and the document still
+    tells clients the range.
     """
     low = "exclusiveMinimum" if above_minimum else "minimum"
     return {low: _json_number(minimum), "maximum": _json_number(maximum)}

@@ -14,7 +14,7 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
-from tilcare.core.api_support import InputSchema, IsoDate, UtcDateTime
+from tilcare.core.api_support import InputSchema, IsoDate, UtcDateTime, checked_range
 from tilcare.patients.choices import BrafStatus, CancerType, ConsentKind, DiseaseStage, Sex
 from tilcare.patients.models import (
     HEIGHT_CM_MAX,
@@ -144,8 +144,16 @@ class MeasurementIn(InputSchema):
     model_config = _STRICT_INPUT
 
     measured_on: IsoDate
-    weight_kg: WeightKg = Field(..., description=f"kg, {WEIGHT_KG_MIN}–{WEIGHT_KG_MAX}")
-    height_cm: HeightCm = Field(..., description=f"cm, {HEIGHT_CM_MIN}–{HEIGHT_CM_MAX}")
+    weight_kg: WeightKg = Field(
+        ...,
+        json_schema_extra=checked_range(WEIGHT_KG_MIN, WEIGHT_KG_MAX),
+        description=f"kg, {WEIGHT_KG_MIN}–{WEIGHT_KG_MAX}",
+    )
+    height_cm: HeightCm = Field(
+        ...,
+        json_schema_extra=checked_range(HEIGHT_CM_MIN, HEIGHT_CM_MAX),
+        description=f"cm, {HEIGHT_CM_MIN}–{HEIGHT_CM_MAX}",
+    )
 
 
 # Stored with one decimal place; shown that way whether or not the row was just read back.
