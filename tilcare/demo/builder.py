@@ -21,7 +21,6 @@ written, so a demo built today cannot hold a release signed months ago).
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,7 +32,14 @@ from tilcare.accounts import services as account_services
 from tilcare.accounts.choices import OrganizationKind, Role
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.models import AuditEvent
-from tilcare.core.timeutil import local_today
+from tilcare.core.timeutil import (
+    Place,
+    day_start,
+    local_moment,
+    local_now,
+    local_today,
+    zone_of,
+)
 from tilcare.demo import chain
 from tilcare.demo.people import (
     CENTER_NAME,
@@ -108,6 +114,25 @@ def chained(spec: PatientSpec) -> bool:
     return _reached(spec, Stage.TISSUE_PROCURED) and not _reached(spec, Stage.PRODUCT_AT_CENTER)
 
 
+# Something that happened "today" is recorded no later than this long before the build.
+RECORDED_BEFORE_NOW = dt.timedelta(minutes=5)
+
+
+def lived_moment(place: Place, on: dt.date, at: dt.time, now: dt.datetime) -> dt.datetime:
+    """The moment the place's clocks showed `at` on its local date `on`; if that is still to
+    come, the latest moment of that same local day already past (`RECORDED_BEFORE_NOW` ago, but
+    never before the day began). A step planned for 08:00 today, at 00:30, happened at 00:25
+    today, never yesterday: the day a step happened on is what the bench and the ward count."""
+    moment = local_moment(place, on, at)
+    latest = now - RECORDED_BEFORE_NOW
+    if moment <= latest:
+        return moment
+    start = day_start(place, on)
+    if start > now:
+        raise ValueError(f"{on} has not begun yet in {zone_of(place)} (now {now.isoformat()}).")
+    return max(latest, start)
+
+
 class _Walk:
     """Walks one journey forward through the services, each step by the person who does it."""
 
@@ -119,6 +144,7 @@ class _Walk:
         journey: Journey,
         spec: PatientSpec,
         number: int,
+        now: dt.datetime,
     ) -> None:
         self.cast = cast
         self.center = center
@@ -126,22 +152,40 @@ class _Walk:
         self.journey = journey
         self.spec = spec
         self.number = number
-        self.tz = zoneinfo.ZoneInfo(center.time_zone)
+        # The build's "now": the center's and the facility's today are counted from it, each in
+        # its own zone (they differ by a day for some hours when the zones are far apart).
+        self.now = now
+        self.center_today = local_today(center, now)
+        self.facility_today = local_today(facility, now)
         # Days added to the usual schedule once a re-manufacture has started again.
         self.shift = 0
-        self.chain = chain.Chain(cast, lambda: self.journey, self.at) if chained(spec) else None
+        self.chain = (
+            chain.Chain(cast, lambda: self.journey, self.at, self.bench_at, self.facility_today)
+            if chained(spec)
+            else None
+        )
 
     def today(self) -> int:
-        """Today, in days after the referral on the (shifted) schedule."""
-        return (local_today(self.center.time_zone) - self.day(0)).days
+        """Today, in days after the referral on the (shifted) schedule (the same number at the
+        center and at the facility: a day is counted on each one's own calendar)."""
+        return (self.center_today - self.day(0)).days
 
     def day(self, offset: int) -> dt.date:
+        """The center's calendar date `offset` days after the referral (shifted)."""
         return self.journey.referred_on + dt.timedelta(days=offset + self.shift)
 
+    def bench_date(self, offset: int) -> dt.date:
+        """The facility's calendar date of the same day: as many days before the facility's
+        today as `day(offset)` is before the center's."""
+        return self.day(offset) + (self.facility_today - self.center_today)
+
     def at(self, offset: int, hour: int, minute: int = 0) -> dt.datetime:
-        moment = dt.datetime.combine(self.day(offset), dt.time(hour, minute), tzinfo=self.tz)
-        # Something that happened "today" cannot be recorded later than now.
-        return min(moment, timezone.now() - dt.timedelta(minutes=5))
+        """A moment at the center: `hour:minute` on its clocks, `offset` days after referral."""
+        return lived_moment(self.center, self.day(offset), dt.time(hour, minute), self.now)
+
+    def bench_at(self, offset: int, hour: int, minute: int = 0) -> dt.datetime:
+        """A moment at the facility: `hour:minute` on its clocks, on the same day."""
+        return lived_moment(self.facility, self.bench_date(offset), dt.time(hour, minute), self.now)
 
     def advance(
         self, target: Stage, role: Role, reason: str = "", withdrawal_reason: str = ""
@@ -490,7 +534,7 @@ def _measure(
         )
 
 
-def _age_journey(journey: Journey, spec: PatientSpec) -> None:
+def _age_journey(journey: Journey, spec: PatientSpec, now: dt.datetime) -> None:
     """Make the journey look lived: the stage entered days ago, its open tasks due since then.
 
     Only the demo does this. Services stamp the stage and the tasks with "now", and a demo built
@@ -499,21 +543,31 @@ def _age_journey(journey: Journey, spec: PatientSpec) -> None:
     append-only transition log are never touched, so `tilcare audit verify` still passes.
     """
     days = dt.timedelta(days=spec.days_in_stage)
-    Journey.objects.filter(pk=journey.pk).update(stage_entered_at=timezone.now() - days)
+    # Days on the center's calendar: the same wall-clock time `days` local days ago (24-hour
+    # steps would land on the wrong date across a daylight-saving change).
+    wall = local_now(journey.center, now)
+    entered = local_moment(journey.center, wall.date() - days, wall.time())
+    Journey.objects.filter(pk=journey.pk).update(stage_entered_at=min(entered, now))
     for task in Task.objects.filter(journey=journey, status=TaskStatus.OPEN):
         # Tasks were created with due dates counted from today; count them from the stage entry.
         Task.objects.filter(pk=task.pk).update(due_on=task.due_on - days)
 
 
-def build_demo() -> DemoSummary:
-    """Create the demo program in an empty database, in one transaction."""
+def build_demo(
+    center_time_zone: str = "America/New_York", facility_time_zone: str = "America/Chicago"
+) -> DemoSummary:
+    """Create the demo program in an empty database, in one transaction.
+
+    The zones are the center's and the facility's (the demo's are New York and Chicago); each
+    counts its days on its own calendar, whatever the hour of the build."""
+    now = timezone.now()
     with transaction.atomic():
         center = account_services.create_organization(
             actor=None,
             name=CENTER_NAME,
             kind=OrganizationKind.CENTER,
             isbt_fin="W1234",
-            time_zone="America/New_York",
+            time_zone=center_time_zone,
             phone="+1 (212) 555-0100",
             after_hours_phone="+1 (212) 555-0199",
             address="2100 Riverside Avenue, New York, NY 10027",
@@ -522,7 +576,7 @@ def build_demo() -> DemoSummary:
             actor=None,
             name=FACILITY_NAME,
             kind=OrganizationKind.FACILITY,
-            time_zone="America/Chicago",
+            time_zone=facility_time_zone,
             phone="+1 (312) 555-0140",
             after_hours_phone="+1 (312) 555-0149",
             address="800 Northlake Boulevard, Chicago, IL 60611",
@@ -535,7 +589,7 @@ def build_demo() -> DemoSummary:
         chain.set_facility_specifications(
             facility, cast[Role.QA_REVIEWER], ("lifileucel_us", "nki_phase3")
         )
-        today = local_today(center.time_zone)
+        today = local_today(center, now)
         for number, spec in enumerate(PATIENTS, start=1):
             referred_on = today - dt.timedelta(days=_elapsed_days(spec))
             patient = _register(spec, center, cast, referred_on)
@@ -551,7 +605,7 @@ def build_demo() -> DemoSummary:
                 referred_on=referred_on,
                 referring_physician=spec.referring_physician,
             )
-            walk = _Walk(cast, center, facility, journey, spec, number)
+            walk = _Walk(cast, center, facility, journey, spec, number, now)
             if spec.withdrawal is not None:
                 walk.walk_to(spec.withdrawal.from_stage)
                 walk.withdraw(spec.withdrawal)
@@ -564,11 +618,12 @@ def build_demo() -> DemoSummary:
             if walk.chain is not None and spec.stage == Stage.AT_MANUFACTURING:
                 walk.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=walk.today())
             walk.finish_tasks(spec.done_roles)
-            _age_journey(walk.journey, spec)
+            _age_journey(walk.journey, spec, now)
         # The facility's calendar, and a start booked for each journey whose resection is next.
         chain.open_slots_and_book(
             cast,
             facility,
+            local_today(facility, now),
             list(Journey.objects.filter(stage=Stage.RESECTION_SCHEDULED).order_by("id")),
         )
         by_stage: dict[str, int] = {}

@@ -9,8 +9,10 @@ the batch record); the batch record follows the bench (tissue receipt, pre-REP c
 plate-reader screen, the selection, the REP counts, harvest into labelled bags, release tests);
 QA signs the disposition with a password; the technologist ships the product back.
 
-Times: every step carries the time it happened on the bench (days after the receipt of tissue,
-`BENCH_DAY`), except what is signed: a signature is dated when it is written, so the demo signs
+Times: every step carries the time it happened, on the clocks of the place where it happened:
+the operating room's and the shipper's at the center (`at`), the bench's at the facility
+(`bench_at`, days after the receipt of tissue, `BENCH_DAY`, counted on the facility's calendar),
+except what is signed: a signature is dated when it is written, so the demo signs
 only the releases that happen today. That is why the chain is walked for the journeys that have
 not yet gone past "Product released" (see `builder.chained`); journeys further along were recorded
 from the center's paper record, with their milestones only.
@@ -30,7 +32,7 @@ from django.utils import timezone
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import Organization, User
-from tilcare.core.timeutil import local_today
+from tilcare.core.timeutil import local_datetime
 from tilcare.identity.choices import HandoffStep, ItemKind, ShipperType
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Shipment
 from tilcare.identity.services import alerts as alert_services
@@ -127,11 +129,19 @@ class Chain:
     """The items, scans, shipments and batch record of one journey."""
 
     def __init__(
-        self, cast: Mapping[Role, User], journey_of: Callable[[], Journey], at: Moment
+        self,
+        cast: Mapping[Role, User],
+        journey_of: Callable[[], Journey],
+        at: Moment,
+        bench_at: Moment,
+        bench_today: dt.date,
     ) -> None:
         self.cast = cast
         self._journey_of = journey_of
+        # A moment at the center, and one at the facility, on the same day after referral.
         self.at = at
+        self.bench_at = bench_at
+        self.bench_today = bench_today  # the facility's today when the demo was built
         self.password = ""
         self.tissue_day = 0  # the day, after referral, the current attempt's tissue arrived
 
@@ -185,7 +195,7 @@ class Chain:
         scanned by mistake before the right one (blocked and alerted, QA acknowledges)."""
         tech = self.cast[Role.MANUFACTURING_TECH]
         shipment = self._shipment_carrying(ItemKind.TUMOR_SPECIMEN)
-        received = self.at(day, 11, 10)
+        received = self.bench_at(day, 11, 10)
         self._log_temperatures(shipment, received, Decimal("4.6"), tech)
         shipment_services.receive_shipment(
             shipment,
@@ -200,7 +210,7 @@ class Chain:
                 scanned_text=item.item_id,
                 actor=tech,
                 location="Receiving bench",
-                now=self.at(day, 11, minute),
+                now=self.bench_at(day, 11, minute),
             )
 
         if mix_up_first is not None:
@@ -214,7 +224,7 @@ class Chain:
             # The demo's one adjustment to the batch record: it is opened by a scan made today
             # for a receipt weeks ago, and the record must be as old as the tissue so that the
             # bench steps after it can be dated (like `_age_journey`, working state only).
-            Batch.objects.filter(pk=batch.pk).update(created_at=self.at(day, 11, 15))
+            Batch.objects.filter(pk=batch.pk).update(created_at=self.bench_at(day, 11, 15))
         return batch
 
     # ---------- the batch record ----------
@@ -232,7 +242,7 @@ class Chain:
         if batch.status == BatchStatus.TISSUE_RECEIVED:
             batch_services.record_tissue_receipt(
                 batch,
-                received_at=self.at(self.tissue_day, 11, 40),
+                received_at=self.bench_at(self.tissue_day, 11, 40),
                 weight_g=Decimal("1.4"),
                 fragments=28,
                 actor=tech,
@@ -249,7 +259,7 @@ class Chain:
                     culture_id=culture_id,
                     viable_cells=Decimal(cells),
                     viability_percent=Decimal("88.0"),
-                    counted_at=self.at(cultures_day, 8, 30),
+                    counted_at=self.bench_at(cultures_day, 8, 30),
                     actor=tech,
                 )
             batch = batch_services.advance_batch(batch, BatchStatus.SCREENING, actor=tech)
@@ -268,16 +278,17 @@ class Chain:
                 actor=tech,
             )
             rep_day = self.tissue_day + BENCH_DAY["rep_start"]
+            rep_started = local_datetime(self.bench_at(rep_day, 9, 0), batch.facility)
             batch = batch_services.advance_batch(
                 self.batch(),
                 BatchStatus.REP,
                 actor=tech,
-                rep_started_on=self.at(rep_day, 9, 0).date(),
+                rep_started_on=rep_started.date(),
             )
             assert batch.rep_started_on is not None
             harvest_on = batch.rep_started_on + dt.timedelta(days=HARVEST_REP_DAY)
             # A plan is made for today or later; a harvest already past was planned on paper.
-            if harvest_on >= local_today(batch.facility.time_zone):
+            if harvest_on >= self.bench_today:
                 batch_services.plan_harvest(batch, planned_harvest_on=harvest_on, actor=tech)
         rep_start = self.tissue_day + BENCH_DAY["rep_start"]
         for rep_day, cells_1e9 in growth.items():
@@ -288,7 +299,7 @@ class Chain:
                 day=rep_day,
                 viable_cells=Decimal(cells_1e9) * 10**9,
                 viability_percent=Decimal("91.5"),
-                counted_at=self.at(rep_start + rep_day, 8, 0),
+                counted_at=self.bench_at(rep_start + rep_day, 8, 0),
                 actor=tech,
             )
         return self._dated_status()
@@ -303,7 +314,9 @@ class Chain:
             BatchStatus.REP: self.tissue_day + BENCH_DAY["rep_start"],
         }.get(BatchStatus(batch.status))
         if entered is not None:
-            Batch.objects.filter(pk=batch.pk).update(status_changed_at=self.at(entered, 11, 45))
+            Batch.objects.filter(pk=batch.pk).update(
+                status_changed_at=self.bench_at(entered, 11, 45)
+            )
         return self.batch()
 
     def harvest_and_test(self) -> Batch:
@@ -316,13 +329,13 @@ class Chain:
             bags=BAGS,
             storage_temperature=PRODUCT_STORAGE,
             actor=tech,
-            formulated_at=self.at(harvest_day, 15, 0),
+            formulated_at=self.bench_at(harvest_day, 15, 0),
         )
         for bag in ProductBag.objects.filter(batch=batch).order_by("item_id"):
             item = Item.objects.get(item_id=bag.item_id)
             for label in item.labels.all():
                 item_services.apply_label(label, actor=tech)
-        tested = self.at(self.tissue_day + BENCH_DAY["release_tests"], 10, 0)
+        tested = self.bench_at(self.tissue_day + BENCH_DAY["release_tests"], 10, 0)
         for test, values in RELEASE_RESULTS.items():
             release_services.record_release_test(
                 self.batch(), test=test, tested_at=tested, actor=tech, **values
@@ -482,12 +495,11 @@ SLOT_CAPACITY = 2
 
 
 def open_slots_and_book(
-    cast: Mapping[Role, User], facility: Organization, waiting: Sequence[Journey]
+    cast: Mapping[Role, User], facility: Organization, today: dt.date, waiting: Sequence[Journey]
 ) -> None:
     """The facility opens a manufacturing start every Monday for the coming weeks, and the
     navigator books one for each journey `waiting` for its resection: the first Monday after the
-    planned resection (the tissue starts the day after it arrives)."""
-    today = local_today(facility.time_zone)
+    planned resection (the tissue starts the day after it arrives). `today` is the facility's."""
     first = today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
     slots = [
         capacity_services.create_slot(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
@@ -134,7 +133,6 @@ def board(
     ]
     if show_identity:
         fields += ["patient__given_name", "patient__family_name", "patient__mrn"]
-    now = timezone.now()
     by_stage: dict[str, list[BoardCard]] = {}
     for row in journeys.values(*fields):
         din = row["coi_din"]
@@ -146,7 +144,9 @@ def board(
             protocol=row["protocol"],
             protocol_label=Journey(protocol=row["protocol"]).get_protocol_display(),
             stage=row["stage"],
-            days_in_stage=(now - row["stage_entered_at"]).days,
+            # Calendar days where the viewer works, not 24-hour periods (a daylight-saving
+            # change would otherwise drop a day).
+            days_in_stage=(today - local_datetime(row["stage_entered_at"], tz).date()).days,
             open_tasks=row["open_tasks"],
             overdue_tasks=row["overdue_tasks"],
             planned_infusion_on=row["planned_infusion_on"],

@@ -32,6 +32,7 @@ from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.forms import DateTimeInput, apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
+from tilcare.core.timeutil import local_minute
 from tilcare.identity import policies
 from tilcare.identity.choices import ItemKind, ShipmentStatus, ShipperType
 from tilcare.identity.models import Item, Shipment
@@ -214,7 +215,7 @@ def _render_detail(request: HttpRequest, shipment: Shipment, **bound: forms.Form
     longest = assessment.longest_excursion if assessment is not None else None
     chart = _chart(shipment, zone.key)
     with timezone.override(zone):
-        now_local = timezone.localtime().replace(second=0, microsecond=0, tzinfo=None)
+        now_local = local_minute(zone)
         forms_: dict[str, forms.Form | None] = {
             "csv_form": CsvUploadForm() if (sends or receives) and in_transit else None,
             "dispatch_form": DispatchForm(initial={"at": now_local}) if sends and planned else None,

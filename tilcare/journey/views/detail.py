@@ -28,7 +28,7 @@ from tilcare.accounts.models import Organization, User
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.audit.selectors import list_events_for_subject, list_signatures_for
 from tilcare.audit.services import object_type_of, signature_is_valid
-from tilcare.core.timeutil import age_in_years, local_today
+from tilcare.core.timeutil import age_in_years, local_now, local_today
 from tilcare.journey import guards, policies, selectors
 from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus, TransitionKind
 from tilcare.journey.forms import (
@@ -368,9 +368,8 @@ def detail_context(request: HttpRequest, journey: Journey, **overrides: Any) -> 
     can_plan = policies.can_plan_journey(user, journey)
     can_audit = policies.can_view_audit(user, journey)
     audit_rows, audit_total = _audit_rows(journey, patient_id) if can_audit else ([], 0)
-    with local_time(tz):
-        # The default date-time of a new milestone: now, where the center is.
-        now_local = timezone.localtime().replace(second=0, microsecond=0)
+    # The default date-time of a new milestone: now, where the center is.
+    now_local = local_now(tz).replace(second=0, microsecond=0)
 
     context.update(
         {
