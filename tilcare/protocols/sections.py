@@ -16,7 +16,11 @@ Layout (numbers are decimal strings; `*_setting` keys name a declared center set
                                interval_max_hours, start_min_hours, start_max_hours
 
 A value in hours is either a decimal string (its table's `source` applies) or an inline table
-`{ setting = "<key>" }` naming a declared decimal setting in h.
+`{ setting = "<key>" }` naming a declared decimal setting in h. A range the sources settle but a
+center may narrow (the IL-2 interval or start window) writes both ends as
+`{ value = "8", narrowing_setting = "<key>" }`: the protocol's value applies until the center
+sets its own, and the setting's declared min and max must lie within the protocol's range (a
+center may narrow it, never widen it).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from tilcare.clinical.dosing.regimens import (
     LymphodepletionAgent,
     LymphodepletionRegimen,
     MesnaNote,
+    Narrowable,
     ProtocolRef,
     QuantityParam,
     RenalAdjustment,
@@ -199,6 +204,50 @@ def _ordered_params(t: Table, low_key: str, high_key: str, low: object, high: ob
         _ordered(t, low_key, high_key, low.value.magnitude, high.value.magnitude)
 
 
+def _narrowable(raw: object) -> bool:
+    return isinstance(raw, Mapping) and "narrowing_setting" in raw
+
+
+def hours_range(
+    t: Table, low_key: str, high_key: str, declared: Declared, source: str | None
+) -> tuple[QuantityParam, QuantityParam]:
+    """Both ends of a range in hours; narrowable ends become `Narrowable` over the whole range."""
+    raw_low, raw_high = t.raw(low_key), t.raw(high_key)
+    if not (_narrowable(raw_low) or _narrowable(raw_high)):
+        low = hours_param(t, low_key, declared, source)
+        high = hours_param(t, high_key, declared, source)
+        _ordered_params(t, low_key, high_key, low, high)
+        return low, high
+    for key, raw in ((low_key, raw_low), (high_key, raw_high)):
+        if not _narrowable(raw):
+            raise ProtocolError(
+                t.path(key),
+                "both ends of a range a center may narrow are written "
+                '{ value = "…", narrowing_setting = "…" }',
+            )
+    if source is None:
+        raise ProtocolError(t.path("source"), "missing: every number needs its source")
+    ends = (Table(raw_low, t.path(low_key)), Table(raw_high, t.path(high_key)))
+    values = [end.decimal("value") for end in ends]
+    for end, value in zip(ends, values, strict=True):
+        if value < 0:
+            raise ProtocolError(end.path("value"), f"{value} h must not be negative")
+    _ordered(t, low_key, high_key, values[0], values[1])
+    low_q, high_q = Quantity(values[0], Unit.hours), Quantity(values[1], Unit.hours)
+    params: list[QuantityParam] = []
+    for end, value in zip(ends, values, strict=True):
+        spec = declared.decimal(
+            end, "narrowing_setting", (Unit.hours,), lowest=values[0], highest=values[1]
+        )
+        end.finish()
+
+        def build(value: Decimal = value, spec: DecimalSetting = spec) -> Narrowable:
+            return Narrowable(Quantity(value, Unit.hours), str(source), spec, low_q, high_q)
+
+        params.append(_build(end.path_text, build))
+    return params[0], params[1]
+
+
 # Sections --------------------------------------------------------------------------------------
 
 
@@ -329,20 +378,12 @@ def il2(t: Table, ref: ProtocolRef, declared: Declared) -> Il2Regimen:
     if max_doses < 1:
         raise ProtocolError(t.path("max_doses"), f"{max_doses} must be at least 1")
     weight = _weight_basis(t, declared, "weight_basis_setting", "adjusted_weight_factor_setting")
-    params = {
-        key: hours_param(t, key, declared, source)
-        for key in (
-            "interval_min_hours",
-            "interval_max_hours",
-            "start_min_hours",
-            "start_max_hours",
-        )
-    }
+    params: dict[str, QuantityParam] = {}
     for low, high in (
         ("interval_min_hours", "interval_max_hours"),
         ("start_min_hours", "start_max_hours"),
     ):
-        _ordered_params(t, low, high, params[low], params[high])
+        params[low], params[high] = hours_range(t, low, high, declared, source)
     t.finish()
     return _build(
         t.path_text,

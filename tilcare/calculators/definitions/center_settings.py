@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
-from tilcare.clinical.dosing.regimens import WeightBasisSettings
+from tilcare.clinical.dosing.regimens import Narrowable, WeightBasisSettings
 from tilcare.clinical.dosing.settings import (
     SHARED_WEIGHT_SETTINGS,
     CenterSettings,
@@ -73,11 +73,14 @@ def _optional_specs(obj: Any, data: dict[str, Any]) -> set[str]:
     """Settings this request may not need, so not demanded up front: adjusted-weight factors
     whose basis is not "adjusted", and the shared weight settings, which the clinical core asks
     for by name only for a patient who needs them (below 152.4 cm; a dosing weight above the
-    actual weight)."""
+    actual weight); and settings that only narrow a protocol's range (the protocol's value
+    applies while they are blank)."""
     skipped: set[str] = {spec.key for spec in SHARED_WEIGHT_SETTINGS}
 
     def walk(value: Any) -> None:
-        if isinstance(value, WeightBasisSettings):
+        if isinstance(value, Narrowable):
+            skipped.add(value.setting.key)
+        elif isinstance(value, WeightBasisSettings):
             factor = value.adjusted_factor
             if factor is not None and data.get(value.basis.key) != WeightBasis.ADJUSTED.value:
                 skipped.add(factor.key)
@@ -106,6 +109,33 @@ def require_settings(obj: Any, specs: list[SettingSpec], data: dict[str, Any]) -
 
 def _help(spec: SettingSpec) -> str:
     return f"Center setting, no default: {spec.why_unconfirmed}"
+
+
+def narrowing_specs(obj: Any) -> set[str]:
+    """Keys of the settings that only narrow a protocol's range (blank: the protocol's value)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Narrowable):
+            found.add(value.setting.key)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for field in dataclasses.fields(value):
+                walk(getattr(value, field.name))
+
+    walk(obj)
+    return found
+
+
+def narrowing_field(spec: DecimalSetting) -> tuple[Any, Any]:
+    """(annotation, Field) for a setting that narrows a protocol range: optional, said so."""
+    return Decimal | None, Field(
+        None,
+        title=spec.label,
+        description=(
+            f"Center setting, optional: {spec.why_unconfirmed} Allowed {spec.minimum}–"
+            f"{spec.maximum} {spec.unit_text} ({spec.limits_source.rstrip('.')})."
+        ),
+    )
 
 
 def setting_field(spec: SettingSpec) -> tuple[Any, Any]:

@@ -9,19 +9,22 @@ settings that calculation needs; the protocol's own numbers come from its file, 
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import create_model
+from pydantic import AfterValidator, create_model
 
 from tilcare.calculators.definitions.center_settings import (
     center_settings,
+    narrowing_field,
+    narrowing_specs,
     require_settings,
     setting_field,
     specs_in,
 )
 from tilcare.calculators.registry import Calculator, Outcome, Tone, register
+from tilcare.clinical.body_size import HEIGHT_MAX_CM, HEIGHT_MIN_CM, WEIGHT_MAX_KG, WEIGHT_MIN_KG
 from tilcare.clinical.dosing.cell_dose import check_cell_dose
 from tilcare.clinical.dosing.il2 import il2_dose
 from tilcare.clinical.dosing.lymphodepletion import lymphodepletion_doses
@@ -41,6 +44,37 @@ _BODY: dict[str, Any] = {
         Field(..., title="Weight (kg)", description="actual weight, kg, 20–350"),
     ),
     "height_cm": (Decimal, Field(..., title="Height (cm)", description="cm, 100–250")),
+    "sex": (SexChoice, Field(..., title="Sex")),
+}
+
+
+def _within(key: str, low: Decimal, high: Decimal, unit: str) -> Any:
+    """A Decimal input refused outside [low, high], the message naming the field and the limit."""
+
+    def check(value: Decimal) -> Decimal:
+        if value < low:
+            raise ValueError(f"{key} {value} is below the plausible minimum {low} {unit}.")
+        if value > high:
+            raise ValueError(f"{key} {value} is above the plausible maximum {high} {unit}.")
+        return value
+
+    return Annotated[Decimal, AfterValidator(check)]
+
+
+# The IL-2 dose's body inputs, each within the clinical core's plausible range (body_size).
+_IL2_BODY: dict[str, Any] = {
+    "weight_kg": (
+        _within("weight_kg", WEIGHT_MIN_KG, WEIGHT_MAX_KG, "kg"),
+        Field(
+            ...,
+            title="Weight (kg)",
+            description=f"actual weight, {WEIGHT_MIN_KG}–{WEIGHT_MAX_KG} kg",
+        ),
+    ),
+    "height_cm": (
+        _within("height_cm", HEIGHT_MIN_CM, HEIGHT_MAX_CM, "cm"),
+        Field(..., title="Height (cm)", description=f"{HEIGHT_MIN_CM}–{HEIGHT_MAX_CM} cm"),
+    ),
     "sex": (SexChoice, Field(..., title="Sex")),
 }
 _RENAL: dict[str, Any] = {
@@ -64,10 +98,14 @@ _STATUS_TONE: dict[ScheduleStatus, Tone] = {
 }
 
 
-def _schema(name: str, fields: dict[str, Any], specs: list[Any]) -> type[Schema]:
+def _schema(
+    name: str, fields: dict[str, Any], specs: list[Any], narrowing: frozenset[str] = frozenset()
+) -> type[Schema]:
     all_fields = dict(fields)
     for spec in specs:
-        all_fields[spec.key] = setting_field(spec)
+        all_fields[spec.key] = (
+            narrowing_field(spec) if spec.key in narrowing else setting_field(spec)
+        )
     model: type[Schema] = create_model(name, __base__=Schema, **all_fields)
     return model
 
@@ -140,7 +178,7 @@ def _il2(protocol: Protocol) -> Calculator:
         "il2-dose",
         "IL-2 dose",
         "Aldesleukin dose in IU per kg of the protocol's dosing weight.",
-        _schema(_name(protocol, "il2"), _BODY, specs),
+        _schema(_name(protocol, "il2"), _IL2_BODY, specs),
         run,
         example={"weight_kg": "80", "height_cm": "178", "sex": "male"},
     )
@@ -238,8 +276,14 @@ def _il2_schedule(protocol: Protocol) -> Calculator:
         protocol,
         "il2-schedule",
         "IL-2 schedule",
-        "Whether the next IL-2 dose may be given now, and from when until when.",
-        _schema(_name(protocol, "il2_schedule"), fields, specs),
+        "Whether the next IL-2 dose may be given now, and from when until when; doses recorded "
+        "beyond the protocol's maximum are flagged.",
+        _schema(
+            _name(protocol, "il2_schedule"),
+            fields,
+            specs,
+            frozenset(narrowing_specs(protocol.il2)),
+        ),
         run,
         example={
             "infusion_end": "2026-03-03T14:00:00-05:00",

@@ -205,6 +205,105 @@ def test_il2_schedule_stops_at_the_maximum_number_of_doses(pharmacist):
     assert response.json()["tone"] == "danger"
 
 
+def test_il2_schedule_after_lifileucel_needs_no_center_setting(pharmacist):
+    # C-144-01: "Three to 24 hours after infusion, patients received IL-2 … every 8 to 12 hours
+    # for up to 6 doses"; ONS (US PI): "every 8–12 hours for a maximum of six doses".
+    body = {
+        "infusion_end": "2026-03-03T14:00:00-05:00",
+        "doses_given": ["2026-03-03T20:00:00-05:00"],
+        "at": "2026-03-04T05:00:00-05:00",
+    }
+
+    response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
+
+    assert response.status_code == 200, response.json()
+    result = response.json()["result"]
+    assert (result["minimum_hours"], result["maximum_hours"]) == ("8", "12")
+    assert result["allowed_from"] == "2026-03-04T04:00:00-05:00"
+    assert result["allowed_until"] == "2026-03-04T08:00:00-05:00"
+
+
+def test_il2_schedule_refuses_a_center_setting_that_widens_the_protocol_range(pharmacist):
+    # C-144-01: "every 8 to 12 hours": a 6-hour interval would widen it.
+    body = {
+        "infusion_end": "2026-03-03T14:00:00-05:00",
+        "doses_given": ["2026-03-03T20:00:00-05:00"],
+        "at": "2026-03-04T05:00:00-05:00",
+        "il2_interval_min_hours": "6",
+    }
+
+    response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
+
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert list(errors) == ["il2_interval_min_hours"]
+    assert "6 h would widen the protocol's range 8–12 h" in errors["il2_interval_min_hours"][0]
+
+
+def test_il2_schedule_flags_doses_beyond_the_maximum(pharmacist):
+    # "for up to 6 doses" (C-144-01): seven are recorded.
+    doses = [f"2026-03-0{4 + i // 3}T{(i % 3) * 8:02d}:00:00-05:00" for i in range(7)]
+    body = {
+        "infusion_end": "2026-03-03T20:00:00-05:00",
+        "doses_given": doses,
+        "at": "2026-03-06T08:00:00-05:00",
+    }
+
+    response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["result"]["doses_beyond_maximum"] == 1
+    assert response.json()["headline"].startswith(
+        "No more IL-2, and 1 dose beyond the maximum: 7 doses are recorded"
+    )
+    assert response.json()["tone"] == "danger"
+
+
+def test_the_il2_schedule_page_says_the_interval_setting_is_optional_and_who_decides(
+    pharmacist,
+):
+    page = pharmacist.get(f"/calculators/il2-schedule-{LIFILEUCEL}/").content.decode()
+
+    assert "Center setting, optional: the protocol gives IL-2 every 8 to 12 hours." in page
+    assert "pharmacist and treating physician may decide on a narrower interval" in page
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("weight_kg", "1e30", "weight_kg 1E+30 is above the plausible maximum 350 kg."),
+        ("weight_kg", "-80", "weight_kg -80 is below the plausible minimum 20 kg."),
+        ("height_cm", "17", "height_cm 17 is below the plausible minimum 100 cm."),
+    ],
+)
+def test_il2_dose_refuses_an_implausible_body_value_naming_field_and_limit(
+    pharmacist, field, value, message
+):
+    body = {"weight_kg": "80", "height_cm": "178", "sex": "male", "il2_weight_basis": "actual"}
+
+    response = post(pharmacist, f"il2-dose-{LIFILEUCEL}", {**body, field: value})
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == {field: [message]}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"weight": "80"}, "weight"),
+        ({"weight_kg": True}, "weight_kg"),
+    ],
+    ids=["unknown field", "true is not a number"],
+)
+def test_il2_dose_refuses_unknown_fields_and_loose_types(pharmacist, changes, field):
+    body = {"weight_kg": "80", "height_cm": "178", "sex": "male", "il2_weight_basis": "actual"}
+
+    response = post(pharmacist, f"il2-dose-{LIFILEUCEL}", {**body, **changes})
+
+    assert response.status_code == 422
+    assert field in response.json()["errors"]
+
+
 def test_the_page_explains_each_center_setting_and_takes_bands_one_a_line(pharmacist):
     page = pharmacist.get(f"/calculators/lymphodepletion-{LIFILEUCEL}/").content.decode()
     assert "Center setting, no default:" in page

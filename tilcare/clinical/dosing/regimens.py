@@ -2,7 +2,10 @@
 
 `tilcare.protocols.schema` builds these from the versioned protocol files; the calculators take
 them with the center's `CenterSettings`. A value the sources settle is a `Fixed` quantity with its
-source; a value they do not settle is `FromCenter`, naming the `DecimalSetting` to read.
+source; a value they do not settle is `FromCenter`, naming the `DecimalSetting` to read. A value the
+sources settle as a range that a center may narrow (the IL-2 interval after lifileucel, every 8 to
+12 hours) is `Narrowable`: the protocol's value applies until the center sets its own within the
+protocol's range; a value that would widen the range is refused, naming the limit.
 Construction checks the invariants the calculators rely on (units, positive doses, day numbers
 before day 0), so a regimen built by hand is held to the same rules as one read from a file.
 """
@@ -17,6 +20,7 @@ from tilcare.clinical.dosing.settings import (
     CenterSettings,
     ChoiceSetting,
     DecimalSetting,
+    InvalidCenterSetting,
     RenalBandsSetting,
     center_source,
 )
@@ -50,7 +54,41 @@ class FromCenter:
     setting: DecimalSetting
 
 
-QuantityParam = Fixed | FromCenter
+@dataclass(frozen=True)
+class Narrowable:
+    """One end of a protocol range (`low` to `high`, with its source) that a center may narrow.
+
+    `value` is the protocol's value at this end; the center's `setting`, when set, replaces it and
+    must lie within `low`..`high` (inclusive). Unset, the protocol's value applies.
+    """
+
+    value: Quantity
+    source: str
+    setting: DecimalSetting
+    low: Quantity
+    high: Quantity
+
+    def __post_init__(self) -> None:
+        units = {self.value.unit, self.low.unit, self.high.unit}
+        if len(units) != 1 or self.setting.unit is not self.value.unit:
+            raise InvalidQuantity(
+                f"'{self.setting.key}': the protocol's range and the center setting must share "
+                "one unit."
+            )
+        if not self.low.magnitude <= self.value.magnitude <= self.high.magnitude:
+            raise InvalidQuantity(
+                f"'{self.setting.key}': {self.value} lies outside the protocol's range "
+                f"{self.low.magnitude}–{self.high}."
+            )
+        if self.setting.minimum < self.low.magnitude or self.setting.maximum > self.high.magnitude:
+            raise InvalidQuantity(
+                f"'{self.setting.key}' allows {self.setting.minimum}–{self.setting.maximum} "
+                f"{self.setting.unit_text}, wider than the protocol's range "
+                f"{self.low.magnitude}–{self.high}: a center may narrow it, never widen it."
+            )
+
+
+QuantityParam = Fixed | FromCenter | Narrowable
 
 
 @dataclass(frozen=True)
@@ -61,11 +99,38 @@ class ResolvedQuantity:
 
 
 def resolve(param: QuantityParam, settings: CenterSettings) -> ResolvedQuantity:
-    """The protocol value, or the center's value for a setting (refused while unset)."""
+    """The protocol value, or the center's value for a setting (refused while unset).
+
+    A `Narrowable` value is the protocol's until the center sets its own; the center's must lie
+    within the protocol's range, or it is refused naming the range and its source.
+    """
     if isinstance(param, Fixed):
         return ResolvedQuantity(param.value, param.source, None)
     spec = param.setting
-    return ResolvedQuantity(settings.quantity(spec), center_source(spec), spec.key)
+    if isinstance(param, FromCenter):
+        return ResolvedQuantity(settings.quantity(spec), center_source(spec), spec.key)
+    if spec.key not in settings:
+        return ResolvedQuantity(param.value, param.source, None)
+    entered = settings[spec.key]
+    if (
+        isinstance(entered, Quantity)
+        and entered.unit is param.value.unit
+        and not param.low.magnitude <= entered.magnitude <= param.high.magnitude
+    ):
+        raise InvalidCenterSetting(
+            spec,
+            spec.key,
+            f"{entered} would widen the protocol's range {param.low.magnitude}–{param.high} "
+            f"({param.source}). A center may narrow the range, never widen it: enter a value "
+            f"from {param.low.magnitude} to {param.high}.",
+        )
+    value = settings.quantity(spec)
+    return ResolvedQuantity(
+        value,
+        f"{center_source(spec)}, within the protocol's {param.low.magnitude}–{param.high} "
+        f"({param.source})",
+        spec.key,
+    )
 
 
 def _require_unit(value: Quantity, units: tuple[Unit, ...], name: str) -> None:
@@ -83,7 +148,7 @@ def _require_options(spec: ChoiceSetting, known: tuple[str, ...]) -> None:
 
 
 def _require_hours(param: QuantityParam, name: str) -> None:
-    unit = param.value.unit if isinstance(param, Fixed) else param.setting.unit
+    unit = param.setting.unit if isinstance(param, FromCenter) else param.value.unit
     if unit is not Unit.hours:
         shown = unit.value if unit is not None else "a plain number"
         raise InvalidQuantity(f"{name} must be in hours (h), not {shown}.")

@@ -8,8 +8,11 @@ where the sources do not settle the window (NKI) it comes from the center's sett
 IL-2 schedule: the first dose is allowed from (end of the cell infusion + start minimum) until
 (that end + start maximum); each later dose from (previous dose given + minimum interval) until
 (previous dose + maximum interval). When the protocol's maximum number of doses has been given,
-no further dose is allowed. Interval and start window come from the protocol where its sources
-settle them and from the center's settings where they do not.
+no further dose is allowed; doses recorded beyond the maximum are counted and flagged
+(`doses_beyond_maximum`). Interval and start window come from the protocol where its sources
+settle them (after lifileucel: every 8 to 12 hours, the first dose 3 to 24 hours after the
+infusion, at most 6 doses; a center may narrow these ranges, never widen them) and from the
+center's settings where they do not.
 
 Edges are inclusive: exactly at "allowed from" or "allowed until" is allowed. Status values:
 too_early / allowed / too_late / maximum_reached, with the reason in words a nurse understands.
@@ -31,6 +34,7 @@ from tilcare.clinical.dosing.regimens import (
     FromCenter,
     Il2Regimen,
     InfusionWindow,
+    Narrowable,
     ProtocolRef,
     QuantityParam,
     ResolvedQuantity,
@@ -92,7 +96,14 @@ def _limits(
 ) -> WindowLimits:
     low, high = resolve(earliest, settings), resolve(latest, settings)
     if low.value > high.value:
-        spec = next((p.setting for p in (latest, earliest) if isinstance(p, FromCenter)), None)
+        spec = next(
+            (
+                p.setting
+                for p, r in ((latest, high), (earliest, low))
+                if isinstance(p, FromCenter | Narrowable) and r.setting_key is not None
+            ),
+            None,
+        )
         raise InvalidCenterSetting(
             spec,
             spec.key if spec is not None else what,
@@ -194,6 +205,7 @@ class Il2ScheduleStatus:
     reason: str
     source: str
     rule: str
+    doses_beyond_maximum: int = 0  # doses recorded past the protocol's maximum: flagged
 
 
 def next_il2_dose(
@@ -211,6 +223,19 @@ def next_il2_dose(
     _check_given(given, infusion_end, now)
     count = len(given)
     if count >= regimen.max_doses:
+        beyond = count - regimen.max_doses
+        if beyond:
+            reason = (
+                f"No more IL-2, and {beyond} {'dose' if beyond == 1 else 'doses'} beyond the "
+                f"maximum: {count} doses are recorded but this protocol allows at most "
+                f"{regimen.max_doses} (the last at {when(given[-1])}). Check the dose record and "
+                "tell the treating physician."
+            )
+        else:
+            reason = (
+                f"No more IL-2: all {regimen.max_doses} doses this protocol allows have been "
+                f"given (the last at {when(given[-1])})."
+            )
         return Il2ScheduleStatus(
             protocol=regimen.protocol,
             infusion_end=infusion_end,
@@ -224,12 +249,10 @@ def next_il2_dose(
             allowed_from=None,
             allowed_until=None,
             status=ScheduleStatus.MAXIMUM_REACHED,
-            reason=(
-                f"No more IL-2: all {regimen.max_doses} doses this protocol allows have been "
-                f"given (the last at {when(given[-1])})."
-            ),
+            reason=reason,
             source=regimen.source,
             rule=f"at most {regimen.max_doses} doses",
+            doses_beyond_maximum=beyond,
         )
     first = count == 0
     if first:

@@ -22,6 +22,7 @@ from tilcare.clinical.dosing.regimens import (
     LymphodepletionAgent,
     LymphodepletionRegimen,
     MesnaNote,
+    Narrowable,
     ProtocolRef,
     RenalAdjustment,
     WeightBasisSettings,
@@ -47,6 +48,10 @@ from tilcare.clinical.units import (
 
 LABEL = "Amtagvi US prescribing information 2024, section 2"
 MEDINA = "Medina et al., JITC 2023;11(Suppl 1):A873"
+C144 = (
+    "C-144-01 regimen summaries: “Three to 24 hours after infusion, patients received IL-2 … "
+    "600,000 IU/kg every 8 to 12 hours for up to 6 doses”"
+)
 ESMO = "ESMO 2018 trial-design abstract (NKI phase 3)"
 LIFILEUCEL = ProtocolRef("lifileucel_us", "2024")
 NKI = ProtocolRef("nki_phase3", "2022")
@@ -98,10 +103,15 @@ CRCL_FACTOR = _decimal("crcl_adjusted_weight_factor", None, "0", "1")
 FLU_ROUNDING = _decimal("fludarabine_rounding_increment_mg", Unit.mg, "0.1", "10")
 IL2_BASIS = _choice("il2_weight_basis", BASES)
 IL2_FACTOR = _decimal("il2_adjusted_weight_factor", None, "0", "1")
-IL2_INTERVAL_MIN = _decimal("il2_interval_min_hours", Unit.hours, "4", "24")
-IL2_INTERVAL_MAX = _decimal("il2_interval_max_hours", Unit.hours, "4", "24")
-IL2_START_MIN = _decimal("il2_start_min_hours", Unit.hours, "0", "48")
-IL2_START_MAX = _decimal("il2_start_max_hours", Unit.hours, "0", "48")
+# Lifileucel: the protocol's 8–12 h interval and 3–24 h start window, which a center may narrow.
+IL2_INTERVAL_MIN = _decimal("il2_interval_min_hours", Unit.hours, "8", "12")
+IL2_INTERVAL_MAX = _decimal("il2_interval_max_hours", Unit.hours, "8", "12")
+IL2_START_MIN = _decimal("il2_start_min_hours", Unit.hours, "3", "24")
+IL2_START_MAX = _decimal("il2_start_max_hours", Unit.hours, "3", "24")
+# NKI: every 8 hours; how late a dose may still be given and the start window are the center's.
+NKI_INTERVAL_MAX = _decimal("il2_interval_max_hours", Unit.hours, "8", "24")
+NKI_START_MIN = _decimal("il2_start_min_hours", Unit.hours, "0", "48")
+NKI_START_MAX = _decimal("il2_start_max_hours", Unit.hours, "0", "48")
 INFUSION_EARLIEST = _decimal("infusion_earliest_hours", Unit.hours, "0", "168")
 INFUSION_LATEST = _decimal("infusion_latest_hours", Unit.hours, "0", "168")
 
@@ -155,12 +165,12 @@ LIFILEUCEL_IL2 = Il2Regimen(
     protocol=LIFILEUCEL,
     dose_per_kg=iu_per_kg(600000),
     max_doses=6,
-    source=f"{MEDINA}: up to 6 doses of 600,000 IU/kg",
+    source=f"{C144}; {MEDINA}: up to 6 doses of 600,000 IU/kg",
     weight=WeightBasisSettings(IL2_BASIS, IL2_FACTOR),
-    interval_min_hours=FromCenter(IL2_INTERVAL_MIN),
-    interval_max_hours=FromCenter(IL2_INTERVAL_MAX),
-    start_min_hours=FromCenter(IL2_START_MIN),
-    start_max_hours=FromCenter(IL2_START_MAX),
+    interval_min_hours=Narrowable(hours(8), C144, IL2_INTERVAL_MIN, hours(8), hours(12)),
+    interval_max_hours=Narrowable(hours(12), C144, IL2_INTERVAL_MAX, hours(8), hours(12)),
+    start_min_hours=Narrowable(hours(3), C144, IL2_START_MIN, hours(3), hours(24)),
+    start_max_hours=Narrowable(hours(24), C144, IL2_START_MAX, hours(3), hours(24)),
 )
 NKI_IL2 = Il2Regimen(
     protocol=NKI,
@@ -169,9 +179,9 @@ NKI_IL2 = Il2Regimen(
     source=f"{ESMO}: 600,000 IU/kg every 8 hours, maximum 15 doses",
     weight=WeightBasisSettings(IL2_BASIS, IL2_FACTOR),
     interval_min_hours=Fixed(hours(8), f"{ESMO}: every 8 hours"),
-    interval_max_hours=FromCenter(IL2_INTERVAL_MAX),
-    start_min_hours=FromCenter(IL2_START_MIN),
-    start_max_hours=FromCenter(IL2_START_MAX),
+    interval_max_hours=FromCenter(NKI_INTERVAL_MAX),
+    start_min_hours=FromCenter(NKI_START_MIN),
+    start_max_hours=FromCenter(NKI_START_MAX),
 )
 
 LIFILEUCEL_CELLS = CellDoseRange(

@@ -2,9 +2,12 @@
 
 Infusion: from 24 h until 4 days (96 h) after the last fludarabine dose (Amtagvi US label 2024,
 §2: "as soon as possible after 24 hours have elapsed following the last fludarabine dose, but no
-later than 4 days"). IL-2: up to 6 doses after lifileucel (Medina et al., JITC 2023); every 8
-hours, up to 15 doses in the NKI design (ESMO 2018). Interval maximum and start window are center
-settings; the examples use an 8–12 h interval and a 3–24 h start window as a center might enter.
+later than 4 days"). IL-2 after lifileucel: "Three to 24 hours after infusion, patients received
+IL-2 … 600,000 IU/kg every 8 to 12 hours for up to 6 doses" (C-144-01 regimen summaries; the ONS
+drug sheet, referring to the US prescribing information: "3–24 hours post infusion … every 8–12
+hours for a maximum of six doses"); a center may narrow these ranges, never widen them. NKI
+design (ESMO 2018): every 8 hours, up to 15 doses; how late a dose may still be given and the
+start window are center settings there, entered in the examples as 12 h and 3–24 h.
 """
 
 from datetime import UTC, datetime, timedelta, timezone
@@ -36,6 +39,9 @@ from tilcare.clinical.tests.dosing_regimens import (
     LIFILEUCEL_IL2,
     LIFILEUCEL_WINDOW,
     NKI_IL2,
+    NKI_INTERVAL_MAX,
+    NKI_START_MAX,
+    NKI_START_MIN,
     NKI_WINDOW,
     center,
     hours,
@@ -278,20 +284,124 @@ def test_nki_interval_minimum_is_the_protocol_8_hours() -> None:
 
 
 UNSET_CASES: list[tuple[SettingSpec, list[datetime]]] = [
-    (IL2_START_MIN, []),
-    (IL2_START_MAX, []),
-    (IL2_INTERVAL_MIN, [T0 + 4 * H]),
-    (IL2_INTERVAL_MAX, [T0 + 4 * H]),
+    (NKI_START_MIN, []),
+    (NKI_START_MAX, []),
+    (NKI_INTERVAL_MAX, [T0 + 4 * H]),
 ]
 
 
 @pytest.mark.parametrize(("spec", "given"), UNSET_CASES, ids=[s.key for s, _ in UNSET_CASES])
-def test_each_unset_setting_is_refused_by_name(spec: SettingSpec, given: list[datetime]) -> None:
+def test_each_unset_nki_setting_is_refused_by_name(
+    spec: SettingSpec, given: list[datetime]
+) -> None:
     settings: CenterSettings = center(**{spec.key: None})
     with pytest.raises(MissingCenterSetting) as refused:
-        next_il2_dose(LIFILEUCEL_IL2, settings, infusion_end=T0, doses_given=given, now=T0 + 20 * H)
+        next_il2_dose(NKI_IL2, settings, infusion_end=T0, doses_given=given, now=T0 + 20 * H)
     assert refused.value.key == spec.key
     assert str(refused.value) == missing_message(spec)
+
+
+NO_IL2_SETTINGS = {
+    spec.key: None for spec in (IL2_INTERVAL_MIN, IL2_INTERVAL_MAX, IL2_START_MIN, IL2_START_MAX)
+}
+
+
+def test_lifileucel_start_window_is_the_protocols_3_to_24_hours_without_center_settings() -> None:
+    # C-144-01: "Three to 24 hours after infusion"; ONS: "3–24 hours post infusion".
+    result = next_il2_dose(
+        LIFILEUCEL_IL2, center(**NO_IL2_SETTINGS), infusion_end=T0, doses_given=[], now=T0 + H
+    )
+    assert (result.minimum_hours, result.maximum_hours) == (Decimal(3), Decimal(24))
+    assert (result.allowed_from, result.allowed_until) == (T0 + 3 * H, T0 + 24 * H)
+    assert result.status is TOO_EARLY
+    assert "Three to 24 hours after infusion" in result.source
+
+
+def test_lifileucel_interval_is_the_protocols_8_to_12_hours_without_center_settings() -> None:
+    # C-144-01: "every 8 to 12 hours"; ONS: "every 8–12 hours".
+    first = T0 + 4 * H
+    result = next_il2_dose(
+        LIFILEUCEL_IL2,
+        center(**NO_IL2_SETTINGS),
+        infusion_end=T0,
+        doses_given=[first],
+        now=first + 12 * H,
+    )
+    assert (result.allowed_from, result.allowed_until) == (first + 8 * H, first + 12 * H)
+    assert result.status is ALLOWED
+    assert result.rule == (
+        "interval 8 h to 12 h after the previous dose (2024-03-01 14:00 UTC), inclusive"
+    )
+
+
+def test_a_center_may_narrow_the_lifileucel_interval() -> None:
+    # C-144-01 "every 8 to 12 hours": a center giving IL-2 no sooner than 10 h stays within it.
+    first = T0 + 4 * H
+    result = next_il2_dose(
+        LIFILEUCEL_IL2,
+        center(**{**NO_IL2_SETTINGS, "il2_interval_min_hours": hours(10)}),
+        infusion_end=T0,
+        doses_given=[first],
+        now=first + 9 * H,
+    )
+    assert result.status is TOO_EARLY
+    assert (result.minimum_hours, result.maximum_hours) == (Decimal(10), Decimal(12))
+    assert "Center setting" in result.source and "within the protocol's 8–12 h" in result.source
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "given", "message"),
+    [
+        (
+            "il2_interval_min_hours",
+            "6",
+            [T0 + 4 * H],
+            "6 h would widen the protocol's range 8–12 h",
+        ),
+        (
+            "il2_interval_max_hours",
+            "14",
+            [T0 + 4 * H],
+            "14 h would widen the protocol's range 8–12 h",
+        ),
+        ("il2_start_min_hours", "2", [], "2 h would widen the protocol's range 3–24 h"),
+        ("il2_start_max_hours", "30", [], "30 h would widen the protocol's range 3–24 h"),
+    ],
+    ids=["interval below 8 h", "interval above 12 h", "start before 3 h", "start after 24 h"],
+)
+def test_a_center_may_not_widen_the_lifileucel_ranges(
+    key: str, value: str, given: list[datetime], message: str
+) -> None:
+    # C-144-01: "Three to 24 hours after infusion … every 8 to 12 hours".
+    settings = center(**{**NO_IL2_SETTINGS, key: hours(value)})
+    with pytest.raises(InvalidCenterSetting) as refused:
+        next_il2_dose(LIFILEUCEL_IL2, settings, infusion_end=T0, doses_given=given, now=T0 + 9 * H)
+    assert refused.value.key == key
+    assert message in str(refused.value)
+    assert "A center may narrow the range, never widen it" in str(refused.value)
+
+
+def test_doses_beyond_the_maximum_are_flagged() -> None:
+    # C-144-01: "for up to 6 doses"; ONS: "a maximum of six doses". Seven are recorded.
+    given = every_8_hours(7)
+    result = next_il2_dose(
+        LIFILEUCEL_IL2, center(), infusion_end=T0, doses_given=given, now=given[-1] + H
+    )
+    assert result.status is MAXIMUM
+    assert result.doses_beyond_maximum == 1
+    assert result.reason == (
+        "No more IL-2, and 1 dose beyond the maximum: 7 doses are recorded but this protocol "
+        "allows at most 6 (the last at 2024-03-03 14:00 UTC). Check the dose record and tell "
+        "the treating physician."
+    )
+
+
+def test_the_maximum_exactly_reached_flags_nothing() -> None:
+    given = every_8_hours(6)
+    result = next_il2_dose(
+        LIFILEUCEL_IL2, center(), infusion_end=T0, doses_given=given, now=given[-1] + H
+    )
+    assert result.doses_beyond_maximum == 0
 
 
 @pytest.mark.parametrize(
@@ -318,7 +428,9 @@ def test_naive_dose_time_is_refused_naming_it() -> None:
 
 def test_center_interval_minimum_above_maximum_is_refused() -> None:
     settings = center(il2_interval_min_hours=hours(12), il2_interval_max_hours=hours(8))
-    with pytest.raises(InvalidCenterSetting, match="starts at 12 h but ends at 8 h"):
+    with pytest.raises(
+        InvalidCenterSetting, match=r"\(il2_interval_max_hours\).*starts at 12 h but ends at 8 h"
+    ):
         next_il2_dose(
             LIFILEUCEL_IL2, settings, infusion_end=T0, doses_given=[T0 + 4 * H], now=T0 + 9 * H
         )

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tilcare.clinical.dosing.regimens import Fixed, FromCenter, ProtocolRef
+from tilcare.clinical.dosing.regimens import Fixed, FromCenter, Narrowable, ProtocolRef
 from tilcare.clinical.dosing.settings import ChoiceSetting, DecimalSetting, RenalBandsSetting
 from tilcare.clinical.units import Quantity, Unit, cells_1e9, iu_per_kg, mg_per_kg, mg_per_m2
 from tilcare.protocols.loader import (
@@ -77,16 +77,28 @@ def test_lifileucel_facts_from_the_label() -> None:
     assert isinstance(window.earliest_hours, Fixed) and isinstance(window.latest_hours, Fixed)
     assert window.earliest_hours.value == Quantity.of(24, Unit.hours)
     assert window.latest_hours.value == Quantity.of(96, Unit.hours)
-    # Medina JITC 2023: 600,000 IU/kg, up to 6 doses; interval and start window unconfirmed
+    # C-144-01: "Three to 24 hours after infusion, patients received IL-2 … 600,000 IU/kg every 8
+    # to 12 hours for up to 6 doses"; ONS (US PI): "3–24 hours post infusion … every 8–12 hours
+    # for a maximum of six doses". The center may narrow the ranges, never widen them.
     assert protocol.il2.dose_per_kg == iu_per_kg(600000)
     assert protocol.il2.max_doses == 6
-    for param in (
-        protocol.il2.interval_min_hours,
-        protocol.il2.interval_max_hours,
-        protocol.il2.start_min_hours,
-        protocol.il2.start_max_hours,
-    ):
-        assert isinstance(param, FromCenter)
+    expected = {
+        "interval_min_hours": ("8", "8", "12"),
+        "interval_max_hours": ("12", "8", "12"),
+        "start_min_hours": ("3", "3", "24"),
+        "start_max_hours": ("24", "3", "24"),
+    }
+    for name, (value, low, high) in expected.items():
+        param = getattr(protocol.il2, name)
+        assert isinstance(param, Narrowable)
+        assert (param.value, param.low, param.high) == (
+            Quantity.of(value, Unit.hours),
+            Quantity.of(low, Unit.hours),
+            Quantity.of(high, Unit.hours),
+        )
+        assert (param.setting.minimum, param.setting.maximum) == (Decimal(low), Decimal(high))
+        assert "Three to 24 hours after infusion" in param.source
+        assert "every 8–12 hours for a maximum of six doses" in param.source
     assert protocol.il2_rule_sets == ("dutcher-2014", "betof-warner-2024")
 
 
@@ -271,9 +283,27 @@ MALFORMED: list[Any] = [
     ),
     pytest.param(
         lambda d: _setting("il2_interval_min_hours")(d).update(unit="min"),
-        "il2.interval_min_hours.setting",
+        "il2.interval_min_hours.narrowing_setting",
         "is in “min”; expected h",
         id="interval setting in minutes",
+    ),
+    pytest.param(
+        lambda d: _setting("il2_interval_max_hours")(d).update(max="14"),
+        "il2.interval_max_hours.narrowing_setting",
+        "must have a max of at most 12",
+        id="narrowing setting wider than the protocol's range",
+    ),
+    pytest.param(
+        lambda d: d["il2"].update(interval_max_hours="12"),
+        "il2.interval_max_hours",
+        "both ends of a range a center may narrow",
+        id="one end of a narrowable range fixed",
+    ),
+    pytest.param(
+        lambda d: d["il2"]["start_min_hours"].update(value="30"),
+        "il2.start_min_hours",
+        "30 is greater than start_max_hours 24",
+        id="narrowable range low above high",
     ),
     pytest.param(
         lambda d: _setting("cyclophosphamide_rounding_increment_mg")(d).update(unit="g"),
@@ -308,7 +338,7 @@ MALFORMED: list[Any] = [
     pytest.param(
         lambda d: _setting("il2_start_min_hours")(d).update(min="60"),
         "center_settings[14].min",
-        "60 is greater than max 48",
+        "60 is greater than max 24",
         id="setting min above max",
     ),
     pytest.param(
