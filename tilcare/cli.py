@@ -130,10 +130,17 @@ def demo(argv: Sequence[str]) -> int:
     # Static files are served from the installed package (whitenoise finders); the empty
     # collectstatic folder only spares the demo a warning on every worker start.
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    from django.utils import timezone
+
+    from tilcare.demo.logger_files import write_product_logger_files
+
+    loggers = write_product_logger_files(data_dir, timezone.now())
     url = f"http://127.0.0.1:{args.port}/"
     print()
     print(f"tilcare demo: {url}")
     print(f"Data folder: {data_dir} (demo data only, never real patients)")
+    for logger in loggers:
+        print(f"Logger file of the product shipper in transit (to upload at receipt): {logger}")
     print()
     print(f"Demo logins (every account's password: {DEMO_PASSWORD})")
     print(_logins_table())

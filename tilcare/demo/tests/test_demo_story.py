@@ -7,11 +7,18 @@ without asking for closed batches.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tilcare.accounts.models import User
 from tilcare.demo.builder import build_demo
+from tilcare.demo.logger_files import write_product_logger_files
+from tilcare.identity.choices import ShipmentStatus, ShipperType
+from tilcare.identity.models import Shipment
+from tilcare.identity.services import shipments as shipment_services
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
 from tilcare.manufacturing.choices import BatchStatus
@@ -78,3 +85,35 @@ def test_the_product_released_today_is_on_the_batch_board_without_a_filter(demo)
     # Then the released batch is there, in the "Released" column
     released_column = page.split('id="column-released"')[1].split("</section>")[0]
     assert f"/manufacturing/batches/{batch.public_id}/" in released_column
+
+
+def test_the_product_shipper_s_logger_file_reads_vapour_phase_and_is_accepted(demo, tmp_path):
+    # Given the logger file the demo writes for Thomas Nguyen's LN2 dry shipper, in transit
+    journey = journey_of("Nguyen")
+    shipment = Shipment.objects.get(coi_din=journey.coi_din, status=ShipmentStatus.IN_TRANSIT)
+    assert shipment.shipper_type == ShipperType.LN2_DRY_SHIPPER
+    [path] = write_product_logger_files(tmp_path, timezone.now())
+    assert path.name == f"logger-{journey.coi_din}.csv"
+
+    # When the pharmacist uploads it on the shipment page, then receives the shipper
+    client = client_for("pharmacist")
+    with path.open("rb") as upload:
+        response = client.post(
+            f"/identity/shipments/{shipment.public_id}/temperatures/", {"file": upload}
+        )
+    shipment_services.receive_shipment(
+        Shipment.objects.get(pk=shipment.pk),
+        actor=User.objects.get(username="pharmacist"),
+        at=timezone.now(),
+        max_logging_interval_minutes=15,
+    )
+
+    # Then every reading is a liquid-nitrogen vapour-phase temperature (about −190 to −150 °C,
+    # never a 2–8 °C curve), all are taken, and the receipt finds no excursion
+    assert response.status_code == 302
+    temperatures = [Decimal(line.split(",")[1]) for line in path.read_text().splitlines()[1:]]
+    assert len(temperatures) >= 12
+    assert all(Decimal("-190") <= t <= Decimal("-180") for t in temperatures)
+    received = Shipment.objects.get(pk=shipment.pk)
+    assert received.readings.count() == len(temperatures)
+    assert received.excursion is False
