@@ -170,3 +170,44 @@ def test_removing_the_demo_database_leaves_other_files_alone(tmp_path):
 
     # Then only the three database files are gone
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "staticfiles"]
+
+
+# The hour when the demo center (New York) is already on the next day and the facility (Chicago)
+# still on the day before; the demo once failed to build then.
+FROZEN_DEMO = """
+import datetime as dt
+import sys
+
+import time_machine
+
+from tilcare.cli import main
+
+with time_machine.travel(dt.datetime({moment}, tzinfo=dt.UTC), tick=True):
+    sys.exit(main(["demo", "--no-serve", "--data-dir", sys.argv[1]]))
+"""
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        pytest.param("2026, 12, 7, 5, 30", id="0530Z"),
+        pytest.param("2026, 11, 1, 5, 30", id="0530Z-clocks-back-in-the-US"),
+    ],
+)
+def test_demo_builds_from_a_fresh_folder_at_05_30_utc(tmp_path, moment):
+    # Given a fresh data folder, the process in UTC, and the clock at 05:30 UTC
+    env = {**_env(tmp_path), "TZ": "UTC"}
+
+    # When `tilcare demo --no-serve` is run then
+    result = subprocess.run(
+        [sys.executable, "-c", FROZEN_DEMO.format(moment=moment), str(tmp_path)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    # Then it builds the whole demo and says so
+    assert result.returncode == 0, result.stderr
+    assert "Demo loaded: 2 organizations, 11 users, 18 patients" in result.stdout
