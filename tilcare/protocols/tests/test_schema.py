@@ -148,6 +148,25 @@ def test_nki_facts_from_the_trial_design() -> None:
     assert isinstance(protocol.il2.start_min_hours, FromCenter)
 
 
+def test_nki_day_numbers_cite_the_nki_design_not_another_trial() -> None:
+    # NCT01995344 is a Christie (Manchester) phase II with up to 12 IL-2 doses, not the NKI
+    # trial (NCT02278887); the ESMO 2018 design says "× 2 days" and "× 5 days" only.
+    protocol = load_protocol("nki_phase3")
+    for agent in protocol.lymphodepletion.agents:
+        assert "NCT01995344" not in agent.days.source
+        assert "ESMO 2018 trial-design abstract" in agent.days.source
+        assert "give no day numbers" in agent.days.source
+        assert agent.days.confirmed is False
+
+
+def test_lifileucel_day_numbers_name_the_trial_they_come_from() -> None:
+    # The quoted numbering is the Christie (Manchester) phase II's, not the NKI trial's.
+    protocol = load_protocol("lifileucel_us")
+    for agent in protocol.lymphodepletion.agents:
+        assert "NKI" not in agent.days.source
+        assert "Christie (Manchester) phase II TIL protocol NCT01995344" in agent.days.source
+
+
 def _numbers_without_source(value: object, path: str) -> Iterator[str]:
     """Paths of dataclasses that hold a number but no non-empty source."""
     if isinstance(value, tuple):
