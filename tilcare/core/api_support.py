@@ -153,24 +153,34 @@ class InputSchema(Schema):
         return value
 
 
-# Tags of `one_or_many`'s two shapes; `field_errors` leaves them out of a field's path.
-_ONE, _MANY = "one-or-many:object", "one-or-many:list"
+# Tags of `one_or_many`'s two shapes; `field_errors` leaves the object's out of a field's path
+# and writes the list's as the list's name.
+_ONE, _MANY = "one-or-many:object", "one-or-many:list:"
 
 
-def _one_or_many_shape(value: Any) -> str:
-    return _MANY if isinstance(value, list) else _ONE
-
-
-def one_or_many(schema: type[InputSchema]) -> Any:
+def one_or_many(schema: type[InputSchema], list_name: str) -> Any:
     """A body that is one object or a list of them (as an instrument sends counts).
 
-    Only the shape that was sent is validated, so a refusal names `viable_cells` for one object
-    and `0.viable_cells` for the first of a list, without the other shape's complaints.
+    Only the shape that was sent is validated, and a refusal names the field the way the
+    service does: `viable_cells` for one object, `counts.0.viable_cells` for the first of a list
+    named "counts", without the other shape's complaints.
     """
+    many = f"{_MANY}{list_name}"
+
+    def shape(value: Any) -> str:
+        return many if isinstance(value, list) else _ONE
+
     return Annotated[
-        Annotated[list[schema], Tag(_MANY)] | Annotated[schema, Tag(_ONE)],  # type: ignore[valid-type]
-        Discriminator(_one_or_many_shape),
+        Annotated[list[schema], Tag(many)] | Annotated[schema, Tag(_ONE)],  # type: ignore[valid-type]
+        Discriminator(shape),
     ]
+
+
+def _path_part(part: Any) -> str | None:
+    text = str(part)
+    if text == _ONE:
+        return None
+    return text.removeprefix(_MANY)
 
 
 _STRICT_VERSIONS: dict[type[Any], type[InputSchema]] = {}
@@ -317,7 +327,8 @@ def field_errors(ninja_errors: list[dict[str, Any]]) -> dict[str, list[str]]:
     """
     result: dict[str, list[str]] = {}
     for error in ninja_errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in (_ONE, _MANY)]
+        parts = (_path_part(part) for part in error.get("loc", ()))
+        location = [part for part in parts if part is not None]
         source = location.pop(0) if location else ""
         if source == "body" and location:
             location.pop(0)

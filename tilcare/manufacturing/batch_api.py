@@ -66,8 +66,8 @@ from tilcare.manufacturing.models import Batch
 from tilcare.manufacturing.reactivity_csv import MAX_BYTES
 
 # One culture or count, or a list of them as an instrument sends them.
-CulturesIn = one_or_many(CultureIn)
-RepCountsIn = one_or_many(RepCountIn)
+CulturesIn = one_or_many(CultureIn, "cultures")
+RepCountsIn = one_or_many(RepCountIn, "counts")
 
 router = Router(tags=["manufacturing: batch record"])
 

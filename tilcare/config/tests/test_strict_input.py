@@ -51,13 +51,15 @@ def _bodies() -> list[tuple[str, str, dict[str, Any], str]]:
             content = operation.get("requestBody", {}).get("content", {})
             if "application/json" not in content:
                 continue
-            for kind in _kinds(content["application/json"]["schema"]):
-                if kind.get("type") == "object":
-                    found.append((method, path, kind, "object"))
-                    break
-                if kind.get("type") == "array":
-                    found.append((method, path, _resolve(kind["items"]), "list"))
-                    break
+            # A body of one object or a list of them is sent as one object (the list's own
+            # naming of its rows is tested with the batch record).
+            kinds = {
+                kind.get("type"): kind for kind in _kinds(content["application/json"]["schema"])
+            }
+            if "object" in kinds:
+                found.append((method, path, kinds["object"], "object"))
+            elif "array" in kinds:
+                found.append((method, path, _resolve(kinds["array"]["items"]), "list"))
     return found
 
 

@@ -1,0 +1,100 @@
+"""Calculators take exactly the inputs they declare: strict JSON on the API, typed text on the page.
+
+Every calculator's schema is made strict when it is registered, so a calculator declares nothing
+for it: a misspelt field is refused instead of being ignored (a creatinine graded without its
+misspelt baseline came back a different grade), and `true` is not a count of 1. The page's form
+sends typed text ("2"), which it may.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from django.utils.html import escape
+
+from tilcare.accounts.choices import Role
+from tilcare.audit.models import AuditEvent
+from tilcare.calculators.registry import all_calculators
+from tilcare.core.api_support import InputSchema
+from tilcare.core.validation import WHOLE_NUMBER
+from tilcare.patients.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+UNKNOWN = "Unknown field; check its spelling against the API documentation."
+CELL_DOSE = "cell-dose-lifileucel-us-2024"
+
+
+def client_for(role: Role) -> Client:
+    client = Client()
+    client.force_login(UserFactory(role=role))
+    return client
+
+
+def post(client: Client, slug: str, body: object):
+    return client.post(
+        f"/api/v1/calc/{slug}", data=json.dumps(body), content_type="application/json"
+    )
+
+
+def test_every_registered_calculator_takes_a_strict_input_schema():
+    # Given every calculator, as registered by its definition module
+    # When its input schema is looked at
+    # Then each is strict (unknown fields refused, JSON types checked)
+    assert [c.slug for c in all_calculators() if not issubclass(c.input_schema, InputSchema)] == []
+
+
+def test_a_misspelt_baseline_is_refused_not_graded_without_it():
+    # Given a creatinine with its baseline under a misspelt name
+    body = {"creatinine": "2.1", "uln": "1.2", "baseline_creatinne": "0.9", "unit": "mg_per_dl"}
+    before = AuditEvent.objects.count()
+
+    # When it is sent to the CTCAE v5.0 creatinine calculator
+    response = post(client_for(Role.PHYSICIAN), "ctcae-creatinine", body)
+
+    # Then it is refused naming the unknown field, and no grade is given
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "Invalid input.",
+        "errors": {"baseline_creatinne": [UNKNOWN]},
+    }
+    assert AuditEvent.objects.count() == before
+
+
+def test_true_is_not_a_count_of_bags_on_the_api():
+    # Given a cell dose whose number of bags is sent as true
+    body = {"total_viable_cells": "21.4", "unit": "e9_cells", "bag_count": True}
+
+    # When it is sent to the API
+    response = post(client_for(Role.PHARMACIST), CELL_DOSE, body)
+
+    # Then the number of bags is refused as not a whole number
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"bag_count": [WHOLE_NUMBER]}
+
+
+def test_text_for_a_count_is_refused_on_the_api():
+    body = {"total_viable_cells": "21.4", "unit": "e9_cells", "bag_count": "2"}
+
+    response = post(client_for(Role.PHARMACIST), CELL_DOSE, body)
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"bag_count": [WHOLE_NUMBER]}
+
+
+def test_the_page_form_takes_the_count_typed_as_text():
+    # Given the cell dose the API calculates from JSON (a count as a number)
+    pharmacist = client_for(Role.PHARMACIST)
+    json_body = {"total_viable_cells": "21.4", "unit": "e9_cells", "bag_count": 2}
+    headline = post(pharmacist, CELL_DOSE, json_body).json()["headline"]
+
+    # When the same values are typed on the calculator's page, every value text
+    form = {"total_viable_cells": "21.4", "unit": "e9_cells", "bag_count": "2"}
+    response = pharmacist.post(f"/calculators/{CELL_DOSE}/", form, HTTP_HX_REQUEST="true")
+
+    # Then the page shows the same answer: text is what a form sends
+    assert response.status_code == 200
+    assert escape(headline) in response.content.decode()
+    assert WHOLE_NUMBER not in response.content.decode()
