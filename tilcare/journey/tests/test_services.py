@@ -12,6 +12,7 @@ import threading
 import zoneinfo
 
 import pytest
+import time_machine
 from django.db import connections
 from django.utils import timezone
 
@@ -19,7 +20,7 @@ from tilcare.accounts.choices import CENTER_ROLES, Role
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.clinical.checkdigits import mod37_2
 from tilcare.core.errors import InvalidInput, PermissionDenied
-from tilcare.core.timeutil import local_today
+from tilcare.core.timeutil import local_moment, local_today
 from tilcare.journey import selectors, services
 from tilcare.journey.choices import (
     STAGE_TASKS,
@@ -925,13 +926,16 @@ def test_day_zero_is_the_recorded_infusions_date_in_the_center_time_zone(team, j
 
 
 def test_days_in_stage_on_the_board_count_from_entering_the_stage(team, journey):
-    # Given a journey that entered its stage three days and one hour ago
-    Journey.objects.filter(pk=journey.pk).update(
-        stage_entered_at=timezone.now() - dt.timedelta(days=3, hours=1)
-    )
+    # Given noon today at the center, and a journey that entered its stage three days and one
+    # hour before
+    noon = local_moment(team.center, local_today(team.center), dt.time(12))
+    with time_machine.travel(noon, tick=False):
+        Journey.objects.filter(pk=journey.pk).update(
+            stage_entered_at=timezone.now() - dt.timedelta(days=3, hours=1)
+        )
 
-    # When the navigator's board is built
-    columns = selectors.board(team.navigator)
+        # When the navigator's board is built
+        columns = selectors.board(team.navigator)
 
     # Then its card shows 3 days in stage and its one open task
     (card,) = [c for column in columns for c in column.cards]
@@ -941,6 +945,22 @@ def test_days_in_stage_on_the_board_count_from_entering_the_stage(team, journey)
         1,
         0,
     )
+
+
+def test_days_in_stage_on_the_board_are_the_center_s_calendar_days_across_a_clock_change(
+    team, journey
+):
+    # Given a journey that entered its stage at 23:30 on 7 March 2026 in New York, and the board
+    # opened at 00:30 on 9 March, after the clocks went forward (47 hours later)
+    entered = local_moment("America/New_York", dt.date(2026, 3, 7), dt.time(23, 30))
+    Journey.objects.filter(pk=journey.pk).update(stage_entered_at=entered)
+    with time_machine.travel(dt.datetime(2026, 3, 9, 4, 30, tzinfo=dt.UTC), tick=False):
+        # When the navigator's board is built
+        columns = selectors.board(team.navigator)
+
+    # Then the card counts 2 days in stage (7 to 9 March), not the 1 whole day of 24 hours
+    (card,) = [c for column in columns for c in column.cards]
+    assert card.days_in_stage == 2
 
 
 def test_board_counts_overdue_tasks(team, journey):
