@@ -87,7 +87,7 @@ RANGES = [
         {**CREATININE_MG, "baseline": "0.9"},
         "creatinine",
         "creatinine 1E+30 mg/dL is above the plausible maximum 30 mg/dL.",
-        "creatinine -1E+30 mg/dL must be at least 0.1 mg/dL.",
+        "creatinine -1E+30 mg/dL must be at least 0.2 mg/dL.",
     ),
     (
         "ctcae-creatinine",
@@ -102,7 +102,7 @@ RANGES = [
         {**CREATININE_MG, "baseline": "0.9"},
         "baseline",
         "baseline creatinine 1E+30 mg/dL is above the plausible maximum 30 mg/dL.",
-        "baseline creatinine -1E+30 mg/dL must be at least 0.1 mg/dL.",
+        "baseline creatinine -1E+30 mg/dL must be at least 0.2 mg/dL.",
     ),
     (
         "ctcae-fever",
@@ -236,21 +236,21 @@ def test_every_number_of_the_value_calculators_is_covered() -> None:
             "ctcae-creatinine",
             '{"creatinine": 2.1, "uln": 110, "unit": "umol_per_l"}',
             "creatinine",
-            "creatinine 2.1 µmol/L must be at least 8.84 µmol/L.",
+            "creatinine 2.1 µmol/L must be at least 17.68 µmol/L.",
             id="creatinine-2.1-umol/L",
         ),
         pytest.param(
             "ctcae-creatinine",
             '{"creatinine": 0.01, "uln": 1.2, "unit": "mg_per_dl"}',
             "creatinine",
-            "creatinine 0.01 mg/dL must be at least 0.1 mg/dL.",
+            "creatinine 0.01 mg/dL must be at least 0.2 mg/dL.",
             id="creatinine-0.01-mg/dL",
         ),
         pytest.param(
             "ctcae-creatinine",
             '{"creatinine": 2.1, "uln": 1.2, "unit": "umol_per_l"}',
             "creatinine",
-            "creatinine 2.1 µmol/L must be at least 8.84 µmol/L.",
+            "creatinine 2.1 µmol/L must be at least 17.68 µmol/L.",
             id="creatinine-and-ULN-in-the-wrong-unit",
         ),
         pytest.param(
@@ -486,5 +486,5 @@ def test_the_page_shows_a_refusal_on_its_field(client: Client) -> None:
     html = response.content.decode()
     assert (
         '<div class="field-error" id="id_creatinine_error"><p>creatinine 2.1 µmol/L must be at '
-        "least 8.84 µmol/L.</p></div>"
+        "least 17.68 µmol/L.</p></div>"
     ) in html

@@ -31,8 +31,9 @@ Plausibility limits (this module's, to catch entry slips; not CTCAE facts), refu
 `ImplausibleInput` naming the field and the limit, checked in the unit given: counts >= 0 and at
 most neutrophils 200,000, platelets 5,000,000, lymphocytes 1,000,000, white blood cells
 1,000,000 /mm³; LLN from 1,000, 100,000, 500, 2,000 up to 10,000, 500,000, 5,000, 20,000 /mm³;
-hemoglobin > 0 and <= 25.0 g/dL, its LLN 10.0–20.0 g/dL; creatinine and baseline 0.1–30 mg/dL,
-ULN 0.3–3.0 mg/dL (µmol/L limits = ×88.4, so 2.1 µmol/L, a value typed in mg/dL, is refused);
+hemoglobin > 0 and <= 25.0 g/dL, its LLN 10.0–20.0 g/dL; creatinine and baseline 0.2–30 mg/dL
+(the renal module's minimum: lower is taken for a unit error), ULN 0.3–3.0 mg/dL (µmol/L limits
+= ×88.4, so 2.1 µmol/L, a value typed in mg/dL, is refused);
 temperature 30.0–45.0 °C; durations 0–720 h; weights 20–350 kg, and a weight more than 50 %
 above or below the baseline weight (a pound typed as a kilogram is +120 %).
 
@@ -56,6 +57,7 @@ from tilcare.clinical.grading.ctcae_v5_0 import (
     term,
     within,
 )
+from tilcare.clinical.renal import SCR_MIN_MG_PER_DL
 from tilcare.clinical.units import ImplausibleInput, Quantity, Unit
 
 COUNT_UNITS = (Unit.per_mm3, Unit.e9_per_l)
@@ -355,7 +357,7 @@ def grade_creatinine_increased(
     if value.unit not in CREATININE_UNITS:
         raise CtcaeUnitError("creatinine", value.unit, CREATININE_UNITS)
     unit = value.unit
-    low, high = _creatinine_limit(unit, "0.1"), _creatinine_limit(unit, "30")
+    low, high = _creatinine_limit(unit, str(SCR_MIN_MG_PER_DL)), _creatinine_limit(unit, "30")
     within("creatinine", value, low, high, low_open=False)
     upper = in_unit(uln, ULN_NAME, unit, (unit,), notes)
     low_uln, high_uln = _creatinine_limit(unit, "0.3"), _creatinine_limit(unit, "3.0")

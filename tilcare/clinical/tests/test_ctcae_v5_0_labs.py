@@ -733,27 +733,27 @@ def test_creatinine_baseline_in_umol_per_l_with_ratios_rounded() -> None:
         (
             {"creatinine": q("0", Unit.mg_per_dl), "uln": q("1.0", Unit.mg_per_dl)},
             ImplausibleInput,
-            "creatinine 0 mg/dL must be at least 0.1 mg/dL",
+            "creatinine 0 mg/dL must be at least 0.2 mg/dL",
         ),
         (
             {"creatinine": q("0.01", Unit.mg_per_dl), "uln": q("1.2", Unit.mg_per_dl)},
             ImplausibleInput,
-            "creatinine 0.01 mg/dL must be at least 0.1 mg/dL",
+            "creatinine 0.01 mg/dL must be at least 0.2 mg/dL",
         ),
         (
             # 2.1 typed as mg/dL but sent as µmol/L: 2.1 µmol/L is 0.024 mg/dL.
             {"creatinine": q("2.1", Unit.umol_per_l), "uln": q(110, Unit.umol_per_l)},
             ImplausibleInput,
-            "creatinine 2.1 µmol/L must be at least 8.84 µmol/L",
+            "creatinine 2.1 µmol/L must be at least 17.68 µmol/L",
         ),
         (
             {
                 "creatinine": q("1.0", Unit.mg_per_dl),
                 "uln": q("1.0", Unit.mg_per_dl),
-                "baseline": q("0.05", Unit.mg_per_dl),
+                "baseline": q("0.15", Unit.mg_per_dl),
             },
             ImplausibleInput,
-            "baseline creatinine 0.05 mg/dL must be at least 0.1 mg/dL",
+            "baseline creatinine 0.15 mg/dL must be at least 0.2 mg/dL",
         ),
         (
             {"creatinine": q("31", Unit.mg_per_dl), "uln": q("1.0", Unit.mg_per_dl)},
