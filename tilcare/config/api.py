@@ -5,9 +5,11 @@ on the API itself. Every error is JSON:
 
     {"detail": "...", "errors": {"field": ["message", ...]}}   (errors only where they apply)
 
-401 not authenticated, 403 not permitted (the policy's message), 404 not found or not visible
-(the same answer, so existence never leaks), 409 transition blocked (with "reasons"), 422 invalid
-input (field -> messages, whether the schema or the service refused it).
+400 a body that is not JSON, 401 not authenticated, 403 not permitted (the policy's message), 404
+not found or not visible (the same answer, so existence never leaks), 409 transition blocked (with
+"reasons"), 422 invalid input (field -> messages, whether the schema or the service refused it).
+The OpenAPI document declares each of these on the operations that can give it
+(`tilcare.config.openapi`).
 
 (No `from __future__ import annotations` in this module: ninja reads the operations' parameter
 annotations as objects when the routes are built.)
@@ -33,6 +35,7 @@ from ninja.openapi.docs import DocsBase
 from tilcare.accounts.api import router as accounts_router
 from tilcare.accounts.api_auth import API_AUTH, authenticated_user
 from tilcare.calculators.api import router as calculators_router
+from tilcare.config.openapi import document_errors
 from tilcare.core.api_support import DecimalJsonParser, field_errors
 from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied, TransitionBlocked
 from tilcare.identity.api import router as identity_router
@@ -90,7 +93,18 @@ def _docs_require_user(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapped
 
 
-api = NinjaAPI(
+class TilcareApi(NinjaAPI):
+    """The API whose OpenAPI document also declares every refusal (`config.openapi`)."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        root = path_prefix if path_prefix is not None else self.get_root_path(path_params or {})
+        return document_errors(schema, root=root)
+
+
+api = TilcareApi(
     title="tilcare API",
     version="1",
     description=(
