@@ -138,7 +138,7 @@ def stored_thresholds(facility_id: int) -> StoredThresholds:
 @dataclass(frozen=True)
 class DoseRange:
     minimum_1e9: Decimal
-    maximum_1e9: Decimal
+    maximum_1e9: Decimal | None  # None: the protocol's sources set no maximum
     source: str
     protocol_title: str
 
@@ -152,7 +152,7 @@ def dose_range(batch: Batch) -> DoseRange | None:
     dose = protocol.cell_dose
     return DoseRange(
         dose.minimum.require(Unit.cells_1e9, "minimum cell dose"),
-        dose.maximum.require(Unit.cells_1e9, "maximum cell dose"),
+        None if dose.maximum is None else dose.maximum.require(Unit.cells_1e9, "maximum cell dose"),
         dose.source,
         protocol.title,
     )
@@ -209,7 +209,7 @@ def _run(points: list[tuple[int, Quantity]], day: int, dose: DoseRange, warn: De
         points,
         harvest_day=day,
         dose_lower=Quantity(dose.minimum_1e9, Unit.cells_1e9),
-        dose_upper=Quantity(dose.maximum_1e9, Unit.cells_1e9),
+        dose_upper=None if dose.maximum_1e9 is None else Quantity(dose.maximum_1e9, Unit.cells_1e9),
         warn_below_probability=warn,
     )
 
@@ -318,7 +318,11 @@ def _chart(
             series("Forecast interval, upper", "band_upper", {d: v[1] for d, v in fan.items()}),
             series("Forecast at harvest", "forecast", at_harvest),
             series("Dose range, lower", "limit", dict.fromkeys(days, dose.minimum_1e9)),
-            series("Dose range, upper", "limit", dict.fromkeys(days, dose.maximum_1e9)),
+            *(
+                [series("Dose range, upper", "limit", dict.fromkeys(days, dose.maximum_1e9))]
+                if dose.maximum_1e9 is not None
+                else []
+            ),
         ],
     }
 

@@ -137,7 +137,10 @@ def dose_specification(dose: CellDoseCheck | CellDoseRange) -> str:
     bags = ""
     if dose.minimum_bags is not None:
         bags = f" in {dose.minimum_bags} to {dose.maximum_bags} bags"
-    low, high = plain(dose.minimum.magnitude), plain(dose.maximum.magnitude)
+    low = plain(dose.minimum.magnitude)
+    if dose.maximum is None:
+        return f"at least {low} ×10⁹ viable cells{bags}, no maximum (protocol {dose.protocol})"
+    high = plain(dose.maximum.magnitude)
     return f"{low} to {high} ×10⁹ viable cells{bags} (protocol {dose.protocol})"
 
 

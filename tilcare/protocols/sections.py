@@ -9,7 +9,8 @@ Layout (numbers are decimal strings; `*_setting` keys name a declared center set
                                crcl_weight_basis_setting [+ crcl_adjusted_weight_factor_setting]
   [lymphodepletion.agents.days] numbers (before day 0), confirmed (true | false), source
   [lymphodepletion.mesna]      with_agent, dose_setting, source
-  [cell_dose]                  min_cells_1e9, max_cells_1e9, [min_bags, max_bags], source
+  [cell_dose]                  min_cells_1e9, [max_cells_1e9], [min_bags, max_bags], source
+                               (a limit the sources do not set is left out, not invented)
   [infusion_window]            earliest_hours, latest_hours (after the last fludarabine dose)
   [il2]                        dose, dose_unit (IU/kg), max_doses, source, weight_basis_setting
                                [+ adjusted_weight_factor_setting], interval_min_hours,
@@ -339,8 +340,10 @@ def lymphodepletion(t: Table, ref: ProtocolRef, declared: Declared) -> Lymphodep
 
 def cell_dose(t: Table, ref: ProtocolRef) -> CellDoseRange:
     source = t.text("source")
-    low, high = _positive(t, "min_cells_1e9"), _positive(t, "max_cells_1e9")
-    _ordered(t, "min_cells_1e9", "max_cells_1e9", low, high)
+    low = _positive(t, "min_cells_1e9")
+    high = _positive(t, "max_cells_1e9") if "max_cells_1e9" in t else None
+    if high is not None:
+        _ordered(t, "min_cells_1e9", "max_cells_1e9", low, high)
     min_bags = max_bags = None
     if "min_bags" in t or "max_bags" in t:
         min_bags, max_bags = t.integer("min_bags"), t.integer("max_bags")
@@ -353,7 +356,7 @@ def cell_dose(t: Table, ref: ProtocolRef) -> CellDoseRange:
         lambda: CellDoseRange(
             protocol=ref,
             minimum=Quantity(low, Unit.cells_1e9),
-            maximum=Quantity(high, Unit.cells_1e9),
+            maximum=Quantity(high, Unit.cells_1e9) if high is not None else None,
             source=source,
             minimum_bags=min_bags,
             maximum_bags=max_bags,

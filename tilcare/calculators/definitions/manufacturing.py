@@ -99,6 +99,7 @@ def _growth_chart(result: Any) -> dict[str, Any] | None:
         return [str(value.magnitude) if day == result.harvest_day else None for day in days]
 
     lower_e9 = result.dose_lower.to(Unit.cells_1e9).magnitude
+    assert result.dose_upper is not None  # this calculator always takes an upper limit
     upper_e9 = result.dose_upper.to(Unit.cells_1e9).magnitude
     return {
         "x": [str(day) for day in days],

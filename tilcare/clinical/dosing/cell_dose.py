@@ -1,8 +1,10 @@
 """A product's total viable cells and bag count against the protocol's range.
 
-Ranges (clinical-reference.md): lifileucel 7.5 × 10⁹ to 72 × 10⁹ viable cells in 1 to 4 bags
-(Amtagvi US label 2024, section 2); NKI phase 3 5 × 10⁹ to 2 × 10¹¹ TIL (Rohaan et al., NEJM
-2022), no bag count given. Limits are inclusive: a dose equal to a limit is within range.
+Ranges: lifileucel 7.5 × 10⁹ to 72 × 10⁹ viable cells in 1 to 4 bags (Amtagvi US label 2024,
+section 2); NKI phase 3 "at least 5×10⁹" TILs (Rohaan et al., NEJM 2022, abstract), with no
+maximum and no bag count in its sources (the 5 × 10⁹ to 2 × 10¹¹ often quoted is a range observed
+in the trial, not a limit): a limit the sources do not set is not checked, and the answer says so.
+Limits are inclusive: a dose equal to a limit is within range.
 
 Units: the total may be given in cells or in ×10⁹ cells; a total in cells is converted explicitly
 with `.to(Unit.cells_1e9)` (exact: 1 ×10⁹ cells = 10⁹ cells) and the conversion is recorded. Any
@@ -17,7 +19,10 @@ from enum import Enum
 from tilcare.clinical.dosing.regimens import CellDoseRange, ProtocolRef
 from tilcare.clinical.units import ImplausibleInput, InvalidQuantity, Quantity, Unit, UnitMismatch
 
-RULE = "within range when minimum ≤ value ≤ maximum (limits inclusive)"
+RULE = (
+    "within range when minimum ≤ value ≤ maximum (limits inclusive); a limit the protocol's "
+    "sources do not set is not checked"
+)
 
 
 class RangeStatus(Enum):
@@ -34,7 +39,7 @@ class CellDoseCheck:
     conversion: str  # how `total` was obtained from `given`
     total: Quantity  # in ×10⁹ cells
     minimum: Quantity
-    maximum: Quantity
+    maximum: Quantity | None  # None: the protocol's sources set no maximum
     cells_status: RangeStatus
     cells_message: str
     bag_count: int
@@ -81,6 +86,12 @@ def check_cell_dose(
     if total < low:
         cells_status = RangeStatus.BELOW
         cells_message = f"{total} is below the protocol minimum of {low}."
+    elif high is None:
+        cells_status = RangeStatus.WITHIN
+        cells_message = (
+            f"{total} is at least the protocol minimum of {low}; the protocol's sources set no "
+            "maximum, so the treating physician judges a high dose."
+        )
     elif total > high:
         cells_status = RangeStatus.ABOVE
         cells_message = f"{total} is above the protocol maximum of {high}."

@@ -275,19 +275,22 @@ class LymphodepletionRegimen:
 
 @dataclass(frozen=True)
 class CellDoseRange:
-    """Total viable cells (in ×10⁹ cells) and, where the sources give it, the bag count."""
+    """Total viable cells (in ×10⁹ cells) and, where the sources give them, the maximum and the
+    bag count (None: the protocol's sources set no such limit)."""
 
     protocol: ProtocolRef
     minimum: Quantity
-    maximum: Quantity
+    maximum: Quantity | None
     source: str
     minimum_bags: int | None = None
     maximum_bags: int | None = None
 
     def __post_init__(self) -> None:
         _require_unit(self.minimum, (Unit.cells_1e9,), "minimum cell dose")
-        _require_unit(self.maximum, (Unit.cells_1e9,), "maximum cell dose")
-        if not Decimal(0) < self.minimum.magnitude <= self.maximum.magnitude:
+        if self.maximum is not None:
+            _require_unit(self.maximum, (Unit.cells_1e9,), "maximum cell dose")
+        top = self.maximum.magnitude if self.maximum is not None else self.minimum.magnitude
+        if not Decimal(0) < self.minimum.magnitude <= top:
             raise InvalidQuantity(f"Cell dose range {self.minimum} to {self.maximum} is invalid.")
         if (self.minimum_bags is None) != (self.maximum_bags is None):
             raise InvalidQuantity("Give both bag limits or neither.")

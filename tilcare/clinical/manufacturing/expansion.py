@@ -5,7 +5,8 @@ by ordinary least squares on ln(cells) against day. Growth rate b /day; doubling
 (not defined when b <= 0); s = √(SSE / (n − 2)) on the ln scale. Prediction interval for a new
 observation on harvest day x0: exp(ŷ0 ± t(alpha/2, n − 2) · s · √(1 + 1/n + (x0 − x̄)² / Sxx)).
 The probability that the harvest lies in [lower, upper] uses the same Student t (n − 2 df)
-predictive distribution of ln(cells).
+predictive distribution of ln(cells); where the protocol sets no upper limit (dose_upper None, e.g.
+the NKI protocol's "at least 5×10⁹" cells), the range is [lower, ∞).
 Source: Montgomery DC, Peck EA, Vining GG. Introduction to Linear Regression Analysis (Wiley),
 simple linear regression, prediction interval for a new observation. The dose range is the
 caller's (e.g. 7.5 × 10⁹ to 72 × 10⁹ viable cells, Amtagvi label, clinical-reference.md §1.1).
@@ -235,7 +236,7 @@ class ExpansionForecast:
     input_reordered: bool
     harvest_day: Decimal
     dose_lower: Quantity  # cells
-    dose_upper: Quantity  # cells
+    dose_upper: Quantity | None  # cells; None: the protocol sets no upper limit
     prediction_level: Decimal
     warn_below_probability: Decimal
     fit: GrowthFit | None
@@ -253,7 +254,7 @@ def forecast_harvest(
     *,
     harvest_day: Decimal | int,
     dose_lower: Quantity,
-    dose_upper: Quantity,
+    dose_upper: Quantity | None,
     warn_below_probability: Decimal | None,
     prediction_level: Decimal = DEFAULT_PREDICTION_LEVEL,
 ) -> ExpansionForecast:
@@ -270,8 +271,8 @@ def forecast_harvest(
     threshold = _fraction(warn_below_probability, "warn_below_probability", allow_one=True)
     level = _fraction(prediction_level, "prediction_level", allow_one=False)
     lower_cells, _ = _cells(dose_lower, "dose_lower")
-    upper_cells, _ = _cells(dose_upper, "dose_upper")
-    if upper_cells <= lower_cells:
+    upper_cells = _cells(dose_upper, "dose_upper")[0] if dose_upper is not None else None
+    if upper_cells is not None and upper_cells <= lower_cells:
         raise ImplausibleInput(
             f"dose_upper {upper_cells} cells must be greater than dose_lower {lower_cells} cells."
         )
@@ -304,7 +305,8 @@ def forecast_harvest(
     return ExpansionForecast(
         ForecastStatus.TOO_FEW_POINTS if needed else ForecastStatus.FORECAST, needed,
         tuple(points), points != given, x0, Quantity(lower_cells, Unit.cells),
-        Quantity(upper_cells, Unit.cells), level, threshold, fit, fc, message,
+        None if upper_cells is None else Quantity(upper_cells, Unit.cells), level, threshold,
+        fit, fc, message,
     )  # fmt: skip
 
 
@@ -313,7 +315,7 @@ def _fit(
     x0: Decimal,
     level: Decimal,
     lower_cells: Decimal,
-    upper_cells: Decimal,
+    upper_cells: Decimal | None,
     threshold: Decimal,
 ) -> tuple[GrowthFit, HarvestForecast]:
     with decimal.localcontext() as ctx:
@@ -346,13 +348,17 @@ def _fit(
             FittedCount(p.day, p.viable_cells, Quantity(round_whole_cells(f.exp()), Unit.cells))
             for p, f in zip(points, fitted_ln, strict=True)
         )
-        ln_lower, ln_upper = lower_cells.ln(), upper_cells.ln()
+        ln_lower = lower_cells.ln()
+        ln_upper = upper_cells.ln() if upper_cells is not None else None
         if se_pred == 0:
             p_at_least = Decimal(1) if y0 >= ln_lower else Decimal(0)
-            p_range = Decimal(1) if ln_lower <= y0 <= ln_upper else Decimal(0)
+            below_upper = ln_upper is None or y0 <= ln_upper
+            p_range = Decimal(1) if ln_lower <= y0 and below_upper else Decimal(0)
         else:
             cdf_lower = student_t_cdf(float((ln_lower - y0) / se_pred), df)
-            cdf_upper = student_t_cdf(float((ln_upper - y0) / se_pred), df)
+            cdf_upper = (
+                1.0 if ln_upper is None else student_t_cdf(float((ln_upper - y0) / se_pred), df)
+            )
             # Clamp float noise into [0, 1]; repr gives the shortest exact decimal of the float.
             p_at_least = min(Decimal(1), max(Decimal(0), Decimal(repr(1.0 - cdf_lower))))
             p_range = min(Decimal(1), max(Decimal(0), Decimal(repr(cdf_upper - cdf_lower))))

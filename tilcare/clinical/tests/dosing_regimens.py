@@ -187,7 +187,7 @@ NKI_IL2 = Il2Regimen(
 LIFILEUCEL_CELLS = CellDoseRange(
     LIFILEUCEL, cells_1e9("7.5"), cells_1e9(72), f"{LABEL}: 7.5 to 72 × 10⁹ cells, 1–4 bags", 1, 4
 )
-NKI_CELLS = CellDoseRange(NKI, cells_1e9(5), cells_1e9(200), "Rohaan et al., NEJM 2022")
+NKI_CELLS = CellDoseRange(NKI, cells_1e9(5), None, "Rohaan et al., NEJM 2022: at least 5×10⁹")
 
 LIFILEUCEL_WINDOW = InfusionWindow(
     LIFILEUCEL,

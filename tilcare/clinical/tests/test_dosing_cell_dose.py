@@ -89,21 +89,34 @@ def test_lifileucel_bag_edges(bags: int, status: RangeStatus, message: str) -> N
     assert result.within_range is (status is WITHIN)
 
 
+# Rohaan et al., NEJM 2022, abstract: "at least 5×10⁹" TILs. The 5 × 10⁹ to 2 × 10¹¹ reported in
+# congress news is the range observed in the trial, not a limit: a larger dose is no longer
+# "above the protocol maximum" (it used to be, above 2 × 10¹¹).
 @pytest.mark.parametrize(
     ("total", "status"),
     [
         (cells_1e9("5"), WITHIN),
         (cells_1e9("4.99"), BELOW),
         (cells_1e9("200"), WITHIN),
-        (cells("200000000001"), ABOVE),
+        (cells("200000000001"), WITHIN),
     ],
-    ids=["NKI: 5e9 within", "NKI: below 5e9", "NKI: 2e11 within", "NKI: above 2e11"],
+    ids=["NKI: 5e9 within", "NKI: below 5e9", "NKI: 2e11 within", "NKI: above 2e11 not a limit"],
 )
 def test_nki_cell_range_edges(total: Quantity, status: RangeStatus) -> None:
     result = check_cell_dose(NKI_CELLS, total_viable_cells=total, bag_count=6)
     assert result.cells_status is status
+    assert result.maximum is None
     assert result.bags_status is RangeStatus.NOT_SPECIFIED
     assert "give no bag count" in result.bags_message
+
+
+def test_nki_has_no_maximum_and_says_who_judges_a_high_dose() -> None:
+    # Rohaan et al., NEJM 2022, abstract: "at least 5×10⁹" TILs, no maximum.
+    result = check_cell_dose(NKI_CELLS, total_viable_cells=cells_1e9("250"), bag_count=6)
+    assert result.cells_message == (
+        "250 ×10⁹ cells is at least the protocol minimum of 5 ×10⁹ cells; the protocol's "
+        "sources set no maximum, so the treating physician judges a high dose."
+    )
 
 
 @pytest.mark.parametrize(

@@ -472,3 +472,19 @@ def test_t_helpers_refuse_bad_arguments() -> None:
     with pytest.raises(InvalidQuantity, match=r"probability 1\.0 must be strictly between 0 and 1"):
         student_t_quantile(1.0, 5)
     assert round_probability(D("0.0005")) == D("0.001")  # half up
+
+
+def test_without_an_upper_limit_the_dose_range_is_at_least_the_lower_limit() -> None:
+    # NKI phase 3 (Rohaan et al., NEJM 2022, abstract): "at least 5×10⁹" TILs and no maximum:
+    # the chance of the dose range is the chance of reaching the lower limit.
+    counts = [(0, cells_1e9("0.05")), (3, cells_1e9("0.4")), (5, cells_1e9("1.1"))]
+    result = forecast_harvest(
+        counts,
+        harvest_day=11,
+        dose_lower=cells_1e9(5),
+        dose_upper=None,
+        warn_below_probability=D("0.5"),
+    )
+    assert result.dose_upper is None
+    assert result.forecast is not None
+    assert result.forecast.probability_in_dose_range == result.forecast.probability_at_least_lower

@@ -135,8 +135,10 @@ def test_lifileucel_center_settings_are_the_unconfirmed_values() -> None:
 
 def test_nki_facts_from_the_trial_design() -> None:
     protocol = load_protocol("nki_phase3")
+    # Rohaan 2022 abstract: "at least 5×10⁹" TILs; 2 × 10¹¹ was observed, not a limit.
     assert protocol.cell_dose.minimum == cells_1e9(5)
-    assert protocol.cell_dose.maximum == cells_1e9(200)  # 2 × 10¹¹
+    assert protocol.cell_dose.maximum is None
+    assert "at least 5×10⁹" in protocol.cell_dose.source
     assert protocol.cell_dose.minimum_bags is None  # no bag count in the sources
     assert protocol.il2.max_doses == 15
     interval = protocol.il2.interval_min_hours
