@@ -19,6 +19,7 @@ from tilcare.calculators import policies
 from tilcare.calculators.registry import Calculator, all_calculators, execute, outcome_json
 from tilcare.calculators.schemas import CalculationOut, CalculatorOut
 from tilcare.core.api_support import caller
+from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 
 router = Router(tags=["calculators"])
@@ -63,16 +64,50 @@ def _operation(calculator: Calculator) -> Callable[..., dict[str, Any]]:
     return operation
 
 
+NEEDS_CENTER_SETTINGS = (
+    " This calculation needs your center's protocol settings, which have no default: send them "
+    "with the patient's values. Without them it is refused (422), naming each setting and who "
+    "decides it; so the documentation shows no example of it."
+)
+
+
+def _needs_center_settings(calculator: Calculator) -> bool:
+    """Whether the calculator's example is refused only for the center settings it leaves out.
+
+    Every example the OpenAPI document shows must be a request that succeeds; a protocol
+    calculation's example carries the patient's values but, rightly, no center settings (they
+    have no default anywhere, not even in an example). Any other refusal of an example is left
+    for the document's example test to report.
+    """
+    if not calculator.example:
+        return False
+    try:
+        execute(calculator, calculator.input_schema.model_validate(calculator.example))
+    except InvalidInput as refused:
+        messages = [message for field in refused.errors.values() for message in field]
+        return bool(messages) and all(message.startswith("Set '") for message in messages)
+    except ValueError:
+        return False
+    return False
+
+
+def _documentation(calculator: Calculator) -> tuple[str, dict[str, Any] | None]:
+    """(description, openapi_extra) of the calculator's operation."""
+    if _needs_center_settings(calculator):
+        return calculator.purpose + NEEDS_CENTER_SETTINGS, None
+    if not calculator.example:
+        return calculator.purpose, None
+    example = {"requestBody": {"content": {"application/json": {"example": calculator.example}}}}
+    return calculator.purpose, example
+
+
 for _calculator in all_calculators():
+    _description, _extra = _documentation(_calculator)
     router.post(
         f"/calc/{_calculator.slug}",
         response=CalculationOut,
         summary=_calculator.title,
-        description=_calculator.purpose,
+        description=_description,
         operation_id=f"calc_{_calculator.slug.replace('-', '_')}",
-        openapi_extra=(
-            {"requestBody": {"content": {"application/json": {"example": _calculator.example}}}}
-            if _calculator.example
-            else None
-        ),
+        openapi_extra=_extra,
     )(_operation(_calculator))
