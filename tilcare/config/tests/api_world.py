@@ -1,0 +1,166 @@
+"""One small program for tests that call every API operation: a center and a facility with one
+user (and one bearer token) per role, and one record of every kind an operation can name in its
+path, each made through the services or the domains' own test factories.
+
+`ApiWorld.path_parameters(path)` gives the ids that make an operation reach its record instead of
+answering 404; `ApiWorld.role_for(method, path)` the role that may perform it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tilcare.accounts.choices import Role
+from tilcare.accounts.models import User
+from tilcare.accounts.services import issue_api_token
+from tilcare.identity.choices import HandoffStep, ItemKind
+from tilcare.identity.models import IdentityAlert, Item, Label, Shipment
+from tilcare.identity.services.custody import record_scan
+from tilcare.identity.services.items import print_label
+from tilcare.identity.services.shipments import create_shipment
+from tilcare.identity.tests.factories import ItemFactory
+from tilcare.journey import services as journey_services
+from tilcare.journey.models import Journey, Task
+from tilcare.journey.tests.factories import CareTeam, open_journey_for
+from tilcare.manufacturing.models import Batch, ManufacturingSlot, SlotBooking
+from tilcare.manufacturing.tests.batch_factories import batch_team, in_rep_with_counts
+from tilcare.manufacturing.tests.factories import BookingFactory, SlotFactory
+from tilcare.patients.models import Patient
+from tilcare.patients.tests.factories import PatientFactory
+
+# Operations a role other than the default of their part of the API performs.
+_ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
+    ("post", "/manufacturing/batches/{public_id}/disposition"): Role.QA_REVIEWER,
+    ("post", "/manufacturing/batches/{public_id}/acknowledgement"): Role.PHYSICIAN,
+    ("post", "/manufacturing/slots/{public_id}/bookings"): Role.NAVIGATOR,
+    ("post", "/manufacturing/bookings/{public_id}/cancel"): Role.NAVIGATOR,
+    ("get", "/manufacturing/bookings"): Role.NAVIGATOR,
+    ("post", "/identity/custody-events"): Role.NURSE,
+    ("post", "/journeys/scans"): Role.NURSE,
+}
+# The default role of each part of the API, by the start of its paths (first match wins).
+_ROLE_BY_PREFIX: tuple[tuple[str, Role], ...] = (
+    ("/manufacturing/", Role.MANUFACTURING_TECH),
+    ("/calc/", Role.PHYSICIAN),
+    ("/journeys/{public_id}/transitions", Role.PHYSICIAN),
+    ("", Role.NAVIGATOR),
+)
+
+
+@dataclass(frozen=True)
+class ApiWorld:
+    team: CareTeam
+    patient: Patient
+    journey: Journey
+    task: Task
+    specimen: Item
+    label: Label
+    shipment: Shipment
+    alert: IdentityAlert
+    slot: ManufacturingSlot
+    booking: SlotBooking
+    batch: Batch
+    culture_id: str
+    secrets: dict[str, str]
+
+    def user(self, role: Role) -> User:
+        return self.team.by_role(role)
+
+    def bearer(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secrets[Role(role).value]}"}
+
+    @staticmethod
+    def role_for(method: str, path: str) -> Role:
+        if (method, path) in _ROLE_BY_OPERATION:
+            return _ROLE_BY_OPERATION[(method, path)]
+        return next(role for prefix, role in _ROLE_BY_PREFIX if path.startswith(prefix))
+
+    def path_parameters(self, path: str) -> dict[str, str]:
+        """The ids an operation's path names, by the record its path is about."""
+        records = (
+            ("/patients/", self.patient.public_id),
+            ("/journeys/", self.journey.public_id),
+            ("/tasks/", self.task.public_id),
+            ("/identity/items/", self.specimen.public_id),
+            ("/identity/labels/", self.label.public_id),
+            ("/identity/shipments/", self.shipment.public_id),
+            ("/identity/alerts/", self.alert.public_id),
+            ("/manufacturing/slots/", self.slot.public_id),
+            ("/manufacturing/bookings/", self.booking.public_id),
+            ("/manufacturing/batches/", self.batch.public_id),
+        )
+        parameters: dict[str, str] = {}
+        if "{public_id}" in path:
+            parameters["public_id"] = str(
+                next(public_id for prefix, public_id in records if path.startswith(prefix))
+            )
+        if "{culture_id}" in path:
+            parameters["culture_id"] = self.culture_id
+        return parameters
+
+
+def make_api_world() -> ApiWorld:
+    team = batch_team()
+    patient = PatientFactory(center=team.center)
+    journey = open_journey_for(patient, team.navigator)
+    journey = journey_services.plan_journey(
+        journey, actor=team.navigator, changes={"manufacturing_facility": team.facility}
+    )
+
+    def item(kind: ItemKind) -> Item:
+        made: Item = ItemFactory(
+            coi_din=journey.coi_din,
+            coi_check=journey.coi_check,
+            kind=kind,
+            number=1,
+            center=team.center,
+            facility=team.facility,
+            created_by=team.navigator,
+        )
+        return made
+
+    shipper, specimen = item(ItemKind.SHIPPER), item(ItemKind.TUMOR_SPECIMEN)
+    shipment = create_shipment(
+        coi_din=journey.coi_din,
+        shipper_item=shipper,
+        items=[specimen],
+        origin=team.center,
+        destination=team.facility,
+        shipper_type="controlled_2_8",
+        expected_hold_hours=Decimal("48.0"),
+        range_min_c=Decimal("2.0"),
+        range_max_c=Decimal("8.0"),
+        actor=team.navigator,
+    )
+    event = record_scan(
+        coi_din=journey.coi_din,
+        step=HandoffStep.HANDOFF,
+        scanned_text="not a label",
+        actor=team.nurse,
+        organization=team.center,
+        center=team.center,
+        facility=team.facility,
+    )
+    slot = SlotFactory(facility=team.facility, capacity=3)
+    batch = in_rep_with_counts(team, sequence=17)
+    secrets = {
+        role.value: issue_api_token(team.by_role(role), name="API tests")[1]
+        for role in Role
+        if role != Role.PATIENT
+    }
+    return ApiWorld(
+        team=team,
+        patient=patient,
+        journey=journey,
+        task=journey.tasks.order_by("id").first(),  # type: ignore[arg-type]
+        specimen=specimen,
+        label=print_label(specimen, actor=team.navigator),
+        shipment=shipment,
+        alert=IdentityAlert.objects.get(custody_event=event),
+        slot=slot,
+        booking=BookingFactory(slot=slot, center=team.center, booked_by=team.navigator),
+        batch=batch,
+        culture_id=batch.cultures.order_by("culture_id").first().culture_id,  # type: ignore[union-attr]
+        secrets=secrets,
+    )
