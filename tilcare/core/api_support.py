@@ -290,6 +290,10 @@ _MESSAGES_BY_TYPE = {
     "missing": "This field is required.",
     "extra_forbidden": "Unknown field; check its spelling against the API documentation.",
     "decimal_type": DECIMAL,
+    "model_attributes_type": "Send a JSON object with its fields.",
+    "model_type": "Send a JSON object with its fields.",
+    "dict_type": "Send a JSON object with its fields.",
+    "list_type": "Send a JSON list.",
 }
 # A limit's message names the field and the limit ("fragments must be at most 200").
 _LIMIT_MESSAGES = {

@@ -193,3 +193,26 @@ def test_a_decimal_range_refuses_true_as_a_number():
     # Then it is refused by name, not read as 1 kg
     assert value is None
     assert errors == {"weight_kg": ["Weight must be a number in kg, not true/false."]}
+
+
+def test_a_body_of_the_wrong_shape_is_told_what_to_send():
+    # Given a list sent where an object is expected, and an object where a list is
+    errors = [
+        {
+            "loc": ("body", "payload"),
+            "msg": "Input should be a valid dictionary",
+            "type": "model_attributes_type",
+        },
+        {
+            "loc": ("body", "payload", 0),
+            "msg": "Input should be a valid dictionary",
+            "type": "dict_type",
+        },
+    ]
+
+    # When they are reformatted
+    # Then the whole body, or the row, is told what to send
+    assert field_errors(errors) == {
+        "__all__": ["Send a JSON object with its fields."],
+        "0": ["Send a JSON object with its fields."],
+    }
