@@ -152,9 +152,20 @@ PER_ATTEMPT_MILESTONES = frozenset(
 
 @dataclass(frozen=True)
 class TaskTemplate:
+    """A stage's task: due `due_in_days` after the stage is entered, or, for a task tied to a
+    planned date (`anchor`, a Journey field), `anchor_offset_days` from that date once it is
+    planned, so the task list says what the plan says (and follows it when it moves)."""
+
     title: str
     role: Role
     due_in_days: int
+    anchor: str = ""
+    anchor_offset_days: int = 0
+
+
+# Lymphodepletion starts on Day −7 (cyclophosphamide, then fludarabine to Day −1, both
+# protocols): what must be in place before it is due the day before, Day −8.
+BEFORE_LYMPHODEPLETION_DAYS = -8
 
 
 # Tasks created for the responsible role when a journey enters a stage.
@@ -177,7 +188,12 @@ STAGE_TASKS: dict[Stage, tuple[TaskTemplate, ...]] = {
         TaskTemplate("Assess caregiver, lodging and travel support", Role.SOCIAL_WORKER, 7),
     ),
     Stage.RESECTION_SCHEDULED: (
-        TaskTemplate("Resect a lesion of at least 1.5 cm for TIL manufacturing", Role.SURGEON, 14),
+        TaskTemplate(
+            "Resect a lesion of at least 1.5 cm for TIL manufacturing",
+            Role.SURGEON,
+            14,
+            anchor="planned_resection_on",
+        ),
         TaskTemplate("Book the manufacturing slot and the tissue courier", Role.NAVIGATOR, 3),
     ),
     Stage.TISSUE_PROCURED: (
@@ -191,16 +207,37 @@ STAGE_TASKS: dict[Stage, tuple[TaskTemplate, ...]] = {
     ),
     Stage.PRODUCT_AT_CENTER: (
         TaskTemplate(
-            "Confirm IL-2 (aldesleukin) supply before lymphodepletion", Role.PHARMACIST, 2
+            "Confirm IL-2 (aldesleukin) supply before lymphodepletion",
+            Role.PHARMACIST,
+            2,
+            anchor="planned_infusion_on",
+            anchor_offset_days=BEFORE_LYMPHODEPLETION_DAYS,
         ),
-        TaskTemplate("Order lymphodepletion and confirm the infusion date", Role.PHYSICIAN, 3),
+        TaskTemplate(
+            "Order lymphodepletion and confirm the infusion date",
+            Role.PHYSICIAN,
+            3,
+            anchor="planned_infusion_on",
+            anchor_offset_days=BEFORE_LYMPHODEPLETION_DAYS,
+        ),
     ),
     Stage.LYMPHODEPLETION: (
         TaskTemplate("Verify lymphodepletion doses against the orders", Role.PHARMACIST, 1),
-        TaskTemplate("Give lymphodepletion and record the last fludarabine dose", Role.NURSE, 7),
+        TaskTemplate(
+            "Give lymphodepletion and record the last fludarabine dose (Day −1)",
+            Role.NURSE,
+            7,
+            anchor="planned_infusion_on",
+            anchor_offset_days=-1,
+        ),
     ),
     Stage.INFUSION: (
-        TaskTemplate("Two-person bedside identity check, then infuse", Role.NURSE, 1),
+        TaskTemplate(
+            "Two-person bedside identity check, then infuse (Day 0)",
+            Role.NURSE,
+            1,
+            anchor="planned_infusion_on",
+        ),
     ),
     Stage.IL2: (
         TaskTemplate("Assess before each IL-2 dose and record give / hold", Role.NURSE, 1),

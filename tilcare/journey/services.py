@@ -32,6 +32,7 @@ from tilcare.journey.choices import (
     Protocol,
     Stage,
     TaskStatus,
+    TaskTemplate,
     TransitionKind,
     WithdrawalReason,
     transition_kind,
@@ -106,6 +107,15 @@ def _next_coi(center: Organization) -> tuple[str, str]:
     return din, mod37_2(din).character
 
 
+def _due_on(template: TaskTemplate, journey: Journey, entered_on: dt.date) -> dt.date:
+    """Tied to a planned date once it is planned (the plan says when), else counted from the
+    day the stage was entered."""
+    planned = getattr(journey, template.anchor) if template.anchor else None
+    if planned is not None:
+        return planned + dt.timedelta(days=template.anchor_offset_days)
+    return entered_on + dt.timedelta(days=template.due_in_days)
+
+
 def _create_tasks(journey: Journey, stage: Stage, today: dt.date) -> None:
     Task.objects.bulk_create(
         Task(
@@ -113,10 +123,23 @@ def _create_tasks(journey: Journey, stage: Stage, today: dt.date) -> None:
             stage=stage,
             title=template.title,
             role=template.role,
-            due_on=today + dt.timedelta(days=template.due_in_days),
+            due_on=_due_on(template, journey, today),
         )
         for template in STAGE_TASKS.get(stage, ())
     )
+
+
+def _follow_the_plan(journey: Journey, changed: set[str]) -> None:
+    """Open tasks tied to a planned date that changed move with it (a cleared date leaves them
+    where they are)."""
+    for task in journey.tasks.filter(status=TaskStatus.OPEN):
+        for template in STAGE_TASKS.get(Stage(task.stage), ()):
+            if template.title != task.title or template.anchor not in changed:
+                continue
+            planned = getattr(journey, template.anchor)
+            if planned is not None:
+                task.due_on = planned + dt.timedelta(days=template.anchor_offset_days)
+                task.save(update_fields=["due_on", "updated_at"])
 
 
 def open_journey(
@@ -478,6 +501,7 @@ def plan_journey(
         for field, value in changes.items():
             setattr(journey, field, value)
         journey.save()
+        _follow_the_plan(journey, set(changes))
         record_event(
             "journey.plan",
             journey,

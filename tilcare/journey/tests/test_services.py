@@ -27,6 +27,7 @@ from tilcare.journey.choices import (
     MilestoneKind,
     Stage,
     TaskStatus,
+    TaskTemplate,
     TransitionKind,
     WithdrawalReason,
 )
@@ -301,12 +302,20 @@ def test_entering_a_stage_creates_its_tasks_with_role_and_due_date(team, stage):
         open_journey_for(PatientFactory(center=team.center), team.navigator), stage, users=team
     )
 
-    # Then the stage's tasks are open for their roles, due N days from the center's today
+    # Then the stage's tasks are open for their roles, due N days from the center's today, or,
+    # when tied to a date the journey has planned, on that date (offsets: test_task_plan.py)
     today = local_today(team.center.time_zone)
+    journey = Journey.objects.get(pk=journey.pk)
+
+    def due(template: TaskTemplate) -> dt.date:
+        planned = getattr(journey, template.anchor) if template.anchor else None
+        if planned is not None:
+            return planned + dt.timedelta(days=template.anchor_offset_days)
+        return today + dt.timedelta(days=template.due_in_days)
+
     tasks = Task.objects.filter(journey=journey, stage=stage).order_by("id")
     assert [(t.title, t.role, t.due_on, t.status) for t in tasks] == [
-        (template.title, template.role, today + dt.timedelta(days=template.due_in_days), "open")
-        for template in STAGE_TASKS[stage]
+        (template.title, template.role, due(template), "open") for template in STAGE_TASKS[stage]
     ]
 
 
