@@ -2,11 +2,13 @@
 
 A withdrawn patient has no planned infusion; the batch stopped because the patient was withdrawn
 is not a manufacturing failure; the product released today is on the facility's batch board
-without asking for closed batches.
+without asking for closed batches; the logger file of the product's liquid-nitrogen shipper reads
+vapour-phase temperatures; tasks that serve a planned date are due when the journey plans it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -19,8 +21,8 @@ from tilcare.demo.logger_files import write_product_logger_files
 from tilcare.identity.choices import ShipmentStatus, ShipperType
 from tilcare.identity.models import Shipment
 from tilcare.identity.services import shipments as shipment_services
-from tilcare.journey.choices import Stage
-from tilcare.journey.models import Journey
+from tilcare.journey.choices import STAGE_TASKS, Stage, TaskStatus
+from tilcare.journey.models import Journey, Task
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch
 
@@ -117,3 +119,26 @@ def test_the_product_shipper_s_logger_file_reads_vapour_phase_and_is_accepted(de
     received = Shipment.objects.get(pk=shipment.pk)
     assert received.readings.count() == len(temperatures)
     assert received.excursion is False
+
+
+def test_open_tasks_tied_to_a_plan_are_due_when_the_journey_plans_it(demo):
+    # Given every open task of the demo that serves a planned date (resection, Day 0)
+    anchored = {
+        (stage, template.title): template
+        for stage, templates in STAGE_TASKS.items()
+        for template in templates
+        if template.anchor
+    }
+    checked = []
+    for task in Task.objects.filter(status=TaskStatus.OPEN).select_related("journey"):
+        template = anchored.get((task.stage, task.title))
+        planned = getattr(task.journey, template.anchor) if template else None
+        if planned is None:
+            continue
+        # Then it is due on that date (or the set number of days before it)
+        expected = planned + dt.timedelta(days=template.anchor_offset_days)
+        checked.append((task.journey.patient.family_name, task.title, task.due_on == expected))
+
+    # among them Kowalski's resection, Brooks's orders, Okonkwo's fludarabine, Schneider's Day 0
+    assert {name for name, _, _ in checked} == {"Kowalski", "Brooks", "Okonkwo", "Schneider"}
+    assert all(agrees for _, _, agrees in checked), checked
