@@ -108,15 +108,24 @@ def field_for_message(message: str, field_names: list[str]) -> str:
     """The input field a clinical-core message is about: the earliest field name it mentions.
 
     The clinical core's refusals begin with the field they refuse ("weight_kg 400 is above the
-    plausible maximum 350 kg."); input names in the API and the page are the same names. A message
-    naming no field belongs to the whole form.
+    plausible maximum 350 kg."); input names in the API and the page are the same names, or the
+    same with the unit added ("dose_lower" for `dose_lower_e9_cells`). A message naming no field
+    belongs to the whole form.
     """
     best: tuple[int, int, str] | None = None
     for name in field_names:
         match = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message)
         if match and (best is None or (match.start(), -len(name)) < best[:2]):
             best = (match.start(), -len(name), name)
-    return best[2] if best else "__all__"
+    if best:
+        return best[2]
+    # The clinical core may name a quantity without the unit the input's name carries
+    # ("dose_lower" for dose_lower_e9_cells): the one field whose name it begins.
+    for match in re.finditer(r"(?<![A-Za-z0-9_])[a-z][a-z0-9]*_[a-z0-9_]*[a-z0-9]", message):
+        begun = [name for name in field_names if name.startswith(f"{match.group()}_")]
+        if len(begun) == 1:
+            return begun[0]
+    return "__all__"
 
 
 class FieldRefusal(ValueError):

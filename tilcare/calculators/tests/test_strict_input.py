@@ -16,7 +16,7 @@ from django.utils.html import escape
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
-from tilcare.calculators.registry import all_calculators
+from tilcare.calculators.registry import all_calculators, field_for_message, get_calculator
 from tilcare.core.api_support import InputSchema
 from tilcare.core.validation import WHOLE_NUMBER
 from tilcare.patients.tests.factories import UserFactory
@@ -98,3 +98,33 @@ def test_the_page_form_takes_the_count_typed_as_text():
     assert response.status_code == 200
     assert escape(headline) in response.content.decode()
     assert WHOLE_NUMBER not in response.content.decode()
+
+
+def test_a_refusal_naming_a_quantity_without_its_unit_lands_on_the_input_with_the_unit():
+    # Given the harvest forecast's worked example with a lower dose of 0 ×10⁹ cells
+    calculator = get_calculator("harvest-forecast")
+    assert calculator is not None and calculator.example is not None
+    body = {**calculator.example, "dose_lower_e9_cells": 0}
+
+    # When it is calculated (the clinical core names the quantity "dose_lower", in cells)
+    response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
+
+    # Then the refusal is on the input that carries it, not on the whole form
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["dose_lower_e9_cells"]
+
+
+def test_a_field_begun_by_two_inputs_is_not_guessed():
+    # Given inputs two of which begin with "min_ifn_gamma"
+    names = [
+        "min_ifn_gamma_fold",
+        "min_ifn_gamma_difference_pg_per_ml",
+        "min_cd137_difference_percent",
+    ]
+
+    # When a message names "min_ifn_gamma", then "min_cd137_difference"
+    # Then the first is not guessed, the second is the one input it begins
+    assert field_for_message("min_ifn_gamma 5 is out of range.", names) == "__all__"
+    assert field_for_message("min_cd137_difference 104 % is outside 0 to 100 %.", names) == (
+        "min_cd137_difference_percent"
+    )
