@@ -30,6 +30,7 @@ from tilcare.clinical.dosing.il2 import il2_dose
 from tilcare.clinical.dosing.lymphodepletion import lymphodepletion_doses
 from tilcare.clinical.dosing.schedule import ScheduleStatus, infusion_window, next_il2_dose
 from tilcare.clinical.units import Quantity, Unit, cm, kg, mg_per_dl, years
+from tilcare.core.api_support import checked_range
 from tilcare.protocols.loader import available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol
 
@@ -69,11 +70,17 @@ _IL2_BODY: dict[str, Any] = {
             ...,
             title="Weight (kg)",
             description=f"actual weight, {WEIGHT_MIN_KG}–{WEIGHT_MAX_KG} kg",
+            json_schema_extra=checked_range(WEIGHT_MIN_KG, WEIGHT_MAX_KG),
         ),
     ),
     "height_cm": (
         _within("height_cm", HEIGHT_MIN_CM, HEIGHT_MAX_CM, "cm"),
-        Field(..., title="Height (cm)", description=f"{HEIGHT_MIN_CM}–{HEIGHT_MAX_CM} cm"),
+        Field(
+            ...,
+            title="Height (cm)",
+            description=f"{HEIGHT_MIN_CM}–{HEIGHT_MAX_CM} cm",
+            json_schema_extra=checked_range(HEIGHT_MIN_CM, HEIGHT_MAX_CM),
+        ),
     ),
     "sex": (SexChoice, Field(..., title="Sex")),
 }

@@ -18,6 +18,7 @@ from tilcare.calculators.registry import Calculator, Outcome, Tone, register
 from tilcare.clinical.rule_evaluation import evaluate, evaluate_all, shared_catalogue
 from tilcare.clinical.rules import Decision, ObservationSpec, RuleSet
 from tilcare.clinical.units import Quantity
+from tilcare.core.api_support import checked_range
 from tilcare.protocols.loader import available_protocols, load_protocol
 from tilcare.protocols.rulesets import available_rule_sets, load_rule_set
 
@@ -66,7 +67,7 @@ def _fields(observations: tuple[ObservationSpec, ...]) -> dict[str, Any]:
                         f"{spec.minimum} to {spec.maximum} {spec.unit.value}; blank if not "
                         "assessed."
                     ),
-                    json_schema_extra={"minimum": str(spec.minimum), "maximum": str(spec.maximum)},
+                    json_schema_extra=checked_range(spec.minimum, spec.maximum),
                 ),
             )
     return fields
