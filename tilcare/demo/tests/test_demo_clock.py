@@ -2,12 +2,14 @@
 
 A clinical day (study day, days in stage, a task's due date) is the center's calendar day; a bench
 day (culture day, REP day) is the facility's. The demo is built under a frozen clock at the hours
-where the zones disagree about the date (23:30, 00:30, 04:30, 05:30 and 06:30 UTC), on an ordinary
-day and on the daylight-saving change days of the United States (8 March and 1 November 2026) and
-of the European Union (29 March and 25 October 2026). Every hour meets every day once; the pairs
-of zones rotate through the builds, so each pair is built several times, including a facility a
-calendar day ahead of its center and one a day behind. A full build takes seconds, so the whole
-cross-product is left to the pure date tests (tilcare/core/tests/test_timeutil.py).
+where the zones disagree about the date (23:30, 00:30, 04:30, 05:30 and 06:30 UTC), on the
+daylight-saving change days of the United States (8 March and 1 November 2026) and of the
+European Union (29 March and 25 October 2026). Every hour meets every change day once; the pairs
+of zones rotate through the builds, so each pair is built at least twice, including a facility a
+calendar day ahead of its center and one a day behind. An ordinary day is built at 05:30 UTC by
+the command itself (test_cli.py), and the rest of the demo's tests build it at the hour they run.
+A full build takes seconds, so the whole cross-product (ordinary day included) is left to the
+pure date tests (tilcare/core/tests/test_timeutil.py, test_lived_moment.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.demo.builder import build_demo
 from tilcare.demo.people import PATIENTS, REMANUFACTURE_DELAY_DAYS, STAGE_DAY, PatientSpec
 from tilcare.journey import selectors
-from tilcare.journey.choices import STAGE_TASKS, Stage, TaskStatus
+from tilcare.journey.choices import STAGE_TASKS, Stage, TaskStatus, TaskTemplate
 from tilcare.journey.models import Journey, Task
 from tilcare.manufacturing.batch_selectors import days_in_status
 from tilcare.manufacturing.choices import BatchStatus
@@ -45,7 +47,6 @@ ZONE_PAIRS = (
     (AMSTERDAM, SYDNEY),
 )
 DAYS = (
-    dt.date(2026, 12, 7),  # an ordinary day
     dt.date(2026, 3, 8),  # United States: clocks forward
     dt.date(2026, 11, 1),  # United States: clocks back
     dt.date(2026, 3, 29),  # European Union: clocks forward
@@ -87,6 +88,16 @@ def _elapsed(spec: PatientSpec) -> int:
     return STAGE_DAY[spec.stage] + extra + spec.days_in_stage
 
 
+def _due_on(template: TaskTemplate, journey: Journey, entered_on: dt.date) -> dt.date:
+    """A task's due date on the center's calendar: from the planned date it is tied to, if the
+    task is tied to one and it is planned, else from the day its stage was entered."""
+    anchor = getattr(template, "anchor", "")
+    planned = getattr(journey, anchor) if anchor else None
+    if planned is not None:
+        return planned + dt.timedelta(days=template.anchor_offset_days)
+    return entered_on + dt.timedelta(days=template.due_in_days)
+
+
 def _day_numbers(center: Organization, facility: Organization) -> dict[str, object]:
     """Every day number the demo shows, next to what the demo's schedule says it must be."""
     navigator = User.objects.get(username="navigator")
@@ -108,11 +119,12 @@ def _day_numbers(center: Organization, facility: Organization) -> dict[str, obje
             if journey.planned_infusion_on is not None
             else None
         )
-        due = {template.title: template.due_in_days for template in STAGE_TASKS.get(spec.stage, ())}
+        entered_on = center_today - dt.timedelta(days=spec.days_in_stage)
+        templates = {template.title: template for template in STAGE_TASKS.get(spec.stage, ())}
         for task in Task.objects.filter(journey=journey, status=TaskStatus.OPEN):
             shown[f"{name}: {task.title} due"] = task.due_on
-            expected[f"{name}: {task.title} due"] = center_today + dt.timedelta(
-                days=due[task.title] - spec.days_in_stage
+            expected[f"{name}: {task.title} due"] = _due_on(
+                templates[task.title], journey, entered_on
             )
     for batch in Batch.objects.filter(status__in=(BatchStatus.PRE_REP, BatchStatus.REP)):
         spec = _spec(Journey.objects.select_related("patient").get(coi_din=batch.coi_din))
