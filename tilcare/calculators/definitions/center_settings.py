@@ -133,7 +133,7 @@ def narrowing_field(spec: DecimalSetting) -> tuple[Any, Any]:
         title=spec.label,
         description=(
             f"Center setting, optional: {spec.why_unconfirmed} Allowed {spec.minimum}–"
-            f"{spec.maximum} {spec.unit_text} ({spec.limits_source.rstrip('.')})."
+            f"{spec.maximum} {spec.unit_text}, the protocol's range."
         ),
     )
 
