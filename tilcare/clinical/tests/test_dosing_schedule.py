@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 
-from tilcare.clinical.dosing.regimens import Il2Regimen
+from tilcare.clinical.dosing.regimens import Il2Regimen, Narrowable
 from tilcare.clinical.dosing.schedule import (
     NaiveDatetime,
     ScheduleStatus,
@@ -25,6 +25,7 @@ from tilcare.clinical.dosing.schedule import (
 )
 from tilcare.clinical.dosing.settings import (
     CenterSettings,
+    DecimalSetting,
     InvalidCenterSetting,
     MissingCenterSetting,
     SettingSpec,
@@ -47,7 +48,7 @@ from tilcare.clinical.tests.dosing_regimens import (
     hours,
     missing_message,
 )
-from tilcare.clinical.units import InvalidQuantity
+from tilcare.clinical.units import InvalidQuantity, Unit
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -453,3 +454,12 @@ def test_hours_needing_rounding_are_refused() -> None:
     # 10⁻¹⁰ h = 0.36 µs: not a whole number of microseconds
     with pytest.raises(InvalidQuantity, match="cannot be expressed exactly"):
         hours_to_timedelta(Decimal("0.0000000001"))
+
+
+def test_a_narrowing_setting_wider_than_the_protocol_range_is_refused_when_built() -> None:
+    # C-144-01 "every 8 to 12 hours": a setting allowing 4–24 h could widen it.
+    wide = DecimalSetting(
+        "il2_interval_min_hours", "label", "why", Unit.hours, Decimal(4), Decimal(24), "limits"
+    )
+    with pytest.raises(InvalidQuantity, match="a center may narrow it, never widen it"):
+        Narrowable(hours(8), "C-144-01", wide, hours(8), hours(12))

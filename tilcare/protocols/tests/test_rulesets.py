@@ -959,3 +959,16 @@ def test_condition_that_is_neither_group_nor_comparison_is_refused() -> None:
         parse_rule_set(VALID.replace(HOLD_CONDITION, "none_of = []\n"))
     assert raised.value.path == "rules[0].condition.operator"
     assert "needs all_of, any_of or an operator" in str(raised.value)
+
+
+@pytest.mark.parametrize("rule_set_id", [BETOF])
+@settings(deadline=None)
+@given(data=st.data())
+def test_a_set_covering_some_organ_systems_never_gives(
+    rule_set_id: str, data: st.DataObject
+) -> None:
+    # Betof Warner 2024 Table 2 covers blood pressure and kidney only, "so it cannot decide a
+    # dose alone", whatever the values.
+    rule_set = load_rule_set(rule_set_id)
+    observations = data.draw(_complete_observations(rule_set), label="observations")
+    assert evaluate(rule_set, observations).decision is not Decision.GIVE
