@@ -46,7 +46,8 @@ def _object_id_of(obj: models.Model) -> str:
 
 
 def _local(moment: dt.datetime) -> str:
-    return timezone.localtime(moment).strftime("%d %b %Y %H:%M %Z")
+    # The trail does not know whose clock the reader keeps: the time is named in UTC.
+    return moment.astimezone(dt.UTC).strftime("%d %b %Y %H:%M %Z")
 
 
 def check_occurred_at(
