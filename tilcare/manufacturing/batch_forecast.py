@@ -38,9 +38,7 @@ from tilcare.clinical.units import InvalidQuantity, Quantity, Unit, UnitMismatch
 from tilcare.core.errors import InvalidInput
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
-    CD137_DIFFERENCE_MAX,
     FOLD_MAX,
-    IFN_GAMMA_DIFFERENCE_MAX,
     Batch,
     FacilityThresholds,
     ReactivityReading,
@@ -53,12 +51,10 @@ THRESHOLD_FIELDS = (
     ("min_ifn_gamma_fold", "Minimum IFN-γ fold over control"),
     ("min_cd137_difference_points", "Minimum CD137 difference (percentage points)"),
 )
-# The same plausibility limits as the facility's stored thresholds (FacilityThresholds).
-THRESHOLD_MAX = {
-    "min_ifn_gamma_difference_pg_per_ml": IFN_GAMMA_DIFFERENCE_MAX,
-    "min_ifn_gamma_fold": FOLD_MAX,
-    "min_cd137_difference_points": CD137_DIFFERENCE_MAX,
-}
+# The clinical core bounds the IFN-γ difference and the CD137 difference; the fold has no upper
+# limit there, so a selection's fold is held to the same plausibility limit as the facility's
+# stored one (FacilityThresholds).
+THRESHOLD_MAX = {"min_ifn_gamma_fold": FOLD_MAX}
 WARN_FIELD = "warn_below_probability"
 WARN_LABEL = "Early warning below probability"
 SETTING_FIELDS = (*THRESHOLD_FIELDS, (WARN_FIELD, WARN_LABEL))
@@ -361,7 +357,7 @@ def parse_thresholds(raw: Mapping[str, Any]) -> dict[str, Decimal]:
         if not value.is_finite() or value < 0:
             errors[field] = [f"{label} must be a number of 0 or more (got {text})."]
             continue
-        if value > THRESHOLD_MAX[field]:
+        if field in THRESHOLD_MAX and value > THRESHOLD_MAX[field]:
             errors[field] = [f"{label} must be at most {THRESHOLD_MAX[field]:,f} (got {text})."]
             continue
         values[field] = value
