@@ -6,9 +6,11 @@ coordinator records clearance, the surgeon records the resection…), so every r
 events and `tilcare audit verify` passes on the result. The people are in `people`; they are
 invented, and must never be loaded into a database that holds real patients.
 
-A few things are adjusted after the services wrote them, on purpose and only here: a demo is
-built in a few seconds, but its journeys must look as if they had been lived over months (see
-`_age_journey`, and the batch record's opening and status dates in `chain.Chain`).
+A demo is built in a few seconds, but its journeys were lived over months: each step is given to
+the services with the time it happened (`_Walk.moment`), so the journey's stage, its timeline,
+its tasks' due dates and the audit trail are dated then, and each audit event also keeps when it
+was recorded (the build). Signatures are the exception: they are dated when they are signed. The
+batch record's opening date is still adjusted after the fact (see `chain.Chain`).
 
 The journeys that have not gone past "Product released" (`chained`) are also walked through the
 physical chain by `tilcare.demo.chain`: labels, custody scans, shipments with their temperature
@@ -36,7 +38,6 @@ from tilcare.core.timeutil import (
     Place,
     day_start,
     local_moment,
-    local_now,
     local_today,
     zone_of,
 )
@@ -133,8 +134,32 @@ def lived_moment(place: Place, on: dt.date, at: dt.time, now: dt.datetime) -> dt
     return max(latest, start)
 
 
+# The hour, on the center's clocks, each stage was entered on its day (`STAGE_DAY`): after what
+# its guards need was recorded that day (the infusion at 14:00 before IL-2 at 18:00).
+ENTERED_AT: dict[Stage, tuple[int, int]] = {
+    Stage.SCREENING: (10, 0),
+    Stage.FINANCIAL_CLEARANCE: (16, 0),
+    Stage.RESECTION_SCHEDULED: (11, 0),
+    Stage.TISSUE_PROCURED: (12, 0),
+    Stage.AT_MANUFACTURING: (16, 0),
+    Stage.PRODUCT_RELEASED: (17, 0),
+    Stage.PRODUCT_AT_CENTER: (11, 0),
+    Stage.LYMPHODEPLETION: (8, 0),
+    Stage.INFUSION: (8, 0),
+    Stage.IL2: (18, 0),
+    Stage.INPATIENT_RECOVERY: (10, 0),
+    Stage.FOLLOW_UP: (13, 0),
+    Stage.COMPLETED: (12, 0),
+}
+
+
 class _Walk:
-    """Walks one journey forward through the services, each step by the person who does it."""
+    """Walks one journey forward through the services, each step by the person who does it.
+
+    Each step is dated when it happened (`moment`, set as each stage is entered): the services
+    date the stage, the timeline, the tasks and the audit events then, and the audit events
+    keep the time they were recorded. With no moment, a step happens now (the day of the build).
+    """
 
     def __init__(
         self,
@@ -159,6 +184,8 @@ class _Walk:
         self.facility_today = local_today(facility, now)
         # Days added to the usual schedule once a re-manufacture has started again.
         self.shift = 0
+        # When the step being walked happened (None: now).
+        self.moment: dt.datetime | None = None
         self.chain = (
             chain.Chain(cast, lambda: self.journey, self.at, self.bench_at, self.facility_today)
             if chained(spec)
@@ -187,6 +214,12 @@ class _Walk:
         """A moment at the facility: `hour:minute` on its clocks, on the same day."""
         return lived_moment(self.facility, self.bench_date(offset), dt.time(hour, minute), self.now)
 
+    def when(self) -> dt.datetime | None:
+        """The walk's moment, never before the journey entered its current stage."""
+        if self.moment is None:
+            return None
+        return max(self.moment, self.journey.stage_entered_at)
+
     def advance(
         self, target: Stage, role: Role, reason: str = "", withdrawal_reason: str = ""
     ) -> None:
@@ -196,6 +229,7 @@ class _Walk:
             actor=self.cast[role],
             reason=reason,
             withdrawal_reason=withdrawal_reason,
+            occurred_at=self.when(),
         )
 
     def milestone(
@@ -217,7 +251,7 @@ class _Walk:
 
     def plan(self, **changes: object) -> None:
         self.journey = journey_services.plan_journey(
-            self.journey, actor=self.cast[Role.NAVIGATOR], changes=changes
+            self.journey, actor=self.cast[Role.NAVIGATOR], changes=changes, occurred_at=self.when()
         )
 
     def finish_tasks(self, roles: tuple[Role, ...] | None = None) -> None:
@@ -227,7 +261,9 @@ class _Walk:
         ).order_by("id")
         for task in tasks:
             if roles is None or task.role in roles:
-                journey_services.complete_task(task, actor=self.cast[Role(task.role)])
+                journey_services.complete_task(
+                    task, actor=self.cast[Role(task.role)], occurred_at=self.when()
+                )
 
     def eligibility(self, failed: tuple[str, ...] = ()) -> None:
         spec = self.spec
@@ -239,8 +275,12 @@ class _Walk:
             f"Target lesion for manufacturing: {spec.lesion}."
         )
         physician = self.cast[Role.PHYSICIAN]
-        journey_services.save_eligibility(self.journey, actor=physician, data=data)
+        journey_services.save_eligibility(
+            self.journey, actor=physician, data=data, occurred_at=self.when()
+        )
         if not failed:
+            # A signature is dated when it is signed, never back-dated (21 CFR 11.50): the
+            # trail shows this one on the day the demo was built.
             journey_services.sign_eligibility(self.journey, actor=physician, password=DEMO_PASSWORD)
 
     def walk_to(self, final: Stage) -> None:
@@ -254,6 +294,7 @@ class _Walk:
         """Record what the stage's guards need, finish the stage's tasks, then move."""
         patient = self.journey.patient
         n = self.number
+        self.moment = self.at(STAGE_DAY[target], *ENTERED_AT[target])
         if target == Stage.SCREENING:
             self.finish_tasks()
             self.advance(target, Role.NAVIGATOR)
@@ -266,7 +307,12 @@ class _Walk:
                 (ConsentKind.DATA_SHARING, "RCC-DS-04 v1.4", navigator),
             ):
                 patient_services.record_consent(
-                    patient, actor=who, kind=kind, form_version=version, signed_on=signed
+                    patient,
+                    actor=who,
+                    kind=kind,
+                    form_version=version,
+                    signed_on=signed,
+                    occurred_at=self.at(SCREENING_VISIT_DAY, 10, 30),
                 )
             if self.spec.portal_user:
                 patient_services.record_consent(
@@ -275,6 +321,7 @@ class _Walk:
                     kind=ConsentKind.PORTAL,
                     form_version="RCC-PORTAL v1.1",
                     signed_on=signed,
+                    occurred_at=self.at(SCREENING_VISIT_DAY, 10, 45),
                 )
             self.eligibility()
             self.finish_tasks()
@@ -331,7 +378,9 @@ class _Walk:
         elif target == Stage.PRODUCT_RELEASED:
             if self.chain is not None:
                 # The bench to the harvest, the release tests, and QA's signed release, which
-                # records the milestone and asks the navigator to move the journey on.
+                # records the milestone and asks the navigator to move the journey on. The
+                # signature is today's, so the journey moves on today.
+                self.moment = None
                 self.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=self.today())
                 self.chain.harvest_and_test()
                 self.chain.release(DEMO_PASSWORD)
@@ -413,17 +462,19 @@ class _Walk:
     def remanufacture(self) -> None:
         """The first culture stalled in the REP and the facility stopped it: start again from a
         new resection (attempt 2)."""
+        receipt = STAGE_DAY[Stage.AT_MANUFACTURING]
+        stalled = receipt + chain.BENCH_DAY["rep_start"] + max(chain.GROWTH_STALLED)
         if self.chain is not None:
-            receipt = STAGE_DAY[Stage.AT_MANUFACTURING]
-            self.chain.manufacture(
-                growth=chain.GROWTH_STALLED,
-                through_day=receipt + chain.BENCH_DAY["rep_start"] + max(chain.GROWTH_STALLED),
-            )
+            self.chain.manufacture(growth=chain.GROWTH_STALLED, through_day=stalled)
             self.chain.reject(
                 "Growth stalled in the REP (0.14 × 10⁹ viable cells on day 7): the dose range "
                 "cannot be reached by the planned harvest day."
             )
+            # The rejection's decision task was opened by today's rejection: it is done today.
+            self.moment = None
         self.finish_tasks()
+        # The physician decided the day after the count that showed the stall.
+        self.moment = self.at(stalled + 1, 10, 0)
         delay = REMANUFACTURE_DELAY_DAYS
         self.plan(
             planned_resection_on=self.day(STAGE_DAY[Stage.TISSUE_PROCURED] + delay),
@@ -438,9 +489,10 @@ class _Walk:
         self.shift = REMANUFACTURE_DELAY_DAYS
 
     def withdraw(self, withdrawal: Withdrawal) -> None:
+        stopped_on = STAGE_DAY[withdrawal.from_stage] + withdrawal.days_after_entering
+        self.moment = self.at(stopped_on, 15, 0)
         if withdrawal.failed_criteria:
             self.eligibility(failed=withdrawal.failed_criteria)
-        stopped_on = STAGE_DAY[withdrawal.from_stage] + withdrawal.days_after_entering
         if self.chain is not None and withdrawal.from_stage == Stage.AT_MANUFACTURING:
             self.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=stopped_on)
         self.advance(
@@ -462,13 +514,19 @@ def _own_phone(contact_phone: str) -> str:
 
 
 def _register(
-    spec: PatientSpec, center: Organization, cast: Mapping[Role, User], referred_on: dt.date
+    spec: PatientSpec,
+    center: Organization,
+    cast: Mapping[Role, User],
+    referred_on: dt.date,
+    registered: dt.datetime,
 ) -> Patient:
+    """The navigator registers the patient on the day of the referral (at `registered`)."""
     navigator = cast[Role.NAVIGATOR]
     months = dt.timedelta(days=30)
     patient = patient_services.create_patient(
         actor=navigator,
         center=center,
+        occurred_at=registered,
         data={
             "mrn": spec.mrn,
             "given_name": spec.given_name,
@@ -489,6 +547,7 @@ def _register(
         patient_services.add_contact(
             patient,
             actor=navigator,
+            occurred_at=registered,
             data={
                 "name": name,
                 "relationship": relationship,
@@ -500,6 +559,7 @@ def _register(
         patient_services.add_prior_therapy(
             patient,
             actor=navigator,
+            occurred_at=registered,
             data={
                 "therapy_class": therapy.therapy_class,
                 "agent": therapy.agent,
@@ -511,9 +571,14 @@ def _register(
 
 
 def _measure(
-    spec: PatientSpec, patient: Patient, cast: Mapping[Role, User], referred_on: dt.date
+    spec: PatientSpec,
+    patient: Patient,
+    cast: Mapping[Role, User],
+    referred_on: dt.date,
+    now: dt.datetime,
 ) -> None:
-    """One to three weights: at screening, on admission for lymphodepletion, at follow-up."""
+    """One to three weights: at screening, on admission for lymphodepletion, at follow-up, each
+    recorded at the visit."""
     elapsed = _elapsed_days(spec)
     weight = Decimal(spec.weight_kg)
     visits: list[tuple[int, Decimal, Role]] = [
@@ -525,32 +590,15 @@ def _measure(
     if _reached(spec, Stage.FOLLOW_UP) and elapsed > FOLLOW_UP_VISIT_DAY:
         visits.append((FOLLOW_UP_VISIT_DAY, weight - Decimal("3.4"), Role.NAVIGATOR))
     for offset, kg, role in visits:
+        measured_on = referred_on + dt.timedelta(days=offset)
         patient_services.record_measurement(
             patient,
             actor=cast[role],
-            measured_on=referred_on + dt.timedelta(days=offset),
+            measured_on=measured_on,
             weight_kg=kg,
             height_cm=spec.height_cm,
+            occurred_at=lived_moment(patient.center, measured_on, dt.time(10, 0), now),
         )
-
-
-def _age_journey(journey: Journey, spec: PatientSpec, now: dt.datetime) -> None:
-    """Make the journey look lived: the stage entered days ago, its open tasks due since then.
-
-    Only the demo does this. Services stamp the stage and the tasks with "now", and a demo built
-    in seconds would otherwise show every patient on day 0 of their stage with nothing overdue.
-    The journey and its tasks are working state, not audited rows; the audit trail and the
-    append-only transition log are never touched, so `tilcare audit verify` still passes.
-    """
-    days = dt.timedelta(days=spec.days_in_stage)
-    # Days on the center's calendar: the same wall-clock time `days` local days ago (24-hour
-    # steps would land on the wrong date across a daylight-saving change).
-    wall = local_now(journey.center, now)
-    entered = local_moment(journey.center, wall.date() - days, wall.time())
-    Journey.objects.filter(pk=journey.pk).update(stage_entered_at=min(entered, now))
-    for task in Task.objects.filter(journey=journey, status=TaskStatus.OPEN):
-        # Tasks were created with due dates counted from today; count them from the stage entry.
-        Task.objects.filter(pk=task.pk).update(due_on=task.due_on - days)
 
 
 def build_demo(
@@ -592,11 +640,16 @@ def build_demo(
         today = local_today(center, now)
         for number, spec in enumerate(PATIENTS, start=1):
             referred_on = today - dt.timedelta(days=_elapsed_days(spec))
-            patient = _register(spec, center, cast, referred_on)
-            _measure(spec, patient, cast, referred_on)
+            # Registered, and the journey opened, on the day of the referral.
+            registered = lived_moment(center, referred_on, dt.time(9, 0), now)
+            patient = _register(spec, center, cast, referred_on, registered)
+            _measure(spec, patient, cast, referred_on, now)
             if spec.portal_user:
                 patient_services.link_portal_user(
-                    patient, actor=cast[Role.CENTER_ADMIN], user=users[spec.portal_user]
+                    patient,
+                    actor=cast[Role.CENTER_ADMIN],
+                    user=users[spec.portal_user],
+                    occurred_at=registered,
                 )
             journey = journey_services.open_journey(
                 patient,
@@ -604,6 +657,7 @@ def build_demo(
                 protocol=spec.protocol,
                 referred_on=referred_on,
                 referring_physician=spec.referring_physician,
+                occurred_at=lived_moment(center, referred_on, dt.time(9, 30), now),
             )
             walk = _Walk(cast, center, facility, journey, spec, number, now)
             if spec.withdrawal is not None:
@@ -617,8 +671,9 @@ def build_demo(
                 walk.walk_to(spec.stage)
             if walk.chain is not None and spec.stage == Stage.AT_MANUFACTURING:
                 walk.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=walk.today())
+            # What the team has done since the stage began is done by the day of the build.
+            walk.moment = None
             walk.finish_tasks(spec.done_roles)
-            _age_journey(walk.journey, spec, now)
         # The facility's calendar, and a start booked for each journey whose resection is next.
         chain.open_slots_and_book(
             cast,

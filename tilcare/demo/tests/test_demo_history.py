@@ -1,0 +1,145 @@
+"""The demo's history is dated as it happened: the referral on the day of the referral, each stage
+on the day it was entered, in the center's time zone; each audit event also keeps when it was
+recorded (the build), and `tilcare audit verify` passes on the whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from tilcare.accounts.models import User
+from tilcare.audit.models import AuditEvent, Signature
+from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.demo.builder import build_demo
+from tilcare.journey.choices import Stage
+from tilcare.journey.models import Journey
+from tilcare.patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+CENTER_ZONE = "America/New_York"  # the demo center's
+
+
+@pytest.fixture(scope="module")
+def demo_built(django_db_setup, django_db_blocker):
+    """The demo, built once for this module inside a transaction rolled back at its end."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        started = timezone.now()
+        build_demo()
+        yield started, timezone.now()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(demo_built, db):
+    return demo_built
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return local_datetime(moment, CENTER_ZONE).date()
+
+
+def test_each_journey_s_opening_event_is_dated_on_its_referral_day(demo):
+    # Given the demo's journeys, referred from a day to more than a year ago
+    # When each journey's opening event is read
+    opened = {
+        e.object_id: local_day(e.occurred_at)
+        for e in AuditEvent.objects.filter(action="journey.open")
+    }
+
+    # Then it happened on the referral day, in the center's zone
+    assert opened == {str(j.public_id): j.referred_on for j in Journey.objects.all()}
+    assert len({day for day in opened.values()}) > 10
+
+
+def test_each_patient_was_registered_on_the_referral_day(demo):
+    registered = {
+        e.object_id: local_day(e.occurred_at)
+        for e in AuditEvent.objects.filter(action="patient.create")
+    }
+
+    assert registered == {
+        str(p.public_id): p.journeys.get().referred_on for p in Patient.objects.all()
+    }
+
+
+def test_every_event_was_recorded_during_the_build_and_none_happened_after_it(demo):
+    started, finished = demo
+    times = AuditEvent.objects.values_list("occurred_at", "recorded_at")
+
+    assert all(started <= recorded <= finished for _, recorded in times)
+    assert all(occurred <= recorded for occurred, recorded in times)
+    # A long past: the earliest journey was referred more than a year before the build
+    earliest = min(occurred for occurred, _ in times)
+    assert (started - earliest).days > 365
+
+
+def test_signatures_are_dated_when_they_were_signed(demo):
+    # A signature is never back-dated (21 CFR 11.50): the eligibility signatures are the build's
+    started, finished = demo
+    signatures = list(Signature.objects.select_related("audit_event"))
+
+    assert len(signatures) > 0
+    for signature in signatures:
+        assert started <= signature.signed_at <= finished
+        assert signature.audit_event.occurred_at == signature.signed_at
+
+
+def test_each_timeline_runs_forward_and_ends_when_the_journey_entered_its_stage(demo):
+    for journey in Journey.objects.all():
+        times = list(journey.transitions.order_by("id").values_list("occurred_at", flat=True))
+        assert all(a <= b for a, b in itertools.pairwise(times)), journey
+        assert (
+            times[0]
+            == AuditEvent.objects.get(
+                action="journey.open", object_id=str(journey.public_id)
+            ).occurred_at
+        )
+        assert times[-1] == journey.stage_entered_at, journey
+
+
+def test_the_referral_stage_journey_entered_it_on_its_referral_day(demo):
+    journey = Journey.objects.get(stage=Stage.REFERRAL)
+    today = local_today(CENTER_ZONE)
+
+    assert local_day(journey.stage_entered_at) == journey.referred_on
+    assert journey.referred_on == today - dt.timedelta(days=1)
+
+
+def test_the_audit_verify_command_passes_on_the_demo(demo):
+    out = StringIO()
+
+    call_command("audit", "verify", stdout=out)
+
+    count = AuditEvent.objects.count()
+    assert out.getvalue() == f"Audit chain intact: {count} events verified.\n"
+
+
+def test_the_journey_page_shows_the_referral_on_its_day_and_when_it_was_recorded(demo, client):
+    # Given the journey still in referral, and the navigator
+    journey = Journey.objects.select_related("patient").get(stage=Stage.REFERRAL)
+    client.force_login(User.objects.get(username="navigator"))
+    started, _ = demo
+
+    # When they open its page
+    page = client.get(reverse("journey:journey-detail", kwargs={"public_id": journey.public_id}))
+    body = page.content.decode()
+
+    # Then the timeline and the audit trail show the opening on the referral day, at 09:30 in
+    # the center's zone, with the day it was recorded beside it
+    referral = f"{journey.referred_on.day} {journey.referred_on:%b %Y}, 09:30"
+    recorded = local_datetime(started, CENTER_ZONE)
+    assert page.status_code == 200
+    timeline = body[body.index('id="timeline"') : body.index('id="audit"')]
+    assert referral in timeline
+    assert f"recorded {recorded.day} {recorded:%b %Y}" in timeline
+    audit = body[body.index('id="audit"') :]
+    assert f"{referral}:00" in audit
+    assert f"recorded {recorded.day} {recorded:%b %Y}" in audit
