@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.template import Context, Template
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent, Signature
-from tilcare.core.timeutil import local_today
+from tilcare.core.timeutil import local_moment, local_today
 from tilcare.journey import services
 from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus
 from tilcare.journey.models import EligibilityChecklist, Journey, Milestone, Task
@@ -390,6 +391,26 @@ def test_record_milestone_reads_the_time_in_the_centers_zone(team, journey, clie
     assert milestone.kind == MilestoneKind.FINANCIAL_CLEARANCE
     assert milestone.reference == "PA-77"
     assert milestone.occurred_at == dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)
+
+
+def test_a_new_milestone_defaults_to_now_on_the_center_s_clock_late_in_its_evening(
+    team, journey, client
+):
+    # Given 23:30:20 today in New York, where the center is (04:30 UTC, already tomorrow in UTC)
+    evening = local_moment(team.center, local_today(team.center), dt.time(23, 30, 20))
+
+    # When the navigator opens the journey then
+    with time_machine.travel(evening, tick=False):
+        client.force_login(team.navigator)
+        response = client.get(_url("journey-detail", journey))
+
+    # Then the milestone form offers today 23:30 New York time, to the minute
+    default = response.context["milestone_form"].initial["occurred_at"]
+    assert (default.date(), default.time(), default) == (
+        local_today(team.center, evening),
+        dt.time(23, 30),
+        evening.replace(second=0),
+    )
 
 
 def test_record_milestone_offers_only_kinds_the_user_may_record(team, journey, client):
