@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
+from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
@@ -55,6 +56,52 @@ NOT_AUTHENTICATED = (
 NOT_FOUND = "Not found."
 INVALID_INPUT = "Invalid input."
 SERVER_ERROR = "The server could not complete this request; the error has been logged."
+
+
+NUL_REFUSED = (
+    "Remove the NUL character (U+0000): text may not contain it (a database cannot store it)."
+)
+
+
+def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
+    """The dotted name of the first text in `value` holding a NUL character, or None."""
+    if isinstance(value, str):
+        return (".".join(path) or "__all__") if "\x00" in value else None
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return ".".join((*path, key.replace("\x00", ""))) or "__all__"
+        found = _nul_field(item, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
+
+
+class TilcareParser(DecimalJsonParser):
+    """Refuses text holding a NUL character in a JSON body, a query or a form, naming the field,
+    as Django's forms do: PostgreSQL cannot store it, so it would otherwise fail as a 500."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        field = _nul_field(data)
+        if field is not None:
+            # Ninja turns any error here into "Cannot parse request body" (400); `_http_error`
+            # answers this one as the invalid input it is.
+            raise InvalidInput({field: [NUL_REFUSED]})
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        for key, values in data.lists():
+            field = _nul_field({key: [v for v in values if isinstance(v, str)]})
+            if field is not None:
+                raise InvalidInput({field.rsplit(".", 1)[0]: [NUL_REFUSED]})
+        return super().parse_querydict(data, list_fields, request)
 
 
 class VendoredSwagger(DocsBase):
@@ -115,7 +162,7 @@ api = TilcareApi(
     ),
     urls_namespace="api",
     auth=API_AUTH,
-    parser=DecimalJsonParser(),
+    parser=TilcareParser(),
     docs=VendoredSwagger(),
     docs_decorator=_docs_require_user,
 )
@@ -194,6 +241,8 @@ def _model_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResp
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, InvalidInput):  # refused while the body was parsed
+        return _invalid(request, exc.__cause__)
     return _error(request, exc.status_code, exc.message)
 
 

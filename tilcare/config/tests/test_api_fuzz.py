@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tilcare.config.api import api
-from tilcare.config.tests.api_world import ApiWorld, make_api_world
+from tilcare.config.tests.api_world import ApiWorld
 from tilcare.config.wsgi import application
 
 pytestmark = pytest.mark.django_db
@@ -74,11 +74,6 @@ def _operations_by_tag() -> dict[str, list[tuple[str, str]]]:
 
 
 OPERATIONS_BY_TAG = _operations_by_tag()
-
-
-@pytest.fixture
-def world() -> ApiWorld:
-    return make_api_world()
 
 
 def _takes_input(operation: Any) -> bool:

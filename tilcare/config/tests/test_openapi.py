@@ -25,10 +25,11 @@ from werkzeug.test import Client as WsgiClient
 
 from tilcare.accounts.choices import Role
 from tilcare.calculators.api import NEEDS_CENTER_SETTINGS
-from tilcare.config.api import NOT_AUTHENTICATED, api
-from tilcare.config.tests.api_world import ApiWorld, make_api_world
+from tilcare.config.api import NOT_AUTHENTICATED, NUL_REFUSED, api
+from tilcare.config.tests.api_world import ApiWorld
 from tilcare.config.wsgi import application
 from tilcare.journey.models import Journey
+from tilcare.patients.models import Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -40,11 +41,6 @@ CHECKS = [
     response_headers_conformance,
 ]
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture
-def world() -> ApiWorld:
-    return make_api_world()
 
 
 @pytest.fixture
@@ -221,6 +217,37 @@ def test_a_body_missing_its_fields_gets_the_documented_422_field_by_field(world,
     assert body["detail"] == "Invalid input."
     assert body["errors"]["measured_on"] == ["This field is required."]
     assert_documented(document, "POST", "/patients/{public_id}/measurements", response)
+
+
+def test_text_with_a_nul_character_is_refused_by_field_and_changes_nothing(world, document):
+    # Given a patient (PostgreSQL cannot store a NUL character; it used to fail as a 500)
+    patient = world.patient
+
+    # When a change of their record holds a NUL character in its reason
+    response = send(
+        "PATCH",
+        f"/patients/{patient.public_id}",
+        headers=world.bearer(Role.NAVIGATOR),
+        json={"cancer_type": "melanoma_acral", "reason": "typo\x00"},
+    )
+
+    # Then it is refused with the documented 422 naming the field, and the record is unchanged
+    assert response.status_code == 422
+    assert response.get_json() == {"detail": "Invalid input.", "errors": {"reason": [NUL_REFUSED]}}
+    assert_documented(document, "PATCH", "/patients/{public_id}", response)
+    assert Patient.objects.get(pk=patient.pk).cancer_type == patient.cancer_type
+
+
+def test_a_query_with_a_nul_character_is_refused_by_field(world, document):
+    # When the patient search is sent a NUL character
+    response = send(
+        "GET", "/patients", headers=world.bearer(Role.NAVIGATOR), query_string={"q": "Ann\x00"}
+    )
+
+    # Then it is refused with the documented 422 naming the parameter
+    assert response.status_code == 422
+    assert response.get_json() == {"detail": "Invalid input.", "errors": {"q": [NUL_REFUSED]}}
+    assert_documented(document, "GET", "/patients", response)
 
 
 def test_a_body_that_is_not_json_gets_the_documented_400(world, document):
