@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ninja import Schema
+from pydantic import BaseModel
 
 from tilcare.accounts.roles import Perm
 from tilcare.calculators.serialize import to_jsonable
@@ -152,12 +153,52 @@ def execute(calculator: Calculator, payload: Schema) -> Outcome:
     try:
         return calculator.run(payload)
     except FieldRefusal as error:
-        raise InvalidInput({error.field: [str(error)]}) from error
+        message = str(error)
+        field = row_field_for_message(message, payload, only=error.field) or error.field
+        raise InvalidInput({field: [message]}) from error
     except (ValueError, TypeError, ArithmeticError) as error:
         message = str(error) or "This input cannot be calculated."
         names = _field_names(type(payload))
-        field = names[0] if len(names) == 1 else field_for_message(message, names)
+        field = row_field_for_message(message, payload) or (
+            names[0] if len(names) == 1 else field_for_message(message, names)
+        )
         raise InvalidInput({field: [message]}) from error
+
+
+def row_field_for_message(message: str, payload: Schema, only: str = "") -> str | None:
+    """The row and column a refusal is about, as `rows.<index>.<column>`, or None.
+
+    The clinical core names a row by its position ("counts[0].day 400 is above ...") or by its
+    own identifier ("F03 ifn_gamma_tumor 2000000 pg/mL is outside ..."), and the column by its
+    name (with or without its unit). `only` limits the search to one list of rows.
+    """
+    for name in type(payload).model_fields:
+        rows = getattr(payload, name, None)
+        if (only and name != only) or not isinstance(rows, list) or not rows:
+            continue
+        if not all(isinstance(row, BaseModel) for row in rows):
+            continue
+        columns = list(type(rows[0]).model_fields)
+        at = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}\[(\d+)\]\.(\w+)", message)
+        if at and int(at.group(1)) < len(rows):
+            column = field_for_message(at.group(2), columns)
+            if column != "__all__":
+                return f"{name}.{at.group(1)}.{column}"
+        column = field_for_message(message, columns)
+        if column == "__all__":
+            continue
+        named = [index for index, row in enumerate(rows) if _names_row(message, row)]
+        if len(named) == 1:  # a refusal naming several rows is about the list as a whole
+            return f"{name}.{named[0]}.{column}"
+    return None
+
+
+def _names_row(message: str, row: BaseModel) -> bool:
+    labels = [v for v in row.model_dump().values() if isinstance(v, str) and v.strip()]
+    return any(
+        re.search(rf"(?<![A-Za-z0-9_]){re.escape(label)}(?![A-Za-z0-9_])", message)
+        for label in labels
+    )
 
 
 def outcome_json(calculator: Calculator, outcome: Outcome) -> dict[str, Any]:

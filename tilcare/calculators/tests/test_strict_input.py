@@ -128,3 +128,35 @@ def test_a_field_begun_by_two_inputs_is_not_guessed():
     assert field_for_message("min_cd137_difference 104 % is outside 0 to 100 %.", names) == (
         "min_cd137_difference_percent"
     )
+
+
+def test_a_refusal_naming_a_row_by_position_lands_on_that_row_s_column():
+    # Given the harvest forecast's worked example with its first count on day 400
+    calculator = get_calculator("harvest-forecast")
+    assert calculator is not None and calculator.example is not None
+    counts = calculator.example["counts"]
+    body = {**calculator.example, "counts": [{**counts[0], "day": 400}, *counts[1:]]}
+
+    # When it is calculated (the clinical core says "counts[0].day 400 is above ...")
+    response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
+
+    # Then the refusal is on that row's day
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["counts.0.day"]
+
+
+def test_a_refusal_naming_a_row_by_its_id_lands_on_that_row_s_column():
+    # Given the reactivity screen's worked example with the second culture's tumour IFN-γ
+    # typed 1000 times too high
+    calculator = get_calculator("culture-reactivity")
+    assert calculator is not None and calculator.example is not None
+    readouts = calculator.example["readouts"]
+    second = {**readouts[1], "ifn_gamma_tumor_pg_per_ml": "2000000000"}
+    body = {**calculator.example, "readouts": [readouts[0], second, *readouts[2:]]}
+
+    # When it is ranked (the clinical core names the culture by its id)
+    response = post(client_for(Role.MANUFACTURING_TECH), "culture-reactivity", body)
+
+    # Then the refusal is on that culture's row and column
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["readouts.1.ifn_gamma_tumor_pg_per_ml"]
