@@ -27,7 +27,7 @@ annotations as objects when the routes are built.)
 """
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from ninja import Body, Router, Status
@@ -66,8 +66,12 @@ from tilcare.manufacturing.models import Batch
 from tilcare.manufacturing.reactivity_csv import MAX_BYTES
 
 # One culture or count, or a list of them as an instrument sends them.
-CulturesIn = one_or_many(CultureIn, "cultures")
-RepCountsIn = one_or_many(RepCountIn, "counts")
+if TYPE_CHECKING:
+    CulturesIn = list[CultureIn] | CultureIn
+    RepCountsIn = list[RepCountIn] | RepCountIn
+else:
+    CulturesIn = one_or_many(CultureIn, "cultures")
+    RepCountsIn = one_or_many(RepCountIn, "counts")
 
 router = Router(tags=["manufacturing: batch record"])
 
