@@ -11,6 +11,7 @@ from django import forms
 
 from tilcare.core.forms import DateInput, DateTimeInput
 from tilcare.manufacturing.batch_forecast import THRESHOLD_FIELDS
+from tilcare.manufacturing.models import CD137_DIFFERENCE_MAX, FOLD_MAX, IFN_GAMMA_DIFFERENCE_MAX
 from tilcare.manufacturing.reactivity_csv import HEADER_TEXT, MAX_BYTES
 
 MILLION = Decimal(10) ** 6
@@ -78,16 +79,25 @@ class ScreenUploadForm(forms.Form):
     )
 
 
+def _threshold_field(label: str, maximum: Decimal) -> forms.DecimalField:
+    """A reactivity threshold from 0 to the stored threshold's plausibility limit."""
+    limit = f"{label} must be from 0 to {maximum:,f}."
+    return forms.DecimalField(
+        label=label,
+        min_value=0,
+        max_value=maximum,
+        error_messages={"min_value": limit, "max_value": limit},
+    )
+
+
 class ThresholdsForm(forms.Form):
     """The facility's reactivity thresholds (no defaults), entered for the ranking."""
 
-    min_ifn_gamma_difference_pg_per_ml = forms.DecimalField(
-        label=THRESHOLD_FIELDS[0][1], min_value=0
+    min_ifn_gamma_difference_pg_per_ml = _threshold_field(
+        THRESHOLD_FIELDS[0][1], IFN_GAMMA_DIFFERENCE_MAX
     )
-    min_ifn_gamma_fold = forms.DecimalField(label=THRESHOLD_FIELDS[1][1], min_value=0)
-    min_cd137_difference_points = forms.DecimalField(
-        label=THRESHOLD_FIELDS[2][1], min_value=0, max_value=100
-    )
+    min_ifn_gamma_fold = _threshold_field(THRESHOLD_FIELDS[1][1], FOLD_MAX)
+    min_cd137_difference_points = _threshold_field(THRESHOLD_FIELDS[2][1], CD137_DIFFERENCE_MAX)
 
 
 class SelectionForm(ThresholdsForm):

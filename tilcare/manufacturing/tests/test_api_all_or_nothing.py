@@ -12,6 +12,7 @@ from django.test import Client
 from tilcare.core.errors import InvalidInput
 from tilcare.core.validation import WHOLE_NUMBER
 from tilcare.manufacturing.batch_forecast import parse_thresholds
+from tilcare.manufacturing.batch_forms import ThresholdsForm
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.tests.batch_factories import (
     THRESHOLDS,
@@ -126,4 +127,22 @@ def test_a_selection_threshold_above_its_plausible_limit_is_refused_with_the_lim
     # Then the fold is refused with the same limit as the facility's stored threshold
     assert refused.value.errors == {
         "min_ifn_gamma_fold": ["Minimum IFN-γ fold over control must be at most 1,000 (got 5000)."]
+    }
+
+
+def test_the_ranking_form_refuses_a_fold_above_its_limit_naming_the_limit():
+    # Given reactivity thresholds typed on the batch page, the fold 5000
+    form = ThresholdsForm(
+        {
+            "min_ifn_gamma_difference_pg_per_ml": "200",
+            "min_ifn_gamma_fold": "5000",
+            "min_cd137_difference_points": "5",
+        }
+    )
+
+    # When the form is checked
+    # Then the fold is refused with its label and limit
+    assert not form.is_valid()
+    assert form.errors == {
+        "min_ifn_gamma_fold": ["Minimum IFN-γ fold over control must be from 0 to 1,000."]
     }
