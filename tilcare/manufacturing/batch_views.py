@@ -163,6 +163,7 @@ def batch_board(request: HttpRequest) -> HttpResponse:
                 "warnings": warnings,
                 "include_closed": include_closed,
                 "recent_release_days": batch_selectors.RECENT_RELEASE_DAYS,
+                "closed_statuses": [str(s) for s in batch_selectors.CLOSED_STATUSES],
                 "warn_form": WarningThresholdForm(initial={"warn_below_probability": warn}),
                 "warn_set": warn is not None,
                 "warn_problem": problem,

@@ -211,7 +211,7 @@ def test_a_release_older_than_30_days_is_shown_on_request(team):
 
     # Then only the second shows it, and the filter says what it adds
     assert str(batch.public_id) not in hidden
-    assert "Also show rejected batches and releases older than 30 days" in hidden
+    assert "Also show rejected and stopped batches, and releases older than 30 days" in hidden
     assert str(batch.public_id) in shown
 
 
