@@ -181,3 +181,13 @@ def test_every_number_in_a_request_body_has_a_plausible_range():
     # When its numbers are looked at
     # Then each declares its lowest and highest plausible value to clients
     assert _numbers_without_a_range() == []
+
+
+def test_a_page_offset_past_any_list_is_refused_with_its_limit(client):
+    # Given an offset a typing slip made enormous (past every database's integer range)
+    # When a list is asked for from there
+    response = client.get("/api/v1/patients", {"offset": 10**20})
+
+    # Then it is refused naming the offset and its limit, not answered with a server error
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"offset": ["offset must be at most 1,000,000,000."]}
