@@ -468,7 +468,8 @@ class _Walk:
             self.chain.manufacture(growth=chain.GROWTH_STALLED, through_day=stalled)
             self.chain.reject(
                 "Growth stalled in the REP (0.14 × 10⁹ viable cells on day 7): the dose range "
-                "cannot be reached by the planned harvest day."
+                "cannot be reached by the planned harvest day.",
+                day=stalled,
             )
             # The rejection's decision task was opened by today's rejection: it is done today.
             self.moment = None
@@ -504,7 +505,8 @@ class _Walk:
         if self.chain is not None and withdrawal.from_stage == Stage.AT_MANUFACTURING:
             self.chain.stop(
                 "Stopped at the center's request: the treating physician withdrew the patient "
-                f"({WithdrawalReason(withdrawal.reason).label.lower()})."
+                f"({WithdrawalReason(withdrawal.reason).label.lower()}).",
+                day=stopped_on,
             )
 
 

@@ -221,9 +221,10 @@ class Chain:
         self.tissue_day = day
         batch = step.batch if step else None
         if batch is not None:
-            # The demo's one adjustment to the batch record: it is opened by a scan made today
-            # for a receipt weeks ago, and the record must be as old as the tissue so that the
-            # bench steps after it can be dated (like `_age_journey`, working state only).
+            # The demo's one adjustment to the batch record: its status history and audit events
+            # are dated by the receiving scan, but the row itself was created today, and the
+            # REP start is checked against the row's creation; it is made as old as the tissue
+            # (working state only, not an audited or append-only row).
             Batch.objects.filter(pk=batch.pk).update(created_at=self.bench_at(day, 11, 15))
         return batch
 
@@ -248,9 +249,14 @@ class Chain:
                 actor=tech,
                 note="Container intact; fragments 2–3 mm seeded into G-Rex flasks.",
             )
-            batch = batch_services.advance_batch(batch, BatchStatus.PRE_REP, actor=tech)
+            batch = batch_services.advance_batch(
+                batch,
+                BatchStatus.PRE_REP,
+                actor=tech,
+                occurred_at=self.bench_at(self.tissue_day, 11, 45),
+            )
         if bench < BENCH_DAY["cultures"]:
-            return self._dated_status()
+            return self.batch()
         cultures_day = self.tissue_day + BENCH_DAY["cultures"]
         if batch.status == BatchStatus.PRE_REP:
             for culture_id, cells in CULTURES:
@@ -262,7 +268,12 @@ class Chain:
                     counted_at=self.bench_at(cultures_day, 8, 30),
                     actor=tech,
                 )
-            batch = batch_services.advance_batch(batch, BatchStatus.SCREENING, actor=tech)
+            batch = batch_services.advance_batch(
+                batch,
+                BatchStatus.SCREENING,
+                actor=tech,
+                occurred_at=self.bench_at(cultures_day, 9, 0),
+            )
             batch_services.import_reactivity_csv(
                 batch,
                 file_name=f"screen-{self.journey.coi_din}-plate1.csv",
@@ -278,12 +289,13 @@ class Chain:
                 actor=tech,
             )
             rep_day = self.tissue_day + BENCH_DAY["rep_start"]
-            rep_started = local_datetime(self.bench_at(rep_day, 9, 0), batch.facility)
+            rep_started = self.bench_at(rep_day, 9, 0)
             batch = batch_services.advance_batch(
                 self.batch(),
                 BatchStatus.REP,
                 actor=tech,
-                rep_started_on=rep_started.date(),
+                rep_started_on=local_datetime(rep_started, batch.facility).date(),
+                occurred_at=rep_started,
             )
             assert batch.rep_started_on is not None
             harvest_on = batch.rep_started_on + dt.timedelta(days=HARVEST_REP_DAY)
@@ -302,28 +314,18 @@ class Chain:
                 counted_at=self.bench_at(rep_start + rep_day, 8, 0),
                 actor=tech,
             )
-        return self._dated_status()
-
-    def _dated_status(self) -> Batch:
-        """The demo's adjustment of a batch's working state (like `_age_journey`): the status
-        was entered on the bench days ago, not when the demo was built, so the board counts its
-        days from then. The transition log and the audit trail keep the build time."""
-        batch = self.batch()
-        entered = {
-            BatchStatus.PRE_REP: self.tissue_day,
-            BatchStatus.REP: self.tissue_day + BENCH_DAY["rep_start"],
-        }.get(BatchStatus(batch.status))
-        if entered is not None:
-            Batch.objects.filter(pk=batch.pk).update(
-                status_changed_at=self.bench_at(entered, 11, 45)
-            )
         return self.batch()
 
     def harvest_and_test(self) -> Batch:
         """Harvest into two labelled bags and record every release test."""
         tech = self.cast[Role.MANUFACTURING_TECH]
-        batch = batch_services.advance_batch(self.batch(), BatchStatus.HARVESTED, actor=tech)
         harvest_day = self.tissue_day + BENCH_DAY["harvest"]
+        batch = batch_services.advance_batch(
+            self.batch(),
+            BatchStatus.HARVESTED,
+            actor=tech,
+            occurred_at=self.bench_at(harvest_day, 14, 0),
+        )
         release_formulation.record_formulation(
             batch,
             bags=BAGS,
@@ -353,19 +355,21 @@ class Chain:
             expires_at=timezone.now() + dt.timedelta(days=PRODUCT_SHELF_DAYS),
         )
 
-    def reject(self, reason: str) -> None:
-        """The technologist closes the batch (the journey's physician is asked to choose)."""
+    def reject(self, reason: str, *, day: int) -> None:
+        """The technologist closes the batch on `day` after referral (the journey's physician is
+        asked to choose)."""
         batch_services.advance_batch(
             self.batch(), BatchStatus.REJECTED, actor=self.cast[Role.MANUFACTURING_TECH],
-            reason=reason,
+            reason=reason, occurred_at=self.bench_at(day, 12, 0),
         )  # fmt: skip
 
-    def stop(self, reason: str) -> None:
-        """The technologist stops the batch at the center's request (the patient was withdrawn):
-        closed, but not a manufacturing failure, so nobody is asked to re-manufacture."""
+    def stop(self, reason: str, *, day: int) -> None:
+        """The technologist stops the batch at the center's request (the patient was withdrawn),
+        on `day` after referral: closed, but not a manufacturing failure, so nobody is asked to
+        re-manufacture."""
         batch_services.advance_batch(
             self.batch(), BatchStatus.STOPPED, actor=self.cast[Role.MANUFACTURING_TECH],
-            reason=reason,
+            reason=reason, occurred_at=self.bench_at(day, 16, 0),
         )  # fmt: skip
 
     def ship_product(self) -> Shipment:

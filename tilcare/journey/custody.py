@@ -29,6 +29,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
@@ -268,7 +269,10 @@ def _settle(journey: Journey, receipt: Receipt, event: CustodyEvent, actor: User
         notes.append(f"“{receipt.milestone.label}” was already recorded for this attempt.")
     batch = None
     if receipt.milestone == MilestoneKind.TISSUE_RECEIVED:
-        batch, batch_note = _open_batch(journey, actor)
+        # Opened when the tissue arrived: the scan's time (one within the clock allowance ahead
+        # of now opens it now).
+        arrived = event.occurred_at if event.occurred_at <= timezone.now() else None
+        batch, batch_note = _open_batch(journey, actor, arrived)
         if batch_note:
             notes.append(batch_note)
     advanced_to, note = _move_on(journey, receipt, actor)
@@ -279,7 +283,9 @@ def _settle(journey: Journey, receipt: Receipt, event: CustodyEvent, actor: User
     )
 
 
-def _open_batch(journey: Journey, actor: User) -> tuple[Batch | None, str]:
+def _open_batch(
+    journey: Journey, actor: User, arrived: dt.datetime | None
+) -> tuple[Batch | None, str]:
     """Open the facility's batch record of this attempt, unless it exists or the receiving
     user's organization does not keep it: (the batch opened, a note when it could not be).
 
@@ -307,6 +313,7 @@ def _open_batch(journey: Journey, actor: User) -> tuple[Batch | None, str]:
                 protocol_id=protocol[0],
                 protocol_version=protocol[1],
                 actor=actor,
+                occurred_at=arrived,
             )
     except InvalidInput as refused:
         reasons = " ".join(m for messages in refused.errors.values() for m in messages)

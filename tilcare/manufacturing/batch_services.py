@@ -24,7 +24,7 @@ from django.utils import timezone
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
@@ -110,8 +110,13 @@ def open_batch(
     protocol_id: str,
     protocol_version: str,
     actor: User,
+    occurred_at: dt.datetime | None = None,
 ) -> Batch:
-    """Open the batch record of one manufacturing attempt when its tissue has arrived."""
+    """Open the batch record of one manufacturing attempt when its tissue has arrived.
+
+    `occurred_at`: when the tissue arrived (the receiving scan), if earlier than now: the first
+    status and its audit event are dated then, and keep when they were recorded.
+    """
     require(
         batch_policies.can_open_batch(actor, facility),
         "Only the manufacturing facility's staff open its batch records.",
@@ -133,7 +138,10 @@ def open_batch(
             ]
         }
     )
-    now = timezone.now()
+    recorded = timezone.now()
+    if occurred_at is not None:
+        check_occurred_at(occurred_at, now=recorded)
+    now = occurred_at or recorded
     with transaction.atomic():
         if Batch.objects.filter(coi_din=coi_din, manufacture_attempt=manufacture_attempt).exists():
             raise taken
@@ -158,12 +166,13 @@ def open_batch(
             from_status="",
             to_status=BatchStatus.TISSUE_RECEIVED,
             occurred_at=now,
+            recorded_at=recorded,
             actor=actor,
             reason="Batch opened: tissue received at the facility.",
         )
         record_event(
             "manufacturing.batch.open", batch, actor=actor, after=snapshot(batch),
-            subject_id=subject_of(coi_din),
+            subject_id=subject_of(coi_din), occurred_at=occurred_at,
         )  # fmt: skip
     return batch
 
@@ -175,9 +184,11 @@ def advance_batch(
     actor: User,
     reason: str = "",
     rep_started_on: dt.date | None = None,
+    occurred_at: dt.datetime | None = None,
 ) -> Batch:
     """Move the batch to `to_status`. Entering the REP records its start date (day 0): today
-    where the facility is, or `rep_started_on` when the record follows the bench."""
+    where the facility is, or `rep_started_on` when the record follows the bench.
+    `occurred_at`: when the change happened, if earlier than now (see `move_batch`)."""
     require(batch_policies.can_view_batch(actor, batch), "You may not see this batch.")
     if to_status not in BatchStatus.values:
         raise InvalidInput({"to_status": [f"“{to_status}” is not a batch status."]})
@@ -218,6 +229,7 @@ def advance_batch(
             actor=actor,
             reason=reason,
             also_set=rep_start if to_status == BatchStatus.REP else None,
+            occurred_at=occurred_at,
         )
     return locked
 

@@ -10,6 +10,7 @@ physician's acknowledgement.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,8 +18,9 @@ from django.utils import timezone
 
 from tilcare.accounts.models import User
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
-from tilcare.core.errors import TransitionBlocked
+from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.core.errors import InvalidInput, TransitionBlocked
+from tilcare.core.timeutil import local_datetime
 from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing import batch_events
 from tilcare.manufacturing.batch_selectors import unmet_reasons
@@ -35,25 +37,46 @@ def move_batch(
     actor: User,
     reason: str = "",
     also_set: Mapping[str, Any] | None = None,
+    occurred_at: dt.datetime | None = None,
 ) -> None:
-    """Move the (locked) batch to `target`, setting `also_set` with the move (the REP start)."""
+    """Move the (locked) batch to `target`, setting `also_set` with the move (the REP start).
+
+    `occurred_at`: when the change happened on the bench, if earlier than now; never before the
+    batch entered its current status. The status, the log row and the audit event are dated
+    then, and the log row and the audit event keep when they were recorded.
+    """
     source, target = BatchStatus(batch.status), BatchStatus(target)
     if target not in BATCH_TRANSITIONS.get(source, frozenset()):
         raise TransitionBlocked([f"A batch cannot move from “{source.label}” to “{target.label}”."])
     blocked = unmet_reasons(batch, target)
     if blocked:
         raise TransitionBlocked(blocked)
+    recorded = timezone.now()
+    moment = recorded
+    if occurred_at is not None:
+        check_occurred_at(occurred_at, now=recorded)
+        if occurred_at < batch.status_changed_at:
+            since = local_datetime(batch.status_changed_at, batch.facility.time_zone)
+            raise InvalidInput(
+                {
+                    "occurred_at": [
+                        f"The change cannot be dated before the batch entered "
+                        f"“{source.label}” ({since:%d %b %Y %H:%M})."
+                    ]
+                }
+            )
+        moment = occurred_at
     before = snapshot(batch)
-    now = timezone.now()
     BatchTransition.objects.create(
         batch=batch,
         from_status=source,
         to_status=target,
-        occurred_at=now,
+        occurred_at=moment,
+        recorded_at=recorded,
         actor=actor,
         reason=reason[:REASON_MAX],
     )
-    changes = {"status": target, "status_changed_at": now, **(also_set or {})}
+    changes = {"status": target, "status_changed_at": moment, **(also_set or {})}
     for field, value in changes.items():
         setattr(batch, field, value)
     batch.save(update_fields=[*changes, "updated_at"])
@@ -65,6 +88,7 @@ def move_batch(
         after=snapshot(batch),
         reason=reason,
         subject_id=subject_of(batch.coi_din),
+        occurred_at=occurred_at,
     )
     if target == BatchStatus.REJECTED:
         batch_events.batch_rejected(batch, actor=actor)

@@ -173,7 +173,10 @@ class BatchTransition(models.Model):
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="transitions")
     from_status = models.CharField(max_length=30, choices=BatchStatus.choices, blank=True)
     to_status = models.CharField(max_length=30, choices=BatchStatus.choices)
+    # When the change happened on the bench, and when it was entered (the same unless entered
+    # after the fact).
     occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=400, blank=True)
 
@@ -182,6 +185,13 @@ class BatchTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}: {self.from_status or '—'} → {self.to_status}"
+
+    @property
+    def recorded_later(self) -> bool:
+        """Was the change entered at another minute than it happened (shown with both times)?"""
+        return self.recorded_at.replace(second=0, microsecond=0) != self.occurred_at.replace(
+            second=0, microsecond=0
+        )
 
 
 class TissueReceipt(models.Model):

@@ -68,6 +68,7 @@ def _batch_transition(journey, team) -> BatchTransition:
         batch=batch,
         to_status="tissue_received",
         occurred_at=journey.created_at,
+        recorded_at=journey.created_at,
         actor=team.manufacturing_tech,
     )
 

@@ -18,8 +18,10 @@ from tilcare.accounts.models import User
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.demo.builder import build_demo
-from tilcare.journey.choices import Stage
-from tilcare.journey.models import Journey
+from tilcare.journey.choices import MilestoneKind, Stage
+from tilcare.journey.models import Journey, Milestone
+from tilcare.manufacturing.choices import BatchStatus
+from tilcare.manufacturing.models import Batch
 from tilcare.patients.models import Patient
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +145,35 @@ def test_the_journey_page_shows_the_referral_on_its_day_and_when_it_was_recorded
     audit = body[body.index('id="audit"') :]
     assert f"{referral}:00" in audit
     assert f"recorded {recorded.day} {recorded:%b %Y}" in audit
+
+
+def test_each_batch_was_opened_when_its_tissue_was_received(demo):
+    batches = list(Batch.objects.all())
+    received = {
+        (m.journey.coi_din, m.attempt): m.occurred_at
+        for m in Milestone.objects.filter(kind=MilestoneKind.TISSUE_RECEIVED).select_related(
+            "journey"
+        )
+    }
+
+    assert len(batches) > 0
+    for batch in batches:
+        opening = batch.transitions.order_by("id").first()
+        assert opening.occurred_at == received[(batch.coi_din, batch.manufacture_attempt)]
+        assert opening.recorded_at > opening.occurred_at
+
+
+def test_each_batch_s_status_history_runs_forward_and_ends_when_it_entered_its_status(demo):
+    for batch in Batch.objects.all():
+        times = list(batch.transitions.order_by("id").values_list("occurred_at", flat=True))
+        assert all(a <= b for a, b in itertools.pairwise(times)), batch
+        assert times[-1] == batch.status_changed_at, batch
+
+
+def test_the_batch_in_expansion_entered_it_on_its_rep_start_day(demo):
+    batch = Batch.objects.select_related("facility").get(status=BatchStatus.REP)
+
+    entered = local_datetime(batch.status_changed_at, batch.facility.time_zone)
+
+    assert entered.date() == batch.rep_started_on
+    assert entered.date() < local_today(batch.facility.time_zone)
