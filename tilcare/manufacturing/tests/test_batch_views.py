@@ -179,6 +179,27 @@ def test_a_stopped_batch_has_its_own_column_apart_from_the_rejected(team):
     assert str(stopped.public_id) in stopped_column
 
 
+def test_a_stopped_batch_s_page_says_it_will_have_no_disposition(team):
+    # Given a batch stopped because the center withdrew the patient
+    batch = batch_services.advance_batch(
+        open_test_batch(team),
+        BatchStatus.STOPPED,
+        actor=team.manufacturing_tech,
+        reason="The center withdrew the patient.",
+    )
+
+    # When the technologist opens it
+    text = body(client_for(team.manufacturing_tech).get(batch_url(batch)))
+
+    # Then it is closed, and the release card does not wait for a decision that will not come
+    assert "This batch is closed (“Stopped: patient withdrawn”)" in text
+    assert (
+        "None: the batch was stopped at the center's request (patient withdrawn) before its "
+        "release; see its status history." in text
+    )
+    assert "Not decided yet." not in text
+
+
 def test_a_recently_released_batch_is_on_the_board_without_asking(team):
     # Given a product QA released yesterday
     batch = open_test_batch(team)
