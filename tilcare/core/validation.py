@@ -22,7 +22,7 @@ Errors = dict[str, list[str]]
 
 WHOLE_NUMBER = "Send a whole number, e.g. 3 (not text, a decimal or true/false)."
 TRUE_OR_FALSE = "Send true or false (not a number or text)."
-DECIMAL = 'Send a number or decimal text, e.g. 68.4 or "68.4" (not true/false).'
+DECIMAL = 'Send a number or plain decimal text, e.g. 68.4 or "68.4".'
 DATE = "Send the date as YYYY-MM-DD text, not a number."
 DATE_TIME = "Send the date and time as ISO 8601 text with its UTC offset, not a number."
 
@@ -133,6 +133,9 @@ def json_type_problem(value: Any, annotation: Any) -> str | None:
         return "Send one of the listed codes, not true/false." if isinstance(value, bool) else None
     if annotation is int:
         return None if isinstance(value, int) and not isinstance(value, bool) else WHOLE_NUMBER
+    if annotation is Decimal and isinstance(value, str) and "_" in value:
+        # Python reads "1_0" as 10: a slip, never how a measurement is written.
+        return DECIMAL
     if annotation is dt.datetime:
         return None if isinstance(value, str | dt.datetime) else DATE_TIME
     if annotation is dt.date:

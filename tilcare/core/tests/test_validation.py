@@ -21,6 +21,7 @@ from tilcare.core.api_support import (
 from tilcare.core.validation import (
     DATE,
     DATE_TIME,
+    DECIMAL,
     TRUE_OR_FALSE,
     WHOLE_NUMBER,
     check_decimal_range,
@@ -49,6 +50,8 @@ UNKNOWN = "Unknown field; check its spelling against the API documentation."
         ([1, True], list[int], f"Item 2: {WHOLE_NUMBER[:1].lower()}{WHOLE_NUMBER[1:]}"),
         (True, Literal[1, 2], "Send one of: 1, 2."),
         (Decimal("2.5"), Decimal, None),
+        ("68.4", Decimal, None),
+        ("6_84", Decimal, DECIMAL),
     ],
     ids=repr,
 )
@@ -138,7 +141,7 @@ def test_one_object_or_a_list_name_a_field_like_the_services():
     many = _refusals_of_body([{"viable_cells": 5}, {"viable_cells": True}])
 
     # Then the one names the field, the list its row, and neither the other shape's complaints
-    message = 'Send a number or decimal text, e.g. 68.4 or "68.4" (not true/false).'
+    message = DECIMAL
     assert one == {"viable_cells": [message]}
     assert many == {"counts.1.viable_cells": [message]}
 
