@@ -290,7 +290,6 @@ _MESSAGES_BY_TYPE = {
     "missing": "This field is required.",
     "extra_forbidden": "Unknown field; check its spelling against the API documentation.",
     "decimal_type": DECIMAL,
-    "decimal_parsing": DECIMAL,
     "model_attributes_type": "Send a JSON object with its fields.",
     "model_type": "Send a JSON object with its fields.",
     "dict_type": "Send a JSON object with its fields.",
