@@ -11,7 +11,9 @@ from tilcare.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, Signa
 
 
 def list_events_for_subject(subject_id: str) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(subject_id=subject_id).order_by("-seq")
+    """A record's trail as a history is read: latest first by when each action happened (an
+    entry made after the fact takes its place there), then by sequence number."""
+    return AuditEvent.objects.filter(subject_id=subject_id).order_by("-occurred_at", "-seq")
 
 
 def list_signatures_for(object_type: str, object_id: str) -> QuerySet[Signature]:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from tilcare.audit import triggers
 from tilcare.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from tilcare.audit.selectors import ChainReport, verify_chain
+from tilcare.audit.selectors import ChainReport, list_events_for_subject, verify_chain
 from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.patients.tests.factories import CenterFactory
@@ -233,3 +233,22 @@ def test_a_chain_written_before_the_migration_verifies_after_it_and_with_new_eve
     assert [(e.occurred_at, e.recorded_at) for e in old] == [(m, m) for m in moments]
     assert verify_chain() == ChainReport(ok=True, events_checked=4)
     assert AuditChainHead.objects.get().last_seq == 4
+
+
+# ---------- a record's trail is read in the order things happened ----------
+
+
+def test_a_subjects_trail_lists_events_latest_first_by_when_they_happened(clock):
+    # Given a subject's events, the last one entered after the fact about an earlier day
+    week_ago = write(CenterFactory(), subject_id="journey-1", occurred_at=LAST_WEEK)
+    today = write(CenterFactory(), subject_id="journey-1")
+    entered_late = write(
+        CenterFactory(), subject_id="journey-1", occurred_at=LAST_WEEK - dt.timedelta(days=1)
+    )
+    write(CenterFactory(), subject_id="journey-2")
+
+    # When the subject's trail is listed
+    trail = list(list_events_for_subject("journey-1"))
+
+    # Then it runs from the latest happening back, the late entry in its place
+    assert [e.seq for e in trail] == [today.seq, week_ago.seq, entered_late.seq]

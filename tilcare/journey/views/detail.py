@@ -252,13 +252,13 @@ def _audit_row(event: AuditEvent, patient_id: str, fmt: _ValueFormatter) -> Audi
 
 
 def _audit_rows(journey: Journey, patient_id: str) -> tuple[list[AuditRow], int]:
-    """The journey's and the patient's audit events, newest first."""
+    """The journey's and the patient's audit events, latest first by when they happened."""
     journey_events = list_events_for_subject(str(journey.public_id))
     patient_events = list_events_for_subject(patient_id)
     total = journey_events.count() + patient_events.count()
     events = sorted(
         [*journey_events[:AUDIT_LIMIT], *patient_events[:AUDIT_LIMIT]],
-        key=lambda e: e.seq,
+        key=lambda e: (e.occurred_at, e.seq),
         reverse=True,
     )[:AUDIT_LIMIT]
     fmt = _ValueFormatter(events, journey.center.time_zone)
