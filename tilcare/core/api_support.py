@@ -40,7 +40,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tilcare.core.validation import DECIMAL, json_type_problem
+from tilcare.core.validation import DECIMAL, json_type_problem, typed_text_problem
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -142,12 +142,13 @@ class InputSchema(Schema):
     @field_validator("*", mode="before")
     @classmethod
     def _json_type(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(info.context, dict) and info.context.get("form_text"):
-            return value
         field = cls.model_fields.get(info.field_name or "")
         if field is None:
             return value
-        problem = json_type_problem(value, field.annotation)
+        if isinstance(info.context, dict) and info.context.get("form_text"):
+            problem = typed_text_problem(value, field.annotation)
+        else:
+            problem = json_type_problem(value, field.annotation)
         if problem:
             raise PydanticCustomError("json_type", problem)
         return value

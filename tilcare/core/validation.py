@@ -75,6 +75,31 @@ def check_decimal_range(
     return number
 
 
+UNDERSCORE = "Write the number without underscores (1_0 would be read as 10)."
+
+
+def typed_text_problem(value: Any, annotation: Any) -> str | None:
+    """Why text typed on a page cannot be the number `annotation` asks for; None if it may be.
+
+    Python reads "1_0" as 10; a number is never written that way, so it is refused rather than
+    read (the rest of a typed number's checks are the field's own).
+    """
+    if typing.get_origin(annotation) is Annotated:
+        return typed_text_problem(value, typing.get_args(annotation)[0])
+    members = _members(annotation)
+    if members is not None:
+        return next((p for m in members if (p := typed_text_problem(value, m)) is not None), None)
+    if typing.get_origin(annotation) in (list, tuple) and isinstance(value, list | tuple):
+        args = typing.get_args(annotation)
+        for item in value:
+            if args and (problem := typed_text_problem(item, args[0])):
+                return problem
+        return None
+    if annotation in (int, Decimal) and isinstance(value, str) and "_" in value:
+        return UNDERSCORE
+    return None
+
+
 def _members(annotation: Any) -> tuple[Any, ...] | None:
     """The members of a union (`X | None`, `Optional[X]`), else None."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -134,8 +159,7 @@ def json_type_problem(value: Any, annotation: Any) -> str | None:
     if annotation is int:
         return None if isinstance(value, int) and not isinstance(value, bool) else WHOLE_NUMBER
     if annotation is Decimal and isinstance(value, str) and "_" in value:
-        # Python reads "1_0" as 10: a slip, never how a measurement is written.
-        return DECIMAL
+        return UNDERSCORE
     if annotation is dt.datetime:
         return None if isinstance(value, str | dt.datetime) else DATE_TIME
     if annotation is dt.date:

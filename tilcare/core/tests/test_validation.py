@@ -23,6 +23,7 @@ from tilcare.core.validation import (
     DATE_TIME,
     DECIMAL,
     TRUE_OR_FALSE,
+    UNDERSCORE,
     WHOLE_NUMBER,
     check_decimal_range,
     json_type_problem,
@@ -51,7 +52,7 @@ UNKNOWN = "Unknown field; check its spelling against the API documentation."
         (True, Literal[1, 2], "Send one of: 1, 2."),
         (Decimal("2.5"), Decimal, None),
         ("68.4", Decimal, None),
-        ("6_84", Decimal, DECIMAL),
+        ("6_84", Decimal, UNDERSCORE),
     ],
     ids=repr,
 )
@@ -120,6 +121,9 @@ def test_the_page_form_may_send_typed_text():
     # When they are validated in the form's context, and as JSON
     # Then the form's text is taken, the JSON's text refused
     assert _refusals(strict_input(_Calculator), body, FORM_TEXT) == {}
+    assert _refusals(strict_input(_Calculator), {"count": "1_0"}, FORM_TEXT) == {
+        "count": [UNDERSCORE]
+    }
     assert _refusals(strict_input(_Calculator), body) == {
         "count": [WHOLE_NUMBER],
         "rows.0.day": [WHOLE_NUMBER],
