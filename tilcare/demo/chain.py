@@ -39,7 +39,9 @@ from tilcare.identity.services import alerts as alert_services
 from tilcare.identity.services import items as item_services
 from tilcare.identity.services import shipments as shipment_services
 from tilcare.journey import custody, release
-from tilcare.journey.models import Journey
+from tilcare.journey import services as journey_services
+from tilcare.journey.choices import BOOK_SLOT_TASK, TaskStatus
+from tilcare.journey.models import Journey, Task
 from tilcare.manufacturing import (
     batch_services,
     release_formulation,
@@ -526,3 +528,8 @@ def open_slots_and_book(
             actor=cast[Role.NAVIGATOR],
             manufacture_attempt=journey.manufacture_attempt,
         )
+        # The booking is the navigator's task of the stage: done, so the task list agrees.
+        for task in Task.objects.filter(
+            journey=journey, status=TaskStatus.OPEN, title=BOOK_SLOT_TASK
+        ):
+            journey_services.complete_task(task, actor=cast[Role.NAVIGATOR])

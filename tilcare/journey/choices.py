@@ -163,6 +163,9 @@ class TaskTemplate:
     anchor_offset_days: int = 0
 
 
+# The navigator's booking of a manufacturing start (the demo ticks it when it books one).
+BOOK_SLOT_TASK = "Book the manufacturing slot"
+
 # Lymphodepletion starts on Day −7 (cyclophosphamide, then fludarabine to Day −1, both
 # protocols): what must be in place before it is due the day before, Day −8.
 BEFORE_LYMPHODEPLETION_DAYS = -8
@@ -194,7 +197,8 @@ STAGE_TASKS: dict[Stage, tuple[TaskTemplate, ...]] = {
             14,
             anchor="planned_resection_on",
         ),
-        TaskTemplate("Book the manufacturing slot and the tissue courier", Role.NAVIGATOR, 3),
+        TaskTemplate(BOOK_SLOT_TASK, Role.NAVIGATOR, 3),
+        TaskTemplate("Book the tissue courier for the resection day", Role.NAVIGATOR, 3),
     ),
     Stage.TISSUE_PROCURED: (
         TaskTemplate("Confirm tissue receipt at the manufacturing facility", Role.NAVIGATOR, 2),

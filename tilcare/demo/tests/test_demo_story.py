@@ -21,10 +21,10 @@ from tilcare.demo.logger_files import write_product_logger_files
 from tilcare.identity.choices import ShipmentStatus, ShipperType
 from tilcare.identity.models import Shipment
 from tilcare.identity.services import shipments as shipment_services
-from tilcare.journey.choices import STAGE_TASKS, Stage, TaskStatus
+from tilcare.journey.choices import BOOK_SLOT_TASK, STAGE_TASKS, Stage, TaskStatus
 from tilcare.journey.models import Journey, Task
 from tilcare.manufacturing.choices import BatchStatus
-from tilcare.manufacturing.models import Batch
+from tilcare.manufacturing.models import Batch, SlotBooking
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +142,19 @@ def test_open_tasks_tied_to_a_plan_are_due_when_the_journey_plans_it(demo):
     # among them Kowalski's resection, Brooks's orders, Okonkwo's fludarabine, Schneider's Day 0
     assert {name for name, _, _ in checked} == {"Kowalski", "Brooks", "Okonkwo", "Schneider"}
     assert all(agrees for _, _, agrees in checked), checked
+
+
+def test_a_journey_with_a_booked_manufacturing_start_has_no_open_booking_task(demo):
+    # Given the journeys whose manufacturing start the navigator booked (the next resection)
+    booked = set(SlotBooking.objects.values_list("coi_din", flat=True))
+    journeys = Journey.objects.filter(coi_din__in=booked, stage=Stage.RESECTION_SCHEDULED)
+    assert [j.patient.family_name for j in journeys] == ["Kowalski"]
+
+    # Then the booking task is done, and only the courier's booking is still open
+    open_titles = set(
+        Task.objects.filter(journey__in=journeys, status=TaskStatus.OPEN).values_list(
+            "title", flat=True
+        )
+    )
+    assert BOOK_SLOT_TASK not in open_titles
+    assert "Book the tissue courier for the resection day" in open_titles
