@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.core.exceptions import ValidationError
 
 from tilcare.core.errors import InvalidInput
+from tilcare.core.validation import UNDERSCORE
 
 
 def apply_service_errors(form: forms.BaseForm, error: InvalidInput) -> None:
@@ -24,3 +28,20 @@ class DateTimeInput(forms.DateTimeInput):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)  # type: ignore[arg-type]
+
+
+class _WrittenNumber:
+    """Python reads "1_0" as 10; a number is never written that way, so it is refused."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and "_" in value:
+            raise ValidationError(UNDERSCORE, code="invalid")
+        return super().to_python(value)  # type: ignore[misc]
+
+
+class DecimalField(_WrittenNumber, forms.DecimalField):
+    """Every domain form's decimal: as Django's, but "1_0" is refused, not read as 10."""
+
+
+class IntegerField(_WrittenNumber, forms.IntegerField):
+    """Every domain form's whole number: as Django's, but "1_0" is refused, not read as 10."""

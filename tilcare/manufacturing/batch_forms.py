@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from tilcare.core.forms import DateInput, DateTimeInput
+from tilcare.core.forms import DateInput, DateTimeInput, DecimalField, IntegerField
 from tilcare.manufacturing.batch_forecast import THRESHOLD_FIELDS
 from tilcare.manufacturing.models import CD137_DIFFERENCE_MAX, FOLD_MAX, IFN_GAMMA_DIFFERENCE_MAX
 from tilcare.manufacturing.reactivity_csv import HEADER_TEXT, MAX_BYTES
@@ -29,10 +29,10 @@ def _cells(value: Decimal | None, factor: Decimal, field: str) -> Decimal | None
 
 class TissueReceiptForm(forms.Form):
     received_at = forms.DateTimeField(label="Received at", widget=DateTimeInput())
-    weight_g = forms.DecimalField(
+    weight_g = DecimalField(
         label="Tissue weight (g)", help_text="0.001 to 500 g, up to 3 decimals."
     )
-    fragments = forms.IntegerField(label="Fragments", help_text="1 to 200.")
+    fragments = IntegerField(label="Fragments", help_text="1 to 200.")
     note = forms.CharField(label="Note", required=False, max_length=400)
 
 
@@ -40,10 +40,10 @@ class CultureForm(forms.Form):
     culture_id = forms.CharField(
         label="Culture (well) id", max_length=20, help_text="As on the plate, e.g. F03."
     )
-    viable_cells_1e6 = forms.DecimalField(
+    viable_cells_1e6 = DecimalField(
         label="Viable cells (×10⁶)", required=False, help_text="e.g. 25.4 for 25.4 million."
     )
-    viability_percent = forms.DecimalField(label="Viability (%)", required=False)
+    viability_percent = DecimalField(label="Viability (%)", required=False)
     counted_at = forms.DateTimeField(label="Counted at", required=False, widget=DateTimeInput())
 
     def clean(self) -> dict[str, Any]:
@@ -54,8 +54,8 @@ class CultureForm(forms.Form):
 
 class CultureCountForm(forms.Form):
     culture_id = forms.ChoiceField(label="Culture")
-    viable_cells_1e6 = forms.DecimalField(label="Viable cells (×10⁶)")
-    viability_percent = forms.DecimalField(label="Viability (%)")
+    viable_cells_1e6 = DecimalField(label="Viable cells (×10⁶)")
+    viability_percent = DecimalField(label="Viability (%)")
     counted_at = forms.DateTimeField(label="Counted at", widget=DateTimeInput())
 
     def __init__(self, *args: Any, culture_ids: list[str], **kwargs: Any) -> None:
@@ -79,10 +79,10 @@ class ScreenUploadForm(forms.Form):
     )
 
 
-def _threshold_field(label: str, maximum: Decimal) -> forms.DecimalField:
+def _threshold_field(label: str, maximum: Decimal) -> DecimalField:
     """A reactivity threshold from 0 to the stored threshold's plausibility limit."""
     limit = f"{label} must be from 0 to {maximum:,f}."
-    return forms.DecimalField(
+    return DecimalField(
         label=label,
         min_value=0,
         max_value=maximum,
@@ -118,7 +118,7 @@ class SelectionForm(ThresholdsForm):
 
 
 class WarningThresholdForm(forms.Form):
-    warn_below_probability = forms.DecimalField(
+    warn_below_probability = DecimalField(
         label="Early warning below probability",
         required=False,
         help_text="Above 0 and at most 1 (e.g. 0.80): warn when the chance of reaching the lower "
@@ -127,11 +127,11 @@ class WarningThresholdForm(forms.Form):
 
 
 class RepCountForm(forms.Form):
-    day = forms.IntegerField(label="REP day", help_text="Day 0 is the REP start.")
-    viable_cells_1e9 = forms.DecimalField(
+    day = IntegerField(label="REP day", help_text="Day 0 is the REP start.")
+    viable_cells_1e9 = DecimalField(
         label="Viable cells (×10⁹)", help_text="e.g. 2.8 for 2.8 billion."
     )
-    viability_percent = forms.DecimalField(label="Viability (%)")
+    viability_percent = DecimalField(label="Viability (%)")
     counted_at = forms.DateTimeField(label="Counted at", widget=DateTimeInput())
 
     def clean(self) -> dict[str, Any]:

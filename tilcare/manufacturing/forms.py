@@ -14,7 +14,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from tilcare.clinical.checkdigits import IdentifierError, parse_din_with_check
-from tilcare.core.forms import DateInput
+from tilcare.core.forms import DateInput, IntegerField
 from tilcare.manufacturing.choices import (
     ATTEMPT_MAX,
     ATTEMPT_MIN,
@@ -31,8 +31,8 @@ CAPACITY_RANGE = f"Capacity must be a whole number of places from {CAPACITY_MIN}
 ATTEMPT_RANGE = f"Manufacture attempt must be a whole number from {ATTEMPT_MIN} to {ATTEMPT_MAX}."
 
 
-def _capacity_field(**kwargs: Any) -> forms.IntegerField:
-    return forms.IntegerField(
+def _capacity_field(**kwargs: Any) -> IntegerField:
+    return IntegerField(
         label="Places",
         min_value=CAPACITY_MIN,
         max_value=CAPACITY_MAX,
@@ -78,7 +78,7 @@ class BookingForm(NamedErrorsForm):
             attrs={"autocomplete": "off", "spellcheck": "false", "class": "coi-input"}
         ),
     )
-    manufacture_attempt = forms.IntegerField(
+    manufacture_attempt = IntegerField(
         label="Manufacture attempt",
         initial=1,
         min_value=ATTEMPT_MIN,

@@ -35,7 +35,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tilcare.accounts.models import User
 from tilcare.clinical.units import Unit, cells_1e9
 from tilcare.core.errors import InvalidInput
-from tilcare.core.forms import DateTimeInput, apply_service_errors
+from tilcare.core.forms import DateTimeInput, DecimalField, apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.identity.services.items import STORAGE_HELP, STORAGE_MAX
@@ -60,14 +60,14 @@ class FormulationForm(NamedErrorsForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for n in range(1, MAX_BAGS + 1):
-            self.fields[f"volume_ml_{n}"] = forms.DecimalField(
+            self.fields[f"volume_ml_{n}"] = DecimalField(
                 label=f"Bag {n} volume (mL)",
                 required=False,
                 min_value=Decimal("0.1"),
                 max_digits=6,
                 decimal_places=1,
             )
-            self.fields[f"cells_e9_{n}"] = forms.DecimalField(
+            self.fields[f"cells_e9_{n}"] = DecimalField(
                 label=f"Bag {n} viable cells (×10⁹)",
                 required=False,
                 min_value=Decimal("0"),
@@ -102,9 +102,7 @@ class FormulationForm(NamedErrorsForm):
 
 
 class ReleaseTestForm(NamedErrorsForm):
-    result_value = forms.DecimalField(
-        label="Result", required=False, max_digits=20, decimal_places=4
-    )
+    result_value = DecimalField(label="Result", required=False, max_digits=20, decimal_places=4)
     unit = forms.CharField(label="Unit", required=False, max_length=30, widget=forms.HiddenInput)
     result_text = forms.CharField(label="Result", required=False, max_length=80)
     tested_at = forms.DateTimeField(label="Tested at", widget=DateTimeInput)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from tilcare.accounts.models import User
 from tilcare.core.errors import InvalidInput
-from tilcare.core.forms import apply_service_errors
+from tilcare.core.forms import DecimalField, apply_service_errors
 from tilcare.core.policy import require
 from tilcare.manufacturing import release_policies as policies
 from tilcare.manufacturing import release_services, threshold_services
@@ -56,8 +56,8 @@ class SpecificationForm(NamedErrorsForm):
         label="Test",
         choices=[c for c in ReleaseTestKind.choices if c[0] != ReleaseTestKind.VIABLE_CELL_DOSE],
     )
-    minimum = forms.DecimalField(label="Minimum", required=False, max_digits=20, decimal_places=4)
-    maximum = forms.DecimalField(label="Maximum", required=False, max_digits=20, decimal_places=4)
+    minimum = DecimalField(label="Minimum", required=False, max_digits=20, decimal_places=4)
+    maximum = DecimalField(label="Maximum", required=False, max_digits=20, decimal_places=4)
     unit = forms.CharField(
         label="Unit", required=False, max_length=30, help_text="With limits, e.g. “%” or “EU/mL”."
     )

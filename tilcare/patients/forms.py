@@ -14,7 +14,7 @@ from typing import Any
 
 from django import forms
 
-from tilcare.core.forms import DateInput
+from tilcare.core.forms import DateInput, DecimalField
 from tilcare.patients.choices import (
     BrafStatus,
     CancerType,
@@ -260,10 +260,10 @@ class ConsentWithdrawForm(NamedErrorsForm):
         return withdrawn
 
 
-def _decimal_field(label: str, low: Decimal, high: Decimal, unit: str) -> forms.DecimalField:
+def _decimal_field(label: str, low: Decimal, high: Decimal, unit: str) -> DecimalField:
     # No decimal_places/min_value here: their stock messages do not name the field or unit, so
     # the band and the one-decimal rule are checked in clean_<field> with the services' words.
-    return forms.DecimalField(
+    return DecimalField(
         label=f"{label} ({unit})",
         error_messages={"invalid": f"{label} must be a number in {unit}."},
         help_text=f"{low}–{high} {unit}, at most 1 decimal place",

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Literal
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import Field, Schema
 from pydantic import ValidationError
 
@@ -18,6 +19,7 @@ from tilcare.core.api_support import (
     one_or_many,
     strict_input,
 )
+from tilcare.core.forms import DecimalField, IntegerField
 from tilcare.core.validation import (
     DATE,
     DATE_TIME,
@@ -223,3 +225,15 @@ def test_a_body_of_the_wrong_shape_is_told_what_to_send():
         "__all__": ["Send a JSON object with its fields."],
         "0": ["Send a JSON object with its fields."],
     }
+
+
+@pytest.mark.parametrize("field", [DecimalField(), IntegerField()], ids=["decimal", "whole"])
+def test_a_domain_form_refuses_a_number_typed_with_an_underscore(field):
+    # Given a number typed on a page as "1_0" (which Python would read as 10)
+    # When the form's number field cleans it
+    with pytest.raises(DjangoValidationError) as refused:
+        field.clean("1_0")
+
+    # Then it is refused, saying how to write it, and a plain number is still taken
+    assert refused.value.messages == [UNDERSCORE]
+    assert field.clean("10") == 10

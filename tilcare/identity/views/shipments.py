@@ -29,7 +29,7 @@ from tilcare.accounts.models import Organization, User
 from tilcare.accounts.roles import Perm
 from tilcare.clinical.custody.temperature import whole_minutes_up
 from tilcare.core.errors import InvalidInput, TransitionBlocked
-from tilcare.core.forms import DateTimeInput, apply_service_errors
+from tilcare.core.forms import DateTimeInput, DecimalField, IntegerField, apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute
@@ -67,7 +67,7 @@ class DispatchForm(forms.Form):
 
 class ReceiveForm(forms.Form):
     at = forms.DateTimeField(label="Received at", widget=DateTimeInput())
-    max_logging_interval_minutes = forms.IntegerField(
+    max_logging_interval_minutes = IntegerField(
         label="Logger interval (minutes)",
         required=False,
         min_value=1,
@@ -83,11 +83,11 @@ class ShipmentForm(forms.Form):
     )
     destination = forms.ModelChoiceField(queryset=Organization.objects.none())
     shipper_type = forms.ChoiceField(choices=ShipperType.choices)
-    expected_hold_hours = forms.DecimalField(
+    expected_hold_hours = DecimalField(
         label="Expected hold time (hours)", max_digits=4, decimal_places=1, help_text="1–720 h"
     )
-    range_min_c = forms.DecimalField(label="Range minimum (°C)", max_digits=4, decimal_places=1)
-    range_max_c = forms.DecimalField(
+    range_min_c = DecimalField(label="Range minimum (°C)", max_digits=4, decimal_places=1)
+    range_max_c = DecimalField(
         label="Range maximum (°C)",
         max_digits=4,
         decimal_places=1,
