@@ -118,7 +118,7 @@ def _fuzz(operation: Any, mode: GenerationMode, world: ApiWorld) -> set[int]:
 
     try:
         send()
-    except Exception as error:
+    except BaseException as error:  # schemathesis reports failures as a BaseExceptionGroup
         error.add_note(f"{operation.method.upper()} {operation.path}, {mode.value} requests")
         raise
     return answered
@@ -159,3 +159,22 @@ def test_every_operation_answers_generated_requests_as_documented(tag, world):
     # reached past authentication and the policy at least once
     assert never_reached == []
     assert [label for label in nothing_invalid if label not in NO_INVALID_REQUEST] == []
+
+
+def test_the_fuzzing_fails_an_operation_that_accepts_what_its_document_forbids(world, monkeypatch):
+    # Given a document that (wrongly) allows the patient search no text at all
+    document = api.get_openapi_schema()
+    for parameter in document["paths"][f"{ROOT}/patients"]["get"]["parameters"]:
+        if parameter["name"] == "q":
+            parameter["schema"]["maxLength"] = 0
+    schema = schemathesis.openapi.from_dict(document)
+    schema.app = application
+    schema.config.generation.update(with_security_parameters=False, allow_extra_parameters=False)
+    monkeypatch.setattr(f"{__name__}.EXAMPLES_PER_OPERATION", 40)
+
+    # When invalid requests are sent to the search, which answers any text
+    # Then the fuzzing fails, naming the request that should have been refused
+    with pytest.raises(BaseExceptionGroup) as failure:
+        _fuzz(schema[f"{ROOT}/patients"]["GET"], GenerationMode.NEGATIVE, world)
+    assert "Invalid data should have been rejected" in str(failure.value)
+    assert "GET /api/v1/patients, negative requests" in failure.value.__notes__
