@@ -19,7 +19,11 @@ from playwright.sync_api import expect
 
 from tilcare.identity.choices import ShipmentStatus
 from tilcare.identity.models import IdentityAlert, Shipment, TemperatureReading
-from tilcare.identity.services.shipments import add_temperature_readings, receive_shipment
+from tilcare.identity.services.shipments import (
+    add_temperature_readings,
+    dispatch_shipment,
+    receive_shipment,
+)
 from tilcare.identity.tests.test_shipment_services import (
     IDENTITY,
     World,
@@ -202,6 +206,28 @@ def test_the_receiver_sees_receive_and_upload_and_the_sender_sees_only_upload(wo
 
     assert "Receive shipment" in receiver and "Upload readings" in receiver
     assert "Receive shipment" not in sender and "Upload readings" in sender
+
+
+@pytest.mark.parametrize(
+    ("shipper_type", "low", "high", "example"),
+    [
+        ("ln2_dry_shipper", "-196.0", "-150.0", "2026-01-05T10:00:00+00:00,-189.6"),
+        ("controlled_2_8", "2.0", "8.0", "2026-01-05T10:00:00+00:00,5.0"),
+    ],
+    ids=["LN2 dry shipper", "2-8 C box"],
+)
+def test_the_upload_example_reads_like_this_shipper_s_logger(
+    world, shipper_type, low, high, example
+):
+    # Given a shipment in transit in a liquid-nitrogen dry shipper (vapour phase) or a 2–8 °C box
+    shipment = new_shipment(
+        world, shipper_type=shipper_type, range_min_c=Decimal(low), range_max_c=Decimal(high)
+    )
+    dispatch_shipment(shipment, actor=world.team.navigator, at=minute(timezone.now()))
+
+    # When the receiver opens it / Then the CSV example shows temperatures such a logger records
+    page = text_of(client_for(world.team.manufacturing_tech).get(detail(shipment)))
+    assert f"recorded_at,temperature_c\n{example}" in page
 
 
 def test_a_social_worker_sees_the_page_without_any_action(world):
