@@ -40,7 +40,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tilcare.core.validation import DECIMAL, json_type_problem, typed_text_problem
+from tilcare.core.validation import DECIMAL, NO_OFFSET, json_type_problem, typed_text_problem
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -83,10 +83,7 @@ def _datetime_text(value: Any) -> Any:
 
 def _require_offset(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(
-            "Give the date and time with its UTC offset, e.g. 2026-01-05T14:30:00+01:00 "
-            "or 2026-01-05T13:30:00Z; a time without an offset is ambiguous."
-        )
+        raise ValueError(NO_OFFSET)
     return value
 
 

@@ -25,6 +25,10 @@ TRUE_OR_FALSE = "Send true or false (not a number or text)."
 DECIMAL = 'Send a number or plain decimal text, e.g. 68.4 or "68.4".'
 DATE = "Send the date as YYYY-MM-DD text, not a number."
 DATE_TIME = "Send the date and time as ISO 8601 text with its UTC offset, not a number."
+NO_OFFSET = (
+    "Give the date and time with its UTC offset, e.g. 2026-01-05T14:30:00+01:00 or "
+    "2026-01-05T13:30:00Z; a time without an offset is ambiguous."
+)
 
 
 def _add(errors: Errors, field: str, message: str) -> None:
@@ -100,6 +104,15 @@ def typed_text_problem(value: Any, annotation: Any) -> str | None:
     return None
 
 
+def _naive_text(value: str) -> str | None:
+    """A date-time written without its UTC offset is ambiguous by up to a day across centers."""
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None  # not a date-time at all: the field's own validation says so
+    return NO_OFFSET if moment.tzinfo is None else None
+
+
 def _members(annotation: Any) -> tuple[Any, ...] | None:
     """The members of a union (`X | None`, `Optional[X]`), else None."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -161,7 +174,9 @@ def json_type_problem(value: Any, annotation: Any) -> str | None:
     if annotation is Decimal and isinstance(value, str) and "_" in value:
         return UNDERSCORE
     if annotation is dt.datetime:
-        return None if isinstance(value, str | dt.datetime) else DATE_TIME
+        if isinstance(value, str):
+            return _naive_text(value)
+        return None if isinstance(value, dt.datetime) else DATE_TIME
     if annotation is dt.date:
         return None if isinstance(value, str | dt.date) else DATE
     return None
