@@ -18,7 +18,7 @@ from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
 from tilcare.calculators.registry import all_calculators, field_for_message, get_calculator
 from tilcare.core.api_support import InputSchema
-from tilcare.core.validation import WHOLE_NUMBER
+from tilcare.core.validation import NO_OFFSET, WHOLE_NUMBER
 from tilcare.patients.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +160,17 @@ def test_a_refusal_naming_a_row_by_its_id_lands_on_that_row_s_column():
     # Then the refusal is on that culture's row and column
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["readouts.1.ifn_gamma_tumor_pg_per_ml"]
+
+
+def test_a_date_time_without_its_offset_is_refused_on_its_field():
+    # Given the infusion window's worked example with "now" written without a UTC offset
+    calculator = get_calculator("infusion-window-lifileucel-us-2024")
+    assert calculator is not None and calculator.example is not None
+    body = {**calculator.example, "at": "2026-03-01T08:00:00"}
+
+    # When it is sent to the API
+    response = post(client_for(Role.PHARMACIST), calculator.slug, body)
+
+    # Then the time is refused on its own field as ambiguous, not read in some time zone
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"at": [NO_OFFSET]}
