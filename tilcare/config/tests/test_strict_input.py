@@ -1,10 +1,10 @@
 """Every request body of the API is strict, found from the OpenAPI document itself.
 
 For each operation with a JSON body (calculators included) and each field of its body (and of
-the rows nested in it): an unknown field, `true` for a whole number, 1 for a yes/no, and a
-number for a date-time or a date are each refused with 422 naming that field (its path, for a
-row) and the problem, and nothing is written. A new operation or field is covered without
-changing this test.
+the rows nested in it): an unknown field, `true` for a whole number, 1 for a yes/no, a number
+for a date-time or a date, and a date-time without its UTC offset are each refused with 422
+naming that field (its path, for a row) and the problem, and nothing is written. A new
+operation or field is covered without changing this test.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.test import Client
 
 from tilcare.audit.models import AuditEvent
 from tilcare.config.api import api
-from tilcare.core.validation import DATE, DATE_TIME, TRUE_OR_FALSE, WHOLE_NUMBER
+from tilcare.core.validation import DATE, DATE_TIME, NO_OFFSET, TRUE_OR_FALSE, WHOLE_NUMBER
 from tilcare.patients.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +78,7 @@ def _wrong_values(
             cases.append((f"{prefix}{name}", {name: 1}, TRUE_OR_FALSE))
         if "date-time" in formats:
             cases.append((f"{prefix}{name}", {name: 1767225600}, DATE_TIME))
+            cases.append((f"{prefix}{name}", {name: "2026-01-01T09:00:00"}, NO_OFFSET))
         elif "date" in formats:
             cases.append((f"{prefix}{name}", {name: 20260101}, DATE))
         for kind in kinds:
