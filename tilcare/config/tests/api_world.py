@@ -38,6 +38,8 @@ _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
     ("get", "/manufacturing/bookings"): Role.NAVIGATOR,
     ("post", "/identity/custody-events"): Role.NURSE,
     ("post", "/journeys/scans"): Role.NURSE,
+    # The world's shipment goes from the center to the facility, which receives it.
+    ("post", "/identity/shipments/{public_id}/receive"): Role.MANUFACTURING_TECH,
 }
 # The default role of each part of the API, by the start of its paths (first match wins).
 _ROLE_BY_PREFIX: tuple[tuple[str, Role], ...] = (
