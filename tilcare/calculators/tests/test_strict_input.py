@@ -13,6 +13,7 @@ import json
 import pytest
 from django.test import Client
 from django.utils.html import escape
+from pydantic import ValidationError
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
@@ -174,3 +175,17 @@ def test_a_date_time_without_its_offset_is_refused_on_its_field():
     # Then the time is refused on its own field as ambiguous, not read in some time zone
     assert response.status_code == 422
     assert response.json()["errors"] == {"at": [NO_OFFSET]}
+
+
+def test_every_worked_example_is_valid_strict_input():
+    # Given every calculator's worked example (shown in the API documentation)
+    # When it is read by the calculator's strict schema, as the API reads JSON
+    refused = {}
+    for calculator in all_calculators():
+        try:
+            calculator.input_schema.model_validate(calculator.example or {})
+        except ValidationError as error:
+            refused[calculator.slug] = [e["loc"] for e in error.errors()]
+
+    # Then none is refused: a client copying an example sends strict JSON
+    assert refused == {}
