@@ -148,3 +148,13 @@ def test_every_protocol_and_rule_set_file_is_checked():
 
     assert {"lifileucel_us_2024.toml", "nki_phase3_2022.toml"} <= names
     assert {"dutcher_2014.toml", "betof_warner_2024.toml"} <= names
+
+
+REPO = Path(__file__).resolve().parents[3]
+PUBLIC_DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("path", PUBLIC_DOCS, ids=lambda p: p.name)
+def test_readme_and_docs_name_no_working_notes(path):
+    # Given the README and the docs a center reads before installing / Then they speak plainly
+    assert offending(path.read_text(encoding="utf-8")) == []
