@@ -192,3 +192,16 @@ def test_a_page_offset_past_any_list_is_refused_with_its_limit(client):
     # Then it is refused naming the offset and its limit, not answered with a server error
     assert response.status_code == 422
     assert response.json()["errors"] == {"offset": ["offset must be at most 1,000,000,000."]}
+
+
+def test_every_request_body_tells_clients_it_takes_no_other_fields():
+    # Given every JSON request body of the OpenAPI document (its object, or its list's rows)
+    # When its schema is read
+    open_bodies = [
+        f"{method} {path}"
+        for method, path, schema, _shape in _bodies()
+        if schema.get("additionalProperties") is not False
+    ]
+
+    # Then each declares that no other field is taken
+    assert open_bodies == []
