@@ -287,6 +287,7 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
             "record": record,
             "coi_spaced": batch_selectors.coi_spaced(batch.coi_din),
             "status_label": batch_selectors.status_label(status),
+            "closed_statuses": [str(s) for s in batch_selectors.CLOSED_STATUSES],
             "days_in_status": batch_selectors.days_in_status(batch, today),
             "dose": dose_range(batch),
             "next_steps": batch_selectors.next_steps(batch, user),

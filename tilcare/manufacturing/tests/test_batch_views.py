@@ -200,6 +200,27 @@ def test_a_stopped_batch_s_page_says_it_will_have_no_disposition(team):
     assert "Not decided yet." not in text
 
 
+def test_a_batch_stopped_in_the_rep_keeps_its_growth_chart_but_forecasts_no_harvest(team):
+    # Given a batch stopped in the REP, with its counts
+    batch = batch_services.advance_batch(
+        in_rep_with_counts(team),
+        BatchStatus.STOPPED,
+        actor=team.manufacturing_tech,
+        reason="The center withdrew the patient.",
+    )
+
+    # When the technologist opens it
+    text = body(client_for(team.manufacturing_tech).get(batch_url(batch)))
+
+    # Then no early-warning threshold is asked for, and the chart and counts stay
+    assert (
+        "This batch is closed (“Stopped: patient withdrawn”): no harvest is forecast any more; "
+        "its growth chart and counts stay below." in text
+    )
+    assert 'name="warn_below_probability"' not in text
+    assert 'class="chart batch-chart" data-chart=' in text
+
+
 def test_a_recently_released_batch_is_on_the_board_without_asking(team):
     # Given a product QA released yesterday
     batch = open_test_batch(team)
