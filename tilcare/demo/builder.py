@@ -63,7 +63,6 @@ from tilcare.journey.choices import (
     MilestoneKind,
     Stage,
     TaskStatus,
-    WithdrawalReason,
 )
 from tilcare.journey.models import ELIGIBILITY_CRITERIA, Journey, Task
 from tilcare.patients import services as patient_services
@@ -504,8 +503,9 @@ class _Walk:
         )
         if self.chain is not None and withdrawal.from_stage == Stage.AT_MANUFACTURING:
             self.chain.stop(
+                # Why the patient was withdrawn is clinical and stays at the center.
                 "Stopped at the center's request: the treating physician withdrew the patient "
-                f"({WithdrawalReason(withdrawal.reason).label.lower()}).",
+                "from therapy.",
                 day=stopped_on,
             )
 

@@ -24,7 +24,7 @@ from tilcare.identity.services import shipments as shipment_services
 from tilcare.journey.choices import BOOK_SLOT_TASK, STAGE_TASKS, Stage, TaskStatus
 from tilcare.journey.models import Journey, Task
 from tilcare.manufacturing.choices import BatchStatus
-from tilcare.manufacturing.models import Batch, SlotBooking
+from tilcare.manufacturing.models import Batch, BatchTransition, SlotBooking
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +72,11 @@ def test_the_batch_stopped_for_a_withdrawal_is_not_a_manufacturing_failure(demo)
 
     # Then it is stopped, and the only rejected batch is the first attempt whose growth stalled
     assert Batch.objects.get(coi_din=walsh.coi_din).status == BatchStatus.STOPPED
+    # And the facility reads who asked, not why the patient was withdrawn (clinical, the center's)
+    stop = BatchTransition.objects.get(batch__coi_din=walsh.coi_din, to_status=BatchStatus.STOPPED)
+    assert stop.reason == (
+        "Stopped at the center's request: the treating physician withdrew the patient from therapy."
+    )
     rejected = Batch.objects.filter(status=BatchStatus.REJECTED)
     assert list(rejected.values_list("coi_din", "manufacture_attempt")) == [(delgado.coi_din, 1)]
 
