@@ -63,6 +63,9 @@ NUL_REFUSED = (
 )
 
 
+BODY_NOT_OBJECT = "Send the request body as a JSON object (or a JSON array of them)."
+
+
 def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
     """The dotted name of the first text in `value` holding a NUL character, or None."""
     if isinstance(value, str):
@@ -82,11 +85,17 @@ def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
 
 
 class TilcareParser(DecimalJsonParser):
-    """Refuses text holding a NUL character in a JSON body, a query or a form, naming the field,
-    as Django's forms do: PostgreSQL cannot store it, so it would otherwise fail as a 500."""
+    """Refuses a JSON body that is not an object or an array, and text holding a NUL character
+    in a JSON body, a query or a form, naming the field, as Django's forms do (PostgreSQL cannot
+    store it, so it would otherwise fail as a 500)."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        data = super().parse_body(request)
+        data: Any = super().parse_body(request)
+        if not isinstance(data, dict | list):
+            # Every body is an object (or a list of them). A bare number arrives as a Decimal,
+            # which pydantic would read as an object with no attributes, so an operation whose
+            # fields are all optional would answer `0.5` as if it were `{}`.
+            raise InvalidInput({"__all__": [BODY_NOT_OBJECT]})
         field = _nul_field(data)
         if field is not None:
             # Ninja turns any error here into "Cannot parse request body" (400); `_http_error`

@@ -25,7 +25,7 @@ from werkzeug.test import Client as WsgiClient
 
 from tilcare.accounts.choices import Role
 from tilcare.calculators.api import NEEDS_CENTER_SETTINGS
-from tilcare.config.api import NOT_AUTHENTICATED, NUL_REFUSED, api
+from tilcare.config.api import BODY_NOT_OBJECT, NOT_AUTHENTICATED, NUL_REFUSED, api
 from tilcare.config.tests.api_world import ApiWorld
 from tilcare.config.wsgi import application
 from tilcare.journey.models import Journey
@@ -248,6 +248,29 @@ def test_a_query_with_a_nul_character_is_refused_by_field(world, document):
     assert response.status_code == 422
     assert response.get_json() == {"detail": "Invalid input.", "errors": {"q": [NUL_REFUSED]}}
     assert_documented(document, "GET", "/patients", response)
+
+
+def test_a_body_that_is_a_bare_number_is_refused_not_read_as_an_empty_object(world, document):
+    # Given a calculator whose every field is optional (the IL-2 hold/stop criteria, Dutcher
+    # 2014: a criterion left out is "not assessed")
+    path = "/calc/il2-dutcher-2014"
+
+    # When its body is the number 0.0 instead of an object (found by the API fuzzing: it was
+    # answered 200 as if it were {})
+    response = send(
+        "POST",
+        path,
+        headers={**world.bearer(Role.PHYSICIAN), "Content-Type": "application/json"},
+        data="0.0",
+    )
+
+    # Then it is refused with the documented 422, saying what to send
+    assert response.status_code == 422
+    assert response.get_json() == {
+        "detail": "Invalid input.",
+        "errors": {"__all__": [BODY_NOT_OBJECT]},
+    }
+    assert_documented(document, "POST", path, response)
 
 
 def test_a_body_that_is_not_json_gets_the_documented_400(world, document):
