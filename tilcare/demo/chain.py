@@ -221,14 +221,8 @@ class Chain:
         for specimen in self._items(ItemKind.TUMOR_SPECIMEN):
             step = scan_in(specimen, 15)
         self.tissue_day = day
-        batch = step.batch if step else None
-        if batch is not None:
-            # The demo's one adjustment to the batch record: its status history and audit events
-            # are dated by the receiving scan, but the row itself was created today, and the
-            # REP start is checked against the row's creation; it is made as old as the tissue
-            # (working state only, not an audited or append-only row).
-            Batch.objects.filter(pk=batch.pk).update(created_at=self.bench_at(day, 11, 15))
-        return batch
+        # The receiving scan opens the batch record, dated by the scan (its `opened_at`).
+        return step.batch if step else None
 
     # ---------- the batch record ----------
 

@@ -114,8 +114,9 @@ def open_batch(
 ) -> Batch:
     """Open the batch record of one manufacturing attempt when its tissue has arrived.
 
-    `occurred_at`: when the tissue arrived (the receiving scan), if earlier than now: the first
-    status and its audit event are dated then, and keep when they were recorded.
+    `occurred_at`: when the tissue arrived (the receiving scan), if earlier than now: the batch's
+    opening (`opened_at`), its first status and its audit event are dated then, and keep when
+    they were recorded.
     """
     require(
         batch_policies.can_open_batch(actor, facility),
@@ -157,6 +158,7 @@ def open_batch(
                     protocol_version=protocol_version,
                     status=BatchStatus.TISSUE_RECEIVED,
                     status_changed_at=now,
+                    opened_at=now,
                     created_by=actor,
                 )
         except IntegrityError:  # opened by a colleague's scan at the same moment
@@ -218,7 +220,7 @@ def advance_batch(
             start = rep_started_on or today
             if start > today:
                 errors["rep_started_on"] = [f"REP start {start} is after today ({today})."]
-            elif start < local_datetime(locked.created_at, locked.facility.time_zone).date():
+            elif start < local_datetime(locked.opened_at, locked.facility.time_zone).date():
                 errors["rep_started_on"] = [f"REP start {start} is before the tissue arrived."]
         if errors:
             raise InvalidInput(errors)

@@ -149,6 +149,10 @@ class Batch(TimeStampedModel):
     protocol_version = models.CharField(max_length=20)
     status = models.CharField(max_length=30, choices=BatchStatus.choices)
     status_changed_at = models.DateTimeField()
+    # When the tissue arrived and the record began (the receiving scan), which may be earlier
+    # than the row's `created_at` when the receipt is entered after the fact; no bench step of
+    # the batch is dated before it.
+    opened_at = models.DateTimeField("Opened (tissue received)")
     rep_started_on = models.DateField(null=True, blank=True)
     planned_harvest_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(

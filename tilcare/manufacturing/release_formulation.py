@@ -302,7 +302,7 @@ def record_formulation(
                 "of liquid nitrogen)”; there is no default."
             ]
     moment = formulated_at or timezone.now()
-    check_moment(moment, "formulated_at", not_before=batch.created_at, errors=errors)
+    check_moment(moment, "formulated_at", not_before=batch.opened_at, errors=errors)
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():

@@ -165,7 +165,7 @@ def record_release_test(
     errors: Errors = {}
     unit = " ".join((unit or "").split())[: UNIT_MAX + 1]
     text = " ".join((result_text or "").split())
-    check_moment(tested_at, "tested_at", not_before=batch.created_at, errors=errors)
+    check_moment(tested_at, "tested_at", not_before=batch.opened_at, errors=errors)
     judged = _judge(batch, kind, result_value, unit, text, errors)
     if errors:
         raise InvalidInput(errors)

@@ -62,6 +62,7 @@ def _batch_transition(journey, team) -> BatchTransition:
         protocol_version="2024",
         status="tissue_received",
         status_changed_at=journey.created_at,
+        opened_at=journey.created_at,
         created_by=team.manufacturing_tech,
     )
     return BatchTransition.objects.create(

@@ -4,7 +4,7 @@
   facility ("Northgate Cell Therapy").
 - `open_test_batch(team, sequence=17)`: the batch of COI W1234 26 <sequence>, attempt 1,
   protocol file lifileucel_us 2024, opened by the facility's technologist; opened 30 days ago
-  (its `created_at` is set back so that a REP may start in the past).
+  (its `opened_at` is set back so that a REP may start in the past).
 - `tissue_on_its_way(team)`, `specimen_of(journey, team)`: a journey whose tumor specimen is on
   its way to the facility, and its specimen container; `batch_of_patient(team, patient)`: the
   batch the facility's receipt scan of that specimen opens (the real way a batch begins).
@@ -87,7 +87,7 @@ def open_test_batch(team: CareTeam, sequence: int = 17, attempt: int = 1) -> Bat
         protocol_version="2024",
         actor=team.manufacturing_tech,
     )
-    Batch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - dt.timedelta(days=30))
+    Batch.objects.filter(pk=batch.pk).update(opened_at=timezone.now() - dt.timedelta(days=30))
     return fresh(batch)
 
 
@@ -229,6 +229,6 @@ def batch_of_patient(team: CareTeam, patient: Patient) -> Batch:
     )
     assert result.batch is not None
     Batch.objects.filter(pk=result.batch.pk).update(
-        created_at=timezone.now() - dt.timedelta(days=30)
+        opened_at=timezone.now() - dt.timedelta(days=30)
     )
     return fresh(result.batch)

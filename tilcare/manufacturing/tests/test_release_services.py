@@ -112,9 +112,9 @@ def make_scene() -> Scene:
         protocol_version="2024",
         status=BatchStatus.REP,
         status_changed_at=now,
+        opened_at=now - dt.timedelta(days=20),
         created_by=team.manufacturing_tech,
     )
-    Batch.objects.filter(pk=batch.pk).update(created_at=now - dt.timedelta(days=20))
     RepCount.objects.create(
         batch=batch,
         day=7,
