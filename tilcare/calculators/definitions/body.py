@@ -4,13 +4,18 @@
 """
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
 from tilcare.calculators.definitions.center_settings import setting_field
+from tilcare.calculators.definitions.limits import checker
 from tilcare.calculators.registry import Calculator, Outcome, register
 from tilcare.clinical.body_size import (
+    HEIGHT_MAX_CM,
+    HEIGHT_MIN_CM,
+    WEIGHT_MAX_KG,
+    WEIGHT_MIN_KG,
     BsaFormula,
     ShortStature,
     adjusted_body_weight,
@@ -19,21 +24,37 @@ from tilcare.clinical.body_size import (
     ideal_body_weight,
 )
 from tilcare.clinical.dosing.settings import IDEAL_WEIGHT_BELOW_60_IN
-from tilcare.clinical.renal import WeightBasis, cockcroft_gault
+from tilcare.clinical.renal import (
+    AGE_MAX_YEARS,
+    AGE_MIN_YEARS,
+    SCR_MAX_MG_PER_DL,
+    SCR_MIN_MG_PER_DL,
+    WeightBasis,
+    cockcroft_gault,
+)
 from tilcare.clinical.units import cm, kg, mg_per_dl, years
+from tilcare.core.api_support import checked_range
 
 GROUP = "Body size and renal function"
 SexChoice = Literal["male", "female"]
+# The clinical core refuses a number outside these plausible ranges on its field, naming the limit
+# (clinical/body_size.py, clinical/renal.py); the API document declares them.
+WEIGHT_RANGE = checked_range(WEIGHT_MIN_KG, WEIGHT_MAX_KG)
+HEIGHT_RANGE = checked_range(HEIGHT_MIN_CM, HEIGHT_MAX_CM)
 
 
 class WeightHeightIn(Schema):
-    weight_kg: Decimal = Field(..., title="Weight (kg)", description="kg, 20–350")
-    height_cm: Decimal = Field(..., title="Height (cm)", description="cm, 100–250")
+    weight_kg: Decimal = Field(
+        ..., title="Weight (kg)", description="kg, 20–350", json_schema_extra=WEIGHT_RANGE
+    )
+    height_cm: Decimal = Field(
+        ..., title="Height (cm)", description="cm, 100–250", json_schema_extra=HEIGHT_RANGE
+    )
 
 
 class BsaIn(WeightHeightIn):
     formula: Literal["mosteller", "dubois"] = Field(
-        ..., title="Formula", description="Chosen by the protocol: mosteller or dubois"
+        ..., title="Formula", description="mosteller or dubois, as your center's protocol sets it"
     )
 
 
@@ -61,13 +82,19 @@ def _short_stature(value: str | None) -> ShortStature | None:
 
 
 class IdealWeightIn(Schema):
-    height_cm: Decimal = Field(..., title="Height (cm)", description="cm, 100–250")
+    height_cm: Decimal = Field(
+        ..., title="Height (cm)", description="cm, 100–250", json_schema_extra=HEIGHT_RANGE
+    )
     sex: SexChoice = Field(..., title="Sex", description="male or female (Devine)")
     ideal_weight_below_152_4_cm: _BELOW_60_IN_TYPE = _below_60_in()  # type: ignore[valid-type]
-    weight_kg: Decimal | None = Field(
+    # Refused here: the clinical core reads it only below 152.4 cm.
+    weight_kg: Annotated[
+        Decimal | None, checker("weight_kg", WEIGHT_MIN_KG, WEIGHT_MAX_KG, "kg")
+    ] = Field(
         None,
         title="Actual weight (kg)",
         description="kg, 20–350; needed only below 152.4 cm if the center uses the actual weight",
+        json_schema_extra=WEIGHT_RANGE,
     )
 
 
@@ -91,6 +118,7 @@ class AdjustedWeightIn(WeightHeightIn):
             "0–1, set by your center's protocol; no default: 0.4 comes from aminoglycoside "
             "dosing and conditioning practice varies"
         ),
+        json_schema_extra=checked_range(0, 1),
     )
     ideal_weight_below_152_4_cm: _BELOW_60_IN_TYPE = _below_60_in()  # type: ignore[valid-type]
 
@@ -107,15 +135,31 @@ def run_adjusted_weight(data: AdjustedWeightIn) -> Outcome:
 
 
 class CreatinineClearanceIn(Schema):
-    age_years: Decimal = Field(..., title="Age (years)", description="years, 18–120")
+    age_years: Decimal = Field(
+        ...,
+        title="Age (years)",
+        description="years, 18–120",
+        json_schema_extra=checked_range(AGE_MIN_YEARS, AGE_MAX_YEARS),
+    )
     weight_kg: Decimal = Field(
-        ..., title="Weight (kg)", description="kg, the weight the protocol's basis names"
+        ...,
+        title="Weight (kg)",
+        description="kg, the weight the protocol's basis names",
+        json_schema_extra=WEIGHT_RANGE,
     )
     weight_basis: Literal["actual", "ideal", "adjusted"] = Field(
-        ..., title="Weight basis", description="Which weight the protocol uses (no default)"
+        ...,
+        title="Weight basis",
+        description=(
+            "Which weight your center's protocol uses (no default: your center's pharmacist "
+            "and treating physician choose it)"
+        ),
     )
     serum_creatinine_mg_per_dl: Decimal = Field(
-        ..., title="Serum creatinine (mg/dL)", description="mg/dL, 0.2–20"
+        ...,
+        title="Serum creatinine (mg/dL)",
+        description="mg/dL, 0.2–20",
+        json_schema_extra=checked_range(SCR_MIN_MG_PER_DL, SCR_MAX_MG_PER_DL),
     )
     sex: SexChoice = Field(..., title="Sex")
 

@@ -39,7 +39,7 @@ class ForecastIn(Schema):
     warn_below_probability: Decimal = Field(
         ...,
         title="Warn below probability",
-        description="The center's early-warning threshold, 0–1 (no default)",
+        description="The facility's early-warning threshold, 0–1 (no default: its QA sets it)",
     )
     prediction_level: Decimal = Field(
         Decimal("0.90"), title="Prediction interval level", description="0–1, e.g. 0.90"
@@ -121,6 +121,10 @@ def _growth_chart(result: Any) -> dict[str, Any] | None:
     }
 
 
+# The reactivity thresholds are the facility's own: no published standard sets them.
+THRESHOLD_HELP = "The facility's threshold (no default: its QA reviewer sets it)"
+
+
 class ReadoutIn(Schema):
     culture_id: str = Field(..., max_length=40)
     ifn_gamma_tumor_pg_per_ml: Decimal
@@ -134,13 +138,13 @@ class ReactivityIn(Schema):
         ..., title="Co-culture readouts", description="Against autologous tumor and control."
     )
     min_ifn_gamma_difference_pg_per_ml: Decimal = Field(
-        ..., title="Minimum IFN-γ difference (pg/mL)", description="The center's threshold"
+        ..., title="Minimum IFN-γ difference (pg/mL)", description=THRESHOLD_HELP
     )
     min_ifn_gamma_fold: Decimal = Field(
-        ..., title="Minimum IFN-γ fold over control", description="The center's threshold"
+        ..., title="Minimum IFN-γ fold over control", description=THRESHOLD_HELP
     )
     min_cd137_difference_percent: Decimal = Field(
-        ..., title="Minimum CD137 difference (% points)", description="The center's threshold"
+        ..., title="Minimum CD137 difference (% points)", description=THRESHOLD_HELP
     )
 
 
