@@ -178,6 +178,7 @@ class Chain:
             range_min_c=TISSUE_RANGE_C[0],
             range_max_c=TISSUE_RANGE_C[1],
             actor=nurse,
+            occurred_at=self.at(day, 11, 20),
         )
         dispatched = self.at(day, 11, 30)
         shipment_services.dispatch_shipment(shipment, actor=nurse, at=dispatched)
@@ -465,7 +466,8 @@ class Chain:
     def _log_temperatures(
         self, shipment: Shipment, until: dt.datetime, centre_c: Decimal, actor: User
     ) -> None:
-        """The logger's readings every 15 minutes, gently swinging around `centre_c`."""
+        """The logger's readings every 15 minutes, gently swinging around `centre_c`, read in
+        from the logger's file at `until` (the receipt)."""
         assert shipment.dispatched_at is not None
         swing = (Decimal("0.0"), Decimal("0.3"), Decimal("0.5"), Decimal("0.2"), Decimal("-0.2"))
         readings = []
@@ -475,7 +477,7 @@ class Chain:
             moment += dt.timedelta(minutes=LOGGER_INTERVAL_MINUTES)
             n += 1
         shipment_services.add_temperature_readings(
-            shipment, readings=readings, source="Courier logger CSV", actor=actor
+            shipment, readings=readings, source="Courier logger CSV", actor=actor, occurred_at=until
         )
 
     def _acknowledge(self, event: CustodyEvent) -> None:

@@ -18,6 +18,7 @@ from tilcare.accounts.models import User
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.demo.builder import build_demo
+from tilcare.identity.models import CustodyEvent, Shipment
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.models import Journey, Milestone
 from tilcare.manufacturing.choices import BatchStatus
@@ -177,3 +178,46 @@ def test_the_batch_in_expansion_entered_it_on_its_rep_start_day(demo):
 
     assert entered.date() == batch.rep_started_on
     assert entered.date() < local_today(batch.facility.time_zone)
+
+
+def test_each_batch_is_opened_on_its_tissue_receipt_and_its_row_was_written_in_the_build(demo):
+    started, finished = demo
+    batches = list(Batch.objects.all())
+    received = {
+        (m.journey.coi_din, m.attempt): m.occurred_at
+        for m in Milestone.objects.filter(kind=MilestoneKind.TISSUE_RECEIVED).select_related(
+            "journey"
+        )
+    }
+
+    assert len(batches) > 0
+    for batch in batches:
+        assert batch.opened_at == received[(batch.coi_din, batch.manufacture_attempt)], batch
+        assert started <= batch.created_at <= finished, batch
+
+
+def test_each_tissue_shipment_s_trail_is_dated_with_its_dispatch_and_receipt(demo):
+    shipments = list(Shipment.objects.filter(received_at__isnull=False))
+    events = {
+        (e.object_id, e.action): e.occurred_at
+        for e in AuditEvent.objects.filter(
+            action__in=["identity.shipment.dispatch", "identity.shipment.receive"]
+        )
+    }
+
+    assert len(shipments) > 0
+    for shipment in shipments:
+        key = str(shipment.public_id)
+        assert events[(key, "identity.shipment.dispatch")] == shipment.dispatched_at, shipment
+        assert events[(key, "identity.shipment.receive")] == shipment.received_at, shipment
+
+
+def test_each_custody_scan_s_audit_event_is_dated_with_the_scan(demo):
+    scans = {str(c.public_id): c.occurred_at for c in CustodyEvent.objects.all()}
+    dated = {
+        e.object_id: e.occurred_at
+        for e in AuditEvent.objects.filter(action="identity.custody.record")
+    }
+
+    assert len(scans) > 10
+    assert dated == scans

@@ -39,6 +39,7 @@ from tilcare.identity.choices import (
 )
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.identity.services.alerts import raise_alert, subject_of
+from tilcare.identity.services.audit_time import audit_time
 
 SCANNED_TEXT_MAX = 80
 PARTY_MAX = 200
@@ -287,6 +288,7 @@ def record_scan(
             actor=actor,
             after=snapshot(event),
             subject_id=subject_of(coi_din),
+            occurred_at=audit_time(event, moment),
         )
         if not outcome.accepted:
             _alert_mismatch(event, outcome, item, center=center, facility=facility, actor=actor)

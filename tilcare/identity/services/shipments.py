@@ -36,6 +36,7 @@ from tilcare.identity.choices import (
 )
 from tilcare.identity.models import Item, Shipment, ShipmentTransition, TemperatureReading
 from tilcare.identity.services.alerts import raise_alert, subject_of
+from tilcare.identity.services.audit_time import audit_time
 from tilcare.identity.shipment_status import alert_message, assess_readings, assessment_record, utc
 
 HOLD_HOURS_MIN, HOLD_HOURS_MAX = Decimal(1), Decimal(720)
@@ -83,6 +84,17 @@ def _check_time(at: Any, now: dt.datetime) -> list[str]:
     return []
 
 
+def _past_time(at: Any) -> list[str]:
+    """Problems with a time given for when something already happened (never ahead of now)."""
+    if not isinstance(at, dt.datetime):
+        return ["Give a date and time."]
+    if timezone.is_naive(at):
+        return ["Give the date and time with its UTC offset (time zone)."]
+    if at > timezone.now():
+        return ["Date and time cannot be in the future."]
+    return []
+
+
 def _parties(origin: Organization, destination: Organization) -> tuple[Organization, Organization]:
     """(center, facility) of a shipment's two parties, in either direction."""
     if origin.kind == OrganizationKind.CENTER:
@@ -105,10 +117,14 @@ def create_shipment(
     range_min_c: Any,
     range_max_c: Any,
     actor: User,
+    occurred_at: dt.datetime | None = None,
 ) -> Shipment:
-    """Plan a shipment of `items` of one COI in `shipper_item`, with its acceptable range."""
+    """Plan a shipment of `items` of one COI in `shipper_item`, with its acceptable range.
+    `occurred_at`: when it was planned, if entered later (its audit event is dated then)."""
     require(policies.can_manage_shipment(actor, origin.pk, destination.pk), NOT_MANAGER)
     errors: dict[str, list[str]] = {}
+    if occurred_at is not None and (problems := _past_time(occurred_at)):
+        errors["occurred_at"] = problems
     coi_din = (coi_din or "").strip().upper()
     if len(coi_din) != 13 or not coi_din.isalnum():
         errors["coi_din"] = ["The COI identifier is 13 letters and digits (without its check)."]
@@ -195,6 +211,7 @@ def create_shipment(
             actor=actor,
             after={**snapshot(shipment), "items": sorted(i.item_id for i in item_list)},
             subject_id=subject_of(coi_din),
+            occurred_at=occurred_at,
         )
     return shipment
 
@@ -253,6 +270,7 @@ def dispatch_shipment(shipment: Shipment, *, actor: User, at: dt.datetime) -> Sh
             before=before,
             after=snapshot(shipment),
             subject_id=subject_of(shipment.coi_din),
+            occurred_at=audit_time(shipment, at),
         )
     return shipment
 
@@ -295,14 +313,19 @@ def add_temperature_readings(
     readings: Sequence[tuple[dt.datetime, Any]],
     source: str,
     actor: User,
+    occurred_at: dt.datetime | None = None,
 ) -> int:
-    """Add readings (time, °C) to an in-transit shipment's log, all or none; the count added."""
+    """Add readings (time, °C) to an in-transit shipment's log, all or none; the count added.
+    `occurred_at`: when the logger's file was read in, if entered later (its audit event is dated
+    then)."""
     require(
         policies.can_manage_shipment(actor, shipment.origin_id, shipment.destination_id),
         NOT_MANAGER,
     )
     source = (source or "").strip()
     errors: dict[str, list[str]] = {}
+    if occurred_at is not None and (problems := _past_time(occurred_at)):
+        errors["occurred_at"] = problems
     if not source:
         errors["source"] = ["Say where the readings come from (e.g. the logger's file name)."]
     elif len(source) > SOURCE_MAX:
@@ -369,6 +392,7 @@ def add_temperature_readings(
                 "source": source,
             },
             subject_id=subject_of(shipment.coi_din),
+            occurred_at=occurred_at,
         )
     return len(clean)
 
@@ -463,6 +487,7 @@ def receive_shipment(
             before=before,
             after={**snapshot(shipment), "temperature_assessment": assessment_record(result)},
             subject_id=subject_of(shipment.coi_din),
+            occurred_at=audit_time(shipment, at),
         )
         message = alert_message(shipment, result)
         if message is not None:
