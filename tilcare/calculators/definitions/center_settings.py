@@ -9,10 +9,12 @@ center's protocol settings: …"). The page shows each setting's label and why i
 
 import dataclasses
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import create_model
 
+from tilcare.calculators.definitions.limits import checker, within
 from tilcare.clinical.dosing.regimens import Narrowable, WeightBasisSettings
 from tilcare.clinical.dosing.settings import (
     SHARED_WEIGHT_SETTINGS,
@@ -26,13 +28,58 @@ from tilcare.clinical.dosing.settings import (
 )
 from tilcare.clinical.renal import WeightBasis
 from tilcare.clinical.units import Quantity, Unit
+from tilcare.core.api_support import checked_range
 from tilcare.core.errors import InvalidInput
 
+_BAND_SCHEMAS: dict[tuple[object, ...], type[Schema]] = {}
 
-class RenalBandIn(Schema):
-    crcl_from_ml_per_min: Decimal
-    crcl_to_ml_per_min: Decimal
-    dose: Decimal = Field(..., description="in the protocol's dose unit (mg/m²)")
+
+def _renal_band_schema(spec: RenalBandsSetting) -> type[Schema]:
+    """One band of `spec`: each number within the setting's allowed range, refused by name.
+
+    Settings with the same limits share one schema (one name in the API document).
+    """
+    limits = (
+        spec.crcl_minimum_ml_per_min,
+        spec.crcl_maximum_ml_per_min,
+        spec.dose_minimum,
+        spec.dose_maximum,
+        spec.dose_unit,
+    )
+    if limits not in _BAND_SCHEMAS:
+        suffix = str(len(_BAND_SCHEMAS) + 1) if _BAND_SCHEMAS else ""
+        _BAND_SCHEMAS[limits] = _new_band_schema(f"RenalBandIn{suffix}", spec)
+    return _BAND_SCHEMAS[limits]
+
+
+def _new_band_schema(name: str, spec: RenalBandsSetting) -> type[Schema]:
+    low, high = spec.crcl_minimum_ml_per_min, spec.crcl_maximum_ml_per_min
+    crcl = f"mL/min, {low}–{high}"
+    dose_unit = spec.dose_unit.value
+    model: type[Schema] = create_model(
+        name,
+        __base__=Schema,
+        crcl_from_ml_per_min=(
+            within("crcl_from_ml_per_min", low, high, "mL/min"),
+            Field(..., description=crcl, json_schema_extra=checked_range(low, high)),
+        ),
+        crcl_to_ml_per_min=(
+            within("crcl_to_ml_per_min", low, high, "mL/min"),
+            Field(..., description=crcl, json_schema_extra=checked_range(low, high)),
+        ),
+        dose=(
+            within("dose", spec.dose_minimum, spec.dose_maximum, dose_unit),
+            Field(
+                ...,
+                description=(
+                    f"in the protocol's dose unit, {spec.dose_minimum}–{spec.dose_maximum} "
+                    f"{dose_unit}"
+                ),
+                json_schema_extra=checked_range(spec.dose_minimum, spec.dose_maximum),
+            ),
+        ),
+    )
+    return model
 
 
 def _offers_a_derived_weight(value: Any) -> bool:
@@ -113,11 +160,16 @@ def _help(spec: SettingSpec) -> str:
 
 def narrowing_specs(obj: Any) -> set[str]:
     """Keys of the settings that only narrow a protocol's range (blank: the protocol's value)."""
-    found: set[str] = set()
+    return {param.setting.key for param in narrowables(obj)}
+
+
+def narrowables(obj: Any) -> list[Narrowable]:
+    """Every protocol range of a regimen that a center setting may narrow, in order."""
+    found: list[Narrowable] = []
 
     def walk(value: Any) -> None:
         if isinstance(value, Narrowable):
-            found.add(value.setting.key)
+            found.append(value)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             for field in dataclasses.fields(value):
                 walk(getattr(value, field.name))
@@ -128,6 +180,7 @@ def narrowing_specs(obj: Any) -> set[str]:
 
 def narrowing_field(spec: DecimalSetting) -> tuple[Any, Any]:
     """(annotation, Field) for a setting that narrows a protocol range: optional, said so."""
+    # The clinical core refuses a value outside the protocol's range, saying it would widen it.
     return Decimal | None, Field(
         None,
         title=spec.label,
@@ -135,25 +188,41 @@ def narrowing_field(spec: DecimalSetting) -> tuple[Any, Any]:
             f"Center setting, optional: {spec.why_unconfirmed} Allowed {spec.minimum}–"
             f"{spec.maximum} {spec.unit_text}, the protocol's range."
         ),
+        json_schema_extra=checked_range(spec.minimum, spec.maximum),
+    )
+
+
+def _within_spec(spec: DecimalSetting) -> Any:
+    """Optional Decimal refused outside the setting's allowed range, naming its key and limit."""
+    return within(
+        spec.key, spec.minimum, spec.maximum, spec.unit_text, optional=True, kind="allowed"
     )
 
 
 def setting_field(spec: SettingSpec) -> tuple[Any, Any]:
     """(annotation, Field) for one setting: always optional, so a blank is refused by name."""
     if isinstance(spec, ChoiceSetting):
-        annotation: Any = Literal[spec.options] | None  # type: ignore[valid-type]
+        annotation: Any = Literal[spec.options] | None
         return annotation, Field(None, title=spec.label, description=_help(spec))
     if isinstance(spec, RenalBandsSetting):
-        return list[RenalBandIn] | None, Field(None, title=spec.label, description=_help(spec))
+        band = _renal_band_schema(spec)
+        return list[band] | None, Field(  # type: ignore[valid-type]
+            None, title=spec.label, description=_help(spec)
+        )
     limits = f" Allowed {spec.minimum}–{spec.maximum} {spec.unit_text}".rstrip() + "."
+    documented = checked_range(spec.minimum, spec.maximum)
     if spec.none_option is not None:
-        option: Any = Literal[spec.none_option]  # type: ignore[valid-type]
-        return Decimal | option | None, Field(
+        option: Any = Literal[spec.none_option]
+        checked = checker(spec.key, spec.minimum, spec.maximum, spec.unit_text, "allowed")
+        return Annotated[Decimal | option | None, checked], Field(
             None,
             title=spec.label,
             description=f"{_help(spec)}{limits} Or “{spec.none_option}”.",
+            json_schema_extra=documented,
         )
-    return Decimal | None, Field(None, title=spec.label, description=_help(spec) + limits)
+    return _within_spec(spec), Field(
+        None, title=spec.label, description=_help(spec) + limits, json_schema_extra=documented
+    )
 
 
 def center_settings(specs: list[SettingSpec], data: dict[str, Any]) -> CenterSettings:

@@ -21,9 +21,11 @@ from ninja import Field, Schema
 from pydantic import create_model
 
 from tilcare.calculators.registry import Calculator, FieldRefusal, Outcome, Tone, register
-from tilcare.clinical.grading.ctcae_v5_0 import CtcaeGrade, MissingInput, search_terms
+from tilcare.clinical.body_size import WEIGHT_MAX_KG, WEIGHT_MIN_KG
+from tilcare.clinical.grading.ctcae_v5_0 import CtcaeGrade, MissingInput, search_terms, within
 from tilcare.clinical.grading.ctcae_v5_0_labs import (
     DURATION_ABOVE_40_NAME,
+    DURATION_MAX_H,
     LYMPHOCYTES,
     NEUTROPHILS,
     PLATELETS,
@@ -46,9 +48,40 @@ from tilcare.clinical.grading.ctcae_v5_0_questions import (
     grade_from_answers,
     question_sets,
 )
+from tilcare.clinical.renal import SCR_MIN_MG_PER_DL
 from tilcare.clinical.units import Quantity, Unit
+from tilcare.core.api_support import checked_range
+from tilcare.core.errors import InvalidInput
 
 GROUP = "Toxicity grading and early warning"
+
+# The API document's range of each number: the widest of the clinical core's plausible ranges over
+# the units the field takes (the core refuses, in the unit given, anything outside its own range,
+# so nothing outside these is ever accepted). Counts: /mm³ or ×10⁹/L; hemoglobin: g/dL or g/L;
+# creatinine: mg/dL or µmol/L.
+_SCALES = (NEUTROPHILS, PLATELETS, LYMPHOCYTES, WHITE_BLOOD_CELLS)
+_PER_MM3_IN_E9_PER_L = Decimal(1000)
+COUNT_RANGE = checked_range(0, max(scale.max_per_mm3 for scale in _SCALES))
+COUNT_LLN_RANGE = checked_range(
+    min(scale.lln_min_per_mm3 for scale in _SCALES) / _PER_MM3_IN_E9_PER_L,
+    max(scale.lln_max_per_mm3 for scale in _SCALES),
+)
+# Hemoglobin above 0 up to 25.0 g/dL (250 g/L); its LLN 10.0 g/dL to 20.0 g/dL (200 g/L).
+HEMOGLOBIN_RANGE = checked_range(0, 250, above_minimum=True)
+HEMOGLOBIN_LLN_RANGE = checked_range(10, 200)
+
+
+def _creatinine_umol_per_l(mg_per_dl: str) -> Decimal:
+    return Quantity.of(mg_per_dl, Unit.mg_per_dl).to(Unit.umol_per_l).magnitude
+
+
+# Creatinine (and a baseline) from 0.2 mg/dL up to 30 mg/dL; its ULN 0.3 to 3.0 mg/dL.
+CREATININE_RANGE = checked_range(SCR_MIN_MG_PER_DL, _creatinine_umol_per_l("30"))
+CREATININE_ULN_RANGE = checked_range(Decimal("0.3"), _creatinine_umol_per_l("3.0"))
+_TEMPERATURE_C = (Decimal("30.0"), Decimal("45.0"))
+TEMPERATURE_RANGE = checked_range(*_TEMPERATURE_C)
+HOURS_RANGE = checked_range(0, DURATION_MAX_H)
+WEIGHT_RANGE = checked_range(WEIGHT_MIN_KG, WEIGHT_MAX_KG)
 
 _COUNT_GRADERS = {
     "neutrophil_count_decreased": grade_neutrophil_count_decreased,
@@ -112,8 +145,13 @@ class BloodCountIn(Schema):
         "lymphocyte_count_decreased",
         "white_blood_cell_decreased",
     ] = Field(..., title="CTCAE term")
-    count: Decimal = Field(..., title="Count")
-    lln: Decimal = Field(..., title="Lower limit of normal", description="the lab's LLN")
+    count: Decimal = Field(..., title="Count", json_schema_extra=COUNT_RANGE)
+    lln: Decimal = Field(
+        ...,
+        title="Lower limit of normal",
+        description="the lab's LLN",
+        json_schema_extra=COUNT_LLN_RANGE,
+    )
     unit: Literal["per_mm3", "e9_per_l"] = Field(
         ..., title="Unit of count and LLN", description="per_mm3 (/mm³) or e9_per_l (×10⁹/L)"
     )
@@ -128,8 +166,13 @@ def run_blood_count(data: BloodCountIn) -> Outcome:
 
 
 class AnemiaIn(Schema):
-    hemoglobin: Decimal = Field(..., title="Hemoglobin")
-    lln: Decimal = Field(..., title="Lower limit of normal", description="the lab's LLN")
+    hemoglobin: Decimal = Field(..., title="Hemoglobin", json_schema_extra=HEMOGLOBIN_RANGE)
+    lln: Decimal = Field(
+        ...,
+        title="Lower limit of normal",
+        description="the lab's LLN",
+        json_schema_extra=HEMOGLOBIN_LLN_RANGE,
+    )
     unit: Literal["g_per_dl", "g_per_l"] = Field(..., title="Unit", description="g/dL or g/L")
     transfusion_indicated: bool | None = Field(
         None,
@@ -158,13 +201,19 @@ def run_anemia(data: AnemiaIn) -> Outcome:
 
 
 class CreatinineIn(Schema):
-    creatinine: Decimal = Field(..., title="Serum creatinine")
-    uln: Decimal = Field(..., title="Upper limit of normal", description="the lab's ULN")
+    creatinine: Decimal = Field(..., title="Serum creatinine", json_schema_extra=CREATININE_RANGE)
+    uln: Decimal = Field(
+        ...,
+        title="Upper limit of normal",
+        description="the lab's ULN",
+        json_schema_extra=CREATININE_ULN_RANGE,
+    )
     baseline: Decimal | None = Field(
         None,
         title="Baseline creatinine",
         description="the patient's own baseline; without it a grade below 3 is only 'at least' "
         "that grade",
+        json_schema_extra=CREATININE_RANGE,
     )
     unit: Literal["mg_per_dl", "umol_per_l"] = Field(
         ..., title="Unit", description="mg_per_dl or umol_per_l, the same for all three"
@@ -185,9 +234,14 @@ def run_creatinine(data: CreatinineIn) -> Outcome:
 
 
 class FeverIn(Schema):
-    temperature_c: Decimal = Field(..., title="Temperature (°C)")
+    temperature_c: Decimal = Field(
+        ..., title="Temperature (°C)", json_schema_extra=TEMPERATURE_RANGE
+    )
     hours_above_40_c: Decimal | None = Field(
-        None, title="Hours above 40.0 °C", description="needed only above 40.0 °C"
+        None,
+        title="Hours above 40.0 °C",
+        description="needed only above 40.0 °C",
+        json_schema_extra=HOURS_RANGE,
     )
 
 
@@ -213,8 +267,10 @@ def run_fever(data: FeverIn) -> Outcome:
 
 
 class WeightGainIn(Schema):
-    weight_kg: Decimal = Field(..., title="Weight now (kg)")
-    baseline_weight_kg: Decimal = Field(..., title="Baseline weight (kg)")
+    weight_kg: Decimal = Field(..., title="Weight now (kg)", json_schema_extra=WEIGHT_RANGE)
+    baseline_weight_kg: Decimal = Field(
+        ..., title="Baseline weight (kg)", json_schema_extra=WEIGHT_RANGE
+    )
 
 
 def run_weight_gain(data: WeightGainIn) -> Outcome:
@@ -227,25 +283,90 @@ def run_weight_gain(data: WeightGainIn) -> Outcome:
 
 
 class FebrileNeutropeniaIn(Schema):
-    anc_per_mm3: Decimal = Field(..., title="ANC (/mm³)")
-    single_temperature_c: Decimal | None = Field(
-        None, title="Highest single temperature (°C)", description="or give a sustained one"
+    anc_per_mm3: Decimal = Field(
+        ...,
+        title="ANC (/mm³)",
+        json_schema_extra=checked_range(0, NEUTROPHILS.max_per_mm3),
     )
-    sustained_temperature_c: Decimal | None = Field(None, title="Sustained temperature (°C)")
-    sustained_hours: Decimal | None = Field(None, title="Sustained for (hours)")
+    single_temperature_c: Decimal | None = Field(
+        None,
+        title="Highest single temperature (°C)",
+        description="or give a sustained one",
+        json_schema_extra=TEMPERATURE_RANGE,
+    )
+    sustained_temperature_c: Decimal | None = Field(
+        None,
+        title="Sustained temperature (°C)",
+        description="with the hours it lasted",
+        json_schema_extra=TEMPERATURE_RANGE,
+    )
+    sustained_hours: Decimal | None = Field(
+        None,
+        title="Sustained for (hours)",
+        description="with the sustained temperature",
+        json_schema_extra=HOURS_RANGE,
+    )
+
+
+_FEBRILE_NEUTROPENIA_FIELDS = {
+    "ANC": "anc_per_mm3",
+    "single temperature": "single_temperature_c",
+    "sustained temperature": "sustained_temperature_c",
+    SUSTAINED_DURATION_NAME: "sustained_hours",
+}
+
+
+def _febrile_neutropenia_pairs(data: FebrileNeutropeniaIn) -> None:
+    """Refuse a missing temperature on the field(s) that must be given, in CTCAE's words.
+
+    CTCAE v5.0 febrile neutropenia: "a single temperature of >38.3 degrees C (101 degrees F) or
+    a sustained temperature of >=38 degrees C (100.4 degrees F) for more than one hour".
+    """
+    sustained, hours = data.sustained_temperature_c, data.sustained_hours
+    # A value out of its range is the first thing to fix (a typing slip), before what is missing.
+    with _refusals_on(_FEBRILE_NEUTROPENIA_FIELDS):
+        for name, value, unit, (low, high) in (
+            ("single temperature", data.single_temperature_c, Unit.celsius, _TEMPERATURE_C),
+            ("sustained temperature", sustained, Unit.celsius, _TEMPERATURE_C),
+            (SUSTAINED_DURATION_NAME, hours, Unit.hours, (Decimal(0), DURATION_MAX_H)),
+        ):
+            if value is not None:
+                within(name, Quantity.of(value, unit), low, high, low_open=False)
+    if sustained is not None and hours is None:
+        raise InvalidInput(
+            {
+                "sustained_hours": [
+                    "Give how many hours the sustained temperature lasted: CTCAE v5.0 counts a "
+                    "sustained temperature of >=38 degrees C for more than one hour."
+                ]
+            }
+        )
+    if hours is not None and sustained is None:
+        raise InvalidInput(
+            {
+                "sustained_temperature_c": [
+                    "Give the sustained temperature these hours are for: CTCAE v5.0 counts a "
+                    "sustained temperature of >=38 degrees C for more than one hour."
+                ]
+            }
+        )
+    if data.single_temperature_c is None and sustained is None:
+        message = (
+            "Give the highest single temperature, or a sustained temperature with its hours: "
+            "CTCAE v5.0 febrile neutropenia needs a single temperature of >38.3 degrees C or a "
+            "sustained temperature of >=38 degrees C for more than one hour."
+        )
+        raise InvalidInput(
+            {"single_temperature_c": [message], "sustained_temperature_c": [message]}
+        )
 
 
 def run_febrile_neutropenia(data: FebrileNeutropeniaIn) -> Outcome:
     def maybe(value: Decimal | None, unit: Unit) -> Quantity | None:
         return Quantity.of(value, unit) if value is not None else None
 
-    fields = {
-        "ANC": "anc_per_mm3",
-        "single temperature": "single_temperature_c",
-        "sustained temperature": "sustained_temperature_c",
-        SUSTAINED_DURATION_NAME: "sustained_hours",
-    }
-    with _refusals_on(fields):
+    _febrile_neutropenia_pairs(data)
+    with _refusals_on(_FEBRILE_NEUTROPENIA_FIELDS):
         result = grade_febrile_neutropenia(
             anc=Quantity.of(data.anc_per_mm3, Unit.per_mm3),
             single_temperature=maybe(data.single_temperature_c, Unit.celsius),
@@ -353,7 +474,7 @@ def _question_schema(question_set: Any) -> type[Schema]:
         choices = tuple(option.id for option in question.options)
         labels = {option.id: option.label for option in question.options}
         fields[question.id] = (
-            Literal[choices],  # type: ignore[valid-type]
+            Literal[choices],
             Field(
                 ...,
                 title=question.text,

@@ -9,26 +9,35 @@ settings that calculation needs; the protocol's own numbers come from its file, 
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import AfterValidator, create_model
+from pydantic import create_model
 
 from tilcare.calculators.definitions.center_settings import (
     center_settings,
+    narrowables,
     narrowing_field,
     narrowing_specs,
     require_settings,
     setting_field,
     specs_in,
 )
-from tilcare.calculators.registry import Calculator, Outcome, Tone, register
+from tilcare.calculators.definitions.limits import within
+from tilcare.calculators.registry import Calculator, FieldRefusal, Outcome, Tone, register
 from tilcare.clinical.body_size import HEIGHT_MAX_CM, HEIGHT_MIN_CM, WEIGHT_MAX_KG, WEIGHT_MIN_KG
 from tilcare.clinical.dosing.cell_dose import check_cell_dose
 from tilcare.clinical.dosing.il2 import il2_dose
 from tilcare.clinical.dosing.lymphodepletion import lymphodepletion_doses
+from tilcare.clinical.dosing.regimens import resolve
 from tilcare.clinical.dosing.schedule import ScheduleStatus, infusion_window, next_il2_dose
+from tilcare.clinical.renal import (
+    AGE_MAX_YEARS,
+    AGE_MIN_YEARS,
+    SCR_MAX_MG_PER_DL,
+    SCR_MIN_MG_PER_DL,
+)
 from tilcare.clinical.units import Quantity, Unit, cm, kg, mg_per_dl, years
 from tilcare.core.api_support import checked_range
 from tilcare.protocols.loader import available_protocols, load_protocol
@@ -37,35 +46,12 @@ from tilcare.protocols.schema import Protocol
 GROUP = "Dosing and schedule"
 SexChoice = Literal["male", "female"]
 
-# Plausible ranges (refused by the clinical core with the field and the limit): see
-# clinical/body_size.py and clinical/renal.py.
+# The patient's body and renal inputs, each within the clinical core's plausible range
+# (clinical/body_size.py, clinical/renal.py), refused on its own field before any center setting
+# is asked for.
 _BODY: dict[str, Any] = {
     "weight_kg": (
-        Decimal,
-        Field(..., title="Weight (kg)", description="actual weight, kg, 20–350"),
-    ),
-    "height_cm": (Decimal, Field(..., title="Height (cm)", description="cm, 100–250")),
-    "sex": (SexChoice, Field(..., title="Sex")),
-}
-
-
-def _within(key: str, low: Decimal, high: Decimal, unit: str) -> Any:
-    """A Decimal input refused outside [low, high], the message naming the field and the limit."""
-
-    def check(value: Decimal) -> Decimal:
-        if value < low:
-            raise ValueError(f"{key} {value} is below the plausible minimum {low} {unit}.")
-        if value > high:
-            raise ValueError(f"{key} {value} is above the plausible maximum {high} {unit}.")
-        return value
-
-    return Annotated[Decimal, AfterValidator(check)]
-
-
-# The IL-2 dose's body inputs, each within the clinical core's plausible range (body_size).
-_IL2_BODY: dict[str, Any] = {
-    "weight_kg": (
-        _within("weight_kg", WEIGHT_MIN_KG, WEIGHT_MAX_KG, "kg"),
+        within("weight_kg", WEIGHT_MIN_KG, WEIGHT_MAX_KG, "kg"),
         Field(
             ...,
             title="Weight (kg)",
@@ -74,7 +60,7 @@ _IL2_BODY: dict[str, Any] = {
         ),
     ),
     "height_cm": (
-        _within("height_cm", HEIGHT_MIN_CM, HEIGHT_MAX_CM, "cm"),
+        within("height_cm", HEIGHT_MIN_CM, HEIGHT_MAX_CM, "cm"),
         Field(
             ...,
             title="Height (cm)",
@@ -85,10 +71,23 @@ _IL2_BODY: dict[str, Any] = {
     "sex": (SexChoice, Field(..., title="Sex")),
 }
 _RENAL: dict[str, Any] = {
-    "age_years": (Decimal, Field(..., title="Age (years)", description="years, 18–120")),
+    "age_years": (
+        within("age_years", AGE_MIN_YEARS, AGE_MAX_YEARS, "years"),
+        Field(
+            ...,
+            title="Age (years)",
+            description=f"years, {AGE_MIN_YEARS}–{AGE_MAX_YEARS}",
+            json_schema_extra=checked_range(AGE_MIN_YEARS, AGE_MAX_YEARS),
+        ),
+    ),
     "serum_creatinine_mg_per_dl": (
-        Decimal,
-        Field(..., title="Serum creatinine (mg/dL)", description="mg/dL, 0.2–20"),
+        within("serum_creatinine_mg_per_dl", SCR_MIN_MG_PER_DL, SCR_MAX_MG_PER_DL, "mg/dL"),
+        Field(
+            ...,
+            title="Serum creatinine (mg/dL)",
+            description=f"mg/dL, {SCR_MIN_MG_PER_DL}–{SCR_MAX_MG_PER_DL}",
+            json_schema_extra=checked_range(SCR_MIN_MG_PER_DL, SCR_MAX_MG_PER_DL),
+        ),
     ),
 }
 _AT: dict[str, Any] = {
@@ -120,7 +119,12 @@ def _schema(
 def _settings(regimen: Any, specs: list[Any], data: Any) -> Any:
     values = data.model_dump()
     require_settings(regimen, specs, values)
-    return center_settings(specs, values)
+    settings = center_settings(specs, values)
+    # A narrowing setting is checked against the protocol's range even where this calculation
+    # does not read it (the start window once a dose is given): a slip is refused, not kept.
+    for param in narrowables(regimen):
+        resolve(param, settings)
+    return settings
 
 
 def _name(protocol: Protocol, kind: str) -> str:
@@ -185,7 +189,7 @@ def _il2(protocol: Protocol) -> Calculator:
         "il2-dose",
         "IL-2 dose",
         "Aldesleukin dose in IU per kg of the protocol's dosing weight.",
-        _schema(_name(protocol, "il2"), _IL2_BODY, specs),
+        _schema(_name(protocol, "il2"), _BODY, specs),
         run,
         example={"weight_kg": "80", "height_cm": "178", "sex": "male"},
     )
@@ -193,7 +197,18 @@ def _il2(protocol: Protocol) -> Calculator:
 
 def _cell_dose(protocol: Protocol) -> Calculator:
     fields: dict[str, Any] = {
-        "total_viable_cells": (Decimal, Field(..., title="Total viable cells")),
+        "total_viable_cells": (
+            Decimal,
+            Field(
+                ...,
+                title="Total viable cells",
+                description=(
+                    f"more than 0, at most {CELLS_MAX_E9} in ×10⁹ cells or "
+                    f"{CELLS_MAX_E9 * 10**9:,} in cells"
+                ),
+                json_schema_extra=checked_range(0, CELLS_MAX_E9 * 10**9, above_minimum=True),
+            ),
+        ),
         "unit": (
             Literal["e9_cells", "cells"],
             Field(..., title="Unit", description="e9_cells (×10⁹ cells) or cells"),
@@ -203,9 +218,11 @@ def _cell_dose(protocol: Protocol) -> Calculator:
 
     def run(data: Any) -> Outcome:
         unit = Unit.cells_1e9 if data.unit == "e9_cells" else Unit.cells
+        total = Quantity.of(data.total_viable_cells, unit)
+        _check_total_cells(total)
         result = check_cell_dose(
             protocol.cell_dose,
-            total_viable_cells=Quantity.of(data.total_viable_cells, unit),
+            total_viable_cells=total,
             bag_count=data.bag_count,
         )
         tone: Tone = "ok" if result.within_range else "danger"
@@ -220,6 +237,23 @@ def _cell_dose(protocol: Protocol) -> Calculator:
         run,
         example={"total_viable_cells": "21.4", "unit": "e9_cells", "bag_count": 2},
     )
+
+
+# Total viable cells of one product: the label ranges end at 72 ×10⁹ (lifileucel) and 200 ×10⁹
+# (NKI phase 3); 1000 ×10⁹ is generous and still catches a count typed in cells under ×10⁹ cells.
+CELLS_MAX_E9 = 1000
+
+
+def _check_total_cells(total: Quantity) -> None:
+    """Refuse a total above the plausible maximum, in the unit it was given, naming the field."""
+    limit = Quantity.of(CELLS_MAX_E9, Unit.cells_1e9).to(total.unit)
+    if total.magnitude > limit.magnitude:
+        raise FieldRefusal(
+            "total_viable_cells",
+            f"total_viable_cells {total.magnitude} {total.unit.value} is above the plausible "
+            f"maximum {limit.magnitude:,f} {total.unit.value}; check the unit (cells or ×10⁹ "
+            "cells).",
+        )
 
 
 def _infusion_window(protocol: Protocol) -> Calculator:

@@ -11,6 +11,7 @@ from ninja import Field, Schema
 from tilcare.calculators.registry import Calculator, Outcome, Tone, register
 from tilcare.clinical.grading.crs_astct import Hypotension, Hypoxia, TherapyForCrs, grade_crs
 from tilcare.clinical.grading.news2 import Consciousness, SpO2Scale, score_news2
+from tilcare.core.api_support import checked_range
 
 GROUP = "Toxicity grading and early warning"
 
@@ -23,21 +24,32 @@ _CONSCIOUSNESS = {
 }
 
 
+# The clinical core refuses a vital sign outside these plausible ranges on its field, naming the
+# limit (grading/news2.py); the API document declares them.
 class News2In(Schema):
-    respiration_rate_per_min: int = Field(..., title="Respiration rate (/min)")
-    spo2_percent: int = Field(..., title="SpO₂ (%)")
+    respiration_rate_per_min: int = Field(
+        ..., title="Respiration rate (/min)", json_schema_extra=checked_range(0, 80)
+    )
+    spo2_percent: int = Field(..., title="SpO₂ (%)", json_schema_extra=checked_range(50, 100))
     spo2_scale: Literal["1", "2"] = Field(
         ...,
         title="SpO₂ scale",
         description="2 only for a prescribed target SpO₂ of 88–92 % (hypercapnic failure)",
     )
     on_oxygen: bool = Field(..., title="On supplemental oxygen")
-    systolic_bp_mmhg: int = Field(..., title="Systolic blood pressure (mm Hg)")
-    pulse_per_min: int = Field(..., title="Pulse (/min)")
+    systolic_bp_mmhg: int = Field(
+        ..., title="Systolic blood pressure (mm Hg)", json_schema_extra=checked_range(40, 300)
+    )
+    pulse_per_min: int = Field(..., title="Pulse (/min)", json_schema_extra=checked_range(20, 250))
     consciousness: Literal["alert", "new_confusion", "voice", "pain", "unresponsive"] = Field(
         ..., title="Consciousness (ACVPU)"
     )
-    temperature_c: Decimal = Field(..., title="Temperature (°C)", description="one decimal place")
+    temperature_c: Decimal = Field(
+        ...,
+        title="Temperature (°C)",
+        description="one decimal place",
+        json_schema_extra=checked_range(Decimal("30.0"), Decimal("44.0")),
+    )
 
 
 def _news2_tone(aggregate: int, any_single_3: bool) -> Tone:

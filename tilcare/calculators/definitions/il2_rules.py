@@ -58,6 +58,8 @@ def _fields(observations: tuple[ObservationSpec, ...]) -> dict[str, Any]:
         if spec.unit is None:
             fields[spec.key] = (bool | None, Field(None, title=spec.label))
         else:
+            # A measurement always has its plausible range: ObservationSpec refuses one without.
+            assert spec.minimum is not None and spec.maximum is not None
             fields[spec.key] = (
                 Annotated[Decimal | None, _plausible(spec)],
                 Field(

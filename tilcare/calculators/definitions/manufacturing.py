@@ -4,24 +4,50 @@
 """
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 
 from tilcare.accounts.roles import Perm
+from tilcare.calculators.definitions.limits import checker
 from tilcare.calculators.registry import Calculator, Outcome, Tone, register
-from tilcare.clinical.manufacturing.expansion import ForecastStatus, forecast_harvest
-from tilcare.clinical.manufacturing.reactivity import CoCultureReadout, rank_cultures
+from tilcare.clinical.manufacturing.expansion import (
+    MAX_DAY,
+    MAX_VIABLE_CELLS,
+    ForecastStatus,
+    forecast_harvest,
+)
+from tilcare.clinical.manufacturing.reactivity import (
+    MAX_IFN_GAMMA_PG_PER_ML,
+    MAX_PERCENT,
+    CoCultureReadout,
+    rank_cultures,
+)
 from tilcare.clinical.units import Quantity, Unit
+from tilcare.core.api_support import checked_range
 
 GROUP = "Manufacturing"
 LAB = (Perm.USE_MANUFACTURING_CALCULATORS,)
 _COUNT_UNIT = {"cells": Unit.cells, "e9_cells": Unit.cells_1e9}
 
+# Plausible ranges, refused by the clinical core on the field with the limit (in cells whatever
+# the unit given: above 0, at most 10¹³ cells, i.e. 10,000 ×10⁹); the API document declares them.
+DAY_RANGE = checked_range(0, MAX_DAY)
+CELLS_RANGE = checked_range(0, MAX_VIABLE_CELLS, above_minimum=True)
+DOSE_E9_RANGE = checked_range(0, MAX_VIABLE_CELLS / 10**9, above_minimum=True)
+IFN_GAMMA_RANGE = checked_range(0, MAX_IFN_GAMMA_PG_PER_ML)
+PERCENT_RANGE = checked_range(0, MAX_PERCENT)
+# A fold threshold of a few (2 is common) is what facilities set; above 1000 is a typing slip.
+MAX_IFN_GAMMA_FOLD = Decimal(1000)
+
 
 class CountIn(Schema):
-    day: Decimal = Field(..., description="culture day, 0–365")
-    viable_cells: Decimal = Field(..., description="in the unit chosen for the counts")
+    day: Decimal = Field(..., description="culture day, 0–365", json_schema_extra=DAY_RANGE)
+    viable_cells: Decimal = Field(
+        ...,
+        description="in the unit chosen for the counts; at most 10¹³ cells (10,000 ×10⁹)",
+        json_schema_extra=CELLS_RANGE,
+    )
 
 
 class ForecastIn(Schema):
@@ -29,20 +55,30 @@ class ForecastIn(Schema):
     count_unit: Literal["cells", "e9_cells"] = Field(
         ..., title="Unit of the counts", description="cells, or e9_cells for ×10⁹ cells"
     )
-    harvest_day: Decimal = Field(..., title="Planned harvest day")
+    harvest_day: Decimal = Field(..., title="Planned harvest day", json_schema_extra=DAY_RANGE)
     dose_lower_e9_cells: Decimal = Field(
-        ..., title="Dose range, lower (×10⁹ cells)", description="the protocol's lower limit"
+        ...,
+        title="Dose range, lower (×10⁹ cells)",
+        description="the protocol's lower limit",
+        json_schema_extra=DOSE_E9_RANGE,
     )
     dose_upper_e9_cells: Decimal = Field(
-        ..., title="Dose range, upper (×10⁹ cells)", description="the protocol's upper limit"
+        ...,
+        title="Dose range, upper (×10⁹ cells)",
+        description="the protocol's upper limit",
+        json_schema_extra=DOSE_E9_RANGE,
     )
     warn_below_probability: Decimal = Field(
         ...,
         title="Warn below probability",
         description="The facility's early-warning threshold, 0–1 (no default: its QA sets it)",
+        json_schema_extra=checked_range(0, 1, above_minimum=True),
     )
     prediction_level: Decimal = Field(
-        Decimal("0.90"), title="Prediction interval level", description="0–1, e.g. 0.90"
+        Decimal("0.90"),
+        title="Prediction interval level",
+        description="0–1, e.g. 0.90",
+        json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": 1},
     )
 
 
@@ -127,10 +163,10 @@ THRESHOLD_HELP = "The facility's threshold (no default: its QA reviewer sets it)
 
 class ReadoutIn(Schema):
     culture_id: str = Field(..., max_length=40)
-    ifn_gamma_tumor_pg_per_ml: Decimal
-    ifn_gamma_control_pg_per_ml: Decimal
-    cd137_tumor_percent: Decimal
-    cd137_control_percent: Decimal
+    ifn_gamma_tumor_pg_per_ml: Decimal = Field(..., json_schema_extra=IFN_GAMMA_RANGE)
+    ifn_gamma_control_pg_per_ml: Decimal = Field(..., json_schema_extra=IFN_GAMMA_RANGE)
+    cd137_tumor_percent: Decimal = Field(..., json_schema_extra=PERCENT_RANGE)
+    cd137_control_percent: Decimal = Field(..., json_schema_extra=PERCENT_RANGE)
 
 
 class ReactivityIn(Schema):
@@ -138,13 +174,25 @@ class ReactivityIn(Schema):
         ..., title="Co-culture readouts", description="Against autologous tumor and control."
     )
     min_ifn_gamma_difference_pg_per_ml: Decimal = Field(
-        ..., title="Minimum IFN-γ difference (pg/mL)", description=THRESHOLD_HELP
+        ...,
+        title="Minimum IFN-γ difference (pg/mL)",
+        description=THRESHOLD_HELP,
+        json_schema_extra=IFN_GAMMA_RANGE,
     )
-    min_ifn_gamma_fold: Decimal = Field(
-        ..., title="Minimum IFN-γ fold over control", description=THRESHOLD_HELP
+    # The clinical core refuses a fold of 0 or less; nothing later refuses a huge one.
+    min_ifn_gamma_fold: Annotated[
+        Decimal, checker("min_ifn_gamma_fold", Decimal(0), MAX_IFN_GAMMA_FOLD, "")
+    ] = Field(
+        ...,
+        title="Minimum IFN-γ fold over control",
+        description=THRESHOLD_HELP,
+        json_schema_extra=checked_range(0, MAX_IFN_GAMMA_FOLD, above_minimum=True),
     )
     min_cd137_difference_percent: Decimal = Field(
-        ..., title="Minimum CD137 difference (% points)", description=THRESHOLD_HELP
+        ...,
+        title="Minimum CD137 difference (% points)",
+        description=THRESHOLD_HELP,
+        json_schema_extra=PERCENT_RANGE,
     )
 
 

@@ -322,6 +322,57 @@ def test_true_is_not_one_and_one_is_not_true(
     assert len(errors[field]) == 1
 
 
+# CTCAE v5.0 febrile neutropenia, grade 3: "ANC <1000/mm3 with a single temperature of >38.3
+# degrees C (101 degrees F) or a sustained temperature of >=38 degrees C (100.4 degrees F) for
+# more than one hour": a sustained temperature needs its hours, and the grade needs one of the two.
+SUSTAINED_RULE = "sustained temperature of >=38 degrees C for more than one hour."
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        pytest.param(
+            {"anc_per_mm3": "400", "sustained_temperature_c": "38.5"},
+            {
+                "sustained_hours": [
+                    "Give how many hours the sustained temperature lasted: CTCAE v5.0 counts a "
+                    + SUSTAINED_RULE
+                ]
+            },
+            id="sustained-temperature-without-its-hours",
+        ),
+        pytest.param(
+            {"anc_per_mm3": "400", "single_temperature_c": "38.6", "sustained_hours": "2"},
+            {
+                "sustained_temperature_c": [
+                    "Give the sustained temperature these hours are for: CTCAE v5.0 counts a "
+                    + SUSTAINED_RULE
+                ]
+            },
+            id="hours-without-the-sustained-temperature",
+        ),
+        pytest.param(
+            {"anc_per_mm3": "400"},
+            {
+                field: [
+                    "Give the highest single temperature, or a sustained temperature with its "
+                    "hours: CTCAE v5.0 febrile neutropenia needs a single temperature of >38.3 "
+                    "degrees C or a " + SUSTAINED_RULE
+                ]
+                for field in ("single_temperature_c", "sustained_temperature_c")
+            },
+            id="no-temperature-at-all",
+        ),
+    ],
+)
+def test_febrile_neutropenia_names_the_temperature_field_that_is_missing(
+    client: Client, body: dict[str, str], errors: dict[str, list[str]]
+) -> None:
+    # Given an ANC of 400/mm3 with one of the pair left out; when graded; then the refusal is on
+    # the field(s) to fill in, not on the whole form.
+    assert refused(post(client, "ctcae-febrile-neutropenia", body)) == errors
+
+
 def test_a_lab_lln_below_1500_is_graded(client: Client) -> None:
     # CTCAE v5.0 workbook, Neutrophil count decreased grade 2 "<1500 - 1000/mm3": 1450/mm3 with
     # a laboratory LLN of 1.4 x 10^9/L is grade 2, with the note on the laboratory's range.
