@@ -73,8 +73,13 @@ def _when(moment: dt.datetime, time_zone: str) -> str:
     return local_datetime(moment, time_zone).strftime("%d %b %Y %H:%M")
 
 
-def _next_coi(center: Organization) -> tuple[str, str]:
-    """Issue the next DIN for the center's FIN and year, with its check character."""
+def _next_coi(center: Organization, assigned: dt.datetime) -> tuple[str, str]:
+    """Issue the next DIN for the center's FIN and year, with its check character.
+
+    The year is the one in which the identifier is assigned (ISBT 128: the DIN's year), in the
+    center's zone: `assigned` is when the journey was opened, which is earlier than now when a
+    referral is recorded late. Each FIN and year has its own sequence, so a number issued late
+    for last year continues last year's sequence and never repeats one."""
     if not center.isbt_fin:
         raise InvalidInput(
             {
@@ -85,7 +90,7 @@ def _next_coi(center: Organization) -> tuple[str, str]:
                 ]
             }
         )
-    year = local_today(center.time_zone).year % 100
+    year = local_datetime(assigned, center.time_zone).year % 100
     try:
         with transaction.atomic():
             CoiSequence.objects.get_or_create(fin=center.isbt_fin, year=year)
@@ -98,8 +103,9 @@ def _next_coi(center: Organization) -> tuple[str, str]:
         raise InvalidInput(
             {
                 "__all__": [
-                    f"All 999,999 chain-of-identity numbers of FIN {center.isbt_fin} for this "
-                    "year are used; ICCBBA must assign the center another FIN."
+                    f"All 999,999 chain-of-identity numbers of FIN {center.isbt_fin} for "
+                    f"{local_datetime(assigned, center.time_zone).year} are used; ICCBBA must "
+                    "assign the center another FIN."
                 ]
             }
         )
@@ -184,7 +190,7 @@ def open_journey(
         Patient.objects.select_for_update().get(pk=patient.pk)
         if patient.journeys.exclude(stage__in=[Stage.COMPLETED, Stage.WITHDRAWN]).exists():
             raise InvalidInput({"__all__": [open_journey_message]})
-        din, check = _next_coi(center)
+        din, check = _next_coi(center, opened)
         journey = Journey.objects.create(
             patient=patient,
             center=center,

@@ -221,3 +221,18 @@ def test_each_custody_scan_s_audit_event_is_dated_with_the_scan(demo):
 
     assert len(scans) > 10
     assert dated == scans
+
+
+def test_each_coi_carries_the_year_its_journey_was_opened_in_at_the_center(demo):
+    # ISBT 128 (ICCBBA ST-001, Data Structure 001 "Donation Identification Number"): the DIN's
+    # year is the year the identifier is assigned; here when the journey was opened
+    opened = {
+        e.object_id: local_datetime(e.occurred_at, CENTER_ZONE).year % 100
+        for e in AuditEvent.objects.filter(action="journey.open")
+    }
+    journeys = list(Journey.objects.all())
+
+    assert {int(j.coi_din[5:7]) for j in journeys} == set(opened.values())
+    assert len(set(opened.values())) >= 2  # the long past reaches into the year before
+    for journey in journeys:
+        assert int(journey.coi_din[5:7]) == opened[str(journey.public_id)], journey
