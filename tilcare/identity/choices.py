@@ -15,6 +15,12 @@ class ItemKind(models.TextChoices):
     SHIPPER = "shipper", "Shipper"
 
 
+# A journey's manufacture attempt (1, then 2 and more after a re-manufacture), one limit for its
+# items, its slot bookings and its batches: a journey is re-manufactured at most a few times, so
+# a number above 9 is a typing slip. (It is only printed on labels, never part of an identifier.)
+MANUFACTURE_ATTEMPT_MIN = 1
+MANUFACTURE_ATTEMPT_MAX = 9
+
 # The short code in an item's identifier: <COI DIN>-<code><2-digit number>, e.g. W123426000123-BG01
 ITEM_CODES: dict[str, str] = {
     ItemKind.TUMOR_SPECIMEN: "TS",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from tilcare.identity.choices import MANUFACTURE_ATTEMPT_MAX, MANUFACTURE_ATTEMPT_MIN
+
 # Places in one slot: a facility runs at least one process a day and, in the largest current
 # cleanrooms, not more than a few dozen; 50 catches a typing slip (500) without limiting anyone.
 CAPACITY_MIN = 1
@@ -12,9 +14,10 @@ CAPACITY_MAX = 50
 SLOT_HORIZON_DAYS = 366
 NOTE_MAX = 200
 CANCEL_REASON_MAX = 400
-# A journey is re-manufactured at most a few times; 9 is a safe upper bound for a typing slip.
-ATTEMPT_MIN = 1
-ATTEMPT_MAX = 9
+# The manufacture attempt's limits are the chain of identity's, the same for items, bookings and
+# batches.
+ATTEMPT_MIN = MANUFACTURE_ATTEMPT_MIN
+ATTEMPT_MAX = MANUFACTURE_ATTEMPT_MAX
 
 
 # --- The batch record ---------------------------------------------------------------------------

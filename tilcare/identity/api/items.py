@@ -32,7 +32,12 @@ from tilcare.core.api_support import (
 from tilcare.core.errors import InvalidInput, NotVisible
 from tilcare.core.http import get_visible_or_404
 from tilcare.identity import policies
-from tilcare.identity.choices import ItemKind, LabelStatus
+from tilcare.identity.choices import (
+    MANUFACTURE_ATTEMPT_MAX,
+    MANUFACTURE_ATTEMPT_MIN,
+    ItemKind,
+    LabelStatus,
+)
 from tilcare.identity.models import Item, Label
 from tilcare.identity.selectors import items_visible_to
 from tilcare.identity.services import items as services
@@ -99,7 +104,7 @@ class ItemIn(InputSchema):
     storage_temperature: str = Field("", description=services.STORAGE_HELP)
     manufacture_attempt: int | None = Field(
         None,
-        json_schema_extra=checked_range(1, services.MAX_ATTEMPT),
+        json_schema_extra=checked_range(MANUFACTURE_ATTEMPT_MIN, MANUFACTURE_ATTEMPT_MAX),
         description="Defaults to the attempt of the COI's newest item (1 for the first)",
     )
     facility: uuid.UUID | None = Field(
@@ -207,6 +212,11 @@ def list_items(request: HttpRequest, coi: str | None = None) -> MappedQuerySet[I
     return MappedQuerySet(items.order_by("coi_din", "kind", "number"), lambda i: item_out(i, user))
 
 
+def _or_default(attempt: int | None, default: int) -> int:
+    """The attempt sent, else the default; 0 sent is refused by the service, not replaced."""
+    return default if attempt is None else attempt
+
+
 def _facility(public_id: uuid.UUID | None) -> Organization | None:
     if public_id is None:
         return None
@@ -233,10 +243,10 @@ def create_item(request: HttpRequest, payload: ItemIn) -> Status[ItemOut]:
             raise InvalidInput(
                 {"facility": ["The facility is set by the COI's first item; leave it out."]}
             )
-        attempt = payload.manufacture_attempt or newest.manufacture_attempt
+        attempt = _or_default(payload.manufacture_attempt, newest.manufacture_attempt)
     elif user.organization is not None and user.organization.is_center:
         center, facility = user.organization, _facility(payload.facility)
-        attempt = payload.manufacture_attempt or 1
+        attempt = _or_default(payload.manufacture_attempt, 1)
     else:
         raise NotVisible()
     item = services.create_item(

@@ -25,7 +25,13 @@ from tilcare.clinical.checkdigits import DIN_PATTERN, IdentifierError, mod37_2
 from tilcare.core.errors import InvalidInput, PermissionDenied
 from tilcare.core.policy import require
 from tilcare.identity import policies
-from tilcare.identity.choices import ITEM_CODES, ItemKind, LabelStatus
+from tilcare.identity.choices import (
+    ITEM_CODES,
+    MANUFACTURE_ATTEMPT_MAX,
+    MANUFACTURE_ATTEMPT_MIN,
+    ItemKind,
+    LabelStatus,
+)
 from tilcare.identity.models import Item, Label
 from tilcare.identity.services.alerts import subject_of
 
@@ -33,7 +39,6 @@ DESCRIPTION_MAX = 200
 STORAGE_MAX = 80
 VOID_REASON_MAX = 200
 MAX_ITEMS_PER_KIND = 99  # the item id has two digits for the number
-MAX_ATTEMPT = 20
 MAX_SHELF_LIFE = dt.timedelta(days=10 * 365)
 STORAGE_EXAMPLES = (
     "≤ −150 °C (vapor phase of liquid nitrogen)",
@@ -152,9 +157,14 @@ def _clean_item_fields(
         raise InvalidInput(
             {"description": [f"At most {DESCRIPTION_MAX} characters (got {len(text)})."]}
         )
-    if not 1 <= manufacture_attempt <= MAX_ATTEMPT:
+    if not MANUFACTURE_ATTEMPT_MIN <= manufacture_attempt <= MANUFACTURE_ATTEMPT_MAX:
         raise InvalidInput(
-            {"manufacture_attempt": [f"Between 1 and {MAX_ATTEMPT} (got {manufacture_attempt})."]}
+            {
+                "manufacture_attempt": [
+                    f"Manufacture attempt must be a whole number from {MANUFACTURE_ATTEMPT_MIN} "
+                    f"to {MANUFACTURE_ATTEMPT_MAX} (got {manufacture_attempt})."
+                ]
+            }
         )
     return text
 

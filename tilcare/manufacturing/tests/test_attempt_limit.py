@@ -1,0 +1,92 @@
+"""One limit for a journey's manufacture attempt: its items (chain of identity), its slot
+bookings and its batches refuse the same numbers with the same message, and the API document
+declares the same range for each."""
+
+from __future__ import annotations
+
+import pytest
+
+from tilcare.core.errors import InvalidInput
+from tilcare.identity.api.items import ItemIn
+from tilcare.identity.choices import MANUFACTURE_ATTEMPT_MAX, ItemKind
+from tilcare.identity.services import items as item_services
+from tilcare.identity.tests.factories import DESCRIPTION, coi_of
+from tilcare.manufacturing import batch_services, services
+from tilcare.manufacturing.schemas import BookingIn
+from tilcare.manufacturing.tests.factories import coi_number
+
+pytestmark = pytest.mark.django_db
+
+TOO_MANY = MANUFACTURE_ATTEMPT_MAX + 1
+REFUSAL = f"Manufacture attempt must be a whole number from 1 to 9 (got {TOO_MANY})."
+
+
+def test_the_limit_is_nine_attempts():
+    # A journey is re-manufactured at most a few times; a tenth attempt is a typing slip.
+    assert MANUFACTURE_ATTEMPT_MAX == 9
+
+
+def create_item(team, journey, attempt: int):
+    din, check = coi_of(journey)
+    return item_services.create_item(
+        coi_din=din,
+        coi_check=check,
+        kind=ItemKind.PRODUCT_BAG,
+        center=team.center,
+        facility=team.facility,
+        description=DESCRIPTION,
+        manufacture_attempt=attempt,
+        actor=team.navigator,
+    )
+
+
+def test_an_item_takes_the_last_attempt_and_refuses_the_next(team, journey):
+    # Given a journey's product bag; when labelled for attempt 9, then for attempt 10
+    item = create_item(team, journey, MANUFACTURE_ATTEMPT_MAX)
+    with pytest.raises(InvalidInput) as refused:
+        create_item(team, journey, TOO_MANY)
+
+    # Then the ninth is kept and the tenth refused, as a booking and a batch refuse it
+    assert item.manufacture_attempt == 9
+    assert refused.value.errors == {"manufacture_attempt": [REFUSAL]}
+
+
+def test_a_booking_refuses_the_same_attempt(team, slot):
+    din, check = coi_number(1)
+    with pytest.raises(InvalidInput) as refused:
+        services.book_slot(
+            slot,
+            coi_din=din,
+            coi_check=check,
+            center=team.center,
+            actor=team.navigator,
+            manufacture_attempt=TOO_MANY,
+        )
+
+    assert refused.value.errors == {"manufacture_attempt": [REFUSAL]}
+
+
+def test_a_batch_refuses_the_same_attempt(team):
+    din, check = coi_number(17)
+    with pytest.raises(InvalidInput) as refused:
+        batch_services.open_batch(
+            coi_din=din,
+            coi_check=check,
+            manufacture_attempt=TOO_MANY,
+            center=team.center,
+            facility=team.facility,
+            protocol_id="lifileucel_us",
+            protocol_version="2024",
+            actor=team.manufacturing_tech,
+        )
+
+    assert refused.value.errors["manufacture_attempt"] == [
+        "Manufacture attempt must be a whole number from 1 to 9."
+    ]
+
+
+@pytest.mark.parametrize("schema", [ItemIn, BookingIn], ids=["item", "booking"])
+def test_the_api_document_declares_the_same_range(schema):
+    declared = schema.model_json_schema()["properties"]["manufacture_attempt"]
+
+    assert (declared["minimum"], declared["maximum"]) == (1, 9)
