@@ -4,7 +4,10 @@ declares the same range for each."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from django.test import Client
 
 from tilcare.core.errors import InvalidInput
 from tilcare.identity.api.items import ItemIn
@@ -90,3 +93,33 @@ def test_the_api_document_declares_the_same_range(schema):
     declared = schema.model_json_schema()["properties"]["manufacture_attempt"]
 
     assert (declared["minimum"], declared["maximum"]) == (1, 9)
+
+
+@pytest.mark.parametrize("attempt", [0, TOO_MANY])
+def test_the_item_api_refuses_an_attempt_outside_the_range_instead_of_defaulting(
+    team, journey, attempt
+):
+    # Given a nurse labelling the journey's first item through the API
+    client = Client()
+    client.force_login(team.nurse)
+    body = {
+        "coi_din": journey.coi_din,
+        "coi_check": journey.coi_check,
+        "kind": "tumor_specimen",
+        "description": "Specimen jar",
+        "facility": str(team.facility.public_id),
+        "manufacture_attempt": attempt,
+    }
+
+    # When it is sent with attempt 0 or 10
+    response = client.post(
+        "/api/v1/identity/items", data=json.dumps(body), content_type="application/json"
+    )
+
+    # Then it is refused on that field (0 does not fall back to attempt 1)
+    assert response.status_code == 422, response.json()
+    assert response.json()["errors"] == {
+        "manufacture_attempt": [
+            f"Manufacture attempt must be a whole number from 1 to 9 (got {attempt})."
+        ]
+    }
