@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tilcare.audit.selectors import list_signatures_for
 from tilcare.audit.services import object_type_of, signature_is_valid
 from tilcare.core.timeutil import local_datetime
+from tilcare.identity.choices import MANUFACTURE_ATTEMPT_MAX
 from tilcare.journey.choices import (
     PER_ATTEMPT_MILESTONES,
     MilestoneKind,
@@ -252,9 +253,23 @@ def evaluate_move(journey: Journey, target: Stage) -> list[RequirementStatus]:
     if kind == TransitionKind.WITHDRAW:
         return []
     if kind == TransitionKind.REMANUFACTURE:
+        if journey.manufacture_attempt >= MANUFACTURE_ATTEMPT_MAX:
+            return [_LAST_ATTEMPT]
         journey = copy.copy(journey)
         journey.manufacture_attempt += 1
     return evaluate(journey, target)
+
+
+# Items, slot bookings and batches take attempts 1 to 9 (identity.choices): a tenth attempt could
+# never be labelled, booked or manufactured, so the re-manufacture is refused with the reason.
+_LAST_ATTEMPT = RequirementStatus(
+    "manufacture_attempt_limit",
+    f"At most {MANUFACTURE_ATTEMPT_MAX} manufacture attempts",
+    False,
+    f"This is manufacture attempt {MANUFACTURE_ATTEMPT_MAX}, the last one tilcare records for a "
+    "journey. The treating physician decides with the manufacturing facility how to go on; "
+    "another attempt cannot be recorded on this journey.",
+)
 
 
 def unmet_reasons(journey: Journey, target: Stage) -> list[str]:

@@ -14,6 +14,8 @@ from tilcare.identity.api.items import ItemIn
 from tilcare.identity.choices import MANUFACTURE_ATTEMPT_MAX, ItemKind
 from tilcare.identity.services import items as item_services
 from tilcare.identity.tests.factories import DESCRIPTION, coi_of
+from tilcare.journey import guards
+from tilcare.journey.choices import Stage
 from tilcare.manufacturing import batch_services, services
 from tilcare.manufacturing.schemas import BookingIn
 from tilcare.manufacturing.tests.factories import coi_number
@@ -123,3 +125,18 @@ def test_the_item_api_refuses_an_attempt_outside_the_range_instead_of_defaulting
             f"Manufacture attempt must be a whole number from 1 to 9 (got {attempt})."
         ]
     }
+
+
+@pytest.mark.parametrize(("attempt", "refused"), [(8, False), (9, True)])
+def test_a_journey_is_not_re_manufactured_past_the_last_attempt(journey, attempt, refused):
+    # Given a journey at manufacturing on its eighth or ninth attempt
+    journey.stage = Stage.AT_MANUFACTURING
+    journey.manufacture_attempt = attempt
+
+    # When a re-manufacture (back to resection scheduled) is judged
+    codes = [r.code for r in guards.evaluate_move(journey, Stage.RESECTION_SCHEDULED) if not r.met]
+
+    # Then a tenth attempt, which no item, booking or batch could take, is refused with its reason
+    assert ("manufacture_attempt_limit" in codes) is refused
+    if refused:
+        assert codes == ["manufacture_attempt_limit"]
