@@ -60,15 +60,15 @@ def _new_band_schema(name: str, spec: RenalBandsSetting) -> type[Schema]:
         name,
         __base__=Schema,
         crcl_from_ml_per_min=(
-            within("crcl_from_ml_per_min", low, high, "mL/min"),
+            within("crcl_from_ml_per_min", low, high, "mL/min", kind="allowed"),
             Field(..., description=crcl, json_schema_extra=checked_range(low, high)),
         ),
         crcl_to_ml_per_min=(
-            within("crcl_to_ml_per_min", low, high, "mL/min"),
+            within("crcl_to_ml_per_min", low, high, "mL/min", kind="allowed"),
             Field(..., description=crcl, json_schema_extra=checked_range(low, high)),
         ),
         dose=(
-            within("dose", spec.dose_minimum, spec.dose_maximum, dose_unit),
+            within("dose", spec.dose_minimum, spec.dose_maximum, dose_unit, kind="allowed"),
             Field(
                 ...,
                 description=(

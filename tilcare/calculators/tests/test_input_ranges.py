@@ -177,6 +177,15 @@ def post(slug: str, raw: str):
             id="IBW-weight--10^12-kg-not-needed-at-175-cm",
         ),
         pytest.param(
+            "lymphodepletion-lifileucel-us-2024",
+            '{"weight_kg": 80, "height_cm": 178, "sex": "male", "age_years": 52, '
+            '"serum_creatinine_mg_per_dl": 1.0, "fludarabine_renal_bands": '
+            '[{"crcl_from_ml_per_min": 40, "crcl_to_ml_per_min": 79, "dose": 1e30}]}',
+            "fludarabine_renal_bands.0.dose",
+            "dose 1E+30 is above the allowed maximum 25 mg/m².",
+            id="fludarabine-band-dose-10^30-mg/m2",
+        ),
+        pytest.param(
             "culture-reactivity",
             '{"readouts": [{"culture_id": "F03", "ifn_gamma_tumor_pg_per_ml": 1850, '
             '"ifn_gamma_control_pg_per_ml": 120, "cd137_tumor_percent": 14.2, '
@@ -203,3 +212,54 @@ def test_the_values_once_accepted_are_refused_on_their_field(slug, raw, field, m
         assert "would widen the protocol's range 3–24 h" in errors[field][0]
     else:
         assert errors[field] == [message]
+
+
+def _row_numbers(calculator: Calculator) -> list[tuple[str, str, bool]]:
+    """(list, column, whole number?) of each number in the rows of the example's lists."""
+    schema = calculator.input_schema.model_json_schema()
+    found = []
+    for name, value in (calculator.example or {}).items():
+        if not (isinstance(value, list) and value and isinstance(value[0], dict)):
+            continue
+        arrays = [b for b in _branches(schema["properties"][name], schema) if "items" in b]
+        row = _resolve(arrays[0]["items"], schema)
+        found += [
+            (name, column, all(b.get("type") != "number" for b in _branches(prop, schema)))
+            for column, prop in row["properties"].items()
+            if column in value[0] and _is_number(prop, schema)
+        ]
+    return found
+
+
+ROW_CASES = [
+    pytest.param(c.slug, rows, column, value, id=f"{c.slug}-{rows}-{column}-{value[:6]}")
+    for c in all_calculators()
+    for rows, column, whole in _row_numbers(c)
+    for value in HUGE[whole]
+]
+
+
+def test_the_row_cases_reach_every_list_of_rows():
+    assert {slug for slug, *_ in (case.values for case in ROW_CASES)} == {
+        "harvest-forecast",
+        "culture-reactivity",
+        "recist-1-1",
+    }
+
+
+@pytest.mark.parametrize(("slug", "rows", "column", "value"), ROW_CASES)
+def test_a_number_far_outside_its_range_in_a_row_is_refused_on_that_row(slug, rows, column, value):
+    # Given the calculator's worked example, its first row's number set to 10^30 or -10^30
+    calculator = next(c for c in all_calculators() if c.slug == slug)
+    body = json.loads(json.dumps(calculator.example))
+    body[rows][0][column] = "@"
+    raw = json.dumps(body).replace('"@"', value)
+
+    # When it is sent
+    response = post(slug, raw)
+
+    # Then it is refused on that row's column, naming the limit
+    assert response.status_code == 422, response.json()
+    errors = response.json()["errors"]
+    assert list(errors) == [f"{rows}.0.{column}"], errors
+    assert LIMIT_WORDS.search(errors[f"{rows}.0.{column}"][0])
