@@ -239,8 +239,9 @@ def _cell_dose(protocol: Protocol) -> Calculator:
     )
 
 
-# Total viable cells of one product: the label ranges end at 72 ×10⁹ (lifileucel) and 200 ×10⁹
-# (NKI phase 3); 1000 ×10⁹ is generous and still catches a count typed in cells under ×10⁹ cells.
+# Total viable cells of one product: lifileucel's label range ends at 72 ×10⁹, and the NKI phase 3
+# trial's products reached about 200 ×10⁹ (its protocol sets no maximum); 1000 ×10⁹ is generous
+# and still catches a count typed in cells under ×10⁹ cells. An entry-slip limit, not a dose limit.
 CELLS_MAX_E9 = 1000
 
 
