@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -16,7 +17,7 @@ from django.urls import reverse
 
 from tilcare.core.errors import InvalidInput
 from tilcare.journey import custody
-from tilcare.manufacturing import batch_services
+from tilcare.manufacturing import batch_services, release_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch
 from tilcare.manufacturing.tests.batch_factories import (
@@ -27,6 +28,7 @@ from tilcare.manufacturing.tests.batch_factories import (
     walk_batch,
 )
 from tilcare.manufacturing.tests.factories import coi_number
+from tilcare.manufacturing.tests.test_release_services import BAGS, STORAGE, make_scene, set_specs
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +141,50 @@ def test_the_migration_opens_each_existing_batch_when_its_row_was_written(clock,
 
     # Then its opening is the row's stamp (every batch before it was opened as it was written)
     assert fresh(batch).opened_at == NOW
+
+
+# ---------- formulation and release tests are bounded by the opening, not the row's stamp ----
+
+
+def test_a_formulation_entered_later_may_be_dated_after_the_opening_before_the_entry():
+    # Given a batch in the REP, opened 20 days ago and entered today (the release scene)
+    scene = make_scene()
+    formulated = scene.batch.opened_at + dt.timedelta(days=12)
+    assert formulated < scene.batch.created_at
+
+    bags = release_services.record_formulation(
+        scene.batch,
+        bags=BAGS,
+        storage_temperature=STORAGE,
+        actor=scene.team.manufacturing_tech,
+        formulated_at=formulated,
+    )
+
+    assert [b.bag_number for b in bags] == [1, 2]
+    assert fresh(scene.batch).status == BatchStatus.HARVESTED
+
+
+def test_a_release_test_dated_before_the_batch_was_opened_is_refused_on_its_field():
+    scene = make_scene()
+    set_specs(scene)
+    release_services.record_formulation(
+        scene.batch, bags=BAGS, storage_temperature=STORAGE, actor=scene.team.manufacturing_tech
+    )
+    opened = scene.batch.opened_at
+
+    with pytest.raises(InvalidInput) as refused:
+        release_services.record_release_test(
+            fresh(scene.batch),
+            test="viability",
+            tested_at=opened - dt.timedelta(minutes=1),
+            actor=scene.team.manufacturing_tech,
+            result_value=Decimal("85.5"),
+            unit="%",
+        )
+
+    assert refused.value.errors == {
+        "tested_at": [
+            "The date and time cannot be before the batch was opened "
+            f"({opened:%Y-%m-%d %H:%M} UTC)."
+        ]
+    }
