@@ -102,7 +102,8 @@ def resolve(param: QuantityParam, settings: CenterSettings) -> ResolvedQuantity:
     """The protocol value, or the center's value for a setting (refused while unset).
 
     A `Narrowable` value is the protocol's until the center sets its own; the center's must lie
-    within the protocol's range, or it is refused naming the range and its source.
+    within the protocol's range, or it is refused naming the range (its source is in the
+    working of an accepted value, not in the refusal).
     """
     if isinstance(param, Fixed):
         return ResolvedQuantity(param.value, param.source, None)
@@ -120,9 +121,9 @@ def resolve(param: QuantityParam, settings: CenterSettings) -> ResolvedQuantity:
         raise InvalidCenterSetting(
             spec,
             spec.key,
-            f"{entered} would widen the protocol's range {param.low.magnitude}–{param.high} "
-            f"({param.source}). A center may narrow the range, never widen it: enter a value "
-            f"from {param.low.magnitude} to {param.high}.",
+            f"{entered} would widen the protocol's range {param.low.magnitude}–{param.high}. "
+            f"A center may narrow the range, never widen it: enter a value from "
+            f"{param.low.magnitude} to {param.high}.",
         )
     value = settings.quantity(spec)
     return ResolvedQuantity(
