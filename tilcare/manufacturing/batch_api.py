@@ -6,7 +6,7 @@ feed it: the same selectors, policies and services as the batch page.
     POST /manufacturing/batches/{id}/tissue-receipt          weight and fragments (201)
     POST /manufacturing/batches/{id}/cultures                one culture or a list (201)
     POST /manufacturing/batches/{id}/cultures/{culture}/count
-    POST /manufacturing/batches/{id}/reactivity.csv          the plate-reader CSV (201)
+    POST /manufacturing/batches/{id}/reactivity.csv?file_name=   the plate-reader CSV (201)
     GET  /manufacturing/batches/{id}/ranking?min_…=          the ranking (stored thresholds default)
     POST /manufacturing/batches/{id}/selection               cultures, reason, thresholds (201)
     POST /manufacturing/batches/{id}/rep-counts              one count or a list (201)
@@ -27,19 +27,26 @@ annotations as objects when the routes are built.)
 """
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Body, Router, Status
 from ninja.pagination import paginate
+from ninja.params.functions import Query
+from pydantic import WithJsonSchema
 
-from tilcare.core.api_support import ApiPagination, MappedQuerySet, caller, one_or_many
+from tilcare.core.api_support import (
+    ApiPagination,
+    MappedQuerySet,
+    caller,
+    checked_range,
+    one_or_many,
+)
 from tilcare.core.errors import InvalidInput
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.manufacturing import batch_policies, batch_selectors, batch_services
 from tilcare.manufacturing.batch_forecast import (
-    THRESHOLD_FIELDS,
     batch_forecast,
     parse_probability,
     parse_thresholds,
@@ -62,7 +69,13 @@ from tilcare.manufacturing.batch_schemas import (
     batch_out,
     forecast_out,
 )
-from tilcare.manufacturing.models import Batch
+from tilcare.manufacturing.models import (
+    CD137_DIFFERENCE_MAX,
+    FOLD_MAX,
+    IFN_GAMMA_DIFFERENCE_MAX,
+    PROBABILITY_MAX,
+    Batch,
+)
 from tilcare.manufacturing.reactivity_csv import MAX_BYTES
 
 # One culture or count, or a list of them as an instrument sends them.
@@ -77,6 +90,35 @@ router = Router(tags=["manufacturing: batch record"])
 
 NOT_A_VIEWER = "The batch record is the manufacturing facility's."
 BILLION = Decimal(10) ** 9
+FILE_NAME_MAX = 200  # ReactivitySource.file_name
+STORED_THRESHOLD = "Default: the facility's stored threshold (required when none is stored)"
+
+# The query parameters, typed and bounded so the document gives their ranges; the checks with
+# their own wording stay the facility threshold checks' (`parse_thresholds`, `parse_probability`).
+FILE_NAME = Query(
+    "",
+    max_length=FILE_NAME_MAX,
+    description="The file's name, kept with the import (a text/csv body; default upload.csv). "
+    "A multipart upload keeps its own.",
+)
+
+
+def _number(minimum: int, maximum: Decimal, *, above_minimum: bool = False) -> WithJsonSchema:
+    """A decimal query parameter as the document shows it: a number in its range."""
+    range_ = checked_range(minimum, maximum, above_minimum=above_minimum)
+    return WithJsonSchema({"type": "number", **range_})
+
+
+IfnGammaDifference = Annotated[Decimal | None, _number(0, IFN_GAMMA_DIFFERENCE_MAX)]
+IfnGammaFold = Annotated[Decimal | None, _number(0, FOLD_MAX)]
+Cd137Difference = Annotated[Decimal | None, _number(0, CD137_DIFFERENCE_MAX)]
+Probability = Annotated[Decimal | None, _number(0, PROBABILITY_MAX, above_minimum=True)]
+STORED = Query(None, description=STORED_THRESHOLD)
+WARN_BELOW_PROBABILITY = Query(
+    None,
+    description="The early warning is raised when the probability of reaching the dose range "
+    "is below it, e.g. 0.80. Default: the facility's stored threshold.",
+)
 
 
 def _batch(request: HttpRequest, public_id: str) -> Batch:
@@ -183,7 +225,7 @@ _CSV_BODY = {
 }
 
 
-def _csv(request: HttpRequest) -> tuple[bytes, str]:
+def _csv(request: HttpRequest, file_name: str) -> tuple[bytes, str]:
     """The CSV sent and its file name."""
     too_large = InvalidInput({"file": [f"The file is larger than {MAX_BYTES:,} bytes."]})
     if request.content_type == "multipart/form-data":
@@ -200,8 +242,7 @@ def _csv(request: HttpRequest) -> tuple[bytes, str]:
     data = request.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise too_large
-    name = request.GET.get("file_name", "") or "upload.csv"
-    return data, name
+    return data, file_name or "upload.csv"
 
 
 @router.post(
@@ -210,12 +251,16 @@ def _csv(request: HttpRequest) -> tuple[bytes, str]:
     summary="Import the reactivity screen CSV (text/csv or multipart `file`), all or none",
     openapi_extra=_CSV_BODY,
 )
-def post_reactivity_csv(request: HttpRequest, public_id: str) -> Status[BatchOut]:
+def post_reactivity_csv(
+    request: HttpRequest,
+    public_id: str,
+    file_name: str = FILE_NAME,
+) -> Status[BatchOut]:
     user = caller(request)
     batch = _batch(request, public_id)
     # The policy first: a caller who may not import learns nothing about the file.
     require(batch_policies.can_record_batch_step(user, batch), batch_services.NOT_RECORDER)
-    content, name = _csv(request)
+    content, name = _csv(request, file_name)
     batch_services.import_reactivity_csv(batch, file_name=name, content=content, actor=user)
     return Status(201, _answer(request, batch))
 
@@ -225,9 +270,19 @@ def post_reactivity_csv(request: HttpRequest, public_id: str) -> Status[BatchOut
     response=dict[str, Any],
     summary="The screened cultures ranked at the given thresholds, or the facility's stored ones",
 )
-def get_ranking(request: HttpRequest, public_id: str) -> dict[str, Any]:
+def get_ranking(
+    request: HttpRequest,
+    public_id: str,
+    min_ifn_gamma_difference_pg_per_ml: IfnGammaDifference = STORED,
+    min_ifn_gamma_fold: IfnGammaFold = STORED,
+    min_cd137_difference_points: Cd137Difference = STORED,
+) -> dict[str, Any]:
     batch = _record_batch(request, public_id)
-    typed = {field: request.GET.get(field) for field, _ in THRESHOLD_FIELDS}
+    typed = {
+        "min_ifn_gamma_difference_pg_per_ml": min_ifn_gamma_difference_pg_per_ml,
+        "min_ifn_gamma_fold": min_ifn_gamma_fold,
+        "min_cd137_difference_points": min_cd137_difference_points,
+    }
     limits = parse_thresholds(with_stored_thresholds(typed, batch.facility_id))
     readings = screened_readings(batch)
     if not readings:
@@ -300,12 +355,14 @@ def post_harvest_plan(request: HttpRequest, public_id: str, payload: HarvestPlan
     summary="The harvest forecast; the early warning needs the facility's threshold",
 )
 def get_forecast(
-    request: HttpRequest, public_id: str, warn_below_probability: str = ""
+    request: HttpRequest,
+    public_id: str,
+    warn_below_probability: Probability = WARN_BELOW_PROBABILITY,
 ) -> ForecastOut:
     """Without `warn_below_probability`, the early warning uses the facility's stored threshold;
     with neither, the answer says it is not set and who sets it."""
     batch = _record_batch(request, public_id)
-    if warn_below_probability.strip():
+    if warn_below_probability is not None:
         threshold, problem = parse_probability(warn_below_probability)
         if problem:
             raise InvalidInput({"warn_below_probability": [problem]})

@@ -149,11 +149,14 @@ def test_the_treating_center_sees_the_status_only(team):
     )
 
 
-@pytest.mark.parametrize("tail", ["/forecast", "/ranking"])
-def test_the_treating_center_may_not_read_the_process(team, tail):
+@pytest.mark.parametrize(
+    ("tail", "query"),
+    [("/forecast", {"warn_below_probability": "0.8"}), ("/ranking", THRESHOLD_QUERY)],
+)
+def test_the_treating_center_may_not_read_the_process(team, tail, query):
     batch = in_rep_with_counts(team)
 
-    response = client_for(team.physician).get(url(batch, tail), THRESHOLD_QUERY)
+    response = client_for(team.physician).get(url(batch, tail), query)
 
     assert response.status_code == 403
     assert response.json() == {"detail": "The batch record is the manufacturing facility's."}
