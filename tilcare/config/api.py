@@ -29,15 +29,19 @@ from django.templatetags.static import static
 from django.utils.datastructures import MultiValueDict
 from django.utils.html import format_html
 from ninja import NinjaAPI, Router
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, ConfigError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.docs import DocsBase
+from ninja.operation import Operation
+from ninja.params.models import QueryModel
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tilcare.accounts.api import router as accounts_router
 from tilcare.accounts.api_auth import API_AUTH, authenticated_user
 from tilcare.calculators.api import router as calculators_router
 from tilcare.config.openapi import document_errors
-from tilcare.core.api_support import DecimalJsonParser, field_errors
+from tilcare.core.api_support import DecimalJsonParser, field_errors, query_text_problem
 from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied, TransitionBlocked
 from tilcare.identity.api import router as identity_router
 from tilcare.journey.api import router as journeys_router
@@ -113,6 +117,109 @@ class TilcareParser(DecimalJsonParser):
         return super().parse_querydict(data, list_fields, request)
 
 
+# --- strict queries -------------------------------------------------------------------------
+# Every documented operation refuses a query parameter it does not declare (a misspelt `limt`
+# must not fall back to the default page), a typed parameter's text that is not strictly its type
+# (`query_text_problem`), and a single-valued parameter given twice. Each is a 422 naming the
+# parameter, given with the operation's other input errors (ninja collects the errors of every
+# parameter model of an operation, and the query model is one of them).
+
+REPEATED_QUERY_PARAMETER = "Give this query parameter once."
+
+
+class _NoQuery(QueryModel):
+    """The query model of an operation that declares no query parameter."""
+
+    __ninja_param_source__ = "query"  # type: ignore[assignment]
+    __ninja_flatten_map__: dict[str, tuple[str, ...]] = {}
+    __ninja_flatten_map_reverse__: dict[tuple[str, ...], tuple[str, ...]] = {}
+    __ninja_collection_fields__: list[str] = []
+
+
+def _declared_query(model: type[QueryModel]) -> dict[str, Any]:
+    """Each query parameter `model` declares, by the name a request gives it, with its type."""
+    declared: dict[str, Any] = {}
+    flatten_map: dict[str, tuple[str, ...]] = getattr(model, "__ninja_flatten_map__", {})
+    for name, path in flatten_map.items():
+        node: Any = model
+        annotation: Any = None
+        for part in path:
+            fields = getattr(node, "model_fields", {})
+            by_name = {field.alias or key: field for key, field in fields.items()}
+            field = by_name.get(part) or fields.get(part)
+            annotation = field.annotation if field is not None else None
+            node = annotation
+        declared[name] = annotation
+    return declared
+
+
+def _query_problems(request: HttpRequest, model: type[QueryModel]) -> list[InitErrorDetails]:
+    declared = _declared_query(model)
+    lists = set(getattr(model, "__ninja_collection_fields__", []))
+    problems: list[InitErrorDetails] = []
+    for name, values in request.GET.lists():
+        if name not in declared:
+            problems.append({"type": "extra_forbidden", "loc": (name,), "input": values[-1]})
+            continue
+        if len(values) > 1 and name not in lists:
+            problem: str | None = REPEATED_QUERY_PARAMETER
+        else:
+            problem = next(
+                (p for v in values if (p := query_text_problem(v, declared[name]))), None
+            )
+        if problem:
+            error = PydanticCustomError("query_type", problem)
+            problems.append({"type": error, "loc": (name,), "input": values[-1]})
+    return problems
+
+
+def _strict_resolve(
+    cls: type[QueryModel], request: HttpRequest, api: NinjaAPI, path_params: dict[str, Any]
+) -> Any:
+    problems = _query_problems(request, cls)
+    refused = {problem["loc"][0] for problem in problems}
+    try:
+        # The model's own resolve: the parameters' declared types, limits and choices.
+        values = super(cls, cls).resolve(request, api, path_params)
+    except PydanticValidationError as invalid:
+        reverse: dict[Any, tuple[str, ...]] = getattr(cls, "__ninja_flatten_map_reverse__", {})
+        for error in invalid.errors():
+            if reverse.get(error["loc"], error["loc"])[0] in refused:
+                continue  # said once, by the stricter check
+            kind = PydanticCustomError(error["type"], error["msg"], error.get("ctx"))
+            problems.append({"type": kind, "loc": error["loc"], "input": error["input"]})
+    if problems:
+        raise PydanticValidationError.from_exception_data(cls.__name__, problems)
+    return values
+
+
+_STRICT_QUERIES: dict[type[QueryModel], type[QueryModel]] = {}
+
+
+def _strict_query_model(model: type[QueryModel]) -> type[QueryModel]:
+    if model not in _STRICT_QUERIES:
+        namespace = {"__module__": model.__module__, "resolve": classmethod(_strict_resolve)}
+        _STRICT_QUERIES[model] = type(model.__name__, (model,), namespace)
+    return _STRICT_QUERIES[model]
+
+
+def _strict_query(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Applied by the API to each operation as it is bound (a "view" decorator, which ninja hands
+    the operation's own `run`): makes the operation's query model strict, or gives it one."""
+    operation = getattr(run, "__self__", None)
+    if not isinstance(operation, Operation):
+        raise ConfigError("The strict query check must be the API's first view decorator.")
+    if operation.include_in_schema:  # the catch-all 404 route answers 404 whatever the query
+        models = list(operation.models)
+        queries = [i for i, model in enumerate(models) if issubclass(model, QueryModel)]
+        for index in queries:
+            models[index] = _strict_query_model(models[index])
+        if not queries:
+            models.append(_strict_query_model(_NoQuery))
+        operation.models = models
+    return run
+
+
 class VendoredSwagger(DocsBase):
     """Swagger UI from this server's static files: no CDN, no inline script (CSP)."""
 
@@ -175,6 +282,9 @@ api = TilcareApi(
     docs=VendoredSwagger(),
     docs_decorator=_docs_require_user,
 )
+
+
+api.add_decorator(_strict_query, mode="view")
 
 
 # --- errors ---------------------------------------------------------------------------------

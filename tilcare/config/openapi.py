@@ -11,8 +11,8 @@ added to each operation where they apply:
 - 404 not found or not visible (operations that name an object in their path, and the few that
   find one by an identifier in the body);
 - 409 the record's state refuses a valid request (`CONFLICTS` below);
-- 422 invalid input, field by field (operations that take parameters or a body, every write,
-  since the services check what a schema cannot, and the reads in `REFUSING_READS`).
+- 422 invalid input, field by field (every operation: each refuses a query parameter it does not
+  declare, and a query parameter or body field its schema or service refuses).
 
 `tilcare.config.tests.test_api_fuzz` sends generated requests to every operation and fails on any
 status code or body the document does not declare.
@@ -74,10 +74,6 @@ FOUND_BY_BODY = frozenset(
     }
 )
 
-# Reads without parameters that still refuse with 422: the ranking needs the facility's screen
-# thresholds (which have no default) and a screened culture.
-REFUSING_READS = frozenset({("get", "/manufacturing/batches/{public_id}/ranking")})
-
 # 409: the request is valid but the record's state refuses it. Each operation's answers, by the
 # schema its body has: a workflow move refused (`TransitionBlocked`), or a plain refusal. Routes
 # that declare a 409 of their own (a blocked scan, a full slot) keep theirs.
@@ -100,8 +96,6 @@ FILES = {
     ("get", "/identity/labels/{public_id}.png"): "image/png",
     ("get", "/manufacturing/batches/{public_id}/coa.pdf"): "application/pdf",
 }
-
-_WRITES = frozenset({"post", "put", "patch", "delete"})
 
 
 def _json(ref: str) -> dict[str, Any]:
@@ -144,12 +138,6 @@ def _conflict(refs: tuple[str, ...], existing: dict[str, Any] | None) -> dict[st
 def _takes_json_body(operation: dict[str, Any]) -> bool:
     content = operation.get("requestBody", {}).get("content", {})
     return "application/json" in content
-
-
-def _takes_input(operation: dict[str, Any]) -> bool:
-    if operation.get("requestBody"):
-        return True
-    return any(p.get("in") in ("query", "header") for p in operation.get("parameters", []))
 
 
 def _names_an_object(path: str) -> bool:
@@ -215,12 +203,12 @@ def document_errors(schema: dict[str, Any], *, root: str) -> dict[str, Any]:
                 )
             if key in CONFLICTS:
                 responses[409] = _conflict(CONFLICTS[key], responses.get(409))
-            if _takes_input(operation) or method in _WRITES or key in REFUSING_READS:
-                responses[422] = _answer(
-                    "Invalid input: each refused field with its messages, whether the schema or "
-                    "the service refused it.",
-                    INVALID_REF,
-                )
+            responses[422] = _answer(
+                "Invalid input: each refused field with its messages, whether the schema or the "
+                "service refused it; a query parameter the operation does not declare is refused "
+                "by its name.",
+                INVALID_REF,
+            )
             if "tags" in operation:
                 operation["tags"] = list(dict.fromkeys(operation["tags"]))
             operation["responses"] = dict(sorted(responses.items(), key=lambda kv: str(kv[0])))

@@ -8,6 +8,9 @@
 - Every request body is an `InputSchema`: an unknown field is refused, not ignored (a misspelt
   field must never fall back to a default), and JSON types are strict (`true` is not 1, 1 is not
   `true`, a number is not a date). A calculator's schema is made strict by `strict_input`.
+- A query is as strict: a parameter the operation does not declare is refused, not ignored, and
+  a typed parameter's text is checked by `query_text_problem` (the API applies both to every
+  operation, `tilcare.config.api`).
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Discriminator,
+    ModelWrapValidatorHandler,
     PlainSerializer,
     Tag,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -132,9 +137,19 @@ FORM_TEXT: dict[str, Any] = {"form_text": True}
 
 
 class InputSchema(Schema):
-    """A request body: unknown fields refused, JSON types strict (see `json_type_problem`)."""
+    """A request body: unknown fields refused, JSON types strict (see `json_type_problem`), and
+    only a JSON object read as one (never a bare value's attributes)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", from_attributes=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_root_validator(
+        cls, values: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo
+    ) -> Any:
+        # Replaces ninja's, which reads the input through a Django-object getter (for answers
+        # built from records); a request's input is JSON, validated as it is.
+        return handler(values)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -199,7 +214,9 @@ def strict_input(schema: type[Schema]) -> type[InputSchema]:
         "__module__": schema.__module__,
         "__qualname__": schema.__qualname__,
         "__doc__": schema.__doc__,
-        "model_config": ConfigDict(**{**schema.model_config, "extra": "forbid"}),
+        "model_config": ConfigDict(
+            **{**schema.model_config, "extra": "forbid", "from_attributes": False}
+        ),
     }
     for name, info in schema.model_fields.items():
         nested = _strict_annotation(info.annotation)
@@ -282,6 +299,40 @@ def caller(request: HttpRequest) -> Any:
     return user
 
 
+# --- query parameters -------------------------------------------------------------------------
+# A query's values are text. Those of a typed parameter are held to the JSON body's strictness:
+# a whole number is digits only (not 1.0, not true), a yes/no is true or false (not 1, yes or on),
+# a decimal is plain decimal text (not 1e3, not 0_8). Pydantic would read each of those.
+
+UNKNOWN_QUERY_PARAMETER = (
+    "Unknown query parameter; check its spelling against the API documentation."
+)
+QUERY_WHOLE_NUMBER = "Write a whole number, e.g. 3 (digits only: not a decimal or true/false)."
+QUERY_TRUE_OR_FALSE = "Write true or false (not 1/0, yes/no or on/off)."
+QUERY_DECIMAL = "Write a plain decimal number, e.g. 0.8 (digits and one decimal point)."
+
+_QUERY_TEXT: dict[type[Any], tuple[re.Pattern[str], str]] = {
+    int: (re.compile(r"-?[0-9]+"), QUERY_WHOLE_NUMBER),
+    bool: (re.compile(r"true|false"), QUERY_TRUE_OR_FALSE),
+    Decimal: (re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)"), QUERY_DECIMAL),
+}
+
+
+def query_text_problem(text: str, annotation: Any) -> str | None:
+    """Why the query value `text` cannot be the whole number, yes/no or decimal `annotation`
+    asks for; None if it may be (the parameter's own validation checks the rest: its range, its
+    choices, a date)."""
+    if typing.get_origin(annotation) is Annotated:
+        return query_text_problem(text, typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return query_text_problem(text, kinds[0]) if len(kinds) == 1 else None
+    rule = _QUERY_TEXT.get(annotation)
+    if rule is None or rule[0].fullmatch(text):
+        return None
+    return rule[1]
+
+
 # Pydantic's wording for the commonest problems, said the way the rest of tilcare says them.
 _MISSING_BODY = "Send the request body as a JSON object."
 _MESSAGES_BY_TYPE = {
@@ -293,6 +344,8 @@ _MESSAGES_BY_TYPE = {
     "dict_type": "Send a JSON object with its fields.",
     "list_type": "Send a JSON list.",
 }
+# The same problems in a query, worded for a query parameter.
+_QUERY_MESSAGES_BY_TYPE = {"extra_forbidden": UNKNOWN_QUERY_PARAMETER}
 # A limit's message names the field and the limit ("fragments must be at most 200").
 _LIMIT_MESSAGES = {
     "greater_than_equal": ("ge", "must be at least"),
@@ -311,13 +364,15 @@ def _plain(limit: Any) -> str:
     return str(limit)
 
 
-def _message(field: str, error: dict[str, Any]) -> str:
+def _message(field: str, error: dict[str, Any], source: str = "") -> str:
     kind = error.get("type", "")
     limit = _LIMIT_MESSAGES.get(kind)
     context = error.get("ctx") or {}
     if limit and limit[0] in context and field:
         name = field.rsplit(".", 1)[-1]
         return f"{name} {limit[1]} {_plain(context[limit[0]])}"
+    if source == "query" and kind in _QUERY_MESSAGES_BY_TYPE:
+        return _QUERY_MESSAGES_BY_TYPE[kind]
     return _MESSAGES_BY_TYPE.get(kind, str(error.get("msg", "")))
 
 
@@ -339,7 +394,7 @@ def field_errors(ninja_errors: list[dict[str, Any]]) -> dict[str, list[str]]:
         if source == "body" and not location and kind == "missing":
             result.setdefault("__all__", []).append(_MISSING_BODY)
             continue
-        message = _message(field if location else "", error)
+        message = _message(field if location else "", error, source)
         message = message.removeprefix("Value error, ")
         if message and not message.endswith("."):
             message += "."
