@@ -9,6 +9,10 @@ imported from the plate reader's CSV, and the selection of the cultures that go 
   never imported twice.
 - The selection is a person's decision, made once, with the reason, and with the facility's
   reactivity thresholds (no defaults) and the ranking they produced stored beside it.
+
+A count's audit event is dated with its `counted_at` (see `tilcare.audit.times`); an import or a
+selection entered after the fact takes `occurred_at=`, kept as its own time, never before the
+batch entered "Reactivity screen".
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from django.utils import timezone
 
 from tilcare.accounts.models import User
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.identity.services.alerts import subject_of
@@ -128,6 +133,7 @@ def record_cultures(
             record_event(
                 "manufacturing.culture.record", culture, actor=actor, after=snapshot(culture),
                 subject_id=subject_of(locked.coi_din),
+                occurred_at=audit_time(culture, culture.counted_at),
             )  # fmt: skip
             created.append(culture)
     return created
@@ -180,6 +186,7 @@ def record_culture_count(
         record_event(
             "manufacturing.culture.count", culture, actor=actor, before=before,
             after=snapshot(culture), subject_id=subject_of(locked.coi_din),
+            occurred_at=audit_time(culture, counted_at),
         )  # fmt: skip
     return culture
 
@@ -187,11 +194,36 @@ def record_culture_count(
 # --- the reactivity screen ----------------------------------------------------------------------
 
 
+def _screen_time(batch: Batch, occurred_at: dt.datetime | None) -> dt.datetime:
+    """When a screen step happened: now, or `occurred_at` if earlier, never before the batch
+    entered "Reactivity screen" (the batch is locked and in that status)."""
+    now = timezone.now()
+    if occurred_at is None:
+        return now
+    check_occurred_at(occurred_at, now=now)
+    if occurred_at < batch.status_changed_at:
+        since = batch.status_changed_at.astimezone(dt.UTC)
+        raise InvalidInput(
+            {
+                "occurred_at": [
+                    "The time it happened cannot be before the batch entered the reactivity "
+                    f"screen ({since:%d %b %Y %H:%M} UTC)."
+                ]
+            }
+        )
+    return occurred_at
+
+
 def import_reactivity_csv(
-    batch: Batch, *, file_name: str, content: bytes, actor: User
+    batch: Batch,
+    *,
+    file_name: str,
+    content: bytes,
+    actor: User,
+    occurred_at: dt.datetime | None = None,
 ) -> ReactivityImport:
     """Import a plate-reader CSV whole, or refuse it whole with the line of each problem
-    (errors on the field "file")."""
+    (errors on the field "file"). `occurred_at`: when it was imported, if earlier than now."""
     require(batch_policies.can_record_batch_step(actor, batch), NOT_RECORDER)
     name = (file_name or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or "upload.csv"
     if len(name) > FILE_NAME_MAX:
@@ -200,6 +232,7 @@ def import_reactivity_csv(
     with transaction.atomic():
         locked = locked_batch(batch)
         require_status(locked, (BatchStatus.SCREENING,), "The reactivity screen")
+        imported_at = _screen_time(locked, occurred_at)
         earlier = ReactivityImport.objects.filter(batch=locked, sha256=sha256).first()
         if earlier is not None:
             raise InvalidInput(
@@ -232,7 +265,7 @@ def import_reactivity_csv(
         if repeated:
             raise InvalidInput({"file": repeated})
         source = ReactivityImport.objects.create(
-            batch=locked, file_name=name, sha256=sha256, imported_at=timezone.now(),
+            batch=locked, file_name=name, sha256=sha256, imported_at=imported_at,
             imported_by=actor,
         )  # fmt: skip
         ReactivityReading.objects.bulk_create(
@@ -250,7 +283,7 @@ def import_reactivity_csv(
         after = snapshot(source) | {"cultures": [row.culture_id for row in rows]}
         record_event(
             "manufacturing.reactivity.import", source, actor=actor, after=after,
-            subject_id=subject_of(locked.coi_din),
+            subject_id=subject_of(locked.coi_din), occurred_at=occurred_at,
         )  # fmt: skip
     return source
 
@@ -262,9 +295,11 @@ def select_cultures(
     reason: str,
     thresholds: Mapping[str, Any],
     actor: User,
+    occurred_at: dt.datetime | None = None,
 ) -> CultureSelection:
     """Record which screened cultures go into the REP, who chose them and why, with the
-    facility's thresholds and the ranking they produced."""
+    facility's thresholds and the ranking they produced. `occurred_at`: when they were chosen,
+    if earlier than now."""
     require(
         batch_policies.can_select_cultures(actor, batch),
         "Only the facility's manufacturing technologists select cultures for the REP.",
@@ -289,12 +324,23 @@ def select_cultures(
     with transaction.atomic():
         locked = locked_batch(batch)
         require_status(locked, (BatchStatus.SCREENING,), "The culture selection")
+        selected_at = _screen_time(locked, occurred_at)
         if CultureSelection.objects.filter(batch=locked).exists():
             raise InvalidInput({"__all__": ["The cultures of this batch are already selected."]})
         readings = screened_readings(locked)
         if not readings:
             raise InvalidInput({"__all__": ["Import the reactivity screen before selecting."]})
         screened = {r.culture.culture_id: r.culture for r in readings}
+        imported = max(r.source.imported_at for r in readings)
+        if selected_at < imported:
+            raise InvalidInput(
+                {
+                    "occurred_at": [
+                        "The cultures cannot be selected before their screen was imported "
+                        f"({imported.astimezone(dt.UTC):%d %b %Y %H:%M} UTC)."
+                    ]
+                }
+            )
         unknown = [c for c in wanted if c not in screened]
         if unknown:
             raise InvalidInput(
@@ -303,13 +349,13 @@ def select_cultures(
         ranking = screen_ranking(readings, limits)
         document = ranking_document(ranking, selected=sorted(wanted))
         selection = CultureSelection.objects.create(
-            batch=locked, reason=reason, selected_at=timezone.now(), selected_by=actor,
+            batch=locked, reason=reason, selected_at=selected_at, selected_by=actor,
             ranking_json=json.dumps(document, ensure_ascii=False, sort_keys=True),
         )  # fmt: skip
         selection.cultures.set([screened[c] for c in wanted])
         after = snapshot(selection) | {"cultures": sorted(wanted)}
         record_event(
             "manufacturing.culture_selection.record", selection, actor=actor, after=after,
-            reason=reason, subject_id=subject_of(locked.coi_din),
+            reason=reason, subject_id=subject_of(locked.coi_din), occurred_at=occurred_at,
         )  # fmt: skip
     return selection

@@ -25,6 +25,7 @@ from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
@@ -276,27 +277,43 @@ def record_tissue_receipt(
         record_event(
             "manufacturing.tissue_receipt.record", receipt, actor=actor,
             after=snapshot(receipt), subject_id=subject_of(locked.coi_din),
+            occurred_at=audit_time(receipt, received_at),
         )  # fmt: skip
     return receipt
 
 
-def plan_harvest(batch: Batch, *, planned_harvest_on: dt.date, actor: User) -> Batch:
-    """Set (or change) the planned harvest date; the forecast is made for that day."""
+def plan_harvest(
+    batch: Batch,
+    *,
+    planned_harvest_on: dt.date,
+    actor: User,
+    occurred_at: dt.datetime | None = None,
+) -> Batch:
+    """Set (or change) the planned harvest date; the forecast is made for that day.
+    `occurred_at`: when the plan was made, if earlier than now (the window is counted from that
+    day, where the facility is)."""
     require(batch_policies.can_record_batch_step(actor, batch), NOT_RECORDER)
     if not isinstance(planned_harvest_on, dt.date):
         raise InvalidInput({"planned_harvest_on": ["Planned harvest date is required."]})
+    if occurred_at is not None:
+        check_occurred_at(occurred_at, now=timezone.now())
     with transaction.atomic():
         locked = locked_batch(batch)
         require_status(locked, PLANNABLE, "The harvest date")
-        today = local_today(locked.facility.time_zone)
+        if occurred_at is None:
+            today = local_today(locked.facility.time_zone)
+        else:
+            today = local_datetime(occurred_at, locked.facility.time_zone).date()
+        planned_day = "today" if occurred_at is None else "the day it was planned"
         earliest = max(filter(None, (locked.rep_started_on, today)))
         latest = today + dt.timedelta(days=HARVEST_HORIZON_DAYS)
         if not earliest <= planned_harvest_on <= latest:
             raise InvalidInput(
                 {
                     "planned_harvest_on": [
-                        f"Planned harvest date must be from {earliest} (today or the REP start, "
-                        f"whichever is later) to {latest} ({HARVEST_HORIZON_DAYS} days ahead)."
+                        f"Planned harvest date must be from {earliest} ({planned_day} or the REP "
+                        f"start, whichever is later) to {latest} ({HARVEST_HORIZON_DAYS} days "
+                        "ahead)."
                     ]
                 }
             )
@@ -308,6 +325,7 @@ def plan_harvest(batch: Batch, *, planned_harvest_on: dt.date, actor: User) -> B
         record_event(
             "manufacturing.batch.plan_harvest", locked, actor=actor, before=before,
             after=snapshot(locked), subject_id=subject_of(locked.coi_din),
+            occurred_at=occurred_at,
         )  # fmt: skip
     return locked
 
@@ -381,6 +399,7 @@ def record_rep_counts(
             record_event(
                 "manufacturing.rep_count.record", count, actor=actor, after=snapshot(count),
                 subject_id=subject_of(locked.coi_din),
+                occurred_at=audit_time(count, count.counted_at),
             )  # fmt: skip
             created.append(count)
     return created

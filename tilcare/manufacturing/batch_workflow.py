@@ -19,6 +19,7 @@ from django.utils import timezone
 from tilcare.accounts.models import User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.timeutil import local_datetime
 from tilcare.identity.services.alerts import subject_of
@@ -28,6 +29,16 @@ from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
 from tilcare.manufacturing.models import Batch, BatchTransition
 
 REASON_MAX = 400
+
+
+def step_time(batch: Batch, moment: dt.datetime | None) -> dt.datetime | None:
+    """When a move that follows a bench step (the formulation, the first release test) may be
+    dated: the step's own time, unless the batch's trail or status cannot carry it (ahead of now,
+    before the batch's last audited change or its current status); else None (now)."""
+    occurred = audit_time(batch, moment)
+    if occurred is None or occurred < batch.status_changed_at:
+        return None
+    return occurred
 
 
 def move_batch(

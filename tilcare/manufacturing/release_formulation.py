@@ -25,6 +25,7 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
+from tilcare.audit.times import audit_time
 from tilcare.clinical.dosing.cell_dose import CellDoseCheck, check_cell_dose
 from tilcare.clinical.dosing.regimens import CellDoseRange
 from tilcare.clinical.units import cells
@@ -35,6 +36,7 @@ from tilcare.identity.services.alerts import subject_of
 from tilcare.identity.services.items import clean_storage_temperature, create_item
 from tilcare.manufacturing import release_policies as policies
 from tilcare.manufacturing.batch_workflow import move_batch as move_batch
+from tilcare.manufacturing.batch_workflow import step_time
 from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ProductBag, ReleaseSpecification
 from tilcare.protocols.loader import ProtocolNotFound, available_protocols, load_protocol
@@ -322,6 +324,7 @@ def record_formulation(
                 description=f"TIL product bag {number} of {len(bags)}, {plain(Decimal(volume))} mL",
                 manufacture_attempt=batch.manufacture_attempt,
                 storage_temperature=storage,
+                occurred_at=audit_time(None, moment),
             )
             bag = ProductBag.objects.create(
                 batch=batch,
@@ -338,6 +341,7 @@ def record_formulation(
                 actor=actor,
                 after=snapshot(bag),
                 subject_id=batch_subject(batch),
+                occurred_at=audit_time(bag, moment),
             )
             created.append(bag)
         if batch.status == BatchStatus.REP:
@@ -346,5 +350,6 @@ def record_formulation(
                 BatchStatus.HARVESTED,
                 actor=actor,
                 reason=f"Harvested and formulated into {len(created)} bag(s).",
+                occurred_at=step_time(batch, moment),
             )
     return created

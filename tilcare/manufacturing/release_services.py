@@ -28,11 +28,13 @@ from tilcare.accounts.models import User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
 from tilcare.audit.services import Signable, record_event, sign_record, signature_is_valid
+from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.identity.models import Item
 from tilcare.identity.services.items import clean_expiry
 from tilcare.manufacturing import release_policies as policies
+from tilcare.manufacturing.batch_workflow import step_time
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import (
     Batch,
@@ -201,6 +203,7 @@ def record_release_test(
             actor=actor,
             after=snapshot(result),
             subject_id=batch_subject(batch),
+            occurred_at=audit_time(result, tested_at),
         )
         if batch.status == BatchStatus.HARVESTED:
             move_batch(
@@ -208,6 +211,7 @@ def record_release_test(
                 BatchStatus.RELEASE_TESTING,
                 actor=actor,
                 reason=f"First release test recorded: {kind.label}.",
+                occurred_at=step_time(batch, tested_at),
             )
     return result
 

@@ -1,15 +1,22 @@
 """Identity alerts: raised by the system when a scan does not match or a shipment leaves its
 range, acknowledged by a person. An alert stays open until acknowledged; who saw it and when is
-recorded. (Escalation when nobody acknowledges in time comes with the task queue.)"""
+recorded. (Escalation when nobody acknowledges in time comes with the task queue.)
+
+An alert is raised when the scan or receipt that raised it happened, and dated so in the audit
+trail (see `tilcare.audit.times`); an acknowledgement entered after the fact takes `occurred_at=`.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.identity import policies
@@ -35,11 +42,16 @@ def raise_alert(
     actor: User | None,
     custody_event: CustodyEvent | None = None,
     shipment: Shipment | None = None,
+    at: dt.datetime | None = None,
 ) -> IdentityAlert:
     """Record an alert in the caller's transaction (the scan or receipt that raised it commits
-    with it, or neither does). `actor` is who was acting when it was raised; None for the system."""
+    with it, or neither does). `actor` is who was acting when it was raised; None for the system.
+    `at`: when the scan or receipt that raised it happened (now if not given, or if the trail
+    cannot carry that time)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("raise_alert() must run inside the caller's transaction.")
+    raised = IdentityAlert(coi_din=coi_din)
+    occurred = audit_time(raised, at)
     alert = IdentityAlert.objects.create(
         coi_din=coi_din,
         kind=kind,
@@ -49,7 +61,7 @@ def raise_alert(
         facility=facility,
         custody_event=custody_event,
         shipment=shipment,
-        raised_at=timezone.now(),
+        raised_at=occurred or timezone.now(),
     )
     record_event(
         "identity.alert.raise",
@@ -57,11 +69,16 @@ def raise_alert(
         actor=actor,
         after=snapshot(alert),
         subject_id=subject_of(coi_din),
+        occurred_at=occurred,
     )
     return alert
 
 
-def acknowledge_alert(alert: IdentityAlert, *, actor: User, note: str) -> IdentityAlert:
+def acknowledge_alert(
+    alert: IdentityAlert, *, actor: User, note: str, occurred_at: dt.datetime | None = None
+) -> IdentityAlert:
+    """Close the alert with what was checked or done. `occurred_at`: when it was acknowledged,
+    if earlier than now; never before the alert was raised."""
     require(
         policies.can_acknowledge_alert(actor, alert),
         "You may not acknowledge this alert (it is not your organization's, or it is closed).",
@@ -75,8 +92,20 @@ def acknowledge_alert(alert: IdentityAlert, *, actor: User, note: str) -> Identi
         alert = IdentityAlert.objects.select_for_update().get(pk=alert.pk)
         if alert.acknowledged_at is not None:
             raise InvalidInput({"__all__": ["This alert was already acknowledged."]})
+        now = timezone.now()
+        if occurred_at is not None:
+            check_occurred_at(occurred_at, now=now)
+            if occurred_at < alert.raised_at:
+                raise InvalidInput(
+                    {
+                        "occurred_at": [
+                            "An alert cannot be acknowledged before it was raised "
+                            f"({alert.raised_at.astimezone(dt.UTC):%d %b %Y %H:%M} UTC)."
+                        ]
+                    }
+                )
         before = snapshot(alert)
-        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_at = occurred_at or now
         alert.acknowledged_by = actor
         alert.acknowledgement_note = note
         alert.save()
@@ -87,5 +116,6 @@ def acknowledge_alert(alert: IdentityAlert, *, actor: User, note: str) -> Identi
             before=before,
             after=snapshot(alert),
             subject_id=subject_of(alert.coi_din),
+            occurred_at=occurred_at,
         )
     return alert

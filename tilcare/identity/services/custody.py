@@ -23,6 +23,7 @@ from tilcare.accounts.models import Organization, User
 from tilcare.accounts.roles import Perm
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
+from tilcare.audit.times import audit_time
 from tilcare.clinical import identity_scan
 from tilcare.clinical.checkdigits import DIN_PATTERN
 from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied
@@ -39,7 +40,6 @@ from tilcare.identity.choices import (
 )
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.identity.services.alerts import raise_alert, subject_of
-from tilcare.identity.services.audit_time import audit_time
 
 SCANNED_TEXT_MAX = 80
 PARTY_MAX = 200
@@ -314,6 +314,7 @@ def _alert_mismatch(
         facility=facility,
         actor=actor,
         custody_event=event,
+        at=event.occurred_at,
     )
     if item is not None and item.coi_din != event.coi_din:
         # The other journey's item is out of place: its own center and facility must know too.
@@ -330,4 +331,5 @@ def _alert_mismatch(
             facility=item.facility,
             actor=actor,
             custody_event=event,
+            at=event.occurred_at,
         )

@@ -4,6 +4,10 @@ Labels are reconciled (FACT-JACIE): every printed copy is kept with who printed 
 ends either applied to its item or voided with a reason. A reprint is a new copy; nothing is
 deleted. Each function checks its policy, validates, writes in one transaction and records its
 audit event in that transaction, under the COI identifier as subject (never the patient).
+
+An item, a print or an application entered after the fact takes `occurred_at=`: the label keeps
+that time as when it was printed or applied, and the audit event is dated then (and keeps when it
+was recorded); never later than now, nor before what the trail already holds about the item.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.accounts.roles import Perm
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, IdentifierError, mod37_2
 from tilcare.core.errors import InvalidInput, PermissionDenied
 from tilcare.core.policy import require
@@ -202,6 +207,22 @@ def void_reason_visible(user: Any, label: Label) -> bool:
     return bool(hasattr(user, "has_perm_code") and user.has_perm_code(Perm.VIEW_PATIENT_IDENTITY))
 
 
+def _check_after_item(item: Item, occurred_at: dt.datetime | None) -> None:
+    """A label's print or application dated earlier than now: not before the item's history."""
+    if occurred_at is None:
+        return
+    check_occurred_at(occurred_at, now=timezone.now())
+    if audit_time(item, occurred_at) is None:
+        raise InvalidInput(
+            {
+                "occurred_at": [
+                    f"The time it happened cannot be before the last recorded change of item "
+                    f"{item.item_id}."
+                ]
+            }
+        )
+
+
 def create_item(
     *,
     coi_din: str,
@@ -214,8 +235,10 @@ def create_item(
     manufacture_attempt: int = 1,
     expires_at: dt.datetime | None = None,
     storage_temperature: str = "",
+    occurred_at: dt.datetime | None = None,
 ) -> Item:
-    """A new item of the COI, numbered after the COI's items of the same kind (BG01, BG02 …)."""
+    """A new item of the COI, numbered after the COI's items of the same kind (BG01, BG02 …).
+    `occurred_at`: when it was made, if earlier than now."""
     require(
         policies.can_create_item(actor, center.pk, facility.pk if facility else None),
         "You may not create items for this center or facility.",
@@ -230,6 +253,8 @@ def create_item(
     )
     storage = clean_storage_temperature(storage_temperature)
     expiry = clean_expiry(expires_at, now=timezone.now())
+    if occurred_at is not None:
+        check_occurred_at(occurred_at, now=timezone.now())
     _check_parties(din, center, actor)
     with transaction.atomic():
         # Lock the COI's items so two people adding the same kind at once get different numbers;
@@ -268,21 +293,24 @@ def create_item(
             actor=actor,
             after=snapshot(item),
             subject_id=subject_of(din),
+            occurred_at=occurred_at,
         )
     return item
 
 
-def print_label(item: Item, *, actor: User) -> Label:
-    """A new printed copy of the item's label (copy 1, 2, …); reprints are copies too."""
+def print_label(item: Item, *, actor: User, occurred_at: dt.datetime | None = None) -> Label:
+    """A new printed copy of the item's label (copy 1, 2, …); reprints are copies too.
+    `occurred_at`: when it was printed, if earlier than now."""
     require(policies.can_print_label(actor, item), "You may not print labels for this item.")
     with transaction.atomic():
         item = Item.objects.select_for_update().get(pk=item.pk)
+        _check_after_item(item, occurred_at)
         last = item.labels.aggregate(n=Max("copy_number"))["n"] or 0
         label = Label.objects.create(
             item=item,
             copy_number=last + 1,
             status=LabelStatus.PRINTED,
-            printed_at=timezone.now(),
+            printed_at=occurred_at or timezone.now(),
             printed_by=actor,
         )
         record_event(
@@ -291,12 +319,14 @@ def print_label(item: Item, *, actor: User) -> Label:
             actor=actor,
             after=snapshot(label),
             subject_id=subject_of(item.coi_din),
+            occurred_at=occurred_at,
         )
     return label
 
 
-def apply_label(label: Label, *, actor: User) -> Label:
-    """Record that this printed copy is now on its item."""
+def apply_label(label: Label, *, actor: User, occurred_at: dt.datetime | None = None) -> Label:
+    """Record that this printed copy is now on its item. `occurred_at`: when it was applied, if
+    earlier than now (not before it was printed)."""
     require(policies.can_print_label(actor, label.item), "You may not handle this item's labels.")
     with transaction.atomic():
         label = Label.objects.select_for_update().select_related("item").get(pk=label.pk)
@@ -308,7 +338,7 @@ def apply_label(label: Label, *, actor: User) -> Label:
             raise InvalidInput({"__all__": [f"Label copy {label.copy_number} is already applied."]})
         before = snapshot(label)
         label.status = LabelStatus.APPLIED
-        label.applied_at = timezone.now()
+        label.applied_at = occurred_at or timezone.now()
         label.applied_by = actor
         label.save()
         record_event(
@@ -318,6 +348,7 @@ def apply_label(label: Label, *, actor: User) -> Label:
             before=before,
             after=snapshot(label),
             subject_id=subject_of(label.item.coi_din),
+            occurred_at=occurred_at,
         )
     return label
 

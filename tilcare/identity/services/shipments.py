@@ -23,6 +23,7 @@ from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
+from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
 from tilcare.identity import policies
@@ -36,7 +37,6 @@ from tilcare.identity.choices import (
 )
 from tilcare.identity.models import Item, Shipment, ShipmentTransition, TemperatureReading
 from tilcare.identity.services.alerts import raise_alert, subject_of
-from tilcare.identity.services.audit_time import audit_time
 from tilcare.identity.shipment_status import alert_message, assess_readings, assessment_record, utc
 
 HOLD_HOURS_MIN, HOLD_HOURS_MAX = Decimal(1), Decimal(720)
@@ -505,5 +505,6 @@ def receive_shipment(
                 facility=facility,
                 actor=actor,
                 shipment=shipment,
+                at=at,
             )
     return shipment
