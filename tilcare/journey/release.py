@@ -38,10 +38,11 @@ from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
+from tilcare.audit.times import audit_time
 from tilcare.core.api_support import AwareDateTime, InputSchema
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.forms import apply_service_errors
-from tilcare.core.timeutil import local_today
+from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.journey import guards, policies, services
 from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus
 from tilcare.journey.models import Journey, Milestone, Task
@@ -97,17 +98,32 @@ def _journey_of(batch: Batch) -> tuple[Journey | None, str]:
     return journey, ""
 
 
-def _task(journey: Journey, *, title: str, role: Role, days: int, actor: User) -> Task:
-    """An open task for `role` (once: an identical open task is not repeated)."""
+def _task(
+    journey: Journey,
+    *,
+    title: str,
+    role: Role,
+    days: int,
+    actor: User,
+    at: dt.datetime | None = None,
+) -> Task:
+    """An open task for `role` (once: an identical open task is not repeated). `at`: when what
+    opened it happened (a rejection entered after the fact), if the trail can carry it and the
+    journey was already in its stage; the task is then due `days` after that day."""
     found = journey.tasks.filter(title=title, status=TaskStatus.OPEN).first()
     if found is not None:
         return found
+    opened = audit_time(None, at)
+    if opened is not None and opened < journey.stage_entered_at:
+        opened = None
+    zone = journey.center.time_zone
+    day = local_today(zone) if opened is None else local_datetime(opened, zone).date()
     task = Task.objects.create(
         journey=journey,
         stage=journey.stage,
         title=title,
         role=role,
-        due_on=local_today(journey.center.time_zone) + dt.timedelta(days=days),
+        due_on=day + dt.timedelta(days=days),
     )
     record_event(
         "journey.task.create",
@@ -115,6 +131,7 @@ def _task(journey: Journey, *, title: str, role: Role, days: int, actor: User) -
         actor=actor,
         after=snapshot(task),
         subject_id=str(journey.public_id),
+        occurred_at=opened,
     )
     return task
 
@@ -235,6 +252,7 @@ def on_batch_rejected(batch: Batch, *, actor: User) -> JourneyStep:
             role=Role.PHYSICIAN,
             days=DECISION_TASK_DAYS,
             actor=actor,
+            at=batch.status_changed_at,
         )
         return JourneyStep(
             notes=(

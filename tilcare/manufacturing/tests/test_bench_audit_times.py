@@ -18,11 +18,18 @@ from tilcare.audit.selectors import list_events_for_subject
 from tilcare.core.errors import InvalidInput
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.items import create_item
+from tilcare.journey.models import Task
 from tilcare.manufacturing import batch_services, release_services
 from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, Culture
-from tilcare.manufacturing.tests.batch_factories import SCREEN_CSV, THRESHOLDS, fresh
+from tilcare.manufacturing.tests.batch_factories import (
+    SCREEN_CSV,
+    THRESHOLDS,
+    batch_of_patient,
+    fresh,
+)
 from tilcare.manufacturing.tests.factories import coi_number
+from tilcare.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -316,3 +323,21 @@ def test_a_release_test_entered_later_dates_it_and_the_move_to_release_testing(i
     assert times(moved) == (TESTED, NOW)
     assert fresh(in_rep).status == BatchStatus.RELEASE_TESTING
     assert fresh(in_rep).status_changed_at == TESTED
+
+
+def test_a_rejection_entered_later_opens_the_physicians_choice_on_the_rejection_day(team):
+    # Given a batch whose tissue was scanned in on 20 Nov
+    with time_machine.travel(ARRIVED, tick=False):
+        batch = batch_of_patient(team, PatientFactory(center=team.center))
+    rejected = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.UTC)  # 12:00 on 2 Dec at the center
+
+    # When the technologist's rejection of 2 Dec is entered today (7 Dec)
+    batch_services.advance_batch(
+        batch, BatchStatus.REJECTED, actor=team.manufacturing_tech,
+        reason="Growth stalled in the REP.", occurred_at=rejected,
+    )  # fmt: skip
+
+    # Then the physician's task was opened at the rejection, due two days after its day
+    task = Task.objects.get(title__startswith="Product of attempt 1 rejected")
+    assert times(event_of("journey.task.create")) == (rejected, NOW)
+    assert task.due_on == dt.date(2026, 12, 4)
