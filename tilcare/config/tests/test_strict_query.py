@@ -184,6 +184,17 @@ def test_an_anonymous_request_with_an_unknown_parameter_is_told_to_authenticate(
     assert_documented(document, "GET", "/patients", response)
 
 
+def test_a_path_the_api_does_not_have_is_not_found_whatever_its_query(world):
+    # When a path the API does not have is asked for with a query
+    response = send(
+        "GET", "/no-such-list", headers=world.bearer(Role.NAVIGATOR), query_string={"limt": "5"}
+    )
+
+    # Then it is not found, as without the query (the path is what is wrong)
+    assert response.status_code == 404
+    assert response.get_json() == {"detail": "Not found."}
+
+
 def _operations() -> list[tuple[str, str]]:
     return [
         (method, path.removeprefix(ROOT))
