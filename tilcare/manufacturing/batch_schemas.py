@@ -230,6 +230,9 @@ class BatchOut(Schema):
     status: str
     status_label: str
     status_changed_at: UtcDateTime
+    opened_at: UtcDateTime = Field(
+        ..., description="When the tissue was received and the record began (the receiving scan)"
+    )
     rep_started_on: IsoDate | None
     planned_harvest_on: IsoDate | None
     record: BatchRecordOut | None = Field(None, description="The facility's only; null else")
@@ -348,6 +351,7 @@ def batch_out(batch: Batch, *, with_record: bool) -> BatchOut:
         status=batch.status,
         status_label=status_label(batch.status),
         status_changed_at=batch.status_changed_at,
+        opened_at=batch.opened_at,
         rep_started_on=batch.rep_started_on,
         planned_harvest_on=batch.planned_harvest_on,
         record=_record(batch) if with_record else None,

@@ -232,7 +232,9 @@ def batch_board(
     if not include_closed:
         since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=RECENT_RELEASE_DAYS)
         batches = batches.exclude(status__in=RELEASED_STATUSES, status_changed_at__lt=since)
-    batches = batches.prefetch_related("rep_counts").order_by("status_changed_at", "id")
+    batches = batches.prefetch_related("rep_counts").order_by(
+        "status_changed_at", "opened_at", "id"
+    )
     today = local_today(user.organization.time_zone)
     by_status: dict[str, list[BoardCard]] = {status: [] for status in statuses}
     for batch in batches:

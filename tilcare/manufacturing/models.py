@@ -160,7 +160,8 @@ class Batch(TimeStampedModel):
     )
 
     class Meta:
-        ordering = ["-created_at"]
+        # Latest opened first: a receipt entered after the fact takes its place by its scan.
+        ordering = ["-opened_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["coi_din", "manufacture_attempt"], name="manufacturing_batch_per_attempt"
