@@ -9,8 +9,11 @@ invented, and must never be loaded into a database that holds real patients.
 A demo is built in a few seconds, but its journeys were lived over months: each step is given to
 the services with the time it happened (`_Walk.moment`), so the journey's stage, its timeline,
 its tasks' due dates and the audit trail are dated then, and each audit event also keeps when it
-was recorded (the build). Signatures are the exception: they are dated when they are signed. The
-batch record's opening date is still adjusted after the fact (see `chain.Chain`).
+was recorded (the build). Signatures are the exception: they are dated when they are signed
+(21 CFR 11.50), and so is what follows a signature made today: QA's release of the product, the
+journey's move to "Product released" and its task, the product's shipment. The demo's setup (the
+organizations, the people, the facility's thresholds, specifications and calendar) is dated by
+the build too.
 
 The journeys that have not gone past "Product released" (`chained`) are also walked through the
 physical chain by `tilcare.demo.chain`: labels, custody scans, shipments with their temperature
@@ -37,6 +40,7 @@ from tilcare.audit.models import AuditEvent
 from tilcare.core.timeutil import (
     Place,
     day_start,
+    local_datetime,
     local_moment,
     local_today,
     zone_of,
@@ -212,6 +216,13 @@ class _Walk:
     def bench_at(self, offset: int, hour: int, minute: int = 0) -> dt.datetime:
         """A moment at the facility: `hour:minute` on its clocks, on the same day."""
         return lived_moment(self.facility, self.bench_date(offset), dt.time(hour, minute), self.now)
+
+    def day_after_entering(self) -> dt.datetime:
+        """15:00 at the center the day after the journey entered its stage (today's latest
+        moment already past, if that is today or still to come)."""
+        entered = local_datetime(self.journey.stage_entered_at, self.center).date()
+        on = min(entered + dt.timedelta(days=1), self.center_today)
+        return lived_moment(self.center, on, dt.time(15, 0), self.now)
 
     def when(self) -> dt.datetime | None:
         """The walk's moment, never before the journey entered its current stage."""
@@ -470,11 +481,10 @@ class _Walk:
                 "cannot be reached by the planned harvest day.",
                 day=stalled,
             )
-            # The rejection's decision task was opened by today's rejection: it is done today.
-            self.moment = None
-        self.finish_tasks()
-        # The physician decided the day after the count that showed the stall.
+        # The physician decided the day after the count that showed the stall: the rejection's
+        # decision task (opened at the rejection) and the stage's tasks are done then.
         self.moment = self.at(stalled + 1, 10, 0)
+        self.finish_tasks()
         delay = REMANUFACTURE_DELAY_DAYS
         self.plan(
             planned_resection_on=self.day(STAGE_DAY[Stage.TISSUE_PROCURED] + delay),
@@ -673,8 +683,8 @@ def build_demo(
                 walk.walk_to(spec.stage)
             if walk.chain is not None and spec.stage == Stage.AT_MANUFACTURING:
                 walk.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=walk.today())
-            # What the team has done since the stage began is done by the day of the build.
-            walk.moment = None
+            # What the team has done since the stage began was done the day after it began.
+            walk.moment = walk.day_after_entering()
             walk.finish_tasks(spec.done_roles)
         # The facility's calendar, and a start booked for each journey whose resection is next.
         chain.open_slots_and_book(

@@ -157,7 +157,9 @@ class Chain:
     def collect_and_dispatch(self, day: int, *, lesion: str) -> Shipment:
         """Label the specimen container in the operating room, scan it out, ship it."""
         surgeon, nurse = self.cast[Role.SURGEON], self.cast[Role.NURSE]
-        specimen = self._labelled(ItemKind.TUMOR_SPECIMEN, f"Tumor specimen: {lesion}", surgeon)
+        specimen = self._labelled(
+            ItemKind.TUMOR_SPECIMEN, f"Tumor specimen: {lesion}", surgeon, self.at(day, 9, 45)
+        )
         self._scan(
             HandoffStep.SPECIMEN_COLLECTED,
             specimen,
@@ -166,7 +168,9 @@ class Chain:
             from_party="Operating room 4",
             to_party="Specimen courier",
         )
-        shipper = self._labelled(ItemKind.SHIPPER, "Insulated specimen box, 2–8 °C", nurse)
+        shipper = self._labelled(
+            ItemKind.SHIPPER, "Insulated specimen box, 2–8 °C", nurse, self.at(day, 11, 10)
+        )
         shipment = shipment_services.create_shipment(
             coi_din=self.journey.coi_din,
             shipper_item=shipper,
@@ -217,7 +221,7 @@ class Chain:
             )
 
         if mix_up_first is not None:
-            self._acknowledge(scan_in(mix_up_first, 14).event)
+            self._acknowledge(scan_in(mix_up_first, 14).event, self.bench_at(day, 11, 20))
         step = None
         for specimen in self._items(ItemKind.TUMOR_SPECIMEN):
             step = scan_in(specimen, 15)
@@ -276,6 +280,7 @@ class Chain:
                 file_name=f"screen-{self.journey.coi_din}-plate1.csv",
                 content=SCREEN_CSV,
                 actor=tech,
+                occurred_at=self.bench_at(cultures_day, 9, 15),
             )
             batch_services.select_cultures(
                 batch,
@@ -284,9 +289,10 @@ class Chain:
                 "(IFN-γ and CD137); F02 and F04 fall short of the facility's thresholds.",
                 thresholds=SCREEN_THRESHOLDS,
                 actor=tech,
+                occurred_at=self.bench_at(cultures_day, 9, 30),
             )
             rep_day = self.tissue_day + BENCH_DAY["rep_start"]
-            rep_started = self.bench_at(rep_day, 9, 0)
+            rep_started = self.bench_at(rep_day, 9, 45)
             batch = batch_services.advance_batch(
                 self.batch(),
                 BatchStatus.REP,
@@ -296,9 +302,14 @@ class Chain:
             )
             assert batch.rep_started_on is not None
             harvest_on = batch.rep_started_on + dt.timedelta(days=HARVEST_REP_DAY)
-            # A plan is made for today or later; a harvest already past was planned on paper.
+            # Planned when the REP started; a harvest already past was planned on paper.
             if harvest_on >= self.bench_today:
-                batch_services.plan_harvest(batch, planned_harvest_on=harvest_on, actor=tech)
+                batch_services.plan_harvest(
+                    batch,
+                    planned_harvest_on=harvest_on,
+                    actor=tech,
+                    occurred_at=self.bench_at(rep_day, 9, 50),
+                )
         rep_start = self.tissue_day + BENCH_DAY["rep_start"]
         for rep_day, cells_1e9 in growth.items():
             if rep_start + rep_day > through_day:
@@ -308,7 +319,7 @@ class Chain:
                 day=rep_day,
                 viable_cells=Decimal(cells_1e9) * 10**9,
                 viability_percent=Decimal("91.5"),
-                counted_at=self.bench_at(rep_start + rep_day, 8, 0),
+                counted_at=self.bench_at(rep_start + rep_day, 10, 0),
                 actor=tech,
             )
         return self.batch()
@@ -330,10 +341,15 @@ class Chain:
             actor=tech,
             formulated_at=self.bench_at(harvest_day, 15, 0),
         )
+        # Each bag's label is printed and applied at the formulation bench.
         for bag in ProductBag.objects.filter(batch=batch).order_by("item_id"):
             item = Item.objects.get(item_id=bag.item_id)
-            for label in item.labels.all():
-                item_services.apply_label(label, actor=tech)
+            label = item_services.print_label(
+                item, actor=tech, occurred_at=self.bench_at(harvest_day, 15, 5)
+            )
+            item_services.apply_label(
+                label, actor=tech, occurred_at=self.bench_at(harvest_day, 15, 10)
+            )
         tested = self.bench_at(self.tissue_day + BENCH_DAY["release_tests"], 10, 0)
         for test, values in RELEASE_RESULTS.items():
             release_services.record_release_test(
@@ -373,7 +389,8 @@ class Chain:
         """The facility packs the released bags in a dry shipper and hands it to the courier."""
         tech = self.cast[Role.MANUFACTURING_TECH]
         bags = self._items(ItemKind.PRODUCT_BAG)
-        shipper = self._labelled(ItemKind.SHIPPER, "LN2 dry shipper (vapor phase)", tech)
+        # Packed today, after QA's release: labelled, planned and dispatched now.
+        shipper = self._labelled(ItemKind.SHIPPER, "LN2 dry shipper (vapor phase)", tech, None)
         with transaction.atomic():
             shipment = shipment_services.create_shipment(
                 coi_din=self.journey.coi_din,
@@ -407,7 +424,10 @@ class Chain:
         assert facility is not None
         return facility
 
-    def _labelled(self, kind: ItemKind, description: str, actor: User) -> Item:
+    def _labelled(
+        self, kind: ItemKind, description: str, actor: User, when: dt.datetime | None
+    ) -> Item:
+        """An item made, its label printed and applied at `when` (None: now)."""
         item = item_services.create_item(
             coi_din=self.journey.coi_din,
             coi_check=self.journey.coi_check,
@@ -417,9 +437,10 @@ class Chain:
             description=description,
             actor=actor,
             manufacture_attempt=self.journey.manufacture_attempt,
+            occurred_at=when,
         )
-        label = item_services.print_label(item, actor=actor)
-        item_services.apply_label(label, actor=actor)
+        label = item_services.print_label(item, actor=actor, occurred_at=when)
+        item_services.apply_label(label, actor=actor, occurred_at=when)
         return item
 
     def _items(self, kind: ItemKind) -> list[Item]:
@@ -480,10 +501,11 @@ class Chain:
             shipment, readings=readings, source="Courier logger CSV", actor=actor, occurred_at=until
         )
 
-    def _acknowledge(self, event: CustodyEvent) -> None:
+    def _acknowledge(self, event: CustodyEvent, when: dt.datetime) -> None:
         for alert in IdentityAlert.objects.filter(custody_event=event):
             alert_services.acknowledge_alert(
                 alert,
+                occurred_at=max(when, alert.raised_at),
                 actor=self.cast[Role.QA_REVIEWER],
                 note="The container of the first, stopped attempt was scanned by mistake; it was "
                 "set aside and the right container scanned. No product affected.",

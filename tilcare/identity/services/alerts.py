@@ -69,7 +69,7 @@ def raise_alert(
         actor=actor,
         after=snapshot(alert),
         subject_id=subject_of(coi_din),
-        occurred_at=occurred,
+        occurred_at=alert.raised_at,
     )
     return alert
 
@@ -116,6 +116,6 @@ def acknowledge_alert(
             before=before,
             after=snapshot(alert),
             subject_id=subject_of(alert.coi_din),
-            occurred_at=occurred_at,
+            occurred_at=occurred_at or audit_time(alert, alert.acknowledged_at),
         )
     return alert

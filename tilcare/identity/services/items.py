@@ -319,7 +319,7 @@ def print_label(item: Item, *, actor: User, occurred_at: dt.datetime | None = No
             actor=actor,
             after=snapshot(label),
             subject_id=subject_of(item.coi_din),
-            occurred_at=occurred_at,
+            occurred_at=audit_time(label, label.printed_at),
         )
     return label
 
@@ -348,7 +348,7 @@ def apply_label(label: Label, *, actor: User, occurred_at: dt.datetime | None = 
             before=before,
             after=snapshot(label),
             subject_id=subject_of(label.item.coi_din),
-            occurred_at=occurred_at,
+            occurred_at=occurred_at or audit_time(label, label.applied_at),
         )
     return label
 
