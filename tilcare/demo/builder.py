@@ -12,8 +12,8 @@ its tasks' due dates and the audit trail are dated then, and each audit event al
 was recorded (the build). Signatures are the exception: they are dated when they are signed
 (21 CFR 11.50), and so is what follows a signature made today: QA's release of the product, the
 journey's move to "Product released" and its task, the product's shipment. The demo's setup (the
-organizations, the people, the facility's thresholds, specifications and calendar) is dated by
-the build too.
+organizations, the people, the facility's thresholds and specifications) is dated by the build
+too.
 
 The journeys that have not gone past "Product released" (`chained`) are also walked through the
 physical chain by `tilcare.demo.chain`: labels, custody scans, shipments with their temperature
@@ -692,6 +692,7 @@ def build_demo(
             facility,
             local_today(facility, now),
             list(Journey.objects.filter(stage=Stage.RESECTION_SCHEDULED).order_by("id")),
+            now,
         )
         by_stage: dict[str, int] = {}
         for stage in Journey.objects.values_list("stage", flat=True):

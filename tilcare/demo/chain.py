@@ -518,12 +518,26 @@ SLOT_WEEKS = 8
 SLOT_CAPACITY = 2
 
 
+BOOKED_AFTER_SCHEDULING = dt.timedelta(minutes=30)
+
+
 def open_slots_and_book(
-    cast: Mapping[Role, User], facility: Organization, today: dt.date, waiting: Sequence[Journey]
+    cast: Mapping[Role, User],
+    facility: Organization,
+    today: dt.date,
+    waiting: Sequence[Journey],
+    now: dt.datetime,
 ) -> None:
     """The facility opens a manufacturing start every Monday for the coming weeks, and the
     navigator books one for each journey `waiting` for its resection: the first Monday after the
-    planned resection (the tissue starts the day after it arrives). `today` is the facility's."""
+    planned resection (the tissue starts the day after it arrives), half an hour after the
+    resection was scheduled, and ticks the task then. The facility opened its calendar the day
+    before the first of those bookings. `today` is the facility's, `now` the build's."""
+    booked_at = {
+        journey.pk: min(journey.stage_entered_at + BOOKED_AFTER_SCHEDULING, now)
+        for journey in waiting
+    }
+    opened = min(booked_at.values(), default=now) - dt.timedelta(days=1)
     first = today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
     slots = [
         capacity_services.create_slot(
@@ -532,6 +546,7 @@ def open_slots_and_book(
             capacity=SLOT_CAPACITY,
             note="Clean room 2" if week % 2 else "Clean room 1",
             actor=cast[Role.MANUFACTURING_TECH],
+            occurred_at=opened,
         )
         for week in range(SLOT_WEEKS)
     ]
@@ -545,9 +560,12 @@ def open_slots_and_book(
             center=journey.center,
             actor=cast[Role.NAVIGATOR],
             manufacture_attempt=journey.manufacture_attempt,
+            occurred_at=booked_at[journey.pk],
         )
         # The booking is the navigator's task of the stage: done, so the task list agrees.
         for task in Task.objects.filter(
             journey=journey, status=TaskStatus.OPEN, title=BOOK_SLOT_TASK
         ):
-            journey_services.complete_task(task, actor=cast[Role.NAVIGATOR])
+            journey_services.complete_task(
+                task, actor=cast[Role.NAVIGATOR], occurred_at=booked_at[journey.pk]
+            )

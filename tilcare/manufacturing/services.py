@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -69,8 +70,16 @@ def _capacity_errors(capacity: Any) -> list[str]:
 
 
 def create_slot(
-    *, facility: Organization, starts_on: dt.date, capacity: int, note: str = "", actor: User
+    *,
+    facility: Organization,
+    starts_on: dt.date,
+    capacity: int,
+    note: str = "",
+    actor: User,
+    occurred_at: dt.datetime | None = None,
 ) -> ManufacturingSlot:
+    """Open a manufacturing start on `starts_on` (from today on). `occurred_at`: when it was
+    opened, if earlier than now (its audit event is dated then)."""
     require(
         policies.can_manage_slots(actor, facility),
         "Only the facility's own manufacturing staff may open its slots.",
@@ -122,6 +131,7 @@ def create_slot(
             actor=actor,
             after=snapshot(slot),
             subject_id=str(slot.public_id),
+            occurred_at=occurred_at,
         )
     return slot
 
@@ -235,11 +245,14 @@ def book_slot(
     center: Organization,
     actor: User,
     manufacture_attempt: int = 1,
+    occurred_at: dt.datetime | None = None,
 ) -> SlotBooking:
     """Book one place in `slot` for the journey with this COI identifier.
 
     Raises SlotFull when every place is taken (also when a colleague took the last one a moment
     earlier), InvalidInput for a past date, a COI already booked or a mistyped identifier.
+    `occurred_at`: when it was booked, if earlier than now (`booked_at` and the audit event),
+    never before the slot was opened; the slot must still be to come.
     """
     require(
         policies.can_book_slot(actor, center),
@@ -258,10 +271,21 @@ def book_slot(
     if errors:
         raise InvalidInput(errors)
     today = local_today(slot.facility.time_zone)
+    if occurred_at is not None:
+        check_occurred_at(occurred_at, now=timezone.now())
     with transaction.atomic():
         # The lock: a second booking of this slot waits here until the first has committed,
         # then counts its place.
         locked = ManufacturingSlot.objects.select_for_update().get(pk=slot.pk)
+        if occurred_at is not None and audit_time(locked, occurred_at) is None:
+            raise InvalidInput(
+                {
+                    "occurred_at": [
+                        f"The booking cannot be dated before the slot of "
+                        f"{day_text(locked.starts_on)} was opened or last changed."
+                    ]
+                }
+            )
         if locked.starts_on < today:
             raise InvalidInput(
                 {
@@ -286,7 +310,7 @@ def book_slot(
                     manufacture_attempt=manufacture_attempt,
                     center=center,
                     booked_by=actor,
-                    booked_at=timezone.now(),
+                    booked_at=occurred_at or timezone.now(),
                 )
         except IntegrityError:  # the same COI booked into another slot at the same moment
             existing = _existing_booking(coi_din, manufacture_attempt, today)
@@ -299,6 +323,7 @@ def book_slot(
             actor=actor,
             after=snapshot(booking),
             subject_id=subject_of(coi_din),
+            occurred_at=audit_time(booking, booking.booked_at),
         )
     return booking
 

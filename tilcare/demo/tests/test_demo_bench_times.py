@@ -19,6 +19,7 @@ from tilcare.audit.selectors import list_events_for_subject
 from tilcare.core.timeutil import local_datetime
 from tilcare.demo.builder import build_demo
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Label
+from tilcare.journey.choices import BOOK_SLOT_TASK, Stage
 from tilcare.journey.models import Journey
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
@@ -29,6 +30,7 @@ from tilcare.manufacturing.models import (
     ReactivityImport,
     ReleaseTest,
     RepCount,
+    SlotBooking,
     TissueReceipt,
 )
 
@@ -147,6 +149,26 @@ def test_the_rejected_attempt_s_decision_task_is_opened_and_done_in_the_past(sta
     assert opened.occurred_at == rejected.status_changed_at
     assert done.occurred_at == task.completed_at
     assert opened.occurred_at < done.occurred_at < started
+
+
+def test_each_waiting_journey_s_slot_was_booked_and_ticked_after_its_resection_was_set(started):
+    # Given the journeys waiting for their resection, scheduled days ago
+    waiting = list(Journey.objects.filter(stage=Stage.RESECTION_SCHEDULED))
+    opened = AuditEvent.objects.filter(action="manufacturing.slot.create")
+
+    assert len(waiting) > 0
+    for journey in waiting:
+        booking = SlotBooking.objects.get(coi_din=journey.coi_din)
+        task = journey.tasks.get(title=BOOK_SLOT_TASK)
+        ticked = AuditEvent.objects.get(action="journey.task.complete", object_id=task.public_id)
+        booked = AuditEvent.objects.get(
+            action="manufacturing.booking.create", object_id=booking.public_id
+        )
+        # Then the navigator booked half an hour after scheduling, and ticked the task then,
+        # in a calendar the facility had opened before
+        assert booking.booked_at == journey.stage_entered_at + dt.timedelta(minutes=30)
+        assert booked.occurred_at == ticked.occurred_at == booking.booked_at < started
+        assert all(slot.occurred_at < booking.booked_at for slot in opened)
 
 
 def test_the_audit_verify_command_passes_on_the_demo(started):
