@@ -11,9 +11,8 @@ the services with the time it happened (`_Walk.moment`), so the journey's stage,
 its tasks' due dates and the audit trail are dated then, and each audit event also keeps when it
 was recorded (the build). Signatures are the exception: they are dated when they are signed
 (21 CFR 11.50), and so is what follows a signature made today: QA's release of the product, the
-journey's move to "Product released" and its task, the product's shipment. The demo's setup (the
-organizations, the people, the facility's thresholds and specifications) is dated by the build
-too.
+journey's move to "Product released" and its task, the product's shipment. The organizations
+and the people are created at the build too.
 
 The journeys that have not gone past "Product released" (`chained`) are also walked through the
 physical chain by `tilcare.demo.chain`: labels, custody scans, shipments with their temperature
@@ -646,10 +645,16 @@ def build_demo(
             for spec in DEMO_USERS
         }
         cast = {Role(u.role): u for u in users.values() if u.role != Role.PATIENT}
-        chain.set_facility_specifications(
-            facility, cast[Role.QA_REVIEWER], ("lifileucel_us", "nki_phase3")
-        )
         today = local_today(center, now)
+        # The facility's QA set its thresholds and specifications the day before the program's
+        # first referral.
+        first_referral = today - dt.timedelta(days=max(map(_elapsed_days, PATIENTS)))
+        chain.set_facility_specifications(
+            facility,
+            cast[Role.QA_REVIEWER],
+            ("lifileucel_us", "nki_phase3"),
+            lived_moment(facility, first_referral - dt.timedelta(days=1), dt.time(10, 0), now),
+        )
         for number, spec in enumerate(PATIENTS, start=1):
             referred_on = today - dt.timedelta(days=_elapsed_days(spec))
             # Registered, and the journey opened, on the day of the referral.

@@ -111,20 +111,22 @@ RELEASE_RESULTS: dict[str, dict[str, object]] = {
 
 
 def set_facility_specifications(
-    facility: Organization, qa: User, protocol_ids: Sequence[str]
+    facility: Organization, qa: User, protocol_ids: Sequence[str], at: dt.datetime
 ) -> None:
     """The facility's QA sets its screen and early-warning thresholds, and its release
-    specifications once per protocol file."""
+    specifications once per protocol file, at `at` (before the program's first referral)."""
     threshold_services.set_facility_thresholds(
         facility,
         actor=qa,
         values={**SCREEN_THRESHOLDS, "warn_below_probability": WARN_BELOW_PROBABILITY},
+        occurred_at=at,
     )
     for protocol_id in protocol_ids:
         for test, values in RELEASE_SPECIFICATIONS.items():
             release_formulation.set_release_specification(
-                facility=facility, protocol_id=protocol_id, test=test, actor=qa, **values
-            )  # type: ignore[arg-type]
+                facility=facility, protocol_id=protocol_id, test=test, actor=qa, occurred_at=at,
+                **values,  # type: ignore[arg-type]
+            )  # fmt: skip
 
 
 class Chain:
@@ -353,8 +355,9 @@ class Chain:
         tested = self.bench_at(self.tissue_day + BENCH_DAY["release_tests"], 10, 0)
         for test, values in RELEASE_RESULTS.items():
             release_services.record_release_test(
-                self.batch(), test=test, tested_at=tested, actor=tech, **values
-            )  # type: ignore[arg-type]
+                self.batch(), test=test, tested_at=tested, actor=tech,
+                **values,  # type: ignore[arg-type]
+            )  # fmt: skip
         return self.batch()
 
     def release(self, password: str) -> None:

@@ -159,8 +159,10 @@ def set_release_specification(
     maximum: Any = None,
     unit: str = "",
     expected_text: str = "",
+    occurred_at: dt.datetime | None = None,
 ) -> ReleaseSpecification:
-    """Set (or change) the facility's criterion for `test` under `protocol_id`."""
+    """Set (or change) the facility's criterion for `test` under `protocol_id`. `occurred_at`:
+    when QA set it, if earlier than now (the audit event is dated then)."""
     require(
         policies.can_set_release_specification(actor, facility),
         "Only a QA reviewer of this facility sets its release specifications.",
@@ -234,6 +236,7 @@ def set_release_specification(
                 before=before,
                 after=snapshot(spec),
                 subject_id=str(facility.public_id),
+                occurred_at=occurred_at,
             )
     except IntegrityError:
         raise InvalidInput(

@@ -9,6 +9,7 @@ or refused whole naming each field and its limit.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -122,10 +123,15 @@ def clean_values(values: Mapping[str, Any]) -> dict[str, Decimal | None]:
 
 
 def set_facility_thresholds(
-    facility: Organization, *, actor: User, values: Mapping[str, Any]
+    facility: Organization,
+    *,
+    actor: User,
+    values: Mapping[str, Any],
+    occurred_at: dt.datetime | None = None,
 ) -> FacilityThresholds:
     """Set (or clear, with an empty value) the facility's thresholds given in `values`, by field
-    name (`SETTING_FIELDS`); those not given keep their value. Written whole or refused whole."""
+    name (`SETTING_FIELDS`); those not given keep their value. Written whole or refused whole.
+    `occurred_at`: when QA set them, if earlier than now (the audit event is dated then)."""
     require(release_policies.can_set_facility_thresholds(actor, facility), NOT_QA)
     cleaned = clean_values(values)
     try:
@@ -145,6 +151,7 @@ def set_facility_thresholds(
                 before=before,
                 after=snapshot(row),
                 subject_id=str(facility.public_id),
+                occurred_at=occurred_at,
             )
     except IntegrityError:
         raise InvalidInput(

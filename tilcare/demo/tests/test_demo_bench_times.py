@@ -171,6 +171,18 @@ def test_each_waiting_journey_s_slot_was_booked_and_ticked_after_its_resection_w
         assert all(slot.occurred_at < booking.booked_at for slot in opened)
 
 
+def test_the_facility_s_thresholds_and_specifications_were_set_before_the_first_referral(
+    started,
+):
+    first_referral = AuditEvent.objects.filter(action="journey.open").earliest("occurred_at")
+    set_by_qa = AuditEvent.objects.filter(
+        action__in=["manufacturing.facility_thresholds.set", "manufacturing.release_spec.set"]
+    )
+
+    assert set_by_qa.count() == 13  # the thresholds, and 6 specifications for 2 protocols
+    assert all(e.occurred_at < first_referral.occurred_at for e in set_by_qa)
+
+
 def test_the_audit_verify_command_passes_on_the_demo(started):
     out = StringIO()
 

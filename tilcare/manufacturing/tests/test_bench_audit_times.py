@@ -19,7 +19,7 @@ from tilcare.core.errors import InvalidInput
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.items import create_item
 from tilcare.journey.models import Task
-from tilcare.manufacturing import batch_services, release_services
+from tilcare.manufacturing import batch_services, release_services, threshold_services
 from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, Culture
 from tilcare.manufacturing.tests.batch_factories import (
@@ -341,3 +341,32 @@ def test_a_rejection_entered_later_opens_the_physicians_choice_on_the_rejection_
     task = Task.objects.get(title__startswith="Product of attempt 1 rejected")
     assert times(event_of("journey.task.create")) == (rejected, NOW)
     assert task.due_on == dt.date(2026, 12, 4)
+
+
+def test_qa_s_thresholds_and_a_specification_set_earlier_are_dated_then(team):
+    set_at = dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC)
+
+    threshold_services.set_facility_thresholds(
+        team.facility, actor=team.qa_reviewer, values=THRESHOLDS, occurred_at=set_at
+    )
+    release_services.set_release_specification(
+        facility=team.facility, protocol_id="lifileucel_us", test=ReleaseTestKind.VIABILITY,
+        actor=team.qa_reviewer, minimum=Decimal(70), unit="%", occurred_at=set_at,
+    )  # fmt: skip
+
+    assert times(event_of("manufacturing.facility_thresholds.set")) == (set_at, NOW)
+    assert times(event_of("manufacturing.release_spec.set")) == (set_at, NOW)
+
+
+def test_a_specification_set_after_now_is_refused_on_its_field(team):
+    with pytest.raises(InvalidInput) as refused:
+        release_services.set_release_specification(
+            facility=team.facility, protocol_id="lifileucel_us", test=ReleaseTestKind.VIABILITY,
+            actor=team.qa_reviewer, minimum=Decimal(70), unit="%",
+            occurred_at=NOW + dt.timedelta(minutes=1),
+        )  # fmt: skip
+
+    assert refused.value.errors == {
+        "occurred_at": ["The time it happened cannot be later than now (07 Dec 2026 15:00 UTC)."]
+    }
+    assert not AuditEvent.objects.filter(action="manufacturing.release_spec.set").exists()
