@@ -236,18 +236,9 @@ def evaluate(rule_set: RuleSet, observations: Mapping[str, Quantity | bool]) -> 
         result = _outcome(gap.condition, values, catalogue, rule=False)
         if result.state is True:
             between.append(BetweenCriteria(gap.id, gap.system, gap.note, result.triggers))
-    minimum = max((f.action for f in fired), key=lambda a: a.rank, default=None)
-    blocking = [u for u in unassessed if u.action.rank > (minimum.rank if minimum else 0)]
-    if minimum is Action.STOP:
-        decision = Decision.STOP
-    elif blocking:
-        decision = Decision.CANNOT_DECIDE
-    elif between:
-        decision = Decision.CLINICIAN_REVIEW
-    elif minimum is Action.HOLD:
-        decision = Decision.HOLD
-    else:
-        decision = Decision.CANNOT_DECIDE if rule_set.covers_only else Decision.GIVE
+    decision, minimum, blocking = _decide(
+        fired, unassessed, between, complete=not rule_set.covers_only
+    )
     return RuleSetEvaluation(
         rule_set_id=rule_set.id,
         rule_set_version=rule_set.version,
@@ -263,6 +254,35 @@ def evaluate(rule_set: RuleSet, observations: Mapping[str, Quantity | bool]) -> 
         decisive_missing_observations=_keys(blocking),
         covers_only=rule_set.covers_only,
     )
+
+
+def _decide(
+    fired: list[FiredRule],
+    unassessed: list[UnassessedRule],
+    between: list[BetweenCriteria],
+    *,
+    complete: bool,
+) -> tuple[Decision, Action | None, list[UnassessedRule]]:
+    """The decision, the strongest action met, and the unassessed rules that could raise it.
+
+    A stop met decides; else an unassessed rule stronger than what was met leaves it undecided; else
+    a value between criteria goes to the clinician; else a hold met holds; else the dose is given
+    when the criteria cover every organ system (`complete`), and cannot be decided when they cover
+    only some.
+    """
+    minimum = max((f.action for f in fired), key=lambda a: a.rank, default=None)
+    blocking = [u for u in unassessed if u.action.rank > (minimum.rank if minimum else 0)]
+    if minimum is Action.STOP:
+        decision = Decision.STOP
+    elif blocking:
+        decision = Decision.CANNOT_DECIDE
+    elif between:
+        decision = Decision.CLINICIAN_REVIEW
+    elif minimum is Action.HOLD:
+        decision = Decision.HOLD
+    else:
+        decision = Decision.GIVE if complete else Decision.CANNOT_DECIDE
+    return decision, minimum, blocking
 
 
 def _partial(rule_set: RuleSet) -> str:
@@ -371,19 +391,9 @@ def evaluate_all(
     fired = [f for e in evaluations for f in e.fired]
     unassessed = [u for e in evaluations for u in e.not_assessed]
     between = [b for e in evaluations for b in e.between_criteria]
-    minimum = max((f.action for f in fired), key=lambda a: a.rank, default=None)
-    blocking = [u for u in unassessed if u.action.rank > (minimum.rank if minimum else 0)]
-    complete = [r for r in rule_sets if not r.covers_only]
-    if minimum is Action.STOP:
-        decision = Decision.STOP
-    elif blocking:
-        decision = Decision.CANNOT_DECIDE
-    elif between:
-        decision = Decision.CLINICIAN_REVIEW
-    elif minimum is Action.HOLD:
-        decision = Decision.HOLD
-    else:
-        decision = Decision.GIVE if complete else Decision.CANNOT_DECIDE
+    decision, minimum, blocking = _decide(
+        fired, unassessed, between, complete=any(not r.covers_only for r in rule_sets)
+    )
     partial = "; ".join(_partial(r) for r in rule_sets if r.covers_only)
     if decision is Decision.GIVE:
         reason = "Give: every criterion of every rule set was assessed and none is met."

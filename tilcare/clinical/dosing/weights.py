@@ -20,7 +20,7 @@ read only when the patient needs them and refused by name while unset:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from tilcare.clinical.body_size import (
@@ -111,16 +111,11 @@ def _not_above_actual(settings: CenterSettings, found: DosingWeight) -> DosingWe
     else:
         formula = f"{found.formula}; above the actual weight, so the actual weight is used"
         weight = actual
-    return DosingWeight(
-        basis=found.basis,
-        basis_setting_key=found.basis_setting_key,
-        actual_weight_kg=found.actual_weight_kg,
+    return replace(
+        found,
         weight=weight,
         formula=formula,
         source=source,
-        adjusted_factor=found.adjusted_factor,
-        ideal=found.ideal,
-        adjusted=found.adjusted,
         basis_weight_above_actual=found.weight,
         above_actual=rule,
     )
@@ -138,46 +133,37 @@ def dosing_weight(
     actual_kg = checked_weight_kg(weight)
     basis = WeightBasis(settings.choice(spec.basis))
     source = center_source(spec.basis)
+    # On the actual basis this is the result; the ideal and adjusted bases replace the weight.
+    on_basis = DosingWeight(
+        basis=basis,
+        basis_setting_key=spec.basis.key,
+        actual_weight_kg=actual_kg,
+        weight=Quantity(actual_kg, Unit.kg),
+        formula=_FORMULA[basis],
+        source=source,
+    )
     if basis is WeightBasis.ACTUAL:
-        return DosingWeight(
-            basis=basis,
-            basis_setting_key=spec.basis.key,
-            actual_weight_kg=actual_kg,
-            weight=Quantity(actual_kg, Unit.kg),
-            formula=_FORMULA[basis],
-            source=source,
-        )
+        return on_basis
     short_stature = _short_stature(settings, height)
     if short_stature is not None:
         source = f"{source}; {center_source(IDEAL_WEIGHT_BELOW_60_IN)}"
     if basis is WeightBasis.IDEAL:
         ideal = ideal_body_weight(height, sex, short_stature=short_stature, actual_weight=weight)
-        return _not_above_actual(
-            settings,
-            DosingWeight(
-                basis=basis,
-                basis_setting_key=spec.basis.key,
-                actual_weight_kg=actual_kg,
-                weight=ideal.ideal_weight,
-                formula=_FORMULA[basis],
-                source=f"{source}; {ideal.source}",
-                ideal=ideal,
-            ),
+        found = replace(
+            on_basis, weight=ideal.ideal_weight, source=f"{source}; {ideal.source}", ideal=ideal
         )
-    assert spec.adjusted_factor is not None  # WeightBasisSettings requires it with "adjusted"
-    factor = settings.number(spec.adjusted_factor)
-    adjusted = adjusted_body_weight(weight, height, sex, factor=factor, short_stature=short_stature)
-    return _not_above_actual(
-        settings,
-        DosingWeight(
-            basis=basis,
-            basis_setting_key=spec.basis.key,
-            actual_weight_kg=actual_kg,
+    else:
+        assert spec.adjusted_factor is not None  # WeightBasisSettings requires it with "adjusted"
+        factor = settings.number(spec.adjusted_factor)
+        adjusted = adjusted_body_weight(
+            weight, height, sex, factor=factor, short_stature=short_stature
+        )
+        found = replace(
+            on_basis,
             weight=adjusted.adjusted_weight,
-            formula=_FORMULA[basis],
             source=f"{source}; {center_source(spec.adjusted_factor)}; {adjusted.source}",
             adjusted_factor=factor,
             ideal=adjusted.ideal,
             adjusted=adjusted,
-        ),
-    )
+        )
+    return _not_above_actual(settings, found)
