@@ -46,48 +46,56 @@ from tilcare.protocols.schema import Protocol
 GROUP = "Dosing and schedule"
 SexChoice = Literal["male", "female"]
 
+
+def _bounded(key: str, low: Decimal, high: Decimal, unit: str, title: str, description: str) -> Any:
+    """(annotation, Field) for a required number refused outside [low, high] on its own field,
+    naming the field and the limit, with the range declared in the API document."""
+    return (
+        within(key, low, high, unit),
+        Field(
+            ..., title=title, description=description, json_schema_extra=checked_range(low, high)
+        ),
+    )
+
+
 # The patient's body and renal inputs, each within the clinical core's plausible range
 # (clinical/body_size.py, clinical/renal.py), refused on its own field before any center setting
 # is asked for.
 _BODY: dict[str, Any] = {
-    "weight_kg": (
-        within("weight_kg", WEIGHT_MIN_KG, WEIGHT_MAX_KG, "kg"),
-        Field(
-            ...,
-            title="Weight (kg)",
-            description=f"actual weight, {WEIGHT_MIN_KG}–{WEIGHT_MAX_KG} kg",
-            json_schema_extra=checked_range(WEIGHT_MIN_KG, WEIGHT_MAX_KG),
-        ),
+    "weight_kg": _bounded(
+        "weight_kg",
+        WEIGHT_MIN_KG,
+        WEIGHT_MAX_KG,
+        "kg",
+        "Weight (kg)",
+        f"actual weight, {WEIGHT_MIN_KG}–{WEIGHT_MAX_KG} kg",
     ),
-    "height_cm": (
-        within("height_cm", HEIGHT_MIN_CM, HEIGHT_MAX_CM, "cm"),
-        Field(
-            ...,
-            title="Height (cm)",
-            description=f"{HEIGHT_MIN_CM}–{HEIGHT_MAX_CM} cm",
-            json_schema_extra=checked_range(HEIGHT_MIN_CM, HEIGHT_MAX_CM),
-        ),
+    "height_cm": _bounded(
+        "height_cm",
+        HEIGHT_MIN_CM,
+        HEIGHT_MAX_CM,
+        "cm",
+        "Height (cm)",
+        f"{HEIGHT_MIN_CM}–{HEIGHT_MAX_CM} cm",
     ),
     "sex": (SexChoice, Field(..., title="Sex")),
 }
 _RENAL: dict[str, Any] = {
-    "age_years": (
-        within("age_years", AGE_MIN_YEARS, AGE_MAX_YEARS, "years"),
-        Field(
-            ...,
-            title="Age (years)",
-            description=f"years, {AGE_MIN_YEARS}–{AGE_MAX_YEARS}",
-            json_schema_extra=checked_range(AGE_MIN_YEARS, AGE_MAX_YEARS),
-        ),
+    "age_years": _bounded(
+        "age_years",
+        AGE_MIN_YEARS,
+        AGE_MAX_YEARS,
+        "years",
+        "Age (years)",
+        f"years, {AGE_MIN_YEARS}–{AGE_MAX_YEARS}",
     ),
-    "serum_creatinine_mg_per_dl": (
-        within("serum_creatinine_mg_per_dl", SCR_MIN_MG_PER_DL, SCR_MAX_MG_PER_DL, "mg/dL"),
-        Field(
-            ...,
-            title="Serum creatinine (mg/dL)",
-            description=f"mg/dL, {SCR_MIN_MG_PER_DL}–{SCR_MAX_MG_PER_DL}",
-            json_schema_extra=checked_range(SCR_MIN_MG_PER_DL, SCR_MAX_MG_PER_DL),
-        ),
+    "serum_creatinine_mg_per_dl": _bounded(
+        "serum_creatinine_mg_per_dl",
+        SCR_MIN_MG_PER_DL,
+        SCR_MAX_MG_PER_DL,
+        "mg/dL",
+        "Serum creatinine (mg/dL)",
+        f"mg/dL, {SCR_MIN_MG_PER_DL}–{SCR_MAX_MG_PER_DL}",
     ),
 }
 _AT: dict[str, Any] = {
