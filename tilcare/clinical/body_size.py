@@ -299,45 +299,44 @@ def ideal_body_weight(
     height_in = height_cm / CM_PER_INCH
     base_kg = _DEVINE_BASE_KG[parsed]
     unrounded = base_kg + Decimal("2.3") * (height_in - DEVINE_MIN_HEIGHT_IN)
-    if height_in >= DEVINE_MIN_HEIGHT_IN:
-        return IdealBodyWeightResult(
-            height_cm=height_cm,
-            sex=parsed,
-            height_in=height_in,
-            unrounded_kg=unrounded,
-            ideal_weight=Quantity(round_weight_kg(unrounded), Unit.kg),
-        )
-    if short_stature is None:
-        raise ShortStatureNotSet()
-    if not isinstance(short_stature, ShortStature):
-        raise InvalidQuantity(f"{SHORT_STATURE_KEY} {short_stature!r} must be a ShortStature.")
-    if short_stature is ShortStature.REFUSE:
-        raise ImplausibleInput(
-            f"height_cm {height_cm} is below 152.4 cm (60 in), and the center's setting "
-            f"'{SHORT_STATURE_LABEL}' ({SHORT_STATURE_KEY}) is to refuse: the prescribing "
-            "physician and pharmacist set this patient's weight."
-        )
-    if short_stature is ShortStature.USE_ACTUAL_WEIGHT:
-        if actual_weight is None:
+    applied: ShortStature | None = None  # the center's rule, below 60 in only
+    formula, source = _DEVINE_FORMULA, DEVINE_SOURCE
+    if height_in < DEVINE_MIN_HEIGHT_IN:
+        if short_stature is None:
+            raise ShortStatureNotSet()
+        if not isinstance(short_stature, ShortStature):
+            raise InvalidQuantity(f"{SHORT_STATURE_KEY} {short_stature!r} must be a ShortStature.")
+        if short_stature is ShortStature.REFUSE:
             raise ImplausibleInput(
-                f"weight_kg is needed: height_cm {height_cm} is below 152.4 cm (60 in), where "
-                f"the center's setting ({SHORT_STATURE_KEY}) uses the actual body weight."
+                f"height_cm {height_cm} is below 152.4 cm (60 in), and the center's setting "
+                f"'{SHORT_STATURE_LABEL}' ({SHORT_STATURE_KEY}) is to refuse: the prescribing "
+                "physician and pharmacist set this patient's weight."
             )
-        unrounded = checked_weight_kg(actual_weight)
-    elif unrounded < WEIGHT_MIN_KG:
-        raise ImplausibleInput(
-            f"height_cm {height_cm}: subtracting 2.3 kg per inch below 60 in gives "
-            f"{round_weight_kg(unrounded)} kg, below the plausible minimum {WEIGHT_MIN_KG} kg."
-        )
+        if short_stature is ShortStature.USE_ACTUAL_WEIGHT:
+            if actual_weight is None:
+                raise ImplausibleInput(
+                    f"weight_kg is needed: height_cm {height_cm} is below 152.4 cm (60 in), "
+                    f"where the center's setting ({SHORT_STATURE_KEY}) uses the actual body "
+                    "weight."
+                )
+            unrounded = checked_weight_kg(actual_weight)
+        elif unrounded < WEIGHT_MIN_KG:
+            raise ImplausibleInput(
+                f"height_cm {height_cm}: subtracting 2.3 kg per inch below 60 in gives "
+                f"{round_weight_kg(unrounded)} kg, below the plausible minimum {WEIGHT_MIN_KG} kg."
+            )
+        applied = short_stature
+        formula = _SHORT_STATURE_FORMULA[short_stature]
+        source = f"{DEVINE_SOURCE}; {SHORT_STATURE_SOURCE} ({SHORT_STATURE_KEY})"
     return IdealBodyWeightResult(
         height_cm=height_cm,
         sex=parsed,
         height_in=height_in,
         unrounded_kg=unrounded,
         ideal_weight=Quantity(round_weight_kg(unrounded), Unit.kg),
-        formula=_SHORT_STATURE_FORMULA[short_stature],
-        source=f"{DEVINE_SOURCE}; {SHORT_STATURE_SOURCE} ({SHORT_STATURE_KEY})",
-        short_stature=short_stature,
+        formula=formula,
+        source=source,
+        short_stature=applied,
     )
 
 
