@@ -155,22 +155,27 @@ class AdvanceForm(forms.Form):
     reason = forms.CharField(label="Reason", required=False, max_length=400)
 
 
-class StopForm(forms.Form):
-    to_status = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(
-        label="Who at the center asked to stop, and when",
+def _required_reason(label: str, help_text: str) -> forms.CharField:
+    """The written reason an ending step requires: up to 400 characters in a three-line box."""
+    return forms.CharField(
+        label=label,
         max_length=400,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The center withdrew the patient from therapy; this is not a manufacturing "
-        "failure. Never a patient's name.",
+        help_text=help_text,
+    )
+
+
+class StopForm(forms.Form):
+    to_status = forms.CharField(widget=forms.HiddenInput)
+    reason = _required_reason(
+        "Who at the center asked to stop, and when",
+        "The center withdrew the patient from therapy; this is not a manufacturing failure. "
+        "Never a patient's name.",
     )
 
 
 class RejectForm(forms.Form):
     to_status = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(
-        label="Why the batch is rejected",
-        max_length=400,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Seen in the batch's history; never a patient's name.",
+    reason = _required_reason(
+        "Why the batch is rejected", "Seen in the batch's history; never a patient's name."
     )
