@@ -13,27 +13,11 @@ from tilcare.accounts.roles import Perm, permissions_for
 from tilcare.audit.models import AuditEvent
 from tilcare.calculators.api import NEEDS_CENTER_SETTINGS
 from tilcare.calculators.registry import all_calculators
-from tilcare.patients.tests.factories import FacilityFactory, UserFactory
+from tilcare.calculators.tests.helpers import client_for, post
 
 pytestmark = pytest.mark.django_db
 
 CALCULATORS = all_calculators()
-
-
-def post(client: Client, slug: str, body: object):
-    return client.post(
-        f"/api/v1/calc/{slug}", data=json.dumps(body), content_type="application/json"
-    )
-
-
-def client_for(role: Role) -> Client:
-    client = Client()
-    if role in (Role.MANUFACTURING_TECH, Role.QA_REVIEWER):
-        user = UserFactory(role=role, organization=FacilityFactory())
-    else:
-        user = UserFactory(role=role)
-    client.force_login(user)
-    return client
 
 
 def test_every_calculator_has_an_example_and_a_documented_operation():

@@ -4,13 +4,9 @@ POST /api/v1/calc/<slug>: the corrections of the December 2026 review of the cli
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from django.test import Client
 
-from tilcare.accounts.choices import Role
-from tilcare.patients.tests.factories import UserFactory
+from tilcare.calculators.tests.helpers import CENTER, post
 
 pytestmark = pytest.mark.django_db
 
@@ -21,20 +17,6 @@ PATIENT = {
     "sex": "male",
     "age_years": "52",
     "serum_creatinine_mg_per_dl": "1.0",
-}
-# A center's settings for these tests; none of them is a default of the software.
-CENTER = {
-    "cyclophosphamide_weight_basis": "actual",
-    "cyclophosphamide_rounding_increment_mg": "10",
-    "mesna_dose": "60",
-    "bsa_formula": "mosteller",
-    "bsa_cap_m2": "no cap",
-    "fludarabine_renal_bands": [
-        {"crcl_from_ml_per_min": 40, "crcl_to_ml_per_min": 49, "dose": "15"},
-        {"crcl_from_ml_per_min": 50, "crcl_to_ml_per_min": 79, "dose": "20"},
-    ],
-    "crcl_weight_basis": "actual",
-    "fludarabine_rounding_increment_mg": "1",
 }
 CRS = {
     "fever": False,
@@ -54,19 +36,6 @@ SD_AT_DAY_42 = {
     "measurements_mm": ["38", "17"],
 }
 RECIST = {"targets": TARGETS, "time_points": [SD_AT_DAY_42], "min_sd_days": 42}
-
-
-@pytest.fixture
-def physician() -> Client:
-    client = Client()
-    client.force_login(UserFactory(role=Role.PHYSICIAN))
-    return client
-
-
-def post(client: Client, slug: str, body: object):
-    return client.post(
-        f"/api/v1/calc/{slug}", data=json.dumps(body), content_type="application/json"
-    )
 
 
 def refused(response) -> dict[str, list[str]]:

@@ -9,29 +9,15 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-from django.test import Client
 
 from tilcare.accounts.choices import Role
 from tilcare.calculators.definitions.response import TimePointIn
 from tilcare.calculators.forms import RowsError, parse_rows
-from tilcare.patients.tests.factories import FacilityFactory, UserFactory
+from tilcare.calculators.tests.helpers import client_for, post
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def client_for(role: Role) -> Client:
-    client = Client()
-    extra = {"organization": FacilityFactory()} if role is Role.MANUFACTURING_TECH else {}
-    client.force_login(UserFactory(role=role, **extra))
-    return client
-
-
-def post(client: Client, slug: str, body: object):
-    return client.post(
-        f"/api/v1/calc/{slug}", data=json.dumps(body), content_type="application/json"
-    )
 
 
 RECIST_TARGETS = [

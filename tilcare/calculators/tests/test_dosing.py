@@ -3,13 +3,9 @@ sources, and the refusal of every unset center setting by name, all at once."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from django.test import Client
 
-from tilcare.accounts.choices import Role
-from tilcare.patients.tests.factories import UserFactory
+from tilcare.calculators.tests.helpers import CENTER, post
 
 pytestmark = pytest.mark.django_db
 
@@ -21,33 +17,6 @@ PATIENT = {
     "age_years": "52",
     "serum_creatinine_mg_per_dl": "1.6",
 }
-# A center's settings for these tests; none of them is a default of the software.
-CENTER = {
-    "cyclophosphamide_weight_basis": "actual",
-    "cyclophosphamide_rounding_increment_mg": "10",
-    "mesna_dose": "60",
-    "bsa_formula": "mosteller",
-    "bsa_cap_m2": "no cap",
-    "fludarabine_renal_bands": [
-        {"crcl_from_ml_per_min": 40, "crcl_to_ml_per_min": 49, "dose": "15"},
-        {"crcl_from_ml_per_min": 50, "crcl_to_ml_per_min": 79, "dose": "20"},
-    ],
-    "crcl_weight_basis": "actual",
-    "fludarabine_rounding_increment_mg": "1",
-}
-
-
-@pytest.fixture
-def pharmacist() -> Client:
-    client = Client()
-    client.force_login(UserFactory(role=Role.PHARMACIST))
-    return client
-
-
-def post(client: Client, slug: str, body: object):
-    return client.post(
-        f"/api/v1/calc/{slug}", data=json.dumps(body), content_type="application/json"
-    )
 
 
 def test_every_unset_setting_is_named_at_once(pharmacist):

@@ -8,36 +8,21 @@ sends typed text ("2"), which it may.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from django.test import Client
 from django.utils.html import escape
 from pydantic import ValidationError
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
 from tilcare.calculators.registry import all_calculators, field_for_message, get_calculator
+from tilcare.calculators.tests.helpers import client_for, post
 from tilcare.core.api_support import InputSchema
 from tilcare.core.validation import NO_OFFSET, WHOLE_NUMBER
-from tilcare.patients.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 UNKNOWN = "Unknown field; check its spelling against the API documentation."
 CELL_DOSE = "cell-dose-lifileucel-us-2024"
-
-
-def client_for(role: Role) -> Client:
-    client = Client()
-    client.force_login(UserFactory(role=role))
-    return client
-
-
-def post(client: Client, slug: str, body: object):
-    return client.post(
-        f"/api/v1/calc/{slug}", data=json.dumps(body), content_type="application/json"
-    )
 
 
 def test_every_registered_calculator_takes_a_strict_input_schema():

@@ -4,23 +4,14 @@ the same refusals as the API, and no page for a role that may not use it."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
-from tilcare.patients.tests.factories import FacilityFactory, UserFactory
+from tilcare.calculators.tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def client_for(role: Role) -> Client:
-    client = Client()
-    organization = FacilityFactory() if role is Role.MANUFACTURING_TECH else None
-    user = UserFactory(role=role, **({"organization": organization} if organization else {}))
-    client.force_login(user)
-    return client
 
 
 def test_list_groups_the_calculators_a_pharmacist_may_use():

@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from tilcare.accounts.choices import Role
 from tilcare.calculators.registry import all_calculators
-from tilcare.patients.tests.factories import FacilityFactory, UserFactory
+from tilcare.calculators.tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -50,16 +49,6 @@ def offending(text: str) -> list[str]:
         for pattern in FORBIDDEN
         for m in pattern.finditer(text)
     ]
-
-
-def client_for(role: Role) -> Client:
-    client = Client()
-    if role in (Role.MANUFACTURING_TECH, Role.QA_REVIEWER):
-        user = UserFactory(role=role, organization=FacilityFactory())
-    else:
-        user = UserFactory(role=role)
-    client.force_login(user)
-    return client
 
 
 def strings_in(value: object) -> Iterator[str]:

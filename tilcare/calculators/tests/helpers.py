@@ -1,0 +1,41 @@
+"""Shared by the calculator tests (and other domains' checks of calculator text): a client signed
+in as a role, a call through POST /api/v1/calc/<slug>, and the lymphodepletion center settings."""
+
+from __future__ import annotations
+
+import json
+
+from django.test import Client
+
+from tilcare.accounts.choices import Role
+from tilcare.patients.tests.factories import UserFactory
+
+# A center's settings for the lymphodepletion calculator in tests; none of them is a default of
+# the software.
+CENTER = {
+    "cyclophosphamide_weight_basis": "actual",
+    "cyclophosphamide_rounding_increment_mg": "10",
+    "mesna_dose": "60",
+    "bsa_formula": "mosteller",
+    "bsa_cap_m2": "no cap",
+    "fludarabine_renal_bands": [
+        {"crcl_from_ml_per_min": 40, "crcl_to_ml_per_min": 49, "dose": "15"},
+        {"crcl_from_ml_per_min": 50, "crcl_to_ml_per_min": 79, "dose": "20"},
+    ],
+    "crcl_weight_basis": "actual",
+    "fludarabine_rounding_increment_mg": "1",
+}
+
+
+def client_for(role: Role) -> Client:
+    """A client signed in as a new user with `role` (a facility role's user gets a facility)."""
+    client = Client()
+    client.force_login(UserFactory(role=role))
+    return client
+
+
+def post(client: Client, slug: str, body: object):
+    """The calculator `slug` called with `body` as JSON."""
+    return client.post(
+        f"/api/v1/calc/{slug}", data=json.dumps(body), content_type="application/json"
+    )
