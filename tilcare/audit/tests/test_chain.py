@@ -14,14 +14,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.db.models import QuerySet
 
-from tilcare.audit import triggers
 from tilcare.audit.hashing import EVENT_HASH_FIELDS, event_hash
 from tilcare.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from tilcare.audit.selectors import ChainReport, verify_chain
 from tilcare.audit.services import record_event
+from tilcare.audit.tests.helpers import sql
 from tilcare.journey.choices import Stage
 from tilcare.journey.tests.factories import make_team, open_journey_for, walk_to
 from tilcare.patients.tests.factories import CenterFactory, PatientFactory
@@ -38,18 +38,6 @@ def events() -> int:
     count = AuditEvent.objects.count()
     assert count >= 10
     return count
-
-
-@pytest.fixture
-def without_triggers():
-    triggers.remove(connection)
-    yield
-    triggers.install(connection)
-
-
-def sql(statement: str, params: list[object]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
 
 
 def fields_of(seq: int) -> dict[str, object]:

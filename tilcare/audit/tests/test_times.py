@@ -14,10 +14,10 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from tilcare.audit import triggers
 from tilcare.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from tilcare.audit.selectors import ChainReport, list_events_for_subject, verify_chain
 from tilcare.audit.services import record_event
+from tilcare.audit.tests.helpers import sql
 from tilcare.core.errors import InvalidInput
 from tilcare.patients.tests.factories import CenterFactory
 
@@ -37,18 +37,6 @@ def clock():
 def write(subject, action: str = "test.event", **kwargs) -> AuditEvent:
     with transaction.atomic():
         return record_event(action, subject, actor=None, **kwargs)
-
-
-@pytest.fixture
-def without_triggers():
-    triggers.remove(connection)
-    yield
-    triggers.install(connection)
-
-
-def sql(statement: str, params: list[object]) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
 
 
 # ---------- the two times ----------
