@@ -14,6 +14,7 @@ import time_machine
 
 from tilcare.audit.models import AuditEvent
 from tilcare.audit.selectors import list_events_for_subject
+from tilcare.audit.tests.helpers import event_of, times
 from tilcare.core.errors import InvalidInput
 from tilcare.identity.choices import HandoffStep
 from tilcare.identity.models import CustodyEvent, Shipment
@@ -37,14 +38,6 @@ RECEIVED = dt.datetime(2026, 12, 4, 15, 10, tzinfo=dt.UTC)
 def world():
     with time_machine.travel(NOW, tick=False):
         yield make_world()
-
-
-def times(event: AuditEvent) -> tuple[dt.datetime, dt.datetime]:
-    return event.occurred_at, event.recorded_at
-
-
-def event_of(action: str) -> AuditEvent:
-    return AuditEvent.objects.get(action=action)
 
 
 def in_transit(world) -> Shipment:

@@ -12,6 +12,7 @@ import pytest
 import time_machine
 
 from tilcare.audit.models import AuditEvent
+from tilcare.audit.tests.helpers import event_of, times
 from tilcare.core.errors import InvalidInput
 from tilcare.identity.choices import HandoffStep, ItemKind
 from tilcare.identity.models import IdentityAlert, Label
@@ -35,14 +36,6 @@ ACKNOWLEDGED = SCANNED + dt.timedelta(minutes=10)
 def world():
     with time_machine.travel(NOW, tick=False):
         yield make_world()
-
-
-def times(event: AuditEvent) -> tuple[dt.datetime, dt.datetime]:
-    return event.occurred_at, event.recorded_at
-
-
-def event_of(action: str) -> AuditEvent:
-    return AuditEvent.objects.get(action=action)
 
 
 def made_in_the_or(world):

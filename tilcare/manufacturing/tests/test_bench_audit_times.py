@@ -15,6 +15,7 @@ import time_machine
 
 from tilcare.audit.models import AuditEvent
 from tilcare.audit.selectors import list_events_for_subject
+from tilcare.audit.tests.helpers import event_of, times
 from tilcare.core.errors import InvalidInput
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.items import create_item
@@ -59,14 +60,6 @@ def clock():
 def count_moment(day: int) -> dt.datetime:
     """17:00 UTC (12:00 at the facility) on REP day `day`."""
     return REP_STARTED + dt.timedelta(days=day, hours=1)
-
-
-def times(event: AuditEvent) -> tuple[dt.datetime, dt.datetime]:
-    return event.occurred_at, event.recorded_at
-
-
-def event_of(action: str) -> AuditEvent:
-    return AuditEvent.objects.get(action=action)
 
 
 @pytest.fixture
