@@ -9,17 +9,15 @@ answering 404; `ApiWorld.role_for(method, path)` the role that may perform it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
 from tilcare.accounts.services import issue_api_token
-from tilcare.identity.choices import HandoffStep, ItemKind
+from tilcare.identity.choices import ItemKind
 from tilcare.identity.models import IdentityAlert, Item, Label, Shipment
-from tilcare.identity.services.custody import record_scan
 from tilcare.identity.services.items import print_label
-from tilcare.identity.services.shipments import create_shipment
-from tilcare.identity.tests.factories import ItemFactory
+from tilcare.identity.tests.factories import journey_item, unreadable_scan_alert
+from tilcare.identity.tests.test_shipment_services import World, new_shipment
 from tilcare.journey import services as journey_services
 from tilcare.journey.models import Journey, Task
 from tilcare.journey.tests.factories import CareTeam, open_journey_for
@@ -109,41 +107,10 @@ def make_api_world() -> ApiWorld:
     journey = journey_services.plan_journey(
         journey, actor=team.navigator, changes={"manufacturing_facility": team.facility}
     )
-
-    def item(kind: ItemKind) -> Item:
-        made: Item = ItemFactory(
-            coi_din=journey.coi_din,
-            coi_check=journey.coi_check,
-            kind=kind,
-            number=1,
-            center=team.center,
-            facility=team.facility,
-            created_by=team.navigator,
-        )
-        return made
-
-    shipper, specimen = item(ItemKind.SHIPPER), item(ItemKind.TUMOR_SPECIMEN)
-    shipment = create_shipment(
-        coi_din=journey.coi_din,
-        shipper_item=shipper,
-        items=[specimen],
-        origin=team.center,
-        destination=team.facility,
-        shipper_type="controlled_2_8",
-        expected_hold_hours=Decimal("48.0"),
-        range_min_c=Decimal("2.0"),
-        range_max_c=Decimal("8.0"),
-        actor=team.navigator,
-    )
-    event = record_scan(
-        coi_din=journey.coi_din,
-        step=HandoffStep.HANDOFF,
-        scanned_text="not a label",
-        actor=team.nurse,
-        organization=team.center,
-        center=team.center,
-        facility=team.facility,
-    )
+    shipper = journey_item(journey, ItemKind.SHIPPER, team)
+    specimen = journey_item(journey, ItemKind.TUMOR_SPECIMEN, team)
+    shipment = new_shipment(World(team, journey.coi_din, journey.coi_check, shipper, specimen))
+    alert = unreadable_scan_alert(journey.coi_din, team)
     slot = SlotFactory(facility=team.facility, capacity=3)
     batch = in_rep_with_counts(team, sequence=17)
     secrets = {
@@ -159,7 +126,7 @@ def make_api_world() -> ApiWorld:
         specimen=specimen,
         label=print_label(specimen, actor=team.navigator),
         shipment=shipment,
-        alert=IdentityAlert.objects.get(custody_event=event),
+        alert=alert,
         slot=slot,
         booking=BookingFactory(slot=slot, center=team.center, booked_by=team.navigator),
         batch=batch,

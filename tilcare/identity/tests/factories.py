@@ -7,19 +7,24 @@
   facility, created directly (no audit event). Tests that check audit or numbering go through
   `tilcare.identity.services.items` instead.
 - `LabelFactory`: copy 1 of an item's label, printed a minute ago by the item's creator.
+- `journey_item(journey, kind, team)`: item 1 of a kind under a journey's COI, made directly.
+- `unreadable_scan_alert(coi_din, team)`: the high alert a nurse's scan of something that is not
+  a label raises at a handoff, through the custody service.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import factory
 from django.utils import timezone
 
 from tilcare.accounts.choices import Role
 from tilcare.clinical.checkdigits import format_din, mod37_2
-from tilcare.identity.choices import ITEM_CODES, ItemKind, LabelStatus
-from tilcare.identity.models import Item, Label
+from tilcare.identity.choices import ITEM_CODES, HandoffStep, ItemKind, LabelStatus
+from tilcare.identity.models import IdentityAlert, Item, Label
+from tilcare.identity.services.custody import record_scan
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
 
 DESCRIPTION = "TIL product for infusion, bag 1 of 2"
@@ -63,3 +68,33 @@ class LabelFactory(factory.django.DjangoModelFactory):
     status = LabelStatus.PRINTED
     printed_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(minutes=1))
     printed_by = factory.LazyAttribute(lambda o: o.item.created_by)
+
+
+def journey_item(journey: Any, kind: ItemKind, team: Any) -> Item:
+    """Item 1 of `kind` under the journey's COI, between the team's center and facility, made by
+    its navigator (directly, no audit event)."""
+    made: Item = ItemFactory(
+        coi_din=journey.coi_din,
+        coi_check=journey.coi_check,
+        kind=kind,
+        number=1,
+        center=team.center,
+        facility=team.facility,
+        created_by=team.navigator,
+    )
+    return made
+
+
+def unreadable_scan_alert(coi_din: str, team: Any) -> IdentityAlert:
+    """The high alert raised by the team's nurse scanning something that is not a label at a
+    handoff of this COI, at the team's center."""
+    event = record_scan(
+        coi_din=coi_din,
+        step=HandoffStep.HANDOFF,
+        scanned_text="not a label",
+        actor=team.nurse,
+        organization=team.center,
+        center=team.center,
+        facility=team.facility,
+    )
+    return IdentityAlert.objects.get(custody_event=event)

@@ -11,10 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
-from tilcare.identity.choices import HandoffStep
-from tilcare.identity.models import IdentityAlert
 from tilcare.identity.services.alerts import acknowledge_alert
-from tilcare.identity.services.custody import record_scan
+from tilcare.identity.tests.factories import unreadable_scan_alert
 from tilcare.journey import services as journey_services
 from tilcare.journey.tests.factories import make_team, open_journey_for
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
@@ -52,16 +50,7 @@ def journey(team):
 @pytest.fixture
 def alert(team, journey):
     """A high alert raised by a nurse's scan of something that is not a label."""
-    event = record_scan(
-        coi_din=journey.coi_din,
-        step=HandoffStep.HANDOFF,
-        scanned_text="not a label",
-        actor=team.nurse,
-        organization=team.center,
-        center=team.center,
-        facility=team.facility,
-    )
-    return IdentityAlert.objects.get(custody_event=event)
+    return unreadable_scan_alert(journey.coi_din, team)
 
 
 def client_for(user) -> Client:

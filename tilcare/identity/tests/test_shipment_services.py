@@ -40,7 +40,7 @@ from tilcare.identity.services.shipments import (
     receive_shipment,
 )
 from tilcare.identity.temperature_csv import TemperatureCsvError, parse_temperature_csv
-from tilcare.identity.tests.factories import ItemFactory
+from tilcare.identity.tests.factories import ItemFactory, journey_item
 from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
@@ -76,24 +76,12 @@ def make_world() -> World:
         center=team.center, given_name="Theodora", family_name="Lindqvist", mrn="MRN004512"
     )
     journey = open_journey_for(patient, team.navigator)
-
-    def item(kind: ItemKind) -> Item:
-        return ItemFactory(
-            coi_din=journey.coi_din,
-            coi_check=journey.coi_check,
-            kind=kind,
-            number=1,
-            center=team.center,
-            facility=team.facility,
-            created_by=team.navigator,
-        )
-
     return World(
         team,
         journey.coi_din,
         journey.coi_check,
-        item(ItemKind.SHIPPER),
-        item(ItemKind.TUMOR_SPECIMEN),
+        journey_item(journey, ItemKind.SHIPPER, team),
+        journey_item(journey, ItemKind.TUMOR_SPECIMEN, team),
     )
 
 
