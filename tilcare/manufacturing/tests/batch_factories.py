@@ -75,9 +75,17 @@ def batch_team() -> CareTeam:
     )
 
 
-def open_test_batch(team: CareTeam, sequence: int = 17, attempt: int = 1) -> Batch:
+def open_batch_at(
+    team: CareTeam,
+    sequence: int = 17,
+    *,
+    attempt: int = 1,
+    occurred_at: dt.datetime | None = None,
+) -> Batch:
+    """A lifileucel batch of COI `sequence` opened by the facility's technologist, its tissue
+    received at `occurred_at` (None: now)."""
     din, check = coi_number(sequence)
-    batch = batch_services.open_batch(
+    return batch_services.open_batch(
         coi_din=din,
         coi_check=check,
         manufacture_attempt=attempt,
@@ -86,7 +94,12 @@ def open_test_batch(team: CareTeam, sequence: int = 17, attempt: int = 1) -> Bat
         protocol_id="lifileucel_us",
         protocol_version="2024",
         actor=team.manufacturing_tech,
+        occurred_at=occurred_at,
     )
+
+
+def open_test_batch(team: CareTeam, sequence: int = 17, attempt: int = 1) -> Batch:
+    batch = open_batch_at(team, sequence, attempt=attempt)
     Batch.objects.filter(pk=batch.pk).update(opened_at=timezone.now() - dt.timedelta(days=30))
     return fresh(batch)
 

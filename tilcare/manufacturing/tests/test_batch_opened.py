@@ -22,12 +22,12 @@ from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch
 from tilcare.manufacturing.tests.batch_factories import (
     fresh,
+    open_batch_at,
     screen_and_select,
     specimen_of,
     tissue_on_its_way,
     walk_batch,
 )
-from tilcare.manufacturing.tests.factories import coi_number
 from tilcare.manufacturing.tests.test_release_services import BAGS, STORAGE, make_scene, set_specs
 
 pytestmark = pytest.mark.django_db
@@ -43,20 +43,7 @@ def clock():
 
 
 def open_at(team, moment: dt.datetime | None) -> Batch:
-    din, check = coi_number(17)
-    return fresh(
-        batch_services.open_batch(
-            coi_din=din,
-            coi_check=check,
-            manufacture_attempt=1,
-            center=team.center,
-            facility=team.facility,
-            protocol_id="lifileucel_us",
-            protocol_version="2024",
-            actor=team.manufacturing_tech,
-            occurred_at=moment,
-        )
-    )
+    return fresh(open_batch_at(team, 17, occurred_at=moment))
 
 
 def test_a_batch_opened_after_the_fact_is_opened_when_the_tissue_arrived(clock, team):

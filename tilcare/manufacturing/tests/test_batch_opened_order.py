@@ -10,9 +10,8 @@ import pytest
 import time_machine
 from django.test import Client
 
-from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.models import Batch
-from tilcare.manufacturing.tests.factories import coi_number
+from tilcare.manufacturing.tests.batch_factories import open_batch_at
 
 pytestmark = pytest.mark.django_db
 
@@ -28,12 +27,7 @@ def clock():
 
 
 def opened(team, sequence: int, at: dt.datetime) -> Batch:
-    din, check = coi_number(sequence)
-    return batch_services.open_batch(
-        coi_din=din, coi_check=check, manufacture_attempt=1, center=team.center,
-        facility=team.facility, protocol_id="lifileucel_us", protocol_version="2024",
-        actor=team.manufacturing_tech, occurred_at=at,
-    )  # fmt: skip
+    return open_batch_at(team, sequence, occurred_at=at)
 
 
 def test_the_api_gives_when_the_batch_was_opened(team):
