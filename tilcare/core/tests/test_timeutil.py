@@ -16,6 +16,7 @@ import datetime as dt
 
 import pytest
 
+from tilcare.core.tests.zones import AMSTERDAM, CHICAGO, CROSS, NEW_YORK, SYDNEY
 from tilcare.core.timeutil import (
     day_start,
     local_datetime,
@@ -24,24 +25,6 @@ from tilcare.core.timeutil import (
     local_now,
     local_today,
 )
-
-NEW_YORK, CHICAGO = "America/New_York", "America/Chicago"
-AMSTERDAM, SYDNEY = "Europe/Amsterdam", "Australia/Sydney"
-ZONES = (NEW_YORK, CHICAGO, AMSTERDAM, SYDNEY)
-DAYS = (
-    dt.date(2026, 12, 7),
-    dt.date(2026, 3, 8),
-    dt.date(2026, 11, 1),
-    dt.date(2026, 3, 29),
-    dt.date(2026, 10, 25),
-)
-HOURS_UTC = (dt.time(23, 30), dt.time(0, 30), dt.time(4, 30), dt.time(5, 30), dt.time(6, 30))
-MOMENTS = [dt.datetime.combine(day, hour, tzinfo=dt.UTC) for day in DAYS for hour in HOURS_UTC]
-CROSS = [
-    pytest.param(zone, moment, id=f"{zone.split('/')[1]}-{moment:%Y%m%dT%H%MZ}")
-    for zone in ZONES
-    for moment in MOMENTS
-]
 
 
 def _utc(text: str) -> dt.datetime:

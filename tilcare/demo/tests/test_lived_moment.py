@@ -10,23 +10,10 @@ import datetime as dt
 
 import pytest
 
+from tilcare.core.tests.zones import CROSS
 from tilcare.core.timeutil import day_start, local_datetime, local_moment, local_today
 from tilcare.demo.builder import RECORDED_BEFORE_NOW, lived_moment
 
-ZONES = ("America/New_York", "America/Chicago", "Europe/Amsterdam", "Australia/Sydney")
-DAYS = (
-    dt.date(2026, 12, 7),
-    dt.date(2026, 3, 8),
-    dt.date(2026, 11, 1),
-    dt.date(2026, 3, 29),
-    dt.date(2026, 10, 25),
-)
-HOURS_UTC = (dt.time(23, 30), dt.time(0, 30), dt.time(4, 30), dt.time(5, 30), dt.time(6, 30))
-CROSS = [
-    pytest.param(zone, moment, id=f"{zone.split('/')[1]}-{moment:%Y%m%dT%H%MZ}")
-    for zone in ZONES
-    for moment in (dt.datetime.combine(d, h, tzinfo=dt.UTC) for d in DAYS for h in HOURS_UTC)
-]
 PLANNED = (dt.time(0, 0), dt.time(8, 0), dt.time(11, 10), dt.time(23, 59))
 
 
