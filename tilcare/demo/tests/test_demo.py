@@ -11,18 +11,13 @@ from tilcare.accounts.models import Organization, User
 from tilcare.audit.models import AuditEvent
 from tilcare.audit.selectors import verify_chain
 from tilcare.core.timeutil import local_today
-from tilcare.demo.builder import DEMO_PASSWORD, build_demo
+from tilcare.demo.builder import DEMO_PASSWORD
 from tilcare.journey import selectors
 from tilcare.journey.choices import Stage, TaskStatus, WithdrawalReason
 from tilcare.journey.models import Journey, Task
 from tilcare.patients.models import Patient
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo():
-    return build_demo()
 
 
 def test_every_stage_has_at_least_one_journey(demo):

@@ -11,13 +11,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import models, transaction
-from django.utils import timezone
+from django.db import models
 
 from tilcare.audit.models import AuditEvent
 from tilcare.audit.selectors import list_events_for_subject
 from tilcare.core.timeutil import local_datetime
-from tilcare.demo.builder import build_demo
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Label
 from tilcare.journey.choices import BOOK_SLOT_TASK, Stage
 from tilcare.journey.models import Journey
@@ -53,19 +51,10 @@ OWN_TIME: dict[str, tuple[type[models.Model], str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def demo_built(django_db_setup, django_db_blocker):
-    """The demo, built once for this module inside a transaction rolled back at its end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        started = timezone.now()
-        build_demo()
-        yield started
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
 def started(demo_built, db):
-    return demo_built
+    """When the demo's build started."""
+    return demo_built[0]
 
 
 def row_of(model: type[models.Model], object_id: str) -> models.Model:

@@ -17,9 +17,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tilcare.accounts.models import User
 from tilcare.audit.selectors import verify_chain
-from tilcare.demo.builder import build_demo
+from tilcare.demo.tests.helpers import journey_of, user
 from tilcare.identity.choices import HandoffStep, ItemKind, ScanResult, ShipmentStatus
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Shipment
 from tilcare.identity.services import shipments as shipment_services
@@ -42,19 +41,6 @@ from tilcare.manufacturing.models import (
 from tilcare.manufacturing.release_services import signature_valid
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo():
-    return build_demo()
-
-
-def journey_of(family_name: str) -> Journey:
-    return Journey.objects.select_related("center").get(patient__family_name=family_name)
-
-
-def user(username: str) -> User:
-    return User.objects.get(username=username)
 
 
 def steps(journey: Journey) -> list[tuple[str, str, str]]:

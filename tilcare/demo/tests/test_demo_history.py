@@ -10,14 +10,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from tilcare.accounts.models import User
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.core.timeutil import local_datetime, local_today
-from tilcare.demo.builder import build_demo
 from tilcare.identity.models import CustodyEvent, Shipment
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.models import Journey, Milestone
@@ -28,16 +25,6 @@ from tilcare.patients.models import Patient
 pytestmark = pytest.mark.django_db
 
 CENTER_ZONE = "America/New_York"  # the demo center's
-
-
-@pytest.fixture(scope="module")
-def demo_built(django_db_setup, django_db_blocker):
-    """The demo, built once for this module inside a transaction rolled back at its end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        started = timezone.now()
-        build_demo()
-        yield started, timezone.now()
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

@@ -12,12 +12,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from tilcare.accounts.models import User
-from tilcare.demo.builder import build_demo
 from tilcare.demo.logger_files import write_product_logger_files
+from tilcare.demo.tests.helpers import client_for, journey_of
 from tilcare.identity.choices import ShipmentStatus, ShipperType
 from tilcare.identity.models import Shipment
 from tilcare.identity.services import shipments as shipment_services
@@ -27,21 +26,6 @@ from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch, BatchTransition, SlotBooking
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo():
-    return build_demo()
-
-
-def journey_of(family_name: str) -> Journey:
-    return Journey.objects.select_related("center").get(patient__family_name=family_name)
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(User.objects.get(username=username))
-    return client
 
 
 def test_withdrawn_patients_have_no_planned_infusion(demo):
