@@ -9,6 +9,7 @@
   the main path (referral … infusion → IL-2 → inpatient recovery … completed) until the journey is
   in `stage`. `Stage.WITHDRAWN` withdraws the journey from wherever it is. After a re-manufacture
   it continues from "Resection scheduled" with the new attempt's milestones.
+- `journey_at(team, stage)`: a new patient of the team's center, their journey walked to `stage`.
 
 Dates are fixed: referral REFERRED_ON, consents signed that day, resection planned 21 days and
 infusion 56 days after it. Milestones are recorded one minute before now (the services refuse
@@ -36,6 +37,7 @@ from tilcare.patients.tests.factories import (
     TEST_PASSWORD,
     CenterFactory,
     FacilityFactory,
+    PatientFactory,
     UserFactory,
 )
 
@@ -280,6 +282,12 @@ def walk_to(journey: Journey, stage: Stage, *, users: CareTeam) -> Journey:
         journey = services.advance(journey, target, actor=users.mover_into(target))
     assert journey.stage == stage
     return journey
+
+
+def journey_at(team: CareTeam, stage: Stage) -> Journey:
+    """A new patient of the team's center, their journey opened and walked to `stage`."""
+    journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
+    return walk_to(journey, stage, users=team)
 
 
 def plan_remanufacture(journey: Journey, *, users: CareTeam) -> Journey:

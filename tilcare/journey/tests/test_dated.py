@@ -16,7 +16,7 @@ from tilcare.core.errors import InvalidInput
 from tilcare.journey import services
 from tilcare.journey.choices import MilestoneKind, Protocol, Stage, TaskStatus
 from tilcare.journey.models import Journey, JourneyTransition, Task
-from tilcare.journey.tests.factories import REFERRED_ON, make_team, prepare_for
+from tilcare.journey.tests.factories import REFERRED_ON, prepare_for
 from tilcare.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +31,6 @@ A_WEEK_LATER = REFERRAL_MORNING + dt.timedelta(days=7)
 def clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def team():
-    return make_team()
 
 
 @pytest.fixture

@@ -42,7 +42,6 @@ from tilcare.journey.models import (
 from tilcare.journey.tests.factories import (
     PLANNED_RESECTION_ON,
     REFERRED_ON,
-    CareTeam,
     eligible_checklist_data,
     make_team,
     milestone_time,
@@ -60,11 +59,6 @@ from tilcare.patients.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 S = Stage
-
-
-@pytest.fixture
-def team() -> CareTeam:
-    return make_team()
 
 
 @pytest.fixture

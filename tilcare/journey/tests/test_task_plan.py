@@ -15,29 +15,15 @@ from tilcare.journey.models import Journey, Task
 from tilcare.journey.tests.factories import (
     PLANNED_INFUSION_ON,
     PLANNED_RESECTION_ON,
-    CareTeam,
-    make_team,
-    open_journey_for,
-    walk_to,
+    journey_at,
 )
-from tilcare.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team() -> CareTeam:
-    return make_team()
 
 
 def open_tasks(journey: Journey) -> dict[str, dt.date]:
     tasks = Task.objects.filter(journey=journey, status=TaskStatus.OPEN)
     return {task.title: task.due_on for task in tasks}
-
-
-def journey_at(team: CareTeam, stage: Stage) -> Journey:
-    journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
-    return walk_to(journey, stage, users=team)
 
 
 def test_the_surgeon_s_resection_task_is_due_on_the_planned_resection_day(team):

@@ -12,19 +12,11 @@ from tilcare.journey.models import Journey
 from tilcare.journey.tests.factories import (
     PLANNED_RESECTION_ON,
     CareTeam,
-    make_team,
-    open_journey_for,
+    journey_at,
     prepare_for,
-    walk_to,
 )
-from tilcare.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team() -> CareTeam:
-    return make_team()
 
 
 def withdraw(journey: Journey, team: CareTeam) -> Journey:
@@ -40,8 +32,7 @@ def withdraw(journey: Journey, team: CareTeam) -> Journey:
 
 def test_withdrawal_before_the_infusion_clears_the_planned_infusion(team):
     # Given a journey whose product is at the center, its resection done and its infusion planned
-    journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
-    journey = walk_to(journey, Stage.PRODUCT_AT_CENTER, users=team)
+    journey = journey_at(team, Stage.PRODUCT_AT_CENTER)
     journey = prepare_for(journey, Stage.LYMPHODEPLETION, users=team)
     planned_infusion = journey.planned_infusion_on
     assert planned_infusion is not None
@@ -60,8 +51,7 @@ def test_withdrawal_before_the_infusion_clears_the_planned_infusion(team):
 
 def test_withdrawal_before_the_resection_clears_the_planned_resection(team):
     # Given a journey with its resection scheduled but not yet performed
-    journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
-    journey = walk_to(journey, Stage.RESECTION_SCHEDULED, users=team)
+    journey = journey_at(team, Stage.RESECTION_SCHEDULED)
     assert journey.planned_resection_on == PLANNED_RESECTION_ON
 
     # When the patient is withdrawn / Then the resection is no longer planned
@@ -70,8 +60,7 @@ def test_withdrawal_before_the_resection_clears_the_planned_resection(team):
 
 def test_withdrawal_after_the_infusion_keeps_its_date(team):
     # Given a journey whose product was infused (now in IL-2)
-    journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
-    journey = walk_to(journey, Stage.IL2, users=team)
+    journey = journey_at(team, Stage.IL2)
     infused_on = journey.planned_infusion_on
     assert infused_on is not None
 
