@@ -16,8 +16,9 @@ from tilcare.identity.services import items as item_services
 from tilcare.identity.tests.factories import DESCRIPTION, coi_of
 from tilcare.journey import guards
 from tilcare.journey.choices import Stage
-from tilcare.manufacturing import batch_services, services
+from tilcare.manufacturing import services
 from tilcare.manufacturing.schemas import BookingIn
+from tilcare.manufacturing.tests.batch_factories import open_batch_at
 from tilcare.manufacturing.tests.factories import coi_number
 
 pytestmark = pytest.mark.django_db
@@ -72,18 +73,8 @@ def test_a_booking_refuses_the_same_attempt(team, slot):
 
 
 def test_a_batch_refuses_the_same_attempt(team):
-    din, check = coi_number(17)
     with pytest.raises(InvalidInput) as refused:
-        batch_services.open_batch(
-            coi_din=din,
-            coi_check=check,
-            manufacture_attempt=TOO_MANY,
-            center=team.center,
-            facility=team.facility,
-            protocol_id="lifileucel_us",
-            protocol_version="2024",
-            actor=team.manufacturing_tech,
-        )
+        open_batch_at(team, 17, attempt=TOO_MANY)
 
     assert refused.value.errors["manufacture_attempt"] == [
         "Manufacture attempt must be a whole number from 1 to 9."

@@ -17,8 +17,7 @@ from tilcare.core.errors import InvalidInput
 from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import BatchTransition
-from tilcare.manufacturing.tests.batch_factories import fresh
-from tilcare.manufacturing.tests.factories import coi_number
+from tilcare.manufacturing.tests.batch_factories import fresh, open_batch_at
 
 pytestmark = pytest.mark.django_db
 
@@ -36,18 +35,7 @@ def clock():
 @pytest.fixture
 def batch(team):
     """A batch opened by a tissue receipt scanned on 20 Nov, its tissue received."""
-    din, check = coi_number(17)
-    opened = batch_services.open_batch(
-        coi_din=din,
-        coi_check=check,
-        manufacture_attempt=1,
-        center=team.center,
-        facility=team.facility,
-        protocol_id="lifileucel_us",
-        protocol_version="2024",
-        actor=team.manufacturing_tech,
-        occurred_at=ARRIVED,
-    )
+    opened = open_batch_at(team, 17, occurred_at=ARRIVED)
     batch_services.record_tissue_receipt(
         opened,
         received_at=ARRIVED,
