@@ -128,11 +128,6 @@ def counts() -> tuple[int, ...]:
     )
 
 
-@pytest.fixture
-def world() -> World:
-    return make_world()
-
-
 # --- the excursion case end to end -----------------------------------------------------------
 
 

@@ -25,7 +25,6 @@ from tilcare.identity.tests.test_shipment_services import (
     World,
     dispatched,
     every_ten_minutes,
-    make_world,
     minute,
     new_shipment,
 )
@@ -33,11 +32,6 @@ from tilcare.journey.tests.factories import make_team
 from tilcare.patients.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world() -> World:
-    return make_world()
 
 
 def late_one(world: World):

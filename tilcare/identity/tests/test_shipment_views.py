@@ -75,11 +75,6 @@ def csv_upload(start: dt.datetime, *temperatures: str, name: str = "logger-17.cs
     return SimpleUploadedFile(name, body.encode(), content_type="text/csv")
 
 
-@pytest.fixture
-def world() -> World:
-    return make_world()
-
-
 # --- the list ---------------------------------------------------------------------------------
 
 

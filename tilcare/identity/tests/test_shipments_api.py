@@ -22,7 +22,6 @@ from tilcare.identity.tests.test_shipment_services import (
     counts,
     dispatched,
     every_ten_minutes,
-    make_world,
     minute,
     new_shipment,
 )
@@ -55,11 +54,6 @@ def csv_text(start: dt.datetime, *temperatures: str) -> str:
 def assert_no_identity(response) -> None:
     for text in IDENTITY:
         assert text.encode() not in response.content
-
-
-@pytest.fixture
-def world() -> World:
-    return make_world()
 
 
 def create_body(world: World) -> dict[str, object]:
