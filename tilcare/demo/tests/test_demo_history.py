@@ -135,14 +135,19 @@ def test_the_journey_page_shows_the_referral_on_its_day_and_when_it_was_recorded
     assert f"recorded {recorded.day} {recorded:%b %Y}" in audit
 
 
-def test_each_batch_was_opened_when_its_tissue_was_received(demo):
-    batches = list(Batch.objects.all())
-    received = {
+def tissue_received_at() -> dict[tuple[str, int], dt.datetime]:
+    """When each journey's tissue was received, by its COI and manufacture attempt."""
+    return {
         (m.journey.coi_din, m.attempt): m.occurred_at
         for m in Milestone.objects.filter(kind=MilestoneKind.TISSUE_RECEIVED).select_related(
             "journey"
         )
     }
+
+
+def test_each_batch_was_opened_when_its_tissue_was_received(demo):
+    batches = list(Batch.objects.all())
+    received = tissue_received_at()
 
     assert len(batches) > 0
     for batch in batches:
@@ -170,12 +175,7 @@ def test_the_batch_in_expansion_entered_it_on_its_rep_start_day(demo):
 def test_each_batch_is_opened_on_its_tissue_receipt_and_its_row_was_written_in_the_build(demo):
     started, finished = demo
     batches = list(Batch.objects.all())
-    received = {
-        (m.journey.coi_din, m.attempt): m.occurred_at
-        for m in Milestone.objects.filter(kind=MilestoneKind.TISSUE_RECEIVED).select_related(
-            "journey"
-        )
-    }
+    received = tissue_received_at()
 
     assert len(batches) > 0
     for batch in batches:
