@@ -5,6 +5,8 @@
 - `open_test_batch(team, sequence=17)`: the batch of COI W1234 26 <sequence>, attempt 1,
   protocol file lifileucel_us 2024, opened by the facility's technologist; opened 30 days ago
   (its `opened_at` is set back so that a REP may start in the past).
+- `open_batch_at(team, sequence, occurred_at=…)`: the same batch opened by a receipt at a given
+  time, as it is; `stopped_for_withdrawal(batch, team)`: a batch stopped at the center's request.
 - `tissue_on_its_way(team)`, `specimen_of(journey, team)`: a journey whose tumor specimen is on
   its way to the facility, and its specimen container; `batch_of_patient(team, patient)`: the
   batch the facility's receipt scan of that specimen opens (the real way a batch begins).
@@ -102,6 +104,16 @@ def open_test_batch(team: CareTeam, sequence: int = 17, attempt: int = 1) -> Bat
     batch = open_batch_at(team, sequence, attempt=attempt)
     Batch.objects.filter(pk=batch.pk).update(opened_at=timezone.now() - dt.timedelta(days=30))
     return fresh(batch)
+
+
+def stopped_for_withdrawal(batch: Batch, team: CareTeam) -> Batch:
+    """`batch` stopped by the facility's technologist because the center withdrew the patient."""
+    return batch_services.advance_batch(
+        batch,
+        BatchStatus.STOPPED,
+        actor=team.manufacturing_tech,
+        reason="The center withdrew the patient.",
+    )
 
 
 def fresh(batch: Batch) -> Batch:

@@ -42,6 +42,7 @@ from tilcare.manufacturing.tests.batch_factories import (
     rep_start,
     screen_and_select,
     specimen_of,
+    stopped_for_withdrawal,
     tissue_on_its_way,
     walk_batch,
 )
@@ -305,12 +306,7 @@ def test_stopping_needs_a_reason(team):
 
 def test_a_stopped_batch_is_closed_like_a_rejected_one(team):
     # Given a batch stopped at the center's request
-    batch = batch_services.advance_batch(
-        open_test_batch(team),
-        BatchStatus.STOPPED,
-        actor=team.manufacturing_tech,
-        reason="The center withdrew the patient.",
-    )
+    batch = stopped_for_withdrawal(open_test_batch(team), team)
 
     # When anyone tries to move it on / Then the table refuses: it is closed
     with pytest.raises(TransitionBlocked) as blocked:

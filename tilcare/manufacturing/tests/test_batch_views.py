@@ -44,6 +44,7 @@ from tilcare.manufacturing.tests.batch_factories import (
     record_counts,
     rep_start,
     screen_and_select,
+    stopped_for_withdrawal,
     walk_batch,
 )
 from tilcare.patients.tests.factories import (
@@ -161,10 +162,7 @@ def test_a_stopped_batch_has_its_own_column_apart_from_the_rejected(team):
         actor=team.qa_reviewer,
         reason="Sterility failed.",
     )
-    stopped = batch_services.advance_batch(
-        open_test_batch(team, sequence=18), BatchStatus.STOPPED, actor=team.manufacturing_tech,
-        reason="The center withdrew the patient.",
-    )  # fmt: skip
+    stopped = stopped_for_withdrawal(open_test_batch(team, sequence=18), team)
 
     # When the board shows the closed batches
     text = body(client_for(team.manufacturing_tech).get(BOARD, {"closed": "1"}))
@@ -181,12 +179,7 @@ def test_a_stopped_batch_has_its_own_column_apart_from_the_rejected(team):
 
 def test_a_stopped_batch_s_page_says_it_will_have_no_disposition(team):
     # Given a batch stopped because the center withdrew the patient
-    batch = batch_services.advance_batch(
-        open_test_batch(team),
-        BatchStatus.STOPPED,
-        actor=team.manufacturing_tech,
-        reason="The center withdrew the patient.",
-    )
+    batch = stopped_for_withdrawal(open_test_batch(team), team)
 
     # When the technologist opens it
     text = body(client_for(team.manufacturing_tech).get(batch_url(batch)))
@@ -202,12 +195,7 @@ def test_a_stopped_batch_s_page_says_it_will_have_no_disposition(team):
 
 def test_a_batch_stopped_in_the_rep_keeps_its_growth_chart_but_forecasts_no_harvest(team):
     # Given a batch stopped in the REP, with its counts
-    batch = batch_services.advance_batch(
-        in_rep_with_counts(team),
-        BatchStatus.STOPPED,
-        actor=team.manufacturing_tech,
-        reason="The center withdrew the patient.",
-    )
+    batch = stopped_for_withdrawal(in_rep_with_counts(team), team)
 
     # When the technologist opens it
     text = body(client_for(team.manufacturing_tech).get(batch_url(batch)))
