@@ -1,5 +1,6 @@
 """Shared by the calculator tests (and other domains' checks of calculator text): a client signed
-in as a role, a call through POST /api/v1/calc/<slug>, and the lymphodepletion center settings."""
+in as a role, a call through POST /api/v1/calc/<slug> and its refusal by field, and the
+lymphodepletion center settings."""
 
 from __future__ import annotations
 
@@ -34,8 +35,14 @@ def client_for(role: Role) -> Client:
     return client
 
 
-def post(client: Client, slug: str, body: object):
-    """The calculator `slug` called with `body` as JSON."""
-    return client.post(
-        f"/api/v1/calc/{slug}", data=json.dumps(body), content_type="application/json"
-    )
+def post(client: Client, slug: str, body: object, raw: str | None = None):
+    """The calculator `slug` called with `body` as JSON, or with the `raw` text as it is."""
+    data = raw if raw is not None else json.dumps(body)
+    return client.post(f"/api/v1/calc/{slug}", data=data, content_type="application/json")
+
+
+def refused(response) -> dict[str, list[str]]:
+    """The errors by field of a refused calculation (422)."""
+    assert response.status_code == 422, response.json()
+    errors: dict[str, list[str]] = response.json()["errors"]
+    return errors

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tilcare.calculators.tests.helpers import CENTER, post
+from tilcare.calculators.tests.helpers import CENTER, post, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +36,6 @@ SD_AT_DAY_42 = {
     "measurements_mm": ["38", "17"],
 }
 RECIST = {"targets": TARGETS, "time_points": [SD_AT_DAY_42], "min_sd_days": 42}
-
-
-def refused(response) -> dict[str, list[str]]:
-    assert response.status_code == 422, response.json()
-    errors: dict[str, list[str]] = response.json()["errors"]
-    return errors
 
 
 # ASTCT CRS (Lee et al., BBMT 2019;25:625-638) --------------------------------------------------

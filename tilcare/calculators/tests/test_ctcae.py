@@ -18,6 +18,8 @@ from django.test import Client
 
 from tilcare.accounts.choices import Role
 from tilcare.calculators.registry import get_calculator
+from tilcare.calculators.tests.helpers import post
+from tilcare.calculators.tests.helpers import refused as field_errors
 from tilcare.patients.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,16 +34,10 @@ def client() -> Client:
     return client
 
 
-def post(client: Client, slug: str, body: object, raw: str | None = None):
-    data = raw if raw is not None else json.dumps(body)
-    return client.post(f"/api/v1/calc/{slug}", data=data, content_type="application/json")
-
-
 def refused(response) -> dict[str, list[str]]:
-    assert response.status_code == 422, response.json()
-    body = response.json()
-    assert body["detail"] == "Invalid input."
-    return body["errors"]
+    errors = field_errors(response)
+    assert response.json()["detail"] == "Invalid input."
+    return errors
 
 
 NEUTROPHILS = {"term": "neutrophil_count_decreased", "unit": "per_mm3"}
