@@ -18,9 +18,8 @@ from django.test import Client
 
 from tilcare.accounts.choices import Role
 from tilcare.calculators.registry import get_calculator
-from tilcare.calculators.tests.helpers import post
+from tilcare.calculators.tests.helpers import client_for, post
 from tilcare.calculators.tests.helpers import refused as field_errors
-from tilcare.patients.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +28,7 @@ SRC = "CTCAE v5.0 workbook"
 
 @pytest.fixture
 def client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(role=Role.PHYSICIAN))
-    return client
+    return client_for(Role.PHYSICIAN)
 
 
 def refused(response) -> dict[str, list[str]]:

@@ -12,11 +12,11 @@ import re
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from tilcare.accounts.choices import Role
 from tilcare.calculators.registry import Calculator, all_calculators
-from tilcare.patients.tests.factories import UserFactory
+from tilcare.calculators.tests.helpers import client_for
+from tilcare.calculators.tests.helpers import post as calculator_post
 
 pytestmark = pytest.mark.django_db
 
@@ -111,11 +111,9 @@ def test_a_number_far_outside_its_range_is_refused_on_its_own_field(slug, field,
     calculator = next(c for c in all_calculators() if c.slug == slug)
     body = {k: v for k, v in (calculator.example or {}).items() if k != field}
     raw = json.dumps(body)[:-1] + (", " if body else "") + f'"{field}": {value}}}'
-    client = Client()
-    client.force_login(UserFactory(role=Role.PHYSICIAN))
 
     # When it is sent to the calculator
-    response = client.post(f"/api/v1/calc/{slug}", data=raw, content_type="application/json")
+    response = post(slug, raw)
 
     # Then it is refused on that field alone, the message naming the limit it is past
     assert response.status_code == 422, response.json()
@@ -136,9 +134,8 @@ def test_every_calculator_has_numbers_to_refuse_or_none_at_all():
 
 
 def post(slug: str, raw: str):
-    client = Client()
-    client.force_login(UserFactory(role=Role.PHYSICIAN))
-    return client.post(f"/api/v1/calc/{slug}", data=raw, content_type="application/json")
+    """The raw JSON text sent to the calculator `slug` by a physician."""
+    return calculator_post(client_for(Role.PHYSICIAN), slug, None, raw=raw)
 
 
 @pytest.mark.parametrize(
