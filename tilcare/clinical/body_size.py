@@ -5,7 +5,7 @@ converted: convert explicitly with `.to(Unit.kg)` first). Plausibility limits, i
 weight 20–350 kg, height 100–250 cm; values outside are refused with `ImplausibleInput` naming
 the limit.
 
-Formulas (clinical-reference.md section 9):
+Formulas, each with its published source:
   * Mosteller BSA (m²) = √(height_cm × weight_kg / 3600) — Mosteller RD, N Engl J Med
     1987;317:1098. Computed with Decimal.sqrt().
   * DuBois BSA (m²) = 0.007184 × height_cm^0.725 × weight_kg^0.425 — DuBois D, DuBois EF, Arch
@@ -20,8 +20,9 @@ Formulas (clinical-reference.md section 9):
     2.3 kg per inch below 60 in, use the actual body weight, or refuse. Unset, a height below
     152.4 cm is refused with a message naming the setting; an extrapolated weight below the
     plausible minimum 20 kg is refused.
-  * Adjusted body weight = IBW + factor × (actual − IBW). The reference notes mark the common
-    factor 0.4 NOT CONFIRMED, so `factor` is a required keyword with no default.
+  * Adjusted body weight = IBW + factor × (actual − IBW). The common factor 0.4 is an
+    aminoglycoside convention (Traynor 1995) and conditioning practice varies from 25 % to 50 %
+    of the excess weight, so `factor` is a required keyword with no default.
 
 Rounding (only through the named functions below, ROUND_HALF_UP): BSA to 2 decimal places in m²
 (`round_bsa_m2`), BMI to 1 decimal place (`round_bmi`), IBW and adjusted weight to 1 decimal place

@@ -4,7 +4,7 @@ dose_IU = dose_IU_per_kg × dosing weight (kg), the weight on the basis the cent
 Devine ideal; adjusted with the center's factor). Dose per kg from the protocol: 600,000 IU/kg
 after lifileucel (Medina et al., JITC 2023;11(Suppl 1):A873) and in the NKI phase 3 protocol
 (ESMO 2018 trial design); the Proleukin label gives the same per-dose amount for monotherapy
-(clinical-reference.md section 3.1). The label modifies IL-2 by withholding doses, never by
+(Proleukin US prescribing information). The label modifies IL-2 by withholding doses, never by
 reducing them, so there is no reduced dose here.
 
 Units: the dose is reported in IU. MIU appear only through an explicit `.to(Unit.miu)` on the
