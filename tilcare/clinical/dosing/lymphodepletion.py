@@ -1,6 +1,6 @@
 """Lymphodepletion doses, day by day, from a protocol regimen and the center's settings.
 
-For each agent (clinical-reference.md sections 1.1 and 2; label and trial doses):
+For each agent (Amtagvi US label section 2 and the NKI phase 3 protocol; label and trial doses):
   * mg/kg agent (cyclophosphamide): dose_mg = dose_mg_per_kg × dosing weight in kg, the weight
     on the basis the center set (actual; Devine ideal; adjusted with the center's factor);
   * mg/m² agent (fludarabine): dose_mg = dose_mg_per_m2 × BSA in m², BSA by the formula the

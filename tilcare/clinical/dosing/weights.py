@@ -1,6 +1,6 @@
 """The body weight a dose or a creatinine clearance uses, on the basis the center set.
 
-Bases (clinical-reference.md section 9; which one a protocol uses is not settled by the sources,
+Bases (Devine 1974; Cockcroft & Gault 1976; which one a protocol uses is not settled by the sources,
 so it is always a center setting with no default):
   * actual: the patient's measured weight in kg;
   * ideal: Devine ideal body weight (`tilcare.clinical.body_size.ideal_body_weight`);

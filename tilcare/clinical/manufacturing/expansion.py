@@ -9,7 +9,7 @@ predictive distribution of ln(cells); where the protocol sets no upper limit (do
 the NKI protocol's "at least 5×10⁹" cells), the range is [lower, ∞).
 Source: Montgomery DC, Peck EA, Vining GG. Introduction to Linear Regression Analysis (Wiley),
 simple linear regression, prediction interval for a new observation. The dose range is the
-caller's (e.g. 7.5 × 10⁹ to 72 × 10⁹ viable cells, Amtagvi label, clinical-reference.md §1.1).
+caller's (e.g. 7.5 × 10⁹ to 72 × 10⁹ viable cells, Amtagvi US label section 2).
 
 Limits: only the exponential phase is modelled; a plateau, lag phase or loss of viability is not,
 so a harvest day far beyond the last count is an extrapolation the interval does not cover.
