@@ -45,7 +45,7 @@ def _object_id_of(obj: models.Model) -> str:
     return str(getattr(obj, "public_id", None) or obj.pk)
 
 
-def _local(moment: dt.datetime) -> str:
+def _utc_text(moment: dt.datetime) -> str:
     # The trail does not know whose clock the reader keeps: the time is named in UTC.
     return moment.astimezone(dt.UTC).strftime("%d %b %Y %H:%M %Z")
 
@@ -59,24 +59,29 @@ def check_occurred_at(
         raise InvalidInput({field: ["Give the date and time with its time zone."]})
     if occurred_at > now:
         raise InvalidInput(
-            {field: [f"The time it happened cannot be later than now ({_local(now)})."]}
+            {field: [f"The time it happened cannot be later than now ({_utc_text(now)})."]}
         )
 
 
-def _check_after_object_history(obj: models.Model, occurred_at: dt.datetime) -> None:
-    """A back-dated action cannot come before what the trail already holds about the object."""
-    latest = (
+def latest_occurred_at(obj: models.Model) -> dt.datetime | None:
+    """When the trail's last event about `obj` happened (None: the trail holds nothing of it)."""
+    return (
         AuditEvent.objects.filter(object_type=object_type_of(obj), object_id=_object_id_of(obj))
         .order_by("-seq")
         .values_list("occurred_at", flat=True)
         .first()
     )
+
+
+def _check_after_object_history(obj: models.Model, occurred_at: dt.datetime) -> None:
+    """A back-dated action cannot come before what the trail already holds about the object."""
+    latest = latest_occurred_at(obj)
     if latest is not None and occurred_at < latest:
         raise InvalidInput(
             {
                 "occurred_at": [
                     f"The time it happened cannot be before the last recorded change of this "
-                    f"{obj._meta.verbose_name} ({_local(latest)})."
+                    f"{obj._meta.verbose_name} ({_utc_text(latest)})."
                 ]
             }
         )

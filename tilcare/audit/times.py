@@ -18,8 +18,7 @@ import datetime as dt
 from django.db import models
 from django.utils import timezone
 
-from tilcare.audit.models import AuditEvent
-from tilcare.audit.services import object_type_of
+from tilcare.audit.services import latest_occurred_at
 
 
 def audit_time(obj: models.Model | None, moment: dt.datetime | None) -> dt.datetime | None:
@@ -28,13 +27,7 @@ def audit_time(obj: models.Model | None, moment: dt.datetime | None) -> dt.datet
     if moment is None or timezone.is_naive(moment) or moment > timezone.now():
         return None
     if obj is not None and obj.pk is not None:
-        object_id = str(getattr(obj, "public_id", None) or obj.pk)  # as the trail names it
-        latest = (
-            AuditEvent.objects.filter(object_type=object_type_of(obj), object_id=object_id)
-            .order_by("-seq")
-            .values_list("occurred_at", flat=True)
-            .first()
-        )
+        latest = latest_occurred_at(obj)
         if latest is not None and moment < latest:
             return None
     return moment
