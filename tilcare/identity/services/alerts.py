@@ -50,8 +50,7 @@ def raise_alert(
     cannot carry that time)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("raise_alert() must run inside the caller's transaction.")
-    raised = IdentityAlert(coi_din=coi_din)
-    occurred = audit_time(raised, at)
+    occurred = audit_time(None, at)  # a new alert has no history to come after
     alert = IdentityAlert.objects.create(
         coi_din=coi_din,
         kind=kind,
@@ -69,7 +68,7 @@ def raise_alert(
         actor=actor,
         after=snapshot(alert),
         subject_id=subject_of(coi_din),
-        occurred_at=alert.raised_at,
+        occurred_at=occurred,
     )
     return alert
 
@@ -116,6 +115,6 @@ def acknowledge_alert(
             before=before,
             after=snapshot(alert),
             subject_id=subject_of(alert.coi_din),
-            occurred_at=occurred_at or audit_time(alert, alert.acknowledged_at),
+            occurred_at=occurred_at,
         )
     return alert

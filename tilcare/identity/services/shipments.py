@@ -74,25 +74,21 @@ def _refuse(field: str, message: str) -> InvalidInput:
     return InvalidInput({field: [message]})
 
 
-def _check_time(at: Any, now: dt.datetime) -> list[str]:
+def _check_time(at: Any, now: dt.datetime, *, skew: dt.timedelta = CLOCK_SKEW) -> list[str]:
+    """Problems with a time given for when something happened: never more than `skew` ahead of
+    now (a device's clock may run a little fast; a time typed for the past has no allowance)."""
     if not isinstance(at, dt.datetime):
         return ["Give a date and time."]
     if timezone.is_naive(at):
         return ["Give the date and time with its UTC offset (time zone)."]
-    if at > now + CLOCK_SKEW:
+    if at > now + skew:
         return ["Date and time cannot be in the future."]
     return []
 
 
-def _past_time(at: Any) -> list[str]:
-    """Problems with a time given for when something already happened (never ahead of now)."""
-    if not isinstance(at, dt.datetime):
-        return ["Give a date and time."]
-    if timezone.is_naive(at):
-        return ["Give the date and time with its UTC offset (time zone)."]
-    if at > timezone.now():
-        return ["Date and time cannot be in the future."]
-    return []
+def _check_past_time(at: Any) -> list[str]:
+    """A time typed for when something already happened: no clock allowance."""
+    return _check_time(at, timezone.now(), skew=dt.timedelta(0))
 
 
 def _parties(origin: Organization, destination: Organization) -> tuple[Organization, Organization]:
@@ -123,7 +119,7 @@ def create_shipment(
     `occurred_at`: when it was planned, if entered later (its audit event is dated then)."""
     require(policies.can_manage_shipment(actor, origin.pk, destination.pk), NOT_MANAGER)
     errors: dict[str, list[str]] = {}
-    if occurred_at is not None and (problems := _past_time(occurred_at)):
+    if occurred_at is not None and (problems := _check_past_time(occurred_at)):
         errors["occurred_at"] = problems
     coi_din = (coi_din or "").strip().upper()
     if len(coi_din) != 13 or not coi_din.isalnum():
@@ -324,7 +320,7 @@ def add_temperature_readings(
     )
     source = (source or "").strip()
     errors: dict[str, list[str]] = {}
-    if occurred_at is not None and (problems := _past_time(occurred_at)):
+    if occurred_at is not None and (problems := _check_past_time(occurred_at)):
         errors["occurred_at"] = problems
     if not source:
         errors["source"] = ["Say where the readings come from (e.g. the logger's file name)."]
