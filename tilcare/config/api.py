@@ -136,8 +136,12 @@ class _NoQuery(QueryModel):
     __ninja_collection_fields__: list[str] = []
 
 
+@functools.cache
 def _declared_query(model: type[QueryModel]) -> dict[str, Any]:
-    """Each query parameter `model` declares, by the name a request gives it, with its type."""
+    """Each query parameter `model` declares, by the name a request gives it, with its type.
+
+    Cached per model: a query model is fixed once the routes are built, and this runs on every
+    request."""
     declared: dict[str, Any] = {}
     flatten_map: dict[str, tuple[str, ...]] = getattr(model, "__ninja_flatten_map__", {})
     for name, path in flatten_map.items():

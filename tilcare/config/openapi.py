@@ -24,6 +24,8 @@ import copy
 from decimal import Decimal
 from typing import Any
 
+from tilcare.core.api_support import json_number
+
 ERROR_REF = "#/components/schemas/ApiError"
 INVALID_REF = "#/components/schemas/InvalidInputError"
 BLOCKED_REF = "#/components/schemas/TransitionBlockedError"
@@ -155,8 +157,7 @@ def _bounds_as_numbers(node: Any) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             if key in _NUMERIC_KEYWORDS and isinstance(value, str):
-                number = Decimal(value)
-                node[key] = int(number) if number == number.to_integral_value() else float(number)
+                node[key] = json_number(Decimal(value))
             else:
                 _bounds_as_numbers(value)
     elif isinstance(node, list):

@@ -123,10 +123,10 @@ def checked_range(
     tells clients the range.
     """
     low = "exclusiveMinimum" if above_minimum else "minimum"
-    return {low: _json_number(minimum), "maximum": _json_number(maximum)}
+    return {low: json_number(minimum), "maximum": json_number(maximum)}
 
 
-def _json_number(value: Decimal | int) -> int | float:
+def json_number(value: Decimal | int) -> int | float:
     number = Decimal(value)
     return int(number) if number == number.to_integral_value() else float(number)
 

@@ -57,6 +57,7 @@ from tilcare.manufacturing.batch_forecast import (
     with_stored_thresholds,
 )
 from tilcare.manufacturing.batch_schemas import (
+    THRESHOLD_DEFAULT,
     AdvanceIn,
     BatchOut,
     CultureCountIn,
@@ -91,7 +92,6 @@ router = Router(tags=["manufacturing: batch record"])
 NOT_A_VIEWER = "The batch record is the manufacturing facility's."
 BILLION = Decimal(10) ** 9
 FILE_NAME_MAX = 200  # ReactivitySource.file_name
-STORED_THRESHOLD = "Default: the facility's stored threshold (required when none is stored)"
 
 # The query parameters, typed and bounded so the document gives their ranges; the checks with
 # their own wording stay the facility threshold checks' (`parse_thresholds`, `parse_probability`).
@@ -113,7 +113,7 @@ IfnGammaDifference = Annotated[Decimal | None, _number(0, IFN_GAMMA_DIFFERENCE_M
 IfnGammaFold = Annotated[Decimal | None, _number(0, FOLD_MAX)]
 Cd137Difference = Annotated[Decimal | None, _number(0, CD137_DIFFERENCE_MAX)]
 Probability = Annotated[Decimal | None, _number(0, PROBABILITY_MAX, above_minimum=True)]
-STORED = Query(None, description=STORED_THRESHOLD)
+STORED = Query(None, description=THRESHOLD_DEFAULT)
 WARN_BELOW_PROBABILITY = Query(
     None,
     description="The early warning is raised when the probability of reaching the dose range "

@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
 
 from tilcare.core.api_support import (
     AwareDateTime,
@@ -42,7 +41,6 @@ from tilcare.manufacturing.models import (
     Batch,
 )
 
-_STRICT_INPUT = ConfigDict(extra="forbid")
 # Ranges the services check (with the field's label and the value sent in the message).
 CULTURE_CELLS = checked_range(0, CULTURE_CELLS_MAX)
 PERCENT = checked_range(0, 100)
@@ -52,8 +50,6 @@ PERCENT = checked_range(0, 100)
 
 
 class TissueReceiptIn(InputSchema):
-    model_config = _STRICT_INPUT
-
     received_at: AwareDateTime = Field(..., description="When the tissue arrived, with offset")
     weight_g: Decimal = Field(
         ...,
@@ -69,8 +65,6 @@ class TissueReceiptIn(InputSchema):
 
 
 class CultureIn(InputSchema):
-    model_config = _STRICT_INPUT
-
     culture_id: str = Field(..., description="The culture (well) id, e.g. F03")
     viable_cells: Decimal | None = Field(
         None, json_schema_extra=CULTURE_CELLS, description="Whole cells (not ×10⁶), at most 10¹¹"
@@ -82,8 +76,6 @@ class CultureIn(InputSchema):
 
 
 class CultureCountIn(InputSchema):
-    model_config = _STRICT_INPUT
-
     viable_cells: Decimal = Field(
         ..., json_schema_extra=CULTURE_CELLS, description="Whole cells (not ×10⁶), at most 10¹¹"
     )
@@ -93,32 +85,28 @@ class CultureCountIn(InputSchema):
     counted_at: AwareDateTime
 
 
-_THRESHOLD_DEFAULT = "Default: the facility's stored threshold (required when none is stored)"
+THRESHOLD_DEFAULT = "Default: the facility's stored threshold (required when none is stored)"
 
 
 class SelectionIn(InputSchema):
-    model_config = _STRICT_INPUT
-
     culture_ids: list[str] = Field(..., description="The screened cultures chosen for the REP")
     reason: str = Field(..., description="Why these cultures")
     min_ifn_gamma_difference_pg_per_ml: Decimal | None = Field(
         None,
         json_schema_extra=checked_range(0, IFN_GAMMA_DIFFERENCE_MAX),
-        description=_THRESHOLD_DEFAULT,
+        description=THRESHOLD_DEFAULT,
     )
     min_ifn_gamma_fold: Decimal | None = Field(
-        None, json_schema_extra=checked_range(0, FOLD_MAX), description=_THRESHOLD_DEFAULT
+        None, json_schema_extra=checked_range(0, FOLD_MAX), description=THRESHOLD_DEFAULT
     )
     min_cd137_difference_points: Decimal | None = Field(
         None,
         json_schema_extra=checked_range(0, CD137_DIFFERENCE_MAX),
-        description=_THRESHOLD_DEFAULT,
+        description=THRESHOLD_DEFAULT,
     )
 
 
 class RepCountIn(InputSchema):
-    model_config = _STRICT_INPUT
-
     day: int = Field(
         ...,
         json_schema_extra=checked_range(0, REP_DAY_MAX),
@@ -141,14 +129,10 @@ class RepCountIn(InputSchema):
 
 
 class HarvestPlanIn(InputSchema):
-    model_config = _STRICT_INPUT
-
     planned_harvest_on: IsoDate
 
 
 class AdvanceIn(InputSchema):
-    model_config = _STRICT_INPUT
-
     to_status: str = Field(..., description="The status to move to (see the workflow table)")
     reason: str = Field("", description="Required to reject")
     rep_started_on: IsoDate | None = Field(None, description="Entering the REP: day 0")
