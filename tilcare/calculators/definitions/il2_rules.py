@@ -8,6 +8,7 @@ clinician finding yes / no / not assessed. Anything left blank is "not assessed"
 (No `from __future__ import annotations`: ninja and pydantic read these annotations at import.)
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -100,8 +101,8 @@ def _runner(rule_set: RuleSet) -> Any:
     return run
 
 
-def _all_runner(rule_sets: tuple[RuleSet, ...]) -> Any:
-    units = {key: spec.unit for key, spec in shared_catalogue(rule_sets).items()}
+def _all_runner(rule_sets: tuple[RuleSet, ...], catalogue: Mapping[str, ObservationSpec]) -> Any:
+    units = {key: spec.unit for key, spec in catalogue.items()}
 
     def run(data: Schema) -> Outcome:
         result = evaluate_all(rule_sets, _observations(data, units))
@@ -171,7 +172,7 @@ for _ref in available_protocols():
                 _name(f"il2-criteria-{_protocol.protocol_id}-{_protocol.version}") + "In",
                 tuple(_catalogue.values()),
             ),
-            run=_all_runner(_sets),
+            run=_all_runner(_sets, _catalogue),
             example={"serum_creatinine_mg_per_dl": "2.6", **_BETOF_WARNER_EXAMPLE},
         )
     )
