@@ -68,7 +68,7 @@ def raise_alert(
         actor=actor,
         after=snapshot(alert),
         subject_id=subject_of(coi_din),
-        occurred_at=occurred,
+        occurred_at=alert.raised_at,  # the event and the row carry the same instant
     )
     return alert
 
@@ -115,6 +115,6 @@ def acknowledge_alert(
             before=before,
             after=snapshot(alert),
             subject_id=subject_of(alert.coi_din),
-            occurred_at=occurred_at,
+            occurred_at=occurred_at or audit_time(alert, alert.acknowledged_at),
         )
     return alert

@@ -348,7 +348,7 @@ def apply_label(label: Label, *, actor: User, occurred_at: dt.datetime | None = 
             before=before,
             after=snapshot(label),
             subject_id=subject_of(label.item.coi_din),
-            occurred_at=occurred_at,
+            occurred_at=occurred_at or audit_time(label, label.applied_at),
         )
     return label
 
