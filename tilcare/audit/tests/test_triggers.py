@@ -227,3 +227,174 @@ def test_install_is_idempotent(records):
 
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=records["event"].pk).update(reason="edited")
+
+
+# --------------------------------------------------------------------------------------------
+# Inserting over an existing row: SQLite's REPLACE deletes the row it collides with and writes a
+# new one, and upserts update it. Each must be refused like the UPDATE or DELETE it amounts to.
+# --------------------------------------------------------------------------------------------
+
+REPLACE_VERBS = ["INSERT OR REPLACE INTO", "REPLACE INTO"]
+
+
+@pytest.fixture(params=["OFF", "ON"], ids=["recursive_triggers_off", "recursive_triggers_on"])
+def recursive_triggers(request):
+    """SQLite fires DELETE triggers for REPLACE's deletions only with this pragma on: the
+    refusal must hold either way, since any connection (a script, a shell) may leave it off."""
+    if connection.vendor != "sqlite":
+        pytest.skip("REPLACE and the recursive_triggers pragma are SQLite's.")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA recursive_triggers")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA recursive_triggers = {request.param}")
+    yield request.param
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA recursive_triggers = {previous}")
+
+
+def stored_row(table: str, pk: int) -> dict[str, object]:
+    """The row as the database holds it, column by column."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} WHERE id = %s", [pk])
+        values = cursor.fetchone()
+        return {column[0]: value for column, value in zip(cursor.description, values, strict=True)}
+
+
+def insert_sql(verb: str, table: str, row: dict[str, object], suffix: str = "") -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in row)
+    placeholders = ", ".join(["%s"] * len(row))
+    return f"{verb} {table} ({columns}) VALUES ({placeholders}){suffix}"
+
+
+def with_change(model, row: dict[str, object], change: dict[str, object]) -> dict[str, object]:
+    columns = {model._meta.get_field(field).column: value for field, value in change.items()}
+    return {**row, **columns}
+
+
+@pytest.mark.parametrize("verb", REPLACE_VERBS)
+@pytest.mark.parametrize(("name", "model", "change"), CASES, ids=CASE_IDS)
+def test_sqlite_replace_of_an_existing_row_is_refused(
+    records, recursive_triggers, verb, name, model, change
+):
+    # Given a stored row, and the same row with one value changed
+    before = snapshot_rows()
+    table = model._meta.db_table
+    row = with_change(model, stored_row(table, records[name].pk), change)
+
+    # When it is written over the stored row with REPLACE
+    with (
+        pytest.raises(DatabaseError) as refused,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(insert_sql(verb, table, row), list(row.values()))
+
+    # Then the database refuses it and nothing changed
+    assert REFUSAL in str(refused.value)
+    assert snapshot_rows() == before
+
+
+# Unique keys besides the primary key: REPLACE on a new id would delete the row holding the key.
+OTHER_UNIQUE_KEYS = [
+    ("event", AuditEvent, "seq"),
+    ("event", AuditEvent, "hash"),
+    ("signature", Signature, "audit_event_id"),
+]
+
+
+@pytest.mark.parametrize("verb", REPLACE_VERBS)
+@pytest.mark.parametrize(
+    ("name", "model", "key"), OTHER_UNIQUE_KEYS, ids=[key for _, _, key in OTHER_UNIQUE_KEYS]
+)
+def test_sqlite_replace_on_another_unique_key_is_refused(
+    records, recursive_triggers, verb, name, model, key
+):
+    # Given a new row (new id, and a new hash for an event) that repeats one unique key of a
+    # stored row
+    before = snapshot_rows()
+    table = model._meta.db_table
+    row = stored_row(table, records[name].pk)
+    row["id"] = model.objects.order_by("-id").values_list("id", flat=True)[0] + 1000
+    if model is AuditEvent and key != "hash":
+        row["hash"] = "f" * 64
+
+    # When it is written with REPLACE (which would delete the stored row to make room)
+    with (
+        pytest.raises(DatabaseError) as refused,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(insert_sql(verb, table, row), list(row.values()))
+
+    # Then the database refuses it and the stored row is kept as it was
+    assert REFUSAL in str(refused.value)
+    assert snapshot_rows() == before
+
+
+@pytest.mark.parametrize(("name", "model", "change"), CASES, ids=CASE_IDS)
+def test_an_upsert_over_an_existing_row_is_refused(records, name, model, change):
+    # Given a stored row, and the same row with one value changed
+    before = snapshot_rows()
+    table = model._meta.db_table
+    row = with_change(model, stored_row(table, records[name].pk), change)
+    quote = connection.ops.quote_name
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in row if c != "id")
+
+    # When it is inserted with ON CONFLICT DO UPDATE (SQLite and PostgreSQL both have it)
+    statement = insert_sql("INSERT INTO", table, row, f" ON CONFLICT (id) DO UPDATE SET {updates}")
+    with (
+        pytest.raises(DatabaseError) as refused,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, list(row.values()))
+
+    # Then the database refuses it and nothing changed
+    assert REFUSAL in str(refused.value)
+    assert snapshot_rows() == before
+
+
+def test_sqlite_connections_fire_delete_triggers_for_replace():
+    # Given the configured SQLite connection / Then recursive triggers are on, so a REPLACE's
+    # deletions meet the DELETE triggers as well as the insert check
+    if connection.vendor != "sqlite":
+        pytest.skip("A SQLite connection setting.")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA recursive_triggers")
+        assert cursor.fetchone() == (1,)
+
+
+def installed_triggers() -> list[str]:
+    tables = list(triggers.PROTECTED_TABLES)
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN "
+                f"({', '.join(['%s'] * len(tables))}) ORDER BY name",
+                tables,
+            )
+        else:
+            cursor.execute(
+                "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE NOT t.tgisinternal AND c.relname = ANY(%s) ORDER BY t.tgname",
+                [tables],
+            )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def test_remove_drops_every_trigger_install_created():
+    # Given the triggers installed: update, delete and insert-over-a-row on SQLite; change and
+    # truncate on PostgreSQL
+    per_table = ("no_delete", "no_replace", "no_update")
+    if connection.vendor == "postgresql":
+        per_table = ("no_change", "no_truncate")
+    assert installed_triggers() == sorted(
+        f"{table}_{name}" for table in triggers.PROTECTED_TABLES for name in per_table
+    )
+
+    # When they are removed (as before a transactional test's flush)
+    triggers.remove(connection)
+
+    # Then none is left
+    assert installed_triggers() == []
