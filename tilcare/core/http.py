@@ -1,4 +1,5 @@
-"""View helpers: look an object up through `visible_to`, and answer denied actions plainly."""
+"""View helpers: look an object up through `visible_to`, answer denied actions plainly, and
+refuse a request body too large for its route before it is read."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,6 +15,51 @@ from django.shortcuts import render
 from tilcare.core.errors import NotVisible, PermissionDenied
 
 M = TypeVar("M", bound=Model)
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Room around an uploaded file for the form's other fields and the multipart part headers.
+UPLOAD_FORM_ALLOWANCE = 64 * 1024
+
+
+def accepts_upload(max_file_bytes: int) -> Callable[[F], F]:
+    """Marks a page view or an API operation that takes a file of at most `max_file_bytes`.
+
+    Its request body may be that long plus `UPLOAD_FORM_ALLOWANCE`; every other route's at most
+    DATA_UPLOAD_MAX_MEMORY_SIZE. A longer body is refused with 413 before any of it is read
+    (`body_too_large`, checked by `core.middleware.RequestBodyLimitMiddleware` for pages and by
+    the API for its operations). The view still checks the file's own size before reading it.
+    """
+
+    def mark(view: F) -> F:
+        view.max_upload_bytes = max_file_bytes  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def upload_too_large(max_file_bytes: int) -> str:
+    return f"The file is larger than {max_file_bytes:,} bytes, the most this upload accepts."
+
+
+def body_too_large(request: HttpRequest, view: Callable[..., Any]) -> str | None:
+    """Why the request's body is refused unread (its declared length is over the limit of
+    `view`, see `accepts_upload`), naming the limit; None if it may be read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0  # Django reads no body then
+    upload: int | None = getattr(view, "max_upload_bytes", None)
+    if upload is not None:
+        return upload_too_large(upload) if length > upload + UPLOAD_FORM_ALLOWANCE else None
+    limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and length > limit:
+        return body_limit_exceeded(limit)
+    return None
+
+
+def body_limit_exceeded(limit: int | None = None) -> str:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE if limit is None else limit
+    return f"The request body is larger than {limit:,} bytes, the most this server accepts."
 
 
 def get_visible_or_404(queryset: QuerySet[M], public_id: Any) -> M:

@@ -1,4 +1,4 @@
-"""Security headers Django 5.2 does not set itself."""
+"""Security headers Django 5.2 does not set itself, deny by default, and request body limits."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from tilcare.core.http import body_limit_exceeded, body_too_large
 
 # Everything is served from this server: no CDN, no inline script, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -36,3 +40,36 @@ class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
         if request.path_info.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+def _too_large(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "413.html", {"message": message}, status=413)
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses a page's request body over its route's limit with 413 before it is read.
+
+    The limit is the view's upload limit (`core.http.accepts_upload`) or
+    DATA_UPLOAD_MAX_MEMORY_SIZE, checked against the declared Content-Length. A body Django
+    still finds too large as it reads it (RequestDataTooBig) is a 413 too, not a 400. The API
+    checks its own operations the same way (`tilcare.config.api`).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        if request.path_info.startswith("/api/"):
+            return None
+        message = body_too_large(request, view_func)
+        return None if message is None else _too_large(request, message)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig) and not request.path_info.startswith("/api/"):
+            return _too_large(request, body_limit_exceeded())
+        return None
