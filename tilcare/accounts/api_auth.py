@@ -3,7 +3,12 @@
 Bearer tokens are for systems (lab instruments, interface engines). A secret looks like
 `tc_<43 url-safe characters>` and is shown once when it is issued; only its SHA-256 is stored
 (`ApiToken.key_hash`), with the first 8 characters (`key_prefix`) kept so that people can tell
-their tokens apart. A revoked token, or a token whose user is inactive, is refused.
+their tokens apart. A revoked or expired token, or a token whose user is inactive, is refused
+(401); a read-only token is refused on any request that writes (403).
+
+A browser session answers 401 until the person has confirmed their second factor, when their
+role needs one (accounts.policies.needs_second_factor). Bearer tokens are for systems and are not
+asked for one.
 
 The token model is looked up through the app registry rather than imported: the kernel sits
 below `accounts` in the layer contract, just as Django's own code reaches the user model through
@@ -24,7 +29,9 @@ from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
 from ninja.utils import check_csrf
 
+from tilcare.accounts.choices import TokenScope
 from tilcare.accounts.models import ApiToken
+from tilcare.accounts.policies import second_factor_pending
 
 SECRET_PREFIX = "tc_"
 KEY_PREFIX_LENGTH = 8
@@ -37,6 +44,11 @@ CSRF_FAILED = (
     "X-CSRFToken header. Systems should use 'Authorization: Bearer <token>' instead."
 )
 INVALID_TOKEN = "Invalid, revoked or expired API token."
+READ_ONLY_TOKEN = "This API token is read-only; a request that writes needs a read_write token."
+SECOND_FACTOR_PENDING = (
+    "Finish signing in: enter the code from your authenticator app on the sign-in page."
+)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def new_secret() -> str:
@@ -53,24 +65,31 @@ def key_prefix_of(secret: str) -> str:
     return secret[:KEY_PREFIX_LENGTH]
 
 
-def user_for_secret(secret: str, *, now: dt.datetime | None = None) -> Any | None:
-    """The active user a live token belongs to, or None. Refreshes `last_used_at` (coarsely)."""
+def token_for_secret(secret: str, *, now: dt.datetime | None = None) -> Any | None:
+    """The live token (not revoked, not expired, its user active) the secret belongs to, or
+    None. Refreshes `last_used_at` (coarsely)."""
     if not secret.startswith(SECRET_PREFIX):
         return None
+    now = now or timezone.now()
     token: Any = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=hash_secret(secret), revoked_at__isnull=True)
+        .filter(key_hash=hash_secret(secret), revoked_at__isnull=True, expires_at__gt=now)
         .first()
     )
     if token is None or not token.user.is_active:
         return None
-    now = now or timezone.now()
     last_used = token.last_used_at
     if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
         # A bookkeeping column, not a regulated record: no audit event, and a plain UPDATE so that
         # concurrent requests never wait on each other for it.
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
+
+
+def user_for_secret(secret: str, *, now: dt.datetime | None = None) -> Any | None:
+    """The active user a live token belongs to, or None."""
+    token = token_for_secret(secret, now=now)
+    return token.user if token is not None else None
 
 
 class BearerTokenAuth(HttpBearer):
@@ -78,9 +97,12 @@ class BearerTokenAuth(HttpBearer):
     (401), never silently passed on to the session check."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any | None:
-        user = user_for_secret(token.strip())
-        if user is None:
+        api_token = token_for_secret(token.strip())
+        if api_token is None:
             raise AuthenticationError(401, INVALID_TOKEN)
+        if api_token.scope != TokenScope.READ_WRITE and request.method not in SAFE_METHODS:
+            raise HttpError(403, READ_ONLY_TOKEN)
+        user = api_token.user
         # Views, selectors and policies read request.user, whichever way the caller signed in.
         request.user = user
         return user
@@ -97,6 +119,8 @@ class SessionAuthWithCsrf(SessionAuth):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not user.is_active:
             return None
+        if second_factor_pending(user):
+            raise AuthenticationError(401, SECOND_FACTOR_PENDING)
         if (
             self.csrf
             and not getattr(request, "_ninja_csrf_exempt", False)
@@ -119,6 +143,11 @@ def authenticated_user(request: HttpRequest) -> Any | None:
     if scheme.lower() == "bearer":
         return user_for_secret(value.strip())
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.is_active:
+    if (
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and not second_factor_pending(user)
+    ):
         return user
     return None

@@ -36,3 +36,10 @@ CENTER_ROLES = frozenset(
     }
 )
 FACILITY_ROLES = frozenset({Role.MANUFACTURING_TECH, Role.QA_REVIEWER})
+
+
+class TokenScope(models.TextChoices):
+    """What an API token may do: read only, or read and write."""
+
+    READ = "read", "Read only"
+    READ_WRITE = "read_write", "Read and write"

@@ -24,3 +24,27 @@ class CenterSettingsForm(forms.ModelForm):
             "New chain-of-identity numbers use it; existing ones never change.",
             "after_hours_phone": "Shown to patients as the number to call day and night.",
         }
+
+
+class SecondFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )
+
+
+class SetupCodeForm(forms.Form):
+    code = forms.CharField(
+        label="6-digit code from the app",
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=500, help_text="Kept in the audit trail.")

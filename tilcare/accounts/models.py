@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 import zoneinfo
 
@@ -10,7 +11,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-from tilcare.accounts.choices import CENTER_ROLES, FACILITY_ROLES, OrganizationKind, Role
+from tilcare.accounts.choices import (
+    CENTER_ROLES,
+    FACILITY_ROLES,
+    OrganizationKind,
+    Role,
+    TokenScope,
+)
 from tilcare.accounts.roles import Perm, permissions_for
 from tilcare.core.models import TimeStampedModel
 
@@ -107,14 +114,37 @@ class User(AbstractUser):
 
 
 class ApiToken(TimeStampedModel):
-    """A bearer token for systems that call the API. Only a hash of the secret is stored."""
+    """A bearer token for systems that call the API. Only a hash of the secret is stored.
+
+    Every token expires (`expires_at`, set when it is issued) and can be revoked earlier; a read
+    token is refused on any request that writes.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     key_prefix = models.CharField(max_length=8, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=16, choices=TokenScope.choices)
+    expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # None: issued or revoked from the server's command line (the audit trail says "system").
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_prefix}…)"
+
+    def status_at(self, now: dt.datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def is_live_at(self, now: dt.datetime) -> bool:
+        return self.status_at(now) == "active"

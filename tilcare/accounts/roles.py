@@ -157,6 +157,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 }
 
 
+# A role holding any of these needs a second factor at sign-in (accounts.policies): it sees who the
+# patient is, signs or attests records (eligibility, the chain-of-identity scans and custody
+# handoffs that QA and the bedside sign against), or controls other people's access.
+SECOND_FACTOR_PERMS = frozenset(
+    {
+        Perm.VIEW_PATIENT_IDENTITY,
+        Perm.SIGN_ELIGIBILITY,
+        Perm.RECORD_CUSTODY,
+        Perm.ACKNOWLEDGE_IDENTITY_ALERT,
+        Perm.MANAGE_CENTER,
+    }
+)
+
+
 def permissions_for(role: str | None) -> frozenset[Perm]:
     """Deny by default: an unknown or empty role has no permission at all."""
     if not role:

@@ -181,8 +181,10 @@ def test_issuing_a_token_is_audited_without_the_secret_or_its_hash(navigator):
     event = AuditEvent.objects.order_by("-seq").first()
     assert event.action == "accounts.api_token.issue"
     assert json.loads(event.after_json) == {
+        "expires_at": token.expires_at.astimezone(dt.UTC).isoformat(),
         "key_prefix": secret[:8],
         "name": "lab instrument",
+        "scope": "read_write",
         "user": str(navigator.public_id),
     }
     assert secret not in event.after_json

@@ -1,4 +1,4 @@
-"""Writes to organizations: the center settings every other domain relies on.
+"""Writes to organizations and their people: the center settings every other domain relies on.
 
 The ISBT 128 facility identification number (FIN) is assigned to each facility by ICCBBA; it has
 no default, and no chain-of-identity number can be issued until a center administrator sets it.
@@ -14,8 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from tilcare.accounts import policies
-from tilcare.accounts.api_auth import hash_secret, key_prefix_of, new_secret
-from tilcare.accounts.models import ApiToken, Organization, User
+from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_change, record_event
 from tilcare.core.errors import InvalidInput
@@ -54,36 +53,6 @@ def update_center_settings(
             reason=reason.strip(),
         )
     return center
-
-
-def issue_api_token(user: User, *, name: str, actor: User | None = None) -> tuple[ApiToken, str]:
-    """Create a bearer token for `user`; returns the token and its secret, which is never stored.
-
-    Issued from the server's command line (`tilcare createtoken`), so `actor` is None (system).
-    """
-    errors: dict[str, list[str]] = {}
-    name = name.strip()
-    if not name:
-        errors["name"] = ["Name the token after the system that will use it, e.g. lab instrument."]
-    elif len(name) > 100:
-        errors["name"] = ["Token name takes at most 100 characters."]
-    if not user.is_active:
-        errors["user"] = [f"User {user.username} is inactive; an inactive user's token is refused."]
-    if errors:
-        raise InvalidInput(errors)
-    secret = new_secret()
-    with transaction.atomic():
-        token = ApiToken.objects.create(
-            user=user, name=name, key_prefix=key_prefix_of(secret), key_hash=hash_secret(secret)
-        )
-        # The hash stays out of the audit trail: it is the credential's only stored form.
-        record_event(
-            "accounts.api_token.issue",
-            token,
-            actor=actor,
-            after={"user": str(user.public_id), "name": name, "key_prefix": token.key_prefix},
-        )
-    return token, secret
 
 
 def create_organization(
