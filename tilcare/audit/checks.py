@@ -50,17 +50,21 @@ def check_app_role_cannot_step_around_triggers(
             )
         ]
     messages: list[CheckMessage] = []
-    if problems.owned:
+    if problems.superuser or problems.owned:
+        what = (
+            "is a superuser"
+            if problems.superuser
+            else f"owns the append-only tables ({', '.join(problems.owned)})"
+        )
         messages.append(
             Error(
-                f'The application\'s database role "{problems.role}" owns the append-only tables '
-                f"({', '.join(problems.owned)}) or is a superuser, so it could disable their "
-                "triggers and rewrite the audit trail.",
+                f'The application\'s database role "{problems.role}" {what}, so it could disable '
+                "the append-only triggers and rewrite the audit trail.",
                 hint=HINT,
                 id="audit.E001",
             )
         )
-    if problems.changeable:
+    if problems.changeable and not problems.superuser:
         messages.append(
             Error(
                 f'The application\'s database role "{problems.role}" may UPDATE, DELETE or '

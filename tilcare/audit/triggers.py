@@ -238,33 +238,35 @@ class AppRoleProblems:
     """How a connection's role could step around the append-only triggers (empty: it cannot)."""
 
     role: str
-    # Protected tables the role owns (or every one, for a superuser): it could disable triggers.
+    # A superuser may do anything, the protected tables existing yet or not.
+    superuser: bool
+    # Protected tables the role owns (or is a member of their owner): it could disable triggers.
     owned: tuple[str, ...]
     # Protected tables it does not own but may UPDATE, DELETE or TRUNCATE.
     changeable: tuple[str, ...]
 
     def __bool__(self) -> bool:
-        return bool(self.owned or self.changeable)
+        return bool(self.superuser or self.owned or self.changeable)
 
 
 def app_role_problems(connection: BaseDatabaseWrapper) -> AppRoleProblems:
     """Ask PostgreSQL what the connection's role may do to the protected tables."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
+        role, superuser = cursor.fetchone()
         cursor.execute(
-            "SELECT current_user, c.relname, pg_has_role(c.relowner, 'MEMBER'), "
+            "SELECT c.relname, pg_has_role(c.relowner, 'MEMBER'), "
             "has_table_privilege(c.oid, 'UPDATE, DELETE, TRUNCATE') "
             "FROM unnest(%s::text[]) AS t(name) JOIN pg_class c ON c.oid = to_regclass(t.name) "
             "ORDER BY c.relname",
             [list(PROTECTED_TABLES)],
         )
         rows = cursor.fetchall()
-        if not rows:
-            cursor.execute("SELECT current_user")
-            rows = [(cursor.fetchone()[0], None, False, False)]
     return AppRoleProblems(
-        role=rows[0][0],
-        owned=tuple(table for _, table, owns, _ in rows if owns),
-        changeable=tuple(table for _, table, owns, change in rows if change and not owns),
+        role=role,
+        superuser=superuser,
+        owned=tuple(table for table, owns, _ in rows if owns),
+        changeable=tuple(table for table, owns, change in rows if change and not owns),
     )
 
 

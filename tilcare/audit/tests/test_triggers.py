@@ -8,10 +8,15 @@ differs (IntegrityError on SQLite, InternalError on PostgreSQL); both are `djang
 
 from __future__ import annotations
 
-import pytest
-from django.db import DatabaseError, connection, transaction
+import io
+import secrets
+from dataclasses import dataclass
 
-from tilcare.audit import triggers
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, connections, transaction
+
+from tilcare.audit import checks, triggers
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.identity.models import (
     CustodyEvent,
@@ -398,3 +403,320 @@ def test_remove_drops_every_trigger_install_created():
 
     # Then none is left
     assert installed_triggers() == []
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL roles. A table's owner (or a superuser) can `ALTER TABLE … DISABLE TRIGGER` and then
+# rewrite the trail, so the application connects as a role that owns no table and may only read
+# and append to the protected ones (`tilcare db grant-app-role`, run by `tilcare migrate` as the
+# owner). These tests create such a role, grant it through the command and connect as it. Those
+# that connect as the role commit their rows (transaction=True): its connection sees only
+# committed data.
+# --------------------------------------------------------------------------------------------
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="Database roles and privileges are PostgreSQL's; CI runs this file on PostgreSQL too.",
+)
+ORDINARY_WRITES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    password: str
+
+
+@pytest.fixture
+def app_role():
+    """A login role of its own for each test (roles are shared by every database of the
+    server), dropped at the end with everything granted to it."""
+    role = Role(f"tilcare_app_test_{secrets.token_hex(4)}", secrets.token_urlsafe(18))
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{role.name}" LOGIN PASSWORD %s', [role.password])
+    yield role
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP OWNED BY "{role.name}"')
+        cursor.execute(f'DROP ROLE "{role.name}"')
+
+
+def grant(role: Role) -> str:
+    out = io.StringIO()
+    call_command("db", "grant-app-role", role.name, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def as_app_role(app_role):
+    """A connection to the test database as the application's role, after `grant-app-role`."""
+    import psycopg
+
+    grant(app_role)
+    settings = connection.settings_dict
+    app_connection = psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        dbname=settings["NAME"],
+        user=app_role.name,
+        password=app_role.password,
+        autocommit=True,
+    )
+    yield app_connection
+    app_connection.close()
+
+
+def refusal(app_connection, statement: str) -> str:
+    import psycopg
+
+    with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+        app_connection.execute(statement)
+    return str(refused.value)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_application_role_cannot_disable_or_drop_the_triggers(records, as_app_role):
+    # Given stored rows and the application connected as its own role
+    before = snapshot_rows()
+
+    # When it tries to switch off or drop each protected table's trigger
+    refusals = {
+        table: [
+            refusal(as_app_role, f"ALTER TABLE {table} DISABLE TRIGGER ALL"),
+            refusal(as_app_role, f"DROP TRIGGER {table}_no_change ON {table}"),
+        ]
+        for table in triggers.PROTECTED_TABLES
+    }
+
+    # Then PostgreSQL refuses: only the owner may, and nothing changed
+    assert refusals == {
+        table: [f"must be owner of table {table}", f"must be owner of relation {table}"]
+        for table in triggers.PROTECTED_TABLES
+    }
+    assert snapshot_rows() == before
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_application_role_may_not_update_delete_or_truncate_protected_rows(
+    records, as_app_role
+):
+    before = snapshot_rows()
+
+    refusals = {
+        table: [
+            refusal(as_app_role, f"UPDATE {table} SET id = id"),
+            refusal(as_app_role, f"DELETE FROM {table}"),
+            refusal(as_app_role, f"TRUNCATE {table} CASCADE"),
+        ]
+        for table in triggers.PROTECTED_TABLES
+    }
+
+    assert refusals == {
+        table: [f"permission denied for table {table}"] * 3 for table in triggers.PROTECTED_TABLES
+    }
+    assert snapshot_rows() == before
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_application_role_reads_appends_and_writes_ordinary_tables(records, as_app_role):
+    # Given the application's role / When it reads the trail, appends a temperature reading,
+    # moves the chain head and writes, changes and deletes a session (an ordinary table)
+    shipment = records["reading"].shipment
+    readings = as_app_role.execute("SELECT count(*) FROM identity_temperaturereading").fetchone()
+    as_app_role.execute(
+        "INSERT INTO identity_temperaturereading (shipment_id, recorded_at, temperature_c, source)"
+        " VALUES (%s, now(), 5.5, 'appended')",
+        [shipment.pk],
+    )
+    as_app_role.execute("UPDATE audit_auditchainhead SET last_seq = last_seq")
+    as_app_role.execute(
+        "INSERT INTO django_session (session_key, session_data, expire_date) "
+        "VALUES ('k1', 'data', now())"
+    )
+    as_app_role.execute("UPDATE django_session SET session_data = 'changed'")
+    as_app_role.execute("DELETE FROM django_session WHERE session_key = 'k1'")
+
+    # Then each was allowed
+    assert readings == (1,)
+    assert list(TemperatureReading.objects.order_by("id").values_list("source", flat=True)) == [
+        "test",
+        "appended",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_session")
+        assert cursor.fetchone() == (0,)
+
+
+# Every table privilege, in the order the assertions list them; an owner holds them all.
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+
+
+def table_privileges(role: Role) -> dict[str, tuple[str, ...]]:
+    """What the role may do to each table of the schema, privilege by privilege."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, p.privilege FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema() "
+            "CROSS JOIN unnest(%s::text[]) WITH ORDINALITY AS p(privilege, position) "
+            "WHERE c.relkind IN ('r', 'p') AND has_table_privilege(%s, c.oid, p.privilege) "
+            "ORDER BY c.relname, p.position",
+            [list(TABLE_PRIVILEGES), role.name],
+        )
+        privileges: dict[str, tuple[str, ...]] = {}
+        for table, privilege in cursor.fetchall():
+            privileges[table] = (*privileges.get(table, ()), privilege)
+        return privileges
+
+
+@on_postgresql
+def test_grant_app_role_gives_exactly_what_the_application_needs_and_again_the_same(app_role):
+    # Given a new role
+    tables = connection.introspection.table_names()
+    expected = {table: ORDINARY_WRITES for table in tables}
+    expected |= {table: ("SELECT", "INSERT") for table in triggers.PROTECTED_TABLES}
+    expected["django_migrations"] = ("SELECT",)
+
+    # When it is granted the application's privileges, twice
+    first = grant(app_role)
+    after_first = table_privileges(app_role)
+    grant(app_role)
+
+    # Then it may read and write ordinary tables, only read and append to the protected ones,
+    # only read Django's migration record, and the second run changed nothing
+    assert first == (
+        f'Role "{app_role.name}" may read and write the ordinary tables, and only read and '
+        "append to the 7 append-only tables.\n"
+    )
+    assert after_first == expected
+    assert table_privileges(app_role) == expected
+
+
+@on_postgresql
+def test_grant_app_role_refuses_the_role_that_owns_the_tables(app_role):
+    # Given a role that owns a protected table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (owner,) = cursor.fetchone()
+        cursor.execute(f'ALTER TABLE identity_custodyevent OWNER TO "{app_role.name}"')
+    try:
+        # When it is named as the application's role
+        with pytest.raises(CommandError) as refused:
+            grant(app_role)
+        privileges = table_privileges(app_role)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER TABLE identity_custodyevent OWNER TO "{owner}"')
+
+    # Then the command refuses, naming the table, and grants nothing: the role holds only what
+    # owning that table gives it
+    assert str(refused.value) == (
+        f'The role "{app_role.name}" owns identity_custodyevent (or is a superuser), so it could '
+        "disable the append-only triggers whatever it is granted. Let another role own the "
+        "tables (ALTER TABLE … OWNER TO the owner role) or give the application a role of its own."
+    )
+    assert privileges == {"identity_custodyevent": TABLE_PRIVILEGES}
+
+
+@on_postgresql
+def test_grant_app_role_refuses_the_connections_own_role():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (owner,) = cursor.fetchone()
+
+    with pytest.raises(CommandError) as refused:
+        call_command("db", "grant-app-role", owner)
+
+    assert str(refused.value) == (
+        f'"{owner}" is the role running this command, which owns the tables. Grant privileges to '
+        "the application's own role, connected as the tables' owner."
+    )
+
+
+@on_postgresql
+def test_grant_app_role_refuses_a_role_that_does_not_exist():
+    with pytest.raises(CommandError) as refused:
+        call_command("db", "grant-app-role", "tilcare_no_such_role")
+
+    assert str(refused.value) == (
+        'The database role "tilcare_no_such_role" does not exist. Create it first: '
+        "CREATE ROLE \"tilcare_no_such_role\" LOGIN PASSWORD '…';"
+    )
+
+
+@pytest.fixture
+def app_role_as_default(app_role, monkeypatch):
+    """The deploy check looking at a Django connection made as the application's role."""
+    grant(app_role)
+    wrapper = type(connections["default"])(
+        {**connection.settings_dict, "USER": app_role.name, "PASSWORD": app_role.password},
+        alias="app_role",
+    )
+    monkeypatch.setattr(checks, "connections", {"default": wrapper})
+    yield wrapper
+    wrapper.close()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_deploy_check_passes_for_the_application_role(app_role_as_default):
+    assert checks.check_app_role_cannot_step_around_triggers() == []
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_deploy_check_refuses_an_application_role_that_may_change_protected_rows(
+    app_role, app_role_as_default
+):
+    # Given the application's role granted UPDATE on one protected table behind the command
+    with connection.cursor() as cursor:
+        cursor.execute(f'GRANT UPDATE ON audit_signature TO "{app_role.name}"')
+
+    # When the deploy checks run / Then the check names the table
+    messages = checks.check_app_role_cannot_step_around_triggers()
+    assert [(m.id, m.msg) for m in messages] == [
+        (
+            "audit.E002",
+            f'The application\'s database role "{app_role.name}" may UPDATE, DELETE or TRUNCATE '
+            "the append-only tables (audit_signature).",
+        )
+    ]
+
+
+@on_postgresql
+def test_deploy_check_refuses_an_application_connected_as_the_owner_or_a_superuser():
+    # Given the test suite's connection, which created (owns) the tables
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
+        role, superuser = cursor.fetchone()
+    what = (
+        "is a superuser"
+        if superuser
+        else f"owns the append-only tables ({', '.join(sorted(triggers.PROTECTED_TABLES))})"
+    )
+
+    messages = checks.check_app_role_cannot_step_around_triggers()
+
+    assert [(m.id, m.msg) for m in messages] == [
+        (
+            "audit.E001",
+            f'The application\'s database role "{role}" {what}, so it could disable the '
+            "append-only triggers and rewrite the audit trail.",
+        )
+    ]
+
+
+def test_deploy_check_warns_that_sqlite_has_no_roles():
+    if connection.vendor != "sqlite":
+        pytest.skip("The SQLite warning.")
+
+    messages = checks.check_app_role_cannot_step_around_triggers()
+
+    assert [(m.id, m.msg) for m in messages] == [
+        (
+            "audit.W001",
+            "The database is SQLite: anyone who can write its file can drop the audit trail's "
+            "append-only triggers.",
+        )
+    ]
