@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import expect
 
-from tilcare.patients.tests.factories import TEST_PASSWORD, UserFactory
+from tilcare.core.tests.browser import sign_in as shared_sign_in
+from tilcare.patients.tests.factories import UserFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -15,10 +16,7 @@ if TYPE_CHECKING:
 
 
 def sign_in(page: Page, live_server: LiveServer, username: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='username']", username)
-    page.fill("input[name='password']", TEST_PASSWORD)
-    page.click("button[type='submit']")
+    shared_sign_in(page, live_server.url, username)
 
 
 def test_nurse_scores_news2_and_sees_the_emergency_response(

@@ -17,13 +17,13 @@ from playwright.sync_api import expect
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.browser import sign_in
 from tilcare.identity.choices import ItemKind, LabelStatus
 from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
 from tilcare.identity.tests.factories import STORAGE, coi_of
 from tilcare.journey.tests.factories import make_team, open_journey_for
 from tilcare.patients.tests.factories import (
-    TEST_PASSWORD,
     CenterFactory,
     FacilityFactory,
     PatientFactory,
@@ -350,10 +350,7 @@ def test_view_only_staff_may_not_fetch_label_files(client, team, bag, label):
 
 def test_technologist_prints_applies_and_voids_in_the_browser(live_server, page, team, bag):
     # Given the facility's technologist signed in on the bag's COI page
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='username']", team.manufacturing_tech.username)
-    page.fill("input[name='password']", TEST_PASSWORD)
-    page.click("button[type='submit']")
+    sign_in(page, live_server.url, team.manufacturing_tech)
     page.goto(live_server.url + page_url(bag))
     card = page.locator(f"#item-{bag.pk}")
 

@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tilcare.core.tests.browser import sign_in
 from tilcare.identity.choices import ShipmentStatus
 from tilcare.identity.models import IdentityAlert, Shipment, TemperatureReading
 from tilcare.identity.services.shipments import (
@@ -35,7 +36,7 @@ from tilcare.identity.tests.test_shipment_services import (
     new_shipment,
 )
 from tilcare.journey.tests.factories import make_team
-from tilcare.patients.tests.factories import TEST_PASSWORD, UserFactory
+from tilcare.patients.tests.factories import UserFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -446,10 +447,7 @@ def test_facility_uploads_the_log_sees_the_chart_and_receives_the_excursion(
     tech = world.team.manufacturing_tech
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='username']", tech.username)
-    page.fill("input[name='password']", TEST_PASSWORD)
-    page.click("button[type='submit']")
+    sign_in(page, live_server.url, tech)
 
     # When the technologist uploads the logger's CSV on the shipment page
     page.goto(live_server.url + detail(shipment))

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import expect
 
+from tilcare.core.tests.browser import sign_in
 from tilcare.journey.models import Journey
 from tilcare.patients.models import Patient
-from tilcare.patients.tests.factories import TEST_PASSWORD, CenterFactory, UserFactory
+from tilcare.patients.tests.factories import CenterFactory, UserFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -24,10 +25,7 @@ def test_coordinator_registers_patient_opens_and_advances_journey_then_sees_bloc
     UserFactory(username="dana", role="navigator", organization=center, first_name="Dana")
 
     # When the navigator signs in
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='username']", "dana")
-    page.fill("input[name='password']", TEST_PASSWORD)
-    page.click("button[type='submit']")
+    sign_in(page, live_server.url, "dana")
     expect(page).to_have_url(re.compile(r"/board/$"))
 
     # and registers a patient with a diagnosis

@@ -18,6 +18,7 @@ from django.test import Client
 
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.core.errors import InvalidInput, PermissionDenied
+from tilcare.core.tests.browser import sign_in as shared_sign_in
 from tilcare.identity.models import Item
 from tilcare.journey import custody, release, services
 from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus, WithdrawalReason
@@ -528,10 +529,7 @@ def test_in_the_browser_qa_signs_an_exception_and_the_physician_acknowledges_it(
 
     def sign_in(user) -> None:
         page.context.clear_cookies()
-        page.goto(live_server.url + "/accounts/login/")
-        page.fill("input[name='username']", user.username)
-        page.fill("input[name='password']", TEST_PASSWORD)
-        page.click("button[type='submit']")
+        shared_sign_in(page, live_server.url, user)
 
     # Given QA on the release card, where the failed test is named
     sign_in(scene.team.qa_reviewer)

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tilcare.core.tests.browser import sign_in
 from tilcare.identity.choices import AlertSeverity, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
 from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for, walk_to
-from tilcare.patients.tests.factories import TEST_PASSWORD, CenterFactory, PatientFactory
+from tilcare.patients.tests.factories import CenterFactory, PatientFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -40,10 +41,7 @@ def _bag(journey: Journey, team: CareTeam) -> Item:
 
 
 def _sign_in(page: Page, live_server: LiveServer, username: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='username']", username)
-    page.fill("input[name='password']", TEST_PASSWORD)
-    page.click("button[type='submit']")
+    sign_in(page, live_server.url, username)
     expect(page).to_have_url(re.compile(r"/board/$"))
 
 

@@ -19,6 +19,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.browser import sign_in
 from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
@@ -48,7 +49,6 @@ from tilcare.manufacturing.tests.batch_factories import (
     walk_batch,
 )
 from tilcare.patients.tests.factories import (
-    TEST_PASSWORD,
     FacilityFactory,
     UserFactory,
 )
@@ -600,10 +600,7 @@ def test_the_growth_chart_is_drawn_and_the_warning_shown_in_the_browser(team, li
     record_counts(batch, team.manufacturing_tech, SLOW)
 
     # When the technologist opens its page with the facility's threshold
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='username']", team.manufacturing_tech.username)
-    page.fill("input[name='password']", TEST_PASSWORD)
-    page.click("button[type='submit']")
+    sign_in(page, live_server.url, team.manufacturing_tech)
     page.goto(live_server.url + batch_url(batch) + "?warn_below_probability=0.8")
 
     # Then the chart is drawn by the page's script (no inline script) and the warning is shown

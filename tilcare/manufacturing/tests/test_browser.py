@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from playwright.sync_api import expect
 
+from tilcare.core.tests.browser import sign_in as shared_sign_in
 from tilcare.journey.tests.factories import make_team, open_journey_for
 from tilcare.manufacturing.models import SlotBooking
 from tilcare.manufacturing.services import day_text
 from tilcare.manufacturing.tests.factories import BookingFactory, SlotFactory, coi_number
 from tilcare.patients.tests.factories import (
-    TEST_PASSWORD,
     CenterFactory,
     FacilityFactory,
     PatientFactory,
@@ -25,10 +25,7 @@ if TYPE_CHECKING:
 
 
 def sign_in(page: Page, live_server: LiveServer, username: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name='username']", username)
-    page.fill("input[name='password']", TEST_PASSWORD)
-    page.click("button[type='submit']")
+    shared_sign_in(page, live_server.url, username)
 
 
 def test_navigator_books_a_date_and_is_told_when_a_date_filled_meanwhile(
