@@ -82,6 +82,7 @@ EVENT_HASH_FIELDS = (
     "before_json",
     "after_json",
     "reason",
+    "row_digests",
     "prev_hash",
 )
 
@@ -97,12 +98,16 @@ def event_hash_of_row(row: tuple[Any, ...]) -> str:
     `occurred_at`: an event recorded as it happened hashes exactly as every event did before
     the two times were kept apart, so the links written then still verify, and changing either
     time of any event changes its hash.
+
+    The digests of the rows the event vouches for (`row_digests`) enter it the same way: only
+    when there are any, so the events written before rows were vouched for keep their links.
     """
-    seq, occurred_at, recorded_at, *rest = row
+    seq, occurred_at, recorded_at, *rest, row_digests, prev_hash = row
     times = [_utc(occurred_at)]
     if recorded_at != occurred_at:
         times.append(_utc(recorded_at))
-    payload = [seq, *times, *rest]
+    digests = [row_digests] if row_digests else []
+    payload = [seq, *times, *rest, *digests, prev_hash]
     return hashlib.sha256(
         json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     ).hexdigest()
@@ -110,4 +115,5 @@ def event_hash_of_row(row: tuple[Any, ...]) -> str:
 
 def event_hash(**fields: Any) -> str:
     """The link: every stored field of the event plus the previous event's hash."""
+    fields = {"row_digests": "", **fields}
     return event_hash_of_row(tuple(fields[name] for name in EVENT_HASH_FIELDS))

@@ -43,6 +43,10 @@ class AuditEvent(models.Model):
     before_json = models.TextField(blank=True)
     after_json = models.TextField(blank=True)
     reason = models.TextField(blank=True)
+    # The digest of each regulated row the event vouches for, as it stood after the write:
+    # canonical JSON {"<app>.<model>:<pk>": sha256} (see regulated.py). Covered by the hash, so
+    # a row changed behind the application's back no longer matches its latest event.
+    row_digests = models.TextField(blank=True, default="")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -62,6 +66,10 @@ class AuditEvent(models.Model):
     @property
     def before(self) -> dict[str, Any] | None:
         return json.loads(self.before_json) if self.before_json else None
+
+    @property
+    def digests(self) -> dict[str, str]:
+        return json.loads(self.row_digests) if self.row_digests else {}
 
     @property
     def after(self) -> dict[str, Any] | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
+from tilcare.audit import regulated
 from tilcare.audit.hashing import EVENT_HASH_FIELDS, event_hash_of_row
 from tilcare.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, Signature
 
@@ -23,21 +26,54 @@ def list_signatures_for(object_type: str, object_id: str) -> QuerySet[Signature]
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """The chain's end as an outside checkpoint recorded it (see checkpoints.py)."""
+
+    seq: int
+    hash: str
+    written_at: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ChainReport:
     ok: bool
     events_checked: int
     problem: str = ""
     first_bad_seq: int | None = None
+    # How many regulated rows were matched with their latest event, and against how many
+    # outside checkpoints the chain was checked.
+    rows_checked: int = field(default=0, compare=False)
+    checkpoints_checked: int = field(default=0, compare=False)
 
 
 _FIELDS = (*EVENT_HASH_FIELDS, "hash")
+_DIGESTS = _FIELDS.index("row_digests")
 
 
 def _head() -> AuditChainHead | None:
     return AuditChainHead.objects.filter(id=1).first()
 
 
-def verify_chain(chunk_size: int = 5000) -> ChainReport:
+class _Vouched:
+    """What the trail vouches for: each row's digest in its latest event, and each signature's
+    digest in the event that recorded it."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, tuple[str, int]] = {}
+        self.signatures: dict[int, str] = {}
+
+    def add(self, seq: int, row_digests: str) -> None:
+        if not row_digests:
+            return
+        for key, digest in json.loads(row_digests).items():
+            if key == regulated.SIGNATURE_KEY:
+                self.signatures[seq] = digest
+            else:
+                self.latest[key] = (digest, seq)
+
+
+def verify_chain(chunk_size: int = 5000, checkpoints: Sequence[Checkpoint] = ()) -> ChainReport:
     """Recompute every link. Names the first event that was altered, removed or inserted.
 
     The chain head is read before the events and again after them. Events are only ever added,
@@ -45,9 +81,17 @@ def verify_chain(chunk_size: int = 5000) -> ChainReport:
     first reading must be there and end with its hash, and every event read must be covered by
     the second reading. Events committed while verification runs are thus neither reported
     missing nor mistaken for forgeries.
+
+    Each outside checkpoint (seq, hash) must still be in the chain, and the chain must reach
+    it: a chain recomputed from an earlier event, or cut short, is caught even when its head
+    was moved to match. Then every regulated row must match the digest its latest event vouches
+    for (regulated.py): a row changed, written or removed behind the application's back is
+    named with the event after which it happened.
     """
     start = _head()
     start_seq, start_hash = (start.last_seq, start.last_hash) if start else (0, GENESIS_HASH)
+    anchors = {checkpoint.seq: checkpoint for checkpoint in checkpoints}
+    vouched = _Vouched()
     hash_at_start = GENESIS_HASH
     expected_prev = GENESIS_HASH
     expected_seq = 1
@@ -69,6 +113,16 @@ def verify_chain(chunk_size: int = 5000) -> ChainReport:
             return ChainReport(
                 False, expected_seq - 1, f"event #{seq} was altered after it was written", seq
             )
+        anchor = anchors.get(seq)
+        if anchor is not None and anchor.hash != row[-1]:
+            return ChainReport(
+                False,
+                expected_seq - 1,
+                f"event #{seq} is not the one the checkpoint {anchor.name} (written "
+                f"{anchor.written_at}) recorded: the chain was rewritten up to it",
+                seq,
+            )
+        vouched.add(seq, row[_DIGESTS])
         if seq == start_seq:
             hash_at_start = row[-1]
         expected_prev = row[-1]
@@ -109,4 +163,96 @@ def verify_chain(chunk_size: int = 5000) -> ChainReport:
             f"(event #{end_seq})",
             end_seq + 1,
         )
-    return ChainReport(True, checked)
+    beyond = [checkpoint for checkpoint in checkpoints if checkpoint.seq > checked]
+    if beyond:
+        last = max(beyond, key=lambda checkpoint: checkpoint.seq)
+        return ChainReport(
+            False,
+            checked,
+            f"the chain ends at event #{checked} but the checkpoint {last.name} (written "
+            f"{last.written_at}) recorded event #{last.seq}: events #{checked + 1} to "
+            f"#{last.seq} were removed",
+            checked + 1,
+        )
+    return _verify_rows(checked, vouched, len(checkpoints), chunk_size)
+
+
+def _held(counts: dict[type[Model], int]) -> str:
+    return ", ".join(
+        f"{n} {model._meta.verbose_name if n == 1 else model._meta.verbose_name_plural}"
+        for model, n in counts.items()
+    )
+
+
+def _verify_rows(
+    checked: int, vouched: _Vouched, checkpoints_checked: int, chunk_size: int
+) -> ChainReport:
+    """Match every regulated row with the digest its latest event vouches for."""
+    if checked == 0:
+        counts = {m: m._base_manager.count() for m in regulated.regulated_models()}
+        held = {model: n for model, n in counts.items() if n}
+        if held:
+            # Records without a single event: the trail was emptied (or never kept).
+            return ChainReport(
+                False,
+                0,
+                f"the audit trail holds no events, but the database holds {_held(held)}",
+                None,
+            )
+        return ChainReport(True, 0, checkpoints_checked=checkpoints_checked)
+    suspects: dict[str, tuple[type[Model] | None, tuple[str, int] | None]] = {}
+    rows_checked = 0
+    for model in regulated.regulated_models():
+        for key, digest, stored in _rows_and_vouched(model, vouched, chunk_size):
+            rows_checked += 1
+            if stored is None or stored[0] != digest:
+                suspects[key] = (model, stored)
+    # What the trail vouches for that is no longer in the database.
+    for key, stored in vouched.latest.items():
+        suspects[key] = (None, stored)
+    if suspects:
+        problem = _confirmed_problem(checked, vouched, suspects)
+        if problem:
+            return ChainReport(False, checked, problem, None, rows_checked, checkpoints_checked)
+    return ChainReport(True, checked, "", None, rows_checked, checkpoints_checked)
+
+
+def _rows_and_vouched(
+    model: type[Model], vouched: _Vouched, chunk_size: int
+) -> Iterator[tuple[str, str, tuple[str, int] | None]]:
+    """Each row's key, its digest now, and what the trail vouches for it (digest, event)."""
+    if model._meta.label != "audit.Signature":
+        for pk, digest in regulated.stream_digests(model, chunk_size):
+            key = regulated.row_key(model, pk)
+            yield key, digest, vouched.latest.pop(key, None)
+        return
+    for pk, digest, seq in regulated.stream_digests(model, chunk_size, ("audit_event__seq",)):
+        stored = vouched.signatures.get(seq)
+        yield regulated.row_key(model, pk), digest, (stored, seq) if stored else None
+
+
+def _confirmed_problem(
+    checked: int,
+    vouched: _Vouched,
+    suspects: dict[str, tuple[type[Model] | None, tuple[str, int] | None]],
+) -> str:
+    """The first suspect row still wrong once the events committed during verification are
+    taken into account (a row changed meanwhile is vouched for by an event read after)."""
+    newer = AuditEvent.objects.filter(seq__gt=checked).order_by("seq")
+    for seq, row_digests in newer.values_list("seq", "row_digests"):
+        vouched.add(seq, row_digests)
+    for key, (model, stored) in suspects.items():
+        name = regulated.describe_row(key)
+        if model is None:
+            assert stored is not None
+            return f"{name} was removed outside the audit trail after event #{stored[1]}"
+        if model._meta.label != "audit.Signature":
+            pk = model._meta.pk.to_python(key.partition(":")[2])
+            digest = regulated.current_digests(model, [pk]).get(pk)
+            stored = vouched.latest.get(key, stored)
+            if stored is not None and stored[0] == digest:
+                continue
+        if stored is None:
+            return f"{name} was written outside the audit trail (no event records it)"
+        return f"{name} was changed outside the audit trail after event #{stored[1]}"
+    return ""

@@ -11,9 +11,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.utils import timezone
 
+from tilcare.audit import regulated
 from tilcare.audit.hashing import canonical_json, content_hash, event_hash, snapshot, to_jsonable
 from tilcare.audit.models import AuditChainHead, AuditEvent, Signature
 from tilcare.core.errors import InvalidInput
@@ -87,6 +88,30 @@ def _check_after_object_history(obj: models.Model, occurred_at: dt.datetime) -> 
         )
 
 
+def _row_digests(obj: models.Model, extra: Mapping[str, str] | None) -> str:
+    """The digests of the rows this event vouches for: `obj` when it is regulated, and every
+    regulated row saved in this transaction since its last event (regulated.py), as canonical
+    JSON; empty when there are none."""
+    using = obj._state.db or DEFAULT_DB_ALIAS
+    pending = regulated.pending_rows(using)
+    rows = dict(pending)
+    pending.clear()
+    if obj.pk is not None and regulated.is_regulated(type(obj)):
+        model = obj._meta.concrete_model or type(obj)
+        rows[regulated.row_key(model, obj.pk)] = (model, obj.pk)
+    by_model: dict[type[models.Model], list[Any]] = {}
+    for model, pk in rows.values():
+        by_model.setdefault(model, []).append(pk)
+    digests: dict[str, str] = {}
+    for model, pks in by_model.items():
+        # Read back from the database: the digest is of the row as stored, exactly as
+        # verification will read it.
+        for pk, digest in regulated.current_digests(model, pks).items():
+            digests[regulated.row_key(model, pk)] = digest
+    digests.update(extra or {})
+    return canonical_json(digests) if digests else ""
+
+
 def record_event(
     action: str,
     obj: models.Model,
@@ -106,10 +131,39 @@ def record_event(
 
     `recorded_at` is always now. `occurred_at` is when the action happened: now, unless the
     caller says it happened earlier (see `check_occurred_at`).
+
+    The event also vouches for the regulated rows written: `obj` and any other regulated row
+    saved in this transaction since its last event (a journey's new transition row), each by
+    the digest of the row as stored (`row_digests`). Call it after the rows are saved.
     """
+    return _append_event(
+        action,
+        obj,
+        actor=actor,
+        before=before,
+        after=after,
+        reason=reason,
+        subject_id=subject_id,
+        occurred_at=occurred_at,
+        now=timezone.now(),
+    )
+
+
+def _append_event(
+    action: str,
+    obj: models.Model,
+    *,
+    actor: Actor | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    reason: str,
+    subject_id: str,
+    occurred_at: dt.datetime | None,
+    now: dt.datetime,
+    extra_digests: Mapping[str, str] | None = None,
+) -> AuditEvent:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event() must be called inside the service's transaction.")
-    now = timezone.now()
     if occurred_at is None:
         occurred_at = now
     else:
@@ -130,6 +184,7 @@ def record_event(
         "before_json": canonical_json(to_jsonable(dict(before))) if before is not None else "",
         "after_json": canonical_json(to_jsonable(dict(after))) if after is not None else "",
         "reason": reason,
+        "row_digests": _row_digests(obj, extra_digests),
         "prev_hash": head.last_hash,
     }
     fields["hash"] = event_hash(**fields)
@@ -160,24 +215,32 @@ def sign_record(
         content = record.signed_content()
         record_hash = content_hash(content)
         assert isinstance(record, models.Model)
-        event = record_event(
+        now = timezone.now()
+        values: dict[str, Any] = {
+            "signer_id": actor.pk,
+            "printed_name": actor.printed_name,
+            "meaning": meaning,
+            # Dated when it is signed (21 CFR 11.50): a signature is never back-dated.
+            "signed_at": now,
+            "object_type": object_type_of(record),
+            "object_id": str(record.public_id),
+            "record_hash": record_hash,
+        }
+        # The signature row points at its event, so the event vouches for it in advance: the
+        # digest of the row about to be written (regulated.SIGNATURE_KEY).
+        event = _append_event(
             "signature.sign",
             record,
             actor=actor,
+            before=None,
             after={"meaning": meaning, "record_hash": record_hash, "content": content},
+            reason="",
             subject_id=subject_id,
+            occurred_at=None,
+            now=now,
+            extra_digests={regulated.SIGNATURE_KEY: regulated.digest_of_mapping(Signature, values)},
         )
-        return Signature.objects.create(
-            signer_id=actor.pk,
-            printed_name=actor.printed_name,
-            meaning=meaning,
-            # Dated when it is signed (21 CFR 11.50): a signature is never back-dated.
-            signed_at=event.recorded_at,
-            object_type=object_type_of(record),
-            object_id=str(record.public_id),
-            record_hash=record_hash,
-            audit_event=event,
-        )
+        return Signature.objects.create(**values, audit_event=event)
 
 
 def signature_is_valid(signature: Signature, record: Signable) -> bool:

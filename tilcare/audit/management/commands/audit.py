@@ -1,26 +1,82 @@
-"""`tilcare audit verify`: recompute the audit chain and name the first broken link."""
+"""`tilcare audit verify` and `tilcare audit checkpoint`.
+
+`verify` recomputes the audit chain, checks it against the signed checkpoints kept outside the
+database, and matches every regulated record with its latest event; it names the first problem
+and exits non-zero. `checkpoint` verifies, then writes a signed checkpoint of the chain's end
+(run it on a schedule, see docs/deployment.md).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
+from tilcare.audit.checkpoints import (
+    CheckpointRefused,
+    checkpoint_dir,
+    configured_checkpoints,
+    write_checkpoint,
+)
 from tilcare.audit.selectors import verify_chain
+
+NO_CHECKPOINT = (
+    "Note: no checkpoint configured (TILCARE_AUDIT_CHECKPOINT_DIR is not set), so a chain "
+    "recomputed from an earlier event, or cut short, with its end moved to match, would not "
+    "be noticed.\n"
+)
 
 
 class Command(BaseCommand):
-    help = "Audit trail tools. `verify` recomputes the hash chain and exits non-zero if broken."
+    help = (
+        "Audit trail tools. `verify` recomputes the hash chain, checks it against the signed "
+        "checkpoints and matches every regulated record with the trail; it exits non-zero if "
+        "anything is wrong. `checkpoint` writes a signed checkpoint of the chain's end."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["verify"])
+        parser.add_argument("action", choices=["verify", "checkpoint"])
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = verify_chain()
+        if options["action"] == "checkpoint":
+            self._checkpoint()
+        else:
+            self._verify()
+
+    def _verify(self) -> None:
+        try:
+            checkpoints = configured_checkpoints()
+        except CheckpointRefused as refused:
+            raise CommandError(f"Audit chain NOT VERIFIED: {refused}") from refused
+        report = verify_chain(checkpoints=checkpoints or ())
         if not report.ok:
             raise CommandError(
                 f"Audit chain BROKEN after {report.events_checked} good events: {report.problem}."
             )
         self.stdout.write(
             self.style.SUCCESS(f"Audit chain intact: {report.events_checked} events verified.")
+        )
+        if checkpoints is None:
+            self.stderr.write(NO_CHECKPOINT, ending="")
+        elif not checkpoints:
+            note = f"Note: no checkpoint written yet in {checkpoint_dir()}.\n"
+            self.stderr.write(note, ending="")
+        else:
+            latest = checkpoints[-1]
+            self.stdout.write(
+                f"It matches {len(checkpoints)} signed checkpoint(s); the latest, "
+                f"{latest.name} (written {latest.written_at}), recorded event #{latest.seq}."
+            )
+
+    def _checkpoint(self) -> None:
+        try:
+            path, report = write_checkpoint(timezone.now())
+        except CheckpointRefused as refused:
+            raise CommandError(str(refused)) from refused
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Checkpoint written: {path} (event #{report.events_checked}, "
+                f"{report.rows_checked} records)."
+            )
         )
