@@ -23,6 +23,12 @@ class InvalidInput(Exception):
         self.errors = errors
 
 
+class Conflict(InvalidInput):
+    """Well-formed input that claims what belongs to another organization (another center's
+    chain-of-identity number). A page shows it like any refusal, on its field; the API answers 409.
+    """
+
+
 class TransitionBlocked(Exception):
     """A workflow step cannot be taken now. `reasons` are written for the person at the screen."""
 

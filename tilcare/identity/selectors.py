@@ -1,11 +1,14 @@
-"""Reads of identity and custody records, always through `visible_to(user)`-style filters."""
+"""Reads of identity and custody records, always through `visible_to(user)`-style filters, and
+which center issued a chain-of-identity (COI) identifier."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from tilcare.accounts.models import Organization
 from tilcare.accounts.roles import Perm
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Shipment
 
@@ -47,3 +50,45 @@ def custody_events_for(user: Any, coi_din: str) -> QuerySet[CustodyEvent]:
     if not visible.exists():
         return CustodyEvent.objects.none()
     return CustodyEvent.objects.filter(coi_din=coi_din).select_related("item", "actor")
+
+
+# --- who issued a COI identifier ---------------------------------------------------------------
+#
+# The journey issues COI identifiers (one per journey, from its center's sequence) and sits above
+# this domain in the layers, so it registers its lookup here when the app starts
+# (`JourneyConfig.ready`): given a DIN, the id of the center whose journey carries it, or None.
+
+CoiIssuerLookup = Callable[[str], "int | None"]
+
+_issuer_lookups: list[CoiIssuerLookup] = []
+
+
+def on_coi_issuer_lookup(lookup: CoiIssuerLookup) -> CoiIssuerLookup:
+    """Register `lookup(coi_din) -> center id | None`, once (registering twice is harmless)."""
+    if lookup not in _issuer_lookups:
+        _issuer_lookups.append(lookup)
+    return lookup
+
+
+def coi_issuer(coi_din: str) -> int | None:
+    """The id of the center whose journey carries this COI identifier, or None if none does."""
+    for lookup in _issuer_lookups:
+        center_id = lookup(coi_din)
+        if center_id is not None:
+            return center_id
+    return None
+
+
+def coi_issued_by(coi_din: str, center: Organization) -> bool:
+    """Did `center` issue this COI identifier?
+
+    Yes when one of its journeys carries it. A COI no journey carries yet is the center's only if
+    it is numbered under the center's own facility identification number (FIN): a center without a
+    FIN has issued no identifier, so it can claim none but its own journeys'. Every door that takes
+    a COI from a center's user (items, labels, slot bookings) asks this, always.
+    """
+    issuer = coi_issuer(coi_din)
+    if issuer is not None:
+        return issuer == center.pk
+    fin = (center.isbt_fin or "").upper()
+    return bool(fin) and coi_din[:5] == fin

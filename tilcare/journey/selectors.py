@@ -39,6 +39,11 @@ def visible_to(user: Any) -> QuerySet[Journey]:
     return Journey.objects.none()
 
 
+def center_of_coi(coi_din: str) -> int | None:
+    """The id of the center whose journey carries this COI identifier (None if no journey does)."""
+    return Journey.objects.filter(coi_din=coi_din).values_list("center_id", flat=True).first()
+
+
 def day_zero(journey: Journey) -> dt.date | None:
     """Infusion day: the recorded infusion if there is one, else the planned date."""
     infused = guards.current_milestone(journey, MilestoneKind.INFUSION_DONE)

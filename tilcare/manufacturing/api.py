@@ -126,7 +126,8 @@ def change_capacity(request: HttpRequest, public_id: str, payload: CapacityIn) -
 @router.post(
     "/manufacturing/slots/{public_id}/bookings",
     response={201: BookingOut, 409: SlotFullOut},
-    summary="Book a place for a journey's COI identifier (409 when the slot is full)",
+    summary="Book a place for a journey's COI identifier (409 when the slot is full or the COI "
+    "identifier was not issued by your center)",
 )
 def book_slot(request: HttpRequest, public_id: str, payload: BookingIn) -> Status[Any]:
     user = _viewer(request)

@@ -30,6 +30,7 @@ from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.identity import selectors as identity_selectors
 from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing import batch_policies
 
@@ -86,7 +87,9 @@ def _open_errors(
             f"Check character “{coi_check}” does not match {coi_spaced(coi_din)}: expected "
             f"“{mod37_2(coi_din).character}”."
         ]
-    elif center.isbt_fin and coi_din[:5] != center.isbt_fin.upper():
+    elif (
+        center.isbt_fin and coi_din[:5] != center.isbt_fin.upper()
+    ) or not identity_selectors.coi_issued_by(coi_din, center):
         errors["coi_din"] = [f"{coi_spaced(coi_din)} was not issued by {center.name}."]
     if isinstance(attempt, bool) or not isinstance(attempt, int):
         attempt = None

@@ -20,9 +20,10 @@ from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
-from tilcare.core.errors import InvalidInput
+from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
+from tilcare.identity import selectors as identity_selectors
 from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import (
@@ -203,14 +204,26 @@ def _coi_errors(coi_din: str, coi_check: str, center: Organization) -> dict[str,
                 f"“{expected}”. The identifier was mistyped or misread."
             ]
         }
-    if center.isbt_fin and coi_din[:5] != center.isbt_fin.upper():
-        return {
-            "coi_din": [
-                f"{spaced(coi_din)} was not issued by {center.name} (its identifiers start with "
-                f"{center.isbt_fin}): book places only for your own center's journeys."
-            ]
-        }
     return {}
+
+
+def _check_issued_by(coi_din: str, center: Organization) -> None:
+    """A place is booked only for a COI identifier the booking center issued: checked always,
+    whether or not the center has a facility identification number."""
+    if identity_selectors.coi_issued_by(coi_din, center):
+        return
+    fin = (center.isbt_fin or "").upper()
+    if fin and coi_din[:5] != fin:
+        message = (
+            f"{spaced(coi_din)} was not issued by {center.name} (its identifiers start with "
+            f"{center.isbt_fin}): book places only for your own center's journeys."
+        )
+    else:
+        message = (
+            f"{spaced(coi_din)} was not issued by {center.name}: book places only for your own "
+            "center's journeys."
+        )
+    raise Conflict({"coi_din": [message]})
 
 
 def _existing_booking(coi_din: str, attempt: int, today: dt.date) -> SlotBooking | None:
@@ -250,7 +263,8 @@ def book_slot(
     """Book one place in `slot` for the journey with this COI identifier.
 
     Raises SlotFull when every place is taken (also when a colleague took the last one a moment
-    earlier), InvalidInput for a past date, a COI already booked or a mistyped identifier.
+    earlier), Conflict for a COI identifier another center issued, InvalidInput for a past date,
+    a COI already booked or a mistyped identifier.
     `occurred_at`: when it was booked, if earlier than now (`booked_at` and the audit event),
     never before the slot was opened; the slot must still be to come.
     """
@@ -270,6 +284,7 @@ def book_slot(
         ]
     if errors:
         raise InvalidInput(errors)
+    _check_issued_by(coi_din, center)
     today = local_today(slot.facility.time_zone)
     if occurred_at is not None:
         check_occurred_at(occurred_at, now=timezone.now())

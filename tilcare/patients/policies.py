@@ -23,6 +23,23 @@ def _staff_of(user: Any, center_id: int | None) -> bool:
     )
 
 
+def can_view_typed_text(
+    user: Any, *, author_organization_id: int | None, center_id: int | None
+) -> bool:
+    """May `user` read free text a person typed on a record of a center's patient (an item's
+    description, a milestone's reference, a note, a reason)?
+
+    Typed text may name the patient by mistake. It is shown to the organization whose staff typed
+    it, and to the center's own staff who may see its patients' identity; a manufacturing facility
+    never reads what the center typed. The one rule for pages, the API and printed labels.
+    """
+    if not (isinstance(user, User) and user.is_authenticated and user.is_active):
+        return False
+    if user.organization_id is not None and user.organization_id == author_organization_id:
+        return True
+    return _staff_of(user, center_id) and user.has_perm_code(Perm.VIEW_PATIENT_IDENTITY)
+
+
 def can_view_patient(user: Any, patient: Patient) -> bool:
     return _staff_of(user, patient.center_id) and user.has_perm_code(Perm.VIEW_PATIENT_IDENTITY)
 

@@ -22,14 +22,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
-from tilcare.accounts.roles import Perm
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, IdentifierError, mod37_2
-from tilcare.core.errors import InvalidInput, PermissionDenied
+from tilcare.core.errors import Conflict, InvalidInput, PermissionDenied
 from tilcare.core.policy import require
-from tilcare.identity import policies
+from tilcare.identity import policies, selectors
 from tilcare.identity.choices import (
     ITEM_CODES,
     MANUFACTURE_ATTEMPT_MAX,
@@ -39,6 +38,7 @@ from tilcare.identity.choices import (
 )
 from tilcare.identity.models import Item, Label
 from tilcare.identity.services.alerts import subject_of
+from tilcare.patients.policies import can_view_typed_text
 
 DESCRIPTION_MAX = 200
 STORAGE_MAX = 80
@@ -175,36 +175,42 @@ def _clean_item_fields(
 
 
 def _check_parties(coi_din: str, center: Organization, actor: User) -> None:
-    """Items of one COI belong to one center; the first one is made by that center's staff, for
-    a COI identifier issued under its facility identification number (FIN)."""
+    """Items of one COI belong to the center that issued it, checked always (whoever acts, and
+    whether or not the center has a facility identification number); the first one is made by
+    that center's staff. A refusal writes nothing."""
+    if not selectors.coi_issued_by(coi_din, center):
+        fin = (center.isbt_fin or "").upper()
+        if fin and coi_din[:5] != fin:
+            message = (
+                f"This COI identifier was not issued by this center: its facility number is "
+                f"{coi_din[:5]}, the center's is {center.isbt_fin}."
+            )
+        else:
+            message = (
+                "This COI identifier was not issued by this center: items are made only for the "
+                "chain-of-identity numbers of the center's own journeys."
+            )
+        raise Conflict({"coi_din": [message]})
     existing = Item.objects.filter(coi_din=coi_din).values_list("center_id", flat=True).first()
     if existing is not None:
         if existing != center.pk:
-            raise InvalidInput(
-                {"coi_din": ["This COI identifier's items belong to another center."]}
-            )
+            raise Conflict({"coi_din": ["This COI identifier's items belong to another center."]})
         return
     if actor.organization_id != center.pk:
         raise PermissionDenied("The first item of a COI identifier is created by its center.")
-    if center.isbt_fin and coi_din[:5] != center.isbt_fin:
-        raise InvalidInput(
-            {
-                "coi_din": [
-                    f"This COI identifier was not issued by this center: its facility number is "
-                    f"{coi_din[:5]}, the center's is {center.isbt_fin}."
-                ]
-            }
-        )
 
 
 def void_reason_visible(user: Any, label: Label) -> bool:
     """A void reason is typed text and may name the patient by mistake: it is shown to the
-    organization of the person who voided the label and to those who may see patient identity."""
+    organization of the person who voided the label and to the center's staff who may see
+    patient identity (the same rule as every typed text a facility may come across)."""
     if label.voided_by is None:
         return False
-    if getattr(user, "organization_id", None) == label.voided_by.organization_id:
-        return True
-    return bool(hasattr(user, "has_perm_code") and user.has_perm_code(Perm.VIEW_PATIENT_IDENTITY))
+    return can_view_typed_text(
+        user,
+        author_organization_id=label.voided_by.organization_id,
+        center_id=label.item.center_id,
+    )
 
 
 def _check_after_item(item: Item, occurred_at: dt.datetime | None) -> None:
