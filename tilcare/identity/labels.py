@@ -6,6 +6,8 @@ What a label carries (DESIGN section 5; 21 CFR 1271.370 where it applies):
 - the item id (`<DIN>-<code><NN>`), as text and as a Code 128 symbol;
 - a QR code with `<item id>|<DIN><check character>` (`qr_text()`), so one scan gives both;
 - the kind of item and its description; where set, the expiry date and the storage temperature;
+  the description is typed text, so a label drawn for a reader who may not read it (the facility,
+  for an item the center described: `policies.can_view_item_description`) leaves it out;
 - on product bags and cassettes, the autologous-use statement (`AUTOLOGOUS_STATEMENT`).
 
 A label travels to the manufacturing facility and back, so it never carries the patient's name,
@@ -92,7 +94,9 @@ def qr_text(item: Any) -> str:
     return f"{item.item_id}|{item.coi_din}{item.coi_check}"
 
 
-def label_content(item: Any, *, copy: int | None = None) -> LabelContent:
+def label_content(
+    item: Any, *, copy: int | None = None, with_description: bool = True
+) -> LabelContent:
     din = str(item.coi_din)
     kind = ItemKind(item.kind)
     kind_line = f"{kind.label} {item.number:02d}"
@@ -108,7 +112,7 @@ def label_content(item: Any, *, copy: int | None = None) -> LabelContent:
         item_id=str(item.item_id),
         qr_text=qr_text(item),
         kind_line=kind_line,
-        description=str(item.description),
+        description=str(item.description) if with_description else "",
         expiry=expiry,
         storage=str(item.storage_temperature),
         autologous=kind in AUTOLOGOUS_KINDS,
@@ -279,10 +283,10 @@ class _PngSurface:
                     self.draw.rectangle([left, upper, left + step - 1, upper + step - 1], fill=0)
 
 
-def label_png(item: Any, *, copy: int | None = None) -> bytes:
+def label_png(item: Any, *, copy: int | None = None, with_description: bool = True) -> bytes:
     """The label as a 1200 × 600 pixel PNG (4 × 2 inches at 300 dpi)."""
     surface = _PngSurface()
-    _draw(surface, label_content(item, copy=copy))
+    _draw(surface, label_content(item, copy=copy, with_description=with_description))
     out = io.BytesIO()
     surface.image.save(out, format="PNG", dpi=(DPI, DPI), optimize=True)
     return out.getvalue()
@@ -358,14 +362,17 @@ class _PdfSurface:
                 self.canvas.rect(x + start * module, y, (c - start) * module, module, 0, 1)
 
 
-def label_pdf(item: Any, *, copy: int | None = None) -> bytes:
+def label_pdf(item: Any, *, copy: int | None = None, with_description: bool = True) -> bytes:
     """The label as a one-page 4 × 2 inch PDF, text embedded, barcodes as vector shapes."""
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=(WIDTH_PT, HEIGHT_PT), invariant=True)
     canvas.setTitle(f"Label {item.item_id}")
     canvas.setAuthor("tilcare")
     canvas.setSubject(f"Item label, chain of identity {item.coi_din}{item.coi_check}")
-    _draw(_PdfSurface(canvas), label_content(item, copy=copy))
+    _draw(
+        _PdfSurface(canvas),
+        label_content(item, copy=copy, with_description=with_description),
+    )
     canvas.showPage()
     canvas.save()
     return out.getvalue()

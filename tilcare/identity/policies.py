@@ -3,7 +3,9 @@
 Every record here carries the center that treats the patient and, once assigned, the facility
 that manufactures the product. A user of either organization may act on it with the matching
 permission; nobody else may. None of these records holds patient identity, so a facility user
-sees them whole.
+sees them whole, except text a person typed, which may name the patient by mistake: what the
+center's staff typed (an item's description) is not shown to the facility
+(`can_view_item_description`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
+from tilcare.patients.policies import can_view_typed_text
 
 
 def _active(user: Any) -> bool:
@@ -29,6 +32,17 @@ def can_view_custody(user: Any, record: Any) -> bool:
         _active(user)
         and user.has_perm_code(Perm.VIEW_CUSTODY)
         and _party(user, record.center_id, getattr(record, "facility_id", None))
+    )
+
+
+def can_view_item_description(user: Any, item: Any) -> bool:
+    """The description is typed by whoever made the item: shown to that person's organization
+    and to the center's staff who may see patient identity, never to the facility for an item
+    the center described. Pages, the API and the label printed for `user` all ask this."""
+    return can_view_typed_text(
+        user,
+        author_organization_id=item.created_by.organization_id,
+        center_id=item.center_id,
     )
 
 

@@ -150,7 +150,7 @@ def list_milestones(request: HttpRequest, public_id: str) -> list[MilestoneOut]:
     journey = _visible_journey(request, public_id)
     with_identity = policies.can_view_journey_identity(user, journey)
     return [
-        milestone_out(m, journey, with_identity=with_identity)
+        milestone_out(m, journey, with_identity=with_identity, viewer=user)
         for m in selectors.milestones_of(journey)
     ]
 
@@ -172,7 +172,7 @@ def record_milestone(
         note=payload.note,
     )
     with_identity = policies.can_view_journey_identity(user, journey)
-    return Status(201, milestone_out(milestone, journey, with_identity=with_identity))
+    return Status(201, milestone_out(milestone, journey, with_identity=with_identity, viewer=user))
 
 
 # --- tasks ----------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Two shapes for a journey: `JourneyOut` for center staff (with the patient's name
 birth) and `JourneyCoiOut` for everyone else, a manufacturing facility above all, which has no
 patient field at all (21 CFR 1271.290(c)). Each is built field by field from the journey by
 `journey_out()`, never by letting a schema read attributes off the model, so the facility shape
-cannot pick up identity by accident. Free text that a person typed (reasons, notes) may name the
-patient, so it is null for a viewer who may not see the patient's identity.
+cannot pick up identity by accident. Free text that a person typed (reasons, notes, references) may
+name the patient, so it is null for a viewer who may not see the patient's identity (a milestone's
+reference stays readable to the organization that typed it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tilcare.core.api_support import AwareDateTime, InputSchema, IsoDate, UtcDat
 from tilcare.journey.choices import MilestoneKind, Protocol, Stage, WithdrawalReason
 from tilcare.journey.models import Journey, JourneyTransition, Milestone, Task
 from tilcare.journey.selectors import NextStep
+from tilcare.patients.policies import can_view_typed_text
 
 _STRICT_INPUT = ConfigDict(extra="forbid", use_enum_values=True)
 
@@ -205,7 +207,11 @@ class MilestoneOut(Schema):
     kind_label: str
     attempt: int
     occurred_at: UtcDateTime
-    reference: str
+    reference: str | None = Field(
+        ...,
+        description="Null unless your organization recorded the milestone or you see patient "
+        "identity (it is typed text)",
+    )
     note: str | None = Field(..., description="Null when the viewer may not see identity")
     recorded_by: str
     recorded_at: UtcDateTime
@@ -214,14 +220,23 @@ class MilestoneOut(Schema):
     void_reason: str | None
 
 
-def milestone_out(milestone: Milestone, journey: Journey, *, with_identity: bool) -> MilestoneOut:
+def milestone_out(
+    milestone: Milestone, journey: Journey, *, with_identity: bool, viewer: Any
+) -> MilestoneOut:
+    """The reference is typed by whoever recorded the milestone (an authorization or lot number,
+    or anything else): a facility reads only its own staff's, never the center's."""
+    reference_shown = can_view_typed_text(
+        viewer,
+        author_organization_id=milestone.recorded_by.organization_id,
+        center_id=journey.center_id,
+    )
     return MilestoneOut(
         public_id=f"{journey.public_id}:m{milestone.pk}",
         kind=milestone.kind,
         kind_label=milestone.get_kind_display(),
         attempt=milestone.attempt,
         occurred_at=milestone.occurred_at,
-        reference=milestone.reference,
+        reference=milestone.reference if reference_shown else None,
         note=milestone.note if with_identity else None,
         recorded_by=milestone.recorded_by.printed_name,
         recorded_at=milestone.recorded_at,

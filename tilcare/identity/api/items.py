@@ -2,9 +2,10 @@
 its PDF or PNG), mark it applied, void it.
 
 Everything here is an identity record: answers carry the COI identifier, never the patient. A
-void reason is text a person typed, so it is null for callers outside the organization that
-voided the label unless they may see patient identity. An item or label outside the caller's
-organizations answers 404.
+void reason and an item's description are text a person typed, so they are null for callers
+outside the organization that typed them unless they may see patient identity (a facility never
+reads what the center typed; the kind, number and COI identifier say what the item is). An item
+or label outside the caller's organizations answers 404.
 """
 
 import uuid
@@ -80,7 +81,11 @@ class ItemOut(Schema):
     manufacture_attempt: int
     center: str
     facility: str | None
-    description: str
+    description: str | None = Field(
+        ...,
+        description="Null unless your organization described the item or you see patient "
+        "identity (a facility never reads what the center typed)",
+    )
     released_at: UtcDateTime | None
     expires_at: UtcDateTime | None
     storage_temperature: str
@@ -160,7 +165,7 @@ def item_out(item: Item, user: Any) -> ItemOut:
         manufacture_attempt=item.manufacture_attempt,
         center=item.center.name,
         facility=item.facility.name if item.facility else None,
-        description=item.description,
+        description=item.description if policies.can_view_item_description(user, item) else None,
         released_at=item.released_at,
         expires_at=item.expires_at,
         storage_temperature=item.storage_temperature,
@@ -175,7 +180,9 @@ def item_out(item: Item, user: Any) -> ItemOut:
 
 
 def _items(user: Any) -> QuerySet[Item]:
-    copies = Label.objects.select_related("item", "printed_by", "applied_by", "voided_by")
+    copies = Label.objects.select_related(
+        "item", "item__created_by", "printed_by", "applied_by", "voided_by"
+    )
     return (
         items_visible_to(user)
         .select_related("center", "facility", "created_by")
@@ -185,7 +192,7 @@ def _items(user: Any) -> QuerySet[Item]:
 
 def _labels(user: Any) -> QuerySet[Label]:
     return Label.objects.filter(item__in=items_visible_to(user)).select_related(
-        "item", "item__center", "printed_by", "applied_by", "voided_by"
+        "item", "item__center", "item__created_by", "printed_by", "applied_by", "voided_by"
     )
 
 

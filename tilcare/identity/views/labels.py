@@ -2,7 +2,9 @@
 
 `/identity/coi/<din>/items/` lists the COI's items that the user's organization is a party to
 (its center or its facility; 404 otherwise, so a COI's existence does not leak). It reads only
-identity records: the page never touches the patient, so it is the same for a facility.
+identity records and never touches the patient. What the center's staff typed (an item's
+description, a void reason) may name the patient by mistake, so the facility's page and the
+labels it prints show the item's kind, number and COI identifier in its place.
 Each action POSTs to one service. With htmx the region `#coi-items` is swapped (a refused form
 comes back as 200 with its errors); without, the browser is redirected back (post/redirect/get).
 Printing answers with an `HX-Trigger` ("label-printed") carrying the PDF's address, which
@@ -73,6 +75,9 @@ class ItemRow:
     voided: int
     outstanding: int
     can_act: bool
+    # The description as this user may read it; "" when the center typed it and the user may
+    # not read it (the page then says what the item is from its kind, number and COI).
+    description: str
 
     @property
     def is_product(self) -> bool:
@@ -124,6 +129,9 @@ def _rows(user: User, items: list[Item], void_form: tuple[int, VoidForm] | None)
                 voided=statuses.count(LabelStatus.VOIDED),
                 outstanding=statuses.count(LabelStatus.PRINTED),
                 can_act=can_act,
+                description=(
+                    item.description if policies.can_view_item_description(user, item) else ""
+                ),
             )
         )
     return rows
@@ -186,7 +194,7 @@ def _back(request: HttpRequest, din: str, notice: str, anchor: str = "") -> Http
 
 def _visible_labels(user: User) -> QuerySet[Label]:
     return Label.objects.filter(item__in=selectors.items_visible_to(user)).select_related(
-        "item", "item__center"
+        "item", "item__center", "item__created_by"
     )
 
 
@@ -294,12 +302,17 @@ def label_file_response(label: Label, fmt: str, *, user: User) -> HttpResponse:
     Fetching the file is printing it, so it takes the permission to print labels."""
     require(policies.can_print_label(user, label.item), "You may not print this item's labels.")
     name = f"{label.item.item_id}-label-{label.copy_number}.{fmt}"
+    shown = policies.can_view_item_description(user, label.item)
     if fmt == "pdf":
-        response = HttpResponse(labels.label_pdf(label.item, copy=label.copy_number))
+        response = HttpResponse(
+            labels.label_pdf(label.item, copy=label.copy_number, with_description=shown)
+        )
         response["Content-Type"] = "application/pdf"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
     else:
-        response = HttpResponse(labels.label_png(label.item, copy=label.copy_number))
+        response = HttpResponse(
+            labels.label_png(label.item, copy=label.copy_number, with_description=shown)
+        )
         response["Content-Type"] = "image/png"
         response["Content-Disposition"] = f'inline; filename="{name}"'
     response["Cache-Control"] = "no-store"

@@ -1,0 +1,172 @@
+"""What the center's staff type about an item never reaches the manufacturing facility.
+
+An item's description is free text: a navigator may type the patient's name into it by mistake.
+The facility's answers (the API's JSON, the items page, the label it prints as PDF or PNG) show
+the item's kind, number and COI identifier instead; the center keeps reading its own text, and the
+facility reads what its own staff typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tilcare.identity import labels
+from tilcare.identity.choices import ItemKind
+from tilcare.identity.services import items as services
+from tilcare.identity.tests.factories import coi_of
+from tilcare.identity.tests.test_labels import pdf_page
+from tilcare.journey.tests.factories import make_team, open_journey_for
+from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+TYPED = "Specimen jar for Theodora Lindqvist"
+NAME = "Lindqvist"
+API = "/api/v1/identity"
+FACILITY_ROLES = ["manufacturing_tech", "qa_reviewer"]
+
+
+@pytest.fixture
+def team():
+    return make_team(
+        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
+        FacilityFactory(name="Northgate Cell Therapy"),
+    )
+
+
+@pytest.fixture
+def journey(team):
+    patient = PatientFactory(
+        center=team.center,
+        given_name="Theodora",
+        family_name="Lindqvist",
+        mrn="MRN004512",
+        date_of_birth=dt.date(1968, 4, 12),
+    )
+    return open_journey_for(patient, team.navigator)
+
+
+@pytest.fixture
+def specimen(team, journey):
+    """The tumor specimen container, described by the center's navigator with the patient's name."""
+    din, check = coi_of(journey)
+    return services.create_item(
+        coi_din=din,
+        coi_check=check,
+        kind=ItemKind.TUMOR_SPECIMEN,
+        center=team.center,
+        facility=team.facility,
+        description=TYPED,
+        actor=team.navigator,
+    )
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def page_url(item) -> str:
+    return reverse("identity:coi-items", kwargs={"din": item.coi_din})
+
+
+# --- the facility -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", FACILITY_ROLES)
+def test_the_api_gives_the_facility_no_center_description(team, specimen, role):
+    # Given the specimen the navigator described with the patient's name
+    client = client_for(getattr(team, role))
+
+    # When facility staff read its items, as a list and one by one
+    listed = client.get(f"{API}/items", {"coi": specimen.coi_din})
+    one = client.get(f"{API}/items/{specimen.public_id}")
+
+    # Then the description is null and the name appears nowhere; kind and COI say what it is
+    assert listed.status_code == one.status_code == 200
+    [item] = listed.json()["items"]
+    assert item["description"] is None
+    assert one.json()["description"] is None
+    assert (item["kind_label"], item["number"], item["coi_din"]) == (
+        "Tumor specimen container",
+        1,
+        specimen.coi_din,
+    )
+    assert NAME.encode() not in listed.content
+    assert NAME.encode() not in one.content
+
+
+@pytest.mark.parametrize("role", FACILITY_ROLES)
+def test_the_items_page_shows_the_facility_the_kind_and_coi_instead(team, specimen, role):
+    response = client_for(getattr(team, role)).get(page_url(specimen))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert NAME not in html
+    din = specimen.coi_din
+    assert (
+        f"Tumor specimen container 01 of {din[:5]} {din[5:7]} {din[7:]} {specimen.coi_check}; "
+        "described by Riverside Cancer Center."
+    ) in html
+
+
+def test_the_label_the_facility_prints_leaves_the_center_description_out(team, specimen):
+    # Given a label copy the facility's technologist printed
+    tech = team.manufacturing_tech
+    label = services.print_label(specimen, actor=tech)
+    client = client_for(tech)
+
+    # When the technologist fetches its PDF and PNG
+    pdf = client.get(reverse("identity:label-pdf", kwargs={"public_id": label.public_id}))
+    png = client.get(f"{API}/labels/{label.public_id}.png")
+
+    # Then neither carries the description; the COI and item id are there
+    assert pdf.status_code == png.status_code == 200
+    text = " ".join(pdf_page(pdf.content).text())
+    assert NAME not in text
+    assert "Specimen jar" not in text
+    assert specimen.item_id in text
+    assert png.content == labels.label_png(specimen, copy=1, with_description=False)
+    assert png.content != labels.label_png(specimen, copy=1, with_description=True)
+
+
+# --- the center and the facility's own text ---------------------------------------------------
+
+
+def test_the_center_still_reads_its_description_everywhere(team, specimen):
+    navigator = team.navigator
+    label = services.print_label(specimen, actor=navigator)
+    client = client_for(navigator)
+
+    api = client.get(f"{API}/items/{specimen.public_id}").json()
+    page = client.get(page_url(specimen)).content.decode()
+    pdf = client.get(reverse("identity:label-pdf", kwargs={"public_id": label.public_id}))
+
+    assert api["description"] == TYPED
+    assert TYPED in page
+    assert TYPED in " ".join(pdf_page(pdf.content).text())
+
+
+def test_the_facility_reads_the_description_its_own_staff_typed(team, specimen):
+    # Given a culture flask the facility's technologist added and described
+    tech = team.manufacturing_tech
+    flask = services.create_item(
+        coi_din=specimen.coi_din,
+        coi_check=specimen.coi_check,
+        kind=ItemKind.CULTURE,
+        center=team.center,
+        facility=team.facility,
+        description="Pre-REP flask A",
+        actor=tech,
+    )
+
+    # When the technologist reads it
+    answer = client_for(tech).get(f"{API}/items/{flask.public_id}").json()
+
+    # Then the facility's own text is there
+    assert answer["description"] == "Pre-REP flask A"
