@@ -273,3 +273,60 @@ def record_change(
         subject_id=subject_id,
         occurred_at=occurred_at,
     )
+
+
+BASELINE_ACTION = "audit.records.baseline"
+BASELINE_REASON = (
+    "Content of the records kept before each audit event vouched for the records it wrote, as "
+    "found when the trail began to vouch for them."
+)
+
+
+def record_baseline(*, chunk_size: int = 500) -> int:
+    """Once, at the upgrade that brought row digests: append system events vouching for every
+    regulated record as it is now, so that verification can hold each one to it from then on.
+
+    Refused once any event vouches for a record (a new install, or a baseline already taken):
+    taken later, it would vouch for whatever was changed behind the application's back since.
+    Returns how many events were written.
+    """
+    written = 0
+    with transaction.atomic():
+        AuditChainHead.objects.select_for_update().get_or_create(id=1)
+        if AuditEvent.objects.exclude(row_digests="").exists():
+            raise InvalidInput(
+                {
+                    "baseline": [
+                        "The audit trail already vouches for records: a baseline is taken only "
+                        "once, at the upgrade that introduced it."
+                    ]
+                }
+            )
+        for model in regulated.regulated_models():
+            chunk: dict[str, str] = {}
+            first_pk = None
+            for pk, digest in regulated.stream_digests(model, chunk_size):
+                first_pk = pk if not chunk else first_pk
+                chunk[regulated.row_key(model, pk)] = digest
+                if len(chunk) == chunk_size:
+                    _baseline_event(model, first_pk, chunk)
+                    written, chunk = written + 1, {}
+            if chunk:
+                _baseline_event(model, first_pk, chunk)
+                written += 1
+    return written
+
+
+def _baseline_event(model: type[models.Model], first_pk: Any, digests: dict[str, str]) -> None:
+    _append_event(
+        BASELINE_ACTION,
+        model._base_manager.get(pk=first_pk),
+        actor=None,
+        before=None,
+        after={"records": len(digests)},
+        reason=BASELINE_REASON,
+        subject_id="",
+        occurred_at=None,
+        now=timezone.now(),
+        extra_digests=digests,
+    )

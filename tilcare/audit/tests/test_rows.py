@@ -14,17 +14,20 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from tilcare.audit import services
 from tilcare.audit.hashing import EVENT_HASH_FIELDS, canonical_json, event_hash
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.audit.regulated import regulated_models, row_key
 from tilcare.audit.selectors import ChainReport, verify_chain
 from tilcare.audit.tests.helpers import sql
 from tilcare.identity.models import CustodyEvent
+from tilcare.identity.tests.factories import unreadable_scan_alert
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import EligibilityChecklist, JourneyTransition
-from tilcare.journey.tests.factories import make_team
+from tilcare.journey.tests.factories import make_team, open_journey_for, walk_to
 from tilcare.patients import services as patient_services
 from tilcare.patients.models import Patient
+from tilcare.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +250,86 @@ def test_the_audit_verify_command_fails_on_an_emptied_trail(registered, without_
         "Audit chain BROKEN after 0 good events: the audit trail holds no events, but the "
         "database holds 1 patient."
     )
+
+
+# ---------- records kept before events vouched for rows (an upgraded install) ----------
+
+
+@pytest.fixture
+def kept_before(monkeypatch):
+    """A journey and a blocked scan written the way events were written before they vouched
+    for rows (no digests), as an install upgraded to this version holds them."""
+    with monkeypatch.context() as before_upgrade:
+        before_upgrade.setattr(services, "_row_digests", lambda obj, extra: "")
+        team = make_team()
+        journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
+        walk_to(journey, Stage.RESECTION_SCHEDULED, users=team)
+        scan = unreadable_scan_alert(journey.coi_din, team).custody_event
+    assert not AuditEvent.objects.exclude(row_digests="").exists()
+    return scan
+
+
+def test_records_kept_before_the_upgrade_are_named_until_the_baseline(kept_before):
+    report = verify_chain()
+
+    assert report.ok is False
+    assert report.problem.endswith("was written outside the audit trail (no event records it)")
+
+
+def test_the_baseline_vouches_for_every_record_kept_before(kept_before):
+    # Given an upgraded install
+    events_before = AuditEvent.objects.count()
+    out = StringIO()
+
+    # When the baseline is taken
+    call_command("audit", "baseline", stdout=out)
+
+    # Then system events vouch for every record, and the whole trail verifies
+    written = AuditEvent.objects.filter(action=services.BASELINE_ACTION)
+    assert out.getvalue() == (
+        f"Baseline recorded: {written.count()} events vouch for the records kept before.\n"
+    )
+    assert {e.actor_label for e in written} == {"system"}
+    assert AuditEvent.objects.count() == events_before + written.count()
+    report = verify_chain()
+    assert report == ChainReport(True, AuditEvent.objects.count())
+    assert report.rows_checked == _regulated_row_count()
+
+
+def test_a_record_changed_after_the_baseline_is_named(kept_before, without_triggers):
+    call_command("audit", "baseline", stdout=StringIO())
+    vouching = _vouching_events(row_key(CustodyEvent, kept_before.pk))
+    sql("UPDATE identity_custodyevent SET result = %s WHERE id = %s", ["match", kept_before.pk])
+
+    assert verify_chain() == ChainReport(
+        False,
+        AuditEvent.objects.count(),
+        f"Custody event {kept_before.pk} was changed outside the audit trail after event "
+        f"#{vouching[-1].seq}",
+        None,
+    )
+
+
+def test_a_second_baseline_is_refused(kept_before):
+    call_command("audit", "baseline", stdout=StringIO())
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(CommandError) as refused:
+        call_command("audit", "baseline", stdout=StringIO())
+
+    assert str(refused.value) == (
+        "The audit trail already vouches for records: a baseline is taken only once, at the "
+        "upgrade that introduced it."
+    )
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_baseline_is_refused_on_an_emptied_trail(registered, without_triggers):
+    sql("DELETE FROM audit_auditevent", [])
+    sql("DELETE FROM audit_auditchainhead", [])
+
+    with pytest.raises(CommandError) as refused:
+        call_command("audit", "baseline", stdout=StringIO())
+
+    assert str(refused.value) == "No baseline: the audit trail holds no events."
+    assert AuditEvent.objects.count() == 0

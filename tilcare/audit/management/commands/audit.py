@@ -3,7 +3,8 @@
 `verify` recomputes the audit chain, checks it against the signed checkpoints kept outside the
 database, and matches every regulated record with its latest event; it names the first problem
 and exits non-zero. `checkpoint` verifies, then writes a signed checkpoint of the chain's end
-(run it on a schedule, see docs/deployment.md).
+(run it on a schedule, see docs/deployment.md). `baseline`, once after the upgrade that brought
+row digests, vouches for the records kept before it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from tilcare.audit.checkpoints import (
     write_checkpoint,
 )
 from tilcare.audit.selectors import verify_chain
+from tilcare.audit.services import record_baseline
+from tilcare.core.errors import InvalidInput
 
 NO_CHECKPOINT = (
     "Note: no checkpoint configured (TILCARE_AUDIT_CHECKPOINT_DIR is not set), so a chain "
@@ -36,13 +39,33 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["verify", "checkpoint"])
+        parser.add_argument("action", choices=["verify", "checkpoint", "baseline"])
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "checkpoint":
             self._checkpoint()
+        elif options["action"] == "baseline":
+            self._baseline()
         else:
             self._verify()
+
+    def _baseline(self) -> None:
+        # Only on a chain that verifies: a baseline must not vouch for damage already done.
+        report = verify_chain(records=False)
+        if not report.ok:
+            raise CommandError(f"No baseline: the audit chain does not verify ({report.problem}).")
+        if report.events_checked == 0:
+            # Records without a trail are what an emptied trail looks like: never vouch for them.
+            raise CommandError("No baseline: the audit trail holds no events.")
+        try:
+            written = record_baseline()
+        except InvalidInput as refused:
+            raise CommandError(" ".join(refused.errors["baseline"])) from refused
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Baseline recorded: {written} events vouch for the records kept before."
+            )
+        )
 
     def _verify(self) -> None:
         try:
