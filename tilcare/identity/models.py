@@ -111,6 +111,8 @@ class CustodyEvent(TimeStampedModel):
     expected_item_id = models.CharField(max_length=24, blank=True)
     result = models.CharField(max_length=30, choices=ScanResult.choices)
     message = models.CharField(max_length=300)
+    # Why a scan dated earlier than it was entered was entered late (empty: entered as made).
+    late_entry_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]

@@ -7,8 +7,12 @@
 - `receive_product`: the center (pharmacist, nurse or navigator) scans each product bag or
   cassette. Each must belong to this journey, be released and not expired. Once every released
   bag and cassette of the attempt is received, "Product received at the center" is recorded.
-- `record_handoff`: any other step (collected, dispatched, to storage, to the bedside…); the
-  two receipts above are dispatched to their functions.
+- `record_handoff`: any step; the two receipts above are dispatched to their functions. It is
+  the one door every entry point records a scan through (the scan page,
+  `POST /api/v1/journeys/scans`, `POST /api/v1/identity/custody-events`): it gives
+  `identity.services.custody.record_scan` the journey's organizations and current manufacturing
+  attempt, so a bag of an earlier attempt is refused the same way wherever it is scanned, and the
+  scan's time bounds, late-entry reason and moment-of-use expiry are checked there once.
 
 When the tissue of an attempt is received, the facility's batch record of that COI and attempt is
 opened (`manufacturing.batch_services.open_batch`) unless it exists, with the journey's protocol
@@ -111,6 +115,7 @@ def receive_tissue(
     actor: User,
     location: str = "",
     now: dt.datetime | None = None,
+    late_entry_reason: str = "",
 ) -> ScanStep:
     """The facility scans a tumor specimen container on arrival."""
     return _scan(
@@ -122,6 +127,7 @@ def receive_tissue(
         to_party=journey.manufacturing_facility.name if journey.manufacturing_facility else "",
         location=location,
         now=now,
+        late_entry_reason=late_entry_reason,
     )
 
 
@@ -132,6 +138,7 @@ def receive_product(
     actor: User,
     location: str = "",
     now: dt.datetime | None = None,
+    late_entry_reason: str = "",
 ) -> ScanStep:
     """The center scans a product bag or cassette on arrival."""
     return _scan(
@@ -143,6 +150,7 @@ def receive_product(
         to_party=journey.center.name,
         location=location,
         now=now,
+        late_entry_reason=late_entry_reason,
     )
 
 
@@ -156,16 +164,26 @@ def record_handoff(
     to_party: str = "",
     location: str = "",
     expected_item_id: str = "",
+    expected_kind: str | None = None,
     now: dt.datetime | None = None,
+    late_entry_reason: str = "",
 ) -> ScanStep:
-    """Any handoff of one of the journey's items; receipts settle their stage as above."""
-    if step == HandoffStep.TISSUE_RECEIVED:
-        return receive_tissue(
-            journey, scanned_text=scanned_text, actor=actor, location=location, now=now
-        )
-    if step == HandoffStep.PRODUCT_RECEIVED:
-        return receive_product(
-            journey, scanned_text=scanned_text, actor=actor, location=location, now=now
+    """Record a scan of one of the journey's items at any step: the one door for every entry
+    point. Receipts settle their stage as above. `now`: when the scan was made, if not now; a scan
+    dated earlier than now (beyond the scanner's clock allowance) needs `late_entry_reason`.
+    `expected_kind`: the kind of item the step expects (the step's usual kinds if None)."""
+    receipt = {
+        HandoffStep.TISSUE_RECEIVED.value: receive_tissue,
+        HandoffStep.PRODUCT_RECEIVED.value: receive_product,
+    }.get(str(step))
+    if receipt is not None:
+        return receipt(
+            journey,
+            scanned_text=scanned_text,
+            actor=actor,
+            location=location,
+            now=now,
+            late_entry_reason=late_entry_reason,
         )
     return _scan(
         journey,
@@ -176,7 +194,9 @@ def record_handoff(
         to_party=to_party,
         location=location,
         expected_item_id=expected_item_id,
+        expected_kind=expected_kind,
         now=now,
+        late_entry_reason=late_entry_reason,
     )
 
 
@@ -190,7 +210,9 @@ def _scan(
     to_party: str,
     location: str,
     expected_item_id: str = "",
+    expected_kind: str | None = None,
     now: dt.datetime | None,
+    late_entry_reason: str = "",
 ) -> ScanStep:
     require(policies.can_view_journey(actor, journey), "You may not see this journey.")
     receipt = RECEIPTS.get(step)
@@ -206,6 +228,7 @@ def _scan(
             actor=actor,
             organization=actor.organization,  # type: ignore[arg-type]
             expected_item_id=expected_item_id,
+            expected_kind=expected_kind,
             from_party=from_party,
             to_party=to_party,
             location=location,
@@ -213,6 +236,7 @@ def _scan(
             center=journey.center,
             facility=journey.manufacturing_facility,
             expected_attempt=journey.manufacture_attempt,
+            late_entry_reason=late_entry_reason,
         )
         if receipt is None or not event.accepted:
             return ScanStep(event)

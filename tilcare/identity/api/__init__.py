@@ -1,4 +1,6 @@
-"""The identity API: items and labels, custody events, alerts, shipments and temperature logs.
+"""The identity API: items and labels, alerts, shipments and temperature logs. Custody events
+(`/identity/custody-events`) are described by `custody`'s schemas and served by the journey layer
+(`tilcare.journey.custody_api`), whose one door knows the journey a scan is for.
 
 (No `from __future__ import annotations` in the modules here: ninja reads the operations'
 parameter annotations as objects when the routes are built.)
@@ -6,8 +8,8 @@ parameter annotations as objects when the routes are built.)
 
 from ninja import Router
 
-from tilcare.identity.api import alerts, custody, items, shipments
+from tilcare.identity.api import alerts, items, shipments
 
 router = Router(tags=["identity and custody"])
-for _part in (items, custody, alerts, shipments):
+for _part in (items, alerts, shipments):
     router.add_router("", _part.router)

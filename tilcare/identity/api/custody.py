@@ -1,49 +1,36 @@
-"""Custody events over the API: the chain of custody of a COI identifier, and scans posted by
-instruments and courier systems.
+"""Custody events over the API: what a custody event looks like in an answer, and what a posted
+scan carries.
 
-A posted scan is always recorded. A match answers 201 with the event; a scan that does not match
-answers 409 with the event's id, result and message, so the caller knows the step was blocked and
-that the scan and its alert were recorded. Nothing in either answer identifies the patient: text
-a person typed (what was scanned, parties, location) is shown only to the organization that
-recorded it and to those who may see patient identity.
-
-The two receipts ("tissue_received", "product_received") settle a journey stage, which this layer
-cannot do: they are refused here (422 on `step`) and posted to `POST /api/v1/journeys/scans`
-(`tilcare.journey.custody_api`), which records the scan the same way and also the receipt
-milestone, the facility's batch record and the journey's move.
+The operations themselves (`GET` and `POST /api/v1/identity/custody-events`) are served by the
+journey layer (`tilcare.journey.custody_api`): a posted scan goes through the journey's one door
+(`tilcare.journey.custody.record_handoff`), which knows the journey's current manufacturing
+attempt, exactly as the scan page and `POST /api/v1/journeys/scans` do. A match answers 201 with
+the event; a scan that does not match answers 409 with the event's id, result and message, so the
+caller knows the step was blocked and that the scan and its alert were recorded. Nothing in either
+answer identifies the patient: text a person typed (what was scanned, parties, location, the
+reason a scan was entered late) is shown only to the organization that recorded it and to those
+who may see patient identity.
 """
 
-import datetime as dt
 from typing import Any
 
-from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils import timezone
-from ninja import Field, Router, Schema, Status
-from ninja.pagination import paginate
+from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from tilcare.clinical.checkdigits import IdentifierError, parse_din_with_check
 from tilcare.clinical.identity_scan import next_step_for
-from tilcare.core.api_support import (
-    ApiPagination,
-    AwareDateTime,
-    InputSchema,
-    MappedQuerySet,
-    UtcDateTime,
-    caller,
-)
-from tilcare.core.errors import InvalidInput, NotVisible
+from tilcare.core.api_support import AwareDateTime, InputSchema, UtcDateTime
 from tilcare.identity.choices import HandoffStep, ItemKind
 from tilcare.identity.models import CustodyEvent
-from tilcare.identity.selectors import custody_events_for, items_visible_to
-from tilcare.identity.services.custody import record_scan, typed_text_visible
+from tilcare.identity.services.custody import LATE_REASON_MAX, typed_text_visible
 
-router = Router()
-
-# The steps that settle a journey stage: posted to the journey layer's scan endpoint.
-RECEIPT_STEPS = frozenset({HandoffStep.TISSUE_RECEIVED.value, HandoffStep.PRODUCT_RECEIVED.value})
-JOURNEY_SCANS_PATH = "/api/v1/journeys/scans"
+LATE_ENTRY_REASON = Field(
+    "",
+    max_length=LATE_REASON_MAX,
+    description=(
+        "Why the scan is entered late: required when occurred_at is more than 5 minutes before "
+        "now (for example, from the paper custody form after a downtime)"
+    ),
+)
 
 
 class CustodyEventOut(Schema):
@@ -68,6 +55,9 @@ class CustodyEventOut(Schema):
     from_party: str | None
     to_party: str | None
     location: str | None
+    late_entry_reason: str | None = Field(
+        ..., description="Why the scan was entered late (empty if it was not); null as above"
+    )
 
 
 class CustodyBlockedOut(Schema):
@@ -99,6 +89,7 @@ class CustodyScanIn(InputSchema):
     occurred_at: AwareDateTime | None = Field(
         None, description="When the scan was made (with its UTC offset); now if omitted"
     )
+    late_entry_reason: str = LATE_ENTRY_REASON
 
 
 def event_out(event: CustodyEvent, user: Any) -> CustodyEventOut:
@@ -123,6 +114,7 @@ def event_out(event: CustodyEvent, user: Any) -> CustodyEventOut:
         from_party=event.from_party if typed else None,
         to_party=event.to_party if typed else None,
         location=event.location if typed else None,
+        late_entry_reason=event.late_entry_reason if typed else None,
     )
 
 
@@ -136,82 +128,3 @@ def blocked_out(event: CustodyEvent, out: CustodyEventOut) -> CustodyBlockedOut:
         next_step=out.next_step,
         event=out,
     )
-
-
-def _coi(text: str, field: str = "coi") -> str:
-    try:
-        return parse_din_with_check(text)
-    except IdentifierError as error:
-        raise InvalidInput({field: [str(error)]}) from None
-
-
-@router.get(
-    "/identity/custody-events",
-    response=list[CustodyEventOut],
-    summary="The chain of custody of a COI identifier, oldest first",
-)
-@paginate(ApiPagination)
-def list_custody_events(
-    request: HttpRequest, coi: str
-) -> MappedQuerySet[CustodyEvent, CustodyEventOut]:
-    """`coi`: the COI identifier with its check character. Empty when none of its items is your
-    organization's."""
-    user = caller(request)
-    events: QuerySet[CustodyEvent] = custody_events_for(user, _coi(coi))
-    events = events.select_related("organization").prefetch_related("alerts")
-    return MappedQuerySet(events.order_by("occurred_at", "id"), lambda e: event_out(e, user))
-
-
-@router.post(
-    "/identity/custody-events",
-    response={201: CustodyEventOut, 409: CustodyBlockedOut},
-    summary="Record a scan at a handoff (409 when it does not match: blocked and recorded)",
-    description=(
-        "Any handoff except the two receipts (`tissue_received`, `product_received`): those "
-        f"settle the journey's stage and are posted to `{JOURNEY_SCANS_PATH}`."
-    ),
-)
-def post_custody_event(
-    request: HttpRequest, payload: CustodyScanIn
-) -> Status[CustodyEventOut] | Status[CustodyBlockedOut]:
-    user = caller(request)
-    if str(payload.step) in RECEIPT_STEPS:
-        raise InvalidInput(
-            {
-                "step": [
-                    f"“{payload.step}” settles the journey's stage: post it to "
-                    f"{JOURNEY_SCANS_PATH}, which also records the milestone."
-                ]
-            }
-        )
-    coi_din = _coi(payload.coi)
-    known = items_visible_to(user).filter(coi_din=coi_din).select_related("center", "facility")
-    first = known.order_by("id").first()
-    if first is None:
-        raise NotVisible()
-    with_facility = known.filter(facility__isnull=False).order_by("id").first()
-    now = None
-    if payload.occurred_at is not None:
-        now = payload.occurred_at
-        if now > timezone.now() + dt.timedelta(minutes=5):
-            raise InvalidInput({"occurred_at": ["The scan time cannot be in the future."]})
-    event = record_scan(
-        coi_din=coi_din,
-        step=str(payload.step),
-        scanned_text=payload.scanned_text,
-        actor=user,
-        organization=user.organization,
-        expected_item_id=payload.expected_item_id,
-        expected_kind=str(payload.expected_kind) if payload.expected_kind else None,
-        from_party=payload.from_party,
-        to_party=payload.to_party,
-        location=payload.location,
-        now=now,
-        center=first.center,
-        facility=with_facility.facility if with_facility else None,
-    )
-    event = CustodyEvent.objects.select_related("item", "actor", "organization").get(pk=event.pk)
-    out = event_out(event, user)
-    if event.accepted:
-        return Status(201, out)
-    return Status(409, blocked_out(event, out))

@@ -8,6 +8,21 @@ happen. Nothing about a wrong scan is ever discarded.
 A COI identifier belongs to one center and, once chosen, one manufacturing facility. Their staff
 with the custody permission may record scans for it; anyone else is refused and nothing is
 written. The scanned text itself is judged by `tilcare.clinical.identity_scan`.
+
+Time. A scan carries when it was made (now, unless given). That time is never ahead of now by
+more than a scanner's clock allowance (`CLOCK_SKEW`), never before the item it names was created,
+and for a product bag or cassette never before QA released it or, at the center, before the
+facility dispatched it. A scan dated earlier than now by more than the allowance is a late entry
+(from a paper custody form after a downtime, say) and carries the reason it was entered late:
+kept on the event and as the audit event's reason. Whether a product may be used is judged at
+the moment it is put to use: for the receipt that accepts it at the center and for the bedside,
+now, whatever time the scan carries (a late entry cannot accept a product that has expired
+since); for any other step, at the scan's time. A refused time or a missing reason writes nothing.
+
+Every entry point (the scan page, `POST /api/v1/journeys/scans`, `POST
+/api/v1/identity/custody-events`) records through the journey's one door,
+`tilcare.journey.custody.record_handoff`, which calls `record_scan` with the journey's current
+manufacturing attempt, so the checks are the same whichever way a scan comes in.
 """
 
 from __future__ import annotations
@@ -22,7 +37,8 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.accounts.roles import Perm
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.models import AuditEvent
+from tilcare.audit.services import object_type_of, record_event
 from tilcare.audit.times import audit_time
 from tilcare.clinical import identity_scan
 from tilcare.clinical.checkdigits import DIN_PATTERN
@@ -38,12 +54,16 @@ from tilcare.identity.choices import (
     LabelStatus,
     ScanResult,
 )
-from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
+from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Shipment
 from tilcare.identity.services.alerts import raise_alert, subject_of
 
 SCANNED_TEXT_MAX = 80
 PARTY_MAX = 200
 ITEM_ID_MAX = 24
+LATE_REASON_MAX = 300
+# A scan time may run this far ahead of the server's clock (instruments' clocks drift); a scan
+# dated earlier than now by more than this is a late entry and says why.
+CLOCK_SKEW = dt.timedelta(minutes=5)
 
 _PRODUCT = frozenset({ItemKind.PRODUCT_BAG.value, ItemKind.CASSETTE.value})
 
@@ -60,6 +80,11 @@ STEP_KINDS: dict[str, frozenset[str]] = {
     HandoffStep.PRODUCT_TO_BEDSIDE: _PRODUCT,
     HandoffStep.HANDOFF: frozenset(),
 }
+
+# Steps that accept a product for use or put it to use: judged now, whatever the scan's time.
+JUDGED_NOW_STEPS = frozenset(
+    {HandoffStep.PRODUCT_RECEIVED.value, HandoffStep.PRODUCT_TO_BEDSIDE.value}
+)
 
 # Who records each step: the treating center or the manufacturing facility.
 CENTER_STEPS: tuple[HandoffStep, ...] = (
@@ -147,7 +172,7 @@ def _validate(
     kinds: frozenset[str],
     expected_item_id: str,
     parties: dict[str, str],
-) -> None:
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not DIN_PATTERN.match(coi_din):
         errors["coi"] = [f"“{coi_din[:20]}” is not a 13-character COI identifier."]
@@ -170,8 +195,98 @@ def _validate(
     for name, value in parties.items():
         if len(value) > PARTY_MAX:
             errors[name] = [f"At most {PARTY_MAX} characters (got {len(value)})."]
-    if errors:
-        raise InvalidInput(errors)
+    return errors
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%d %b %Y %H:%M UTC")
+
+
+def _created_at(item: Item) -> dt.datetime | None:
+    """When the item was made, as its creation's audit event says (it may have been entered
+    later than that). None for an item registered without one (not through `create_item`)."""
+    made: dt.datetime | None = (
+        AuditEvent.objects.filter(
+            object_type=object_type_of(item),
+            object_id=str(item.public_id),
+            action="identity.item.create",
+        )
+        .order_by("seq")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    return made
+
+
+def _dispatched_at(item: Item) -> dt.datetime | None:
+    """When the facility first sent the item off: its shipment's dispatch or its accepted
+    dispatch scan, whichever came first (None when neither is recorded)."""
+    moments = [
+        Shipment.objects.filter(items=item, dispatched_at__isnull=False)
+        .order_by("dispatched_at")
+        .values_list("dispatched_at", flat=True)
+        .first(),
+        CustodyEvent.objects.filter(
+            item=item, step=HandoffStep.PRODUCT_DISPATCHED, result=ScanResult.MATCH
+        )
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first(),
+    ]
+    known = [m for m in moments if m is not None]
+    return min(known) if known else None
+
+
+def _time_errors(
+    moment: dt.datetime | None,
+    *,
+    clock: dt.datetime,
+    reason: str,
+    item: Item | None,
+    step: str,
+    at_center: bool,
+) -> dict[str, list[str]]:
+    """What is wrong with a scan's time against now and the item's own history, and whether a
+    late entry says why. `moment` None: the scan is made now."""
+    errors: dict[str, list[str]] = {}
+    if len(reason) > LATE_REASON_MAX:
+        errors["late_entry_reason"] = [f"At most {LATE_REASON_MAX} characters (got {len(reason)})."]
+    if moment is None:
+        return errors
+    if not isinstance(moment, dt.datetime) or timezone.is_naive(moment):
+        return {**errors, "occurred_at": ["Give the date and time with its UTC offset."]}
+    allowance = int(CLOCK_SKEW.total_seconds() // 60)
+    if moment > clock + CLOCK_SKEW:
+        errors["occurred_at"] = [
+            f"The scan time cannot be in the future. It is now {_utc_text(clock)}; a scanner's "
+            f"clock may run at most {allowance} minutes ahead."
+        ]
+        return errors
+    if item is not None:
+        created = _created_at(item)
+        bounds = [(created, f"item {item.item_id} was created")] if created else []
+        product = item.kind in _PRODUCT
+        leaving = at_center or step == HandoffStep.PRODUCT_DISPATCHED
+        if product and leaving and item.released_at is not None:
+            bounds.append((item.released_at, f"product {item.item_id} was released by QA"))
+        if product and at_center:
+            dispatched = _dispatched_at(item)
+            if dispatched is not None:
+                bounds.append((dispatched, f"product {item.item_id} was dispatched"))
+        for bound, what in sorted(bounds, key=lambda b: b[0], reverse=True):
+            if moment < bound:
+                errors["occurred_at"] = [
+                    f"The scan time ({_utc_text(moment)}) cannot be before {what} "
+                    f"({_utc_text(bound)})."
+                ]
+                break
+    if moment < clock - CLOCK_SKEW and not reason:
+        errors["late_entry_reason"] = [
+            f"This scan is dated {_utc_text(moment)}, more than {allowance} minutes before now: "
+            "say why it is entered late (for example, from the paper custody form after a "
+            "downtime)."
+        ]
+    return errors
 
 
 def _label_voided(item: Item) -> bool:
@@ -213,13 +328,17 @@ def record_scan(
     center: Organization | None = None,
     facility: Organization | None = None,
     expected_attempt: int | None = None,
+    late_entry_reason: str = "",
 ) -> CustodyEvent:
     """Record one scan at a handoff of journey `coi_din`'s items, and judge it.
 
-    `expected_kind` defaults to the kinds the step hands over (`STEP_KINDS`). `center` and
-    `facility` are the COI's organizations when the caller knows them (the journey does); else
-    they are read from the COI's items. A product bag or cassette scanned at the center must be
-    released and not expired. Returns the event; `event.accepted` says whether the step may go on.
+    `now`: when the scan was made, if not now (bounded as the module says; a late entry needs
+    `late_entry_reason`). `expected_kind` defaults to the kinds the step hands over
+    (`STEP_KINDS`). `center` and `facility` are the COI's organizations when the caller knows them
+    (the journey does); else they are read from the COI's items. `expected_attempt`: the
+    journey's current manufacturing attempt (the journey's door always gives it). A product bag or
+    cassette scanned at the center must be released and not expired at the moment of use.
+    Returns the event; `event.accepted` says whether the step may go on.
     """
     coi_din = (coi_din or "").strip().upper()
     if center is None:
@@ -239,7 +358,8 @@ def record_scan(
         "location": location.strip(),
     }
     expected_item_id = expected_item_id.strip().upper()
-    _validate(
+    reason = (late_entry_reason or "").strip()
+    errors = _validate(
         coi_din=coi_din,
         step=step,
         text=text,
@@ -248,13 +368,29 @@ def record_scan(
         expected_item_id=expected_item_id,
         parties=parties,
     )
-    moment = now or timezone.now()
+    clock = timezone.now()
     parsed = identity_scan.parse_scan(text)
     item = (
         Item.objects.filter(item_id=parsed.item_id).select_related("center", "facility").first()
         if parsed.readable and parsed.item_id
         else None
     )
+    errors.update(
+        _time_errors(
+            now,
+            clock=clock,
+            reason=reason,
+            # Only this journey's own item bounds the time (another's history is not told).
+            item=item if item is not None and item.coi_din == coi_din else None,
+            step=step,
+            at_center=at_center,
+        )
+    )
+    if errors:
+        raise InvalidInput(errors)
+    moment = now or clock
+    # Whether a product may be used is judged when it is used (see the module's docstring).
+    judged_at = max(moment, clock) if step in JUDGED_NOW_STEPS else moment
     expectation = identity_scan.Expectation(
         coi_din=coi_din,
         kinds=kinds,
@@ -266,7 +402,7 @@ def record_scan(
         parsed,
         expectation,
         _facts(item) if item else None,
-        now=local_datetime(moment, center.time_zone),
+        now=local_datetime(judged_at, center.time_zone),
     )
     with transaction.atomic():
         event = CustodyEvent.objects.create(
@@ -280,6 +416,7 @@ def record_scan(
             expected_item_id=expected_item_id,
             result=outcome.result,
             message=outcome.message[:300],
+            late_entry_reason=reason,
             **parties,
         )
         record_event(
@@ -287,6 +424,7 @@ def record_scan(
             event,
             actor=actor,
             after=snapshot(event),
+            reason=reason,
             subject_id=subject_of(coi_din),
             occurred_at=audit_time(event, moment),
         )

@@ -123,6 +123,7 @@ def scan(world, moment: dt.datetime) -> CustodyEvent:
         actor=world.team.nurse,
         organization=world.center,
         now=moment,
+        late_entry_reason="Entered from the paper custody form",
     )
 
 

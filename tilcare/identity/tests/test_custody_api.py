@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/identity/custody-events"
 NOW = timezone.now()
 IDENTITY = (b"Theodora", b"Lindqvist", b"MRN004512", b"1968-04-12")
+LATE_REASON = "Entered from the paper custody form after the network outage"
 
 
 @pytest.fixture
@@ -211,9 +212,13 @@ def test_a_future_or_naive_scan_time_is_refused(team, journey, occurred_at):
 
 def test_a_given_scan_time_is_kept(team, journey):
     bag = make_item(journey, team)
+    Item.objects.filter(pk=bag.pk).update(created_at=NOW - dt.timedelta(hours=2))
     at = (NOW - dt.timedelta(minutes=30)).replace(microsecond=0)
 
-    response = post(team.nurse, scan(journey, bag.item_id, occurred_at=at.isoformat()))
+    response = post(
+        team.nurse,
+        scan(journey, bag.item_id, occurred_at=at.isoformat(), late_entry_reason=LATE_REASON),
+    )
 
     assert response.status_code == 201
     assert CustodyEvent.objects.get().occurred_at == at

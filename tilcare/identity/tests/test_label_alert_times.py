@@ -126,6 +126,7 @@ def blocked_scan(world):
         actor=world.team.nurse,
         organization=world.center,
         now=SCANNED,
+        late_entry_reason="Entered from the paper custody form",
     )
     assert not event.accepted
     return IdentityAlert.objects.get(custody_event=event)

@@ -196,11 +196,18 @@ def test_the_facility_mismatch_answer_carries_no_identity(team, tissue_journey):
 
 def test_a_given_scan_time_is_the_receipts_time(team, tissue_journey):
     specimen = specimen_of(tissue_journey, team)
+    Item.objects.filter(pk=specimen.pk).update(created_at=timezone.now() - dt.timedelta(hours=2))
     at = (timezone.now() - dt.timedelta(minutes=30)).replace(microsecond=0)
 
     response = post(
         team.manufacturing_tech,
-        scan(tissue_journey, specimen.item_id, "tissue_received", occurred_at=at.isoformat()),
+        scan(
+            tissue_journey,
+            specimen.item_id,
+            "tissue_received",
+            occurred_at=at.isoformat(),
+            late_entry_reason="Entered from the receiving log after the network outage",
+        ),
     )
 
     assert response.status_code == 201
@@ -536,5 +543,6 @@ def test_openapi_lists_the_endpoint_with_its_request_schema(team):
         "to_party",
         "expected_item_id",
         "occurred_at",
+        "late_entry_reason",
     }
     assert set(schema["required"]) == {"coi", "step", "scanned_text"}

@@ -5,6 +5,11 @@ typed or scanned from the order (never from the item being checked); then each i
 scanned. Every scan is recorded. The answer is a large green "Matches" or red "Stop" panel that
 says what to do next; with htmx only the panel is swapped, and scan.js clears and refocuses the
 input for the next label. A facility user sees the COI identifier only, never the patient.
+
+A scan entered late (from the paper custody form after a downtime) gives the time it was made, in
+the center's local time, and why it is entered late; the page records through the journey's one
+door (`journey.custody.record_handoff`) like the API, so the same time bounds, reason, attempt
+and expiry checks apply, and a refusal records nothing.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
 from tilcare.clinical.checkdigits import IdentifierError, parse_din_with_check
 from tilcare.core.errors import InvalidInput
+from tilcare.core.forms import DateTimeInput
 from tilcare.core.policy import require
 from tilcare.identity.choices import HandoffStep
 from tilcare.identity.models import CustodyEvent
-from tilcare.identity.services.custody import steps_for, typed_text_visible
+from tilcare.identity.services.custody import LATE_REASON_MAX, steps_for, typed_text_visible
 from tilcare.journey import custody, policies, selectors
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
@@ -133,6 +139,25 @@ class ScanItemForm(forms.Form):
             }
         ),
     )
+    occurred_at = forms.DateTimeField(
+        label="Scanned at",
+        required=False,
+        widget=DateTimeInput(),
+        help_text="Leave empty for a scan made now. For a scan entered late, when it was made, "
+        "in the center's local time.",
+        error_messages={"invalid": "Scanned at must be a date and time (YYYY-MM-DD HH:MM)."},
+    )
+    late_entry_reason = forms.CharField(
+        label="Why is it entered late?",
+        max_length=LATE_REASON_MAX,
+        required=False,
+        help_text="Required for a scan made more than 5 minutes ago, e.g. “From the paper "
+        "custody form after the system was down”.",
+        error_messages={
+            "max_length": "Why is it entered late: at most %(limit_value)d characters "
+            "(it has %(show_value)d)."
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -228,7 +253,10 @@ def scan_record(request: HttpRequest) -> HttpResponse:
     item_form = ScanItemForm(request.POST)
     result: custody.ScanStep | None = None
     refused: list[str] = []
-    if item_form.is_valid():
+    # A time typed on the page is read on the center's clocks.
+    with local_time(journey.center.time_zone):
+        valid = item_form.is_valid()
+    if valid:
         try:
             result = custody.record_handoff(
                 journey,
@@ -236,6 +264,8 @@ def scan_record(request: HttpRequest) -> HttpResponse:
                 scanned_text=item_form.cleaned_data["scanned_text"],
                 actor=user,
                 location=setup.cleaned_data.get("location", ""),
+                now=item_form.cleaned_data.get("occurred_at"),
+                late_entry_reason=item_form.cleaned_data.get("late_entry_reason", ""),
             )
         except InvalidInput as error:
             refused = [m for messages in error.errors.values() for m in messages]

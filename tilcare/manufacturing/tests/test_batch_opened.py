@@ -67,7 +67,11 @@ def test_the_receiving_scan_entered_later_opens_the_batch_at_the_scan(clock, tea
     clock.move_to(dt.datetime(2026, 12, 9, 10, 0, tzinfo=dt.UTC))
 
     result = custody.receive_tissue(
-        journey, scanned_text=specimen.item_id, actor=team.manufacturing_tech, now=scanned
+        journey,
+        scanned_text=specimen.item_id,
+        actor=team.manufacturing_tech,
+        now=scanned,
+        late_entry_reason="Entered from the receiving log",
     )
 
     assert result.batch is not None
