@@ -67,7 +67,18 @@ class RequestBodyLimitMiddleware:
         if request.path_info.startswith("/api/"):
             return None
         message = body_too_large(request, view_func)
-        return None if message is None else _too_large(request, message)
+        if message is not None:
+            return _too_large(request, message)
+        if request.method == "POST":
+            try:
+                # Read here, within the limit just checked, rather than first by the CSRF check,
+                # whose error would be a 400: a form's fields past DATA_UPLOAD_MAX_MEMORY_SIZE.
+                request.POST  # noqa: B018
+            except RequestDataTooBig:
+                return _too_large(request, body_limit_exceeded())
+            except OSError:
+                return None  # the client went away mid-body: the CSRF check answers that
+        return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RequestDataTooBig) and not request.path_info.startswith("/api/"):

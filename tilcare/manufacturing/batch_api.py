@@ -43,7 +43,7 @@ from tilcare.core.api_support import (
     one_or_many,
 )
 from tilcare.core.errors import InvalidInput
-from tilcare.core.http import get_visible_or_404
+from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.manufacturing import batch_policies, batch_selectors, batch_services
 from tilcare.manufacturing.batch_forecast import (
@@ -251,6 +251,7 @@ def _csv(request: HttpRequest, file_name: str) -> tuple[bytes, str]:
     summary="Import the reactivity screen CSV (text/csv or multipart `file`), all or none",
     openapi_extra=_CSV_BODY,
 )
+@accepts_upload(MAX_BYTES)
 def post_reactivity_csv(
     request: HttpRequest,
     public_id: str,

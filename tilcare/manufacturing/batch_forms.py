@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 
 from tilcare.core.forms import DateInput, DateTimeInput, DecimalField, IntegerField
+from tilcare.core.http import upload_too_large
 from tilcare.manufacturing.batch_forecast import THRESHOLD_FIELDS
 from tilcare.manufacturing.models import CD137_DIFFERENCE_MAX, FOLD_MAX, IFN_GAMMA_DIFFERENCE_MAX
 from tilcare.manufacturing.reactivity_csv import HEADER_TEXT, MAX_BYTES
@@ -77,6 +78,13 @@ class ScreenUploadForm(forms.Form):
             "bytes. The whole file is imported or none of it."
         ),
     )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        # The size Django counted as it stored the upload: refused before the file is read.
+        if upload.size is not None and upload.size > MAX_BYTES:
+            raise forms.ValidationError(upload_too_large(MAX_BYTES))
+        return upload
 
 
 def _threshold_field(label: str, maximum: Decimal) -> DecimalField:

@@ -32,7 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tilcare.accounts.models import User
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.forms import apply_service_errors
-from tilcare.core.http import get_visible_or_404
+from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute, local_today
 from tilcare.manufacturing import (
@@ -70,7 +70,7 @@ from tilcare.manufacturing.batch_forms import (
 )
 from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
 from tilcare.manufacturing.models import Batch
-from tilcare.manufacturing.reactivity_csv import HEADER_TEXT
+from tilcare.manufacturing.reactivity_csv import HEADER_TEXT, MAX_BYTES
 
 NOT_A_VIEWER = "The batch board is for a manufacturing facility's staff."
 _KEPT = ("min_ifn_gamma_difference_pg_per_ml", "min_ifn_gamma_fold",
@@ -390,9 +390,10 @@ def culture_count(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 @require_POST
+@accepts_upload(MAX_BYTES)
 def screen_import(request: HttpRequest, public_id: Any) -> HttpResponse:
     def act(batch: Batch, data: dict[str, Any], user: User) -> None:
-        upload = data["file"]
+        upload = data["file"]  # its size is checked by the form before it is read
         content = upload.read()
         batch_services.import_reactivity_csv(
             batch, file_name=upload.name or "upload.csv", content=content, actor=user

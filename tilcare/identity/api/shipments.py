@@ -33,7 +33,7 @@ from tilcare.core.api_support import (
     checked_range,
 )
 from tilcare.core.errors import InvalidInput
-from tilcare.core.http import get_visible_or_404
+from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.identity import policies
 from tilcare.identity.choices import ShipmentStatus, ShipperType
@@ -370,6 +370,7 @@ def _csv_bytes(request: HttpRequest) -> tuple[bytes, str]:
     summary="Add readings from the CSV log (text/csv or multipart `file`), all or none",
     openapi_extra=_CSV_BODY,
 )
+@accepts_upload(MAX_CSV_BYTES)
 def add_temperatures_csv(request: HttpRequest, public_id: str) -> Status[ReadingsAddedOut]:
     user = caller(request)
     shipment = _visible(request, public_id)

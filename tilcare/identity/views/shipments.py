@@ -30,7 +30,7 @@ from tilcare.accounts.roles import Perm
 from tilcare.clinical.custody.temperature import whole_minutes_up
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.forms import DateTimeInput, DecimalField, IntegerField, apply_service_errors
-from tilcare.core.http import get_visible_or_404
+from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute
 from tilcare.identity import policies
@@ -279,6 +279,7 @@ def shipment_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@accepts_upload(services.MAX_READINGS_PER_CALL * 64)
 def shipment_upload(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = _user(request)
     shipment = _shipment(request, public_id)
