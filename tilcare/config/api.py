@@ -7,7 +7,8 @@ on the API itself. Every error is JSON:
 
 400 a body that is not JSON, 401 not authenticated, 403 not permitted (the policy's message), 404
 not found or not visible (the same answer, so existence never leaks), 409 transition blocked (with
-"reasons"), 422 invalid input (field -> messages, whether the schema or the service refused it).
+"reasons"), 413 a body longer than the operation accepts (refused before it is read), 422 invalid
+input (field -> messages, whether the schema or the service refused it).
 The OpenAPI document declares each of these on the operations that can give it
 (`tilcare.config.openapi`).
 
@@ -22,6 +23,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -43,6 +45,7 @@ from tilcare.calculators.api import router as calculators_router
 from tilcare.config.openapi import document_errors
 from tilcare.core.api_support import DecimalJsonParser, field_errors, query_text_problem
 from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied, TransitionBlocked
+from tilcare.core.http import body_limit_exceeded, body_too_large
 from tilcare.identity.api import router as identity_router
 from tilcare.journey.api import router as journeys_router
 from tilcare.journey.api import tasks_router
@@ -224,6 +227,25 @@ def _strict_query(run: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return run
 
 
+def _body_limit(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Applied by the API to each operation as it is bound, after `_strict_query`: a body longer
+    than the operation accepts (`core.http.accepts_upload`, else DATA_UPLOAD_MAX_MEMORY_SIZE) is
+    refused with 413 before authentication or parsing reads any of it."""
+    operation = getattr(run, "__self__", None)
+    if not isinstance(operation, Operation):
+        raise ConfigError("The body limit must wrap the operation's own run.")
+    view = operation.view_func
+
+    @functools.wraps(run)
+    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        message = body_too_large(request, view)
+        if message is not None:
+            return _error(request, 413, message)
+        return run(request, *args, **kwargs)
+
+    return limited
+
+
 class VendoredSwagger(DocsBase):
     """Swagger UI from this server's static files: no CDN, no inline script (CSP)."""
 
@@ -289,6 +311,7 @@ api = TilcareApi(
 
 
 api.add_decorator(_strict_query, mode="view")
+api.add_decorator(_body_limit, mode="view")
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -367,6 +390,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, InvalidInput):  # refused while the body was parsed
         return _invalid(request, exc.__cause__)
     return _error(request, exc.status_code, exc.message)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Django's own check as the body is read (a body longer than its declared length).
+    return _error(request, 413, body_limit_exceeded())
 
 
 @api.exception_handler(Exception)

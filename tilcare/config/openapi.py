@@ -11,6 +11,8 @@ added to each operation where they apply:
 - 404 not found or not visible (operations that name an object in their path, and the few that
   find one by an identifier in the body);
 - 409 the record's state refuses a valid request (`CONFLICTS` below);
+- 413 the body is longer than the operation accepts, refused before it is read (operations that
+  take a body);
 - 422 invalid input, field by field (every operation: each refuses a query parameter it does not
   declare, and a query parameter or body field its schema or service refuses).
 
@@ -187,6 +189,12 @@ def document_errors(schema: dict[str, Any], *, root: str) -> dict[str, Any]:
             if _takes_json_body(operation):
                 responses[400] = _answer(
                     "The body is not JSON (or not the JSON object the operation takes).",
+                    ERROR_REF,
+                )
+            if "requestBody" in operation:
+                responses[413] = _answer(
+                    "The body is longer than the operation accepts (the answer names the limit); "
+                    "refused before it is read.",
                     ERROR_REF,
                 )
             responses[401] = _not_authenticated()
