@@ -6,8 +6,9 @@ What a label carries (DESIGN section 5; 21 CFR 1271.370 where it applies):
 - the item id (`<DIN>-<code><NN>`), as text and as a Code 128 symbol;
 - a QR code with `<item id>|<DIN><check character>` (`qr_text()`), so one scan gives both;
 - the kind of item and its description; where set, the expiry date and the storage temperature;
-  the description is typed text, so a label drawn for a reader who may not read it (the facility,
-  for an item the center described: `policies.can_view_item_description`) leaves it out;
+  these are typed text, so a label drawn for a reader who may not read them (the facility, for an
+  item the center made: `policies.can_view_item_text`) leaves out the description and the note
+  after the storage temperature;
 - on product bags and cassettes, the autologous-use statement (`AUTOLOGOUS_STATEMENT`).
 
 A label travels to the manufacturing facility and back, so it never carries the patient's name,
@@ -37,6 +38,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from tilcare.identity.choices import ItemKind
+from tilcare.identity.services.items import storage_temperature_alone
 
 # Wording of the autologous-use statement printed on product bags and cassettes. The reference
 # file marks this statement (21 CFR 1271.90) as not verified: each center confirms the exact
@@ -95,7 +97,7 @@ def qr_text(item: Any) -> str:
 
 
 def label_content(
-    item: Any, *, copy: int | None = None, with_description: bool = True
+    item: Any, *, copy: int | None = None, with_typed_text: bool = True
 ) -> LabelContent:
     din = str(item.coi_din)
     kind = ItemKind(item.kind)
@@ -112,9 +114,13 @@ def label_content(
         item_id=str(item.item_id),
         qr_text=qr_text(item),
         kind_line=kind_line,
-        description=str(item.description) if with_description else "",
+        description=str(item.description) if with_typed_text else "",
         expiry=expiry,
-        storage=str(item.storage_temperature),
+        storage=(
+            str(item.storage_temperature)
+            if with_typed_text
+            else storage_temperature_alone(str(item.storage_temperature))
+        ),
         autologous=kind in AUTOLOGOUS_KINDS,
         copy_line=f"Label copy {copy}" if copy else "",
     )
@@ -283,10 +289,10 @@ class _PngSurface:
                     self.draw.rectangle([left, upper, left + step - 1, upper + step - 1], fill=0)
 
 
-def label_png(item: Any, *, copy: int | None = None, with_description: bool = True) -> bytes:
+def label_png(item: Any, *, copy: int | None = None, with_typed_text: bool = True) -> bytes:
     """The label as a 1200 × 600 pixel PNG (4 × 2 inches at 300 dpi)."""
     surface = _PngSurface()
-    _draw(surface, label_content(item, copy=copy, with_description=with_description))
+    _draw(surface, label_content(item, copy=copy, with_typed_text=with_typed_text))
     out = io.BytesIO()
     surface.image.save(out, format="PNG", dpi=(DPI, DPI), optimize=True)
     return out.getvalue()
@@ -362,7 +368,7 @@ class _PdfSurface:
                 self.canvas.rect(x + start * module, y, (c - start) * module, module, 0, 1)
 
 
-def label_pdf(item: Any, *, copy: int | None = None, with_description: bool = True) -> bytes:
+def label_pdf(item: Any, *, copy: int | None = None, with_typed_text: bool = True) -> bytes:
     """The label as a one-page 4 × 2 inch PDF, text embedded, barcodes as vector shapes."""
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=(WIDTH_PT, HEIGHT_PT), invariant=True)
@@ -371,7 +377,7 @@ def label_pdf(item: Any, *, copy: int | None = None, with_description: bool = Tr
     canvas.setSubject(f"Item label, chain of identity {item.coi_din}{item.coi_check}")
     _draw(
         _PdfSurface(canvas),
-        label_content(item, copy=copy, with_description=with_description),
+        label_content(item, copy=copy, with_typed_text=with_typed_text),
     )
     canvas.showPage()
     canvas.save()

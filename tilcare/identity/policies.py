@@ -4,8 +4,8 @@ Every record here carries the center that treats the patient and, once assigned,
 that manufactures the product. A user of either organization may act on it with the matching
 permission; nobody else may. None of these records holds patient identity, so a facility user
 sees them whole, except text a person typed, which may name the patient by mistake: what the
-center's staff typed (an item's description) is not shown to the facility
-(`can_view_item_description`).
+center's staff typed (an item's description, the note after its storage temperature) is not
+shown to the facility (`can_view_item_text`).
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ def can_view_custody(user: Any, record: Any) -> bool:
     )
 
 
-def can_view_item_description(user: Any, item: Any) -> bool:
-    """The description is typed by whoever made the item: shown to that person's organization
-    and to the center's staff who may see patient identity, never to the facility for an item
-    the center described. Pages, the API and the label printed for `user` all ask this."""
+def can_view_item_text(user: Any, item: Any) -> bool:
+    """The description and the storage note are typed by whoever made the item: shown to that
+    person's organization and to the center's staff who may see patient identity, never to the
+    facility for an item the center made. Pages, the API and the label printed for `user` all
+    ask this."""
     return can_view_typed_text(
         user,
         author_organization_id=item.created_by.organization_id,

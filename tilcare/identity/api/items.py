@@ -88,7 +88,11 @@ class ItemOut(Schema):
     )
     released_at: UtcDateTime | None
     expires_at: UtcDateTime | None
-    storage_temperature: str
+    storage_temperature: str = Field(
+        ...,
+        description="Without the note typed after the temperature unless your organization made "
+        "the item or you see patient identity",
+    )
     created_at: UtcDateTime
     created_by: str
     labels_printed: int
@@ -151,6 +155,7 @@ def label_out(label: Label, user: Any) -> LabelOut:
 
 def item_out(item: Item, user: Any) -> ItemOut:
     copies = list(item.labels.all())
+    typed = policies.can_view_item_text(user, item)
     statuses = [c.status for c in copies]
     din = item.coi_din
     return ItemOut(
@@ -165,10 +170,14 @@ def item_out(item: Item, user: Any) -> ItemOut:
         manufacture_attempt=item.manufacture_attempt,
         center=item.center.name,
         facility=item.facility.name if item.facility else None,
-        description=item.description if policies.can_view_item_description(user, item) else None,
+        description=item.description if typed else None,
         released_at=item.released_at,
         expires_at=item.expires_at,
-        storage_temperature=item.storage_temperature,
+        storage_temperature=(
+            item.storage_temperature
+            if typed
+            else services.storage_temperature_alone(item.storage_temperature)
+        ),
         created_at=item.created_at,
         created_by=item.created_by.printed_name,
         labels_printed=len(copies),

@@ -100,6 +100,15 @@ def clean_storage_temperature(value: str) -> str:
     return text
 
 
+def storage_temperature_alone(value: str) -> str:
+    """The storage temperature without the note typed after it ("≤ −150 °C (vapor phase of
+    liquid nitrogen)" -> "≤ −150 °C"): what a reader who may not read the item's typed text
+    (`policies.can_view_item_text`) is shown. "" when nothing was set."""
+    text = " ".join((value or "").split())
+    found = _LIMIT.match(text) or _RANGE.match(text)
+    return found.group(0).strip() if found else ""
+
+
 def clean_expiry(value: dt.datetime | None, *, now: dt.datetime) -> dt.datetime | None:
     if value is None:
         return None

@@ -1,9 +1,10 @@
 """What the center's staff type about an item never reaches the manufacturing facility.
 
-An item's description is free text: a navigator may type the patient's name into it by mistake.
-The facility's answers (the API's JSON, the items page, the label it prints as PDF or PNG) show
-the item's kind, number and COI identifier instead; the center keeps reading its own text, and the
-facility reads what its own staff typed.
+An item's description, and the note after its storage temperature, are free text: a navigator may
+type the patient's name into them by mistake. The facility's answers (the API's JSON, the items
+page, the label it prints as PDF or PNG) show the item's kind, number and COI identifier and the
+bare storage temperature instead; the center keeps reading its own text, and the facility reads
+what its own staff typed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, Pat
 pytestmark = pytest.mark.django_db
 
 TYPED = "Specimen jar for Theodora Lindqvist"
+STORED = "2–8 °C (cooler of T. Lindqvist, room 4)"
 NAME = "Lindqvist"
 API = "/api/v1/identity"
 FACILITY_ROLES = ["manufacturing_tech", "qa_reviewer"]
@@ -61,6 +63,7 @@ def specimen(team, journey):
         center=team.center,
         facility=team.facility,
         description=TYPED,
+        storage_temperature=STORED,
         actor=team.navigator,
     )
 
@@ -90,8 +93,8 @@ def test_the_api_gives_the_facility_no_center_description(team, specimen, role):
     # Then the description is null and the name appears nowhere; kind and COI say what it is
     assert listed.status_code == one.status_code == 200
     [item] = listed.json()["items"]
-    assert item["description"] is None
-    assert one.json()["description"] is None
+    assert (item["description"], item["storage_temperature"]) == (None, "2–8 °C")
+    assert (one.json()["description"], one.json()["storage_temperature"]) == (None, "2–8 °C")
     assert (item["kind_label"], item["number"], item["coi_din"]) == (
         "Tumor specimen container",
         1,
@@ -113,6 +116,7 @@ def test_the_items_page_shows_the_facility_the_kind_and_coi_instead(team, specim
         f"Tumor specimen container 01 of {din[:5]} {din[5:7]} {din[7:]} {specimen.coi_check}; "
         "described by Riverside Cancer Center."
     ) in html
+    assert "<dt>Storage</dt><dd>2–8 °C</dd>" in html
 
 
 def test_the_label_the_facility_prints_leaves_the_center_description_out(team, specimen):
@@ -130,9 +134,11 @@ def test_the_label_the_facility_prints_leaves_the_center_description_out(team, s
     text = " ".join(pdf_page(pdf.content).text())
     assert NAME not in text
     assert "Specimen jar" not in text
+    assert "cooler" not in text
+    assert "2–8 °C" in text
     assert specimen.item_id in text
-    assert png.content == labels.label_png(specimen, copy=1, with_description=False)
-    assert png.content != labels.label_png(specimen, copy=1, with_description=True)
+    assert png.content == labels.label_png(specimen, copy=1, with_typed_text=False)
+    assert png.content != labels.label_png(specimen, copy=1, with_typed_text=True)
 
 
 # --- the center and the facility's own text ---------------------------------------------------
@@ -147,8 +153,9 @@ def test_the_center_still_reads_its_description_everywhere(team, specimen):
     page = client.get(page_url(specimen)).content.decode()
     pdf = client.get(reverse("identity:label-pdf", kwargs={"public_id": label.public_id}))
 
-    assert api["description"] == TYPED
+    assert (api["description"], api["storage_temperature"]) == (TYPED, STORED)
     assert TYPED in page
+    assert STORED in page
     assert TYPED in " ".join(pdf_page(pdf.content).text())
 
 

@@ -75,9 +75,11 @@ class ItemRow:
     voided: int
     outstanding: int
     can_act: bool
-    # The description as this user may read it; "" when the center typed it and the user may
-    # not read it (the page then says what the item is from its kind, number and COI).
+    # The description and storage temperature as this user may read them: what the center typed
+    # is left out for the facility (the page then says what the item is from its kind, number
+    # and COI, and shows the storage temperature without its note).
     description: str
+    storage: str
 
     @property
     def is_product(self) -> bool:
@@ -111,6 +113,7 @@ def _rows(user: User, items: list[Item], void_form: tuple[int, VoidForm] | None)
         copies = list(item.labels.all())
         statuses = [label.status for label in copies]
         can_act = policies.can_print_label(user, item)
+        typed = policies.can_view_item_text(user, item)
         label_rows = []
         for label in copies:
             form: VoidForm | None = None
@@ -129,8 +132,11 @@ def _rows(user: User, items: list[Item], void_form: tuple[int, VoidForm] | None)
                 voided=statuses.count(LabelStatus.VOIDED),
                 outstanding=statuses.count(LabelStatus.PRINTED),
                 can_act=can_act,
-                description=(
-                    item.description if policies.can_view_item_description(user, item) else ""
+                description=item.description if typed else "",
+                storage=(
+                    item.storage_temperature
+                    if typed
+                    else services.storage_temperature_alone(item.storage_temperature)
                 ),
             )
         )
@@ -302,16 +308,16 @@ def label_file_response(label: Label, fmt: str, *, user: User) -> HttpResponse:
     Fetching the file is printing it, so it takes the permission to print labels."""
     require(policies.can_print_label(user, label.item), "You may not print this item's labels.")
     name = f"{label.item.item_id}-label-{label.copy_number}.{fmt}"
-    shown = policies.can_view_item_description(user, label.item)
+    shown = policies.can_view_item_text(user, label.item)
     if fmt == "pdf":
         response = HttpResponse(
-            labels.label_pdf(label.item, copy=label.copy_number, with_description=shown)
+            labels.label_pdf(label.item, copy=label.copy_number, with_typed_text=shown)
         )
         response["Content-Type"] = "application/pdf"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
     else:
         response = HttpResponse(
-            labels.label_png(label.item, copy=label.copy_number, with_description=shown)
+            labels.label_png(label.item, copy=label.copy_number, with_typed_text=shown)
         )
         response["Content-Type"] = "image/png"
         response["Content-Disposition"] = f'inline; filename="{name}"'
