@@ -106,6 +106,36 @@ class Protocol(models.TextChoices):
     NKI_TIL_2022 = "nki-til-2022", "NKI phase 3 TIL (Rohaan 2022)"
 
 
+class FacilityChange(models.TextChoices):
+    """Whether the journey's manufacturing facility may be changed, by its stage."""
+
+    FREE = "free", "May change with the plan"
+    WITH_REASON = "with_reason", "Only as an explicit change with a reason"
+    FIXED = "fixed", "Fixed: the product of this attempt was made there"
+
+
+# Until the tumor is resected the facility is a plan like the dates: it changes with the plan.
+# From resection until QA releases the product the tissue is on its way to, or in culture at, that
+# facility (its batch is open): another facility is chosen only as an explicit, audited change with
+# a reason (a transfer or a correction). Once a product exists it was made by that facility, which
+# stays on record; a new manufacturing attempt (re-manufacture) may choose another one.
+FACILITY_CHANGE_WITH_REASON = frozenset({Stage.TISSUE_PROCURED, Stage.AT_MANUFACTURING})
+FACILITY_FIXED = frozenset(
+    {
+        Stage.PRODUCT_RELEASED,
+        Stage.PRODUCT_AT_CENTER,
+        Stage.LYMPHODEPLETION,
+        Stage.INFUSION,
+        Stage.IL2,
+        Stage.INPATIENT_RECOVERY,
+        Stage.FOLLOW_UP,
+        *TERMINAL_STAGES,
+    }
+)
+# Who may move a journey's tissue or culture to another facility mid-manufacture.
+FACILITY_CHANGE_ROLES = frozenset({Role.NAVIGATOR, Role.PHYSICIAN})
+
+
 # Roles that may move a journey INTO each stage. Withdrawal has its own permission.
 ADVANCE_ROLES: dict[Stage, frozenset[Role]] = {
     Stage.SCREENING: frozenset({Role.NAVIGATOR, Role.PHYSICIAN}),
@@ -162,6 +192,10 @@ class TaskTemplate:
     anchor: str = ""
     anchor_offset_days: int = 0
 
+
+# The physician's task when a signed eligibility checklist is amended (its signature voided).
+SIGN_AGAIN_TASK = "Review the amended eligibility checklist and sign it again"
+SIGN_AGAIN_DUE_IN_DAYS = 2
 
 # The navigator's booking of a manufacturing start (the demo ticks it when it books one).
 BOOK_SLOT_TASK = "Book the manufacturing slot"

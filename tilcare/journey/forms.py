@@ -15,11 +15,19 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.html import format_html
 
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization
 from tilcare.core.forms import DateInput, DateTimeInput
-from tilcare.journey.choices import MilestoneKind, Protocol, Stage, WithdrawalReason
+from tilcare.journey import guards
+from tilcare.journey.choices import (
+    FacilityChange,
+    MilestoneKind,
+    Protocol,
+    Stage,
+    WithdrawalReason,
+)
 from tilcare.journey.models import ELIGIBILITY_CRITERIA, EligibilityChecklist, Journey
 from tilcare.patients.forms import NamedErrorsForm
 
@@ -193,10 +201,42 @@ class MilestoneVoidForm(NamedErrorsForm):
         self.fields["reason"].error_messages["required"] = "Say why this entry is void."
 
 
+# ---------- Forms that change recorded clinical state ----------
+
+
+class SentCheckbox(forms.CheckboxInput):
+    """A checkbox that is always sent: a hidden "false" comes before it, so an unticked box is
+    sent as "false" and a field missing from the request can be told from an unticked one (the
+    ticked box's "on" comes last and is the value read)."""
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> Any:
+        hidden = format_html('<input type="hidden" name="{}" value="false">', name)
+        return hidden + super().render(name, value, attrs, renderer)
+
+
+class EveryFieldSentForm(NamedErrorsForm):
+    """A form whose missing fields are refused, each named, never read as "empty".
+
+    A field left out of the request (a forged or truncated POST, a stale page) would otherwise
+    clear what is recorded; clearing is an explicit choice: the field is sent, empty."""
+
+    MISSING = (
+        "{label} was not sent with the form, so nothing was saved. Reload the page and submit "
+        "the whole form (to clear a value, empty its field)."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name, field in self.fields.items():
+            if self.add_prefix(name) not in self.data and name not in self.errors:
+                self.add_error(name, self.MISSING.format(label=field.label))
+        return data
+
+
 # ---------- Plan ----------
 
 
-class PlanForm(NamedErrorsForm):
+class PlanForm(EveryFieldSentForm):
     planned_resection_on = forms.DateField(
         label="Planned resection date", required=False, widget=DateInput
     )
@@ -223,6 +263,11 @@ class PlanForm(NamedErrorsForm):
         )
         super().__init__(*args, **kwargs)
         self.journey = journey
+        if guards.facility_change(journey) != FacilityChange.FREE:
+            # Once the tissue is on its way the facility is not part of the plan any more: it
+            # changes with its own form and a reason, or not at all.
+            del self.fields["manufacturing_facility"]
+            return
         # Facilities only: a treatment center cannot manufacture.
         field = self.fields["manufacturing_facility"]
         assert isinstance(field, forms.ModelChoiceField)
@@ -240,8 +285,37 @@ class PlanForm(NamedErrorsForm):
         return {
             name: self.cleaned_data[name]
             for name in self.FIELDS
-            if self.cleaned_data[name] != current[name]
+            if name in self.fields and self.cleaned_data[name] != current[name]
         }
+
+
+class FacilityChangeForm(NamedErrorsForm):
+    """Move manufacturing to another facility once the tissue is on its way: with a reason."""
+
+    manufacturing_facility = forms.ModelChoiceField(
+        queryset=Organization.objects.none(),
+        empty_label="Choose…",
+        label="New manufacturing facility",
+    )
+    reason = forms.CharField(
+        max_length=2000,
+        label="Reason for the change",
+        help_text="Kept in the audit trail with the change.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, journey: Journey, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["manufacturing_facility"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = (
+            Organization.objects.filter(kind=OrganizationKind.FACILITY)
+            .exclude(pk=journey.manufacturing_facility_id)
+            .order_by("name")
+        )
+        self.fields["reason"].error_messages["required"] = (
+            "Reason is required: say why the manufacturing facility changes."
+        )
 
 
 # ---------- Eligibility ----------
@@ -257,7 +331,7 @@ ECOG_CHOICES = [
 ]
 
 
-class EligibilityForm(NamedErrorsForm):
+class EligibilityForm(EveryFieldSentForm):
     ecog = forms.TypedChoiceField(
         label="ECOG performance status",
         choices=ECOG_CHOICES,
@@ -281,7 +355,7 @@ class EligibilityForm(NamedErrorsForm):
         super().__init__(*args, **kwargs)
         # Criteria first, in the order the physician reviews them, then ECOG and notes.
         criteria = {
-            field: forms.BooleanField(required=False, label=label)
+            field: forms.BooleanField(required=False, label=label, widget=SentCheckbox)
             for field, label in ELIGIBILITY_CRITERIA
         }
         self.fields = {**criteria, "ecog": self.fields["ecog"], "notes": self.fields["notes"]}
@@ -299,6 +373,24 @@ class EligibilityForm(NamedErrorsForm):
         return any(
             getattr(self.checklist, name) != value
             for name, value in self.data_for_service().items()
+        )
+
+
+class EligibilityAmendForm(EligibilityForm):
+    """Amend a signed checklist: the same fields, and the reason that voids the signature."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"] = forms.CharField(
+            max_length=2000,
+            label="Reason for the amendment",
+            help_text="Kept with the voided signature and in the audit trail.",
+            widget=forms.Textarea(attrs={"rows": 2}),
+            error_messages={
+                "required": "Reason is required: say why the signed checklist changes.",
+                "max_length": "Reason for the amendment can be at most %(limit_value)d "
+                "characters (it has %(show_value)d).",
+            },
         )
 
 

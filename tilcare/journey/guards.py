@@ -11,18 +11,23 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tilcare.audit.models import Signature
 from tilcare.audit.selectors import list_signatures_for
 from tilcare.audit.services import object_type_of, signature_is_valid
 from tilcare.core.timeutil import local_datetime
 from tilcare.identity.choices import MANUFACTURE_ATTEMPT_MAX
 from tilcare.journey.choices import (
+    FACILITY_CHANGE_WITH_REASON,
+    FACILITY_FIXED,
     PER_ATTEMPT_MILESTONES,
+    FacilityChange,
     MilestoneKind,
     Stage,
     TransitionKind,
     transition_kind,
 )
 from tilcare.journey.models import EligibilityChecklist, Journey, Milestone
+from tilcare.manufacturing.models import Batch
 from tilcare.patients.choices import ConsentKind
 from tilcare.patients.selectors import active_consent
 
@@ -72,18 +77,34 @@ def _consent(kind: ConsentKind, missing: str) -> Callable[[Journey], str | None]
     return check
 
 
+def latest_eligibility_signature(checklist: EligibilityChecklist) -> Signature | None:
+    return (
+        list_signatures_for(object_type_of(checklist), str(checklist.public_id))
+        .filter(meaning=ELIGIBILITY_MEANING)
+        .order_by("signed_at", "id")
+        .last()
+    )
+
+
+def eligibility_signature_voided(checklist: EligibilityChecklist, signature: Signature) -> bool:
+    """Was this signature voided by an amendment? A voided signature stays void even if the
+    checklist is later amended back to what was signed: only a new signature counts."""
+    return checklist.voided_signature_id == signature.pk
+
+
 def valid_eligibility_signature(journey: Journey) -> tuple[bool, str]:
     checklist = EligibilityChecklist.objects.filter(journey=journey).first()
     if checklist is None:
         return False, "The eligibility checklist has not been filled in."
-    signatures = list(
-        list_signatures_for(object_type_of(checklist), str(checklist.public_id)).filter(
-            meaning=ELIGIBILITY_MEANING
-        )
-    )
-    if not signatures:
+    signature = latest_eligibility_signature(checklist)
+    if signature is None:
         return False, "The eligibility checklist is not yet signed by a physician."
-    if not signature_is_valid(signatures[-1], checklist):
+    if eligibility_signature_voided(checklist, signature):
+        return False, (
+            "The eligibility checklist was amended after it was signed; a physician must review "
+            "it and sign it again."
+        )
+    if not signature_is_valid(signature, checklist):
         return False, (
             "The eligibility checklist changed after it was signed; a physician must sign it again."
         )
@@ -113,6 +134,27 @@ def _resection_planned(journey: Journey) -> str | None:
     ):
         return "Plan a new resection date after the previous resection for re-manufacture."
     return None
+
+
+def facility_change(journey: Journey) -> FacilityChange:
+    """May the manufacturing facility change now, and how (see `choices.FacilityChange`)?
+
+    The stage decides; a batch already open for this attempt counts as manufacturing started
+    whatever the stage says. A journey with no facility yet may choose its first one with the
+    plan until a product exists (the facility is required only to enter manufacturing)."""
+    stage = Stage(journey.stage)
+    if stage in FACILITY_FIXED:
+        return FacilityChange.FIXED
+    if journey.manufacturing_facility_id is None:
+        return FacilityChange.FREE
+    if (
+        stage in FACILITY_CHANGE_WITH_REASON
+        or Batch.objects.filter(
+            coi_din=journey.coi_din, manufacture_attempt=journey.manufacture_attempt
+        ).exists()
+    ):
+        return FacilityChange.WITH_REASON
+    return FacilityChange.FREE
 
 
 def _facility(journey: Journey) -> str | None:

@@ -197,6 +197,16 @@ class EligibilityChecklist(TimeStampedModel):
     no_active_infection = models.BooleanField(default=False)
     fit_for_il2 = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
+    # The last amendment of a signed checklist: the signature it voided (the row itself stays,
+    # append-only), who amended it, when and why. Earlier amendments are in the audit trail.
+    voided_signature = models.ForeignKey(
+        "audit.Signature", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signature_voided_at = models.DateTimeField(null=True, blank=True)
+    signature_voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signature_void_reason = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"Eligibility checklist for {self.journey.coi_display}"

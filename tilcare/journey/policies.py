@@ -11,7 +11,13 @@ from typing import Any
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
-from tilcare.journey.choices import ADVANCE_ROLES, MilestoneKind, Stage, transition_kind
+from tilcare.journey.choices import (
+    ADVANCE_ROLES,
+    FACILITY_CHANGE_ROLES,
+    MilestoneKind,
+    Stage,
+    transition_kind,
+)
 from tilcare.journey.choices import TransitionKind as Kind
 from tilcare.journey.models import Journey, Task
 from tilcare.patients.models import Patient
@@ -79,6 +85,18 @@ def can_record_milestone(user: Any, journey: Journey, kind: MilestoneKind) -> bo
 
 def can_plan_journey(user: Any, journey: Journey) -> bool:
     return not journey.is_closed and _center_staff(user, journey, Perm.PLAN_JOURNEY)
+
+
+def can_change_facility(user: Any, journey: Journey) -> bool:
+    """May this user move the journey's manufacturing to another facility with a reason (the
+    stage decides whether a change is possible at all: `guards.facility_change`)?"""
+    return can_plan_journey(user, journey) and user.role in FACILITY_CHANGE_ROLES
+
+
+def can_create_first_item(user: Any, journey: Journey) -> bool:
+    """May this user start the chain of identity with the specimen container? The center's
+    specimen handlers, while the journey is open."""
+    return not journey.is_closed and _center_staff(user, journey, Perm.PRINT_LABEL)
 
 
 def can_edit_eligibility(user: Any, journey: Journey) -> bool:

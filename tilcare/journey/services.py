@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tilcare.accounts.choices import Role
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
@@ -23,11 +24,17 @@ from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.core.workflow import check_transition
+from tilcare.identity.choices import ItemKind
+from tilcare.identity.models import Item
+from tilcare.identity.services.items import create_item
 from tilcare.journey import guards, policies
 from tilcare.journey.choices import (
+    SIGN_AGAIN_DUE_IN_DAYS,
+    SIGN_AGAIN_TASK,
     STAGE_LABELS,
     STAGE_TASKS,
     TRANSITIONS,
+    FacilityChange,
     MilestoneKind,
     Protocol,
     Stage,
@@ -501,6 +508,23 @@ def plan_journey(
         facility = changes.get("manufacturing_facility")
         if facility is not None and not facility.is_facility:
             errors["manufacturing_facility"] = ["Choose a manufacturing facility."]
+        elif "manufacturing_facility" in changes and (
+            (facility.pk if facility is not None else None) != journey.manufacturing_facility_id
+        ):
+            refused = _facility_not_with_the_plan(journey)
+            if refused:
+                errors["manufacturing_facility"] = [refused]
+        for field, done in _PLANS:
+            if (
+                field in changes
+                and changes[field] is None
+                and getattr(journey, field) is not None
+                and guards.current_milestone(journey, done) is not None
+            ):
+                errors[field] = [
+                    f"{_PLAN_LABELS[field]}: it was carried out, so its date stays on record "
+                    "and cannot be cleared."
+                ]
         if errors:
             raise InvalidInput(errors)
         before = snapshot(journey)
@@ -520,14 +544,95 @@ def plan_journey(
     return journey
 
 
-def save_eligibility(
-    journey: Journey,
-    *,
-    actor: User,
-    data: Mapping[str, Any],
-    occurred_at: dt.datetime | None = None,
-) -> EligibilityChecklist:
-    """Create or change the eligibility checklist. A change after signing voids the signature."""
+_PLAN_LABELS = {
+    "planned_resection_on": "Planned resection date",
+    "planned_infusion_on": "Planned infusion date (Day 0)",
+}
+REASON_MAX = 2000
+
+
+def _facility_not_with_the_plan(journey: Journey) -> str:
+    """Why the facility cannot change with the plan now ("" when it can)."""
+    rule = guards.facility_change(journey)
+    current = journey.manufacturing_facility.name if journey.manufacturing_facility else ""
+    if rule == FacilityChange.WITH_REASON:
+        return (
+            f"Manufacturing facility: the tissue is on its way to or in culture at {current}. "
+            "Another facility is chosen with “Change the facility”, which asks for a reason."
+        )
+    if rule == FacilityChange.FIXED:
+        return _FACILITY_FIXED_MESSAGE.format(facility=current or "the facility on record")
+    return ""
+
+
+_FACILITY_FIXED_MESSAGE = (
+    "Manufacturing facility: the product of this attempt was made by {facility}, which stays on "
+    "record. Another facility can be chosen only for a new manufacturing attempt."
+)
+
+
+def _clean_reason(reason: str, errors: dict[str, list[str]], missing: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        errors["reason"] = [missing]
+    elif len(text) > REASON_MAX:
+        errors["reason"] = [f"Reason can be at most {REASON_MAX} characters (it has {len(text)})."]
+    return text
+
+
+def change_manufacturing_facility(
+    journey: Journey, *, actor: User, facility: Organization | None, reason: str
+) -> Journey:
+    """Move a journey whose tissue is already on its way to or at a facility to another one.
+
+    An explicit change with a reason (a transfer, or a facility chosen by mistake), audited with
+    that reason; possible until the product of the current attempt exists
+    (`guards.facility_change`). The previous facility no longer sees the journey; its batch and
+    the items it labelled keep their own records.
+    """
+    errors: dict[str, list[str]] = {}
+    text = _clean_reason(
+        reason, errors, "Reason is required: say why the manufacturing facility changes."
+    )
+    with transaction.atomic():
+        journey = _locked(journey)
+        require(
+            policies.can_change_facility(actor, journey),
+            "Your role may not change the manufacturing facility of this journey.",
+        )
+        current = journey.manufacturing_facility
+        if guards.facility_change(journey) == FacilityChange.FIXED:
+            errors["manufacturing_facility"] = [
+                _FACILITY_FIXED_MESSAGE.format(
+                    facility=current.name if current else "the facility on record"
+                )
+            ]
+        elif facility is None or not facility.is_facility:
+            errors["manufacturing_facility"] = [
+                "Manufacturing facility: choose the facility that now manufactures this journey."
+            ]
+        elif facility.pk == journey.manufacturing_facility_id:
+            errors["manufacturing_facility"] = [
+                f"Manufacturing facility: {facility.name} is already this journey's facility."
+            ]
+        if errors:
+            raise InvalidInput(errors)
+        before = snapshot(journey)
+        journey.manufacturing_facility = facility
+        journey.save()
+        record_event(
+            "journey.facility.change",
+            journey,
+            actor=actor,
+            before=before,
+            after=snapshot(journey),
+            reason=text,
+            subject_id=_subject(journey),
+        )
+    return journey
+
+
+def _eligibility_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
     allowed = {field for field, _ in ELIGIBILITY_CRITERIA} | {"ecog", "notes"}
     unknown = set(data) - allowed
     errors: dict[str, list[str]] = {}
@@ -536,6 +641,31 @@ def save_eligibility(
     ecog = data.get("ecog")
     if ecog is not None and not (isinstance(ecog, int) and 0 <= ecog <= 5):
         errors["ecog"] = ["ECOG performance status must be a whole number from 0 to 5."]
+    return errors
+
+
+def _changes_checklist(checklist: EligibilityChecklist, data: Mapping[str, Any]) -> bool:
+    return any(getattr(checklist, field) != value for field, value in data.items())
+
+
+SIGNED_CHECKLIST_MESSAGE = (
+    "This checklist is signed. To change it, amend it and give a reason: the signature is then "
+    "voided and a physician must sign the checklist again."
+)
+
+
+def save_eligibility(
+    journey: Journey,
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    occurred_at: dt.datetime | None = None,
+) -> EligibilityChecklist:
+    """Create or change the eligibility checklist while it is not validly signed.
+
+    A signed checklist is changed only by `amend_eligibility`, with a reason; here a change to it
+    is refused and nothing is written."""
+    errors = _eligibility_errors(data)
     with transaction.atomic():
         # Checked against the locked row: the journey may have been closed since it was read.
         journey = _locked(journey)
@@ -548,6 +678,12 @@ def save_eligibility(
         checklist, created = EligibilityChecklist.objects.select_for_update().get_or_create(
             journey=journey
         )
+        if (
+            not created
+            and _changes_checklist(checklist, data)
+            and guards.valid_eligibility_signature(journey)[0]
+        ):
+            raise InvalidInput({"__all__": [SIGNED_CHECKLIST_MESSAGE]})
         before = None if created else snapshot(checklist)
         for field, value in data.items():
             setattr(checklist, field, value)
@@ -562,6 +698,86 @@ def save_eligibility(
             occurred_at=occurred_at,
         )
     return checklist
+
+
+def amend_eligibility(
+    journey: Journey, *, actor: User, data: Mapping[str, Any], reason: str
+) -> EligibilityChecklist:
+    """Amend a signed eligibility checklist: an explicit change with a reason.
+
+    The signature is voided: its row stays (signatures are append-only) and the checklist records
+    which signature was voided, by whom, when and why. Nothing that needs the signed checklist
+    proceeds until a physician signs again; the physicians get a task to do so. The audit event
+    carries the reason and the before and after values.
+    """
+    errors = _eligibility_errors(data)
+    text = _clean_reason(
+        reason, errors, "Reason is required: say why the signed checklist changes."
+    )
+    with transaction.atomic():
+        journey = _locked(journey)
+        require(
+            policies.can_edit_eligibility(actor, journey),
+            "You may not edit this journey's eligibility checklist.",
+        )
+        checklist = EligibilityChecklist.objects.select_for_update().filter(journey=journey).first()
+        signature = guards.latest_eligibility_signature(checklist) if checklist else None
+        if (
+            checklist is None
+            or signature is None
+            or not guards.valid_eligibility_signature(journey)[0]
+        ):
+            raise InvalidInput(
+                {
+                    "__all__": [
+                        "This checklist has no valid signature to amend: save the changes with "
+                        "“Save checklist”."
+                    ]
+                }
+            )
+        if errors:
+            raise InvalidInput(errors)
+        if not _changes_checklist(checklist, data):
+            raise InvalidInput(
+                {
+                    "__all__": [
+                        "Nothing differs from the signed checklist: change a criterion, ECOG or "
+                        "the notes, or leave the checklist as it was signed."
+                    ]
+                }
+            )
+        before = snapshot(checklist)
+        for field, value in data.items():
+            setattr(checklist, field, value)
+        checklist.voided_signature = signature
+        checklist.signature_voided_at = timezone.now()
+        checklist.signature_voided_by = actor
+        checklist.signature_void_reason = text
+        checklist.save()
+        _ask_to_sign_again(journey)
+        record_event(
+            "journey.eligibility.amend",
+            checklist,
+            actor=actor,
+            before=before,
+            after=snapshot(checklist),
+            reason=text,
+            subject_id=_subject(journey),
+        )
+    return checklist
+
+
+def _ask_to_sign_again(journey: Journey) -> None:
+    """A physician's task to review and sign the amended checklist (one open task at a time)."""
+    if journey.tasks.filter(title=SIGN_AGAIN_TASK, status=TaskStatus.OPEN).exists():
+        return
+    Task.objects.create(
+        journey=journey,
+        stage=journey.stage,
+        title=SIGN_AGAIN_TASK,
+        role=Role.PHYSICIAN,
+        due_on=local_today(journey.center.time_zone) + dt.timedelta(days=SIGN_AGAIN_DUE_IN_DAYS),
+    )
 
 
 def sign_eligibility(journey: Journey, *, actor: User, password: str) -> Signature:
@@ -588,6 +804,53 @@ def sign_eligibility(journey: Journey, *, actor: User, password: str) -> Signatu
             meaning=guards.ELIGIBILITY_MEANING,
             subject_id=_subject(journey),
         )
+
+
+SPECIMEN_DESCRIPTION = "Tumor specimen container"
+
+
+def create_first_item(journey: Journey, *, actor: User) -> tuple[Item, bool]:
+    """Start the journey's chain of identity with its tumor specimen container, once.
+
+    Returns the item and whether it was created now. The item is made from the journey itself:
+    its COI identifier, center, manufacturing facility and attempt. A journey whose COI already
+    has an item has started its chain, so a repeated request (a double click, a reload, a second
+    tab) creates nothing and answers with the specimen container that exists. The journey's row
+    lock makes two requests at the same moment wait for each other, and identity's unique item
+    number refuses the second where the database has no row locks. Later items (a
+    re-manufacture's new container among them) are added on the items page.
+    """
+    with transaction.atomic():
+        journey = _locked(journey)
+        if journey.is_closed:
+            # Said as it is, not as a permission: no one may add to a closed journey's chain.
+            raise InvalidInput(
+                {
+                    "__all__": [
+                        f"This journey is {journey.stage_label().lower()}: no specimen "
+                        "container is created for it."
+                    ]
+                }
+            )
+        require(
+            policies.can_create_first_item(actor, journey),
+            "You may not create specimen containers for this journey.",
+        )
+        items = Item.objects.filter(coi_din=journey.coi_din).order_by("created_at", "id")
+        existing = items.filter(kind=ItemKind.TUMOR_SPECIMEN).first() or items.first()
+        if existing is not None:
+            return existing, False
+        item = create_item(
+            coi_din=journey.coi_din,
+            coi_check=journey.coi_check,
+            kind=ItemKind.TUMOR_SPECIMEN,
+            center=journey.center,
+            facility=journey.manufacturing_facility,
+            description=SPECIMEN_DESCRIPTION,
+            actor=actor,
+            manufacture_attempt=journey.manufacture_attempt,
+        )
+    return item, True
 
 
 def complete_task(task: Task, *, actor: User, occurred_at: dt.datetime | None = None) -> Task:

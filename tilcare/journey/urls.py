@@ -18,6 +18,11 @@ urlpatterns = [
     path("journeys/<uuid:public_id>/withdraw/", views.journey_withdraw, name="journey-withdraw"),
     path("journeys/<uuid:public_id>/plan/", views.journey_plan, name="journey-plan"),
     path(
+        "journeys/<uuid:public_id>/plan/facility/",
+        views.journey_facility_change,
+        name="journey-facility-change",
+    ),
+    path(
         "journeys/<uuid:public_id>/milestones/",
         views.milestone_record,
         name="milestone-record",
@@ -31,6 +36,11 @@ urlpatterns = [
         "journeys/<uuid:public_id>/eligibility/",
         views.eligibility_save,
         name="eligibility-save",
+    ),
+    path(
+        "journeys/<uuid:public_id>/eligibility/amend/",
+        views.eligibility_amend,
+        name="eligibility-amend",
     ),
     path(
         "journeys/<uuid:public_id>/eligibility/sign/",

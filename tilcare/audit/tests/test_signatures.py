@@ -128,7 +128,9 @@ def test_any_change_to_the_signed_content_invalidates_the_signature(team, checkl
     signature = sign(team, checklist)
 
     # When any signed value changes
-    services.save_eligibility(checklist.journey, actor=team.navigator, data=change)
+    services.amend_eligibility(
+        checklist.journey, actor=team.navigator, data=change, reason="New clinic findings"
+    )
 
     # Then the signature no longer validates, and it is kept (never deleted)
     changed = EligibilityChecklist.objects.get(pk=checklist.pk)
@@ -180,7 +182,9 @@ def test_printed_name_of_a_user_without_names_is_the_username():
 def test_a_second_signature_is_a_new_row_bound_to_the_new_content(team, checklist):
     # Given a signature, then a change to the checklist
     first = sign(team, checklist)
-    services.save_eligibility(checklist.journey, actor=team.navigator, data={"ecog": 0})
+    services.amend_eligibility(
+        checklist.journey, actor=team.navigator, data={"ecog": 0}, reason="ECOG 0 at clinic visit"
+    )
     changed = EligibilityChecklist.objects.get(pk=checklist.pk)
 
     # When the physician signs again

@@ -1,5 +1,6 @@
 """The journey page starts the chain of identity: the first item (the specimen container) is
-made from the journey's own COI, center, facility and attempt."""
+made from the journey's own COI, center, facility and attempt, once, and only while the journey
+is open."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from django.test import Client
 
 from tilcare.audit.models import AuditEvent
 from tilcare.identity.models import Item
-from tilcare.journey.tests.factories import make_team, open_journey_for
+from tilcare.journey import services
+from tilcare.journey.choices import Stage
+from tilcare.journey.tests.factories import journey_at, make_team, open_journey_for
 from tilcare.patients.tests.factories import CenterFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +77,54 @@ def test_a_facility_user_cannot_reach_a_journey_it_does_not_manufacture(team, jo
 
     assert response.status_code == 404
     assert Item.objects.count() == 0
+
+
+def test_a_second_post_creates_nothing_and_opens_the_existing_container(team, journey):
+    # Given the specimen container was created
+    client = client_for(team.nurse)
+    client.post(url(journey))
+    events_before = AuditEvent.objects.count()
+
+    # When the request is sent again (a double click, a reload)
+    response = client.post(url(journey))
+
+    # Then no second container exists, nothing is audited, and the items page opens
+    assert [item.item_id for item in Item.objects.all()] == [f"{journey.coi_din}-TS01"]
+    assert AuditEvent.objects.count() == events_before
+    assert response.status_code == 302
+    assert response["Location"] == f"/identity/coi/{journey.coi_din}/items/"
+    page = client.get(response["Location"]).content.decode()
+    assert (
+        f"This journey&#x27;s chain of identity has already started with "
+        f"{journey.coi_din}-TS01; nothing new was created."
+    ) in page
+
+
+def test_the_service_answers_a_repeat_with_the_existing_container(team, journey):
+    first, created = services.create_first_item(journey, actor=team.nurse)
+
+    again, created_again = services.create_first_item(journey, actor=team.navigator)
+
+    assert (created, created_again) == (True, False)
+    assert again == first
+    assert Item.objects.count() == 1
+
+
+@pytest.mark.parametrize("stage", [Stage.WITHDRAWN, Stage.COMPLETED])
+def test_a_closed_journey_gets_no_specimen_container(team, stage):
+    # Given a closed journey without items
+    closed = journey_at(team, stage)
+    before = AuditEvent.objects.count()
+
+    # When a nurse asks for its specimen container
+    client = client_for(team.nurse)
+    response = client.post(url(closed))
+
+    # Then it is refused with the reason and nothing is written
+    assert response.status_code == 302
+    assert response["Location"] == f"/journeys/{closed.public_id}/#custody"
+    label = "withdrawn" if stage == Stage.WITHDRAWN else "completed"
+    page = client.get(response["Location"]).content.decode()
+    assert f"This journey is {label}: no specimen container is created for it." in page
+    assert Item.objects.count() == 0
+    assert AuditEvent.objects.count() == before

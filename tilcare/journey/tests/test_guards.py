@@ -307,15 +307,18 @@ def test_a_checklist_changed_after_signing_blocks_until_signed_again():
     services.save_eligibility(journey, actor=team.navigator, data=eligible_checklist_data())
     services.sign_eligibility(journey, actor=team.physician, password=TEST_PASSWORD)
     assert guards.valid_eligibility_signature(journey) == (True, "")
-    services.save_eligibility(journey, actor=team.navigator, data={"ecog": 2})
+    services.amend_eligibility(
+        journey, actor=team.navigator, data={"ecog": 2}, reason="ECOG 2 at clinic visit"
+    )
 
     # When resection scheduling is attempted
     with pytest.raises(TransitionBlocked) as blocked:
         services.advance(journey, S.RESECTION_SCHEDULED, actor=team.navigator)
 
-    # Then the change is named, and the journey stays where it is
+    # Then the amendment is named, and the journey stays where it is
     assert blocked.value.reasons == [
-        "The eligibility checklist changed after it was signed; a physician must sign it again."
+        "The eligibility checklist was amended after it was signed; a physician must review it "
+        "and sign it again."
     ]
     assert Journey.objects.get(pk=journey.pk).stage == S.FINANCIAL_CLEARANCE
 
@@ -324,7 +327,9 @@ def test_signing_the_changed_checklist_again_lets_resection_be_scheduled():
     journey, team = journey_in_financial_clearance()
     services.save_eligibility(journey, actor=team.navigator, data=eligible_checklist_data())
     services.sign_eligibility(journey, actor=team.physician, password=TEST_PASSWORD)
-    services.save_eligibility(journey, actor=team.navigator, data={"ecog": 2})
+    services.amend_eligibility(
+        journey, actor=team.navigator, data={"ecog": 2}, reason="ECOG 2 at clinic visit"
+    )
 
     services.sign_eligibility(journey, actor=team.physician, password=TEST_PASSWORD)
 

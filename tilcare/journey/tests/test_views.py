@@ -542,21 +542,26 @@ def test_sign_with_a_wrong_password_is_refused(team, journey, client):
     assert Signature.objects.count() == 0
 
 
-def test_sign_then_change_shows_the_signature_as_no_longer_valid(team, journey, client):
+def test_sign_then_amend_shows_the_signature_as_voided(team, journey, client):
     # Given a complete checklist signed by the physician through the page
     services.save_eligibility(journey, actor=team.physician, data=eligible_checklist_data())
     client.force_login(team.physician)
     client.post(_url("eligibility-sign", journey), {"sign-password": TEST_PASSWORD})
     signed = _body(client.get(_url("journey-detail", journey)))
 
-    # When the checklist is changed afterwards (ECOG 1 -> 2)
-    client.post(_url("eligibility-save", journey), _eligibility_post(**{"eligibility-ecog": "2"}))
+    # When the checklist is amended afterwards (ECOG 1 -> 2), with a reason
+    amend = {
+        key.replace("eligibility-", "amend-", 1): value
+        for key, value in _eligibility_post(**{"eligibility-ecog": "2"}).items()
+    }
+    client.post(_url("eligibility-amend", journey), {**amend, "amend-reason": "ECOG 2 today"})
     changed = _body(client.get(_url("journey-detail", journey)))
 
-    # Then the page first shows the valid signature, then says it is no longer valid
+    # Then the page first shows the valid signature, then says who voided it and why
     assert f"Signed by <strong>{team.physician.printed_name}</strong>" in signed
     assert "meaning “Eligibility confirmed by treating physician”" in signed
-    assert "Signature no longer valid: the checklist changed after signing." in changed
+    assert f"Signature voided by {team.physician.printed_name} on " in changed
+    assert ": ECOG 2 today</strong>" in changed
     assert Signature.objects.count() == 1
 
 

@@ -22,11 +22,13 @@ from tilcare.core.forms import apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import age_in_years, local_today
-from tilcare.journey import guards, policies, services
+from tilcare.journey import policies, services
 from tilcare.journey.choices import MilestoneKind, Stage, TransitionKind, transition_kind
 from tilcare.journey.forms import (
     AdvanceForm,
+    EligibilityAmendForm,
     EligibilityForm,
+    FacilityChangeForm,
     JourneyOpenForm,
     MilestoneForm,
     MilestoneVoidForm,
@@ -237,8 +239,43 @@ def journey_plan(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 @require_POST
+def journey_facility_change(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """POST manufacturing_facility (a facility's id) and reason: manufacturing moves to another
+    facility once the tissue is on its way, as its own audited change."""
+    user = user_of(request)
+    journey = journey_of(request, public_id)
+    require(
+        policies.can_change_facility(user, journey),
+        "Your role may not change the manufacturing facility of this journey.",
+    )
+    previous = journey.manufacturing_facility
+    form = FacilityChangeForm(request.POST, prefix="facility", journey=journey)
+    if form.is_valid():
+        try:
+            services.change_manufacturing_facility(
+                journey,
+                actor=user,
+                facility=form.cleaned_data["manufacturing_facility"],
+                reason=form.cleaned_data["reason"],
+            )
+        except InvalidInput as exc:
+            apply_service_errors(form, exc)
+        else:
+            facility = form.cleaned_data["manufacturing_facility"]
+            gone = f" {previous.name} no longer sees this journey." if previous else ""
+            messages.success(
+                request,
+                f"Manufacturing facility changed to {facility.name}; the reason is kept in the "
+                f"audit trail.{gone}",
+            )
+            return back_to_journey(journey, "plan")
+    return render_detail(request, journey, facility_form=form)
+
+
+@require_POST
 def eligibility_save(request: HttpRequest, public_id: Any) -> HttpResponse:
-    """POST each criterion as a checkbox ("on" when met), ecog (0–5 or empty), notes."""
+    """POST each criterion ("false", then "on" when met: see forms.SentCheckbox), ecog (0–5 or
+    empty), notes. Every field must be sent; a signed checklist is changed only by amending it."""
     user = user_of(request)
     journey = journey_of(request, public_id)
     require(
@@ -251,25 +288,46 @@ def eligibility_save(request: HttpRequest, public_id: Any) -> HttpResponse:
         if not form.changed_content():
             messages.info(request, "The checklist is unchanged, so nothing was saved.")
             return back_to_journey(journey, "eligibility")
-        was_signed = _validly_signed(journey)
         try:
             services.save_eligibility(journey, actor=user, data=form.data_for_service())
         except InvalidInput as exc:
             apply_service_errors(form, exc)
         else:
             messages.success(request, "Eligibility checklist saved.")
-            if was_signed:
-                messages.warning(
-                    request,
-                    "The checklist changed after it was signed, so the signature is no longer "
-                    "valid. A physician must review and sign it again.",
-                )
             return back_to_journey(journey, "eligibility")
     return render_detail(request, journey, eligibility_form=form)
 
 
-def _validly_signed(journey: Journey) -> bool:
-    return guards.valid_eligibility_signature(journey)[0]
+@require_POST
+def eligibility_amend(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """POST every field of the checklist (as for saving) and reason: amends a signed checklist,
+    voiding its signature."""
+    user = user_of(request)
+    journey = journey_of(request, public_id)
+    require(
+        policies.can_edit_eligibility(user, journey),
+        "You may not edit this journey's eligibility checklist.",
+    )
+    checklist = EligibilityChecklist.objects.filter(journey=journey).first()
+    form = EligibilityAmendForm(request.POST, prefix="amend", checklist=checklist)
+    if form.is_valid():
+        try:
+            services.amend_eligibility(
+                journey,
+                actor=user,
+                data=form.data_for_service(),
+                reason=form.cleaned_data["reason"],
+            )
+        except InvalidInput as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.warning(
+                request,
+                "Checklist amended and its signature voided. A physician must review and sign it "
+                "again before anything that needs the signed checklist can go ahead.",
+            )
+            return back_to_journey(journey, "eligibility")
+    return render_detail(request, journey, amend_form=form)
 
 
 @require_POST

@@ -26,14 +26,22 @@ from django.views.decorators.http import require_GET
 
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.models import AuditEvent, Signature
-from tilcare.audit.selectors import list_events_for_subject, list_signatures_for
-from tilcare.audit.services import object_type_of, signature_is_valid
+from tilcare.audit.selectors import list_events_for_subject
+from tilcare.audit.services import signature_is_valid
 from tilcare.core.timeutil import age_in_years, local_now, local_today
 from tilcare.journey import guards, policies, selectors
-from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus, TransitionKind
+from tilcare.journey.choices import (
+    FacilityChange,
+    MilestoneKind,
+    Stage,
+    TaskStatus,
+    TransitionKind,
+)
 from tilcare.journey.forms import (
     AdvanceForm,
+    EligibilityAmendForm,
     EligibilityForm,
+    FacilityChangeForm,
     MilestoneForm,
     MilestoneVoidForm,
     PlanForm,
@@ -68,7 +76,9 @@ ACTION_LABELS = {
     "journey.milestone.record": "Milestone recorded",
     "journey.milestone.void": "Milestone voided",
     "journey.plan": "Plan changed",
+    "journey.facility.change": "Manufacturing facility changed",
     "journey.eligibility.save": "Eligibility checklist saved",
+    "journey.eligibility.amend": "Signed eligibility checklist amended",
     "journey.task.complete": "Task completed",
     "signature.sign": "Signed",
     "patient.create": "Patient registered",
@@ -167,18 +177,24 @@ def _requirement_views(
 
 
 def _eligibility_state(journey: Journey) -> dict[str, Any]:
-    checklist = EligibilityChecklist.objects.filter(journey=journey).first()
+    checklist = (
+        EligibilityChecklist.objects.select_related("signature_voided_by")
+        .filter(journey=journey)
+        .first()
+    )
     signature: Signature | None = None
-    valid = False
+    valid = voided = False
     if checklist is not None:
-        signature = (
-            list_signatures_for(object_type_of(checklist), str(checklist.public_id))
-            .filter(meaning=guards.ELIGIBILITY_MEANING)
-            .order_by("signed_at", "id")
-            .last()
-        )
-        valid = signature is not None and signature_is_valid(signature, checklist)
-    return {"checklist": checklist, "signature": signature, "signature_valid": valid}
+        signature = guards.latest_eligibility_signature(checklist)
+        if signature is not None:
+            voided = guards.eligibility_signature_voided(checklist, signature)
+            valid = not voided and signature_is_valid(signature, checklist)
+    return {
+        "checklist": checklist,
+        "signature": signature,
+        "signature_valid": valid,
+        "signature_voided": voided,
+    }
 
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -366,6 +382,8 @@ def detail_context(request: HttpRequest, journey: Journey, **overrides: Any) -> 
     can_edit_eligibility = policies.can_edit_eligibility(user, journey)
     can_sign = policies.can_sign_eligibility(user, journey)
     can_plan = policies.can_plan_journey(user, journey)
+    can_change_facility = policies.can_change_facility(user, journey)
+    facility_rule = guards.facility_change(journey)
     can_audit = policies.can_view_audit(user, journey)
     audit_rows, audit_total = _audit_rows(journey, patient_id) if can_audit else ([], 0)
     # The default date-time of a new milestone: now, where the center is.
@@ -398,6 +416,10 @@ def detail_context(request: HttpRequest, journey: Journey, **overrides: Any) -> 
             "milestone_open": bool(wanted),
             "can_plan": can_plan,
             "plan_form": PlanForm(prefix="plan", journey=journey) if can_plan else None,
+            "facility_rule": facility_rule,
+            "facility_form": FacilityChangeForm(prefix="facility", journey=journey)
+            if can_change_facility and facility_rule == FacilityChange.WITH_REASON
+            else None,
             **eligibility,
             "criteria": _criteria(eligibility["checklist"]),
             "can_edit_eligibility": can_edit_eligibility,
@@ -405,6 +427,9 @@ def detail_context(request: HttpRequest, journey: Journey, **overrides: Any) -> 
                 prefix="eligibility", checklist=eligibility["checklist"]
             )
             if can_edit_eligibility
+            else None,
+            "amend_form": EligibilityAmendForm(prefix="amend", checklist=eligibility["checklist"])
+            if can_edit_eligibility and eligibility["signature_valid"]
             else None,
             "can_sign": can_sign,
             "eligibility_meaning": guards.ELIGIBILITY_MEANING,
