@@ -253,12 +253,15 @@ def _confirmed_problem(
         if model is None:
             assert stored is not None
             return f"{name} was removed outside the audit trail after event #{stored[1]}"
-        if model._meta.label != "audit.Signature":
-            pk = model._meta.pk.to_python(key.partition(":")[2])
-            digest = regulated.current_digests(model, [pk]).get(pk)
-            stored = vouched.latest.get(key, stored)
-            if stored is not None and stored[0] == digest:
-                continue
+        pk = model._meta.pk.to_python(key.partition(":")[2])
+        digest = regulated.current_digests(model, [pk]).get(pk)
+        stored = vouched.latest.get(key, stored)
+        if model is Signature:
+            seq = Signature.objects.filter(pk=pk).values_list("audit_event__seq", flat=True).first()
+            if seq in vouched.signatures:
+                stored = (vouched.signatures[seq], seq)
+        if stored is not None and stored[0] == digest:
+            continue
         if stored is None:
             return f"{name} was written outside the audit trail (no event records it)"
         return f"{name} was changed outside the audit trail after event #{stored[1]}"

@@ -13,12 +13,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import QuerySet
 
 from tilcare.audit import services
 from tilcare.audit.hashing import EVENT_HASH_FIELDS, canonical_json, event_hash
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.audit.regulated import regulated_models, row_key
 from tilcare.audit.selectors import ChainReport, verify_chain
+from tilcare.audit.services import sign_record
 from tilcare.audit.tests.helpers import sql
 from tilcare.identity.models import CustodyEvent
 from tilcare.identity.tests.factories import unreadable_scan_alert
@@ -27,7 +29,7 @@ from tilcare.journey.models import EligibilityChecklist, JourneyTransition
 from tilcare.journey.tests.factories import make_team, open_journey_for, walk_to
 from tilcare.patients import services as patient_services
 from tilcare.patients.models import Patient
-from tilcare.patients.tests.factories import PatientFactory
+from tilcare.patients.tests.factories import TEST_PASSWORD, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +120,44 @@ def test_an_event_without_digests_hashes_as_events_did_before_digests_were_kept(
     del without["row_digests"]
 
     assert event_hash(**fields) == event_hash(**without)
+
+
+def test_records_written_while_verification_runs_are_not_reported(trail_world, monkeypatch):
+    # Given writers that change the patient, add a contact and sign the checklist again just
+    # after verification has read the events (people keep working while it runs)
+    team, journey = trail_world.team, trail_world.journey
+    original_iterator = QuerySet.iterator
+
+    def iterator_then_concurrent_writes(queryset, *args, **kwargs):
+        yield from original_iterator(queryset, *args, **kwargs)
+        if queryset.model is AuditEvent:
+            patient_services.update_patient(
+                journey.patient,
+                actor=team.navigator,
+                changes={"phone": "+1 555 0100"},
+                reason="New number",
+            )
+            patient_services.add_contact(
+                journey.patient,
+                actor=team.navigator,
+                data={"name": "Sam Okafor", "relationship": "spouse", "phone": "+1 555 0101"},
+            )
+            sign_record(
+                journey.eligibility,
+                actor=team.physician,
+                password=TEST_PASSWORD,
+                meaning="Eligibility reviewed again",
+            )
+
+    events = AuditEvent.objects.count()
+    monkeypatch.setattr(QuerySet, "iterator", iterator_then_concurrent_writes)
+
+    # When the chain is verified
+    report = verify_chain()
+
+    # Then the events it read are confirmed, and the newer records are not reported
+    assert report == ChainReport(True, events)
+    assert AuditEvent.objects.count() == events + 3
 
 
 # ---------- rows changed behind the application's back ----------
