@@ -220,17 +220,47 @@ class EveryFieldSentForm(NamedErrorsForm):
     A field left out of the request (a forged or truncated POST, a stale page) would otherwise
     clear what is recorded; clearing is an explicit choice: the field is sent, empty."""
 
-    MISSING = (
-        "{label} was not sent with the form, so nothing was saved. Reload the page and submit "
-        "the whole form (to clear a value, empty its field)."
+    MISSING = "{label} was not sent with the form."
+    SUMMARY = (
+        "Not sent with the form, so nothing was saved: {labels}. Reload the page and submit the "
+        "whole form (to clear a value, empty its field)."
     )
+
+    def full_clean(self) -> None:
+        # The refused form is shown again with what is recorded in the missing fields, never
+        # empty: saving it as shown must not clear what the request left out.
+        self.missing = [
+            n for n in self.fields if self.is_bound and self.add_prefix(n) not in self.data
+        ]
+        if self.missing:
+            data = self.data.copy()
+            for name in self.missing:
+                data[self.add_prefix(name)] = _as_sent(
+                    self.get_initial_for_field(self.fields[name], name)
+                )
+            self.data = data
+        super().full_clean()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for name, field in self.fields.items():
-            if self.add_prefix(name) not in self.data and name not in self.errors:
-                self.add_error(name, self.MISSING.format(label=field.label))
+        missing = [name for name in self.missing if name not in self.errors]
+        if missing:
+            labels = [str(self[name].label) for name in missing]
+            self.add_error(None, self.SUMMARY.format(labels="; ".join(labels)))
+            for name, label in zip(missing, labels, strict=True):
+                self.add_error(name, self.MISSING.format(label=label))
         return data
+
+
+def _as_sent(value: Any) -> str:
+    """A recorded value as the page's form would send it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 # ---------- Plan ----------

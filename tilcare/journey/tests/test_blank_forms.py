@@ -35,8 +35,9 @@ from tilcare.patients.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 CRITERIA = tuple(field for field, _ in ELIGIBILITY_CRITERIA)
-MISSING = (
-    "{label} was not sent with the form, so nothing was saved. Reload the page and submit the "
+MISSING = "{label} was not sent with the form."
+SUMMARY = (
+    "Not sent with the form, so nothing was saved: {labels}. Reload the page and submit the "
     "whole form (to clear a value, empty its field)."
 )
 
@@ -108,8 +109,12 @@ def test_a_blank_plan_post_mid_manufacture_keeps_the_facility_and_both_dates(tea
     # Then each missing field is named, and the facility and dates are as they were
     assert response.status_code == 200
     page = body(response)
+    assert SUMMARY.format(labels="Planned resection date; Planned infusion date (Day 0)") in page
     assert MISSING.format(label="Planned resection date") in page
     assert MISSING.format(label="Planned infusion date (Day 0)") in page
+    # And the form shown again holds what is recorded, so saving it as shown clears nothing
+    assert f'name="plan-planned_resection_on" value="{PLANNED_RESECTION_ON.isoformat()}"' in page
+    assert f'name="plan-planned_infusion_on" value="{PLANNED_INFUSION_ON.isoformat()}"' in page
     assert (
         plan_of(journey) == before == (PLANNED_RESECTION_ON, PLANNED_INFUSION_ON, team.facility.pk)
     )
@@ -348,8 +353,8 @@ def test_a_blank_post_keeps_a_signed_checklist_signed_and_all_met(team, signed):
     # Then each missing field is named, and the checklist is still signed and all met
     assert response.status_code == 200
     page = body(response)
-    for _, label in ELIGIBILITY_CRITERIA:
-        assert MISSING.format(label=label) in page
+    labels = [label for _, label in ELIGIBILITY_CRITERIA] + ["ECOG performance status", "Notes"]
+    assert SUMMARY.format(labels="; ".join(labels)) in page
     assert "Nothing was saved; the signed checklist below is unchanged." in page
     assert criteria_of(journey) == eligible_checklist_data()
     assert guards.valid_eligibility_signature(journey) == (True, "")
