@@ -4,7 +4,11 @@ is open."""
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
+from django.db import connections
 from django.test import Client
 
 from tilcare.audit.models import AuditEvent
@@ -128,3 +132,37 @@ def test_a_closed_journey_gets_no_specimen_container(team, stage):
     assert f"This journey is {label}: no specimen container is created for it." in page
     assert Item.objects.count() == 0
     assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="SQLite serialises writers on one database lock; two in-process connections to the "
+    "in-memory test database cannot race, so concurrency is tested on PostgreSQL only.",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_requests_create_one_specimen_container():
+    # Given an open journey and two handlers asking for its container at the same moment
+    team = make_team(CenterFactory(isbt_fin="W1234"))
+    journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
+    start = threading.Barrier(2)
+    outcomes: list[bool] = []
+
+    def submit(actor) -> None:
+        try:
+            start.wait()
+            outcomes.append(services.create_first_item(journey, actor=actor)[1])
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=(u,)) for u in (team.nurse, team.navigator)]
+
+    # When both run
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Then one created the container and the other was answered with it
+    assert sorted(outcomes) == [False, True]
+    assert [item.item_id for item in Item.objects.all()] == [f"{journey.coi_din}-TS01"]
+    assert AuditEvent.objects.filter(action="identity.item.create").count() == 1
