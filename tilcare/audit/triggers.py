@@ -53,14 +53,24 @@ def _sqlite_statements(table: str) -> list[str]:
     ]
 
 
-def _sqlite_unique_keys(connection: BaseDatabaseWrapper, table: str) -> list[tuple[str, ...]]:
-    """The primary key and every unique key of the table, as column tuples."""
-    with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, table)
-    keys: list[tuple[str, ...]] = []
-    for constraint in constraints.values():
-        columns = tuple(constraint["columns"] or ())
-        if (constraint["primary_key"] or constraint["unique"]) and columns and columns not in keys:
+def _sqlite_unique_keys(cursor: CursorWrapper, table: str) -> list[tuple[str, ...]]:
+    """The primary key and every unique key of the table, as column tuples.
+
+    Read from SQLite's own pragmas: Django's introspection parses the table's SQL, which is too
+    slow for the test suite, where every database test installs the triggers.
+    """
+    cursor.execute(f"PRAGMA table_info({table})")
+    # Each column: (cid, name, type, notnull, default, position in the primary key or 0).
+    columns_by_key_position = sorted(cursor.fetchall(), key=lambda column: column[5])
+    primary = tuple(column[1] for column in columns_by_key_position if column[5])
+    keys = [primary] if primary else []
+    cursor.execute(f"PRAGMA index_list({table})")
+    for _, index, unique, _, partial in cursor.fetchall():
+        if not unique or partial:
+            continue
+        cursor.execute(f'PRAGMA index_info("{index}")')
+        columns = tuple(name for _, _, name in sorted(cursor.fetchall()))
+        if columns and None not in columns and columns not in keys:
             keys.append(columns)
     return keys
 
@@ -82,7 +92,7 @@ def _sqlite_insert_guard(table: str, keys: list[tuple[str, ...]]) -> str:
     return (
         f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} WHEN {exists} "
         f"BEGIN SELECT RAISE(ABORT, 'tilcare: INSERT over an existing row of {table} "
-        f"{REFUSAL}'); END;"
+        f"{REFUSAL}'); END"
     )
 
 
@@ -103,8 +113,8 @@ def _existing_protected_tables(connection: BaseDatabaseWrapper) -> list[str]:
 def install(connection: BaseDatabaseWrapper) -> None:
     """Create the triggers on every protected table that exists yet (idempotent).
 
-    Each app's migration calls this once its table exists. On SQLite the insert guard is created
-    afresh each time, so it follows the table's unique keys as they are now.
+    Each app's migration calls this once its table exists. On SQLite the insert guard is made
+    again when the table's unique keys have changed since, so it always covers them all.
     """
     tables = _existing_protected_tables(connection)
     if connection.vendor == "postgresql":
@@ -114,15 +124,18 @@ def install(connection: BaseDatabaseWrapper) -> None:
                 for sql in _pg_statements(table):
                     cursor.execute(sql)
     elif connection.vendor == "sqlite":
-        for table in tables:
-            statements = [
-                *_sqlite_statements(table),
-                f"DROP TRIGGER IF EXISTS {table}_no_replace;",
-                _sqlite_insert_guard(table, _sqlite_unique_keys(connection, table)),
-            ]
-            with connection.cursor() as cursor:
-                for sql in statements:
+        with connection.cursor() as cursor:
+            for table in tables:
+                for sql in _sqlite_statements(table):
                     cursor.execute(sql)
+                guard = _sqlite_insert_guard(table, _sqlite_unique_keys(cursor, table))
+                cursor.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s",
+                    [f"{table}_no_replace"],
+                )
+                if cursor.fetchone() != (guard,):
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_replace")
+                    cursor.execute(guard)
     else:
         raise RuntimeError(f"No append-only triggers for the {connection.vendor} database.")
 
