@@ -46,7 +46,7 @@ class Command(BaseCommand):
         alias = options["database"] or owner_alias()
         if alias not in settings.DATABASES:
             raise CommandError(f'No database connection named "{alias}".')
-        role = options["role"] or settings.DATABASES[DEFAULT_DB_ALIAS].get("USER")
+        role = str(options["role"] or settings.DATABASES[DEFAULT_DB_ALIAS].get("USER") or "")
         if not role:
             raise CommandError(
                 "Name the application's role (tilcare db grant-app-role ROLE), or give "
