@@ -30,7 +30,9 @@ from django.db.models.signals import post_save
 
 from tilcare.audit.hashing import canonical_json, to_jsonable
 
-# Every model whose rows the trail vouches for, by Django label.
+# Every model whose rows the trail vouches for, by Django label. Rows written in bulk
+# (`bulk_create`: a shipment's temperature readings, a plate reader's readings) are not listed:
+# their event records what was added, and the append-only triggers keep them.
 REGULATED_MODELS: tuple[str, ...] = (
     "audit.Signature",
     "patients.Patient",
@@ -50,6 +52,7 @@ REGULATED_MODELS: tuple[str, ...] = (
     "manufacturing.BatchTransition",
     "manufacturing.TissueReceipt",
     "manufacturing.Culture",
+    "manufacturing.ReactivityImport",
     "manufacturing.CultureSelection",
     "manufacturing.RepCount",
     "manufacturing.ProductBag",
