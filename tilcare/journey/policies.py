@@ -93,10 +93,15 @@ def can_change_facility(user: Any, journey: Journey) -> bool:
     return can_plan_journey(user, journey) and user.role in FACILITY_CHANGE_ROLES
 
 
+def can_handle_specimens(user: Any, journey: Journey) -> bool:
+    """Is this user one of the center's specimen handlers for this journey (any state)?"""
+    return _center_staff(user, journey, Perm.PRINT_LABEL)
+
+
 def can_create_first_item(user: Any, journey: Journey) -> bool:
     """May this user start the chain of identity with the specimen container? The center's
     specimen handlers, while the journey is open."""
-    return not journey.is_closed and _center_staff(user, journey, Perm.PRINT_LABEL)
+    return not journey.is_closed and can_handle_specimens(user, journey)
 
 
 def can_edit_eligibility(user: Any, journey: Journey) -> bool:

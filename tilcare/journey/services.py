@@ -822,8 +822,12 @@ def create_first_item(journey: Journey, *, actor: User) -> tuple[Item, bool]:
     """
     with transaction.atomic():
         journey = _locked(journey)
-        if journey.is_closed:
-            # Said as it is, not as a permission: no one may add to a closed journey's chain.
+        require(
+            policies.can_handle_specimens(actor, journey),
+            "You may not create specimen containers for this journey.",
+        )
+        if not policies.can_create_first_item(actor, journey):
+            # A handler is told why, not refused as if they had no right: the journey is closed.
             raise InvalidInput(
                 {
                     "__all__": [
@@ -832,10 +836,6 @@ def create_first_item(journey: Journey, *, actor: User) -> tuple[Item, bool]:
                     ]
                 }
             )
-        require(
-            policies.can_create_first_item(actor, journey),
-            "You may not create specimen containers for this journey.",
-        )
         items = Item.objects.filter(coi_din=journey.coi_din).order_by("created_at", "id")
         existing = items.filter(kind=ItemKind.TUMOR_SPECIMEN).first() or items.first()
         if existing is not None:

@@ -134,6 +134,17 @@ def test_a_closed_journey_gets_no_specimen_container(team, stage):
     assert AuditEvent.objects.count() == before
 
 
+def test_a_role_without_specimen_rights_is_denied_on_a_closed_journey_too(team):
+    closed = journey_at(team, Stage.WITHDRAWN)
+    before = AuditEvent.objects.count()
+
+    response = client_for(team.financial_coordinator).post(url(closed))
+
+    assert response.status_code == 403
+    assert Item.objects.count() == 0
+    assert AuditEvent.objects.count() == before
+
+
 @pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="SQLite serialises writers on one database lock; two in-process connections to the "
