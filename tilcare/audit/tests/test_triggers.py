@@ -720,3 +720,12 @@ def test_deploy_check_warns_that_sqlite_has_no_roles():
             "append-only triggers.",
         )
     ]
+
+
+def test_the_role_check_runs_with_the_deploy_checks():
+    from django.core.checks import registry
+
+    assert checks.check_app_role_cannot_step_around_triggers in registry.registry.get_checks(
+        include_deployment_checks=True
+    )
+    assert checks.check_app_role_cannot_step_around_triggers not in registry.registry.get_checks()
