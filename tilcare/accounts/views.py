@@ -29,6 +29,8 @@ from tilcare.core.http import get_visible_or_404
 
 # The recovery codes just issued, kept in the session only until the page that shows them once.
 NEW_RECOVERY_CODES_KEY = "tilcare_new_recovery_codes"
+# Between the password and the second factor no other page opens: the menu is not shown.
+NO_NAVIGATION: list[object] = []
 
 
 def no_role(request: HttpRequest) -> HttpResponse:
@@ -86,6 +88,7 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
         "qr_data_uri": segno.make(device.config_url, error="m").svg_data_uri(scale=5),
         "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
         "next": _next_url(request),
+        "nav_items": NO_NAVIGATION,
     }
     return render(request, "accounts/second_factor_setup.html", context)
 
@@ -97,7 +100,9 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     if not codes:
         return redirect(_next_url(request))
     return render(
-        request, "accounts/recovery_codes.html", {"codes": codes, "next": _next_url(request)}
+        request,
+        "accounts/recovery_codes.html",
+        {"codes": codes, "next": _next_url(request), "nav_items": NO_NAVIGATION},
     )
 
 
@@ -126,7 +131,9 @@ def second_factor_verify(request: HttpRequest) -> HttpResponse:
                 )
             return redirect(_next_url(request))
     return render(
-        request, "accounts/second_factor_verify.html", {"form": form, "next": _next_url(request)}
+        request,
+        "accounts/second_factor_verify.html",
+        {"form": form, "next": _next_url(request), "nav_items": NO_NAVIGATION},
     )
 
 
