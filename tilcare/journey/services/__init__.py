@@ -1,0 +1,40 @@
+"""Every write to a journey: opening it with its COI identifier, moving it, what is recorded on it.
+
+One module per sub-domain: `journeys` (open, advance), `milestones`, `plan` (dates and the
+manufacturing facility), `eligibility` (the checklist, its signature and amendments), `items` (the
+first specimen container) and `tasks`. Callers use `services.<function>` from here.
+"""
+
+from tilcare.journey.services.eligibility import (
+    SIGNED_CHECKLIST_MESSAGE,
+    amend_eligibility,
+    save_eligibility,
+    sign_eligibility,
+)
+from tilcare.journey.services.items import SPECIMEN_DESCRIPTION, create_first_item
+from tilcare.journey.services.journeys import REASON_MAX, advance, open_journey
+from tilcare.journey.services.milestones import (
+    record_facility_milestone,
+    record_milestone,
+    void_milestone,
+)
+from tilcare.journey.services.plan import change_manufacturing_facility, plan_journey
+from tilcare.journey.services.tasks import complete_task
+
+__all__ = [
+    "REASON_MAX",
+    "SIGNED_CHECKLIST_MESSAGE",
+    "SPECIMEN_DESCRIPTION",
+    "advance",
+    "amend_eligibility",
+    "change_manufacturing_facility",
+    "complete_task",
+    "create_first_item",
+    "open_journey",
+    "plan_journey",
+    "record_facility_milestone",
+    "record_milestone",
+    "save_eligibility",
+    "sign_eligibility",
+    "void_milestone",
+]
