@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
@@ -20,6 +21,25 @@ HINT = (
     "as the owner (TILCARE_MIGRATION_DATABASE_URL), which then grants the application's role its "
     "privileges (`tilcare db grant-app-role`). See docs/deployment.md, section 1."
 )
+
+
+@register(Tags.security, deploy=True)
+def check_owner_connection_not_in_app_environment(
+    app_configs: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The owner's password belongs to `tilcare migrate`, not to the running application."""
+    alias = getattr(settings, "MIGRATION_DATABASE_ALIAS", "migration")
+    if alias not in settings.DATABASES:
+        return []
+    return [
+        Warning(
+            "TILCARE_MIGRATION_DATABASE_URL is set: the tables' owner, who can disable the audit "
+            "trail's append-only triggers, is in this environment.",
+            hint="Keep it in a file read only when running `tilcare migrate` "
+            "(docs/deployment.md, section 1), not in the application's environment.",
+            id="audit.W003",
+        )
+    ]
 
 
 @register(Tags.security, Tags.database, deploy=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import secrets
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -729,3 +730,27 @@ def test_the_role_check_runs_with_the_deploy_checks():
         include_deployment_checks=True
     )
     assert checks.check_app_role_cannot_step_around_triggers not in registry.registry.get_checks()
+
+
+def test_deploy_check_warns_when_the_owner_connection_is_in_the_applications_environment(
+    monkeypatch,
+):
+    # Given the owner's connection configured where the application runs
+    configured = SimpleNamespace(
+        DATABASES={"default": {}, "migration": {}}, MIGRATION_DATABASE_ALIAS="migration"
+    )
+    monkeypatch.setattr(checks, "settings", configured)
+
+    messages = checks.check_owner_connection_not_in_app_environment()
+
+    assert [(m.id, m.msg) for m in messages] == [
+        (
+            "audit.W003",
+            "TILCARE_MIGRATION_DATABASE_URL is set: the tables' owner, who can disable the audit "
+            "trail's append-only triggers, is in this environment.",
+        )
+    ]
+
+
+def test_deploy_check_is_quiet_without_the_owner_connection():
+    assert checks.check_owner_connection_not_in_app_environment() == []
