@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from base64 import b32encode
+from typing import cast
 
 import segno
 from django.conf import settings
@@ -22,7 +23,7 @@ from tilcare.accounts.forms import (
     SetupCodeForm,
 )
 from tilcare.accounts.middleware import second_factor_exempt
-from tilcare.accounts.models import ApiToken, User
+from tilcare.accounts.models import ApiToken, Organization, User
 from tilcare.core.errors import InvalidInput, PermissionDenied
 from tilcare.core.forms import apply_service_errors
 from tilcare.core.http import get_visible_or_404
@@ -52,7 +53,7 @@ logout_view = second_factor_exempt(auth_views.LogoutView.as_view())
 
 def _person(request: HttpRequest) -> User:
     """The signed-in person as a plain model instance (the audit trail records the model)."""
-    return User.objects.get(pk=request.user.pk)
+    return User.objects.get(pk=cast(int, request.user.pk))
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -137,11 +138,11 @@ def second_factor_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _managed_center(request: HttpRequest, message: str) -> object:
+def _managed_center(request: HttpRequest, message: str) -> Organization:
     center = getattr(request.user, "organization", None)
     if center is None or not policies.can_manage_center(request.user, center):
         raise PermissionDenied(message)
-    return center
+    return cast(Organization, center)
 
 
 def staff_security(request: HttpRequest) -> HttpResponse:
@@ -155,7 +156,7 @@ def staff_security(request: HttpRequest) -> HttpResponse:
             "needs": policies.role_needs_second_factor(person.role),
             "can_reset": policies.can_reset_second_factor(request.user, person),
         }
-        for person in selectors.list_center_staff(center)  # type: ignore[arg-type]
+        for person in selectors.list_center_staff(center)
     ]
     return render(request, "accounts/staff_security.html", {"center": center, "staff": staff})
 
@@ -168,7 +169,7 @@ def second_factor_reset(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.reset_second_factor(
-                person, actor=request.user, reason=form.cleaned_data["reason"]
+                person, actor=_person(request), reason=form.cleaned_data["reason"]
             )
         except InvalidInput as exc:
             apply_service_errors(form, exc)
@@ -188,7 +189,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     tokens = [
         {"token": token, "status": token.status_at(now)}
-        for token in selectors.list_center_tokens(center)  # type: ignore[arg-type]
+        for token in selectors.list_center_tokens(center)
     ]
     return render(request, "accounts/token_list.html", {"center": center, "tokens": tokens})
 
@@ -196,14 +197,13 @@ def token_list(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
     """Confirm, then revoke a token; the next request that carries it is refused."""
     center = _managed_center(request, "Only a center administrator may revoke an API token.")
-    token: ApiToken = get_visible_or_404(
-        selectors.list_center_tokens(center),  # type: ignore[arg-type]
-        public_id,
-    )
+    token: ApiToken = get_visible_or_404(selectors.list_center_tokens(center), public_id)
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.revoke_api_token(token, actor=request.user, reason=form.cleaned_data["reason"])
+            services.revoke_api_token(
+                token, actor=_person(request), reason=form.cleaned_data["reason"]
+            )
         except InvalidInput as exc:
             apply_service_errors(form, exc)
         else:
