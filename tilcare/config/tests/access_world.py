@@ -6,7 +6,8 @@ the facility), two patients of the center (the first with a portal account and a
 reached manufacturing), and one real record of every kind a page or API operation names in its
 path: journey, task, milestone, consent, items (tumor specimen, shipper), labels (one printed,
 one voided), shipment, identity alerts (one open, one acknowledged), slot, booking, batch (in the
-REP, with cultures) and a culture id. Made through the services or the domains' own factories.
+REP, with cultures), a culture id, and an API token of each staff role. Made through the
+services or the domains' own factories.
 
 Every free-text field center staff can type holds the patient's name and record number (item
 descriptions, milestone references and notes, a label's void reason, an alert's acknowledgement
@@ -26,7 +27,7 @@ from typing import Any
 from django.utils import timezone
 
 from tilcare.accounts.choices import Role
-from tilcare.accounts.models import Organization, User
+from tilcare.accounts.models import ApiToken, Organization, User
 from tilcare.accounts.services import issue_api_token
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.models import IdentityAlert, Item, Label, Shipment
@@ -162,6 +163,7 @@ class Side:
     booking: SlotBooking
     batch: Batch
     culture_id: str
+    tokens: dict[str, ApiToken]
     secrets: dict[str, str]
 
     @property
@@ -190,6 +192,8 @@ class Side:
             "slot": self.slot,
             "booking": self.booking,
             "batch": self.batch,
+            "staff": self.team.nurse,
+            "token": self.tokens[Role.NURSE.value],
         }
         return records[kind]
 
@@ -274,8 +278,8 @@ def _side(team: CareTeam, people: tuple[Person, ...]) -> Side:
         booked_by=team.navigator,
         coi=(journey.coi_din, journey.coi_check),
     )
-    secrets = {
-        role.value: issue_api_token(team.by_role(role), name="Access matrix")[1]
+    issued = {
+        role.value: issue_api_token(team.by_role(role), name="Access matrix")
         for role in Role
         if role != Role.PATIENT
     }
@@ -301,7 +305,8 @@ def _side(team: CareTeam, people: tuple[Person, ...]) -> Side:
         booking=booking,
         batch=batch,
         culture_id=batch.cultures.order_by("culture_id").first().culture_id,  # type: ignore[union-attr]
-        secrets=secrets,
+        tokens={role: token for role, (token, _secret) in issued.items()},
+        secrets={role: secret for role, (_token, secret) in issued.items()},
     )
 
 
