@@ -5,10 +5,10 @@ For every route (each page's URL pattern, each API operation) and every role of 
 organization plus an anonymous visitor, GET the route with the own organization's record and
 with the other organization's record, and compare the status with the table below. Writes
 (POST, PUT, PATCH, DELETE) are sent only by the roles the table denies, and must be refused
-with nothing written. Every answer a facility's role or a patient gets with status 200 is
-searched for the identity of patients it may not see: for the facility, every patient's name,
-record number, date of birth, phone, e-mail, address and contact, also where center staff typed
-them into free text; for a patient, everyone's but their own.
+with nothing written. Every text answer (HTML, JSON, CSV; any status) a facility's role or a
+patient gets is searched for the identity of patients it may not see: for the facility, every
+patient's name, record number, date of birth, phone, e-mail, address and contact, also where
+center staff typed them into free text; for a patient, everyone's but their own.
 
 A route the table does not name, or whose path has a parameter the resolver below does not
 know, fails the test with the route's name: a new route is added to the table, never skipped.
@@ -229,8 +229,6 @@ def form(write, **kw) -> Access:
     """A page that only takes a form's POST."""
     return Access(get=None, write=write, **kw)
 
-
-SIGNED_IN_REDIRECT = dict(ok=302, other=None)
 
 PAGES: dict[str, Access] = {
     "home": page(EVERYONE, ok=302, other=None),
