@@ -2,6 +2,8 @@
 
 The ISBT 128 facility identification number (FIN) is assigned to each facility by ICCBBA; it has
 no default, and no chain-of-identity number can be issued until a center administrator sets it.
+Two organizations never hold the same FIN: a COI identifier no journey carries yet belongs to the
+center whose FIN it starts with, so a copied FIN would let one center claim another's numbers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 
 CENTER_SETTINGS = ("name", "isbt_fin", "time_zone", "phone", "after_hours_phone", "address")
+
+
+def _fin_taken(organization: Organization) -> dict[str, list[str]]:
+    """The refusal when another organization already holds this organization's FIN."""
+    fin = organization.isbt_fin
+    others = Organization.objects.filter(isbt_fin=fin).exclude(pk=organization.pk)
+    if not fin or not others.exists():
+        return {}
+    return {
+        "isbt_fin": [
+            f"{fin} is already the facility identification number of another organization: "
+            "ICCBBA assigns each facility its own. Check the number on the ICCBBA registration."
+        ]
+    }
 
 
 def update_center_settings(
@@ -44,6 +60,9 @@ def update_center_settings(
             center.full_clean()
         except ValidationError as exc:
             raise InvalidInput({k: list(v) for k, v in exc.message_dict.items()}) from None
+        taken = _fin_taken(center)
+        if taken:
+            raise InvalidInput(taken)
         center.save()
         record_change(
             "organization.settings.update",
@@ -79,6 +98,9 @@ def create_organization(
         organization.full_clean()
     except ValidationError as exc:
         raise InvalidInput({k: list(v) for k, v in exc.message_dict.items()}) from None
+    taken = _fin_taken(organization)
+    if taken:
+        raise InvalidInput(taken)
     with transaction.atomic():
         organization.save()
         record_event("organization.create", organization, actor=None, after=snapshot(organization))
