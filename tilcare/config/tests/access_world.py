@@ -10,8 +10,9 @@ REP, with cultures), a culture id, and an API token of each staff role. Made thr
 services or the domains' own factories.
 
 Every free-text field center staff can type holds the patient's name and record number (item
-descriptions, milestone references and notes, a label's void reason, an alert's acknowledgement
-note), so a page that shows such text to a facility shows the leak.
+descriptions, milestone references and notes, the eligibility notes and the reason for their
+amendment, a label's void reason, an alert's acknowledgement note), so a page that shows such
+text to a facility shows the leak.
 
 `Side.identity_strings()` is everything that identifies a side's patients: names, record numbers,
 dates of birth in the forms the pages print, phone numbers, e-mail, address, and the contact's
@@ -38,13 +39,14 @@ from tilcare.identity.tests.factories import ItemFactory, unreadable_scan_alert
 from tilcare.journey import services as journey_services
 from tilcare.journey.choices import MilestoneKind
 from tilcare.journey.models import Journey, Milestone, Task
-from tilcare.journey.tests.factories import CareTeam, make_team
+from tilcare.journey.tests.factories import CareTeam, eligible_checklist_data, make_team
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch, ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.tests.batch_factories import batch_of_patient, walk_batch
 from tilcare.manufacturing.tests.factories import BookingFactory, SlotFactory
 from tilcare.patients.models import Consent, Patient
 from tilcare.patients.tests.factories import (
+    TEST_PASSWORD,
     CenterFactory,
     ContactFactory,
     FacilityFactory,
@@ -234,6 +236,13 @@ def _side(team: CareTeam, people: tuple[Person, ...]) -> Side:
         reference=f"Courier slip for {typed}",
         note=f"Called {person.given_name} {person.family_name} at {person.phone} about it.",
     )
+    journey_services.amend_eligibility(
+        journey,
+        actor=team.physician,
+        data={**eligible_checklist_data(), "notes": f"Reviewed with {typed} and family."},
+        reason=f"{person.given_name} {person.family_name} brought outside scans.",
+    )
+    journey_services.sign_eligibility(journey, actor=team.physician, password=TEST_PASSWORD)
     specimen = Item.objects.get(coi_din=journey.coi_din, kind=ItemKind.TUMOR_SPECIMEN)
     Item.objects.filter(pk=specimen.pk).update(description=f"Tumor specimen 1 of {typed}")
     specimen.refresh_from_db()
