@@ -10,6 +10,15 @@ Browser tests
     FAIL when browsers are required: with `--browser-required`, or when CI is set (and not
     "false"/"0"/"no"). In that mode a browser test that skips for any other reason fails too.
 
+Second factor
+    Test settings keep the staff second factor ON (TILCARE_REQUIRE_SECOND_FACTOR). Most tests sign
+    in with `client.force_login(user)` to test something else; for them `_verified_force_login`
+    wraps `force_login` so that, for a role that needs a second factor, the user gets a confirmed
+    authenticator device and the session is marked verified with it, as after a real sign-in.
+    Tests of the second factor itself sign in through the sign-in page, or carry the marker
+    `@pytest.mark.unverified_second_factor` to keep `force_login` to the password step only.
+    Browser tests sign in with `tilcare.core.tests.browser.sign_in`, which enters the code.
+
 Audit triggers
     Database triggers refuse UPDATE/DELETE/TRUNCATE on the append-only tables. A transactional
     test (transactional_db, live_server, django_db(transaction=True), ...) is cleaned up by
@@ -67,6 +76,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Fail (instead of skip) browser tests when Chromium or Playwright is missing. "
         "Implied when the CI environment variable is set.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "unverified_second_factor: force_login signs in with the password step only",
     )
 
 
@@ -160,6 +176,39 @@ def page(browser: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Second factor
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _verified_force_login(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`force_login` leaves a session that has also passed the second factor (see above)."""
+    if request.node.get_closest_marker("unverified_second_factor") is not None:
+        return
+    from django.test.client import ClientMixin
+
+    password_only = ClientMixin.force_login
+
+    def force_login(self: Any, user: Any, backend: str | None = None) -> None:
+        password_only(self, user, backend)
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from tilcare.accounts.policies import needs_second_factor
+
+        if not needs_second_factor(user):
+            return
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Authenticator app")
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The `tilcare` command: run the demo, serve the application, and every Django management command.
 
     tilcare demo [--port 8000] [--data-dir DIR] [--no-serve]
-    tilcare serve [--host 127.0.0.1] [--port 8000]
+    tilcare serve [--host 127.0.0.1] [--port 8000] [--development]
     tilcare migrate | tilcare audit verify | tilcare createsuperuser | tilcare <command> ...
 
 Also runnable as `python -m tilcare.cli`.
@@ -24,11 +24,20 @@ usage: tilcare <command> [options]
 
   demo [--port 8000] [--data-dir DIR] [--no-serve]
                      start afresh with the demo center and patients, then serve it
-  serve [--host 127.0.0.1] [--port 8000]
-                     serve the configured database with gunicorn (2 workers, 4 threads)
-  migrate            create or update the database tables
-  audit verify       recompute the audit chain; exits non-zero and names the first broken link
-  createsuperuser, createtoken, shell, check, ...
+  serve [--host 127.0.0.1] [--port 8000] [--development]
+                     serve the configured database with gunicorn (2 workers, 4 threads);
+                     with the development settings only when --development is given
+  migrate            create or update the database tables (as the tables' owner when
+                     TILCARE_MIGRATION_DATABASE_URL is set, then grant the application's role)
+  audit verify       recompute the audit chain, check it against the signed checkpoints and
+                     every regulated record; exits non-zero and names the first problem
+  audit checkpoint   verify, then write a signed checkpoint of the chain's end
+                     (TILCARE_AUDIT_CHECKPOINT_DIR, TILCARE_AUDIT_CHECKPOINT_KEY_FILE)
+  createtoken USER --name NAME [--days 90] [--scope read|read_write]
+                     issue an API token (expires; at most 365 days)
+  tokens list [--user USER] | tokens revoke PREFIX
+                     review API tokens (scope, expiry, last use) or revoke one
+  createsuperuser, shell, check, ...
                      any other Django management command (`tilcare help` lists them)
 
 Configuration comes from the environment: DJANGO_SETTINGS_MODULE (default {DEV_SETTINGS}),
@@ -146,7 +155,10 @@ def demo(argv: Sequence[str]) -> int:
     print(_logins_table())
     print()
     if args.no_serve:
-        print(f"Database ready. Serve it with: TILCARE_DATA_DIR={data_dir} tilcare serve")
+        print(
+            f"Database ready. Serve it with: TILCARE_DATA_DIR={data_dir} "
+            "tilcare serve --development"
+        )
         return 0
     from django.db import connections
 
@@ -163,16 +175,52 @@ def serve(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--development",
+        action="store_true",
+        help=f"allow the development settings ({DEV_SETTINGS}: a public secret key, never for "
+        "patient data), e.g. to serve the demo",
+    )
     args = parser.parse_args(argv)
-    if "DJANGO_SETTINGS_MODULE" not in os.environ:
+    settings_module = os.environ.get("DJANGO_SETTINGS_MODULE") or DEV_SETTINGS
+    if settings_module == DEV_SETTINGS and not args.development:
         print(
-            f"Warning: DJANGO_SETTINGS_MODULE is not set; using {DEV_SETTINGS} (a public "
-            "secret key). Set DJANGO_SETTINGS_MODULE=tilcare.config.settings.prod for patient "
-            "data.",
+            f"tilcare serve: refusing to serve with the development settings ({DEV_SETTINGS}), "
+            "whose secret key is public. Set DJANGO_SETTINGS_MODULE=tilcare.config.settings.prod "
+            "with TILCARE_SECRET_KEY and TILCARE_ALLOWED_HOSTS (docs/deployment.md), or pass "
+            "--development to serve demo data only.",
             file=sys.stderr,
         )
-        os.environ["DJANGO_SETTINGS_MODULE"] = DEV_SETTINGS
+        return 2
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     return _gunicorn(args.host, args.port, access_log=True)
+
+
+def migrate(argv: Sequence[str]) -> int:
+    """Migrate as the tables' owner when TILCARE_MIGRATION_DATABASE_URL is set, then give the
+    application's role (the user of DATABASE_URL) its privileges: it owns nothing, so it cannot
+    disable the audit trail's append-only triggers. Without that variable (SQLite, or one role),
+    or with an explicit --database, this is Django's migrate."""
+    owner_url = os.environ.get("TILCARE_MIGRATION_DATABASE_URL")
+    if not owner_url or any(a == "--database" or a.startswith("--database=") for a in argv):
+        return manage(["migrate", *argv])
+    import dj_database_url
+
+    app = dj_database_url.parse(os.environ.get("DATABASE_URL") or "sqlite://:memory:")
+    owner = dj_database_url.parse(owner_url)
+    where = ("HOST", "PORT", "NAME")
+    if not app.get("USER") or [app.get(k) for k in where] != [owner.get(k) for k in where]:
+        print(
+            "tilcare migrate: DATABASE_URL (the application's role) and "
+            "TILCARE_MIGRATION_DATABASE_URL (the tables' owner) must name the same database, "
+            "each with its user.",
+            file=sys.stderr,
+        )
+        return 2
+    # Every migration, a data migration's writes included, runs on the owner's one connection.
+    os.environ["DATABASE_URL"] = owner_url
+    manage(["migrate", *argv])
+    return manage(["db", "grant-app-role", str(app["USER"])])
 
 
 def manage(argv: Sequence[str]) -> int:
@@ -194,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(rest)
     if command == "serve":
         return serve(rest)
+    if command == "migrate":
+        return migrate(rest)
     return manage([command, *rest])
 
 

@@ -44,7 +44,13 @@ from tilcare.accounts.api_auth import API_AUTH, authenticated_user
 from tilcare.calculators.api import router as calculators_router
 from tilcare.config.openapi import document_errors
 from tilcare.core.api_support import DecimalJsonParser, field_errors, query_text_problem
-from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied, TransitionBlocked
+from tilcare.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotVisible,
+    PermissionDenied,
+    TransitionBlocked,
+)
 from tilcare.core.http import body_limit_exceeded, body_too_large
 from tilcare.identity.api import router as identity_router
 from tilcare.journey.api import router as journeys_router
@@ -362,6 +368,12 @@ def _not_visible(request: HttpRequest, exc: NotVisible) -> HttpResponse:
 @api.exception_handler(TransitionBlocked)
 def _blocked(request: HttpRequest, exc: TransitionBlocked) -> HttpResponse:
     return _error(request, 409, "Transition blocked", reasons=list(exc.reasons))
+
+
+@api.exception_handler(Conflict)
+def _conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
+    detail = " ".join(m for messages in exc.errors.values() for m in messages)
+    return _error(request, 409, detail, errors=exc.errors)
 
 
 @api.exception_handler(InvalidInput)

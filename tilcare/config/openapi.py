@@ -10,7 +10,8 @@ added to each operation where they apply:
   operation, except the two that only describe the caller: who am I, and which calculators);
 - 404 not found or not visible (operations that name an object in their path, and the few that
   find one by an identifier in the body);
-- 409 the record's state refuses a valid request (`CONFLICTS` below);
+- 409 the record's state refuses a valid request, or the request claims another organization's
+  record (`CONFLICTS` below);
 - 413 the body is longer than the operation accepts, refused before it is read (operations that
   take a body);
 - 422 invalid input, field by field (every operation: each refuses a query parameter it does not
@@ -91,6 +92,9 @@ CONFLICTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/manufacturing/batches/{public_id}/disposition"): (BLOCKED_REF,),
     ("post", "/manufacturing/batches/{public_id}/acknowledgement"): (BLOCKED_REF,),
     ("post", "/identity/items/{public_id}/labels"): (ERROR_REF,),
+    # A chain-of-identity number another center issued (`Conflict`).
+    ("post", "/identity/items"): (ERROR_REF,),
+    ("post", "/manufacturing/slots/{public_id}/bookings"): (ERROR_REF,),
     ("get", "/manufacturing/batches/{public_id}/coa.pdf"): (ERROR_REF,),
 }
 
