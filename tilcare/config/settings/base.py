@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from tilcare.core.proxy import proxy_settings
 
@@ -91,6 +92,19 @@ TEMPLATES = [
         },
     },
 ]
+
+
+def minutes_from_env(name: str, *, default: int, most: int) -> int:
+    """A whole number of minutes from the environment, 1 to `most`; anything else stops start-up
+    with a message naming the variable and its limits."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of minutes from 1 to {most}; it is {text!r}."
+        )
+    return int(text)
 
 
 def database_from_env(default_sqlite_path: Path) -> dict[str, object]:
@@ -184,7 +198,9 @@ OTP_TOTP_ISSUER = "tilcare"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 # A signed-in session left idle this long is ended; the next request goes to the sign-in page.
-TILCARE_IDLE_TIMEOUT_MINUTES = int(os.environ.get("TILCARE_IDLE_TIMEOUT_MINUTES", "15"))
+TILCARE_IDLE_TIMEOUT_MINUTES = minutes_from_env(
+    "TILCARE_IDLE_TIMEOUT_MINUTES", default=15, most=720
+)
 
 # Audit checkpoints (`tilcare audit checkpoint`, docs/deployment.md): the folder the signed
 # checkpoints are written to, and their HMAC key, given as text or as a file. The key is never

@@ -193,3 +193,19 @@ def test_serve_starts_with_the_production_settings(gunicorn, monkeypatch):
     # Then gunicorn starts with them
     assert status == 0
     assert gunicorn == [("0.0.0.0", 8000, PROD)]
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "721", "-5", "1.5"])
+def test_an_idle_timeout_that_is_not_1_to_720_minutes_stops_start_up(value):
+    # Given a mistyped idle timeout, when the production settings load
+    result = _start(
+        PROD,
+        TILCARE_SECRET_KEY=GOOD_KEY,
+        TILCARE_ALLOWED_HOSTS="tilcare.example.org",
+        TILCARE_IDLE_TIMEOUT_MINUTES=value,
+    )
+    # Then the server refuses to start, naming the variable and its limits
+    assert _refusal(result) == (
+        f"TILCARE_IDLE_TIMEOUT_MINUTES must be a whole number of minutes from 1 to 720; "
+        f"it is {value!r}."
+    )
