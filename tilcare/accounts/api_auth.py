@@ -31,7 +31,7 @@ from ninja.utils import check_csrf
 
 from tilcare.accounts.choices import TokenScope
 from tilcare.accounts.models import ApiToken
-from tilcare.accounts.policies import second_factor_pending
+from tilcare.accounts.policies import can_use_api, second_factor_pending
 
 SECRET_PREFIX = "tc_"
 KEY_PREFIX_LENGTH = 8
@@ -44,6 +44,10 @@ CSRF_FAILED = (
     "X-CSRFToken header. Systems should use 'Authorization: Bearer <token>' instead."
 )
 INVALID_TOKEN = "Invalid, revoked or expired API token."
+NOT_FOR_THIS_ACCOUNT = (
+    "This account may not use the API: it serves staff and their connected systems; patients use "
+    "the portal."
+)
 READ_ONLY_TOKEN = "This API token is read-only; a request that writes needs a read_write token."
 SECOND_FACTOR_PENDING = (
     "Finish signing in: enter the code from your authenticator app on the sign-in page."
@@ -103,6 +107,8 @@ class BearerTokenAuth(HttpBearer):
         if api_token.scope != TokenScope.READ_WRITE and request.method not in SAFE_METHODS:
             raise HttpError(403, READ_ONLY_TOKEN)
         user = api_token.user
+        if not can_use_api(user):
+            raise HttpError(403, NOT_FOR_THIS_ACCOUNT)
         # Views, selectors and policies read request.user, whichever way the caller signed in.
         request.user = user
         return user
@@ -127,6 +133,8 @@ class SessionAuthWithCsrf(SessionAuth):
             and check_csrf(request) is not None
         ):
             raise HttpError(403, CSRF_FAILED)
+        if not can_use_api(user):
+            raise HttpError(403, NOT_FOR_THIS_ACCOUNT)
         return user
 
 

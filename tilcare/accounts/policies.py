@@ -22,6 +22,18 @@ def can_manage_center(user: Any, organization: Organization) -> bool:
     )
 
 
+def can_use_api(user: Any) -> bool:
+    """The API serves staff and the systems that act for them. A person whose only right is to
+    see their own record (a patient) uses the portal, and an account without a role sees
+    nothing: both are refused at the door rather than answered with empty lists."""
+    return (
+        isinstance(user, User)
+        and user.is_authenticated
+        and user.is_active
+        and bool(user.permissions - {Perm.VIEW_OWN_RECORD})
+    )
+
+
 def role_needs_second_factor(role: str) -> bool:
     """A role that sees identity, signs, attests custody or manages access (roles.py)."""
     return bool(permissions_for(role) & SECOND_FACTOR_PERMS)

@@ -90,3 +90,40 @@ def test_me_for_a_facility_technologist_lists_only_the_coi_view():
         "journey.view_coi_only",
         "manufacturing.manage_slots",
     ]
+
+
+NOT_FOR_THIS_ACCOUNT = (
+    "This account may not use the API: it serves staff and their connected systems; patients use "
+    "the portal."
+)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/patients", "/api/v1/journeys"])
+@pytest.mark.parametrize("role", ["patient", ""])
+def test_a_patient_or_an_account_without_a_role_is_refused_at_the_api_door(path, role):
+    # Given a patient's portal account, or a staff account not yet given a role, signed in
+    user = UserFactory(role=role, organization=CenterFactory())
+    client = Client()
+    client.force_login(user)
+
+    # When it calls the staff API
+    response = client.get(path)
+
+    # Then it is refused before anything is looked up, saying why
+    assert response.status_code == 403
+    assert response.json()["detail"] == NOT_FOR_THIS_ACCOUNT
+
+
+def test_a_token_issued_for_a_patient_account_is_refused():
+    # Given a token that was issued for a patient's account
+    from tilcare.accounts.services import issue_api_token
+
+    user = UserFactory(role="patient", organization=CenterFactory())
+    _token, secret = issue_api_token(user, name="portal script")
+
+    # When it calls the API
+    response = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    # Then it is refused like the session
+    assert response.status_code == 403
+    assert response.json()["detail"] == NOT_FOR_THIS_ACCOUNT

@@ -319,7 +319,8 @@ PAGES: dict[str, Access] = {
     "api:openapi-json": page(EVERYONE, other=None, anonymous=401),
     "api:openapi-view": page(EVERYONE, other=None),
     "api:api-root": page(NOBODY, hidden=EVERYONE, other=None, anonymous=404),
-    "api:unknown_path": page(NOBODY, hidden=EVERYONE, other=None, anonymous=401),
+    # The patient is refused at the API's door, before the path is looked at.
+    "api:unknown_path": page(NOBODY, hidden=STAFF, refused={PAT}, other=None, anonymous=401),
 }
 
 RANKING_QUERY = (
@@ -328,6 +329,11 @@ RANKING_QUERY = (
 
 
 def api(get=None, write=None, **kw) -> Access:
+    """An API operation. The patient uses the portal, never the API: refused (403) before any
+    record is looked up, on every operation."""
+    get = None if get is None else get - {PAT}
+    kw["hidden"] = kw.get("hidden", NOBODY) - {PAT}
+    kw["refused"] = kw.get("refused", NOBODY) | {PAT}
     return Access(get=get, write=write, **kw)
 
 
