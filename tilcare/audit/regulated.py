@@ -13,6 +13,11 @@ transaction is vouched for by the next audit event of that transaction (a journe
 records one event about the journey that also covers the new transition row). This is the
 trail's own bookkeeping, not business logic. Rows written without `save()` (a `QuerySet.update`,
 raw SQL) are not watched: that is exactly what verification exists to notice.
+
+Rows written in bulk (`bulk_create`: a shipment's temperature log, a plate reader's readings)
+never reach `post_save`, and are only ever added to: they are vouched for as a SET per parent
+(`BULK_ROWS`: "the rows of model M grouped by field F"). Every event about the parent carries
+one digest over all of its rows in a fixed order, under the key "<model>@<field>:<parent pk>".
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import datetime as dt
 import decimal
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -30,9 +36,8 @@ from django.db.models.signals import post_save
 
 from tilcare.audit.hashing import canonical_json, to_jsonable
 
-# Every model whose rows the trail vouches for, by Django label. Rows written in bulk
-# (`bulk_create`: a shipment's temperature readings, a plate reader's readings) are not listed:
-# their event records what was added, and the append-only triggers keep them.
+# Every model whose rows the trail vouches for, by Django label. Rows written in bulk are in
+# BULK_ROWS instead.
 REGULATED_MODELS: tuple[str, ...] = (
     "audit.Signature",
     "patients.Patient",
@@ -64,7 +69,40 @@ REGULATED_MODELS: tuple[str, ...] = (
     "journey.JourneyTransition",
     "journey.Milestone",
     "journey.EligibilityChecklist",
+    # Who may do what: an organization (its FIN issues COI numbers) and each person's role,
+    # organization and standing. Both are written only by accounts services (`tilcare addorg`,
+    # `tilcare adduser`, the center settings page), each recording an event about the row.
+    "accounts.Organization",
+    "accounts.User",
 )
+
+# Rows written in bulk, vouched for as one set per parent: (model label, field naming the parent).
+# Every event about the parent vouches for the whole set as it stands (services._row_digests).
+BULK_ROWS: tuple[tuple[str, str], ...] = (
+    ("identity.TemperatureReading", "shipment"),
+    ("manufacturing.ReactivityReading", "source"),
+)
+
+# Models whose digest covers only the columns named here (any other model: all its columns but
+# those in _LEFT_OUT). A person's account also keeps when they last signed in (`last_login`,
+# written by Django at each sign-in without an event; it grants nothing) and the hash of their
+# password (salted and re-hashed by Django on its own when the hasher's work factor rises, so
+# it changes without anyone acting; sign-ins and signatures are checked against it, and
+# each signature is itself in the trail): neither is in the digest.
+DIGESTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accounts.User": (
+        "username",
+        "public_id",
+        "role",
+        "organization",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "first_name",
+        "last_name",
+        "credentials",
+    ),
+}
 
 # A signature is written just after the event that records it (the row points at its event), so
 # its digest is stored in that event under this key instead of under its own primary key.
@@ -88,7 +126,11 @@ def is_regulated(model: type[models.Model]) -> bool:
 
 def digest_fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
     """The columns a row's digest covers, in a fixed order (by column name)."""
-    left_out = _SIGNATURE_LEFT_OUT if model._meta.label == "audit.Signature" else _LEFT_OUT
+    label = model._meta.label
+    if label in DIGESTED_COLUMNS:
+        named = [model._meta.get_field(name) for name in DIGESTED_COLUMNS[label]]
+        return tuple(sorted(named, key=lambda f: f.attname))  # type: ignore[arg-type,union-attr]
+    left_out = _SIGNATURE_LEFT_OUT if label == "audit.Signature" else _LEFT_OUT
     fields = [f for f in model._meta.concrete_fields if f.name not in left_out]
     return tuple(sorted(fields, key=lambda f: f.attname))
 
@@ -98,8 +140,14 @@ def row_key(model: type[models.Model], pk: Any) -> str:
 
 
 def describe_row(key: str) -> str:
-    """ "Patient 12" for "patients.patient:12" (the message names the row as the database does)."""
+    """ "Patient 12" for "patients.patient:12" (the message names the row as the database does);
+    "Temperature readings of shipment 7" for the set "identity.temperaturereading@shipment:7"."""
     label, _, pk = key.partition(":")
+    if "@" in label:
+        group = bulk_group_of(key)
+        plural = str(group.model._meta.verbose_name_plural)
+        parent = str(group.parent._meta.verbose_name)
+        return f"{plural[:1].upper()}{plural[1:]} of {parent} {pk}"
     try:
         name = str(apps.get_model(label)._meta.verbose_name)
     except LookupError:
@@ -149,6 +197,96 @@ def stream_digests(
     for row in rows.iterator(chunk_size=chunk_size):
         values = row[1 : len(row) - extra]
         yield (row[0], digest_of_values(model, values), *row[len(row) - extra :])
+
+
+# ---------- rows written in bulk, vouched for as one set per parent ----------
+
+
+@dataclass(frozen=True)
+class BulkGroup:
+    """The rows of `model` that point at one `parent` row through `field`."""
+
+    model: type[models.Model]
+    field: str
+    attname: str
+    parent: type[models.Model]
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.model._meta.label_lower}@{self.field}:"
+
+    def key(self, parent_pk: Any) -> str:
+        return f"{self.prefix}{parent_pk}"
+
+
+@cache
+def bulk_groups() -> tuple[BulkGroup, ...]:
+    groups = []
+    for label, name in BULK_ROWS:
+        model = apps.get_model(label)
+        field = model._meta.get_field(name)
+        related: Any = field.related_model
+        parent = related._meta.concrete_model or related
+        groups.append(BulkGroup(model, name, field.attname, parent))  # type: ignore[union-attr]
+    return tuple(groups)
+
+
+def bulk_group_of(key: str) -> BulkGroup:
+    return next(group for group in bulk_groups() if key.startswith(group.prefix))
+
+
+def groups_under(model: type[models.Model]) -> tuple[BulkGroup, ...]:
+    """The bulk sets whose parent is a row of `model`."""
+    concrete = model._meta.concrete_model or model
+    return tuple(group for group in bulk_groups() if group.parent is concrete)
+
+
+def _sets(group: BulkGroup, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, str, int]]:
+    """(parent pk, set digest, row count) from rows (parent pk, *digest columns) ordered by
+    parent then primary key: the set's digest chains its key and each row's digest in order."""
+    parent_pk: Any = None
+    running: Any = None
+    count = 0
+    for row in rows:
+        if running is None or row[0] != parent_pk:
+            if running is not None:
+                yield parent_pk, running.hexdigest(), count
+            parent_pk, count = row[0], 0
+            running = hashlib.sha256(group.key(parent_pk).encode())
+        running.update(digest_of_values(group.model, row[1:]).encode())
+        count += 1
+    if running is not None:
+        yield parent_pk, running.hexdigest(), count
+
+
+def _set_rows(group: BulkGroup) -> Any:
+    names = [f.attname for f in digest_fields(group.model)]
+    rows = group.model._base_manager.order_by(group.attname, "pk")
+    return rows.values_list(group.attname, *names)
+
+
+def current_set_digests(group: BulkGroup, parent_pks: Iterable[Any]) -> dict[Any, str]:
+    """The set digest of each parent's rows as the database holds them now, in one query (a
+    parent without rows is absent)."""
+    rows = _set_rows(group).filter(**{f"{group.attname}__in": list(parent_pks)})
+    return {parent_pk: digest for parent_pk, digest, _ in _sets(group, rows)}
+
+
+def stream_set_digests(group: BulkGroup, chunk_size: int = 5000) -> Iterator[tuple[Any, str, int]]:
+    """Every parent's set digest and how many rows it holds, read in chunks."""
+    return _sets(group, _set_rows(group).iterator(chunk_size=chunk_size))
+
+
+def current_digest_of(key: str) -> str | None:
+    """The digest the database holds now for a row key or a set key (None: nothing there)."""
+    label, _, pk_text = key.partition(":")
+    if "@" in label:
+        group = bulk_group_of(key)
+        parent_pk = group.parent._meta.pk.to_python(pk_text)  # type: ignore[union-attr]
+        return current_set_digests(group, [parent_pk]).get(parent_pk)
+    model = apps.get_model(label)
+    pk = model._meta.pk.to_python(pk_text)  # type: ignore[union-attr]
+    return current_digests(model, [pk]).get(pk)
 
 
 # ---------- rows written in the current transaction, not yet covered by an event ----------

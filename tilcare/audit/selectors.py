@@ -193,7 +193,8 @@ def _verify_rows(
 ) -> ChainReport:
     """Match every regulated row with the digest its latest event vouches for."""
     if checked == 0:
-        counts = {m: m._base_manager.count() for m in regulated.regulated_models()}
+        kinds = [*regulated.regulated_models(), *(g.model for g in regulated.bulk_groups())]
+        counts = {m: m._base_manager.count() for m in kinds}
         held = {model: n for model, n in counts.items() if n}
         if held:
             # Records without a single event: the trail was emptied (or never kept).
@@ -211,6 +212,14 @@ def _verify_rows(
             rows_checked += 1
             if stored is None or stored[0] != digest:
                 suspects[key] = (model, stored)
+    # Rows written in bulk: each parent's set against the latest event about the parent.
+    for group in regulated.bulk_groups():
+        for parent_pk, digest, count in regulated.stream_set_digests(group, chunk_size):
+            rows_checked += count
+            key = group.key(parent_pk)
+            stored = vouched.latest.pop(key, None)
+            if stored is None or stored[0] != digest:
+                suspects[key] = (group.model, stored)
     # What the trail vouches for that is no longer in the database.
     for key, stored in vouched.latest.items():
         suspects[key] = (None, stored)
@@ -250,19 +259,21 @@ def _confirmed_problem(
         vouched.add(seq, row_digests)
     for key, (model, stored) in suspects.items():
         name = regulated.describe_row(key)
+        # A set of rows written in bulk (a shipment's temperature log) is named in the plural.
+        was, it = ("were", "them") if "@" in key.partition(":")[0] else ("was", "it")
         if model is None:
             assert stored is not None
-            return f"{name} was removed outside the audit trail after event #{stored[1]}"
-        pk = model._meta.pk.to_python(key.partition(":")[2])
-        digest = regulated.current_digests(model, [pk]).get(pk)
+            return f"{name} {was} removed outside the audit trail after event #{stored[1]}"
+        digest = regulated.current_digest_of(key)
         stored = vouched.latest.get(key, stored)
         if model is Signature:
+            pk = model._meta.pk.to_python(key.partition(":")[2])
             seq = Signature.objects.filter(pk=pk).values_list("audit_event__seq", flat=True).first()
             if seq in vouched.signatures:
                 stored = (vouched.signatures[seq], seq)
         if stored is not None and stored[0] == digest:
             continue
         if stored is None:
-            return f"{name} was written outside the audit trail (no event records it)"
-        return f"{name} was changed outside the audit trail after event #{stored[1]}"
+            return f"{name} {was} written outside the audit trail (no event records {it})"
+        return f"{name} {was} changed outside the audit trail after event #{stored[1]}"
     return ""

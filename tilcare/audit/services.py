@@ -8,7 +8,7 @@ binds the signature to the hash of the signed content.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from django.db import DEFAULT_DB_ALIAS, models, transaction
@@ -89,9 +89,9 @@ def _check_after_object_history(obj: models.Model, occurred_at: dt.datetime) -> 
 
 
 def _row_digests(obj: models.Model, extra: Mapping[str, str] | None) -> str:
-    """The digests of the rows this event vouches for: `obj` when it is regulated, and every
-    regulated row saved in this transaction since its last event (regulated.py), as canonical
-    JSON; empty when there are none."""
+    """The digests of the rows this event vouches for: `obj` when it is regulated, every
+    regulated row saved in this transaction since its last event, and each set of rows written
+    in bulk under `obj` (regulated.py), as canonical JSON; empty when there are none."""
     using = obj._state.db or DEFAULT_DB_ALIAS
     pending = regulated.pending_rows(using)
     rows = dict(pending)
@@ -108,6 +108,12 @@ def _row_digests(obj: models.Model, extra: Mapping[str, str] | None) -> str:
         # verification will read it.
         for pk, digest in regulated.current_digests(model, pks).items():
             digests[regulated.row_key(model, pk)] = digest
+    # Rows written in bulk under `obj` (a shipment's temperature log): one digest over the set
+    # as it stands, one query per kind of set.
+    if obj.pk is not None:
+        for group in regulated.groups_under(type(obj)):
+            for parent_pk, digest in regulated.current_set_digests(group, [obj.pk]).items():
+                digests[group.key(parent_pk)] = digest
     digests.update(extra or {})
     return canonical_json(digests) if digests else ""
 
@@ -283,17 +289,29 @@ BASELINE_REASON = (
 
 
 def record_baseline(*, chunk_size: int = 500) -> int:
-    """Once, at the upgrade that brought row digests: append system events vouching for every
-    regulated record as it is now, so that verification can hold each one to it from then on.
+    """At the upgrade that brings a kind of record under the trail's digests: append system
+    events vouching for every such record as it is now, so that verification can hold each one
+    to it from then on. Each kind (a regulated model, or a set of bulk rows per parent) is
+    vouched for once: a kind any event already vouches for is left alone, since a baseline taken
+    later would vouch for whatever was changed behind the application's back since.
 
-    Refused once any event vouches for a record (a new install, or a baseline already taken):
-    taken later, it would vouch for whatever was changed behind the application's back since.
-    Returns how many events were written.
+    Refused when no kind is left that holds records no event vouches for (a new install, or a
+    baseline already taken). Returns how many events were written.
     """
     written = 0
     with transaction.atomic():
         AuditChainHead.objects.select_for_update().get_or_create(id=1)
-        if AuditEvent.objects.exclude(row_digests="").exists():
+        due_models = [
+            model
+            for model in regulated.regulated_models()
+            if model._base_manager.exists() and not _kind_vouched_for(_key_prefixes(model))
+        ]
+        due_groups = [
+            group
+            for group in regulated.bulk_groups()
+            if group.model._base_manager.exists() and not _kind_vouched_for((group.prefix,))
+        ]
+        if not due_models and not due_groups:
             raise InvalidInput(
                 {
                     "baseline": [
@@ -302,18 +320,59 @@ def record_baseline(*, chunk_size: int = 500) -> int:
                     ]
                 }
             )
-        for model in regulated.regulated_models():
-            chunk: dict[str, str] = {}
-            first_pk = None
-            for pk, digest in regulated.stream_digests(model, chunk_size):
-                first_pk = pk if not chunk else first_pk
-                chunk[regulated.row_key(model, pk)] = digest
-                if len(chunk) == chunk_size:
-                    _baseline_event(model, first_pk, chunk)
-                    written, chunk = written + 1, {}
-            if chunk:
-                _baseline_event(model, first_pk, chunk)
-                written += 1
+        for model in due_models:
+            written += _baseline_in_chunks(
+                model,
+                (
+                    (regulated.row_key(model, pk), pk, digest)
+                    for pk, digest in regulated.stream_digests(model, chunk_size)
+                ),
+                chunk_size,
+            )
+        for group in due_groups:
+            written += _baseline_in_chunks(
+                group.parent,
+                (
+                    (group.key(parent_pk), parent_pk, digest)
+                    for parent_pk, digest, _ in regulated.stream_set_digests(group, chunk_size)
+                ),
+                chunk_size,
+            )
+    return written
+
+
+def _key_prefixes(model: type[models.Model]) -> tuple[str, ...]:
+    prefix = regulated.row_key(model, "")
+    if model is Signature:
+        return (prefix, regulated.SIGNATURE_KEY + '"')
+    return (prefix,)
+
+
+def _kind_vouched_for(prefixes: tuple[str, ...]) -> bool:
+    """Does any event vouch for a key starting with one of these (one scan of the trail)?"""
+    named = models.Q()
+    for prefix in prefixes:
+        named |= models.Q(row_digests__contains=f'"{prefix}')
+    return AuditEvent.objects.filter(named).exists()
+
+
+def _baseline_in_chunks(
+    model: type[models.Model], keyed: Iterator[tuple[str, Any, str]], chunk_size: int
+) -> int:
+    """Baseline events for (key, pk of a `model` row, digest), `chunk_size` keys each; each
+    event is about the first row of its chunk."""
+    written = 0
+    chunk: dict[str, str] = {}
+    first_pk: Any = None
+    for key, pk, digest in keyed:
+        first_pk = pk if not chunk else first_pk
+        chunk[key] = digest
+        if len(chunk) == chunk_size:
+            _baseline_event(model, first_pk, chunk)
+            written, chunk = written + 1, {}
+    if chunk:
+        _baseline_event(model, first_pk, chunk)
+        written += 1
     return written
 
 

@@ -275,7 +275,10 @@ def test_records_without_a_single_event_are_broken_not_zero_events_verified(
 
     # When verified / Then it is broken, saying what the database still holds
     assert verify_chain() == ChainReport(
-        False, 0, "the audit trail holds no events, but the database holds 1 patient"
+        False,
+        0,
+        "the audit trail holds no events, but the database holds 1 patient, 2 organizations, "
+        "10 users",
     )
 
 
@@ -288,7 +291,7 @@ def test_the_audit_verify_command_fails_on_an_emptied_trail(registered, without_
 
     assert str(broken.value) == (
         "Audit chain BROKEN after 0 good events: the audit trail holds no events, but the "
-        "database holds 1 patient."
+        "database holds 1 patient, 2 organizations, 10 users."
     )
 
 

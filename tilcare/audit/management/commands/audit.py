@@ -3,8 +3,8 @@
 `verify` recomputes the audit chain, checks it against the signed checkpoints kept outside the
 database, and matches every regulated record with its latest event; it names the first problem
 and exits non-zero. `checkpoint` verifies, then writes a signed checkpoint of the chain's end
-(run it on a schedule, see docs/deployment.md). `baseline`, once after the upgrade that brought
-row digests, vouches for the records kept before it.
+(run it on a schedule, see docs/deployment.md). `baseline`, once after each upgrade that brings
+a kind of record under the row digests, vouches for the records of that kind kept before it.
 """
 
 from __future__ import annotations
