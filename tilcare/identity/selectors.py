@@ -3,6 +3,7 @@ which center issued a chain-of-identity (COI) identifier."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,8 @@ from django.db.models import Q, QuerySet
 
 from tilcare.accounts.models import Organization
 from tilcare.accounts.roles import Perm
+from tilcare.audit.models import AuditEvent
+from tilcare.audit.services import object_type_of
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Shipment
 
 
@@ -92,3 +95,20 @@ def coi_issued_by(coi_din: str, center: Organization) -> bool:
         return issuer == center.pk
     fin = (center.isbt_fin or "").upper()
     return bool(fin) and coi_din[:5] == fin
+
+
+def item_created_at(item: Item) -> dt.datetime | None:
+    """When the item was made, as its creation's audit event says: it may have been entered later
+    than that, so the row's `created_at` (when it was written) is not it. None for an item
+    registered without that event (not through `create_item`)."""
+    made: dt.datetime | None = (
+        AuditEvent.objects.filter(
+            object_type=object_type_of(item),
+            object_id=str(item.public_id),
+            action="identity.item.create",
+        )
+        .order_by("seq")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    return made

@@ -37,15 +37,14 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.accounts.roles import Perm
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.models import AuditEvent
-from tilcare.audit.services import object_type_of, record_event
+from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
 from tilcare.clinical import identity_scan
 from tilcare.clinical.checkdigits import DIN_PATTERN
 from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime
-from tilcare.identity import policies
+from tilcare.identity import policies, selectors
 from tilcare.identity.choices import (
     AlertKind,
     AlertSeverity,
@@ -202,22 +201,6 @@ def _utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%d %b %Y %H:%M UTC")
 
 
-def _created_at(item: Item) -> dt.datetime | None:
-    """When the item was made, as its creation's audit event says (it may have been entered
-    later than that). None for an item registered without one (not through `create_item`)."""
-    made: dt.datetime | None = (
-        AuditEvent.objects.filter(
-            object_type=object_type_of(item),
-            object_id=str(item.public_id),
-            action="identity.item.create",
-        )
-        .order_by("seq")
-        .values_list("occurred_at", flat=True)
-        .first()
-    )
-    return made
-
-
 def _dispatched_at(item: Item) -> dt.datetime | None:
     """When the facility first sent the item off: its shipment's dispatch or its accepted
     dispatch scan, whichever came first (None when neither is recorded)."""
@@ -263,7 +246,7 @@ def _time_errors(
         ]
         return errors
     if item is not None:
-        created = _created_at(item)
+        created = selectors.item_created_at(item)
         bounds = [(created, f"item {item.item_id} was created")] if created else []
         product = item.kind in _PRODUCT
         leaving = at_center or step == HandoffStep.PRODUCT_DISPATCHED

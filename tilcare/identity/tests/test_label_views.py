@@ -374,3 +374,28 @@ def test_technologist_prints_applies_and_voids_in_the_browser(live_server, page,
     page.locator(f"#item-{bag.pk} button:has-text('Void copy 1')").click()
     expect(page.locator(f"#item-{bag.pk}")).to_contain_text("Label lifted in the freezer")
     assert Label.objects.get(item=bag).status == LabelStatus.VOIDED
+
+
+def test_an_item_entered_late_shows_when_it_was_made_not_when_it_was_typed_in(
+    client, team, journey
+):
+    # Given a specimen container made at 14:05 in New York and entered into tilcare 3 hours later
+    din, check = coi_of(journey)
+    made = dt.datetime(2026, 3, 2, 19, 5, tzinfo=dt.UTC)  # 14:05 EST
+    services.create_item(
+        coi_din=din,
+        coi_check=check,
+        kind=ItemKind.TUMOR_SPECIMEN,
+        center=team.center,
+        facility=team.facility,
+        description="Specimen container",
+        actor=team.navigator,
+        storage_temperature=STORAGE,
+        occurred_at=made,
+    )
+
+    # When the navigator opens the items page
+    body = signed_in(client, team.navigator).get(reverse("identity:coi-items", args=[din]))
+
+    # Then "Added" gives the time it was made, in the center's zone
+    assert "<dt>Added</dt><dd>2 Mar 2026, 14:05 by" in body.content.decode()

@@ -13,6 +13,7 @@ js/labels.js opens so the file downloads; each printed copy's PDF and PNG are al
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any, cast
@@ -80,6 +81,8 @@ class ItemRow:
     # and COI, and shows the storage temperature without its note).
     description: str
     storage: str
+    # When the item was made (its creation may have been entered later than that).
+    added_at: dt.datetime
 
     @property
     def is_product(self) -> bool:
@@ -138,6 +141,7 @@ def _rows(user: User, items: list[Item], void_form: tuple[int, VoidForm] | None)
                     if typed
                     else services.storage_temperature_alone(item.storage_temperature)
                 ),
+                added_at=selectors.item_created_at(item) or item.created_at,
             )
         )
     return rows
