@@ -69,6 +69,9 @@ REGULATED_MODELS: tuple[str, ...] = (
     "journey.JourneyTransition",
     "journey.Milestone",
     "journey.EligibilityChecklist",
+    # Work for each role: created at a stage change, moved with the plan, completed, cancelled
+    # when the journey closes, each inside the service that records the event.
+    "journey.Task",
     # Who may do what: an organization (its FIN issues COI numbers) and each person's role,
     # organization and standing. Both are written only by accounts services (`tilcare addorg`,
     # `tilcare adduser`, the center settings page), each recording an event about the row.

@@ -24,8 +24,8 @@ from tilcare.audit.services import sign_record
 from tilcare.audit.tests.helpers import sql
 from tilcare.identity.models import CustodyEvent
 from tilcare.identity.tests.factories import unreadable_scan_alert
-from tilcare.journey.choices import Stage
-from tilcare.journey.models import EligibilityChecklist, JourneyTransition
+from tilcare.journey.choices import Stage, TaskStatus
+from tilcare.journey.models import EligibilityChecklist, JourneyTransition, Task
 from tilcare.journey.tests.factories import make_team, open_journey_for, walk_to
 from tilcare.patients import services as patient_services
 from tilcare.patients.models import Patient
@@ -376,3 +376,40 @@ def test_a_baseline_is_refused_on_an_emptied_trail(registered, without_triggers)
 
     assert str(refused.value) == "No baseline: the audit trail holds no events."
     assert AuditEvent.objects.count() == 0
+
+
+# ---------- work for each role ----------
+
+
+def test_a_task_marked_done_by_a_queryset_update_is_named(trail_world):
+    # Given an open task of the journey closed without the service (no one completed it)
+    task = Task.objects.filter(journey=trail_world.journey, status=TaskStatus.OPEN).first()
+    assert task is not None
+    vouching = _vouching_events(row_key(Task, task.pk))
+    Task.objects.filter(pk=task.pk).update(status=TaskStatus.DONE)
+
+    # When verified / Then the task is named with the stage change that created it
+    assert [event.action for event in vouching] == ["journey.advance"]
+    assert verify_chain() == ChainReport(
+        False,
+        AuditEvent.objects.count(),
+        f"Task {task.pk} was changed outside the audit trail after event #{vouching[-1].seq}",
+        None,
+    )
+
+
+def test_tasks_cancelled_when_a_journey_is_withdrawn_are_vouched_for(trail_world):
+    # Given the journey withdrawn: its open tasks are cancelled in the same service
+    team, journey = trail_world.team, trail_world.journey
+    open_tasks = list(
+        Task.objects.filter(journey=journey, status=TaskStatus.OPEN).values_list("pk", flat=True)
+    )
+    walk_to(journey, Stage.WITHDRAWN, users=team)
+
+    # Then the withdrawal event vouches for each cancelled task, and the trail verifies
+    (withdrawn,) = AuditEvent.objects.filter(action="journey.withdraw")
+    assert Task.objects.filter(pk__in=open_tasks, status=TaskStatus.CANCELLED).count() == len(
+        open_tasks
+    )
+    assert {row_key(Task, pk) for pk in open_tasks} <= set(withdrawn.digests)
+    assert verify_chain() == ChainReport(True, AuditEvent.objects.count())

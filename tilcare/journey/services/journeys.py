@@ -130,16 +130,16 @@ def _due_on(template: TaskTemplate, journey: Journey, entered_on: dt.date) -> dt
 
 
 def _create_tasks(journey: Journey, stage: Stage, today: dt.date) -> None:
-    Task.objects.bulk_create(
-        Task(
+    # Saved one by one (a stage has a handful), not in bulk: the stage change event that follows
+    # vouches for each new task's row (audit/regulated.py).
+    for template in STAGE_TASKS.get(stage, ()):
+        Task.objects.create(
             journey=journey,
             stage=stage,
             title=template.title,
             role=template.role,
             due_on=_due_on(template, journey, today),
         )
-        for template in STAGE_TASKS.get(stage, ())
-    )
 
 
 def open_journey(
@@ -305,7 +305,10 @@ def advance(
             withdrawal_reason=withdrawal_reason if kind == TransitionKind.WITHDRAW else "",
         )
         if journey.is_closed:
-            journey.tasks.filter(status=TaskStatus.OPEN).update(status=TaskStatus.CANCELLED)
+            # Each saved, so the event below vouches for every cancelled task.
+            for task in journey.tasks.filter(status=TaskStatus.OPEN):
+                task.status = TaskStatus.CANCELLED
+                task.save(update_fields=["status", "updated_at"])
         else:
             _create_tasks(journey, target, local_datetime(now, journey.center.time_zone).date())
         record_event(
