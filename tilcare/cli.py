@@ -2,7 +2,7 @@
 
     tilcare demo [--port 8000] [--data-dir DIR] [--no-serve]
     tilcare serve [--host 127.0.0.1] [--port 8000] [--development]
-    tilcare migrate | tilcare audit verify | tilcare createsuperuser | tilcare <command> ...
+    tilcare migrate | tilcare audit verify | tilcare adduser | tilcare <command> ...
 
 Also runnable as `python -m tilcare.cli`.
 """
@@ -37,7 +37,7 @@ usage: tilcare <command> [options]
                      issue an API token (expires; at most 365 days)
   tokens list [--user USER] | tokens revoke PREFIX
                      review API tokens (scope, expiry, last use) or revoke one
-  createsuperuser, shell, check, ...
+  adduser, addorg, shell, check, ...
                      any other Django management command (`tilcare help` lists them)
 
 Configuration comes from the environment: DJANGO_SETTINGS_MODULE (default {DEV_SETTINGS}),
@@ -244,6 +244,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(rest)
     if command == "migrate":
         return migrate(rest)
+    if command == "createsuperuser":
+        # Django's command writes an account with no audit event and no role: verification would
+        # name it as written outside the audit trail, and it could see nothing anyway.
+        print(
+            "tilcare createsuperuser: not used here. Every account holds one role in one "
+            "organization and is created through the audit trail: tilcare adduser USERNAME --org "
+            '"ORGANIZATION" --role ROLE (tilcare adduser --help).',
+            file=sys.stderr,
+        )
+        return 2
     return manage([command, *rest])
 
 

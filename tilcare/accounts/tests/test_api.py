@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tilcare.accounts.api_auth import NOT_FOR_THIS_ACCOUNT
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,12 +91,6 @@ def test_me_for_a_facility_technologist_lists_only_the_coi_view():
         "journey.view_coi_only",
         "manufacturing.manage_slots",
     ]
-
-
-NOT_FOR_THIS_ACCOUNT = (
-    "This account may not use the API: it serves staff and their connected systems; patients use "
-    "the portal."
-)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/patients", "/api/v1/journeys"])

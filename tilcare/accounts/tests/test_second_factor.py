@@ -54,8 +54,9 @@ def test_a_patient_signs_in_with_the_password_alone():
     # When they sign in with their password
     client = password_sign_in(patient)
 
-    # Then they are signed in without a second factor
-    assert client.get("/api/v1/me").json()["role"] == "patient"
+    # Then the home page sends them to their portal, not to a second factor
+    response = client.get("/")
+    assert (response.status_code, response["Location"]) == (302, "/portal/")
     assert not TOTPDevice.objects.filter(user=patient).exists()
 
 

@@ -209,3 +209,12 @@ def test_an_idle_timeout_that_is_not_1_to_720_minutes_stops_start_up(value):
         f"TILCARE_IDLE_TIMEOUT_MINUTES must be a whole number of minutes from 1 to 720; "
         f"it is {value!r}."
     )
+
+
+def test_createsuperuser_is_refused_and_points_to_adduser(capsys):
+    # When an administrator reaches for Django's createsuperuser
+    status = cli.main(["createsuperuser", "--noinput", "--username", "root"])
+
+    # Then nothing is created: accounts are made through the audit trail with a role
+    assert status == 2
+    assert "tilcare adduser USERNAME" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tilcare.accounts.api_auth import NOT_FOR_THIS_ACCOUNT
 from tilcare.audit.models import AuditEvent
 from tilcare.identity.choices import AlertSeverity, HandoffStep, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
@@ -489,7 +490,10 @@ def test_roles_that_do_not_record_custody_are_refused_and_nothing_is_written(
 
     assert response.status_code == 403
     assert response.json() == {
-        "detail": "Only staff who handle the specimen and the product record custody scans."
+        # The patient is refused at the API's door; staff by the custody rule.
+        "detail": NOT_FOR_THIS_ACCOUNT
+        if role == "patient"
+        else "Only staff who handle the specimen and the product record custody scans."
     }
     assert counts() == before
     assert fresh_journey(product_released).stage == Stage.PRODUCT_RELEASED
