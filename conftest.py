@@ -179,6 +179,21 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 # --------------------------------------------------------------------------------------------
+# A module's NOW
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock_at_module_now(request: pytest.FixtureRequest, time_machine: Any) -> None:
+    """Start the test's clock at its module's `NOW` and let it run on.
+
+    A module that reads `NOW = timezone.now()` at import and dates scans with it would, in a long
+    run, see them as entered minutes late (and needing a reason) by the time its tests run.
+    """
+    time_machine.move_to(request.module.NOW, tick=True)
+
+
+# --------------------------------------------------------------------------------------------
 # Second factor
 # --------------------------------------------------------------------------------------------
 

@@ -25,7 +25,8 @@ from tilcare.journey import services as journey_services
 from tilcare.journey.tests.factories import make_team, open_journey_for
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
-pytestmark = pytest.mark.django_db
+# Scans are dated NOW, read at import: each test's clock starts there (root conftest).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_at_module_now")]
 
 NOW = timezone.now()
 

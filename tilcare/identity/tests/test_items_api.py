@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tilcare.accounts.api_auth import NOT_FOR_THIS_ACCOUNT
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
 from tilcare.identity.choices import ItemKind, LabelStatus
@@ -129,11 +130,10 @@ def test_coi_with_a_wrong_check_character_is_refused(team, bag):
 @pytest.mark.parametrize(
     "user",
     [
-        lambda team: UserFactory(role=Role.PATIENT, organization=team.center),
         lambda team: UserFactory(role=Role.NAVIGATOR, organization=CenterFactory()),
         lambda team: UserFactory(role=Role.QA_REVIEWER, organization=FacilityFactory()),
     ],
-    ids=["patient", "other-center", "other-facility"],
+    ids=["other-center", "other-facility"],
 )
 def test_others_see_no_item(team, bag, label, user):
     client = client_for(user(team))
@@ -141,6 +141,23 @@ def test_others_see_no_item(team, bag, label, user):
     response = client.get(f"{API}/items/{bag.public_id}")
     assert (response.status_code, response.json()) == (404, NOT_FOUND)
     assert client.get(f"{API}/labels/{label.public_id}.pdf").status_code == 404
+
+
+def test_the_patient_is_refused_every_item_operation(team, bag, label):
+    # Given the patient's portal account at the bag's own center
+    client = client_for(UserFactory(role=Role.PATIENT, organization=team.center))
+
+    # When it asks for the items, the bag and its label
+    responses = [
+        client.get(f"{API}/items"),
+        client.get(f"{API}/items/{bag.public_id}"),
+        client.get(f"{API}/labels/{label.public_id}.pdf"),
+    ]
+
+    # Then each is refused at the API's door
+    assert [(r.status_code, r.json()["detail"]) for r in responses] == [
+        (403, NOT_FOR_THIS_ACCOUNT)
+    ] * 3
 
 
 def test_facility_answer_has_the_coi_and_no_identity(team, bag, label):

@@ -22,7 +22,8 @@ from tilcare.journey.models import Journey, Milestone
 from tilcare.journey.tests.factories import make_team, open_journey_for, prepare_for, walk_to
 from tilcare.patients.tests.factories import CenterFactory, PatientFactory
 
-pytestmark = pytest.mark.django_db
+# Scans are dated NOW, read at import: each test's clock starts there (root conftest).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_at_module_now")]
 
 NOW = timezone.now()
 

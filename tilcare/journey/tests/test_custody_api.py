@@ -48,7 +48,8 @@ from tilcare.patients.tests.factories import (
     UserFactory,
 )
 
-pytestmark = pytest.mark.django_db
+# Scans are dated NOW, read at import: each test's clock starts there (root conftest).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_at_module_now")]
 
 URL = "/api/v1/journeys/scans"
 NOW = timezone.now()
