@@ -1,4 +1,4 @@
-"""Fixtures shared by the demo tests: the demo built for one test, or once for a module."""
+"""Fixtures shared by the demo tests: the demo built once for a module."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from tilcare.demo.builder import build_demo
 
 
 @pytest.fixture
-def demo():
-    return build_demo()
+def demo(demo_built, db):
+    """The demo, built once for the module (`demo_built`); each test runs in its own savepoint,
+    so what one test changes is gone before the next. A build takes seconds, and the demo tests
+    read one story: building it per test made them most of the suite's time."""
+    return demo_built
 
 
 @pytest.fixture(scope="module")

@@ -27,11 +27,6 @@ pytestmark = pytest.mark.django_db
 CENTER_ZONE = "America/New_York"  # the demo center's
 
 
-@pytest.fixture
-def demo(demo_built, db):
-    return demo_built
-
-
 def local_day(moment: dt.datetime) -> dt.date:
     return local_datetime(moment, CENTER_ZONE).date()
 
