@@ -3,7 +3,6 @@ the facility."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
@@ -15,7 +14,7 @@ from tilcare.identity.services.alerts import acknowledge_alert
 from tilcare.identity.tests.factories import unreadable_scan_alert
 from tilcare.journey import services as journey_services
 from tilcare.journey.tests.factories import make_team, open_journey_for
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
+from tilcare.patients.tests.factories import CenterFactory, FacilityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,23 +24,8 @@ SECRETS = ("Theodora", "Lindqvist", "MRN004512", "1968")
 
 
 @pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
-
-
-@pytest.fixture
-def journey(team):
-    patient = PatientFactory(
-        center=team.center,
-        given_name="Theodora",
-        family_name="Lindqvist",
-        mrn="MRN004512",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-    journey = open_journey_for(patient, team.navigator)
+def journey(team, theodora):
+    journey = open_journey_for(theodora, team.navigator)
     return journey_services.plan_journey(
         journey, actor=team.navigator, changes={"manufacturing_facility": team.facility}
     )

@@ -9,8 +9,6 @@ what its own staff typed.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -20,8 +18,7 @@ from tilcare.identity.choices import ItemKind
 from tilcare.identity.services import items as services
 from tilcare.identity.tests.factories import coi_of
 from tilcare.identity.tests.test_labels import pdf_page
-from tilcare.journey.tests.factories import make_team, open_journey_for
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
+from tilcare.journey.tests.factories import open_journey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -33,23 +30,8 @@ FACILITY_ROLES = ["manufacturing_tech", "qa_reviewer"]
 
 
 @pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
-
-
-@pytest.fixture
-def journey(team):
-    patient = PatientFactory(
-        center=team.center,
-        given_name="Theodora",
-        family_name="Lindqvist",
-        mrn="MRN004512",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-    return open_journey_for(patient, team.navigator)
+def journey(team, theodora):
+    return open_journey_for(theodora, team.navigator)
 
 
 @pytest.fixture

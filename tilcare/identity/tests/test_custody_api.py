@@ -28,14 +28,6 @@ IDENTITY = (b"Theodora", b"Lindqvist", b"MRN004512", b"1968-04-12")
 LATE_REASON = "Entered from the paper custody form after the network outage"
 
 
-@pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
-
-
 def _journey(team, **patient):
     journey = open_journey_for(PatientFactory(center=team.center, **patient), team.navigator)
     return journey_services.plan_journey(

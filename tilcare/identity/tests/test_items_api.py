@@ -19,11 +19,10 @@ from tilcare.identity.choices import ItemKind, LabelStatus
 from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
 from tilcare.identity.tests.factories import STORAGE, coi_of
-from tilcare.journey.tests.factories import make_team, open_journey_for
+from tilcare.journey.tests.factories import open_journey_for
 from tilcare.patients.tests.factories import (
     CenterFactory,
     FacilityFactory,
-    PatientFactory,
     UserFactory,
 )
 
@@ -36,23 +35,8 @@ MAY_ACT = ["navigator", "nurse", "surgeon", "pharmacist", "manufacturing_tech", 
 
 
 @pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
-
-
-@pytest.fixture
-def journey(team):
-    patient = PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-    return open_journey_for(patient, team.navigator)
+def journey(team, theodora):
+    return open_journey_for(theodora, team.navigator)
 
 
 @pytest.fixture
