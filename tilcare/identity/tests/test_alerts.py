@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import client_for
 from tilcare.identity.services.alerts import acknowledge_alert
 from tilcare.identity.tests.factories import unreadable_scan_alert
 from tilcare.journey import services as journey_services
@@ -35,12 +35,6 @@ def journey(team, theodora):
 def alert(team, journey):
     """A high alert raised by a nurse's scan of something that is not a label."""
     return unreadable_scan_alert(journey.coi_din, team)
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def ack_url(alert):

@@ -10,9 +10,9 @@ what its own staff typed.
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
+from tilcare.core.tests.clients import client_for
 from tilcare.identity import labels
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services import items as services
@@ -48,12 +48,6 @@ def specimen(team, journey):
         storage_temperature=STORED,
         actor=team.navigator,
     )
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def page_url(item) -> str:

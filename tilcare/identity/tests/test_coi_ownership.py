@@ -14,6 +14,7 @@ from django.test import Client
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import Conflict
+from tilcare.core.tests.clients import row_counts
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
@@ -52,8 +53,8 @@ def no_fin(facility):
     return make_team(CenterFactory(name="Lakeside Oncology", isbt_fin=""), facility)
 
 
-def counts():
-    return Item.objects.count(), Label.objects.count(), AuditEvent.objects.count()
+def counts() -> tuple[int, ...]:
+    return row_counts(Item, Label, AuditEvent)
 
 
 def create(team, din, check, **fields):

@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import client_for, row_counts
 from tilcare.identity.choices import ITEM_CODES, AlertSeverity, ItemKind, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.journey import services as journey_services
@@ -66,12 +67,6 @@ def make_item(journey, team, kind=ItemKind.PRODUCT_BAG, number=1, **fields):
     )
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def post(user, body):
     return client_for(user).post(URL, data=json.dumps(body), content_type="application/json")
 
@@ -85,8 +80,8 @@ def scan(journey, text, step="product_to_storage", **extra):
     }
 
 
-def counts():
-    return (CustodyEvent.objects.count(), IdentityAlert.objects.count(), AuditEvent.objects.count())
+def counts() -> tuple[int, ...]:
+    return row_counts(CustodyEvent, IdentityAlert, AuditEvent)
 
 
 # ---------- Posting a scan ----------

@@ -10,6 +10,7 @@ from django.utils import timezone
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
+from tilcare.core.tests.clients import row_counts
 from tilcare.identity.choices import ItemKind, LabelStatus
 from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
@@ -58,8 +59,8 @@ def item(team, journey):
     return new_item(team, journey)
 
 
-def counts():
-    return Item.objects.count(), Label.objects.count(), AuditEvent.objects.count()
+def counts() -> tuple[int, ...]:
+    return row_counts(Item, Label, AuditEvent)
 
 
 def outsider(role: str):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from tilcare.accounts.api_auth import NOT_FOR_THIS_ACCOUNT
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import client_for, row_counts
 from tilcare.identity.choices import ItemKind, LabelStatus
 from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
@@ -58,19 +59,13 @@ def label(team, bag):
     return services.print_label(bag, actor=team.navigator)
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def post(client: Client, path: str, body: object = None):
     data = json.dumps(body) if body is not None else ""
     return client.post(path, data=data, content_type="application/json")
 
 
-def counts():
-    return Item.objects.count(), Label.objects.count(), AuditEvent.objects.count()
+def counts() -> tuple[int, ...]:
+    return row_counts(Item, Label, AuditEvent)
 
 
 def item_body(journey, **fields):

@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.browser import sign_in
+from tilcare.core.tests.clients import row_counts
 from tilcare.identity.choices import ItemKind, LabelStatus
 from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
@@ -90,8 +91,8 @@ def signed_in(client, user):
     return client
 
 
-def counts():
-    return Item.objects.count(), Label.objects.count(), AuditEvent.objects.count()
+def counts() -> tuple[int, ...]:
+    return row_counts(Item, Label, AuditEvent)
 
 
 def no_identity(body: str) -> None:

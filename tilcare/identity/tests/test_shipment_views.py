@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from tilcare.core.tests.browser import sign_in
+from tilcare.core.tests.clients import client_for
 from tilcare.identity.choices import ShipmentStatus
 from tilcare.identity.models import IdentityAlert, Shipment, TemperatureReading
 from tilcare.identity.services.shipments import (
@@ -46,12 +46,6 @@ pytestmark = pytest.mark.django_db
 
 LIST = "/identity/shipments/"
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def detail(shipment: Shipment) -> str:

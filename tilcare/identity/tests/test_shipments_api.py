@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tilcare.accounts.services import issue_api_token
+from tilcare.core.tests.clients import client_for
 from tilcare.identity.choices import ShipmentStatus
 from tilcare.identity.models import IdentityAlert, Shipment, TemperatureReading
 from tilcare.identity.services.shipments import add_temperature_readings
@@ -31,12 +32,6 @@ pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/identity/shipments"
 NOT_FOUND = {"detail": "Not found."}
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(client: Client, path: str, body: object):

@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import client_for
 from tilcare.core.timeutil import local_today
 from tilcare.journey import services
 from tilcare.journey.choices import Stage, TaskStatus, WithdrawalReason
@@ -54,12 +55,6 @@ RESECTION = {"kind": "resection_performed", "occurred_at": "2026-01-06T09:30:00-
 
 def send(client: Client, method: str, path: str, body: object):
     return getattr(client, method)(path, data=json.dumps(body), content_type="application/json")
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def counts() -> tuple[int, int, int, int]:

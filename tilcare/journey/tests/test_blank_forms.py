@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.core.errors import InvalidInput, PermissionDenied, TransitionBlocked
+from tilcare.core.tests.clients import client_for
 from tilcare.journey import guards, services
 from tilcare.journey.choices import SIGN_AGAIN_TASK, FacilityChange, Stage, TaskStatus
 from tilcare.journey.models import ELIGIBILITY_CRITERIA, EligibilityChecklist, Journey, Task
@@ -50,12 +50,6 @@ def team():
 @pytest.fixture
 def other_facility():
     return FacilityFactory(name="Northgate Cell Therapy")
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(name: str, journey: Journey) -> str:

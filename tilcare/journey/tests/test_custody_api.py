@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from tilcare.accounts.api_auth import NOT_FOR_THIS_ACCOUNT
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import client_for
 from tilcare.identity.choices import AlertSeverity, HandoffStep, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.journey import release, services
@@ -59,12 +60,6 @@ NAVIGATOR_MOVES_TO_MANUFACTURING = (
     "The journey stays in “Tissue procured” until the center's nurse navigator / coordinator "
     "moves it to “At manufacturing”."
 )
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(user, body):

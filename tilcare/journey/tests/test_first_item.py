@@ -9,9 +9,9 @@ import threading
 
 import pytest
 from django.db import connections
-from django.test import Client
 
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import client_for
 from tilcare.identity.models import Item
 from tilcare.journey import services
 from tilcare.journey.choices import Stage
@@ -29,12 +29,6 @@ def team():
 @pytest.fixture
 def journey(team):
     return open_journey_for(PatientFactory(center=team.center), team.navigator)
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(journey) -> str:

@@ -14,6 +14,7 @@ from django.test import Client
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import client_for
 from tilcare.journey.tests.factories import open_journey_for
 from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
@@ -53,12 +54,6 @@ def journey(team):
 @pytest.fixture
 def slot(team):
     return SlotFactory(facility=team.facility, capacity=3)
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(client: Client, path: str, body: object):

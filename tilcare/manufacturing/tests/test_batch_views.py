@@ -15,11 +15,11 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from playwright.sync_api import expect
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.browser import sign_in
+from tilcare.core.tests.clients import client_for
 from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
@@ -63,12 +63,6 @@ COI_HTML = (
 )
 THRESHOLD_QUERY = {k: str(v) for k, v in THRESHOLDS.items()}
 SLOW = ((0, "0.05"), (3, "0.08"), (5, "0.1"), (7, "0.12"))
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def batch_url(batch: Batch, tail: str = "") -> str:

@@ -11,11 +11,11 @@ import html
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import Conflict
+from tilcare.core.tests.clients import client_for
 from tilcare.journey.tests.factories import make_team
 from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
@@ -44,12 +44,6 @@ def counts() -> tuple[int, int, int]:
         SlotBooking.objects.count(),
         AuditEvent.objects.count(),
     )
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_center_without_a_fin_cannot_book_a_place_for_another_centers_coi(journey, slot, no_fin):

@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tilcare.accounts.services import issue_api_token
+from tilcare.core.tests.clients import client_for
 from tilcare.manufacturing import release_services
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import ProductBag, ReleaseTest
@@ -44,12 +45,6 @@ API = "/api/v1/manufacturing/batches"
 @pytest.fixture
 def scene() -> Scene:
     return make_scene()
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(client: Client, path: str, body: object, **extra: str):

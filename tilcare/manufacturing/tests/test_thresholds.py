@@ -17,10 +17,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
+from tilcare.core.tests.clients import client_for
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import CultureSelection, FacilityThresholds
 from tilcare.manufacturing.tests.batch_factories import (
@@ -52,12 +52,6 @@ FIELDS = (
     "min_cd137_difference_points",
     "warn_below_probability",
 )
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def body(response) -> str:

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import client_for
 from tilcare.core.timeutil import local_today
 from tilcare.patients.models import BodyMeasurement, Consent, Patient
 from tilcare.patients.tests.factories import (
@@ -39,12 +40,6 @@ NOT_FOUND = {"detail": "Not found."}
 
 def send(client: Client, method: str, path: str, body: object):
     return getattr(client, method)(path, data=json.dumps(body), content_type="application/json")
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def counts() -> tuple[int, int, int, int]:
