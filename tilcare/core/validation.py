@@ -20,6 +20,11 @@ from typing import Annotated, Any, Literal
 
 Errors = dict[str, list[str]]
 
+# How far ahead of the server's clock a time typed or sent may be: a scanner's, an instrument's or
+# a workstation's clock runs a little fast. Anything further ahead is refused as in the future,
+# and a time more than this far in the past is an entry made after the fact.
+CLOCK_ALLOWANCE = dt.timedelta(minutes=5)
+
 WHOLE_NUMBER = "Send a whole number, e.g. 3 (not text, a decimal or true/false)."
 TRUE_OR_FALSE = "Send true or false (not a number or text)."
 DECIMAL = 'Send a number or plain decimal text, e.g. 68.4 or "68.4".'

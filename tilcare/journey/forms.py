@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization
 from tilcare.core.forms import DateInput, DateTimeInput
+from tilcare.core.validation import CLOCK_ALLOWANCE
 from tilcare.journey import guards
 from tilcare.journey.choices import (
     FacilityChange,
@@ -184,7 +185,7 @@ class MilestoneForm(NamedErrorsForm):
 
     def clean_occurred_at(self) -> dt.datetime:
         value: dt.datetime = self.cleaned_data["occurred_at"]
-        if value > timezone.now() + dt.timedelta(minutes=5):
+        if value > timezone.now() + CLOCK_ALLOWANCE:
             raise forms.ValidationError("Date and time cannot be in the future.")
         return value
 

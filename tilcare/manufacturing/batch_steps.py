@@ -14,12 +14,12 @@ from typing import Any
 from django.utils import timezone
 
 from tilcare.core.errors import InvalidInput
+from tilcare.core.validation import CLOCK_ALLOWANCE
 from tilcare.manufacturing.batch_selectors import status_label
 from tilcare.manufacturing.models import Batch
 
 NOTE_MAX = 400
 # Instruments and workstations keep their own clocks; a few minutes ahead is not the future.
-CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def locked_batch(batch: Batch) -> Batch:
@@ -91,7 +91,7 @@ def check_moment(errors: dict[str, list[str]], field: str, value: Any, *, label:
     if value.tzinfo is None or value.utcoffset() is None:
         errors[field] = [f"{label} must carry its UTC offset; a time without one is ambiguous."]
         return
-    if value > timezone.now() + CLOCK_SKEW:
+    if value > timezone.now() + CLOCK_ALLOWANCE:
         errors[field] = [f"{label} cannot be in the future."]
 
 

@@ -31,6 +31,7 @@ from tilcare.clinical.dosing.regimens import CellDoseRange
 from tilcare.clinical.units import cells
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
+from tilcare.core.validation import CLOCK_ALLOWANCE
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.alerts import subject_of
 from tilcare.identity.services.items import clean_storage_temperature, create_item
@@ -50,7 +51,6 @@ BAG_CELLS_MAX = Decimal(10**12)
 # The largest number the result and limit columns hold (20 digits, 4 of them decimals).
 LIMIT_MAX = Decimal(10**15)
 TEXT_MAX, UNIT_MAX = 80, 30
-FUTURE_SLACK = dt.timedelta(minutes=5)
 TEXT_TESTS = frozenset({Kind.STERILITY, Kind.MYCOPLASMA})  # pass/fail: an expected result
 NUMERIC_TESTS = frozenset({Kind.VIABILITY, Kind.IDENTITY_PURITY, Kind.ENDOTOXIN})  # limits
 # Potency may be either, as the facility's assay reports it. The dose comes from the protocol.
@@ -99,7 +99,7 @@ def clean_number(value: Any, field: str, label: str, errors: Errors) -> Decimal 
 def check_moment(value: Any, field: str, *, not_before: dt.datetime, errors: Errors) -> None:
     if not isinstance(value, dt.datetime) or timezone.is_naive(value):
         errors[field] = ["Give the date and time with its time zone."]
-    elif value > timezone.now() + FUTURE_SLACK:
+    elif value > timezone.now() + CLOCK_ALLOWANCE:
         errors[field] = ["The date and time cannot be in the future."]
     elif value < not_before:
         errors[field] = [

@@ -10,14 +10,15 @@ with the custody permission may record scans for it; anyone else is refused and 
 written. The scanned text itself is judged by `tilcare.clinical.identity_scan`.
 
 Time. A scan carries when it was made (now, unless given). That time is never ahead of now by
-more than a scanner's clock allowance (`CLOCK_SKEW`), never before the item it names was created,
-and for a product bag or cassette never before QA released it or, at the center, before the
-facility dispatched it. A scan dated earlier than now by more than the allowance is a late entry
-(from a paper custody form after a downtime, say) and carries the reason it was entered late:
-kept on the event and as the audit event's reason. Whether a product may be used is judged at
-the moment it is put to use: for the receipt that accepts it at the center and for the bedside,
-now, whatever time the scan carries (a late entry cannot accept a product that has expired
-since); for any other step, at the scan's time. A refused time or a missing reason writes nothing.
+more than a scanner's clock allowance (`core.validation.CLOCK_ALLOWANCE`), never before the item
+it names was created, and for a product bag or cassette never before QA released it or, at the
+center, before the facility dispatched it. A scan dated earlier than now by more than the
+allowance is a late entry (from a paper custody form after a downtime, say) and carries the
+reason it was entered late: kept on the event and as the audit event's reason. Whether a
+product may be used is judged at the moment it is put to use: for the receipt that accepts it at
+the center and for the bedside, now, whatever time the scan carries (a late entry cannot accept a
+product that has expired since); for any other step, at the scan's time. A refused time or a
+missing reason writes nothing.
 
 Every entry point (the scan page, `POST /api/v1/journeys/scans`, `POST
 /api/v1/identity/custody-events`) records through the journey's one door,
@@ -44,6 +45,7 @@ from tilcare.clinical.checkdigits import DIN_PATTERN
 from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime
+from tilcare.core.validation import CLOCK_ALLOWANCE
 from tilcare.identity import policies, selectors
 from tilcare.identity.choices import (
     AlertKind,
@@ -62,7 +64,6 @@ ITEM_ID_MAX = 24
 LATE_REASON_MAX = 300
 # A scan time may run this far ahead of the server's clock (instruments' clocks drift); a scan
 # dated earlier than now by more than this is a late entry and says why.
-CLOCK_SKEW = dt.timedelta(minutes=5)
 
 _PRODUCT = frozenset({ItemKind.PRODUCT_BAG.value, ItemKind.CASSETTE.value})
 
@@ -238,8 +239,8 @@ def _time_errors(
         return errors
     if not isinstance(moment, dt.datetime) or timezone.is_naive(moment):
         return {**errors, "occurred_at": ["Give the date and time with its UTC offset."]}
-    allowance = int(CLOCK_SKEW.total_seconds() // 60)
-    if moment > clock + CLOCK_SKEW:
+    allowance = int(CLOCK_ALLOWANCE.total_seconds() // 60)
+    if moment > clock + CLOCK_ALLOWANCE:
         errors["occurred_at"] = [
             f"The scan time cannot be in the future. It is now {_utc_text(clock)}; a scanner's "
             f"clock may run at most {allowance} minutes ahead."
@@ -263,7 +264,7 @@ def _time_errors(
                     f"({_utc_text(bound)})."
                 ]
                 break
-    if moment < clock - CLOCK_SKEW and not reason:
+    if moment < clock - CLOCK_ALLOWANCE and not reason:
         errors["late_entry_reason"] = [
             f"This scan is dated {_utc_text(moment)}, more than {allowance} minutes before now: "
             "say why it is entered late (for example, from the paper custody form after a "

@@ -26,6 +26,7 @@ from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
+from tilcare.core.validation import CLOCK_ALLOWANCE
 from tilcare.identity import policies
 from tilcare.identity.choices import (
     SHIPMENT_TRANSITIONS,
@@ -46,7 +47,6 @@ MAX_READINGS_PER_CALL = 100_000
 MAX_MESSAGES = 20
 LOGGING_INTERVAL_MAX_MINUTES = 1440
 SOURCE_MAX = 80
-CLOCK_SKEW = dt.timedelta(minutes=5)
 
 NOT_MANAGER = "You may not manage shipments between these organizations."
 
@@ -74,7 +74,7 @@ def _refuse(field: str, message: str) -> InvalidInput:
     return InvalidInput({field: [message]})
 
 
-def _check_time(at: Any, now: dt.datetime, *, skew: dt.timedelta = CLOCK_SKEW) -> list[str]:
+def _check_time(at: Any, now: dt.datetime, *, skew: dt.timedelta = CLOCK_ALLOWANCE) -> list[str]:
     """Problems with a time given for when something happened: never more than `skew` ahead of
     now (a device's clock may run a little fast; a time typed for the past has no allowance)."""
     if not isinstance(at, dt.datetime):
