@@ -11,6 +11,17 @@ from tilcare.accounts.models import ApiToken, Organization, User
 from tilcare.accounts.roles import SECOND_FACTOR_PERMS, Perm, permissions_for
 
 
+def is_active_member(user: Any) -> bool:
+    """A signed-in, active person who belongs to an organization: the first thing every domain's
+    policies ask (a person without an organization holds no permission anyway)."""
+    return (
+        isinstance(user, User)
+        and user.is_authenticated
+        and user.is_active
+        and user.organization_id is not None
+    )
+
+
 def can_manage_center(user: Any, organization: Organization) -> bool:
     return (
         isinstance(user, User)

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tilcare.accounts.models import User
+from tilcare.accounts.policies import is_active_member
 from tilcare.accounts.roles import Perm
 from tilcare.patients.policies import can_view_typed_text
-
-
-def _active(user: Any) -> bool:
-    return isinstance(user, User) and user.is_authenticated and user.is_active
 
 
 def _party(user: Any, center_id: int | None, facility_id: int | None) -> bool:
@@ -29,7 +25,7 @@ def _party(user: Any, center_id: int | None, facility_id: int | None) -> bool:
 def can_view_custody(user: Any, record: Any) -> bool:
     """`record`: anything with `center_id` and `facility_id` (an item, shipment or alert)."""
     return (
-        _active(user)
+        is_active_member(user)
         and user.has_perm_code(Perm.VIEW_CUSTODY)
         and _party(user, record.center_id, getattr(record, "facility_id", None))
     )
@@ -49,7 +45,7 @@ def can_view_item_text(user: Any, item: Any) -> bool:
 
 def can_print_label(user: Any, item: Any) -> bool:
     return (
-        _active(user)
+        is_active_member(user)
         and user.has_perm_code(Perm.PRINT_LABEL)
         and _party(user, item.center_id, item.facility_id)
     )
@@ -57,7 +53,7 @@ def can_print_label(user: Any, item: Any) -> bool:
 
 def can_create_item(user: Any, center_id: int, facility_id: int | None) -> bool:
     return (
-        _active(user)
+        is_active_member(user)
         and user.has_perm_code(Perm.PRINT_LABEL)
         and _party(user, center_id, facility_id)
     )
@@ -65,7 +61,7 @@ def can_create_item(user: Any, center_id: int, facility_id: int | None) -> bool:
 
 def can_record_custody(user: Any, center_id: int, facility_id: int | None) -> bool:
     return (
-        _active(user)
+        is_active_member(user)
         and user.has_perm_code(Perm.RECORD_CUSTODY)
         and _party(user, center_id, facility_id)
     )
@@ -73,7 +69,7 @@ def can_record_custody(user: Any, center_id: int, facility_id: int | None) -> bo
 
 def can_manage_shipment(user: Any, center_id: int, facility_id: int | None) -> bool:
     return (
-        _active(user)
+        is_active_member(user)
         and user.has_perm_code(Perm.MANAGE_SHIPMENT)
         and _party(user, center_id, facility_id)
     )
@@ -81,7 +77,7 @@ def can_manage_shipment(user: Any, center_id: int, facility_id: int | None) -> b
 
 def can_acknowledge_alert(user: Any, alert: Any) -> bool:
     return (
-        _active(user)
+        is_active_member(user)
         and user.has_perm_code(Perm.ACKNOWLEDGE_IDENTITY_ALERT)
         and _party(user, alert.center_id, alert.facility_id)
         and alert.acknowledged_at is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tilcare.accounts.choices import Role
-from tilcare.accounts.models import User
+from tilcare.accounts.policies import is_active_member
 from tilcare.accounts.roles import Perm
 from tilcare.journey.choices import (
     ADVANCE_ROLES,
@@ -23,16 +23,16 @@ from tilcare.journey.models import Journey, Task
 from tilcare.patients.models import Patient
 
 
-def _active(user: Any) -> bool:
-    return isinstance(user, User) and user.is_authenticated and user.is_active
-
-
 def _center_staff(user: Any, journey: Journey, perm: Perm) -> bool:
-    return _active(user) and user.organization_id == journey.center_id and user.has_perm_code(perm)
+    return (
+        is_active_member(user)
+        and user.organization_id == journey.center_id
+        and user.has_perm_code(perm)
+    )
 
 
 def can_view_journey(user: Any, journey: Journey) -> bool:
-    if not _active(user):
+    if not is_active_member(user):
         return False
     if user.has_perm_code(Perm.VIEW_JOURNEY):
         return user.organization_id == journey.center_id
@@ -58,7 +58,7 @@ def can_view_audit(user: Any, journey: Journey) -> bool:
 
 def can_create_journey(user: Any, patient: Patient) -> bool:
     return (
-        _active(user)
+        is_active_member(user)
         and user.organization_id == patient.center_id
         and user.has_perm_code(Perm.CREATE_JOURNEY)
     )
@@ -66,7 +66,7 @@ def can_create_journey(user: Any, patient: Patient) -> bool:
 
 def can_advance_journey(user: Any, journey: Journey, target: Stage) -> bool:
     """May this user make this move? Withdrawal and re-manufacture have their own rules."""
-    if journey.is_closed or not _active(user):
+    if journey.is_closed or not is_active_member(user):
         return False
     kind = transition_kind(Stage(journey.stage), target)
     if kind == Kind.WITHDRAW:
@@ -114,7 +114,11 @@ def can_sign_eligibility(user: Any, journey: Journey) -> bool:
 
 def can_complete_task(user: Any, task: Task) -> bool:
     """The role the task is for, or the navigator who coordinates every task of the center."""
-    if task.status != "open" or not _active(user) or not user.has_perm_code(Perm.COMPLETE_TASK):
+    if (
+        task.status != "open"
+        or not is_active_member(user)
+        or not user.has_perm_code(Perm.COMPLETE_TASK)
+    ):
         return False
     if user.organization_id != task.journey.center_id:
         return False

@@ -22,22 +22,14 @@ from __future__ import annotations
 from typing import Any
 
 from tilcare.accounts.choices import OrganizationKind, Role
-from tilcare.accounts.models import Organization, User
+from tilcare.accounts.models import Organization
+from tilcare.accounts.policies import is_active_member
 from tilcare.accounts.roles import Perm
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch
 
 _VIEW_RECORD_PERMS = (Perm.VIEW_JOURNEY_COI_ONLY, Perm.VIEW_CUSTODY)
 _QA_ONLY = frozenset({BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION})
-
-
-def _active(user: Any) -> bool:
-    return (
-        isinstance(user, User)
-        and user.is_authenticated
-        and user.is_active
-        and user.organization_id is not None
-    )
 
 
 def _facility_member(user: Any, facility_id: int | None) -> bool:
@@ -52,7 +44,7 @@ def _facility_member(user: Any, facility_id: int | None) -> bool:
 
 def can_view_batch_board(user: Any) -> bool:
     """The batch board and the batch list: a facility's staff who see COI-only records."""
-    if not _active(user) or user.organization.kind != OrganizationKind.FACILITY:
+    if not is_active_member(user) or user.organization.kind != OrganizationKind.FACILITY:
         return False
     return any(user.has_perm_code(perm) for perm in _VIEW_RECORD_PERMS)
 
@@ -60,7 +52,7 @@ def can_view_batch_board(user: Any) -> bool:
 def can_view_batch(user: Any, batch: Batch) -> bool:
     """The whole batch record: the batch's facility only."""
     return (
-        _active(user)
+        is_active_member(user)
         and _facility_member(user, batch.facility_id)
         and any(user.has_perm_code(perm) for perm in _VIEW_RECORD_PERMS)
     )
@@ -72,7 +64,7 @@ def can_view_batch_status(user: Any, batch: Batch) -> bool:
     if can_view_batch(user, batch):
         return True
     return (
-        _active(user)
+        is_active_member(user)
         and user.organization_id == batch.center_id
         and user.organization.kind == OrganizationKind.CENTER
         and user.has_perm_code(Perm.VIEW_JOURNEY)
@@ -81,7 +73,7 @@ def can_view_batch_status(user: Any, batch: Batch) -> bool:
 
 def can_open_batch(user: Any, facility: Organization) -> bool:
     return (
-        _active(user)
+        is_active_member(user)
         and _facility_member(user, facility.pk)
         and user.has_perm_code(Perm.RECORD_CUSTODY)
     )
@@ -90,7 +82,7 @@ def can_open_batch(user: Any, facility: Organization) -> bool:
 def can_record_batch_step(user: Any, batch: Batch) -> bool:
     """Tissue receipt, cultures and counts, the screen import, REP counts, the harvest plan."""
     return (
-        _active(user)
+        is_active_member(user)
         and _facility_member(user, batch.facility_id)
         and user.role == Role.MANUFACTURING_TECH
         and user.has_perm_code(Perm.RECORD_CUSTODY)
@@ -103,7 +95,7 @@ def can_select_cultures(user: Any, batch: Batch) -> bool:
 
 
 def can_advance_batch(user: Any, batch: Batch, to_status: str) -> bool:
-    if not _active(user) or not _facility_member(user, batch.facility_id):
+    if not is_active_member(user) or not _facility_member(user, batch.facility_id):
         return False
     if to_status in _QA_ONLY:
         return bool(user.role == Role.QA_REVIEWER)

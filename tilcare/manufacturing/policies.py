@@ -13,20 +13,12 @@ from typing import Any
 
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization, User
+from tilcare.accounts.policies import is_active_member
 from tilcare.accounts.roles import Perm
 from tilcare.manufacturing.models import SlotBooking
 
 # Center staff who may look at capacity without booking (nurses, pharmacists, admins).
 _VIEW_PERMS = (Perm.MANAGE_SLOTS, Perm.BOOK_SLOT, Perm.VIEW_JOURNEY, Perm.VIEW_JOURNEY_COI_ONLY)
-
-
-def _active(user: Any) -> bool:
-    return (
-        isinstance(user, User)
-        and user.is_authenticated
-        and user.is_active
-        and user.organization_id is not None
-    )
 
 
 def _org_kind(user: User) -> str | None:
@@ -35,11 +27,11 @@ def _org_kind(user: User) -> str | None:
 
 
 def is_facility_user(user: Any) -> bool:
-    return _active(user) and _org_kind(user) == OrganizationKind.FACILITY
+    return is_active_member(user) and _org_kind(user) == OrganizationKind.FACILITY
 
 
 def is_center_user(user: Any) -> bool:
-    return _active(user) and _org_kind(user) == OrganizationKind.CENTER
+    return is_active_member(user) and _org_kind(user) == OrganizationKind.CENTER
 
 
 def can_view_slots(user: Any) -> bool:
@@ -69,7 +61,7 @@ def can_book_slot(user: Any, center: Organization) -> bool:
 
 
 def can_cancel_booking(user: Any, booking: SlotBooking) -> bool:
-    if not _active(user) or booking.cancelled_at is not None:
+    if not is_active_member(user) or booking.cancelled_at is not None:
         return False
     if user.has_perm_code(Perm.BOOK_SLOT) and is_center_user(user):
         return bool(user.organization_id == booking.center_id)

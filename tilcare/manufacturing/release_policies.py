@@ -19,7 +19,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from tilcare.accounts.choices import Role
-from tilcare.accounts.models import Organization, User
+from tilcare.accounts.models import Organization
+from tilcare.accounts.policies import is_active_member
 from tilcare.accounts.roles import Perm
 from tilcare.manufacturing.batch_selectors import batches_visible_to
 from tilcare.manufacturing.choices import BatchStatus, Disposition
@@ -38,17 +39,8 @@ FINAL_STATUSES = frozenset(
 )
 
 
-def _active(user: Any) -> bool:
-    return (
-        isinstance(user, User)
-        and user.is_authenticated
-        and user.is_active
-        and user.organization_id is not None
-    )
-
-
 def _staff_of(user: Any, organization_id: int, roles: frozenset[str]) -> bool:
-    return _active(user) and user.organization_id == organization_id and user.role in roles
+    return is_active_member(user) and user.organization_id == organization_id and user.role in roles
 
 
 _FACILITY_ROLES = frozenset({Role.MANUFACTURING_TECH, Role.QA_REVIEWER})
@@ -64,7 +56,7 @@ def is_facility_staff(user: Any, facility: Organization) -> bool:
 
 def is_center_staff(user: Any, batch: Batch) -> bool:
     return (
-        _active(user)
+        is_active_member(user)
         and user.organization_id == batch.center_id
         and user.has_perm_code(Perm.VIEW_JOURNEY)
     )
