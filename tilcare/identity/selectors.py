@@ -97,18 +97,28 @@ def coi_issued_by(coi_din: str, center: Organization) -> bool:
     return bool(fin) and coi_din[:5] == fin
 
 
-def item_created_at(item: Item) -> dt.datetime | None:
-    """When the item was made, as its creation's audit event says: it may have been entered later
-    than that, so the row's `created_at` (when it was written) is not it. None for an item
-    registered without that event (not through `create_item`)."""
-    made: dt.datetime | None = (
+def items_created_at(items: list[Item]) -> dict[int, dt.datetime]:
+    """When each item was made, as its creation's audit event says (it may have been entered later
+    than that, so the row's `created_at`, when it was written, is not it), in one query. An item
+    registered without that event (not through `create_item`) is absent."""
+    if not items:
+        return {}
+    by_public_id = {str(item.public_id): item.pk for item in items}
+    events = (
         AuditEvent.objects.filter(
-            object_type=object_type_of(item),
-            object_id=str(item.public_id),
+            object_type=object_type_of(items[0]),
+            object_id__in=list(by_public_id),
             action="identity.item.create",
         )
         .order_by("seq")
-        .values_list("occurred_at", flat=True)
-        .first()
+        .values_list("object_id", "occurred_at")
     )
+    made: dict[int, dt.datetime] = {}
+    for public_id, occurred_at in events:
+        made.setdefault(by_public_id[public_id], occurred_at)
     return made
+
+
+def item_created_at(item: Item) -> dt.datetime | None:
+    """When one item was made (`items_created_at`)."""
+    return items_created_at([item]).get(item.pk)

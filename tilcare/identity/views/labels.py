@@ -112,6 +112,7 @@ def _items_of(user: User, din: str) -> list[Item]:
 
 def _rows(user: User, items: list[Item], void_form: tuple[int, VoidForm] | None) -> list[ItemRow]:
     rows = []
+    made = selectors.items_created_at(items)
     for item in items:
         copies = list(item.labels.all())
         statuses = [label.status for label in copies]
@@ -141,7 +142,7 @@ def _rows(user: User, items: list[Item], void_form: tuple[int, VoidForm] | None)
                     if typed
                     else services.storage_temperature_alone(item.storage_temperature)
                 ),
-                added_at=selectors.item_created_at(item) or item.created_at,
+                added_at=made.get(item.pk, item.created_at),
             )
         )
     return rows
