@@ -205,23 +205,13 @@ def _verified_force_login(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
         return
     from django.test.client import ClientMixin
 
+    from tilcare.core.tests.clients import verify_second_factor
+
     password_only = ClientMixin.force_login
 
     def force_login(self: Any, user: Any, backend: str | None = None) -> None:
         password_only(self, user, backend)
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        from tilcare.accounts.policies import needs_second_factor
-
-        if not needs_second_factor(user):
-            return
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name="Authenticator app")
-        session = self.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+        verify_second_factor(self, user)
 
     monkeypatch.setattr(ClientMixin, "force_login", force_login)
 

@@ -29,14 +29,12 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
-from tilcare.accounts.policies import needs_second_factor
 from tilcare.config.api import api as ninja_api
 from tilcare.config.tests.access_world import RELEASE_TEST, AccessWorld, Side, make_access_world
+from tilcare.core.tests.clients import verify_second_factor
 from tilcare.identity.tests.factories import STORAGE
 from tilcare.journey.tests.factories import MAIN_PATH
 from tilcare.patients.tests.factories import TEST_PASSWORD
@@ -489,18 +487,10 @@ def matrix(django_db_setup: None, django_db_blocker) -> Iterator[Matrix]:
 
 
 def sign_in(client: Client, user: User) -> None:
-    """`force_login`, and for a role that signs in with a second factor, a session verified with
-    a confirmed authenticator (as the root conftest's per-test `force_login` does; this client
-    is made once for the module, outside any test)."""
+    """`force_login`, then past the second factor (the root conftest's per-test wrapper does not
+    reach this client: it is made once for the module, outside any test)."""
     client.force_login(user)
-    if not needs_second_factor(user):
-        return
-    device, _ = TOTPDevice.objects.get_or_create(
-        user=user, confirmed=True, defaults={"name": "Authenticator app"}
-    )
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    verify_second_factor(client, user)
 
 
 def orgs_of(route: Route) -> tuple[str, ...]:

@@ -9,6 +9,25 @@ from django.db import models
 from django.test import Client
 
 
+def verify_second_factor(client: Client, user: Any) -> None:
+    """Mark `client`'s signed-in session as past the second factor, as a real sign-in with the
+    code does, when `user`'s role needs one: the user gets a confirmed authenticator device if
+    they have none. The root conftest does this after every `force_login`."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tilcare.accounts.policies import needs_second_factor
+
+    if not needs_second_factor(user):
+        return
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
 def client_for(user: Any) -> Client:
     """A test client signed in as `user` (past the second factor: see the root conftest)."""
     client = Client()
