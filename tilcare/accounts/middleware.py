@@ -27,6 +27,7 @@ from django_otp import user_has_device
 
 from tilcare.accounts.policies import second_factor_pending
 
+LAST_SEEN_RESOLUTION_S = 60
 LAST_SEEN_KEY = "tilcare_last_seen"
 SECOND_FACTOR_EXEMPT = "second_factor_exempt"
 
@@ -102,5 +103,9 @@ class IdleTimeoutMiddleware:
                     login_url + ("?" + urlencode({"next": page}) if current.path else "")
                 )
             return redirect(login_url + "?" + urlencode({"next": request.get_full_path()}))
-        request.session[LAST_SEEN_KEY] = now.timestamp()
+        # The session is written again only once a minute: an idle limit counted from up to a
+        # minute before the last request is exact enough, and a busy page's every request (htmx
+        # fragments, polling) no longer writes the session row.
+        if last_seen is None or now.timestamp() - last_seen >= LAST_SEEN_RESOLUTION_S:
+            request.session[LAST_SEEN_KEY] = now.timestamp()
         return self.get_response(request)
