@@ -54,8 +54,8 @@ from tilcare.core.errors import (
 from tilcare.core.http import body_limit_exceeded, body_too_large
 from tilcare.identity.api import router as identity_router
 from tilcare.journey.api import router as journeys_router
+from tilcare.journey.api import scans_router as journey_scans_router
 from tilcare.journey.api import tasks_router
-from tilcare.journey.custody_api import router as journey_scans_router
 from tilcare.journey.release import router as release_router
 from tilcare.manufacturing.api import router as manufacturing_router
 from tilcare.patients.api import router as patients_router

@@ -2,7 +2,7 @@
 scan carries.
 
 The operations themselves (`GET` and `POST /api/v1/identity/custody-events`) are served by the
-journey layer (`tilcare.journey.custody_api`): a posted scan goes through the journey's one door
+journey layer (`tilcare.journey.api.scans`): a posted scan goes through the journey's one door
 (`tilcare.journey.custody.record_handoff`), which knows the journey's current manufacturing
 attempt, exactly as the scan page and `POST /api/v1/journeys/scans` do. A match answers 201 with
 the event; a scan that does not match answers 409 with the event's id, result and message, so the

@@ -1,0 +1,14 @@
+"""The journey API: journeys and their tasks (`journeys`) and custody scans (`scans`, the one door
+for a scan at every step).
+
+Each module keeps its own router; `tilcare.config.api` mounts them in an order that matters: the
+scans router before the journeys router, so `/journeys/scans` is never read as a journey's id.
+
+(No `from __future__ import annotations` in the modules here: ninja reads the operations'
+parameter annotations as objects when the routes are built.)
+"""
+
+from tilcare.journey.api.journeys import router, tasks_router
+from tilcare.journey.api.scans import router as scans_router
+
+__all__ = ["router", "scans_router", "tasks_router"]
