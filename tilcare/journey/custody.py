@@ -388,24 +388,16 @@ def _record_receipt(
 def _move_on(journey: Journey, receipt: Receipt, actor: User) -> tuple[str, str]:
     """Advance into the receipt's stage when this user may; else say who does. (stage, note)"""
     target = receipt.target
-    if journey.stage != receipt.from_stage:
-        if journey.stage == target:
-            return "", ""
-        return "", (
-            f"The journey is in “{journey.stage_label()}”; it moves to “{target.label}” "
-            f"from “{receipt.from_stage.label}”."
-        )
-    if not policies.can_advance_journey(actor, journey, target):
-        roles = " or ".join(Role(r).label.lower() for r in sorted(ADVANCE_ROLES.get(target, ())))
-        return "", (
-            f"The journey stays in “{receipt.from_stage.label}” until the center's {roles} "
-            f"moves it to “{target.label}”."
-        )
-    blocked = guards.unmet_reasons(journey, target)
-    if blocked:
-        return "", f"Not yet moved to “{target.label}”: {' '.join(blocked)}"
-    services.advance(journey, target, actor=actor)
-    return target.value, f"Journey moved to “{target.label}”."
+    move = services.advance_where_allowed(
+        journey, source=receipt.from_stage, target=target, actor=actor
+    )
+    if move.permitted:
+        return move.stage, move.note
+    roles = " or ".join(Role(r).label.lower() for r in sorted(ADVANCE_ROLES.get(target, ())))
+    return "", (
+        f"The journey stays in “{receipt.from_stage.label}” until the center's {roles} "
+        f"moves it to “{target.label}”."
+    )
 
 
 # ---------- Reading the chain of custody of a journey ----------

@@ -184,31 +184,23 @@ def _record_release(journey: Journey, batch: Batch, actor: User) -> Milestone | 
 def _move_on(journey: Journey, batch: Batch, actor: User) -> tuple[str, str]:
     """Into "Product released" when this user may; else a task for the navigator."""
     target = Stage.PRODUCT_RELEASED
-    if journey.stage != Stage.AT_MANUFACTURING:
-        if journey.stage == target:
-            return "", ""
-        return "", (
-            f"The journey is in “{journey.stage_label()}”; it moves to “{target.label}” from "
-            f"“{Stage.AT_MANUFACTURING.label}”."
-        )
-    if not policies.can_advance_journey(actor, journey, target):
-        _task(
-            journey,
-            title=f"Product released (attempt {batch.manufacture_attempt}): move the journey to "
-            f"“{target.label}” and plan the shipment",
-            role=Role.NAVIGATOR,
-            days=MOVE_TASK_DAYS,
-            actor=actor,
-        )
-        return "", (
-            f"The journey stays in “{Stage.AT_MANUFACTURING.label}” until the center's navigator "
-            f"moves it to “{target.label}”; a task asks them to."
-        )
-    blocked = guards.unmet_reasons(journey, target)
-    if blocked:
-        return "", f"Not yet moved to “{target.label}”: {' '.join(blocked)}"
-    services.advance(journey, target, actor=actor)
-    return target.value, f"Journey moved to “{target.label}”."
+    move = services.advance_where_allowed(
+        journey, source=Stage.AT_MANUFACTURING, target=target, actor=actor
+    )
+    if move.permitted:
+        return move.stage, move.note
+    _task(
+        journey,
+        title=f"Product released (attempt {batch.manufacture_attempt}): move the journey to "
+        f"“{target.label}” and plan the shipment",
+        role=Role.NAVIGATOR,
+        days=MOVE_TASK_DAYS,
+        actor=actor,
+    )
+    return "", (
+        f"The journey stays in “{Stage.AT_MANUFACTURING.label}” until the center's navigator "
+        f"moves it to “{target.label}”; a task asks them to."
+    )
 
 
 def on_batch_released(batch: Batch, *, actor: User) -> JourneyStep:

@@ -12,7 +12,13 @@ from tilcare.journey.services.eligibility import (
     sign_eligibility,
 )
 from tilcare.journey.services.items import SPECIMEN_DESCRIPTION, create_first_item
-from tilcare.journey.services.journeys import REASON_MAX, advance, open_journey
+from tilcare.journey.services.journeys import (
+    REASON_MAX,
+    MoveOn,
+    advance,
+    advance_where_allowed,
+    open_journey,
+)
 from tilcare.journey.services.milestones import (
     record_facility_milestone,
     record_milestone,
@@ -25,7 +31,9 @@ __all__ = [
     "REASON_MAX",
     "SIGNED_CHECKLIST_MESSAGE",
     "SPECIMEN_DESCRIPTION",
+    "MoveOn",
     "advance",
+    "advance_where_allowed",
     "amend_eligibility",
     "change_manufacturing_facility",
     "complete_task",

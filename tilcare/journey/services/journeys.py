@@ -9,6 +9,7 @@ row, the moment a step happened, a reason's limits) live here too.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -339,3 +340,39 @@ def _clear_plans_not_carried_out(journey: Journey) -> None:
     for field, done in _PLANS:
         if getattr(journey, field) is not None and guards.current_milestone(journey, done) is None:
             setattr(journey, field, None)
+
+
+@dataclass(frozen=True)
+class MoveOn:
+    """What `advance_where_allowed` did: the stage it moved the journey into ("" when it did not)
+    and a note for the person at the screen. `permitted` is False when this person's role may not
+    make the move: the caller says who does (or asks them with a task)."""
+
+    stage: str = ""
+    note: str = ""
+    permitted: bool = True
+
+
+def advance_where_allowed(journey: Journey, *, source: Stage, target: Stage, actor: User) -> MoveOn:
+    """Move `journey` from `source` into `target` if this person may, as a step recorded elsewhere
+    (a receipt scan, QA's release) allows; otherwise say why it stays.
+
+    The step that called this stands either way: not moving is an answer, not an error. The move
+    itself is `advance()`, which checks the policy, the table and the guards once; only the
+    journey's stage is read first, because a journey already past `source` is told apart from one
+    that has not reached it.
+    """
+    if journey.stage != source:
+        if journey.stage == target:
+            return MoveOn()
+        return MoveOn(
+            note=f"The journey is in “{journey.stage_label()}”; it moves to “{target.label}” "
+            f"from “{source.label}”."
+        )
+    if not policies.can_advance_journey(actor, journey, target):
+        return MoveOn(permitted=False)
+    try:
+        advance(journey, target, actor=actor)
+    except TransitionBlocked as blocked:
+        return MoveOn(note=f"Not yet moved to “{target.label}”: {' '.join(blocked.reasons)}")
+    return MoveOn(stage=target.value, note=f"Journey moved to “{target.label}”.")
