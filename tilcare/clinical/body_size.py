@@ -41,6 +41,7 @@ from tilcare.clinical.units import (
     InvalidQuantity,
     Quantity,
     Unit,
+    check_plausible,
     to_decimal,
 )
 
@@ -151,28 +152,12 @@ def round_weight_kg(value: Decimal) -> Decimal:
 
 def checked_weight_kg(weight: Quantity) -> Decimal:
     value = weight.require(Unit.kg, "weight")
-    if value < WEIGHT_MIN_KG:
-        raise ImplausibleInput(
-            f"weight_kg {value} is below the plausible minimum {WEIGHT_MIN_KG} kg."
-        )
-    if value > WEIGHT_MAX_KG:
-        raise ImplausibleInput(
-            f"weight_kg {value} is above the plausible maximum {WEIGHT_MAX_KG} kg."
-        )
-    return value
+    return check_plausible(value, "weight_kg", "kg", minimum=WEIGHT_MIN_KG, maximum=WEIGHT_MAX_KG)
 
 
 def checked_height_cm(height: Quantity) -> Decimal:
     value = height.require(Unit.cm, "height")
-    if value < HEIGHT_MIN_CM:
-        raise ImplausibleInput(
-            f"height_cm {value} is below the plausible minimum {HEIGHT_MIN_CM} cm."
-        )
-    if value > HEIGHT_MAX_CM:
-        raise ImplausibleInput(
-            f"height_cm {value} is above the plausible maximum {HEIGHT_MAX_CM} cm."
-        )
-    return value
+    return check_plausible(value, "height_cm", "cm", minimum=HEIGHT_MIN_CM, maximum=HEIGHT_MAX_CM)
 
 
 # Body surface area -----------------------------------------------------------------------------

@@ -29,7 +29,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
 from tilcare.clinical.body_size import Sex, checked_weight_kg, parse_sex
-from tilcare.clinical.units import ImplausibleInput, InvalidQuantity, Quantity, Unit
+from tilcare.clinical.units import (
+    ImplausibleInput,
+    InvalidQuantity,
+    Quantity,
+    Unit,
+    check_plausible,
+)
 
 SOURCE = (
     "Cockcroft DW, Gault MH. Prediction of creatinine clearance from serum creatinine. "
@@ -92,8 +98,7 @@ def cockcroft_gault(
             f"age_years {age_years} is below the minimum {AGE_MIN_YEARS} years "
             "(Cockcroft–Gault is an adult formula)."
         )
-    if age_years > AGE_MAX_YEARS:
-        raise ImplausibleInput(f"age_years {age_years} is above the plausible maximum 120 years.")
+    check_plausible(age_years, "age_years", "years", maximum=AGE_MAX_YEARS)
     weight_kg = checked_weight_kg(weight)
     scr = serum_creatinine.require(Unit.mg_per_dl, "serum creatinine")
     if scr <= 0:
@@ -103,11 +108,7 @@ def cockcroft_gault(
             f"serum_creatinine_mg_per_dl {scr} is below the plausible minimum "
             f"{SCR_MIN_MG_PER_DL} mg/dL; check the unit (mg/dL, not µmol/L or mg/L)."
         )
-    if scr > SCR_MAX_MG_PER_DL:
-        raise ImplausibleInput(
-            f"serum_creatinine_mg_per_dl {scr} is above the plausible maximum "
-            f"{SCR_MAX_MG_PER_DL} mg/dL."
-        )
+    check_plausible(scr, "serum_creatinine_mg_per_dl", "mg/dL", maximum=SCR_MAX_MG_PER_DL)
     parsed_sex = parse_sex(sex, "Cockcroft–Gault")
     unrounded = (Decimal(140) - age_years) * weight_kg / (Decimal(72) * scr)
     female = parsed_sex is Sex.FEMALE

@@ -152,6 +152,23 @@ def to_decimal(value: object, name: str = "value") -> Decimal:
     return result
 
 
+def check_plausible(
+    value: Decimal,
+    name: str,
+    unit: str,
+    *,
+    minimum: Decimal | None = None,
+    maximum: Decimal | None = None,
+) -> Decimal:
+    """`value` if it lies within the plausible limits given, else ImplausibleInput naming the limit
+    ("weight_kg 400 is above the plausible maximum 350 kg.")."""
+    if minimum is not None and value < minimum:
+        raise ImplausibleInput(f"{name} {value} is below the plausible minimum {minimum} {unit}.")
+    if maximum is not None and value > maximum:
+        raise ImplausibleInput(f"{name} {value} is above the plausible maximum {maximum} {unit}.")
+    return value
+
+
 def _scalar(value: object) -> Decimal:
     if isinstance(value, float):
         raise FloatNotAllowed(value, "scalar")

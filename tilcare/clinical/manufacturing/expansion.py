@@ -45,6 +45,7 @@ from tilcare.clinical.units import (
     InvalidQuantity,
     Quantity,
     Unit,
+    check_plausible,
     to_decimal,
 )
 
@@ -130,9 +131,7 @@ def _day(value: object, name: str) -> Decimal:
     day = to_decimal(value, name)
     if day < 0:
         raise ImplausibleInput(f"{name} {day} is below the minimum 0 days.")
-    if day > MAX_DAY:
-        raise ImplausibleInput(f"{name} {day} is above the plausible maximum {MAX_DAY} days.")
-    return day
+    return check_plausible(day, name, "days", maximum=MAX_DAY)
 
 
 def _cells(value: object, name: str) -> tuple[Decimal, str]:
