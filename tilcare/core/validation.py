@@ -1,7 +1,12 @@
-"""Checks every domain shares: exact decimal ranges, and the JSON types an input field accepts.
+"""Checks every domain shares: exact decimal ranges, moments and dates, text, and the JSON types
+an input field accepts.
 
 Each message names the field (or its label) and the allowed limit, so that the person or the
-program sending it can fix it.
+program sending it can fix it. The value checks (`check_decimal_range`, `check_moment`,
+`check_date`, `check_text`) add their refusal to an `errors` dict keyed by field, so that a form
+or a service collects every problem of an input before it refuses it (`InvalidInput(errors)`).
+Their wording is the same everywhere unless a caller passes its own words (`DecimalWords`,
+`MomentWords`, `TextWords`): a domain whose messages people and clients already read keeps them.
 
 JSON types are checked strictly at the API's edge, before any conversion: `true` is not the
 number 1 and 1 is not `true`; a whole-number field takes a JSON integer only (not "3", not 3.0);
@@ -15,8 +20,11 @@ import datetime as dt
 import enum
 import types
 import typing
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
+
+from tilcare.core.errors import InvalidInput
 
 Errors = dict[str, list[str]]
 
@@ -40,48 +48,196 @@ def _add(errors: Errors, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
+@dataclass(frozen=True)
+class DecimalWords:
+    """How `check_decimal_range` words its refusals. Each is a template that may name `label`,
+    `unit`, `low`, `high`, `places`, `value` (as sent) and, once it is a number, `number`."""
+
+    required: str = "{label} is required."
+    inexact: str = "{label} must be sent as an exact decimal number in {unit}, not a float."
+    true_or_false: str = "{label} must be a number in {unit}, not true/false."
+    not_a_number: str = "{label} must be a number in {unit}."
+    not_finite: str = "{label} must be between {low} and {high} {unit}."
+    out_of_range: str = "{label} must be between {low} and {high} {unit}."
+    too_many_places: str = "{label} takes at most {places} decimal place(s) in {unit}."
+
+
 def check_decimal_range(
     errors: Errors,
     field: str,
     label: str,
     value: Any,
-    low: Decimal,
-    high: Decimal,
+    low: Decimal | None,
+    high: Decimal | None,
     unit: str,
     places: int = 1,
+    *,
+    words: DecimalWords = DecimalWords(),
 ) -> Decimal | None:
     """`value` as an exact Decimal within [low, high] with at most `places` decimals, else None.
 
-    A refusal is added to `errors[field]` with the label, the limits and the unit.
+    A refusal is added to `errors[field]` with the label, the limits and the unit. A bound that
+    is None is not checked (the caller checks a range it words differently). The range is
+    checked before the decimal places.
     """
+
+    def refuse(template: str, **number: Any) -> None:
+        names = {"label": label, "unit": unit, "low": low, "high": high, "places": places}
+        _add(errors, field, template.format(value=value, **names, **number))
+
     if value is None or value == "":
-        _add(errors, field, f"{label} is required.")
+        refuse(words.required)
         return None
     if isinstance(value, float):
         # A float has already lost the typed digits (and may carry a unit error from a device or
         # spreadsheet): refuse it so callers pass what was typed, as Decimal or text.
-        _add(
-            errors,
-            field,
-            f"{label} must be sent as an exact decimal number in {unit}, not a float.",
-        )
+        refuse(words.inexact)
         return None
     if isinstance(value, bool):
-        _add(errors, field, f"{label} must be a number in {unit}, not true/false.")
+        refuse(words.true_or_false)
         return None
     try:
-        number = Decimal(str(value))
+        number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        _add(errors, field, f"{label} must be a number in {unit}.")
+        refuse(words.not_a_number)
         return None
-    if not number.is_finite() or number < low or number > high:
-        _add(errors, field, f"{label} must be between {low} and {high} {unit}.")
+    if not number.is_finite():
+        refuse(words.not_finite, number=number)
+        return None
+    if (low is not None and number < low) or (high is not None and number > high):
+        refuse(words.out_of_range, number=number)
         return None
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
-        _add(errors, field, f"{label} takes at most {places} decimal place(s) in {unit}.")
+        refuse(words.too_many_places, number=number)
         return None
     return number
+
+
+@dataclass(frozen=True)
+class MomentWords:
+    """How `check_moment` words its refusals: templates that may name `label` and, for
+    `before`, `what` (the bound's description) and `bound` (as UTC text)."""
+
+    missing: str = "Give the date and time with its time zone."
+    no_offset: str = "Give the date and time with its time zone."
+    future: str = "{label} cannot be in the future."
+    before: str = "{label} cannot be before {what} ({bound} UTC)."
+
+
+def check_moment(
+    errors: Errors,
+    field: str,
+    value: Any,
+    *,
+    label: str = "Date and time",
+    now: dt.datetime | None = None,
+    allowance: dt.timedelta = CLOCK_ALLOWANCE,
+    not_before: dt.datetime | None = None,
+    not_before_label: str = "",
+    words: MomentWords = MomentWords(),
+) -> dt.datetime | None:
+    """`value` when it is a date and time with its UTC offset, at most `allowance` ahead of `now`
+    (a device's clock may run a little fast; pass `allowance=timedelta(0)` for a time typed for
+    the past) and not before `not_before` (described by `not_before_label`, e.g. "the batch was
+    opened"); else None, with the first problem added to `errors[field]`."""
+    if not isinstance(value, dt.datetime):
+        _add(errors, field, words.missing.format(label=label))
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        _add(errors, field, words.no_offset.format(label=label))
+        return None
+    if value > (now or dt.datetime.now(dt.UTC)) + allowance:
+        _add(errors, field, words.future.format(label=label))
+        return None
+    if not_before is not None and value < not_before:
+        bound = f"{not_before.astimezone(dt.UTC):%Y-%m-%d %H:%M}"
+        _add(errors, field, words.before.format(label=label, what=not_before_label, bound=bound))
+        return None
+    return value
+
+
+def check_date(
+    errors: Errors,
+    field: str,
+    label: str,
+    value: dt.date | None,
+    *,
+    today: dt.date,
+    not_before: dt.date | None = None,
+    not_before_label: str = "",
+) -> dt.date | None:
+    """`value` when it is not after `today` (the local date where it happened) nor before
+    `not_before` (described by `not_before_label`, e.g. "the date of birth"); else None, with
+    every problem added to `errors[field]`. A missing date is the caller's to judge."""
+    if value is None:
+        return None
+    problems = len(errors.get(field, []))
+    if not_before is not None and value < not_before:
+        _add(errors, field, f"{label} cannot be before {not_before_label} ({not_before:%Y-%m-%d}).")
+    if value > today:
+        _add(errors, field, f"{label} cannot be in the future (today is {today:%Y-%m-%d}).")
+    return value if len(errors.get(field, [])) == problems else None
+
+
+NUL_REFUSED = (
+    "Remove the NUL character (U+0000): text may not contain it (a database cannot store it)."
+)
+
+
+@dataclass(frozen=True)
+class TextWords:
+    """How `check_text` words its refusals: `required` (None: the text may be empty) and
+    `too_long`, a template that may name `label`, `max_length` and `length`."""
+
+    required: str | None = None
+    too_long: str = "At most {max_length} characters (got {length})."
+
+
+def check_text(
+    errors: Errors,
+    field: str,
+    value: Any,
+    *,
+    max_length: int | None = None,
+    label: str = "",
+    words: TextWords = TextWords(),
+    one_line: bool = False,
+) -> str:
+    """`value` as text without its surrounding spaces (`one_line`: with every run of spaces and
+    line breaks made one space), or "" with the problem added to `errors[field]`: empty when
+    `words.required` is set, longer than `max_length`, or holding a NUL character."""
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    text = " ".join(text.split()) if one_line else text.strip()
+    if not text:
+        if words.required is not None:
+            _add(errors, field, words.required.format(label=label))
+        return ""
+    if max_length is not None and len(text) > max_length:
+        template = words.too_long
+        _add(errors, field, template.format(label=label, max_length=max_length, length=len(text)))
+        return ""
+    if "\x00" in text:
+        _add(errors, field, NUL_REFUSED)
+        return ""
+    return text
+
+
+def clean_text(
+    field: str,
+    value: Any,
+    *,
+    max_length: int | None = None,
+    required: str | None = None,
+    one_line: bool = False,
+) -> str:
+    """`check_text` for a step that refuses its first problem at once: raises InvalidInput."""
+    errors: Errors = {}
+    words = TextWords(required=required)
+    text = check_text(errors, field, value, max_length=max_length, words=words, one_line=one_line)
+    if errors:
+        raise InvalidInput(errors)
+    return text
 
 
 UNDERSCORE = "Write the number without underscores (1_0 would be read as 10)."

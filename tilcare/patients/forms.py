@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 
 from tilcare.core.forms import DateInput, DecimalField
+from tilcare.core.validation import Errors, check_date, check_decimal_range
 from tilcare.patients.choices import (
     BrafStatus,
     CancerType,
@@ -33,9 +34,7 @@ from tilcare.patients.models import (
     Patient,
 )
 from tilcare.patients.validation import (
-    Errors,
     check_date_of_birth,
-    check_decimal_range,
     check_mrn_unique,
     check_not_before_birth,
 )
@@ -183,18 +182,35 @@ class ContactForm(NamedErrorsForm):
     )
 
 
-class PriorTherapyForm(NamedErrorsForm):
+class PatientEntryForm(NamedErrorsForm):
+    """A form adding to one patient's record, its dates judged against the center's `today`:
+    the date pickers of `dated_fields` stop at today."""
+
+    dated_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, patient: Patient, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.today = today
+        for name in self.dated_fields:
+            self.fields[name].widget.attrs["max"] = today.isoformat()
+
+    def clean_date_since_birth(self, field: str, label: str) -> dt.date:
+        """The field's date, refused when before the patient's birth or after today."""
+        value: dt.date = self.cleaned_data[field]
+        errors: Errors = {}
+        check_not_before_birth(errors, field, label, value, self.patient.date_of_birth, self.today)
+        self.raise_errors(errors, field)
+        return value
+
+
+class PriorTherapyForm(PatientEntryForm):
     therapy_class = forms.ChoiceField(label="Therapy class", choices=_choices(TherapyClass.choices))
     agent = forms.CharField(
         label="Agent", max_length=120, required=False, help_text="e.g. pembrolizumab"
     )
     started_on = forms.DateField(label="Start date", widget=DateInput, required=False)
     ended_on = forms.DateField(label="End date", widget=DateInput, required=False)
-
-    def __init__(self, *args: Any, patient: Patient, today: dt.date, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.patient = patient
-        self.today = today
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -209,7 +225,7 @@ class PriorTherapyForm(NamedErrorsForm):
         return cleaned
 
 
-class ConsentForm(NamedErrorsForm):
+class ConsentForm(PatientEntryForm):
     kind = forms.ChoiceField(label="Consent", choices=_choices(ConsentKind.choices))
     form_version = forms.CharField(
         label="Form version",
@@ -217,21 +233,10 @@ class ConsentForm(NamedErrorsForm):
         help_text="As printed on the signed form, e.g. 3.2",
     )
     signed_on = forms.DateField(label="Date signed", widget=DateInput)
-
-    def __init__(self, *args: Any, patient: Patient, today: dt.date, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.patient = patient
-        self.today = today
-        self.fields["signed_on"].widget.attrs["max"] = today.isoformat()
+    dated_fields = ("signed_on",)
 
     def clean_signed_on(self) -> dt.date:
-        signed: dt.date = self.cleaned_data["signed_on"]
-        errors: Errors = {}
-        check_not_before_birth(
-            errors, "signed_on", "Date signed", signed, self.patient.date_of_birth, self.today
-        )
-        self.raise_errors(errors, "signed_on")
-        return signed
+        return self.clean_date_since_birth("signed_on", "Date signed")
 
 
 class ConsentWithdrawForm(NamedErrorsForm):
@@ -248,15 +253,17 @@ class ConsentWithdrawForm(NamedErrorsForm):
 
     def clean_withdrawn_on(self) -> dt.date:
         withdrawn: dt.date = self.cleaned_data["withdrawn_on"]
-        signed = self.consent.signed_on
-        if withdrawn < signed:
-            raise forms.ValidationError(
-                f"Date withdrawn cannot be before the date signed ({signed:%Y-%m-%d})."
-            )
-        if withdrawn > self.today:
-            raise forms.ValidationError(
-                f"Date withdrawn cannot be in the future (today is {self.today:%Y-%m-%d})."
-            )
+        errors: Errors = {}
+        check_date(
+            errors,
+            "withdrawn_on",
+            "Date withdrawn",
+            withdrawn,
+            today=self.today,
+            not_before=self.consent.signed_on,
+            not_before_label="the date signed",
+        )
+        self.raise_errors(errors, "withdrawn_on")
         return withdrawn
 
 
@@ -273,35 +280,22 @@ def _decimal_field(label: str, low: Decimal, high: Decimal, unit: str) -> Decima
     )
 
 
-class MeasurementForm(NamedErrorsForm):
+class MeasurementForm(PatientEntryForm):
     """Height and weight: doses are calculated from them, so a unit slip must not get through."""
 
     measured_on = forms.DateField(label="Date measured", widget=DateInput)
     weight_kg = _decimal_field("Weight", WEIGHT_KG_MIN, WEIGHT_KG_MAX, "kg")
     height_cm = _decimal_field("Height", HEIGHT_CM_MIN, HEIGHT_CM_MAX, "cm")
+    dated_fields = ("measured_on",)
 
     def __init__(self, *args: Any, patient: Patient, today: dt.date, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.patient = patient
-        self.today = today
-        self.fields["measured_on"].widget.attrs["max"] = today.isoformat()
+        super().__init__(*args, patient=patient, today=today, **kwargs)
         # The stock "required" message says "Weight (kg) is required."; keep the unit-free name.
         self.fields["weight_kg"].error_messages["required"] = "Weight is required (in kg)."
         self.fields["height_cm"].error_messages["required"] = "Height is required (in cm)."
 
     def clean_measured_on(self) -> dt.date:
-        measured: dt.date = self.cleaned_data["measured_on"]
-        errors: Errors = {}
-        check_not_before_birth(
-            errors,
-            "measured_on",
-            "Measurement date",
-            measured,
-            self.patient.date_of_birth,
-            self.today,
-        )
-        self.raise_errors(errors, "measured_on")
-        return measured
+        return self.clean_date_since_birth("measured_on", "Measurement date")
 
     def _clean_band(
         self, field: str, label: str, low: Decimal, high: Decimal, unit: str

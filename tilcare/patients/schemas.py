@@ -15,6 +15,7 @@ from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
 from tilcare.core.api_support import InputSchema, IsoDate, UtcDateTime, checked_range
+from tilcare.core.validation import Errors, check_decimal_range
 from tilcare.patients.choices import BrafStatus, CancerType, ConsentKind, DiseaseStage, Sex
 from tilcare.patients.models import (
     HEIGHT_CM_MAX,
@@ -24,7 +25,6 @@ from tilcare.patients.models import (
     BodyMeasurement,
     Consent,
 )
-from tilcare.patients.validation import Errors, check_decimal_range
 
 _STRICT_INPUT = ConfigDict(extra="forbid", use_enum_values=True)
 

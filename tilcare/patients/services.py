@@ -18,6 +18,7 @@ from tilcare.audit.services import record_change, record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
+from tilcare.core.validation import Errors, TextWords, check_date, check_decimal_range, check_text
 from tilcare.patients import policies
 from tilcare.patients.choices import ConsentKind
 from tilcare.patients.models import (
@@ -32,9 +33,7 @@ from tilcare.patients.models import (
     PriorTherapy,
 )
 from tilcare.patients.validation import (
-    Errors,
     check_date_of_birth,
-    check_decimal_range,
     check_mrn_unique,
     check_not_before_birth,
 )
@@ -55,6 +54,32 @@ PATIENT_FIELDS = (
     "diagnosed_on",
 )
 _REQUIRED = ("mrn", "given_name", "family_name", "date_of_birth", "sex")
+_REQUIRED_WORDS = TextWords(required="{label} is required.")
+_FORM_VERSION_WORDS = TextWords(
+    required="Form version is required (as printed on the consent form)."
+)
+
+
+def _add_to_record(
+    row: Contact | PriorTherapy,
+    action: str,
+    patient: Patient,
+    actor: User,
+    occurred_at: dt.datetime | None,
+) -> Any:
+    """Save a new row of the patient's record (validated by its model) with its audit event."""
+    with transaction.atomic():
+        row.full_clean()
+        row.save()
+        record_event(
+            action,
+            row,
+            actor=actor,
+            after=snapshot(row),
+            subject_id=str(patient.public_id),
+            occurred_at=occurred_at,
+        )
+    return row
 
 
 def _validate_patient(
@@ -67,10 +92,9 @@ def _validate_patient(
     merged = {f: getattr(patient, f) for f in PATIENT_FIELDS} if patient else {}
     merged.update(data)
     for field in _REQUIRED:
-        if field != "date_of_birth" and not str(merged.get(field) or "").strip():
-            errors.setdefault(field, []).append(
-                f"{field.replace('_', ' ').capitalize()} is required."
-            )
+        if field != "date_of_birth":
+            label = field.replace("_", " ").capitalize()
+            check_text(errors, field, merged.get(field), label=label, words=_REQUIRED_WORDS)
     today = local_today(center.time_zone)
     check_date_of_birth(errors, merged.get("date_of_birth"), today)
     check_not_before_birth(
@@ -159,23 +183,12 @@ def add_contact(
     )
     errors: Errors = {}
     for field in ("name", "relationship", "phone"):
-        if not str(data.get(field) or "").strip():
-            errors[field] = [f"{field.capitalize()} is required."]
+        label = field.capitalize()
+        check_text(errors, field, data.get(field), label=label, words=_REQUIRED_WORDS)
     if errors:
         raise InvalidInput(errors)
-    with transaction.atomic():
-        contact = Contact(patient=patient, **data)
-        contact.full_clean()
-        contact.save()
-        record_event(
-            "patient.contact.add",
-            contact,
-            actor=actor,
-            after=snapshot(contact),
-            subject_id=str(patient.public_id),
-            occurred_at=occurred_at,
-        )
-    return contact
+    contact = Contact(patient=patient, **data)
+    return _add_to_record(contact, "patient.contact.add", patient, actor, occurred_at)
 
 
 def add_prior_therapy(
@@ -203,19 +216,8 @@ def add_prior_therapy(
         errors.setdefault("therapy_class", []).append("Therapy class is required.")
     if errors:
         raise InvalidInput(errors)
-    with transaction.atomic():
-        therapy = PriorTherapy(patient=patient, **data)
-        therapy.full_clean()
-        therapy.save()
-        record_event(
-            "patient.prior_therapy.add",
-            therapy,
-            actor=actor,
-            after=snapshot(therapy),
-            subject_id=str(patient.public_id),
-            occurred_at=occurred_at,
-        )
-    return therapy
+    therapy = PriorTherapy(patient=patient, **data)
+    return _add_to_record(therapy, "patient.prior_therapy.add", patient, actor, occurred_at)
 
 
 def record_consent(
@@ -233,8 +235,7 @@ def record_consent(
     errors: Errors = {}
     if kind not in ConsentKind.values:
         errors["kind"] = [f"Choose one of: {', '.join(ConsentKind.labels)}."]
-    if not form_version.strip():
-        errors["form_version"] = ["Form version is required (as printed on the consent form)."]
+    form_version = check_text(errors, "form_version", form_version, words=_FORM_VERSION_WORDS)
     check_not_before_birth(
         errors,
         "signed_on",
@@ -249,7 +250,7 @@ def record_consent(
         consent = Consent.objects.create(
             patient=patient,
             kind=kind,
-            form_version=form_version.strip(),
+            form_version=form_version,
             signed_on=signed_on,
             obtained_by=actor,
         )
@@ -279,8 +280,9 @@ def withdraw_consent(
         errors["withdrawn_on"] = [
             f"Withdrawal cannot be before the date signed ({consent.signed_on})."
         ]
-    elif withdrawn_on > (today := local_today(consent.patient.center.time_zone)):
-        errors["withdrawn_on"] = [f"Withdrawal date cannot be in the future (today is {today})."]
+    else:
+        today = local_today(consent.patient.center.time_zone)
+        check_date(errors, "withdrawn_on", "Withdrawal date", withdrawn_on, today=today)
     if not reason.strip():
         errors["reason"] = ["Say why the consent was withdrawn."]
     if errors:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tilcare.core.timeutil import age_in_years
-from tilcare.core.validation import Errors, check_decimal_range
+from tilcare.core.validation import Errors, check_date
 from tilcare.patients.models import (
     MAX_AGE_YEARS,
     Patient,
@@ -17,7 +17,6 @@ from tilcare.patients.models import (
 __all__ = [
     "Errors",
     "check_date_of_birth",
-    "check_decimal_range",
     "check_mrn_unique",
     "check_not_before_birth",
 ]
@@ -31,13 +30,9 @@ def check_date_of_birth(errors: Errors, born: dt.date | None, today: dt.date) ->
     if born is None:
         _add(errors, "date_of_birth", "Date of birth is required.")
         return
-    if born > today:
-        _add(
-            errors,
-            "date_of_birth",
-            f"Date of birth cannot be in the future (today is {today:%Y-%m-%d}).",
-        )
-    elif age_in_years(born, today) > MAX_AGE_YEARS:
+    if check_date(errors, "date_of_birth", "Date of birth", born, today=today) is None:
+        return
+    if age_in_years(born, today) > MAX_AGE_YEARS:
         _add(
             errors,
             "date_of_birth",
@@ -53,12 +48,15 @@ def check_not_before_birth(
     born: dt.date | None,
     today: dt.date,
 ) -> None:
-    if value is None:
-        return
-    if born is not None and value < born:
-        _add(errors, field, f"{label} cannot be before the date of birth ({born:%Y-%m-%d}).")
-    if value > today:
-        _add(errors, field, f"{label} cannot be in the future (today is {today:%Y-%m-%d}).")
+    check_date(
+        errors,
+        field,
+        label,
+        value,
+        today=today,
+        not_before=born,
+        not_before_label="the date of birth",
+    )
 
 
 def check_mrn_unique(errors: Errors, center_id: int, mrn: str, patient: Patient | None) -> None:

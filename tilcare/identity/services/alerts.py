@@ -19,6 +19,7 @@ from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
+from tilcare.core.validation import clean_text
 from tilcare.identity import policies
 from tilcare.identity.choices import AlertKind, AlertSeverity
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Shipment
@@ -82,11 +83,9 @@ def acknowledge_alert(
         policies.can_acknowledge_alert(actor, alert),
         "You may not acknowledge this alert (it is not your organization's, or it is closed).",
     )
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput({"note": ["Say what was checked or done (required)."]})
-    if len(note) > ACK_NOTE_MAX:
-        raise InvalidInput({"note": [f"At most {ACK_NOTE_MAX} characters (got {len(note)})."]})
+    note = clean_text(
+        "note", note, max_length=ACK_NOTE_MAX, required="Say what was checked or done (required)."
+    )
     with transaction.atomic():
         alert = IdentityAlert.objects.select_for_update().get(pk=alert.pk)
         if alert.acknowledged_at is not None:

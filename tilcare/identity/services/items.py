@@ -28,6 +28,7 @@ from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, IdentifierError, mod37_2
 from tilcare.core.errors import Conflict, InvalidInput, PermissionDenied
 from tilcare.core.policy import require
+from tilcare.core.validation import clean_text
 from tilcare.identity import policies, selectors
 from tilcare.identity.choices import (
     ITEM_CODES,
@@ -74,13 +75,9 @@ def _celsius(text: str) -> Decimal | None:
 
 def clean_storage_temperature(value: str) -> str:
     """The storage temperature as typed (spaces tidied), or InvalidInput naming what is wrong."""
-    text = " ".join((value or "").split())
+    text = clean_text("storage_temperature", value, max_length=STORAGE_MAX, one_line=True)
     if not text:
         return ""
-    if len(text) > STORAGE_MAX:
-        raise InvalidInput(
-            {"storage_temperature": [f"At most {STORAGE_MAX} characters (got {len(text)})."]}
-        )
     limit, span = _LIMIT.match(text), _RANGE.match(text)
     bounds = [limit.group(1)] if limit else [span.group(1), span.group(2)] if span else []
     values = [v for v in (_celsius(b) for b in bounds) if v is not None]
@@ -164,13 +161,13 @@ def _clean_item_fields(
         raise InvalidInput({"center": ["The center must be a treatment center."]})
     if facility is not None and not facility.is_facility:
         raise InvalidInput({"facility": ["The facility must be a manufacturing facility."]})
-    text = " ".join((description or "").split())
-    if not text:
-        raise InvalidInput({"description": ["Describe the item (required)."]})
-    if len(text) > DESCRIPTION_MAX:
-        raise InvalidInput(
-            {"description": [f"At most {DESCRIPTION_MAX} characters (got {len(text)})."]}
-        )
+    text = clean_text(
+        "description",
+        description,
+        max_length=DESCRIPTION_MAX,
+        required="Describe the item (required).",
+        one_line=True,
+    )
     if not MANUFACTURE_ATTEMPT_MIN <= manufacture_attempt <= MANUFACTURE_ATTEMPT_MAX:
         raise InvalidInput(
             {
@@ -371,13 +368,13 @@ def apply_label(label: Label, *, actor: User, occurred_at: dt.datetime | None = 
 def void_label(label: Label, *, actor: User, reason: str) -> Label:
     """Void a printed or applied copy (damaged, misprinted, removed), with the reason."""
     require(policies.can_print_label(actor, label.item), "You may not handle this item's labels.")
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise InvalidInput({"reason": ["Say why the label is voided (required)."]})
-    if len(reason) > VOID_REASON_MAX:
-        raise InvalidInput(
-            {"reason": [f"At most {VOID_REASON_MAX} characters (got {len(reason)})."]}
-        )
+    reason = clean_text(
+        "reason",
+        reason,
+        max_length=VOID_REASON_MAX,
+        required="Say why the label is voided (required).",
+        one_line=True,
+    )
     with transaction.atomic():
         label = Label.objects.select_for_update().select_related("item").get(pk=label.pk)
         if label.status == LabelStatus.VOIDED:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -26,7 +26,15 @@ from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
-from tilcare.core.validation import CLOCK_ALLOWANCE
+from tilcare.core.validation import (
+    CLOCK_ALLOWANCE,
+    DecimalWords,
+    MomentWords,
+    TextWords,
+    check_decimal_range,
+    check_moment,
+    check_text,
+)
 from tilcare.identity import policies
 from tilcare.identity.choices import (
     SHIPMENT_TRANSITIONS,
@@ -51,23 +59,26 @@ SOURCE_MAX = 80
 NOT_MANAGER = "You may not manage shipments between these organizations."
 
 
+# The words shipments have always used: the value as sent, and the range checked by each caller.
+_DECIMAL_WORDS = DecimalWords(
+    required="“{value}” is not a number.",
+    inexact="Give an exact decimal number, not a float.",
+    true_or_false="Give an exact decimal number, not a float.",
+    not_a_number="“{value}” is not a number.",
+    not_finite="“{value}” is not a finite number.",
+    too_many_places="At most one decimal place (got {value}).",
+)
+_SOURCE_WORDS = TextWords(
+    required="Say where the readings come from (e.g. the logger's file name)."
+)
+_TIME_WORDS = MomentWords(
+    missing="Give a date and time.",
+    no_offset="Give the date and time with its UTC offset (time zone).",
+)
+
+
 def _one_decimal(value: Any, field: str, errors: dict[str, list[str]]) -> Decimal | None:
-    if isinstance(value, float | bool):
-        errors.setdefault(field, []).append("Give an exact decimal number, not a float.")
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        errors.setdefault(field, []).append(f"“{value}” is not a number.")
-        return None
-    exponent = number.as_tuple().exponent
-    if not number.is_finite() or not isinstance(exponent, int):
-        errors.setdefault(field, []).append(f"“{value}” is not a finite number.")
-        return None
-    if exponent < -1:
-        errors.setdefault(field, []).append(f"At most one decimal place (got {value}).")
-        return None
-    return number
+    return check_decimal_range(errors, field, "", value, None, None, "", words=_DECIMAL_WORDS)
 
 
 def _refuse(field: str, message: str) -> InvalidInput:
@@ -77,13 +88,9 @@ def _refuse(field: str, message: str) -> InvalidInput:
 def _check_time(at: Any, now: dt.datetime, *, skew: dt.timedelta = CLOCK_ALLOWANCE) -> list[str]:
     """Problems with a time given for when something happened: never more than `skew` ahead of
     now (a device's clock may run a little fast; a time typed for the past has no allowance)."""
-    if not isinstance(at, dt.datetime):
-        return ["Give a date and time."]
-    if timezone.is_naive(at):
-        return ["Give the date and time with its UTC offset (time zone)."]
-    if at > now + skew:
-        return ["Date and time cannot be in the future."]
-    return []
+    errors: dict[str, list[str]] = {}
+    check_moment(errors, "at", at, now=now, allowance=skew, words=_TIME_WORDS)
+    return errors.get("at", [])
 
 
 def _check_past_time(at: Any) -> list[str]:
@@ -318,14 +325,10 @@ def add_temperature_readings(
         policies.can_manage_shipment(actor, shipment.origin_id, shipment.destination_id),
         NOT_MANAGER,
     )
-    source = (source or "").strip()
     errors: dict[str, list[str]] = {}
     if occurred_at is not None and (problems := _check_past_time(occurred_at)):
         errors["occurred_at"] = problems
-    if not source:
-        errors["source"] = ["Say where the readings come from (e.g. the logger's file name)."]
-    elif len(source) > SOURCE_MAX:
-        errors["source"] = [f"At most {SOURCE_MAX} characters (got {len(source)})."]
+    source = check_text(errors, "source", source, max_length=SOURCE_MAX, words=_SOURCE_WORDS)
     readings = list(readings)
     if not readings:
         errors["readings"] = ["Send at least one reading."]
