@@ -1,8 +1,16 @@
 """ASTCT 2019 CRS grading against Lee et al. 2019 (reference sections 6 and 12)."""
 
+from typing import Any
+
 import pytest
 
-from tilcare.clinical.grading.crs_astct import Hypotension, Hypoxia, TherapyForCrs, grade_crs
+from tilcare.clinical.grading.crs_astct import (
+    CrsGrade,
+    Hypotension,
+    Hypoxia,
+    TherapyForCrs,
+    grade_crs,
+)
 
 H, X, T = Hypotension, Hypoxia, TherapyForCrs
 SRC = "Lee 2019 ASTCT table"
@@ -12,7 +20,7 @@ EXCEPTION = (
 )
 
 
-def _grade(
+def _crs(
     *,
     fever: bool,
     before: bool = False,
@@ -20,7 +28,7 @@ def _grade(
     hypotension: Hypotension = H.NONE,
     hypoxia: Hypoxia = X.NONE,
     death: bool = False,
-) -> int:
+) -> CrsGrade:
     return grade_crs(
         fever=fever,
         crs_graded_before_therapy=before,
@@ -28,20 +36,17 @@ def _grade(
         hypotension=hypotension,
         hypoxia=hypoxia,
         death_due_to_crs=death,
-    ).grade
+    )
+
+
+def _grade(**answers: Any) -> int:
+    return _crs(**answers).grade
 
 
 def test_worked_example_one_vasopressor_low_flow_is_grade_3() -> None:
     # Source: Lee 2019 rule 3 worked example ("a febrile patient on one vasopressor and low-flow
     # O2 is Grade 3").
-    r = grade_crs(
-        fever=True,
-        crs_graded_before_therapy=False,
-        therapy_for_crs=T.NONE,
-        hypotension=H.ONE_VASOPRESSOR,
-        hypoxia=X.LOW_FLOW_OR_BLOW_BY,
-        death_due_to_crs=False,
-    )
+    r = _crs(fever=True, hypotension=H.ONE_VASOPRESSOR, hypoxia=X.LOW_FLOW_OR_BLOW_BY)
     assert r.grade == 3
     assert r.rule == "the more severe of hypotension and hypoxia"
     assert r.scale == "ASTCT 2019"
@@ -73,14 +78,7 @@ def test_fever_alone_is_grade_1() -> None:
 )
 def test_fever_waived_after_therapy_for_crs_already_graded(therapy: TherapyForCrs) -> None:
     # Source: EXCEPTION; grading is then driven by hypotension and/or hypoxia.
-    r = grade_crs(
-        fever=False,
-        crs_graded_before_therapy=True,
-        therapy_for_crs=therapy,
-        hypotension=H.ONE_VASOPRESSOR,
-        hypoxia=X.NONE,
-        death_due_to_crs=False,
-    )
+    r = _crs(fever=False, before=True, therapy=therapy, hypotension=H.ONE_VASOPRESSOR)
     assert (r.grade, r.fever_requirement_waived) == (3, True)
     assert r.rule == (
         "the more severe of hypotension and hypoxia; fever no longer required after "
@@ -92,14 +90,7 @@ def test_scheduled_acetaminophen_during_il2_does_not_make_afebrile_hypotension_c
     # Given an afebrile TIL patient on one vasopressor for IL-2 capillary leak, under
     # "Acetaminophen 650 mg PO q4h scheduled" (Betof Warner, JITC 2024) and never graded with CRS.
     # Source: EXCEPTION applies only to "patients who have CRS then receive" therapy for it.
-    r = grade_crs(
-        fever=False,
-        crs_graded_before_therapy=False,
-        therapy_for_crs=T.ANTIPYRETIC_FOR_CRS,
-        hypotension=H.ONE_VASOPRESSOR,
-        hypoxia=X.NONE,
-        death_due_to_crs=False,
-    )
+    r = _crs(fever=False, therapy=T.ANTIPYRETIC_FOR_CRS, hypotension=H.ONE_VASOPRESSOR)
     # Then it is not CRS grade 3: no CRS by ASTCT, and the rule sends it to CTCAE.
     assert (r.grade, r.fever_requirement_waived) == (0, False)
     assert "scheduled premedication such as acetaminophen during IL-2 does not waive it" in r.rule

@@ -17,6 +17,7 @@ from tilcare.clinical.rules import (
     AllOf,
     AnyOf,
     Comparison,
+    Condition,
     CountMetaRule,
     CriteriaGap,
     Decision,
@@ -120,6 +121,10 @@ def clear(**changes: Quantity | bool | None) -> dict[str, Quantity | bool]:
     }
     values.update(changes)
     return {k: v for k, v in values.items() if v is not None}
+
+
+# Platelets 30,000–50,000/mm³ meet the hemorrhagic hold criterion (Dutcher 2014 Table 3).
+HOLD_PLATELETS = Quantity.of(40000, Unit.per_mm3)
 
 
 @pytest.mark.parametrize(
@@ -266,7 +271,7 @@ def test_hold_met_and_stop_unassessed_cannot_decide_but_never_give() -> None:
     # Dutcher 2014 Table 3: platelets 40,000 hold; creatinine (which can stop) missing.
     result = evaluate(
         RULE_SET,
-        clear(platelets_per_mm3=Quantity.of(40000, Unit.per_mm3), serum_creatinine_mg_per_dl=None),
+        clear(platelets_per_mm3=HOLD_PLATELETS, serum_creatinine_mg_per_dl=None),
     )
     assert result.decision is Decision.CANNOT_DECIDE
     assert result.minimum_action is Action.HOLD
@@ -280,11 +285,7 @@ def test_hold_met_and_stop_unassessed_cannot_decide_but_never_give() -> None:
 def test_hold_met_and_only_a_hold_rule_unassessed_holds() -> None:
     # Dutcher 2014 Table 3: heme-positive finding missing cannot make a hold any stricter.
     result = evaluate(
-        RULE_SET,
-        clear(
-            platelets_per_mm3=Quantity.of(40000, Unit.per_mm3),
-            heme_positive_sputum_emesis_or_stool=None,
-        ),
+        RULE_SET, clear(platelets_per_mm3=HOLD_PLATELETS, heme_positive_sputum_emesis_or_stool=None)
     )
     assert result.decision is Decision.HOLD
     assert result.missing_observations == ("heme_positive_sputum_emesis_or_stool",)
@@ -361,11 +362,7 @@ META_SET = RuleSet("t-meta", "1", "t", SRC, OBSERVATIONS, RULES, meta_rules=(MET
 
 def test_count_meta_rule_fires_and_names_the_counted_rules() -> None:
     result = evaluate(
-        META_SET,
-        clear(
-            platelets_per_mm3=Quantity.of(40000, Unit.per_mm3),
-            heme_positive_sputum_emesis_or_stool=True,
-        ),
+        META_SET, clear(platelets_per_mm3=HOLD_PLATELETS, heme_positive_sputum_emesis_or_stool=True)
     )
     assert result.decision is Decision.STOP
     assert result.fired[-1].rule_id == "two-holds-stop"
@@ -376,14 +373,14 @@ def test_count_meta_rule_fires_and_names_the_counted_rules() -> None:
 def test_count_meta_rule_unassessed_when_missing_holds_could_reach_the_count() -> None:
     result = evaluate(
         META_SET,
-        clear(platelets_per_mm3=Quantity.of(40000, Unit.per_mm3), serum_creatinine_mg_per_dl=None),
+        clear(platelets_per_mm3=HOLD_PLATELETS, serum_creatinine_mg_per_dl=None),
     )
     assert result.decision is Decision.CANNOT_DECIDE
     assert "two-holds-stop" in [u.rule_id for u in result.not_assessed]
 
 
 def test_count_meta_rule_below_count_with_nothing_missing_holds() -> None:
-    result = evaluate(META_SET, clear(platelets_per_mm3=Quantity.of(40000, Unit.per_mm3)))
+    result = evaluate(META_SET, clear(platelets_per_mm3=HOLD_PLATELETS))
     assert result.decision is Decision.HOLD
 
 
@@ -432,6 +429,11 @@ def test_negative_value_is_implausible_and_names_field_and_limit() -> None:
         evaluate(RULE_SET, clear(serum_creatinine_mg_per_dl=mg_per_dl("-1")))
 
 
+def _one_hold_rule(condition: Condition) -> RuleSet:
+    """A rule set over the test observations whose only rule holds on `condition`."""
+    return RuleSet("t", "1", "t", SRC, OBSERVATIONS, (Rule("r", "R", Action.HOLD, "t", condition),))
+
+
 @pytest.mark.parametrize(
     ("build", "message"),
     [
@@ -459,25 +461,11 @@ def test_negative_value_is_implausible_and_names_field_and_limit() -> None:
             "cr-hold: unknown observation 'serum_creatinine_mg_per_dl'",
         ),
         (
-            lambda: RuleSet(
-                "t",
-                "1",
-                "t",
-                SRC,
-                OBSERVATIONS,
-                (Rule("r", "R", Action.HOLD, "t", finding(CREATININE)),),
-            ),
+            lambda: _one_hold_rule(finding(CREATININE)),
             "'is_true' cannot be used on the measurement",
         ),
         (
-            lambda: RuleSet(
-                "t",
-                "1",
-                "t",
-                SRC,
-                OBSERVATIONS,
-                (Rule("r", "R", Action.HOLD, "t", compare(FRANK_BLOOD, ">", "1")),),
-            ),
+            lambda: _one_hold_rule(compare(FRANK_BLOOD, ">", "1")),
             "'>' cannot be used on the finding",
         ),
         (lambda: RuleSet("t", "1", "t", SRC, OBSERVATIONS, ()), "has no rules"),
@@ -492,25 +480,11 @@ def test_negative_value_is_implausible_and_names_field_and_limit() -> None:
         (
             # Platelets get worse as they fall (Dutcher 2014 Table 3: "platelets < 30,000/mm³"
             # stops), so a rule reading "platelets > x" would soften as the count falls.
-            lambda: RuleSet(
-                "t",
-                "1",
-                "t",
-                SRC,
-                OBSERVATIONS,
-                (Rule("r", "R", Action.HOLD, "t", compare(PLATELETS, ">", "50000")),),
-            ),
+            lambda: _one_hold_rule(compare(PLATELETS, ">", "50000")),
             "does not read it in the direction it gets worse \\(lower\\)",
         ),
         (
-            lambda: RuleSet(
-                "t",
-                "1",
-                "t",
-                SRC,
-                OBSERVATIONS,
-                (Rule("r", "R", Action.HOLD, "t", compare(CREATININE, "==", "3")),),
-            ),
+            lambda: _one_hold_rule(compare(CREATININE, "==", "3")),
             "'==' on 'serum_creatinine_mg_per_dl' does not read it in the direction",
         ),
     ],
@@ -530,10 +504,7 @@ def test_hold_met_and_value_between_criteria_asks_for_review_and_never_give() ->
     # Dutcher 2014 Table 3: platelets 40,000 hold; 30% O₂ by mask meets no pulmonary criterion.
     result = evaluate(
         RULE_SET,
-        clear(
-            platelets_per_mm3=Quantity.of(40000, Unit.per_mm3),
-            mask_o2_percent=Quantity.of(30, Unit.percent),
-        ),
+        clear(platelets_per_mm3=HOLD_PLATELETS, mask_o2_percent=Quantity.of(30, Unit.percent)),
     )
     assert result.decision is Decision.CLINICIAN_REVIEW
     assert result.minimum_action is Action.HOLD
@@ -547,11 +518,7 @@ def test_hold_met_and_value_between_criteria_asks_for_review_and_never_give() ->
 def test_hold_reason_names_the_criteria_met() -> None:
     # Dutcher 2014 Table 3: two relative (hold) criteria.
     result = evaluate(
-        RULE_SET,
-        clear(
-            platelets_per_mm3=Quantity.of(40000, Unit.per_mm3),
-            heme_positive_sputum_emesis_or_stool=True,
-        ),
+        RULE_SET, clear(platelets_per_mm3=HOLD_PLATELETS, heme_positive_sputum_emesis_or_stool=True)
     )
     assert result.decision is Decision.HOLD
     assert result.reason == (
@@ -598,6 +565,20 @@ def test_partial_set_still_holds_and_stops() -> None:
 # A protocol's decision over several rule sets --------------------------------------------------
 
 
+def _stops_on_finding(
+    set_id: str,
+    title: str,
+    source: str,
+    spec: ObservationSpec,
+    rule_id: str,
+    system: str,
+    covers_only: str,
+) -> RuleSet:
+    """A partial rule set (version 1) of one yes/no finding whose presence stops."""
+    rule = Rule(rule_id, system, Action.STOP, "t", finding(spec.key))
+    return RuleSet(set_id, "1", title, source, (spec,), (rule,), covers_only=covers_only)
+
+
 def test_all_sets_give_only_when_every_criterion_is_assessed_and_a_complete_set_clears() -> None:
     result = evaluate_all((RULE_SET, RENAL_ONLY), clear())
     assert result.decision is Decision.GIVE
@@ -616,18 +597,12 @@ def test_the_strictest_set_decides() -> None:
     # Dutcher 2014 Table 3: platelets 40,000 hold; Betof Warner 2024 Table 2: "If persistent low
     # creatinine clearance, we generally recommend discontinuation of IL-2" stops, and prevails.
     crcl = ObservationSpec("creatinine_clearance_persistently_low", "CrCl persistently low", None)
-    stop_set = RuleSet(
-        "t-stop",
-        "1",
-        "t",
-        "Betof Warner 2024 Table 2",
-        (crcl,),
-        (Rule("crcl-stop", "Renal", Action.STOP, "t", finding(crcl.key)),),
-        covers_only="kidney function",
+    stop_set = _stops_on_finding(
+        "t-stop", "t", "Betof Warner 2024 Table 2", crcl, "crcl-stop", "Renal", "kidney function"
     )
     result = evaluate_all(
         (RULE_SET, stop_set),
-        {**clear(platelets_per_mm3=Quantity.of(40000, Unit.per_mm3)), crcl.key: True},
+        {**clear(platelets_per_mm3=HOLD_PLATELETS), crcl.key: True},
     )
     assert [e.decision for e in result.evaluations] == [Decision.HOLD, Decision.STOP]
     assert result.decision is Decision.STOP
@@ -639,15 +614,7 @@ def test_an_unanswered_criterion_of_any_set_keeps_cannot_decide() -> None:
     # The complete set has every value; the partial set's creatinine is shared, but a criterion
     # only the second set reads (a finding) is missing.
     extra = ObservationSpec("hypotension_persisting_despite_fluids", "Hypotension persists", None)
-    bp_set = RuleSet(
-        "t-bp",
-        "1",
-        "Blood pressure",
-        SRC,
-        (extra,),
-        (Rule("bp", "BP", Action.STOP, "t", finding(extra.key)),),
-        covers_only="blood pressure",
-    )
+    bp_set = _stops_on_finding("t-bp", "Blood pressure", SRC, extra, "bp", "BP", "blood pressure")
     result = evaluate_all((RULE_SET, bp_set), clear())
     assert result.decision is Decision.CANNOT_DECIDE
     assert result.decisive_missing_observations == ("hypotension_persisting_despite_fluids",)
