@@ -11,8 +11,10 @@ views redirect to the record (or re-render it with the errors), so both paths wo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F, OuterRef, QuerySet, Subquery
@@ -290,20 +292,36 @@ def _respond(
     return render(request, "patients/patient_detail.html", context)
 
 
+def _save_card_form(
+    request: HttpRequest,
+    patient: Patient,
+    card: str,
+    form: forms.Form,
+    save: Callable[[dict[str, Any]], str],
+) -> HttpResponse:
+    """A card's add form: saved by `save` (which returns what to say), or answered with the
+    form and its refusals (the form's own, then the service's)."""
+    if form.is_valid():
+        try:
+            saved = save(form.cleaned_data)
+        except InvalidInput as exc:
+            apply_service_errors(form, exc)
+        else:
+            return _respond(request, patient, card, saved=saved)
+    return _respond(request, patient, card, overrides={f"{card}_form": form})
+
+
 @require_POST
 def contact_add(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = _user(request)
     patient = _patient(request, public_id)
     require(policies.can_change_patient(user, patient), "You may not change this patient's record.")
     form = ContactForm(request.POST, prefix="contact")
-    if form.is_valid():
-        try:
-            contact = services.add_contact(patient, actor=user, data=form.cleaned_data)
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            return _respond(request, patient, "contact", saved=f"{contact.name} added.")
-    return _respond(request, patient, "contact", overrides={"contact_form": form})
+
+    def save(data: dict[str, Any]) -> str:
+        return f"{services.add_contact(patient, actor=user, data=data).name} added."
+
+    return _save_card_form(request, patient, "contact", form, save)
 
 
 @require_POST
@@ -314,14 +332,11 @@ def prior_therapy_add(request: HttpRequest, public_id: Any) -> HttpResponse:
     form = PriorTherapyForm(
         request.POST, prefix="therapy", patient=patient, today=_center_today(patient)
     )
-    if form.is_valid():
-        try:
-            therapy = services.add_prior_therapy(patient, actor=user, data=form.cleaned_data)
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            return _respond(request, patient, "prior_therapy", saved=f"{therapy} added.")
-    return _respond(request, patient, "prior_therapy", overrides={"prior_therapy_form": form})
+
+    def save(data: dict[str, Any]) -> str:
+        return f"{services.add_prior_therapy(patient, actor=user, data=data)} added."
+
+    return _save_card_form(request, patient, "prior_therapy", form, save)
 
 
 @require_POST
@@ -334,14 +349,11 @@ def consent_add(request: HttpRequest, public_id: Any) -> HttpResponse:
     form = ConsentForm(
         request.POST, prefix="consent", patient=patient, today=_center_today(patient)
     )
-    if form.is_valid():
-        try:
-            consent = services.record_consent(patient, actor=user, **form.cleaned_data)
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            return _respond(request, patient, "consent", saved=f"Consent recorded: {consent}.")
-    return _respond(request, patient, "consent", overrides={"consent_form": form})
+
+    def save(data: dict[str, Any]) -> str:
+        return f"Consent recorded: {services.record_consent(patient, actor=user, **data)}."
+
+    return _save_card_form(request, patient, "consent", form, save)
 
 
 @require_POST
@@ -392,17 +404,9 @@ def measurement_add(request: HttpRequest, public_id: Any) -> HttpResponse:
     form = MeasurementForm(
         request.POST, prefix="measurement", patient=patient, today=_center_today(patient)
     )
-    if form.is_valid():
-        try:
-            measurement = services.record_measurement(patient, actor=user, **form.cleaned_data)
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            return _respond(
-                request,
-                patient,
-                "measurement",
-                saved=f"Measurement recorded: {measurement.weight_kg} kg, "
-                f"{measurement.height_cm} cm.",
-            )
-    return _respond(request, patient, "measurement", overrides={"measurement_form": form})
+
+    def save(data: dict[str, Any]) -> str:
+        measurement = services.record_measurement(patient, actor=user, **data)
+        return f"Measurement recorded: {measurement.weight_kg} kg, {measurement.height_cm} cm."
+
+    return _save_card_form(request, patient, "measurement", form, save)
