@@ -15,6 +15,7 @@ from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.utils import timezone
 
 from tilcare.audit import regulated
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import canonical_json, content_hash, event_hash, snapshot, to_jsonable
 from tilcare.audit.models import AuditChainHead, AuditEvent, Signature
 from tilcare.core.errors import InvalidInput
@@ -119,7 +120,7 @@ def _row_digests(obj: models.Model, extra: Mapping[str, str] | None) -> str:
 
 
 def record_event(
-    action: str,
+    action: Action,
     obj: models.Model,
     *,
     actor: Actor | None,
@@ -156,7 +157,7 @@ def record_event(
 
 
 def _append_event(
-    action: str,
+    action: Action,
     obj: models.Model,
     *,
     actor: Actor | None,
@@ -170,6 +171,8 @@ def _append_event(
 ) -> AuditEvent:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event() must be called inside the service's transaction.")
+    if action not in Action.values:
+        raise ValueError(f"“{action}” is not an audit action: name it in tilcare.audit.actions.")
     if occurred_at is None:
         occurred_at = now
     else:
@@ -182,7 +185,7 @@ def _append_event(
         "recorded_at": now,
         "actor_id": actor.pk if actor is not None else None,
         "actor_label": actor.printed_name if actor is not None else "system",
-        "action": action,
+        "action": str(Action(action).value),
         "object_type": object_type_of(obj),
         "object_id": _object_id_of(obj),
         "object_repr": str(obj)[:200],
@@ -235,7 +238,7 @@ def sign_record(
         # The signature row points at its event, so the event vouches for it in advance: the
         # digest of the row about to be written (regulated.SIGNATURE_KEY).
         event = _append_event(
-            "signature.sign",
+            Action.SIGNATURE_SIGN,
             record,
             actor=actor,
             before=None,
@@ -281,7 +284,7 @@ def record_change(
     )
 
 
-BASELINE_ACTION = "audit.records.baseline"
+BASELINE_ACTION = Action.RECORDS_BASELINE
 BASELINE_REASON = (
     "Content of the records kept before each audit event vouched for the records it wrote, as "
     "found when the trail began to vouch for them."

@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import connections, transaction
 from django.db.models import QuerySet
 
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import EVENT_HASH_FIELDS, event_hash
 from tilcare.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from tilcare.audit.selectors import ChainReport, verify_chain
@@ -104,7 +105,7 @@ def test_an_event_committed_while_verification_runs_is_not_reported_missing(even
         yield from original_iterator(queryset, *args, **kwargs)
         if queryset.model is AuditEvent:
             with transaction.atomic():
-                record_event("test.concurrent", subject, actor=None, reason="written meanwhile")
+                record_event(Action.PATIENT_UPDATE, subject, actor=None, reason="written meanwhile")
 
     monkeypatch.setattr(QuerySet, "iterator", iterator_then_concurrent_write)
 
@@ -282,7 +283,7 @@ def test_two_concurrent_writers_keep_one_unbroken_chain():
             start.wait()
             for i in range(50):
                 with transaction.atomic():
-                    record_event("test.concurrent", subject, actor=None, reason=f"{name}-{i}")
+                    record_event(Action.PATIENT_UPDATE, subject, actor=None, reason=f"{name}-{i}")
         except BaseException as error:  # surfaced in the main thread below
             failures.append(error)
         finally:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import label_of
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.audit.selectors import list_events_for_subject
 from tilcare.audit.services import signature_is_valid
@@ -67,28 +68,6 @@ _PATIENT_REQUIREMENTS = {
     "consent_tissue": ("consents", "Record consent"),
 }
 
-# Audit actions in words; unknown actions are shown by their code.
-ACTION_LABELS = {
-    "journey.open": "Journey opened",
-    "journey.advance": "Stage advanced",
-    "journey.withdraw": "Journey withdrawn",
-    "journey.remanufacture": "Re-manufacture started",
-    "journey.milestone.record": "Milestone recorded",
-    "journey.milestone.void": "Milestone voided",
-    "journey.plan": "Plan changed",
-    "journey.facility.change": "Manufacturing facility changed",
-    "journey.eligibility.save": "Eligibility checklist saved",
-    "journey.eligibility.amend": "Signed eligibility checklist amended",
-    "journey.task.complete": "Task completed",
-    "signature.sign": "Signed",
-    "patient.create": "Patient registered",
-    "patient.update": "Patient details changed",
-    "patient.contact.add": "Contact added",
-    "patient.prior_therapy.add": "Prior therapy added",
-    "patient.consent.record": "Consent recorded",
-    "patient.consent.withdraw": "Consent withdrawn",
-    "patient.measurement.record": "Height and weight recorded",
-}
 # Keys that only link records together; they add noise to a diff a person reads.
 _DIFF_HIDDEN = frozenset({"public_id", "journey", "patient", "record_hash", "content", "center"})
 _DIFF_VALUE_MAX = 80
@@ -244,7 +223,7 @@ class _ValueFormatter:
 
 
 def _audit_row(event: AuditEvent, patient_id: str, fmt: _ValueFormatter) -> AuditRow:
-    label = ACTION_LABELS.get(event.action, event.action)
+    label = label_of(event.action)
     before, after = event.before, event.after or {}
     about_patient = event.subject_id == patient_id
     if event.action == "signature.sign":
