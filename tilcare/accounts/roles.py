@@ -47,6 +47,14 @@ class Perm(StrEnum):
     # Manufacturing capacity: the facility keeps its slots, the center books them.
     MANAGE_SLOTS = "manufacturing.manage_slots"
     BOOK_SLOT = "manufacturing.book_slot"
+    # The batch record at the facility: the technologist performs the process, QA reviews and
+    # releases it (QA does not perform what it reviews), the treating physician acknowledges a
+    # release under exception.
+    RECORD_BATCH = "manufacturing.record_batch"
+    END_BATCH = "manufacturing.end_batch"
+    RELEASE_BATCH = "manufacturing.release_batch"
+    MANAGE_RELEASE_SPECIFICATIONS = "manufacturing.manage_release_specifications"
+    ACKNOWLEDGE_RELEASE_EXCEPTION = "manufacturing.acknowledge_release_exception"
     USE_CLINICAL_CALCULATORS = "calculators.use_clinical"
     USE_MANUFACTURING_CALCULATORS = "calculators.use_manufacturing"
 
@@ -118,6 +126,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.USE_MANUFACTURING_CALCULATORS,
             Perm.ACKNOWLEDGE_IDENTITY_ALERT,
             Perm.BOOK_SLOT,
+            Perm.ACKNOWLEDGE_RELEASE_EXCEPTION,
         }
     ),
     Role.NURSE: frozenset(
@@ -151,8 +160,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.MANAGE_CENTER,
         }
     ),
-    Role.MANUFACTURING_TECH: frozenset(_FACILITY | {Perm.MANAGE_SLOTS}),
-    Role.QA_REVIEWER: frozenset(_FACILITY | {Perm.ACKNOWLEDGE_IDENTITY_ALERT}),
+    Role.MANUFACTURING_TECH: frozenset(
+        _FACILITY | {Perm.MANAGE_SLOTS, Perm.RECORD_BATCH, Perm.END_BATCH}
+    ),
+    Role.QA_REVIEWER: frozenset(
+        _FACILITY
+        | {
+            Perm.ACKNOWLEDGE_IDENTITY_ALERT,
+            Perm.END_BATCH,
+            Perm.RELEASE_BATCH,
+            Perm.MANAGE_RELEASE_SPECIFICATIONS,
+        }
+    ),
     Role.PATIENT: frozenset({Perm.VIEW_OWN_RECORD}),
 }
 

@@ -38,19 +38,17 @@ from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Shipment
 from tilcare.identity.services import alerts as alert_services
 from tilcare.identity.services import items as item_services
 from tilcare.identity.services import shipments as shipment_services
-from tilcare.journey import custody, release
 from tilcare.journey import services as journey_services
 from tilcare.journey.choices import BOOK_SLOT_TASK, TaskStatus
 from tilcare.journey.models import Journey, Task
-from tilcare.manufacturing import (
-    batch_services,
-    release_formulation,
-    release_services,
-    threshold_services,
-)
-from tilcare.manufacturing import services as capacity_services
+from tilcare.journey.services import custody, release
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ProductBag
+from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.services import formulation as release_formulation
+from tilcare.manufacturing.services import release as release_services
+from tilcare.manufacturing.services import slots as capacity_services
+from tilcare.manufacturing.services import thresholds as threshold_services
 
 Moment = Callable[[int, int, int], dt.datetime]
 
@@ -468,16 +466,16 @@ class Chain:
         from_party: str,
         to_party: str,
     ) -> None:
-        result = custody.record_handoff(
+        scan = custody.scan_request(
             self.journey,
-            step=step,
-            scanned_text=item.item_id,
-            actor=actor,
+            step,
+            item.item_id,
             from_party=from_party,
             to_party=to_party,
-            now=when,
+            occurred_at=when,
             late_entry_reason=LATE_ENTRY_REASON,
         )
+        result = custody.record_handoff(self.journey, scan, actor=actor)
         assert result.accepted, result.event.message
 
     def _shipment_carrying(self, kind: ItemKind) -> Shipment:

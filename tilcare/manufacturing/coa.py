@@ -37,14 +37,14 @@ from tilcare.identity.labels import AUTOLOGOUS_STATEMENT
 from tilcare.identity.models import Item
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ProductBag, QaDisposition, ReleaseSpecification
-from tilcare.manufacturing.release_formulation import (
+from tilcare.manufacturing.services.formulation import (
     cells_e9_text,
     dose_check,
     dose_specification,
     plain,
     protocol_of,
 )
-from tilcare.manufacturing.release_services import REQUIRED_TESTS, signature_valid
+from tilcare.manufacturing.services.release import REQUIRED_TESTS, signature_valid
 
 RELEASED_STATUSES = frozenset({BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION})
 

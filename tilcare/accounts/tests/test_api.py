@@ -89,7 +89,9 @@ def test_me_for_a_facility_technologist_lists_only_the_coi_view():
         "identity.record_custody",
         "identity.view_custody",
         "journey.view_coi_only",
+        "manufacturing.end_batch",
         "manufacturing.manage_slots",
+        "manufacturing.record_batch",
     ]
 
 

@@ -26,7 +26,6 @@ from tilcare.identity.shipment_status import late_shipments
 from tilcare.journey import services as journey_services
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.models import Journey, Milestone
-from tilcare.manufacturing.batch_forecast import batch_forecast, stored_thresholds
 from tilcare.manufacturing.choices import BatchStatus, Disposition
 from tilcare.manufacturing.models import (
     Batch,
@@ -38,7 +37,8 @@ from tilcare.manufacturing.models import (
     RepCount,
     SlotBooking,
 )
-from tilcare.manufacturing.release_services import signature_valid
+from tilcare.manufacturing.selectors.forecast import batch_forecast, stored_thresholds
+from tilcare.manufacturing.services.release import signature_valid
 
 pytestmark = pytest.mark.django_db
 

@@ -27,9 +27,9 @@ from tilcare.demo.people import PATIENTS, REMANUFACTURE_DELAY_DAYS, STAGE_DAY, P
 from tilcare.journey import selectors
 from tilcare.journey.choices import STAGE_TASKS, Stage, TaskStatus, TaskTemplate
 from tilcare.journey.models import Journey, Task
-from tilcare.manufacturing.batch_selectors import days_in_status
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch, RepCount, TissueReceipt
+from tilcare.manufacturing.selectors.batches import days_in_status
 
 pytestmark = pytest.mark.django_db
 

@@ -29,9 +29,9 @@ from tilcare.accounts.models import User
 from tilcare.core.timeutil import local_today
 from tilcare.identity.choices import ITEM_CODES, ItemKind
 from tilcare.identity.models import Item
-from tilcare.journey import custody
 from tilcare.journey.choices import Protocol, Stage
 from tilcare.journey.models import Journey
+from tilcare.journey.services import custody
 from tilcare.journey.tests.factories import (
     CareTeam,
     make_team,
@@ -39,9 +39,9 @@ from tilcare.journey.tests.factories import (
     prepare_for,
     walk_to,
 )
-from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch
+from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.tests.factories import coi_number
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory

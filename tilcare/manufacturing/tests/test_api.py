@@ -16,8 +16,8 @@ from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.clients import client_for
 from tilcare.journey.tests.factories import open_journey_for
-from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
+from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.tests.factories import (
     BookingFactory,
     SlotFactory,
@@ -103,7 +103,7 @@ def test_a_center_sees_counts_and_only_its_own_bookings(team, slot):
 
 def test_a_facility_sees_its_slots_by_coi_and_no_patient_identity(team, journey, slot):
     # Given the journey booked into the facility's slot, and another facility's slot
-    services.book_slot(
+    slot_services.book_slot(
         slot,
         coi_din=journey.coi_din,
         coi_check=journey.coi_check,
@@ -337,7 +337,7 @@ def test_the_center_lists_and_cancels_its_booking(team, slot):
 
 def test_the_facility_does_not_see_a_reason_the_center_wrote(team, slot):
     booking = BookingFactory(slot=slot, center=team.center, coi=coi_number(1))
-    services.cancel_booking(booking, actor=team.navigator, reason="Ms Lindqvist is unwell")
+    slot_services.cancel_booking(booking, actor=team.navigator, reason="Ms Lindqvist is unwell")
 
     response = client_for(team.manufacturing_tech).get(BOOKINGS, {"include_cancelled": "true"})
 
@@ -370,15 +370,15 @@ def test_cancelling_without_a_reason_is_422(team, slot):
 
 def test_no_facility_answer_carries_patient_identity(team, journey, slot):
     # Given the journey booked into the facility's slot, cancelled once and booked again
-    first = services.book_slot(
+    first = slot_services.book_slot(
         slot,
         coi_din=journey.coi_din,
         coi_check=journey.coi_check,
         center=team.center,
         actor=team.navigator,
     )
-    services.cancel_booking(first, actor=team.navigator, reason="Theodora Lindqvist MRN004512")
-    booking = services.book_slot(
+    slot_services.cancel_booking(first, actor=team.navigator, reason="Theodora Lindqvist MRN004512")
+    booking = slot_services.book_slot(
         slot,
         coi_din=journey.coi_din,
         coi_check=journey.coi_check,

@@ -11,9 +11,9 @@ from django.test import Client
 
 from tilcare.core.errors import InvalidInput
 from tilcare.core.validation import WHOLE_NUMBER
-from tilcare.manufacturing.batch_forecast import parse_thresholds
-from tilcare.manufacturing.batch_forms import ThresholdsForm
 from tilcare.manufacturing.choices import BatchStatus
+from tilcare.manufacturing.forms import ThresholdsForm
+from tilcare.manufacturing.selectors.forecast import parse_thresholds
 from tilcare.manufacturing.tests.batch_factories import (
     THRESHOLDS,
     count_time,

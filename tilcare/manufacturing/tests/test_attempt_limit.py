@@ -16,8 +16,8 @@ from tilcare.identity.services import items as item_services
 from tilcare.identity.tests.factories import DESCRIPTION, coi_of
 from tilcare.journey import guards
 from tilcare.journey.choices import Stage
-from tilcare.manufacturing import services
-from tilcare.manufacturing.schemas import BookingIn
+from tilcare.manufacturing.schemas.slots import BookingIn
+from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.tests.batch_factories import open_batch_at
 from tilcare.manufacturing.tests.factories import coi_number
 
@@ -60,7 +60,7 @@ def test_an_item_takes_the_last_attempt_and_refuses_the_next(team, journey):
 def test_a_booking_refuses_the_same_attempt(team, slot):
     din, check = coi_number(1)
     with pytest.raises(InvalidInput) as refused:
-        services.book_slot(
+        slot_services.book_slot(
             slot,
             coi_din=din,
             coi_check=check,

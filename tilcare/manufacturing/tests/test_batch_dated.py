@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput
-from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import BatchTransition
+from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.tests.batch_factories import fresh, open_batch_at
 
 pytestmark = pytest.mark.django_db

@@ -16,10 +16,12 @@ from django.db import connection
 from django.urls import reverse
 
 from tilcare.core.errors import InvalidInput
-from tilcare.journey import custody
-from tilcare.manufacturing import batch_services, release_services
+from tilcare.journey.services import custody
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch
+from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.services import formulation
+from tilcare.manufacturing.services import release as release_services
 from tilcare.manufacturing.tests.batch_factories import (
     fresh,
     open_batch_at,
@@ -143,7 +145,7 @@ def test_a_formulation_entered_later_may_be_dated_after_the_opening_before_the_e
     formulated = scene.batch.opened_at + dt.timedelta(days=12)
     assert formulated < scene.batch.created_at
 
-    bags = release_services.record_formulation(
+    bags = formulation.record_formulation(
         scene.batch,
         bags=BAGS,
         storage_temperature=STORAGE,
@@ -158,7 +160,7 @@ def test_a_formulation_entered_later_may_be_dated_after_the_opening_before_the_e
 def test_a_release_test_dated_before_the_batch_was_opened_is_refused_on_its_field():
     scene = make_scene()
     set_specs(scene)
-    release_services.record_formulation(
+    formulation.record_formulation(
         scene.batch, bags=BAGS, storage_temperature=STORAGE, actor=scene.team.manufacturing_tech
     )
     opened = scene.batch.opened_at

@@ -17,10 +17,8 @@ from django.utils import timezone
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied, TransitionBlocked
-from tilcare.journey import custody
 from tilcare.journey.choices import Protocol
-from tilcare.manufacturing import batch_services
-from tilcare.manufacturing.batch_forecast import THRESHOLD_NOT_SET, batch_forecast
+from tilcare.journey.services import custody
 from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
 from tilcare.manufacturing.models import (
     Batch,
@@ -30,6 +28,8 @@ from tilcare.manufacturing.models import (
     RepCount,
     TissueReceipt,
 )
+from tilcare.manufacturing.selectors.forecast import THRESHOLD_NOT_SET, batch_forecast
+from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.tests.batch_factories import (
     REP_DAYS_AGO,
     THRESHOLDS,

@@ -20,7 +20,6 @@ from playwright.sync_api import expect
 from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.browser import sign_in
 from tilcare.core.tests.clients import client_for
-from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
     Batch,
@@ -33,6 +32,7 @@ from tilcare.manufacturing.models import (
     TissueReceipt,
 )
 from tilcare.manufacturing.reactivity_csv import HEADER_TEXT
+from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.tests.batch_factories import (
     REP_DAYS_AGO,
     SCREEN_CSV,

@@ -20,9 +20,12 @@ from tilcare.core.errors import InvalidInput
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.items import create_item
 from tilcare.journey.models import Task
-from tilcare.manufacturing import batch_services, release_services, threshold_services
 from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, Culture
+from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.services import formulation
+from tilcare.manufacturing.services import release as release_services
+from tilcare.manufacturing.services import thresholds as threshold_services
 from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
     THRESHOLDS,
@@ -270,7 +273,7 @@ def test_a_harvest_plan_made_at_the_rep_start_is_dated_then_and_counted_from_tha
 
 
 def test_a_formulation_entered_later_dates_its_bags_items_and_the_harvest_then(in_rep, team):
-    release_services.record_formulation(
+    formulation.record_formulation(
         in_rep,
         bags=[
             (Decimal("250.0"), Decimal(9_000_000_000)),
@@ -296,11 +299,11 @@ def test_a_formulation_entered_later_dates_its_bags_items_and_the_harvest_then(i
 
 def test_a_release_test_entered_later_dates_it_and_the_move_to_release_testing(in_rep, team):
     tech = team.manufacturing_tech
-    release_services.set_release_specification(
+    formulation.set_release_specification(
         facility=team.facility, protocol_id="lifileucel_us", test=ReleaseTestKind.VIABILITY,
         actor=team.qa_reviewer, minimum=Decimal(70), unit="%",
     )  # fmt: skip
-    release_services.record_formulation(
+    formulation.record_formulation(
         in_rep, bags=[(Decimal("250.0"), Decimal(9_000_000_000))],
         storage_temperature="≤ −150 °C (vapor phase of liquid nitrogen)", actor=tech,
         formulated_at=FORMULATED,
@@ -342,7 +345,7 @@ def test_qa_s_thresholds_and_a_specification_set_earlier_are_dated_then(team):
     threshold_services.set_facility_thresholds(
         team.facility, actor=team.qa_reviewer, values=THRESHOLDS, occurred_at=set_at
     )
-    release_services.set_release_specification(
+    formulation.set_release_specification(
         facility=team.facility, protocol_id="lifileucel_us", test=ReleaseTestKind.VIABILITY,
         actor=team.qa_reviewer, minimum=Decimal(70), unit="%", occurred_at=set_at,
     )  # fmt: skip
@@ -353,7 +356,7 @@ def test_qa_s_thresholds_and_a_specification_set_earlier_are_dated_then(team):
 
 def test_a_specification_set_after_now_is_refused_on_its_field(team):
     with pytest.raises(InvalidInput) as refused:
-        release_services.set_release_specification(
+        formulation.set_release_specification(
             facility=team.facility, protocol_id="lifileucel_us", test=ReleaseTestKind.VIABILITY,
             actor=team.qa_reviewer, minimum=Decimal(70), unit="%",
             occurred_at=NOW + dt.timedelta(minutes=1),

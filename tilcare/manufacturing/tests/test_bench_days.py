@@ -16,9 +16,9 @@ import time_machine
 from tilcare.accounts.models import Organization
 from tilcare.core.errors import InvalidInput
 from tilcare.core.timeutil import local_moment, local_today
-from tilcare.manufacturing import batch_services
-from tilcare.manufacturing.batch_selectors import days_in_status
 from tilcare.manufacturing.choices import BatchStatus
+from tilcare.manufacturing.selectors.batches import days_in_status
+from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.tests.batch_factories import fresh, open_test_batch, walk_batch
 
 pytestmark = pytest.mark.django_db

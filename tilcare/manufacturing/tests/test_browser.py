@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tilcare.core.tests.browser import sign_in as shared_sign_in
 from tilcare.journey.tests.factories import make_team, open_journey_for
 from tilcare.manufacturing.models import SlotBooking
-from tilcare.manufacturing.services import day_text
+from tilcare.manufacturing.services.slots import day_text
 from tilcare.manufacturing.tests.factories import BookingFactory, SlotFactory, coi_number
 from tilcare.patients.tests.factories import (
     CenterFactory,

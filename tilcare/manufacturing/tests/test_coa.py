@@ -10,8 +10,9 @@ import zlib
 
 import pytest
 
-from tilcare.manufacturing import coa, release_services
+from tilcare.manufacturing import coa
 from tilcare.manufacturing.choices import Disposition, ReleaseTestKind
+from tilcare.manufacturing.services import release as release_services
 from tilcare.manufacturing.tests.test_release_services import (
     FAILING_VIABILITY,
     IDENTITY,

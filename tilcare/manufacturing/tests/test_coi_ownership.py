@@ -17,8 +17,8 @@ from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import Conflict
 from tilcare.core.tests.clients import client_for
 from tilcare.journey.tests.factories import make_team
-from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
+from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.tests.factories import coi_number
 from tilcare.patients.tests.factories import CenterFactory
 
@@ -52,7 +52,7 @@ def test_a_center_without_a_fin_cannot_book_a_place_for_another_centers_coi(jour
 
     # When Lakeside's navigator books a place for Riverside's COI
     with pytest.raises(Conflict) as refused:
-        services.book_slot(
+        slot_services.book_slot(
             slot,
             coi_din=journey.coi_din,
             coi_check=journey.coi_check,
@@ -104,7 +104,7 @@ def test_a_coi_no_journey_carries_is_not_a_center_without_a_fins_to_book(slot, n
     before = counts()
 
     with pytest.raises(Conflict):
-        services.book_slot(
+        slot_services.book_slot(
             slot, coi_din=din, coi_check=check, center=no_fin.center, actor=no_fin.navigator
         )
 
@@ -114,7 +114,7 @@ def test_a_coi_no_journey_carries_is_not_a_center_without_a_fins_to_book(slot, n
 def test_the_real_center_then_still_books_its_coi(team, journey, slot, no_fin):
     # Given Lakeside's refused attempt on Riverside's COI
     with pytest.raises(Conflict):
-        services.book_slot(
+        slot_services.book_slot(
             slot,
             coi_din=journey.coi_din,
             coi_check=journey.coi_check,

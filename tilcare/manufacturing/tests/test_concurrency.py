@@ -17,9 +17,9 @@ from django.db import connections
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput
 from tilcare.journey.tests.factories import make_team
-from tilcare.manufacturing import services
 from tilcare.manufacturing.models import SlotBooking
-from tilcare.manufacturing.services import day_text
+from tilcare.manufacturing.services import slots as slot_services
+from tilcare.manufacturing.services.slots import day_text
 from tilcare.manufacturing.tests.factories import BookingFactory, SlotFactory, coi_number
 from tilcare.patients.tests.factories import UserFactory
 
@@ -40,7 +40,9 @@ def race(slot, center, bookers: list[tuple]) -> list[str]:
         din, check = coi_number(sequence)
         try:
             start.wait()
-            services.book_slot(target, coi_din=din, coi_check=check, center=center, actor=actor)
+            slot_services.book_slot(
+                target, coi_din=din, coi_check=check, center=center, actor=actor
+            )
             outcomes.append("booked")
         except InvalidInput as refused:
             outcomes.extend(message for messages in refused.errors.values() for message in messages)

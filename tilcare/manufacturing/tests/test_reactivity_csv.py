@@ -12,7 +12,6 @@ import pytest
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
-from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import ReactivityImport, ReactivityReading
 from tilcare.manufacturing.reactivity_csv import (
@@ -21,6 +20,7 @@ from tilcare.manufacturing.reactivity_csv import (
     ScreenRow,
     parse_reactivity_csv,
 )
+from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
     open_test_batch,

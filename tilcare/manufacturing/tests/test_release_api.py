@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from tilcare.accounts.services import issue_api_token
 from tilcare.core.tests.clients import client_for
-from tilcare.manufacturing import release_services
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import ProductBag, ReleaseTest
+from tilcare.manufacturing.services import release as release_services
 from tilcare.manufacturing.tests.test_release_services import (
     IDENTITY,
     STORAGE,

@@ -24,7 +24,6 @@ from tilcare.identity.services.items import create_item
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
 from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for, walk_to
-from tilcare.manufacturing import release_services
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import (
     Batch,
@@ -35,6 +34,8 @@ from tilcare.manufacturing.models import (
     ReleaseTest,
     RepCount,
 )
+from tilcare.manufacturing.services import formulation
+from tilcare.manufacturing.services import release as release_services
 from tilcare.patients.tests.factories import (
     TEST_PASSWORD,
     CenterFactory,
@@ -132,7 +133,7 @@ def fresh(batch: Batch) -> Batch:
 
 def set_specs(scene: Scene) -> None:
     for test, values in SPECS.items():
-        release_services.set_release_specification(
+        formulation.set_release_specification(
             facility=scene.team.facility,
             protocol_id="lifileucel_us",
             test=test,
@@ -142,7 +143,7 @@ def set_specs(scene: Scene) -> None:
 
 
 def formulate(scene: Scene, bags: list[tuple[Decimal, Decimal]] = BAGS) -> list[ProductBag]:
-    return release_services.record_formulation(
+    return formulation.record_formulation(
         scene.batch, bags=bags, storage_temperature=STORAGE, actor=scene.team.manufacturing_tech
     )
 
@@ -198,7 +199,7 @@ def scene() -> Scene:
 
 def test_qa_sets_a_numeric_specification(scene):
     # When the facility's QA reviewer sets viability at 70 % or more
-    spec = release_services.set_release_specification(
+    spec = formulation.set_release_specification(
         facility=scene.team.facility,
         protocol_id="lifileucel_us",
         test=K.VIABILITY,
@@ -216,7 +217,7 @@ def test_qa_sets_a_numeric_specification(scene):
 def test_changing_a_specification_keeps_one_row_with_its_before_and_after(scene):
     set_specs(scene)
 
-    release_services.set_release_specification(
+    formulation.set_release_specification(
         facility=scene.team.facility,
         protocol_id="lifileucel_us",
         test=K.ENDOTOXIN,
@@ -241,7 +242,7 @@ def test_only_the_facility_qa_sets_specifications(scene, who):
     before = counts()
 
     with pytest.raises(PermissionDenied):
-        release_services.set_release_specification(
+        formulation.set_release_specification(
             facility=scene.team.facility,
             protocol_id="lifileucel_us",
             test=K.VIABILITY,
@@ -294,7 +295,7 @@ def test_a_specification_that_cannot_judge_is_refused_naming_the_field(
     before = counts()
 
     with pytest.raises(InvalidInput) as refused:
-        release_services.set_release_specification(
+        formulation.set_release_specification(
             facility=scene.team.facility,
             protocol_id="lifileucel_us",
             actor=scene.team.qa_reviewer,
@@ -307,7 +308,7 @@ def test_a_specification_that_cannot_judge_is_refused_naming_the_field(
 
 def test_an_unknown_protocol_is_refused(scene):
     with pytest.raises(InvalidInput) as refused:
-        release_services.set_release_specification(
+        formulation.set_release_specification(
             facility=scene.team.facility,
             protocol_id="lifileucel-us-2024",
             test=K.VIABILITY,
@@ -356,7 +357,7 @@ def test_formulation_without_a_storage_temperature_is_refused(scene):
     before = counts()
 
     with pytest.raises(InvalidInput) as refused:
-        release_services.record_formulation(
+        formulation.record_formulation(
             scene.batch, bags=BAGS, storage_temperature="", actor=scene.team.manufacturing_tech
         )
 
@@ -371,7 +372,7 @@ def test_impossible_bags_are_refused_naming_each_bag(scene):
     before = counts()
 
     with pytest.raises(InvalidInput) as refused:
-        release_services.record_formulation(
+        formulation.record_formulation(
             scene.batch,
             bags=[(Decimal("-5"), Decimal(10**9)), (Decimal("100.0"), Decimal(0))],
             storage_temperature=STORAGE,
@@ -387,7 +388,7 @@ def test_impossible_bags_are_refused_naming_each_bag(scene):
 
 def test_more_bags_than_the_limit_are_refused(scene):
     with pytest.raises(InvalidInput) as refused:
-        release_services.record_formulation(
+        formulation.record_formulation(
             scene.batch,
             bags=[(Decimal(100), Decimal(10**9))] * 9,
             storage_temperature=STORAGE,
@@ -401,7 +402,7 @@ def test_qa_does_not_formulate(scene):
     before = counts()
 
     with pytest.raises(PermissionDenied):
-        release_services.record_formulation(
+        formulation.record_formulation(
             scene.batch, bags=BAGS, storage_temperature=STORAGE, actor=scene.team.qa_reviewer
         )
 
@@ -413,7 +414,7 @@ def test_the_formulation_is_recorded_once(scene):
     before = counts()
 
     with pytest.raises(InvalidInput) as refused:
-        release_services.record_formulation(
+        formulation.record_formulation(
             fresh(scene.batch),
             bags=BAGS,
             storage_temperature=STORAGE,

@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tilcare.audit.models import AuditEvent
-from tilcare.manufacturing import release_services
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import ProductBag, ReleaseSpecification, ReleaseTest
+from tilcare.manufacturing.services import release as release_services
 from tilcare.manufacturing.tests.test_release_services import (
     IDENTITY,
     SPECS,

@@ -16,9 +16,9 @@ import pytest
 from tilcare.accounts.choices import CENTER_ROLES, Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
-from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
-from tilcare.manufacturing.services import SlotFull, day_text
+from tilcare.manufacturing.services import slots as slot_services
+from tilcare.manufacturing.services.slots import SlotFull, day_text
 from tilcare.manufacturing.tests.factories import (
     BookingFactory,
     SlotFactory,
@@ -48,7 +48,7 @@ def counts() -> tuple[int, int, int, int]:
 
 def book(slot, team, sequence: int = 1, *, actor=None, attempt: int = 1) -> SlotBooking:
     din, check = coi_number(sequence)
-    return services.book_slot(
+    return slot_services.book_slot(
         slot,
         coi_din=din,
         coi_check=check,
@@ -107,7 +107,7 @@ def test_facility_staff_may_not_book(team, slot, role):
     before = counts()
 
     with pytest.raises(PermissionDenied):
-        services.book_slot(
+        slot_services.book_slot(
             slot,
             coi_din=coi_number(1)[0],
             coi_check=coi_number(1)[1],
@@ -157,7 +157,7 @@ def test_a_full_slot_is_refused_with_the_reason_and_nothing_written(team, slot):
 def test_a_cancelled_booking_frees_its_place(team):
     one_place = SlotFactory(facility=team.facility, capacity=1)
     first = book(one_place, team, 1)
-    services.cancel_booking(first, actor=team.navigator, reason="Resection postponed")
+    slot_services.cancel_booking(first, actor=team.navigator, reason="Resection postponed")
 
     second = book(one_place, team, 2)
 
@@ -242,7 +242,7 @@ def test_a_wrong_check_character_is_refused(team, slot):
 
     # When it is booked with "Z"
     with pytest.raises(InvalidInput) as refused:
-        services.book_slot(
+        slot_services.book_slot(
             slot, coi_din=din, coi_check="Z", center=team.center, actor=team.navigator
         )
 
@@ -258,7 +258,7 @@ def test_a_wrong_check_character_is_refused(team, slot):
 
 def test_a_malformed_coi_is_refused(team, slot):
     with pytest.raises(InvalidInput) as refused:
-        services.book_slot(
+        slot_services.book_slot(
             slot, coi_din="W12342600", coi_check="A", center=team.center, actor=team.navigator
         )
 
@@ -275,7 +275,7 @@ def test_a_coi_of_another_fin_is_refused(team, slot):
     din, check = coi_number(1, fin="X9876")
 
     with pytest.raises(InvalidInput) as refused:
-        services.book_slot(
+        slot_services.book_slot(
             slot, coi_din=din, coi_check=check, center=team.center, actor=team.navigator
         )
 
@@ -291,7 +291,7 @@ def test_a_coi_of_another_fin_is_refused(team, slot):
 def test_a_coi_typed_with_spaces_and_lower_case_is_read(team, slot):
     din, check = coi_number(1)
 
-    booking = services.book_slot(
+    booking = slot_services.book_slot(
         slot,
         coi_din=f" {din[:5].lower()} {din[5:7]} {din[7:]} ",
         coi_check=check.lower(),
@@ -321,7 +321,7 @@ def test_an_attempt_outside_1_to_9_is_refused(team, slot, attempt):
 def test_the_center_cancels_with_a_reason_and_an_audit_event(team, slot):
     booking = book(slot, team, 1)
 
-    services.cancel_booking(booking, actor=team.physician, reason="Resection moved to June")
+    slot_services.cancel_booking(booking, actor=team.physician, reason="Resection moved to June")
 
     booking.refresh_from_db()
     assert booking.cancelled_by == team.physician
@@ -338,7 +338,7 @@ def test_the_center_cancels_with_a_reason_and_an_audit_event(team, slot):
 def test_the_slots_facility_may_cancel_a_booking(team, slot):
     booking = book(slot, team, 1)
 
-    services.cancel_booking(booking, actor=team.manufacturing_tech, reason="Cleanroom closed")
+    slot_services.cancel_booking(booking, actor=team.manufacturing_tech, reason="Cleanroom closed")
 
     booking.refresh_from_db()
     assert booking.cancelled_by == team.manufacturing_tech
@@ -349,7 +349,7 @@ def test_cancelling_needs_a_reason(team, slot):
     before = counts()
 
     with pytest.raises(InvalidInput) as refused:
-        services.cancel_booking(booking, actor=team.navigator, reason="  ")
+        slot_services.cancel_booking(booking, actor=team.navigator, reason="  ")
 
     assert refused.value.errors == {"reason": ["Reason for cancelling is required."]}
     assert counts() == before
@@ -366,7 +366,7 @@ def test_those_who_may_not_cancel_are_refused(team, slot, who):
     before = counts()
 
     with pytest.raises(PermissionDenied):
-        services.cancel_booking(booking, actor=user, reason="No")
+        slot_services.cancel_booking(booking, actor=user, reason="No")
 
     assert counts() == before
 
@@ -375,12 +375,12 @@ def test_a_booking_cancelled_a_moment_ago_says_so(team, slot):
     # Given a booking a colleague has just cancelled (this copy was read before that)
     booking = book(slot, team, 1)
     stale = SlotBooking.objects.get(pk=booking.pk)
-    services.cancel_booking(booking, actor=team.physician, reason="Postponed")
+    slot_services.cancel_booking(booking, actor=team.physician, reason="Postponed")
     before = counts()
 
     # When it is cancelled again from the stale copy
     with pytest.raises(InvalidInput) as refused:
-        services.cancel_booking(stale, actor=team.navigator, reason="Again")
+        slot_services.cancel_booking(stale, actor=team.navigator, reason="Again")
 
     # Then the refusal says so and the first cancellation stands
     assert refused.value.errors == {"__all__": ["This booking was already cancelled."]}
@@ -389,10 +389,12 @@ def test_a_booking_cancelled_a_moment_ago_says_so(team, slot):
 
 
 def test_a_cancelled_booking_is_not_offered_for_cancelling(team, slot):
-    booking = services.cancel_booking(book(slot, team, 1), actor=team.navigator, reason="Moved")
+    booking = slot_services.cancel_booking(
+        book(slot, team, 1), actor=team.navigator, reason="Moved"
+    )
 
     with pytest.raises(PermissionDenied):
-        services.cancel_booking(booking, actor=team.navigator, reason="Again")
+        slot_services.cancel_booking(booking, actor=team.navigator, reason="Again")
 
 
 def test_a_booking_whose_start_has_passed_is_kept(team):
@@ -400,7 +402,7 @@ def test_a_booking_whose_start_has_passed_is_kept(team):
     booking = BookingFactory(slot=past, center=team.center, coi=coi_number(1))
 
     with pytest.raises(InvalidInput) as refused:
-        services.cancel_booking(booking, actor=team.navigator, reason="Too late")
+        slot_services.cancel_booking(booking, actor=team.navigator, reason="Too late")
 
     assert refused.value.errors == {
         "__all__": [

@@ -10,10 +10,10 @@ import pytest
 from tilcare.accounts.choices import CENTER_ROLES, Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
-from tilcare.manufacturing import services
 from tilcare.manufacturing.choices import SLOT_HORIZON_DAYS
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
-from tilcare.manufacturing.services import day_text
+from tilcare.manufacturing.services import slots as slot_services
+from tilcare.manufacturing.services.slots import day_text
 from tilcare.manufacturing.tests.factories import (
     BookingFactory,
     SlotFactory,
@@ -50,7 +50,7 @@ def test_the_facility_opens_a_slot_with_one_audit_event(team):
     starts_on = days_ahead(team.facility, 10)
 
     # When they open a slot of 3 places
-    slot = services.create_slot(
+    slot = slot_services.create_slot(
         facility=team.facility,
         starts_on=starts_on,
         capacity=3,
@@ -82,7 +82,7 @@ def test_only_manufacturing_staff_open_slots(team, role):
 
     # When they try to open a slot, Then they are refused and nothing is written
     with pytest.raises(PermissionDenied):
-        services.create_slot(
+        slot_services.create_slot(
             facility=team.facility,
             starts_on=days_ahead(team.facility, 10),
             capacity=3,
@@ -96,7 +96,7 @@ def test_a_technologist_of_another_facility_cannot_open_this_facilitys_slots(tea
     before = counts()
 
     with pytest.raises(PermissionDenied):
-        services.create_slot(
+        slot_services.create_slot(
             facility=team.facility,
             starts_on=days_ahead(team.facility, 10),
             capacity=3,
@@ -110,7 +110,7 @@ def test_capacity_outside_1_to_50_is_refused(team, capacity):
     before = counts()
 
     with pytest.raises(InvalidInput) as refused:
-        services.create_slot(
+        slot_services.create_slot(
             facility=team.facility,
             starts_on=days_ahead(team.facility, 10),
             capacity=capacity,
@@ -128,7 +128,7 @@ def test_a_slot_in_the_past_is_refused(team):
     today = facility_today(team.facility)
 
     with pytest.raises(InvalidInput) as refused:
-        services.create_slot(
+        slot_services.create_slot(
             facility=team.facility, starts_on=yesterday, capacity=3, actor=team.manufacturing_tech
         )
 
@@ -145,7 +145,7 @@ def test_a_slot_beyond_the_horizon_is_refused(team):
     too_far = days_ahead(team.facility, SLOT_HORIZON_DAYS + 1)
 
     with pytest.raises(InvalidInput) as refused:
-        services.create_slot(
+        slot_services.create_slot(
             facility=team.facility, starts_on=too_far, capacity=3, actor=team.manufacturing_tech
         )
 
@@ -160,7 +160,7 @@ def test_a_second_slot_on_the_same_day_is_refused(team, slot):
     before = counts()
 
     with pytest.raises(InvalidInput) as refused:
-        services.create_slot(
+        slot_services.create_slot(
             facility=team.facility,
             starts_on=slot.starts_on,
             capacity=2,
@@ -178,7 +178,7 @@ def test_a_second_slot_on_the_same_day_is_refused(team, slot):
 
 def test_a_note_over_200_characters_is_refused(team):
     with pytest.raises(InvalidInput) as refused:
-        services.create_slot(
+        slot_services.create_slot(
             facility=team.facility,
             starts_on=days_ahead(team.facility, 10),
             capacity=3,
@@ -195,7 +195,7 @@ def test_a_note_over_200_characters_is_refused(team):
 
 def test_capacity_change_is_audited_with_before_and_after(team, slot):
     # When the technologist raises the slot from 3 to 5 places
-    services.change_capacity(slot, capacity=5, actor=team.manufacturing_tech)
+    slot_services.change_capacity(slot, capacity=5, actor=team.manufacturing_tech)
 
     # Then the slot has 5 places and one event records 3 -> 5
     slot.refresh_from_db()
@@ -214,7 +214,7 @@ def test_capacity_cannot_go_below_the_places_booked(team, slot):
 
     # When the technologist tries to shrink the slot to one place
     with pytest.raises(InvalidInput) as refused:
-        services.change_capacity(slot, capacity=1, actor=team.manufacturing_tech)
+        slot_services.change_capacity(slot, capacity=1, actor=team.manufacturing_tech)
 
     # Then they are told why and the slot keeps its three places
     assert refused.value.errors == {
@@ -231,14 +231,14 @@ def test_capacity_cannot_go_below_the_places_booked(team, slot):
 def test_capacity_may_shrink_to_exactly_the_places_booked(team, slot):
     BookingFactory(slot=slot, center=team.center, coi=coi_number(1))
 
-    services.change_capacity(slot, capacity=1, actor=team.manufacturing_tech)
+    slot_services.change_capacity(slot, capacity=1, actor=team.manufacturing_tech)
 
     slot.refresh_from_db()
     assert slot.capacity == 1
 
 
 def test_setting_the_same_capacity_writes_nothing(team, slot):
-    services.change_capacity(slot, capacity=3, actor=team.manufacturing_tech)
+    slot_services.change_capacity(slot, capacity=3, actor=team.manufacturing_tech)
 
     assert AuditEvent.objects.count() == 0
 
@@ -247,7 +247,7 @@ def test_another_facility_cannot_change_the_capacity(team, slot):
     other_tech = UserFactory(role=Role.MANUFACTURING_TECH, organization=FacilityFactory())
 
     with pytest.raises(PermissionDenied):
-        services.change_capacity(slot, capacity=5, actor=other_tech)
+        slot_services.change_capacity(slot, capacity=5, actor=other_tech)
 
     slot.refresh_from_db()
     assert slot.capacity == 3
@@ -258,7 +258,7 @@ def test_a_past_slot_keeps_its_capacity(team):
     past = SlotFactory(facility=team.facility, starts_on=days_ahead(team.facility, -2))
 
     with pytest.raises(InvalidInput) as refused:
-        services.change_capacity(past, capacity=4, actor=team.manufacturing_tech)
+        slot_services.change_capacity(past, capacity=4, actor=team.manufacturing_tech)
 
     assert refused.value.errors == {
         "capacity": [

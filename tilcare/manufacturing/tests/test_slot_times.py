@@ -11,8 +11,8 @@ import time_machine
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput
-from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
+from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.tests.factories import coi_number
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def clock():
 
 @pytest.fixture
 def slot(team) -> ManufacturingSlot:
-    return services.create_slot(
+    return slot_services.create_slot(
         facility=team.facility, starts_on=STARTS_ON, capacity=2, note="Clean room 1",
         actor=team.manufacturing_tech, occurred_at=OPENED,
     )  # fmt: skip
@@ -39,7 +39,7 @@ def slot(team) -> ManufacturingSlot:
 
 def book(team, slot: ManufacturingSlot, at: dt.datetime) -> SlotBooking:
     din, check = coi_number(17)
-    return services.book_slot(
+    return slot_services.book_slot(
         slot, coi_din=din, coi_check=check, center=team.center, actor=team.navigator,
         occurred_at=at,
     )  # fmt: skip

@@ -23,6 +23,7 @@ from tilcare.core.errors import InvalidInput, PermissionDenied
 from tilcare.core.tests.clients import client_for
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import CultureSelection, FacilityThresholds
+from tilcare.manufacturing.services.thresholds import set_facility_thresholds
 from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
     THRESHOLDS,
@@ -32,7 +33,6 @@ from tilcare.manufacturing.tests.batch_factories import (
     record_counts,
     walk_batch,
 )
-from tilcare.manufacturing.threshold_services import set_facility_thresholds
 from tilcare.patients.tests.factories import (
     FacilityFactory,
     PatientFactory,

@@ -14,7 +14,7 @@ from django.urls import reverse
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
-from tilcare.manufacturing.services import day_text
+from tilcare.manufacturing.services.slots import day_text
 from tilcare.manufacturing.tests.factories import (
     BookingFactory,
     SlotFactory,

@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
-from tilcare.manufacturing import services
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
-from tilcare.manufacturing.services import day_text
+from tilcare.manufacturing.services import slots as slot_services
+from tilcare.manufacturing.services.slots import day_text
 from tilcare.manufacturing.tests.factories import (
     BookingFactory,
     SlotFactory,
@@ -51,7 +51,7 @@ def scanned(din: str, check: str) -> str:
 
 def test_the_facility_sees_its_slots_with_bookings_by_coi_only(team, journey, slot, client):
     # Given the journey booked into the facility's slot
-    services.book_slot(
+    slot_services.book_slot(
         slot,
         coi_din=journey.coi_din,
         coi_check=journey.coi_check,
@@ -218,7 +218,7 @@ def test_a_facility_may_not_book(team, slot, client):
 
 def test_no_facility_page_or_refusal_carries_patient_identity(team, journey, slot, client):
     # Given the journey booked into the facility's slot
-    booking = services.book_slot(
+    booking = slot_services.book_slot(
         slot,
         coi_din=journey.coi_din,
         coi_check=journey.coi_check,

@@ -22,8 +22,7 @@ from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
-from tilcare.manufacturing import release_policies
-from tilcare.manufacturing.batch_forecast import SETTING_FIELDS
+from tilcare.manufacturing import policies
 from tilcare.manufacturing.models import (
     CD137_DIFFERENCE_MAX,
     CD137_DIFFERENCE_PLACES,
@@ -35,6 +34,7 @@ from tilcare.manufacturing.models import (
     PROBABILITY_PLACES,
     FacilityThresholds,
 )
+from tilcare.manufacturing.selectors.forecast import SETTING_FIELDS
 
 NOT_QA = "Only a QA reviewer of this facility sets its thresholds."
 LABELS = dict(SETTING_FIELDS)
@@ -132,7 +132,7 @@ def set_facility_thresholds(
     """Set (or clear, with an empty value) the facility's thresholds given in `values`, by field
     name (`SETTING_FIELDS`); those not given keep their value. Written whole or refused whole.
     `occurred_at`: when QA set them, if earlier than now (the audit event is dated then)."""
-    require(release_policies.can_set_facility_thresholds(actor, facility), NOT_QA)
+    require(policies.can_set_facility_thresholds(actor, facility), NOT_QA)
     cleaned = clean_values(values)
     try:
         with transaction.atomic():

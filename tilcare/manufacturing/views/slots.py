@@ -28,7 +28,7 @@ from tilcare.core.forms import apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
-from tilcare.manufacturing import policies, selectors, services
+from tilcare.manufacturing import policies
 from tilcare.manufacturing.forms import (
     BookingForm,
     CancelBookingForm,
@@ -36,7 +36,9 @@ from tilcare.manufacturing.forms import (
     SlotCreateForm,
 )
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
-from tilcare.manufacturing.services import SlotFull, day_text
+from tilcare.manufacturing.selectors import slots as slot_selectors
+from tilcare.manufacturing.services import slots as slot_services
+from tilcare.manufacturing.services.slots import SlotFull, day_text
 
 NOT_A_VIEWER = "Manufacturing slots are for a center's care team and a facility's staff."
 
@@ -94,7 +96,7 @@ def _facility_context(user: User, bound: Bound) -> dict[str, Any]:
     today = local_today(org.time_zone)
     may_manage = policies.can_manage_slots(user, org)
     rows = []
-    for slot in selectors.facility_schedule(user, start=today):
+    for slot in slot_selectors.facility_schedule(user, start=today):
         form = None
         if may_manage:
             form = CapacityForm(
@@ -118,12 +120,12 @@ def _facility_context(user: User, bound: Bound) -> dict[str, Any]:
 def _center_context(request: HttpRequest, user: User, bound: Bound) -> dict[str, Any]:
     org = _org(user)
     today = local_today(org.time_zone)
-    open_slots = selectors.open_slots(user, start=today)
+    open_slots = slot_selectors.open_slots(user, start=today)
     may_book = policies.can_book_slot(user, org)
     book_form = None
     if may_book:
         book_form = bound.book or BookingForm(
-            slots=selectors.slots_visible_to(user),
+            slots=slot_selectors.slots_visible_to(user),
             open_slots=open_slots,
             initial={"slot": request.GET.get("slot", ""), "manufacture_attempt": 1},
         )
@@ -131,7 +133,7 @@ def _center_context(request: HttpRequest, user: User, bound: Bound) -> dict[str,
         (facility, list(slots)) for facility, slots in groupby(open_slots, key=lambda s: s.facility)
     ]
     by_facility.sort(key=lambda pair: pair[0].name)
-    bookings = list(selectors.active_bookings(user, start=today))
+    bookings = list(slot_selectors.active_bookings(user, start=today))
     return {
         "by_facility": by_facility,
         "may_book": may_book,
@@ -195,7 +197,7 @@ def slot_create(request: HttpRequest) -> HttpResponse:
     form = SlotCreateForm(request.POST)
     if form.is_valid():
         try:
-            slot = services.create_slot(facility=_org(user), actor=user, **form.cleaned_data)
+            slot = slot_services.create_slot(facility=_org(user), actor=user, **form.cleaned_data)
         except InvalidInput as refused:
             apply_service_errors(form, refused)
         else:
@@ -211,12 +213,12 @@ def slot_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def slot_capacity(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = _user(request)
-    slot = get_visible_or_404(selectors.slots_visible_to(user), public_id)
+    slot = get_visible_or_404(slot_selectors.slots_visible_to(user), public_id)
     form = CapacityForm(request.POST, auto_id=f"id_capacity_{slot.pk}_%s")
     if form.is_valid():
         was = slot.capacity
         try:
-            slot = services.change_capacity(
+            slot = slot_services.change_capacity(
                 slot, capacity=form.cleaned_data["capacity"], actor=user
             )
         except InvalidInput as refused:
@@ -258,13 +260,13 @@ def booking_create(request: HttpRequest) -> HttpResponse:
     )
     form = BookingForm(
         request.POST,
-        slots=selectors.slots_visible_to(user),
-        open_slots=selectors.open_slots(user, start=local_today(_org(user).time_zone)),
+        slots=slot_selectors.slots_visible_to(user),
+        open_slots=slot_selectors.open_slots(user, start=local_today(_org(user).time_zone)),
     )
     if form.is_valid():
         data = form.cleaned_data
         try:
-            booking = services.book_slot(
+            booking = slot_services.book_slot(
                 data["slot"],
                 coi_din=data["coi"],
                 coi_check=data["coi_check"],
@@ -288,11 +290,11 @@ def booking_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def booking_cancel(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = _user(request)
-    booking = get_visible_or_404(selectors.bookings_visible_to(user), public_id)
+    booking = get_visible_or_404(slot_selectors.bookings_visible_to(user), public_id)
     form = CancelBookingForm(request.POST, auto_id=f"id_cancel_{booking.pk}_%s")
     if form.is_valid():
         try:
-            services.cancel_booking(booking, actor=user, reason=form.cleaned_data["reason"])
+            slot_services.cancel_booking(booking, actor=user, reason=form.cleaned_data["reason"])
         except InvalidInput as refused:
             apply_service_errors(form, refused)
         else:

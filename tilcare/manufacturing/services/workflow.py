@@ -24,8 +24,8 @@ from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.timeutil import local_datetime
 from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing import batch_events
-from tilcare.manufacturing.batch_selectors import unmet_reasons
 from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
+from tilcare.manufacturing.guards import unmet_reasons
 from tilcare.manufacturing.models import Batch, BatchTransition
 
 REASON_MAX = 400

@@ -1,6 +1,6 @@
 """Every write of a batch's release: specifications, formulation, release tests, QA disposition.
 
-- `set_release_specification` and `record_formulation` (defined in `release_formulation`).
+- `set_release_specification` and `record_formulation`: in `services.formulation`.
 - `record_release_test`: one result, judged against the facility's specification (refused while
   none is set, naming what to set) or, for the dose, the bags' total viable cells against the
   protocol's range (`clinical.dosing.cell_dose`). A recorded result is never replaced.
@@ -33,8 +33,7 @@ from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.identity.models import Item
 from tilcare.identity.services.items import clean_expiry
-from tilcare.manufacturing import release_policies as policies
-from tilcare.manufacturing.batch_workflow import step_time
+from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import (
     Batch,
@@ -43,7 +42,7 @@ from tilcare.manufacturing.models import (
     ReleaseSpecification,
     ReleaseTest,
 )
-from tilcare.manufacturing.release_formulation import (
+from tilcare.manufacturing.services.formulation import (
     TEXT_MAX,
     UNIT_MAX,
     Errors,
@@ -53,20 +52,16 @@ from tilcare.manufacturing.release_formulation import (
     dose_check,
     dose_specification,
     locked_batch,
-    move_batch,
     plain,
-    record_formulation,
-    set_release_specification,
 )
+from tilcare.manufacturing.services.workflow import move_batch, step_time
 
 __all__ = [
     "PHYSICIAN_ACK_MEANING",
     "QA_MEANINGS",
     "acknowledge_exception",
     "decide_disposition",
-    "record_formulation",
     "record_release_test",
-    "set_release_specification",
     "signable",
 ]
 

@@ -34,20 +34,7 @@ from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.identity.services.alerts import subject_of
-from tilcare.manufacturing import batch_policies
-from tilcare.manufacturing.batch_forecast import (
-    parse_thresholds,
-    ranking_document,
-    screen_ranking,
-    screened_readings,
-)
-from tilcare.manufacturing.batch_steps import (
-    check_moment,
-    check_number,
-    exact,
-    locked_batch,
-    require_status,
-)
+from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
     Batch,
@@ -61,6 +48,19 @@ from tilcare.manufacturing.reactivity_csv import (
     CULTURE_ID_RULE,
     ReactivityCsvError,
     parse_reactivity_csv,
+)
+from tilcare.manufacturing.selectors.forecast import (
+    parse_thresholds,
+    ranking_document,
+    screen_ranking,
+    screened_readings,
+)
+from tilcare.manufacturing.services.steps import (
+    check_moment,
+    check_number,
+    exact,
+    locked_batch,
+    require_status,
 )
 
 # A pre-REP culture holds up to some 10⁸ cells; 10¹¹ catches a slip by a factor of 1000.
@@ -103,7 +103,7 @@ def record_cultures(
     """Pre-REP cultures (fragments or wells), each `culture_id` with its count (`viable_cells`
     in cells, `viability_percent`, `counted_at`) when it is known: all three or none. A list is
     recorded whole or refused whole."""
-    require(batch_policies.can_record_batch_step(actor, batch), NOT_RECORDER)
+    require(policies.can_record_batch_step(actor, batch), NOT_RECORDER)
     if not cultures:
         raise InvalidInput({"cultures": ["Give at least one culture."]})
     single = len(cultures) == 1
@@ -168,7 +168,7 @@ def record_culture_count(
     actor: User,
 ) -> Culture:
     """Record or correct a culture's count, until the cultures are selected."""
-    require(batch_policies.can_record_batch_step(actor, batch), NOT_RECORDER)
+    require(policies.can_record_batch_step(actor, batch), NOT_RECORDER)
     errors = _count_errors(viable_cells, viability_percent, counted_at)
     if errors:
         raise InvalidInput(errors)
@@ -224,7 +224,7 @@ def import_reactivity_csv(
 ) -> ReactivityImport:
     """Import a plate-reader CSV whole, or refuse it whole with the line of each problem
     (errors on the field "file"). `occurred_at`: when it was imported, if earlier than now."""
-    require(batch_policies.can_record_batch_step(actor, batch), NOT_RECORDER)
+    require(policies.can_record_batch_step(actor, batch), NOT_RECORDER)
     name = (file_name or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or "upload.csv"
     if len(name) > FILE_NAME_MAX:
         name = name[: FILE_NAME_MAX - 4] + ".csv"
@@ -301,7 +301,7 @@ def select_cultures(
     facility's thresholds and the ranking they produced. `occurred_at`: when they were chosen,
     if earlier than now."""
     require(
-        batch_policies.can_select_cultures(actor, batch),
+        policies.can_select_cultures(actor, batch),
         "Only the facility's manufacturing technologists select cultures for the REP.",
     )
     wanted = [str(c).strip() for c in culture_ids if str(c).strip()]

@@ -32,9 +32,9 @@ from tilcare.core.errors import InvalidInput
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
-from tilcare.manufacturing import policies, selectors, services
+from tilcare.manufacturing import policies
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
-from tilcare.manufacturing.schemas import (
+from tilcare.manufacturing.schemas.slots import (
     BookingIn,
     BookingOut,
     CancelIn,
@@ -45,7 +45,9 @@ from tilcare.manufacturing.schemas import (
     booking_out,
     slot_out,
 )
-from tilcare.manufacturing.services import SlotFull
+from tilcare.manufacturing.selectors import slots as slot_selectors
+from tilcare.manufacturing.services import slots as slot_services
+from tilcare.manufacturing.services.slots import SlotFull
 
 router = Router(tags=["manufacturing"])
 
@@ -60,7 +62,9 @@ def _viewer(request: HttpRequest) -> Any:
 
 
 def _slot_for(user: Any, public_id: Any) -> ManufacturingSlot:
-    slot: ManufacturingSlot = get_visible_or_404(selectors.slots_with_bookings(user), public_id)
+    slot: ManufacturingSlot = get_visible_or_404(
+        slot_selectors.slots_with_bookings(user), public_id
+    )
     return slot
 
 
@@ -85,7 +89,9 @@ def list_slots(
     start = from_ or local_today(user.organization.time_zone)
     if to is not None and to < start:
         raise InvalidInput({"to": [f"“to” ({to}) must not be before “from” ({start})."]})
-    slots = selectors.slots_with_bookings(user, start=start, end=to, facility_public_id=facility)
+    slots = slot_selectors.slots_with_bookings(
+        user, start=start, end=to, facility_public_id=facility
+    )
     org_id = user.organization_id
     return MappedQuerySet(slots, lambda slot: slot_out(slot, viewer_org_id=org_id))
 
@@ -100,7 +106,7 @@ def get_slot(request: HttpRequest, public_id: str) -> SlotOut:
 def create_slot(request: HttpRequest, payload: SlotIn) -> Status[SlotOut]:
     user = caller(request)
     require(policies.is_facility_user(user), "Only a facility's manufacturing staff open slots.")
-    slot = services.create_slot(
+    slot = slot_services.create_slot(
         facility=user.organization,
         starts_on=payload.starts_on,
         capacity=payload.capacity,
@@ -117,7 +123,7 @@ def create_slot(request: HttpRequest, payload: SlotIn) -> Status[SlotOut]:
 )
 def change_capacity(request: HttpRequest, public_id: str, payload: CapacityIn) -> SlotOut:
     user = _viewer(request)
-    slot = services.change_capacity(
+    slot = slot_services.change_capacity(
         _slot_for(user, public_id), capacity=payload.capacity, actor=user
     )
     return _slot_answer(user, slot)
@@ -134,7 +140,7 @@ def book_slot(request: HttpRequest, public_id: str, payload: BookingIn) -> Statu
     require(policies.is_center_user(user), "Only a center's navigators and physicians book places.")
     slot = _slot_for(user, public_id)
     try:
-        booking = services.book_slot(
+        booking = slot_services.book_slot(
             slot,
             coi_din=payload.coi_din,
             coi_check=payload.coi_check,
@@ -144,7 +150,7 @@ def book_slot(request: HttpRequest, public_id: str, payload: BookingIn) -> Statu
         )
     except SlotFull as full:
         return Status(409, SlotFullOut(detail=SLOT_FULL, errors=full.errors))
-    booking = selectors.bookings_visible_to(user).get(pk=booking.pk)
+    booking = slot_selectors.bookings_visible_to(user).get(pk=booking.pk)
     return Status(201, booking_out(booking, viewer_org_id=user.organization_id))
 
 
@@ -156,9 +162,9 @@ def list_bookings(
     """The caller's center's bookings, or the bookings in the caller facility's slots, soonest
     slot first; `coi` narrows to one COI identifier (13 characters, spaces ignored)."""
     user = _viewer(request)
-    bookings = selectors.bookings_visible_to(user)
+    bookings = slot_selectors.bookings_visible_to(user)
     if not include_cancelled:
-        bookings = bookings.filter(selectors.ACTIVE)
+        bookings = bookings.filter(slot_selectors.ACTIVE)
     if coi:
         bookings = bookings.filter(coi_din=coi.replace(" ", "").upper()[:13])
     org_id = user.organization_id
@@ -175,14 +181,7 @@ def list_bookings(
 )
 def cancel_booking(request: HttpRequest, public_id: str, payload: CancelIn) -> BookingOut:
     user = _viewer(request)
-    booking: SlotBooking = get_visible_or_404(selectors.bookings_visible_to(user), public_id)
-    services.cancel_booking(booking, actor=user, reason=payload.reason)
-    booking = selectors.bookings_visible_to(user).get(pk=booking.pk)
+    booking: SlotBooking = get_visible_or_404(slot_selectors.bookings_visible_to(user), public_id)
+    slot_services.cancel_booking(booking, actor=user, reason=payload.reason)
+    booking = slot_selectors.bookings_visible_to(user).get(pk=booking.pk)
     return booking_out(booking, viewer_org_id=user.organization_id)
-
-
-# The batch record's routes live in their own modules; mounted here so the API has one router.
-from tilcare.manufacturing import batch_api, release_api  # noqa: E402
-
-router.add_router("", batch_api.router)
-router.add_router("", release_api.router)

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from tilcare.core.errors import InvalidInput
 from tilcare.core.validation import CLOCK_ALLOWANCE
-from tilcare.manufacturing.batch_selectors import status_label
 from tilcare.manufacturing.models import Batch
+from tilcare.manufacturing.selectors.batches import status_label
 
 NOTE_MAX = 400
 # Instruments and workstations keep their own clocks; a few minutes ahead is not the future.

@@ -23,10 +23,15 @@ from tilcare.core.api_support import (
     UtcDateTime,
     checked_range,
 )
-from tilcare.manufacturing.batch_forecast import ForecastView, dose_range
-from tilcare.manufacturing.batch_screen import CULTURE_CELLS_MAX
-from tilcare.manufacturing.batch_selectors import batch_record, coi_spaced, status_label
-from tilcare.manufacturing.batch_services import (
+from tilcare.manufacturing.models import (
+    CD137_DIFFERENCE_MAX,
+    FOLD_MAX,
+    IFN_GAMMA_DIFFERENCE_MAX,
+    Batch,
+)
+from tilcare.manufacturing.selectors.batches import batch_record, coi_spaced, status_label
+from tilcare.manufacturing.selectors.forecast import ForecastView, dose_range
+from tilcare.manufacturing.services.batches import (
     FRAGMENTS_MAX,
     FRAGMENTS_MIN,
     REP_CELLS_MAX,
@@ -34,12 +39,7 @@ from tilcare.manufacturing.batch_services import (
     WEIGHT_MAX_G,
     WEIGHT_MIN_G,
 )
-from tilcare.manufacturing.models import (
-    CD137_DIFFERENCE_MAX,
-    FOLD_MAX,
-    IFN_GAMMA_DIFFERENCE_MAX,
-    Batch,
-)
+from tilcare.manufacturing.services.screen import CULTURE_CELLS_MAX
 
 # Ranges the services check (with the field's label and the value sent in the message).
 CULTURE_CELLS = checked_range(0, CULTURE_CELLS_MAX)

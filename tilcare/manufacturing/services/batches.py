@@ -32,16 +32,18 @@ from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.identity import selectors as identity_selectors
 from tilcare.identity.services.alerts import subject_of
-from tilcare.manufacturing import batch_policies
+from tilcare.manufacturing import policies
+from tilcare.manufacturing.choices import ATTEMPT_MAX, ATTEMPT_MIN, BATCH_TRANSITIONS, BatchStatus
+from tilcare.manufacturing.models import Batch, BatchTransition, RepCount, TissueReceipt
+from tilcare.manufacturing.selectors.batches import coi_spaced, status_label
 
 # Re-exported: callers write every batch step through this one module.
-from tilcare.manufacturing.batch_screen import import_reactivity_csv as import_reactivity_csv
-from tilcare.manufacturing.batch_screen import record_culture as record_culture
-from tilcare.manufacturing.batch_screen import record_culture_count as record_culture_count
-from tilcare.manufacturing.batch_screen import record_cultures as record_cultures
-from tilcare.manufacturing.batch_screen import select_cultures as select_cultures
-from tilcare.manufacturing.batch_selectors import coi_spaced, status_label
-from tilcare.manufacturing.batch_steps import (
+from tilcare.manufacturing.services.screen import import_reactivity_csv as import_reactivity_csv
+from tilcare.manufacturing.services.screen import record_culture as record_culture
+from tilcare.manufacturing.services.screen import record_culture_count as record_culture_count
+from tilcare.manufacturing.services.screen import record_cultures as record_cultures
+from tilcare.manufacturing.services.screen import select_cultures as select_cultures
+from tilcare.manufacturing.services.steps import (
     NOTE_MAX,
     check_moment,
     check_number,
@@ -49,9 +51,7 @@ from tilcare.manufacturing.batch_steps import (
     locked_batch,
     require_status,
 )
-from tilcare.manufacturing.batch_workflow import REASON_MAX, move_batch
-from tilcare.manufacturing.choices import ATTEMPT_MAX, ATTEMPT_MIN, BATCH_TRANSITIONS, BatchStatus
-from tilcare.manufacturing.models import Batch, BatchTransition, RepCount, TissueReceipt
+from tilcare.manufacturing.services.workflow import REASON_MAX, move_batch
 from tilcare.protocols.loader import ProtocolNotFound, load_protocol
 
 WEIGHT_MIN_G, WEIGHT_MAX_G = Decimal("0.001"), Decimal(500)
@@ -123,7 +123,7 @@ def open_batch(
     they were recorded.
     """
     require(
-        batch_policies.can_open_batch(actor, facility),
+        policies.can_open_batch(actor, facility),
         "Only the manufacturing facility's staff open its batch records.",
     )
     coi_din = (coi_din or "").strip().upper().replace(" ", "")
@@ -195,7 +195,7 @@ def advance_batch(
     """Move the batch to `to_status`. Entering the REP records its start date (day 0): today
     where the facility is, or `rep_started_on` when the record follows the bench.
     `occurred_at`: when the change happened, if earlier than now (see `move_batch`)."""
-    require(batch_policies.can_view_batch(actor, batch), "You may not see this batch.")
+    require(policies.can_view_batch(actor, batch), "You may not see this batch.")
     if to_status not in BatchStatus.values:
         raise InvalidInput({"to_status": [f"“{to_status}” is not a batch status."]})
     reason = (reason or "").strip()
@@ -209,7 +209,7 @@ def advance_batch(
                 ]
             )
         require(
-            batch_policies.can_advance_batch(actor, locked, to_status),
+            policies.can_advance_batch(actor, locked, to_status),
             f"Your role may not move a batch to “{status_label(to_status)}”.",
         )
         errors: dict[str, list[str]] = {}
@@ -252,7 +252,7 @@ def record_tissue_receipt(
     actor: User,
     note: str = "",
 ) -> TissueReceipt:
-    require(batch_policies.can_record_batch_step(actor, batch), NOT_RECORDER)
+    require(policies.can_record_batch_step(actor, batch), NOT_RECORDER)
     note = (note or "").strip()
     errors: dict[str, list[str]] = {}
     check_number(
@@ -295,7 +295,7 @@ def plan_harvest(
     """Set (or change) the planned harvest date; the forecast is made for that day.
     `occurred_at`: when the plan was made, if earlier than now (the window is counted from that
     day, where the facility is)."""
-    require(batch_policies.can_record_batch_step(actor, batch), NOT_RECORDER)
+    require(policies.can_record_batch_step(actor, batch), NOT_RECORDER)
     if not isinstance(planned_harvest_on, dt.date):
         raise InvalidInput({"planned_harvest_on": ["Planned harvest date is required."]})
     if occurred_at is not None:
@@ -369,7 +369,7 @@ def record_rep_counts(
 ) -> list[RepCount]:
     """Record daily counts (`day`, `viable_cells` in cells, `viability_percent`, `counted_at`),
     all of them or none: an instrument's list is refused whole if one count is wrong."""
-    require(batch_policies.can_record_batch_step(actor, batch), NOT_RECORDER)
+    require(policies.can_record_batch_step(actor, batch), NOT_RECORDER)
     if not counts:
         raise InvalidInput({"counts": ["Give at least one count."]})
     single = len(counts) == 1

@@ -35,26 +35,9 @@ from tilcare.core.forms import apply_service_errors
 from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute, local_today
-from tilcare.manufacturing import (
-    batch_policies,
-    batch_selectors,
-    batch_services,
-    release_policies,
-    release_views,
-)
-from tilcare.manufacturing.batch_forecast import (
-    THRESHOLD_FIELDS,
-    THRESHOLD_NOT_SET,
-    WARN_FIELD,
-    StoredThresholds,
-    batch_forecast,
-    dose_range,
-    parse_probability,
-    ranking_document,
-    screen_ranking,
-    stored_thresholds,
-)
-from tilcare.manufacturing.batch_forms import (
+from tilcare.manufacturing import policies
+from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
+from tilcare.manufacturing.forms import (
     AdvanceForm,
     CultureCountForm,
     CultureForm,
@@ -68,9 +51,23 @@ from tilcare.manufacturing.batch_forms import (
     TissueReceiptForm,
     WarningThresholdForm,
 )
-from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
 from tilcare.manufacturing.models import Batch
 from tilcare.manufacturing.reactivity_csv import HEADER_TEXT, MAX_BYTES
+from tilcare.manufacturing.selectors import batches as batch_selectors
+from tilcare.manufacturing.selectors.forecast import (
+    THRESHOLD_FIELDS,
+    THRESHOLD_NOT_SET,
+    WARN_FIELD,
+    StoredThresholds,
+    batch_forecast,
+    dose_range,
+    parse_probability,
+    ranking_document,
+    screen_ranking,
+    stored_thresholds,
+)
+from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.views import release as release_views
 
 NOT_A_VIEWER = "The batch board is for a manufacturing facility's staff."
 _KEPT = ("min_ifn_gamma_difference_pg_per_ml", "min_ifn_gamma_fold",
@@ -125,7 +122,7 @@ def _warning_threshold(data: Any, stored: StoredThresholds) -> tuple[Decimal | N
 
 def _thresholds_url(user: User) -> str | None:
     facility = user.organization
-    if facility is None or not release_policies.can_view_facility_thresholds(user, facility):
+    if facility is None or not policies.can_view_facility_thresholds(user, facility):
         return None
     return reverse("manufacturing:facility-thresholds")
 
@@ -142,7 +139,7 @@ def _back(batch: Batch, data: Any, anchor: str = "") -> HttpResponse:
 @require_GET
 def batch_board(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    require(batch_policies.can_view_batch_board(user), NOT_A_VIEWER)
+    require(policies.can_view_batch_board(user), NOT_A_VIEWER)
     stored = stored_thresholds(user.organization_id)
     warn, problem, warn_source = _warning_threshold(request.GET, stored)
     include_closed = request.GET.get("closed") == "1"
@@ -219,14 +216,14 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
     batch = Batch.objects.select_related("center", "facility").get(pk=batch.pk)
     record = batch_selectors.batch_record(batch)
     status = batch.status
-    may_record = batch_policies.can_record_batch_step(user, batch)
+    may_record = policies.can_record_batch_step(user, batch)
     screened = sorted(row.culture.culture_id for row in record.cultures if row.reading)
     culture_ids = [row.culture.culture_id for row in record.cultures]
     stored = stored_thresholds(batch.facility_id)
     warn, warn_problem, warn_source = _warning_threshold(query, stored)
     forecast = batch_forecast(batch, warn_below_probability=warn, with_chart=True)
     thresholds_form, ranking, ranking_problems = _ranking(record, query, stored)
-    may_reject = batch_policies.can_advance_batch(user, batch, BatchStatus.REJECTED)
+    may_reject = policies.can_advance_batch(user, batch, BatchStatus.REJECTED)
     with timezone.override(zone):
         now_local = local_minute(zone)
         pre_rep = status == BatchStatus.PRE_REP
@@ -257,7 +254,7 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
                 if thresholds_form.is_bound
                 else _stored_initial(stored),
             )
-            if batch_policies.can_select_cultures(user, batch) and selecting
+            if policies.can_select_cultures(user, batch) and selecting
             else None,
             "rep_count_form": RepCountForm(
                 initial={

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,20 +21,20 @@ from django.db.models import Prefetch, QuerySet
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.roles import Perm
 from tilcare.core.timeutil import local_datetime, local_today
-from tilcare.manufacturing import batch_policies
-from tilcare.manufacturing.batch_forecast import ForecastView, batch_forecast
-from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus, Disposition
+from tilcare.manufacturing import policies
+from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
+from tilcare.manufacturing.guards import unmet_reasons
 from tilcare.manufacturing.models import (
     Batch,
     BatchTransition,
     Culture,
     CultureSelection,
-    QaDisposition,
     ReactivityImport,
     ReactivityReading,
     RepCount,
     TissueReceipt,
 )
+from tilcare.manufacturing.selectors.forecast import ForecastView, batch_forecast
 
 OPEN_STATUSES = (
     BatchStatus.TISSUE_RECEIVED,
@@ -65,7 +64,7 @@ def status_label(status: str) -> str:
 
 
 def batch_records_visible_to(user: Any) -> QuerySet[Batch]:
-    if not batch_policies.can_view_batch_board(user):
+    if not policies.can_view_batch_board(user):
         return Batch.objects.none()
     return Batch.objects.filter(facility_id=user.organization_id).select_related(
         "center", "facility"
@@ -74,7 +73,7 @@ def batch_records_visible_to(user: Any) -> QuerySet[Batch]:
 
 def batches_visible_to(user: Any) -> QuerySet[Batch]:
     """Batches whose status the user may see (the facility's own; the center's own)."""
-    if batch_policies.can_view_batch_board(user):
+    if policies.can_view_batch_board(user):
         return batch_records_visible_to(user)
     org = getattr(user, "organization", None)
     if (
@@ -87,75 +86,7 @@ def batches_visible_to(user: Any) -> QuerySet[Batch]:
     return Batch.objects.none()
 
 
-# --- guards ------------------------------------------------------------------------------------
-
-
-def _tissue(batch: Batch) -> str | None:
-    if TissueReceipt.objects.filter(batch=batch).exists():
-        return None
-    return "Record the tissue receipt (weight and fragments) first."
-
-
-def _cultures(batch: Batch) -> str | None:
-    if Culture.objects.filter(batch=batch).exists():
-        return None
-    return "Record at least one pre-REP culture first."
-
-
-def _selection(batch: Batch) -> str | None:
-    if CultureSelection.objects.filter(batch=batch).exists():
-        return None
-    return "Select the cultures for the REP (who and why) first."
-
-
-def _rep_counts(batch: Batch) -> str | None:
-    if RepCount.objects.filter(batch=batch).exists():
-        return None
-    return "Record at least one REP count before the harvest."
-
-
-def _disposition(decision: str, needs_ack: bool) -> Callable[[Batch], str | None]:
-    label = Disposition(decision).label
-
-    def check(batch: Batch) -> str | None:
-        found = QaDisposition.objects.filter(batch=batch, decision=decision).first()
-        if found is None or found.qa_signature_id is None:
-            return f"QA's signed disposition “{label}” is not on file."
-        if needs_ack and found.physician_acknowledged_at is None:
-            return "The treating physician has not yet acknowledged the release under exception."
-        return None
-
-    return check
-
-
-@dataclass(frozen=True)
-class Guard:
-    code: str
-    requirement: str
-    check: Callable[[Batch], str | None]
-
-
-GUARDS: dict[str, tuple[Guard, ...]] = {
-    BatchStatus.PRE_REP: (Guard("tissue_receipt", "Tissue receipt recorded", _tissue),),
-    BatchStatus.SCREENING: (Guard("cultures", "Pre-REP cultures recorded", _cultures),),
-    BatchStatus.REP: (Guard("selection", "Cultures selected for the REP", _selection),),
-    BatchStatus.HARVESTED: (Guard("rep_counts", "REP counts recorded", _rep_counts),),
-    BatchStatus.RELEASED: (
-        Guard("disposition", "QA disposition signed", _disposition(Disposition.RELEASE, False)),
-    ),
-    BatchStatus.RELEASED_EXCEPTION: (
-        Guard(
-            "disposition",
-            "QA disposition signed, physician acknowledged",
-            _disposition(Disposition.RELEASE_EXCEPTION, True),
-        ),
-    ),
-}
-
-
-def unmet_reasons(batch: Batch, to_status: str) -> list[str]:
-    return [r for guard in GUARDS.get(to_status, ()) if (r := guard.check(batch)) is not None]
-
+# --- next steps --------------------------------------------------------------------------------
 
 _NOT_A_STEP = frozenset(
     {
@@ -188,7 +119,7 @@ def next_steps(batch: Batch, user: Any) -> list[NextStep]:
                 status.value,
                 str(status.label),
                 unmet_reasons(batch, status),
-                batch_policies.can_advance_batch(user, batch, status),
+                policies.can_advance_batch(user, batch, status),
             )
         )
     return steps

@@ -35,11 +35,10 @@ from tilcare.core.validation import CLOCK_ALLOWANCE
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.alerts import subject_of
 from tilcare.identity.services.items import clean_storage_temperature, create_item
-from tilcare.manufacturing import release_policies as policies
-from tilcare.manufacturing.batch_workflow import move_batch as move_batch
-from tilcare.manufacturing.batch_workflow import step_time
+from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ProductBag, ReleaseSpecification
+from tilcare.manufacturing.services.workflow import move_batch, step_time
 from tilcare.protocols.loader import ProtocolNotFound, available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol
 

@@ -39,11 +39,13 @@ from tilcare.core.forms import DateTimeInput, DecimalField, apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.identity.services.items import STORAGE_HELP, STORAGE_MAX
-from tilcare.manufacturing import coa, release_services
-from tilcare.manufacturing import release_policies as policies
+from tilcare.manufacturing import coa, policies
 from tilcare.manufacturing.choices import Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ReleaseSpecification
-from tilcare.manufacturing.release_formulation import MAX_BAGS, cells_e9_text
+from tilcare.manufacturing.selectors.batches import batches_visible_to
+from tilcare.manufacturing.services import formulation
+from tilcare.manufacturing.services import release as release_services
+from tilcare.manufacturing.services.formulation import MAX_BAGS, cells_e9_text
 from tilcare.patients.forms import NamedErrorsForm
 
 CARD = "manufacturing/partials/_release.html"
@@ -149,7 +151,7 @@ def _user(request: HttpRequest) -> User:
 
 def batch_of(request: HttpRequest, public_id: Any) -> Batch:
     """The batch if this user may see its release; 404 otherwise (existence does not leak)."""
-    batch: Batch = get_visible_or_404(policies.visible_batches(request.user), public_id)
+    batch: Batch = get_visible_or_404(batches_visible_to(request.user), public_id)
     return batch
 
 
@@ -287,7 +289,7 @@ def formulation_record(request: HttpRequest, public_id: Any) -> HttpResponse:
     form = FormulationForm(request.POST)
     if valid_in_zone(form, user):
         try:
-            bags = release_services.record_formulation(
+            bags = formulation.record_formulation(
                 batch,
                 bags=form.bags,
                 actor=user,

@@ -36,7 +36,7 @@ from tilcare.manufacturing.choices import (
     SLOT_HORIZON_DAYS,
 )
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
-from tilcare.manufacturing.selectors import ACTIVE
+from tilcare.manufacturing.selectors.slots import ACTIVE
 
 FULL = "This slot is full: {booked} of {capacity} places are booked. Choose another date."
 

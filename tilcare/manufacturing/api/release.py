@@ -33,10 +33,12 @@ from tilcare.core.api_support import (
 )
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
-from tilcare.manufacturing import coa, release_services
-from tilcare.manufacturing import release_policies as policies
+from tilcare.manufacturing import coa, policies
 from tilcare.manufacturing.models import Batch
-from tilcare.manufacturing.release_formulation import (
+from tilcare.manufacturing.selectors.batches import batches_visible_to
+from tilcare.manufacturing.services import formulation
+from tilcare.manufacturing.services import release as release_services
+from tilcare.manufacturing.services.formulation import (
     BAG_CELLS_MAX,
     LIMIT_MAX,
     MAX_BAGS,
@@ -188,7 +190,7 @@ def release_out(batch: Batch) -> ReleaseOut:
 
 def batch_for(request: HttpRequest, public_id: Any) -> tuple[Any, Batch]:
     user = caller(request)
-    batch: Batch = get_visible_or_404(policies.visible_batches(user), public_id)
+    batch: Batch = get_visible_or_404(batches_visible_to(user), public_id)
     require(policies.can_view_release(user, batch), "You may not see this batch's release.")
     return user, batch
 
@@ -210,7 +212,7 @@ def get_release(request: HttpRequest, public_id: str) -> ReleaseOut:
 )
 def post_formulation(request: HttpRequest, public_id: str, payload: FormulationIn) -> Status[Any]:
     user, batch = batch_for(request, public_id)
-    release_services.record_formulation(
+    formulation.record_formulation(
         batch,
         bags=[(bag.volume_ml, bag.viable_cells) for bag in payload.bags],
         storage_temperature=payload.storage_temperature,

@@ -45,18 +45,16 @@ from tilcare.core.api_support import (
 from tilcare.core.errors import InvalidInput
 from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
-from tilcare.manufacturing import batch_policies, batch_selectors, batch_services
-from tilcare.manufacturing.batch_forecast import (
-    batch_forecast,
-    parse_probability,
-    parse_thresholds,
-    ranking_document,
-    screen_ranking,
-    screened_readings,
-    stored_thresholds,
-    with_stored_thresholds,
+from tilcare.manufacturing import policies
+from tilcare.manufacturing.models import (
+    CD137_DIFFERENCE_MAX,
+    FOLD_MAX,
+    IFN_GAMMA_DIFFERENCE_MAX,
+    PROBABILITY_MAX,
+    Batch,
 )
-from tilcare.manufacturing.batch_schemas import (
+from tilcare.manufacturing.reactivity_csv import MAX_BYTES
+from tilcare.manufacturing.schemas.batches import (
     THRESHOLD_DEFAULT,
     AdvanceIn,
     BatchOut,
@@ -70,14 +68,18 @@ from tilcare.manufacturing.batch_schemas import (
     batch_out,
     forecast_out,
 )
-from tilcare.manufacturing.models import (
-    CD137_DIFFERENCE_MAX,
-    FOLD_MAX,
-    IFN_GAMMA_DIFFERENCE_MAX,
-    PROBABILITY_MAX,
-    Batch,
+from tilcare.manufacturing.selectors import batches as batch_selectors
+from tilcare.manufacturing.selectors.forecast import (
+    batch_forecast,
+    parse_probability,
+    parse_thresholds,
+    ranking_document,
+    screen_ranking,
+    screened_readings,
+    stored_thresholds,
+    with_stored_thresholds,
 )
-from tilcare.manufacturing.reactivity_csv import MAX_BYTES
+from tilcare.manufacturing.services import batches as batch_services
 
 # One culture or count, or a list of them as an instrument sends them.
 if TYPE_CHECKING:
@@ -131,14 +133,14 @@ def _batch(request: HttpRequest, public_id: str) -> Batch:
 
 def _record_batch(request: HttpRequest, public_id: str) -> Batch:
     batch = _batch(request, public_id)
-    require(batch_policies.can_view_batch(caller(request), batch), NOT_A_VIEWER)
+    require(policies.can_view_batch(caller(request), batch), NOT_A_VIEWER)
     return batch
 
 
 def _answer(request: HttpRequest, batch: Batch) -> BatchOut:
     user = caller(request)
     fresh = batch_selectors.batches_visible_to(user).get(pk=batch.pk)
-    return batch_out(fresh, with_record=batch_policies.can_view_batch(user, fresh))
+    return batch_out(fresh, with_record=policies.can_view_batch(user, fresh))
 
 
 @router.get("/manufacturing/batches", response=list[BatchOut], summary="List batches")
@@ -260,7 +262,7 @@ def post_reactivity_csv(
     user = caller(request)
     batch = _batch(request, public_id)
     # The policy first: a caller who may not import learns nothing about the file.
-    require(batch_policies.can_record_batch_step(user, batch), batch_services.NOT_RECORDER)
+    require(policies.can_record_batch_step(user, batch), batch_services.NOT_RECORDER)
     content, name = _csv(request, file_name)
     batch_services.import_reactivity_csv(batch, file_name=name, content=content, actor=user)
     return Status(201, _answer(request, batch))

@@ -19,13 +19,14 @@ from tilcare.accounts.models import User
 from tilcare.core.errors import InvalidInput
 from tilcare.core.forms import DecimalField, apply_service_errors
 from tilcare.core.policy import require
-from tilcare.manufacturing import release_policies as policies
-from tilcare.manufacturing import release_services, threshold_services
-from tilcare.manufacturing.batch_forecast import SETTING_FIELDS, stored_thresholds
+from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import ReleaseTestKind
 from tilcare.manufacturing.models import ReleaseSpecification
-from tilcare.manufacturing.release_formulation import dose_specification
-from tilcare.manufacturing.release_views import time_zone_of
+from tilcare.manufacturing.selectors.forecast import SETTING_FIELDS, stored_thresholds
+from tilcare.manufacturing.services import formulation
+from tilcare.manufacturing.services import thresholds as threshold_services
+from tilcare.manufacturing.services.formulation import dose_specification
+from tilcare.manufacturing.views.release import time_zone_of
 from tilcare.patients.forms import NamedErrorsForm
 from tilcare.protocols.loader import available_protocols, load_protocol
 
@@ -107,7 +108,7 @@ def release_specifications(request: HttpRequest) -> HttpResponse:
         assert form is not None
         if form.is_valid():
             try:
-                spec = release_services.set_release_specification(
+                spec = formulation.set_release_specification(
                     facility=facility, actor=user, **form.cleaned_data
                 )
             except InvalidInput as error:
