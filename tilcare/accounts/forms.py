@@ -26,24 +26,23 @@ class CenterSettingsForm(forms.ModelForm):
         }
 
 
-class SecondFactorCodeForm(forms.Form):
-    code = forms.CharField(
-        label="Code",
-        max_length=20,
+def _code_field(label: str, max_length: int, inputmode: str) -> forms.CharField:
+    """A one-time code typed from an authenticator app or a recovery sheet."""
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+            attrs={"autocomplete": "one-time-code", "inputmode": inputmode, "autofocus": True}
         ),
     )
+
+
+class SecondFactorCodeForm(forms.Form):
+    code = _code_field("Code", 20, "text")
 
 
 class SetupCodeForm(forms.Form):
-    code = forms.CharField(
-        label="6-digit code from the app",
-        max_length=10,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
-        ),
-    )
+    code = _code_field("6-digit code from the app", 10, "numeric")
 
 
 class ReasonForm(forms.Form):

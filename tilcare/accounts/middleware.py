@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_otp import user_has_device
 
 from tilcare.accounts.policies import second_factor_pending
+from tilcare.core.middleware import PageViewMiddleware
 
 LAST_SEEN_RESOLUTION_S = 60
 LAST_SEEN_KEY = "tilcare_last_seen"
@@ -50,21 +51,10 @@ def _go(request: HttpRequest, url_name: str) -> HttpResponse:
     return redirect(target)
 
 
-class SecondFactorMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(
-        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
-    ) -> HttpResponse | None:
-        if request.path_info.startswith("/api/"):
-            return None  # the API answers 401 in JSON itself (api_auth)
-        if not getattr(view_func, "login_required", True) or getattr(
-            view_func, SECOND_FACTOR_EXEMPT, False
-        ):
+class SecondFactorMiddleware(PageViewMiddleware):
+    # The API answers 401 in JSON itself (api_auth).
+    def check_page(self, request: HttpRequest, view: Callable[..., Any]) -> HttpResponse | None:
+        if not getattr(view, "login_required", True) or getattr(view, SECOND_FACTOR_EXEMPT, False):
             return None
         if not second_factor_pending(request.user):
             return None

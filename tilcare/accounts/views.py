@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from base64 import b32encode
-from typing import cast
+from collections.abc import Callable
+from typing import Any, cast
 
 import segno
 from django.conf import settings
@@ -161,26 +162,42 @@ def staff_security(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/staff_security.html", {"center": center, "staff": staff})
 
 
+def _confirm_with_reason(
+    request: HttpRequest,
+    act: Callable[[str], object],
+    *,
+    done: str,
+    then: str,
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """A confirmation page asking why: on a valid post `act(reason)`, then say `done` and go to
+    the `then` page; else the page again with the form (and the service's refusals)."""
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            act(form.cleaned_data["reason"])
+        except InvalidInput as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect(then)
+    return render(request, template, {**context, "form": form})
+
+
 def second_factor_reset(request: HttpRequest, public_id: str) -> HttpResponse:
     """Confirm, then reset a colleague's second factor (a lost or replaced phone)."""
     center = _managed_center(request, "Only a center administrator may reset a second factor.")
     person = get_visible_or_404(User.objects.filter(organization=center), public_id)
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.reset_second_factor(
-                person, actor=_person(request), reason=form.cleaned_data["reason"]
-            )
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Second factor reset for {person.printed_name}. They set up a new "
-                "authenticator app at their next sign-in.",
-            )
-            return redirect("accounts:staff-security")
-    return render(request, "accounts/second_factor_reset.html", {"person": person, "form": form})
+    return _confirm_with_reason(
+        request,
+        lambda reason: services.reset_second_factor(person, actor=_person(request), reason=reason),
+        done=f"Second factor reset for {person.printed_name}. They set up a new "
+        "authenticator app at their next sign-in.",
+        then="accounts:staff-security",
+        template="accounts/second_factor_reset.html",
+        context={"person": person},
+    )
 
 
 def token_list(request: HttpRequest) -> HttpResponse:
@@ -198,18 +215,14 @@ def token_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
     """Confirm, then revoke a token; the next request that carries it is refused."""
     center = _managed_center(request, "Only a center administrator may revoke an API token.")
     token: ApiToken = get_visible_or_404(selectors.list_center_tokens(center), public_id)
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.revoke_api_token(
-                token, actor=_person(request), reason=form.cleaned_data["reason"]
-            )
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"Token {token.key_prefix}… “{token.name}” revoked.")
-            return redirect("accounts:token-list")
-    return render(request, "accounts/token_revoke.html", {"token": token, "form": form})
+    return _confirm_with_reason(
+        request,
+        lambda reason: services.revoke_api_token(token, actor=_person(request), reason=reason),
+        done=f"Token {token.key_prefix}… “{token.name}” revoked.",
+        then="accounts:token-list",
+        template="accounts/token_revoke.html",
+        context={"token": token},
+    )
 
 
 def center_settings(request: HttpRequest) -> HttpResponse:

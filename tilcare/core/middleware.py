@@ -42,18 +42,9 @@ class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 
-def _too_large(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "413.html", {"message": message}, status=413)
-
-
-class RequestBodyLimitMiddleware:
-    """Refuses a page's request body over its route's limit with 413 before it is read.
-
-    The limit is the view's upload limit (`core.http.accepts_upload`) or
-    DATA_UPLOAD_MAX_MEMORY_SIZE, checked against the declared Content-Length. A body Django
-    still finds too large as it reads it (RequestDataTooBig) is a 413 too, not a 400. The API
-    checks its own operations the same way (`tilcare.config.api`).
-    """
+class PageViewMiddleware:
+    """A middleware that acts just before a page's view runs; the API (`/api/`) answers for
+    itself in JSON. A subclass says what to answer instead of the page in `check_page`."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -66,7 +57,28 @@ class RequestBodyLimitMiddleware:
     ) -> HttpResponse | None:
         if request.path_info.startswith("/api/"):
             return None
-        message = body_too_large(request, view_func)
+        return self.check_page(request, view_func)
+
+    def check_page(self, request: HttpRequest, view: Callable[..., Any]) -> HttpResponse | None:
+        """The answer instead of the page, or None to let the view run."""
+        raise NotImplementedError
+
+
+def _too_large(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "413.html", {"message": message}, status=413)
+
+
+class RequestBodyLimitMiddleware(PageViewMiddleware):
+    """Refuses a page's request body over its route's limit with 413 before it is read.
+
+    The limit is the view's upload limit (`core.http.accepts_upload`) or
+    DATA_UPLOAD_MAX_MEMORY_SIZE, checked against the declared Content-Length. A body Django
+    still finds too large as it reads it (RequestDataTooBig) is a 413 too, not a 400. The API
+    checks its own operations the same way (`tilcare.config.api`).
+    """
+
+    def check_page(self, request: HttpRequest, view: Callable[..., Any]) -> HttpResponse | None:
+        message = body_too_large(request, view)
         if message is not None:
             return _too_large(request, message)
         if request.method == "POST":

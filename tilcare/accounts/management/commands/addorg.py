@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from tilcare.accounts import services
 from tilcare.accounts.choices import OrganizationKind
-from tilcare.core.errors import InvalidInput
+from tilcare.accounts.management.refusals import refused_as_command_error
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--after-hours-phone", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
+        with refused_as_command_error():
             organization = services.create_organization(
                 actor=None,
                 kind=options["kind"],
@@ -33,12 +33,6 @@ class Command(BaseCommand):
                 phone=options["phone"],
                 after_hours_phone=options["after_hours_phone"],
             )
-        except InvalidInput as exc:
-            raise CommandError(_describe(exc)) from None
         self.stdout.write(
             self.style.SUCCESS(f"Created {organization.get_kind_display().lower()}: {organization}")
         )
-
-
-def _describe(exc: InvalidInput) -> str:
-    return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.errors.items())

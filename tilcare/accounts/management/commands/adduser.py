@@ -11,9 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tilcare.accounts import services
 from tilcare.accounts.choices import Role
-from tilcare.accounts.management.commands.addorg import _describe
+from tilcare.accounts.management.refusals import refused_as_command_error
 from tilcare.accounts.models import Organization
-from tilcare.core.errors import InvalidInput
 
 
 class Command(BaseCommand):
@@ -44,7 +43,7 @@ class Command(BaseCommand):
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Password (again): "):
                 raise CommandError("The two passwords differ.")
-        try:
+        with refused_as_command_error():
             user = services.create_user(
                 actor=None,
                 organization=organization,
@@ -56,8 +55,6 @@ class Command(BaseCommand):
                 credentials=options["credentials"],
                 email=options["email"],
             )
-        except InvalidInput as exc:
-            raise CommandError(_describe(exc)) from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created {user.username}: {user.printed_name}, {user.get_role_display()} "

@@ -13,9 +13,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tilcare.accounts.choices import TokenScope
+from tilcare.accounts.management.refusals import refused_as_command_error
 from tilcare.accounts.models import User
 from tilcare.accounts.services import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, issue_api_token
-from tilcare.core.errors import InvalidInput
 
 
 class Command(BaseCommand):
@@ -47,14 +47,10 @@ class Command(BaseCommand):
             user = User.objects.get(username=options["username"])
         except User.DoesNotExist:
             raise CommandError(f"No user named {options['username']!r}.") from None
-        try:
+        with refused_as_command_error(name_fields=False):
             token, secret = issue_api_token(
                 user, name=options["name"], days=options["days"], scope=options["scope"]
             )
-        except InvalidInput as exc:
-            raise CommandError(
-                " ".join(message for messages in exc.errors.values() for message in messages)
-            ) from None
         self.stdout.write(
             f"Token {token.key_prefix}… “{token.name}” issued for {user.username} "
             f"({token.get_scope_display().lower()}, expires {token.expires_at:%Y-%m-%d %H:%M} UTC)."

@@ -10,9 +10,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from tilcare.accounts.management.refusals import refused_as_command_error
 from tilcare.accounts.models import ApiToken
 from tilcare.accounts.services import revoke_api_token
-from tilcare.core.errors import InvalidInput
 
 
 def _utc(moment: dt.datetime | None) -> str:
@@ -58,10 +58,6 @@ class Command(BaseCommand):
             raise CommandError(f"No token starts with {prefix!r} (see `tilcare tokens list`).")
         if len(matches) > 1:
             raise CommandError(f"{len(matches)} tokens start with {prefix!r}; none was revoked.")
-        try:
+        with refused_as_command_error(name_fields=False):
             token = revoke_api_token(matches[0], actor=None, reason=reason)
-        except InvalidInput as exc:
-            raise CommandError(
-                " ".join(message for messages in exc.errors.values() for message in messages)
-            ) from None
         self.stdout.write(f"Token {token.key_prefix}… “{token.name}” revoked.")
