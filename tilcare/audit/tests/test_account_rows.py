@@ -24,7 +24,7 @@ from tilcare.audit.selectors import ChainReport, verify_chain
 from tilcare.audit.tests.helpers import sql
 from tilcare.identity.models import TemperatureReading
 from tilcare.identity.services.shipments import add_temperature_readings
-from tilcare.identity.tests.test_shipment_services import dispatched, every_ten_minutes, make_world
+from tilcare.identity.tests.helpers import dispatched, every_ten_minutes, make_world
 from tilcare.patients.tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db

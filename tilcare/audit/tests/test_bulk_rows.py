@@ -19,16 +19,16 @@ from tilcare.audit.selectors import ChainReport, verify_chain
 from tilcare.audit.tests.helpers import event_of, sql
 from tilcare.identity.models import Shipment, TemperatureReading
 from tilcare.identity.services.shipments import add_temperature_readings, receive_shipment
-from tilcare.identity.tests.test_shipment_services import (
+from tilcare.identity.tests.helpers import (
     World,
     dispatched,
     every_ten_minutes,
     make_world,
     minute,
 )
-from tilcare.manufacturing import batch_services
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import ReactivityImport, ReactivityReading
+from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
     batch_team,

@@ -17,7 +17,7 @@ from tilcare.identity.choices import ItemKind
 from tilcare.identity.models import IdentityAlert, Item, Label, Shipment
 from tilcare.identity.services.items import print_label
 from tilcare.identity.tests.factories import journey_item, unreadable_scan_alert
-from tilcare.identity.tests.test_shipment_services import World, new_shipment
+from tilcare.identity.tests.helpers import World, new_shipment
 from tilcare.journey import services as journey_services
 from tilcare.journey.models import Journey, Task
 from tilcare.journey.tests.factories import CareTeam, open_journey_for

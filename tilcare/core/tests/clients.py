@@ -1,8 +1,9 @@
-"""Helpers every domain's tests share: a signed-in client, and row counts for "nothing was
-written"."""
+"""Helpers every domain's tests share: a signed-in client, a JSON post, and row counts for
+"nothing was written"."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db import models
@@ -33,6 +34,12 @@ def client_for(user: Any) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def post_json(client: Client, path: str, body: object = None, **extra: Any) -> Any:
+    """POST `body` as JSON (no body at all when it is None), as an API client sends it."""
+    data = "" if body is None else json.dumps(body)
+    return client.post(path, data=data, content_type="application/json", **extra)
 
 
 def row_counts(*model_classes: type[models.Model]) -> tuple[int, ...]:

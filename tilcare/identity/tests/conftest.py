@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tilcare.identity.tests.test_shipment_services import World, make_world
+from tilcare.identity.tests.helpers import World, make_world
 from tilcare.journey.tests.factories import CareTeam, make_team
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory

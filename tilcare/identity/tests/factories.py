@@ -8,6 +8,11 @@
   `tilcare.identity.services.items` instead.
 - `LabelFactory`: copy 1 of an item's label, printed a minute ago by the item's creator.
 - `journey_item(journey, kind, team)`: item 1 of a kind under a journey's COI, made directly.
+- `new_item(team, journey, ...)`: an item of the journey's COI added through the items service
+  by the team's navigator (numbered and audited as in use).
+- `released_item(journey, team, kind, number, now=...)`: an item made directly, released the day
+  before `now` and expiring 30 days after it, as the custody scans expect.
+- `planned_journey(patient, team)`: a new journey of the patient, planned at the team's facility.
 - `unreadable_scan_alert(coi_din, team)`: the high alert a nurse's scan of something that is not
   a label raises at a handoff, through the custody service.
 """
@@ -24,7 +29,10 @@ from tilcare.accounts.choices import Role
 from tilcare.clinical.checkdigits import format_din, mod37_2
 from tilcare.identity.choices import ITEM_CODES, HandoffStep, ItemKind, LabelStatus
 from tilcare.identity.models import IdentityAlert, Item, Label
+from tilcare.identity.services import items as item_services
 from tilcare.identity.services.custody import record_scan
+from tilcare.journey import services as journey_services
+from tilcare.journey.tests.factories import open_journey_for
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
 
 DESCRIPTION = "TIL product for infusion, bag 1 of 2"
@@ -83,6 +91,65 @@ def journey_item(journey: Any, kind: ItemKind, team: Any) -> Item:
         created_by=team.navigator,
     )
     return made
+
+
+def new_item(
+    team: Any, journey: Any, actor: Any = None, kind: ItemKind = ItemKind.PRODUCT_BAG, **fields: Any
+) -> Item:
+    """An item of the journey's COI between the team's center and facility, added through the
+    items service by `actor` (the team's navigator by default); `fields` override the rest."""
+    din, check = coi_of(journey)
+    values = {
+        "coi_din": din,
+        "coi_check": check,
+        "kind": kind,
+        "center": team.center,
+        "facility": team.facility,
+        "description": DESCRIPTION,
+        "actor": actor or team.navigator,
+    }
+    values.update(fields)
+    return item_services.create_item(**values)
+
+
+def released_item(
+    journey: Any,
+    team: Any,
+    kind: ItemKind = ItemKind.PRODUCT_BAG,
+    number: int = 1,
+    *,
+    now: dt.datetime,
+    **fields: Any,
+) -> Item:
+    """Item `number` of `kind` under the journey's COI, made directly by the team's navigator,
+    released the day before `now` and expiring 30 days after it; `fields` override those."""
+    values = {
+        "released_at": now - dt.timedelta(days=1),
+        "expires_at": now + dt.timedelta(days=30),
+    }
+    values.update(fields)
+    item: Item = Item.objects.create(
+        coi_din=journey.coi_din,
+        coi_check=journey.coi_check,
+        kind=kind,
+        number=number,
+        item_id=f"{journey.coi_din}-{ITEM_CODES[kind]}{number:02d}",
+        center=journey.center,
+        facility=team.facility,
+        description=f"{kind} {number}",
+        created_by=team.navigator,
+        **values,
+    )
+    return item
+
+
+def planned_journey(patient: Any, team: Any) -> Any:
+    """A new journey of `patient` opened by the team's navigator, with the team's facility
+    planned for manufacturing (custody scans need both parties)."""
+    journey = open_journey_for(patient, team.navigator)
+    return journey_services.plan_journey(
+        journey, actor=team.navigator, changes={"manufacturing_facility": team.facility}
+    )
 
 
 def unreadable_scan_alert(coi_din: str, team: Any) -> IdentityAlert:

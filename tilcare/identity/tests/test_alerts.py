@@ -3,13 +3,11 @@ the facility."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
-from tilcare.core.tests.clients import client_for
+from tilcare.core.tests.clients import client_for, post_json
 from tilcare.identity.services.alerts import acknowledge_alert
 from tilcare.identity.tests.factories import unreadable_scan_alert
 from tilcare.journey import services as journey_services
@@ -213,10 +211,10 @@ def test_the_api_filters_by_status_and_coi(team, alert, journey):
 
 
 def test_the_api_acknowledges_with_a_note(team, alert):
-    response = client_for(team.pharmacist).post(
+    response = post_json(
+        client_for(team.pharmacist),
         f"{API}/{alert.public_id}/acknowledge",
-        data=json.dumps({"note": "Relabelled by pharmacy."}),
-        content_type="application/json",
+        {"note": "Relabelled by pharmacy."},
     )
 
     assert response.status_code == 200
@@ -227,10 +225,8 @@ def test_the_api_acknowledges_with_a_note(team, alert):
 
 
 def test_the_api_refuses_an_empty_note_naming_the_field(team, alert):
-    response = client_for(team.navigator).post(
-        f"{API}/{alert.public_id}/acknowledge",
-        data=json.dumps({"note": ""}),
-        content_type="application/json",
+    response = post_json(
+        client_for(team.navigator), f"{API}/{alert.public_id}/acknowledge", {"note": ""}
     )
 
     assert response.status_code == 422
@@ -240,10 +236,10 @@ def test_the_api_refuses_an_empty_note_naming_the_field(team, alert):
 def test_the_api_refuses_a_second_acknowledgement_and_other_roles(team, alert):
     acknowledge_alert(alert, actor=team.navigator, note="Checked.")
     url = f"{API}/{alert.public_id}/acknowledge"
-    body = json.dumps({"note": "Again."})
+    body = {"note": "Again."}
 
-    again = client_for(team.physician).post(url, data=body, content_type="application/json")
-    nurse = client_for(team.nurse).post(url, data=body, content_type="application/json")
+    again = post_json(client_for(team.physician), url, body)
+    nurse = post_json(client_for(team.nurse), url, body)
 
     assert again.status_code == 403
     assert nurse.status_code == 403
@@ -254,10 +250,8 @@ def test_the_api_refuses_a_second_acknowledgement_and_other_roles(team, alert):
 def test_the_api_answers_404_outside_the_users_organizations(alert):
     stranger = make_team(CenterFactory(), FacilityFactory()).navigator
 
-    response = client_for(stranger).post(
-        f"{API}/{alert.public_id}/acknowledge",
-        data=json.dumps({"note": "x"}),
-        content_type="application/json",
+    response = post_json(
+        client_for(stranger), f"{API}/{alert.public_id}/acknowledge", {"note": "x"}
     )
 
     assert response.status_code == 404

@@ -24,7 +24,7 @@ from tilcare.identity.services.shipments import (
     dispatch_shipment,
     receive_shipment,
 )
-from tilcare.identity.tests.test_shipment_services import make_world, new_shipment
+from tilcare.identity.tests.helpers import make_world, new_shipment
 
 pytestmark = pytest.mark.django_db
 
@@ -122,8 +122,6 @@ def scan(world, moment: dt.datetime) -> CustodyEvent:
         scanned_text=world.specimen.item_id,
         actor=world.team.nurse,
         organization=world.center,
-        now=moment,
-        late_entry_reason="Entered from the paper custody form",
     )
 
 

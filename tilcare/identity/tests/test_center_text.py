@@ -16,7 +16,7 @@ from tilcare.core.tests.clients import client_for
 from tilcare.identity import labels
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services import items as services
-from tilcare.identity.tests.factories import coi_of
+from tilcare.identity.tests.factories import new_item
 from tilcare.identity.tests.test_labels import pdf_page
 from tilcare.journey.tests.factories import open_journey_for
 
@@ -37,16 +37,8 @@ def journey(team, theodora):
 @pytest.fixture
 def specimen(team, journey):
     """The tumor specimen container, described by the center's navigator with the patient's name."""
-    din, check = coi_of(journey)
-    return services.create_item(
-        coi_din=din,
-        coi_check=check,
-        kind=ItemKind.TUMOR_SPECIMEN,
-        center=team.center,
-        facility=team.facility,
-        description=TYPED,
-        storage_temperature=STORED,
-        actor=team.navigator,
+    return new_item(
+        team, journey, kind=ItemKind.TUMOR_SPECIMEN, description=TYPED, storage_temperature=STORED
     )
 
 

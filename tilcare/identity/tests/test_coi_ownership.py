@@ -7,18 +7,15 @@ nothing, and the real center still works on its COI afterwards.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from django.test import Client
 
-from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import Conflict
-from tilcare.core.tests.clients import row_counts
+from tilcare.core.tests.clients import client_for, post_json
 from tilcare.identity.choices import ItemKind
-from tilcare.identity.models import Item, Label
+from tilcare.identity.models import Item
 from tilcare.identity.services import items as services
 from tilcare.identity.tests.factories import DESCRIPTION, coi, coi_of
+from tilcare.identity.tests.helpers import item_counts
 from tilcare.journey.tests.factories import make_team, open_journey_for
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
@@ -53,10 +50,6 @@ def no_fin(facility):
     return make_team(CenterFactory(name="Lakeside Oncology", isbt_fin=""), facility)
 
 
-def counts() -> tuple[int, ...]:
-    return row_counts(Item, Label, AuditEvent)
-
-
 def create(team, din, check, **fields):
     values = {
         "coi_din": din,
@@ -72,10 +65,8 @@ def create(team, din, check, **fields):
 
 
 def api_create(user, din, check):
-    client = Client()
-    client.force_login(user)
     body = {"coi_din": din, "coi_check": check, "kind": "tumor_specimen", "description": "Jar"}
-    return client.post(ITEMS, data=json.dumps(body), content_type="application/json")
+    return post_json(client_for(user), ITEMS, body)
 
 
 def test_a_center_without_a_fin_cannot_make_the_first_item_of_another_centers_coi(
@@ -83,7 +74,7 @@ def test_a_center_without_a_fin_cannot_make_the_first_item_of_another_centers_co
 ):
     # Given Riverside's journey and a navigator of Lakeside, which has no FIN
     din, check = coi_of(journey)
-    before = counts()
+    before = item_counts()
 
     # When Lakeside's navigator creates the first item for Riverside's COI
     with pytest.raises(Conflict) as refused:
@@ -91,18 +82,18 @@ def test_a_center_without_a_fin_cannot_make_the_first_item_of_another_centers_co
 
     # Then it is refused on the COI, and nothing was written
     assert refused.value.errors == {"coi_din": [NOT_ISSUED]}
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_the_api_answers_409_and_writes_nothing(owner, journey, no_fin):
     din, check = coi_of(journey)
-    before = counts()
+    before = item_counts()
 
     response = api_create(no_fin.navigator, din, check)
 
     assert response.status_code == 409
     assert response.json() == {"detail": NOT_ISSUED, "errors": {"coi_din": [NOT_ISSUED]}}
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_the_real_center_then_still_works_on_its_coi(owner, journey, no_fin):
@@ -128,7 +119,7 @@ def test_the_real_center_then_still_works_on_its_coi(owner, journey, no_fin):
 def test_a_center_without_a_fin_cannot_claim_a_coi_no_journey_carries(no_fin):
     # Given a well-formed COI identifier that no journey carries
     din, check = coi(4242, fin="W1234")
-    before = counts()
+    before = item_counts()
 
     # When a center without a FIN claims it
     with pytest.raises(Conflict) as refused:
@@ -136,7 +127,7 @@ def test_a_center_without_a_fin_cannot_claim_a_coi_no_journey_carries(no_fin):
 
     # Then it is refused: that center has issued no identifier
     assert refused.value.errors == {"coi_din": [NOT_ISSUED]}
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_a_center_sharing_the_fin_cannot_claim_a_coi_another_centers_journey_carries(
@@ -145,7 +136,7 @@ def test_a_center_sharing_the_fin_cannot_claim_a_coi_another_centers_journey_car
     # Given a second center that typed Riverside's FIN as its own
     copycat = make_team(CenterFactory(name="Hillcrest Clinic", isbt_fin="W1234"), facility)
     din, check = coi_of(journey)
-    before = counts()
+    before = item_counts()
 
     # When it creates the first item for Riverside's journey's COI
     with pytest.raises(Conflict) as refused:
@@ -153,7 +144,7 @@ def test_a_center_sharing_the_fin_cannot_claim_a_coi_another_centers_journey_car
 
     # Then the journey decides: the COI is Riverside's
     assert refused.value.errors == {"coi_din": [NOT_ISSUED]}
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_a_center_keeps_its_journeys_cois_after_its_fin_changes(owner, journey):

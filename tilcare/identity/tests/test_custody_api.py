@@ -1,74 +1,46 @@
-"""The custody events API: instruments and courier systems post scans; a mismatch is 409,
-blocked and recorded; the chain of custody is read by COI identifier. A facility's answers
-never carry the patient's identity. The two receipts settle a journey stage and are refused here:
-they are posted to /api/v1/journeys/scans (tested in tilcare/journey/tests/test_custody_api.py)."""
+"""Custody over the API: instruments and courier systems post scans to /api/v1/journeys/scans (its
+receipts are tested in tilcare/journey/tests/test_custody_api.py); a mismatch is 409, blocked and
+recorded; the chain of custody is read by COI identifier at /api/v1/identity/custody-events,
+which takes no scans. A facility's answers never carry the patient's identity."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+from functools import partial
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tilcare.audit.models import AuditEvent
-from tilcare.core.tests.clients import client_for, row_counts
-from tilcare.identity.choices import ITEM_CODES, AlertSeverity, ItemKind, ScanResult
+from tilcare.core.tests.clients import client_for, post_json
+from tilcare.identity.choices import AlertSeverity, ItemKind, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
-from tilcare.journey import services as journey_services
-from tilcare.journey.tests.factories import make_team, open_journey_for
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
 # Scans are dated NOW, read at import: each test's clock starts there (root conftest).
+from tilcare.identity.tests.factories import planned_journey, released_item
+from tilcare.identity.tests.helpers import custody_counts
+from tilcare.journey.tests.factories import make_team
+from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_at_module_now")]
 
 URL = "/api/v1/identity/custody-events"
+SCANS = "/api/v1/journeys/scans"
 NOW = timezone.now()
 IDENTITY = (b"Theodora", b"Lindqvist", b"MRN004512", b"1968-04-12")
 LATE_REASON = "Entered from the paper custody form after the network outage"
 
 
-def _journey(team, **patient):
-    journey = open_journey_for(PatientFactory(center=team.center, **patient), team.navigator)
-    return journey_services.plan_journey(
-        journey, actor=team.navigator, changes={"manufacturing_facility": team.facility}
-    )
-
-
 @pytest.fixture
-def journey(team):
-    return _journey(
-        team,
-        given_name="Theodora",
-        family_name="Lindqvist",
-        mrn="MRN004512",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
+def journey(team, theodora):
+    return planned_journey(theodora, team)
 
 
-def make_item(journey, team, kind=ItemKind.PRODUCT_BAG, number=1, **fields):
-    values = {
-        "released_at": NOW - dt.timedelta(days=1),
-        "expires_at": NOW + dt.timedelta(days=30),
-    }
-    values.update(fields)
-    return Item.objects.create(
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        kind=kind,
-        number=number,
-        item_id=f"{journey.coi_din}-{ITEM_CODES[kind]}{number:02d}",
-        center=journey.center,
-        facility=team.facility,
-        description=f"{kind} {number}",
-        created_by=team.navigator,
-        **values,
-    )
+make_item = partial(released_item, now=NOW)
 
 
 def post(user, body):
-    return client_for(user).post(URL, data=json.dumps(body), content_type="application/json")
+    return post_json(client_for(user), SCANS, body)
 
 
 def scan(journey, text, step="product_to_storage", **extra):
@@ -78,10 +50,6 @@ def scan(journey, text, step="product_to_storage", **extra):
         "scanned_text": text,
         **extra,
     }
-
-
-def counts() -> tuple[int, ...]:
-    return row_counts(CustodyEvent, IdentityAlert, AuditEvent)
 
 
 # ---------- Posting a scan ----------
@@ -96,7 +64,7 @@ def test_a_matching_scan_answers_201_with_the_event(team, journey):
 
     # Then it is recorded and answered 201
     assert response.status_code == 201
-    body = response.json()
+    body = response.json()["event"]
     event = CustodyEvent.objects.get()
     assert body["public_id"] == str(event.public_id)
     assert (body["result"], body["accepted"], body["item_id"]) == ("match", True, bag.item_id)
@@ -108,7 +76,7 @@ def test_a_matching_scan_answers_201_with_the_event(team, journey):
 def test_a_bag_of_another_journey_answers_409_blocked_and_recorded(team, journey):
     # Given this journey's bag and another patient's bag
     make_item(journey, team)
-    other = make_item(_journey(team), team)
+    other = make_item(planned_journey(PatientFactory(center=team.center), team), team)
 
     # When the other bag is posted as this journey's
     response = post(team.nurse, scan(journey, other.item_id))
@@ -159,7 +127,7 @@ def test_a_wrong_check_character_in_the_scan_answers_409(team, journey):
 def test_a_wrong_check_character_in_the_coi_field_is_refused_naming_the_field(team, journey):
     bag = make_item(journey, team)
     wrong = "Z" if journey.coi_check != "Z" else "Y"
-    before = counts()
+    before = custody_counts()
 
     response = post(
         team.pharmacist, {**scan(journey, bag.item_id), "coi": f"{journey.coi_din}{wrong}"}
@@ -168,7 +136,7 @@ def test_a_wrong_check_character_in_the_coi_field_is_refused_naming_the_field(te
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["coi"]
     assert f"expected “{journey.coi_check}”" in response.json()["errors"]["coi"][0]
-    assert counts() == before
+    assert custody_counts() == before
 
 
 def test_an_empty_scan_and_unknown_fields_are_refused(team, journey):
@@ -214,52 +182,39 @@ def test_a_given_scan_time_is_kept(team, journey):
 
 def test_a_role_without_the_custody_permission_is_refused_and_nothing_is_written(team, journey):
     bag = make_item(journey, team)
-    before = counts()
+    before = custody_counts()
 
     response = post(team.social_worker, scan(journey, bag.item_id))
 
     assert response.status_code == 403
-    assert counts() == before
+    assert custody_counts() == before
 
 
 def test_another_centers_staff_get_404_and_nothing_is_written(team, journey):
     bag = make_item(journey, team)
     stranger = make_team(CenterFactory(), FacilityFactory()).pharmacist
-    before = counts()
+    before = custody_counts()
 
     response = post(stranger, scan(journey, bag.item_id))
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
-    assert counts() == before
+    assert custody_counts() == before
 
 
-@pytest.mark.parametrize(
-    ("who", "step", "item_kind"),
-    [
-        ("manufacturing_tech", "tissue_received", ItemKind.TUMOR_SPECIMEN),
-        ("pharmacist", "product_received", ItemKind.PRODUCT_BAG),
-    ],
-)
-def test_the_receipts_are_refused_here_and_sent_to_the_journey_scans(
-    team, journey, who, step, item_kind
-):
-    # Given the item a receipt would scan
-    item = make_item(journey, team, item_kind)
-    before = counts()
+def test_scans_are_not_posted_here(team, journey):
+    # Given an item a scan would name
+    item = make_item(journey, team)
+    before = custody_counts()
 
-    # When a receipt is posted here
-    response = post(getattr(team, who), scan(journey, item.item_id, step=step))
+    # When a scan is posted to the chain of custody, which only reads
+    response = post_json(client_for(team.pharmacist), URL, scan(journey, item.item_id))
 
-    # Then it is refused on the step, pointing to the journey's endpoint, and nothing is written
-    assert response.status_code == 422
-    assert response.json()["errors"] == {
-        "step": [
-            f"“{step}” settles the journey's stage: post it to /api/v1/journeys/scans, "
-            "which also records the milestone."
-        ]
-    }
-    assert counts() == before
+    # Then the method is not allowed, as for any method a path does not serve, and nothing is
+    # written
+    assert response.status_code == 405
+    assert client_for(team.pharmacist).put(SCANS).status_code == 405
+    assert custody_counts() == before
 
 
 def test_the_facility_posts_a_handoff_and_sees_no_identity(team, journey):

@@ -4,6 +4,7 @@ transaction, and only the COI's own center and facility may record."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 from django.utils import timezone
@@ -19,58 +20,31 @@ from tilcare.identity.choices import (
     LabelStatus,
     ScanResult,
 )
-from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Label
+from tilcare.identity.models import CustodyEvent, IdentityAlert, Label
 from tilcare.identity.services.custody import STEP_KINDS, record_scan, steps_for
-from tilcare.journey import services as journey_services
-from tilcare.journey.tests.factories import make_team, open_journey_for
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
 # Scans are dated NOW, read at import: each test's clock starts there (root conftest).
+from tilcare.identity.tests.factories import planned_journey, released_item
+from tilcare.identity.tests.helpers import custody_counts
+from tilcare.journey.tests.factories import make_team
+from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_at_module_now")]
 
 NOW = timezone.now()
 
 
 @pytest.fixture
-def team():
-    return make_team(CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"))
-
-
-def _journey(team):
-    journey = open_journey_for(PatientFactory(center=team.center), team.navigator)
-    return journey_services.plan_journey(
-        journey, actor=team.navigator, changes={"manufacturing_facility": team.facility}
-    )
-
-
-@pytest.fixture
 def journey(team):
-    return _journey(team)
+    return planned_journey(PatientFactory(center=team.center), team)
 
 
 @pytest.fixture
 def other_journey(team):
-    return _journey(team)
+    return planned_journey(PatientFactory(center=team.center), team)
 
 
-def make_item(journey, team, kind=ItemKind.PRODUCT_BAG, number=1, **fields):
-    values = {
-        "released_at": NOW - dt.timedelta(days=1),
-        "expires_at": NOW + dt.timedelta(days=30),
-    }
-    values.update(fields)
-    return Item.objects.create(
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        kind=kind,
-        number=number,
-        item_id=f"{journey.coi_din}-{ITEM_CODES[kind]}{number:02d}",
-        center=journey.center,
-        facility=team.facility,
-        description=f"{kind} {number}",
-        created_by=team.navigator,
-        **values,
-    )
+make_item = partial(released_item, now=NOW)
 
 
 def _receive(journey, actor, text, **kwargs):
@@ -82,10 +56,6 @@ def _receive(journey, actor, text, **kwargs):
         organization=actor.organization,
         **kwargs,
     )
-
-
-def _counts():
-    return (CustodyEvent.objects.count(), IdentityAlert.objects.count(), AuditEvent.objects.count())
 
 
 # ---------- What is recorded ----------
@@ -262,42 +232,42 @@ def test_roles_without_the_custody_permission_are_refused_and_nothing_is_written
     team, journey, role
 ):
     bag = make_item(journey, team)
-    before = _counts()
+    before = custody_counts()
 
     with pytest.raises(PermissionDenied):
         _receive(journey, team.by_role(role), bag.item_id)
 
-    assert _counts() == before
+    assert custody_counts() == before
 
 
 def test_another_centers_staff_are_refused_and_nothing_is_written(journey, team):
     # Given a bag of this journey and a nurse of another center
     bag = make_item(journey, team)
     stranger = make_team(CenterFactory(), FacilityFactory()).nurse
-    before = _counts()
+    before = custody_counts()
 
     with pytest.raises(PermissionDenied):
         _receive(journey, stranger, bag.item_id)
 
-    assert _counts() == before
+    assert custody_counts() == before
 
 
 def test_another_facility_is_refused_and_nothing_is_written(journey, team):
     bag = make_item(journey, team)
     stranger = make_team(CenterFactory(), FacilityFactory()).manufacturing_tech
-    before = _counts()
+    before = custody_counts()
 
     with pytest.raises(PermissionDenied):
         _receive(journey, stranger, bag.item_id, step="product_dispatched")
 
-    assert _counts() == before
+    assert custody_counts() == before
 
 
 def test_a_coi_without_any_item_is_not_visible_unless_its_parties_are_given(team, journey):
     with pytest.raises(NotVisible):
         _receive(journey, team.nurse, "anything")
 
-    assert _counts()[0] == 0
+    assert custody_counts()[0] == 0
 
 
 # ---------- Bad input ----------
@@ -305,13 +275,13 @@ def test_a_coi_without_any_item_is_not_visible_unless_its_parties_are_given(team
 
 def test_an_empty_scan_is_refused_naming_the_field_and_nothing_is_written(team, journey):
     make_item(journey, team)
-    before = _counts()
+    before = custody_counts()
 
     with pytest.raises(InvalidInput) as refused:
         _receive(journey, team.nurse, " \r\n")
 
     assert refused.value.errors == {"scanned_text": ["Scan or type the label: nothing was read."]}
-    assert _counts() == before
+    assert custody_counts() == before
 
 
 def test_a_step_of_the_other_organization_is_refused(team, journey):

@@ -10,12 +10,11 @@ from django.utils import timezone
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
-from tilcare.core.tests.clients import row_counts
 from tilcare.identity.choices import ItemKind, LabelStatus
-from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
-from tilcare.identity.tests.factories import DESCRIPTION, STORAGE, coi, coi_of
-from tilcare.journey.tests.factories import make_team, open_journey_for
+from tilcare.identity.tests.factories import STORAGE, coi, coi_of, new_item
+from tilcare.identity.tests.helpers import item_counts
+from tilcare.journey.tests.factories import open_journey_for
 from tilcare.patients.tests.factories import (
     CenterFactory,
     FacilityFactory,
@@ -30,37 +29,13 @@ MAY_NOT_ACT = ["financial_coordinator", "social_worker", "physician", "center_ad
 
 
 @pytest.fixture
-def team():
-    return make_team(CenterFactory(isbt_fin="W1234"), FacilityFactory())
-
-
-@pytest.fixture
 def journey(team):
     return open_journey_for(PatientFactory(center=team.center), team.navigator)
-
-
-def new_item(team, journey, actor=None, kind=ItemKind.PRODUCT_BAG, **fields):
-    din, check = coi_of(journey)
-    values = {
-        "coi_din": din,
-        "coi_check": check,
-        "kind": kind,
-        "center": team.center,
-        "facility": team.facility,
-        "description": DESCRIPTION,
-        "actor": actor or team.navigator,
-    }
-    values.update(fields)
-    return services.create_item(**values)
 
 
 @pytest.fixture
 def item(team, journey):
     return new_item(team, journey)
-
-
-def counts() -> tuple[int, ...]:
-    return row_counts(Item, Label, AuditEvent)
 
 
 def outsider(role: str):
@@ -125,7 +100,7 @@ def test_wrong_check_character_is_refused_on_its_field(team, journey):
     # Given the COI's check character with a typo
     din, check = coi_of(journey)
     wrong = "A" if check != "A" else "B"
-    before = counts()
+    before = item_counts()
     # When an item is created with it
     with pytest.raises(InvalidInput) as refused:
         new_item(team, journey, coi_check=wrong)
@@ -136,15 +111,15 @@ def test_wrong_check_character_is_refused_on_its_field(team, journey):
             f"character is “{check}”. The identifier was mistyped or misread."
         ]
     }
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_malformed_coi_identifier_is_refused(team, journey):
-    before = counts()
+    before = item_counts()
     with pytest.raises(InvalidInput) as refused:
         new_item(team, journey, coi_din="W12342600001")
     assert list(refused.value.errors) == ["coi_din"]
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_coi_of_another_fin_is_refused_for_the_first_item(team, journey):
@@ -177,11 +152,11 @@ def test_well_formed_storage_temperatures_are_accepted(team, journey, storage):
     "storage", ["cold", "-150", "≤ −150 °F", "8–2 °C", "≤ −400 °C", "2–8 °C " + "x" * 80]
 )
 def test_malformed_storage_temperature_is_refused(team, journey, storage):
-    before = counts()
+    before = item_counts()
     with pytest.raises(InvalidInput) as refused:
         new_item(team, journey, storage_temperature=storage)
     assert list(refused.value.errors) == ["storage_temperature"]
-    assert counts() == before
+    assert item_counts() == before
 
 
 @pytest.mark.parametrize(
@@ -193,11 +168,11 @@ def test_malformed_storage_temperature_is_refused(team, journey, storage):
     ],
 )
 def test_malformed_expiry_is_refused(team, journey, expires_at, message):
-    before = counts()
+    before = item_counts()
     with pytest.raises(InvalidInput) as refused:
         new_item(team, journey, expires_at=expires_at)
     assert refused.value.errors == {"expires_at": [message]}
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_blank_description_is_refused(team, journey):
@@ -214,34 +189,34 @@ def test_roles_that_handle_items_may_create_one(team, journey, item, role):
 
 @pytest.mark.parametrize("role", MAY_NOT_ACT)
 def test_other_center_roles_may_not_create_items(team, journey, item, role):
-    before = counts()
+    before = item_counts()
     with pytest.raises(PermissionDenied):
         new_item(team, journey, actor=team.by_role(role))
-    assert counts() == before
+    assert item_counts() == before
 
 
 @pytest.mark.parametrize("role", ["navigator", "manufacturing_tech"])
 def test_another_organizations_staff_may_not_create_items(team, journey, item, role):
-    before = counts()
+    before = item_counts()
     with pytest.raises(PermissionDenied):
         new_item(team, journey, actor=outsider(role))
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_patient_may_not_create_items(team, journey, item):
-    before = counts()
+    before = item_counts()
     with pytest.raises(PermissionDenied):
         new_item(team, journey, actor=UserFactory(role=Role.PATIENT, organization=team.center))
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_facility_may_not_start_a_coi(team, journey):
     # Given a COI without items, when the facility's technologist tries to add its first item
-    before = counts()
+    before = item_counts()
     with pytest.raises(PermissionDenied):
         new_item(team, journey, actor=team.manufacturing_tech)
     # Then nothing is created: the center starts the chain
-    assert counts() == before
+    assert item_counts() == before
 
 
 # --- labels -----------------------------------------------------------------------------------
@@ -269,13 +244,13 @@ def test_applying_records_who_and_when(team, item):
 
 def test_void_without_reason_is_refused_and_changes_nothing(team, item):
     label = services.print_label(item, actor=team.nurse)
-    before = counts()
+    before = item_counts()
     with pytest.raises(InvalidInput) as refused:
         services.void_label(label, actor=team.nurse, reason="  ")
     assert refused.value.errors == {"reason": ["Say why the label is voided (required)."]}
     label.refresh_from_db()
     assert label.status == LabelStatus.PRINTED
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_applied_label_can_be_voided_with_reason(team, item):
@@ -295,13 +270,13 @@ def test_applied_label_can_be_voided_with_reason(team, item):
 def test_voided_label_cannot_be_applied(team, item):
     label = services.print_label(item, actor=team.nurse)
     services.void_label(label, actor=team.nurse, reason="Misprint")
-    before = counts()
+    before = item_counts()
     with pytest.raises(InvalidInput) as refused:
         services.apply_label(label, actor=team.nurse)
     assert refused.value.errors == {"__all__": ["Label copy 1 was voided: it cannot be applied."]}
     label.refresh_from_db()
     assert (label.status, label.applied_at) == (LabelStatus.VOIDED, None)
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_label_cannot_be_voided_twice(team, item):
@@ -316,7 +291,7 @@ def test_label_cannot_be_voided_twice(team, item):
 def test_denied_roles_cannot_print_apply_or_void(team, item, role):
     label = services.print_label(item, actor=team.navigator)
     user = team.by_role(role)
-    before = counts()
+    before = item_counts()
     with pytest.raises(PermissionDenied):
         services.print_label(item, actor=user)
     with pytest.raises(PermissionDenied):
@@ -325,12 +300,12 @@ def test_denied_roles_cannot_print_apply_or_void(team, item, role):
         services.void_label(label, actor=user, reason="Not mine to void")
     label.refresh_from_db()
     assert label.status == LabelStatus.PRINTED
-    assert counts() == before
+    assert item_counts() == before
 
 
 @pytest.mark.parametrize("role", ["navigator", "qa_reviewer"])
 def test_another_organizations_staff_cannot_print(team, item, role):
-    before = counts()
+    before = item_counts()
     with pytest.raises(PermissionDenied):
         services.print_label(item, actor=outsider(role))
-    assert counts() == before
+    assert item_counts() == before

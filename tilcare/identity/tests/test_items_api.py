@@ -6,20 +6,18 @@ Facility answers must carry the COI identifier and nothing that identifies the p
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from tilcare.accounts.api_auth import NOT_FOR_THIS_ACCOUNT
 from tilcare.accounts.choices import Role
-from tilcare.audit.models import AuditEvent
-from tilcare.core.tests.clients import client_for, row_counts
-from tilcare.identity.choices import ItemKind, LabelStatus
-from tilcare.identity.models import Item, Label
+from tilcare.core.tests.clients import client_for, post_json
+from tilcare.identity.choices import LabelStatus
+from tilcare.identity.models import Item
 from tilcare.identity.services import items as services
-from tilcare.identity.tests.factories import STORAGE, coi_of
+from tilcare.identity.tests.factories import STORAGE, new_item
+from tilcare.identity.tests.helpers import item_counts
 from tilcare.journey.tests.factories import open_journey_for
 from tilcare.patients.tests.factories import (
     CenterFactory,
@@ -42,30 +40,12 @@ def journey(team, theodora):
 
 @pytest.fixture
 def bag(team, journey):
-    din, check = coi_of(journey)
-    return services.create_item(
-        coi_din=din,
-        coi_check=check,
-        kind=ItemKind.PRODUCT_BAG,
-        center=team.center,
-        facility=team.facility,
-        description="TIL product, bag 1 of 2",
-        actor=team.navigator,
-    )
+    return new_item(team, journey, description="TIL product, bag 1 of 2")
 
 
 @pytest.fixture
 def label(team, bag):
     return services.print_label(bag, actor=team.navigator)
-
-
-def post(client: Client, path: str, body: object = None):
-    data = json.dumps(body) if body is not None else ""
-    return client.post(path, data=data, content_type="application/json")
-
-
-def counts() -> tuple[int, ...]:
-    return row_counts(Item, Label, AuditEvent)
 
 
 def item_body(journey, **fields):
@@ -169,7 +149,7 @@ def test_center_creates_the_first_item_for_a_facility(team, journey):
         facility=str(team.facility.public_id),
         storage_temperature="2–8 °C",
     )
-    response = post(client_for(team.nurse), f"{API}/items", body)
+    response = post_json(client_for(team.nurse), f"{API}/items", body)
     assert response.status_code == 201
     item = Item.objects.get(public_id=response.json()["public_id"])
     assert (item.item_id, item.center, item.facility) == (
@@ -181,7 +161,7 @@ def test_center_creates_the_first_item_for_a_facility(team, journey):
 
 def test_facility_adds_an_item_to_a_coi_it_makes(team, journey, bag):
     expires = (timezone.now() + dt.timedelta(days=90)).replace(microsecond=0)
-    response = post(
+    response = post_json(
         client_for(team.manufacturing_tech),
         f"{API}/items",
         item_body(journey, expires_at=expires.isoformat(), storage_temperature=STORAGE),
@@ -197,23 +177,25 @@ def test_facility_adds_an_item_to_a_coi_it_makes(team, journey, bag):
 
 
 def test_facility_cannot_start_a_coi(team, journey):
-    before = counts()
-    response = post(client_for(team.qa_reviewer), f"{API}/items", item_body(journey))
+    before = item_counts()
+    response = post_json(client_for(team.qa_reviewer), f"{API}/items", item_body(journey))
     assert (response.status_code, response.json()) == (404, NOT_FOUND)
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_wrong_check_character_is_422_on_its_field(team, journey, bag):
     wrong = "A" if journey.coi_check != "A" else "B"
-    before = counts()
-    response = post(client_for(team.navigator), f"{API}/items", item_body(journey, coi_check=wrong))
+    before = item_counts()
+    response = post_json(
+        client_for(team.navigator), f"{API}/items", item_body(journey, coi_check=wrong)
+    )
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["coi_check"]
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_naive_expiry_is_refused_by_the_schema(team, journey, bag):
-    response = post(
+    response = post_json(
         client_for(team.navigator),
         f"{API}/items",
         item_body(journey, expires_at="2030-01-01T10:00:00"),
@@ -223,10 +205,10 @@ def test_naive_expiry_is_refused_by_the_schema(team, journey, bag):
 
 
 def test_financial_coordinator_may_not_create_items(team, journey, bag):
-    before = counts()
-    response = post(client_for(team.financial_coordinator), f"{API}/items", item_body(journey))
+    before = item_counts()
+    response = post_json(client_for(team.financial_coordinator), f"{API}/items", item_body(journey))
     assert response.status_code == 403
-    assert counts() == before
+    assert item_counts() == before
 
 
 # --- labels -----------------------------------------------------------------------------------
@@ -235,39 +217,41 @@ def test_financial_coordinator_may_not_create_items(team, journey, bag):
 @pytest.mark.parametrize("role", MAY_ACT)
 def test_roles_that_handle_labels_print_apply_and_void(team, bag, role):
     client = client_for(team.by_role(role))
-    printed = post(client, f"{API}/items/{bag.public_id}/labels")
+    printed = post_json(client, f"{API}/items/{bag.public_id}/labels")
     assert (printed.status_code, printed.json()["copy_number"]) == (201, 1)
     public_id = printed.json()["public_id"]
-    applied = post(client, f"{API}/labels/{public_id}/apply")
+    applied = post_json(client, f"{API}/labels/{public_id}/apply")
     assert applied.json()["status"] == "applied"
-    voided = post(client, f"{API}/labels/{public_id}/void", {"reason": "Peeled off"})
+    voided = post_json(client, f"{API}/labels/{public_id}/void", {"reason": "Peeled off"})
     assert (voided.json()["status"], voided.json()["void_reason"]) == ("voided", "Peeled off")
 
 
 @pytest.mark.parametrize("role", ["financial_coordinator", "social_worker", "physician"])
 def test_roles_without_label_permission_change_nothing(team, bag, label, role):
     client = client_for(team.by_role(role))
-    before = counts()
-    assert post(client, f"{API}/items/{bag.public_id}/labels").status_code == 403
-    assert post(client, f"{API}/labels/{label.public_id}/apply").status_code == 403
-    response = post(client, f"{API}/labels/{label.public_id}/void", {"reason": "x"})
+    before = item_counts()
+    assert post_json(client, f"{API}/items/{bag.public_id}/labels").status_code == 403
+    assert post_json(client, f"{API}/labels/{label.public_id}/apply").status_code == 403
+    response = post_json(client, f"{API}/labels/{label.public_id}/void", {"reason": "x"})
     assert response.status_code == 403
     label.refresh_from_db()
     assert label.status == LabelStatus.PRINTED
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_void_without_reason_is_422(team, bag, label):
-    before = counts()
-    response = post(client_for(team.nurse), f"{API}/labels/{label.public_id}/void", {"reason": ""})
+    before = item_counts()
+    response = post_json(
+        client_for(team.nurse), f"{API}/labels/{label.public_id}/void", {"reason": ""}
+    )
     assert response.status_code == 422
     assert response.json()["errors"] == {"reason": ["Say why the label is voided (required)."]}
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_voided_label_cannot_be_applied(team, bag, label):
     services.void_label(label, actor=team.nurse, reason="Misprint")
-    response = post(client_for(team.nurse), f"{API}/labels/{label.public_id}/apply")
+    response = post_json(client_for(team.nurse), f"{API}/labels/{label.public_id}/apply")
     assert response.status_code == 422
     assert response.json()["errors"] == {
         "__all__": ["Label copy 1 was voided: it cannot be applied."]

@@ -20,7 +20,7 @@ from tilcare.identity.services import items as item_services
 from tilcare.identity.services.alerts import acknowledge_alert
 from tilcare.identity.services.custody import record_scan
 from tilcare.identity.services.shipments import dispatch_shipment, receive_shipment
-from tilcare.identity.tests.test_shipment_services import make_world, new_shipment
+from tilcare.identity.tests.helpers import make_world, new_shipment
 
 pytestmark = pytest.mark.django_db
 
@@ -125,8 +125,6 @@ def blocked_scan(world):
         scanned_text="not a label",
         actor=world.team.nurse,
         organization=world.center,
-        now=SCANNED,
-        late_entry_reason="Entered from the paper custody form",
     )
     assert not event.accepted
     return IdentityAlert.objects.get(custody_event=event)

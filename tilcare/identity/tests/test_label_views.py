@@ -16,13 +16,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tilcare.accounts.choices import Role
-from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.browser import sign_in
-from tilcare.core.tests.clients import row_counts
 from tilcare.identity.choices import ItemKind, LabelStatus
 from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
-from tilcare.identity.tests.factories import STORAGE, coi_of
+from tilcare.identity.tests.factories import STORAGE, coi_of, new_item
+from tilcare.identity.tests.helpers import item_counts
 from tilcare.journey.tests.factories import make_team, open_journey_for
 from tilcare.patients.tests.factories import (
     CenterFactory,
@@ -60,16 +59,8 @@ def journey(team):
 
 @pytest.fixture
 def bag(team, journey):
-    din, check = coi_of(journey)
-    return services.create_item(
-        coi_din=din,
-        coi_check=check,
-        kind=ItemKind.PRODUCT_BAG,
-        center=team.center,
-        facility=team.facility,
-        description="TIL product, bag 1 of 2",
-        actor=team.navigator,
-        storage_temperature=STORAGE,
+    return new_item(
+        team, journey, description="TIL product, bag 1 of 2", storage_temperature=STORAGE
     )
 
 
@@ -89,10 +80,6 @@ def url(name, obj):
 def signed_in(client, user):
     client.force_login(user)
     return client
-
-
-def counts() -> tuple[int, ...]:
-    return row_counts(Item, Label, AuditEvent)
 
 
 def no_identity(body: str) -> None:
@@ -218,15 +205,15 @@ def test_apply_with_htmx(client, team, bag, label):
 
 def test_applying_a_voided_label_is_refused_in_words(client, team, bag, label):
     services.void_label(label, actor=team.nurse, reason="Misprint")
-    before = counts()
+    before = item_counts()
     response = signed_in(client, team.nurse).post(url("label-apply", label), **HTMX)
     assert response.status_code == 200
     assert "Label copy 1 was voided: it cannot be applied." in response.content.decode()
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_void_without_reason_comes_back_with_the_field_error(client, team, bag, label):
-    before = counts()
+    before = item_counts()
     response = signed_in(client, team.nurse).post(
         url("label-void", label), {f"void-{label.pk}-reason": ""}, **HTMX
     )
@@ -234,7 +221,7 @@ def test_void_without_reason_comes_back_with_the_field_error(client, team, bag, 
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
     assert label.status == LabelStatus.PRINTED
-    assert counts() == before
+    assert item_counts() == before
 
 
 def test_void_with_reason(client, team, bag, label):
@@ -269,7 +256,7 @@ def test_add_item_takes_the_coi_parties_and_reads_expiry_in_local_time(client, t
 
 
 def test_add_item_with_malformed_storage_is_refused_on_the_field(client, team, bag):
-    before = counts()
+    before = item_counts()
     response = signed_in(client, team.navigator).post(
         page_url(bag),
         {
@@ -283,13 +270,13 @@ def test_add_item_with_malformed_storage_is_refused_on_the_field(client, team, b
     assert response.status_code == 200
     assert "Not a storage temperature in °C" in body
     assert 'id="id_item-storage_temperature_error"' in body
-    assert counts() == before
+    assert item_counts() == before
 
 
 @pytest.mark.parametrize("action", ["print", "apply", "void", "add"])
 def test_financial_coordinator_actions_are_403_and_change_nothing(client, team, bag, label, action):
     client = signed_in(client, team.financial_coordinator)
-    before = counts()
+    before = item_counts()
     targets = {
         "print": (url("label-print", bag), {}),
         "apply": (url("label-apply", label), {}),
@@ -301,19 +288,19 @@ def test_financial_coordinator_actions_are_403_and_change_nothing(client, team, 
     label.refresh_from_db()
     assert response.status_code == 403
     assert label.status == LabelStatus.PRINTED
-    assert counts() == before
+    assert item_counts() == before
 
 
 @pytest.mark.parametrize("action", ["print", "apply", "void", "pdf"])
 def test_another_centers_staff_get_404_for_actions_and_files(client, team, bag, label, action):
     client = signed_in(client, UserFactory(role=Role.NAVIGATOR, organization=CenterFactory()))
-    before = counts()
+    before = item_counts()
     if action == "pdf":
         response = client.get(url("label-pdf", label))
     else:
         response = client.post(url(f"label-{action}", bag if action == "print" else label), **HTMX)
     assert response.status_code == 404
-    assert counts() == before
+    assert item_counts() == before
 
 
 # --- label files ------------------------------------------------------------------------------
@@ -381,16 +368,13 @@ def test_an_item_entered_late_shows_when_it_was_made_not_when_it_was_typed_in(
     client, team, journey
 ):
     # Given a specimen container made at 14:05 in New York and entered into tilcare 3 hours later
-    din, check = coi_of(journey)
+    din, _check = coi_of(journey)
     made = dt.datetime(2026, 3, 2, 19, 5, tzinfo=dt.UTC)  # 14:05 EST
-    services.create_item(
-        coi_din=din,
-        coi_check=check,
+    new_item(
+        team,
+        journey,
         kind=ItemKind.TUMOR_SPECIMEN,
-        center=team.center,
-        facility=team.facility,
         description="Specimen container",
-        actor=team.navigator,
         storage_temperature=STORAGE,
         occurred_at=made,
     )

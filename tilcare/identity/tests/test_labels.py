@@ -28,8 +28,7 @@ from PIL import Image, ImageDraw
 
 from tilcare.identity import labels
 from tilcare.identity.choices import ItemKind
-from tilcare.identity.services import items as services
-from tilcare.identity.tests.factories import STORAGE, ItemFactory, coi, coi_of
+from tilcare.identity.tests.factories import STORAGE, ItemFactory, coi, coi_of, new_item
 from tilcare.journey.tests.factories import make_team, open_journey_for
 from tilcare.patients.tests.factories import CenterFactory, PatientFactory
 
@@ -308,15 +307,7 @@ def test_label_of_a_real_journey_carries_no_patient_identity(tmp_path):
     )
     journey = open_journey_for(patient, team.navigator)
     din, check = coi_of(journey)
-    item = services.create_item(
-        coi_din=din,
-        coi_check=check,
-        kind=ItemKind.PRODUCT_BAG,
-        center=team.center,
-        facility=team.facility,
-        description=DESCRIPTION,
-        actor=team.navigator,
-    )
+    item = new_item(team, journey)
     # When its label is drawn
     page = pdf_page(labels.label_pdf(item))
     text = " ".join(page.text())

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
-from django.test import Client
 
-from tilcare.identity.tests.test_shipment_services import counts, dispatched, make_world
+from tilcare.core.tests.clients import client_for, post_json
+from tilcare.identity.tests.helpers import counts, dispatched, make_world
 
 pytestmark = pytest.mark.django_db
 
@@ -17,13 +16,7 @@ UNKNOWN = "Unknown field; check its spelling against the API documentation."
 
 
 def post_readings(user, shipment, body: object):
-    client = Client()
-    client.force_login(user)
-    return client.post(
-        f"{BASE}/{shipment.public_id}/temperatures",
-        data=json.dumps(body),
-        content_type="application/json",
-    )
+    return post_json(client_for(user), f"{BASE}/{shipment.public_id}/temperatures", body)
 
 
 def test_a_list_whose_second_reading_is_implausible_adds_none():

@@ -16,7 +16,7 @@ from tilcare.core.errors import InvalidInput
 from tilcare.core.timeutil import local_datetime, local_moment
 from tilcare.identity.services.shipments import dispatch_shipment, receive_shipment
 from tilcare.identity.shipment_status import is_late
-from tilcare.identity.tests.test_shipment_services import make_world, new_shipment
+from tilcare.identity.tests.helpers import make_world, new_shipment
 
 pytestmark = pytest.mark.django_db
 

@@ -3,20 +3,16 @@
 The excursion case end to end: readings above the range for 40 minutes are flagged on receipt
 with 40 minutes outside and an alert for QA; a shipment received with no reading raises
 "Temperature log missing"; a refused log leaves nothing behind.
-
-`make_world()` and the helpers here are shared by the other shipment test modules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from tilcare.accounts.models import Organization, User
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied, TransitionBlocked
 from tilcare.identity.choices import (
@@ -28,104 +24,29 @@ from tilcare.identity.choices import (
 )
 from tilcare.identity.models import (
     IdentityAlert,
-    Item,
     Shipment,
     ShipmentTransition,
     TemperatureReading,
 )
 from tilcare.identity.services.shipments import (
     add_temperature_readings,
-    create_shipment,
     dispatch_shipment,
     receive_shipment,
 )
 from tilcare.identity.temperature_csv import TemperatureCsvError, parse_temperature_csv
-from tilcare.identity.tests.factories import ItemFactory, journey_item
-from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
+from tilcare.identity.tests.factories import ItemFactory
+from tilcare.identity.tests.helpers import (
+    counts,
+    dispatched,
+    every_ten_minutes,
+    logged,
+    minute,
+    new_shipment,
+)
+from tilcare.journey.tests.factories import make_team
+from tilcare.patients.tests.factories import CenterFactory
 
 pytestmark = pytest.mark.django_db
-
-IDENTITY = ("Theodora", "Lindqvist", "MRN004512", "1968-04-12")
-
-
-@dataclass
-class World:
-    team: CareTeam
-    coi_din: str
-    coi_check: str
-    shipper: Item
-    specimen: Item
-
-    @property
-    def center(self) -> Organization:
-        return self.team.center
-
-    @property
-    def facility(self) -> Organization:
-        return self.team.facility
-
-
-def make_world() -> World:
-    """A center and facility, a patient with a journey, and its shipper and tumor specimen."""
-    team = make_team(
-        CenterFactory(name="Riverside Cancer Center"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
-    patient = PatientFactory(
-        center=team.center, given_name="Theodora", family_name="Lindqvist", mrn="MRN004512"
-    )
-    journey = open_journey_for(patient, team.navigator)
-    return World(
-        team,
-        journey.coi_din,
-        journey.coi_check,
-        journey_item(journey, ItemKind.SHIPPER, team),
-        journey_item(journey, ItemKind.TUMOR_SPECIMEN, team),
-    )
-
-
-def new_shipment(world: World, actor: User | None = None, **changes: object) -> Shipment:
-    """A planned 2–8 °C shipment from the center to the facility, 48 hours' hold."""
-    arguments: dict[str, object] = {
-        "coi_din": world.coi_din,
-        "shipper_item": world.shipper,
-        "items": [world.specimen],
-        "origin": world.center,
-        "destination": world.facility,
-        "shipper_type": "controlled_2_8",
-        "expected_hold_hours": Decimal("48.0"),
-        "range_min_c": Decimal("2.0"),
-        "range_max_c": Decimal("8.0"),
-        "actor": actor or world.team.navigator,
-    }
-    arguments.update(changes)
-    return create_shipment(**arguments)  # type: ignore[arg-type]
-
-
-def minute(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(second=0, microsecond=0)
-
-
-def dispatched(world: World, hours_ago: int = 3) -> tuple[Shipment, dt.datetime]:
-    """A shipment dispatched `hours_ago` hours ago (on the minute) and that moment."""
-    start = minute(timezone.now()) - dt.timedelta(hours=hours_ago)
-    shipment = dispatch_shipment(new_shipment(world), actor=world.team.navigator, at=start)
-    return shipment, start
-
-
-def every_ten_minutes(start: dt.datetime, *temperatures: str) -> list[tuple[dt.datetime, Decimal]]:
-    return [(start + dt.timedelta(minutes=10 * i), Decimal(t)) for i, t in enumerate(temperatures)]
-
-
-def counts() -> tuple[int, ...]:
-    return (
-        Shipment.objects.count(),
-        ShipmentTransition.objects.count(),
-        TemperatureReading.objects.count(),
-        IdentityAlert.objects.count(),
-        AuditEvent.objects.count(),
-    )
 
 
 # --- the excursion case end to end -----------------------------------------------------------
@@ -167,13 +88,7 @@ def test_readings_above_range_for_40_minutes_are_flagged_on_receipt_and_sent_to_
 
 
 def test_receipt_records_the_assessment_in_the_audit_event(world):
-    shipment, start = dispatched(world)
-    add_temperature_readings(
-        shipment,
-        readings=every_ten_minutes(start, "5.0", "9.0", "5.0"),
-        source="api",
-        actor=world.team.navigator,
-    )
+    shipment = logged(world, "5.0", "9.0", "5.0")
 
     receive_shipment(shipment, actor=world.team.qa_reviewer, at=minute(timezone.now()))
 
@@ -201,13 +116,7 @@ def test_receipt_without_any_reading_raises_temperature_log_missing(world):
 
 
 def test_receipt_within_range_raises_no_alert(world):
-    shipment, start = dispatched(world)
-    add_temperature_readings(
-        shipment,
-        readings=every_ten_minutes(start, "4.0", "8.0", "2.0"),
-        source="api",
-        actor=world.team.navigator,
-    )
+    shipment = logged(world, "4.0", "8.0", "2.0")
 
     receive_shipment(shipment, actor=world.team.manufacturing_tech, at=minute(timezone.now()))
 

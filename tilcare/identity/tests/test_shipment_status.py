@@ -21,10 +21,11 @@ from tilcare.identity.shipment_status import (
     shipment_flags_by_coi,
 )
 from tilcare.identity.tests.factories import ItemFactory
-from tilcare.identity.tests.test_shipment_services import (
+from tilcare.identity.tests.helpers import (
     World,
     dispatched,
     every_ten_minutes,
+    logged,
     minute,
     new_shipment,
 )
@@ -120,13 +121,7 @@ def test_flags_by_coi_name_excursion_and_log_missing_after_receipt(world):
 
 
 def test_a_clean_receipt_has_no_flag(world):
-    shipment, start = dispatched(world)
-    add_temperature_readings(
-        shipment,
-        readings=every_ten_minutes(start, "5.0", "5.0"),
-        source="api",
-        actor=world.team.navigator,
-    )
+    shipment = logged(world, "5.0", "5.0")
     receive_shipment(shipment, actor=world.team.manufacturing_tech, at=minute(timezone.now()))
 
     assert shipment_flags_by_coi([world.coi_din], timezone.now()) == {}

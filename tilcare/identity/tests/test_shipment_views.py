@@ -25,12 +25,13 @@ from tilcare.identity.services.shipments import (
     dispatch_shipment,
     receive_shipment,
 )
-from tilcare.identity.tests.test_shipment_services import (
+from tilcare.identity.tests.helpers import (
     IDENTITY,
     World,
     counts,
     dispatched,
     every_ten_minutes,
+    logged,
     make_world,
     minute,
     new_shipment,
@@ -95,13 +96,7 @@ def test_list_shows_no_late_badge_before_the_expected_arrival(world):
 
 
 def test_list_shows_an_excursion_badge_after_receipt(world):
-    shipment, start = dispatched(world)
-    add_temperature_readings(
-        shipment,
-        readings=every_ten_minutes(start, "5.0", "9.0", "5.0"),
-        source="api",
-        actor=world.team.navigator,
-    )
+    shipment = logged(world, "5.0", "9.0", "5.0")
     receive_shipment(shipment, actor=world.team.manufacturing_tech, at=minute(timezone.now()))
 
     html = text_of(client_for(world.team.qa_reviewer).get(LIST))
@@ -321,13 +316,7 @@ def test_dispatch_in_the_future_shows_the_error_and_changes_nothing(world):
 
 
 def test_receiving_with_an_excursion_says_so_and_alerts_qa(world):
-    shipment, start = dispatched(world)
-    add_temperature_readings(
-        shipment,
-        readings=every_ten_minutes(start, "5.0", "5.0", "9.0", "9.5", "9.0", "5.0"),
-        source="api",
-        actor=world.team.navigator,
-    )
+    shipment = logged(world, "5.0", "5.0", "9.0", "9.5", "9.0", "5.0")
     now_local = timezone.now().astimezone(NEW_YORK)
 
     response = client_for(world.team.manufacturing_tech).post(

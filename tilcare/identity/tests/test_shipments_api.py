@@ -4,7 +4,6 @@ patient identity in any answer (a shipment carries COI and item identifiers only
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 
 import pytest
@@ -13,11 +12,11 @@ from django.test import Client
 from django.utils import timezone
 
 from tilcare.accounts.services import issue_api_token
-from tilcare.core.tests.clients import client_for
+from tilcare.core.tests.clients import client_for, post_json
 from tilcare.identity.choices import ShipmentStatus
 from tilcare.identity.models import IdentityAlert, Shipment, TemperatureReading
 from tilcare.identity.services.shipments import add_temperature_readings
-from tilcare.identity.tests.test_shipment_services import (
+from tilcare.identity.tests.helpers import (
     IDENTITY,
     World,
     counts,
@@ -32,10 +31,6 @@ pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/identity/shipments"
 NOT_FOUND = {"detail": "Not found."}
-
-
-def post(client: Client, path: str, body: object):
-    return client.post(path, data=json.dumps(body), content_type="application/json")
 
 
 def csv_text(start: dt.datetime, *temperatures: str) -> str:
@@ -68,7 +63,7 @@ def create_body(world: World) -> dict[str, object]:
 
 
 def test_center_navigator_creates_a_shipment(world):
-    response = post(client_for(world.team.navigator), BASE, create_body(world))
+    response = post_json(client_for(world.team.navigator), BASE, create_body(world))
 
     assert response.status_code == 201
     body = response.json()
@@ -85,7 +80,7 @@ def test_create_refuses_bad_input_with_the_field_named(world):
     body = {**create_body(world), "range_min_c": 9.0}
     before = counts()
 
-    response = post(client_for(world.team.navigator), BASE, body)
+    response = post_json(client_for(world.team.navigator), BASE, body)
 
     assert response.status_code == 422
     assert response.json()["errors"] == {
@@ -97,7 +92,7 @@ def test_create_refuses_bad_input_with_the_field_named(world):
 def test_create_refuses_an_unknown_item(world):
     body = {**create_body(world), "items": ["W123426999999-BG01"]}
 
-    response = post(client_for(world.team.navigator), BASE, body)
+    response = post_json(client_for(world.team.navigator), BASE, body)
 
     assert response.status_code == 422
     assert response.json()["errors"] == {
@@ -108,7 +103,7 @@ def test_create_refuses_an_unknown_item(world):
 def test_a_physician_may_not_create(world):
     before = counts()
 
-    response = post(client_for(world.team.physician), BASE, create_body(world))
+    response = post_json(client_for(world.team.physician), BASE, create_body(world))
 
     assert response.status_code == 403
     assert counts() == before
@@ -170,7 +165,7 @@ def test_dispatch_then_receive_with_an_excursion_alerts_qa(world):
     shipment = new_shipment(world)
     start = minute(timezone.now()) - dt.timedelta(hours=3)
 
-    dispatched_ = post(
+    dispatched_ = post_json(
         client_for(world.team.nurse),
         f"{BASE}/{shipment.public_id}/dispatch",
         {"at": start.isoformat()},
@@ -180,7 +175,7 @@ def test_dispatch_then_receive_with_an_excursion_alerts_qa(world):
         data=csv_text(start, "5.0", "5.0", "9.0", "9.5", "9.0", "5.0"),
         content_type="text/csv",
     )
-    received = post(
+    received = post_json(
         client_for(world.team.manufacturing_tech),
         f"{BASE}/{shipment.public_id}/receive",
         {"at": minute(timezone.now()).isoformat(), "max_logging_interval_minutes": 10},
@@ -206,7 +201,7 @@ def test_dispatch_then_receive_with_an_excursion_alerts_qa(world):
 def test_dispatch_without_an_offset_is_refused(world):
     shipment = new_shipment(world)
 
-    response = post(
+    response = post_json(
         client_for(world.team.navigator),
         f"{BASE}/{shipment.public_id}/dispatch",
         {"at": "2026-01-05T10:00:00"},
@@ -219,7 +214,7 @@ def test_dispatch_without_an_offset_is_refused(world):
 def test_dispatching_twice_answers_409(world):
     shipment, _ = dispatched(world)
 
-    response = post(
+    response = post_json(
         client_for(world.team.navigator),
         f"{BASE}/{shipment.public_id}/dispatch",
         {"at": timezone.now().isoformat()},
@@ -232,7 +227,7 @@ def test_dispatching_twice_answers_409(world):
 def test_the_center_may_not_receive_its_own_outgoing_shipment(world):
     shipment, _ = dispatched(world)
 
-    response = post(
+    response = post_json(
         client_for(world.team.navigator),
         f"{BASE}/{shipment.public_id}/receive",
         {"at": timezone.now().isoformat()},
@@ -253,7 +248,7 @@ def test_readings_as_a_json_list_are_added(world):
         {"recorded_at": (start + dt.timedelta(minutes=10)).isoformat(), "temperature_c": "5.5"},
     ]
 
-    response = post(
+    response = post_json(
         client_for(world.team.navigator), f"{BASE}/{shipment.public_id}/temperatures", body
     )
 
@@ -269,7 +264,7 @@ def test_a_naive_time_in_json_readings_is_refused(world):
     shipment, _ = dispatched(world)
     body = [{"recorded_at": "2026-01-05T10:00:00", "temperature_c": 5.0}]
 
-    response = post(
+    response = post_json(
         client_for(world.team.navigator), f"{BASE}/{shipment.public_id}/temperatures", body
     )
 
@@ -285,7 +280,7 @@ def test_json_readings_repeating_a_logged_time_are_refused_naming_it(world):
     )
     body = [{"recorded_at": start.isoformat(), "temperature_c": 6.0}]
 
-    response = post(
+    response = post_json(
         client_for(world.team.navigator), f"{BASE}/{shipment.public_id}/temperatures", body
     )
 
