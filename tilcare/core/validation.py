@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
+from django.utils import timezone
+
 from tilcare.core.errors import InvalidInput
 
 Errors = dict[str, list[str]]
@@ -32,6 +34,13 @@ Errors = dict[str, list[str]]
 # a workstation's clock runs a little fast. Anything further ahead is refused as in the future,
 # and a time more than this far in the past is an entry made after the fact.
 CLOCK_ALLOWANCE = dt.timedelta(minutes=5)
+
+
+def latest_moment(now: dt.datetime | None = None) -> dt.datetime:
+    """The latest time a device or a person may give for something that has happened: now (the
+    server's clock, unless given) plus the clock allowance."""
+    return (now or timezone.now()) + CLOCK_ALLOWANCE
+
 
 WHOLE_NUMBER = "Send a whole number, e.g. 3 (not text, a decimal or true/false)."
 TRUE_OR_FALSE = "Send true or false (not a number or text)."
@@ -147,7 +156,7 @@ def check_moment(
     if value.tzinfo is None or value.utcoffset() is None:
         _add(errors, field, words.no_offset.format(label=label))
         return None
-    if value > (now or dt.datetime.now(dt.UTC)) + allowance:
+    if value > (now or timezone.now()) + allowance:
         _add(errors, field, words.future.format(label=label))
         return None
     if not_before is not None and value < not_before:

@@ -25,18 +25,24 @@ from tilcare.core.policy import require
 CENTER_SETTINGS = ("name", "isbt_fin", "time_zone", "phone", "after_hours_phone", "address")
 
 
-def _fin_taken(organization: Organization) -> dict[str, list[str]]:
-    """The refusal when another organization already holds this organization's FIN."""
+def _check_organization(organization: Organization) -> None:
+    """Refuse what the model's own validation refuses, and a FIN another organization holds."""
+    try:
+        organization.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput({k: list(v) for k, v in exc.message_dict.items()}) from None
     fin = organization.isbt_fin
     others = Organization.objects.filter(isbt_fin=fin).exclude(pk=organization.pk)
-    if not fin or not others.exists():
-        return {}
-    return {
-        "isbt_fin": [
-            f"{fin} is already the facility identification number of another organization: "
-            "ICCBBA assigns each facility its own. Check the number on the ICCBBA registration."
-        ]
-    }
+    if fin and others.exists():
+        raise InvalidInput(
+            {
+                "isbt_fin": [
+                    f"{fin} is already the facility identification number of another "
+                    "organization: ICCBBA assigns each facility its own. Check the number on the "
+                    "ICCBBA registration."
+                ]
+            }
+        )
 
 
 def update_center_settings(
@@ -56,13 +62,7 @@ def update_center_settings(
         before = snapshot(center)
         for field, value in changes.items():
             setattr(center, field, value.strip().upper() if field == "isbt_fin" else value)
-        try:
-            center.full_clean()
-        except ValidationError as exc:
-            raise InvalidInput({k: list(v) for k, v in exc.message_dict.items()}) from None
-        taken = _fin_taken(center)
-        if taken:
-            raise InvalidInput(taken)
+        _check_organization(center)
         center.save()
         record_change(
             "organization.settings.update",
@@ -94,13 +94,7 @@ def create_organization(
         isbt_fin=isbt_fin.strip().upper(),
         **extra,
     )
-    try:
-        organization.full_clean()
-    except ValidationError as exc:
-        raise InvalidInput({k: list(v) for k, v in exc.message_dict.items()}) from None
-    taken = _fin_taken(organization)
-    if taken:
-        raise InvalidInput(taken)
+    _check_organization(organization)
     with transaction.atomic():
         organization.save()
         record_event("organization.create", organization, actor=None, after=snapshot(organization))

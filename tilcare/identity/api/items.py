@@ -295,7 +295,13 @@ def print_label(request: HttpRequest, public_id: str) -> Status[LabelOut]:
     user = caller(request)
     item: Item = get_visible_or_404(items_visible_to(user), public_id)
     label = services.print_label(item, actor=user)
-    return Status(201, label_out(get_visible_or_404(_labels(user), label.public_id), user))
+    return Status(201, _label_answer(user, label))
+
+
+def _label_answer(user: Any, label: Label) -> LabelOut:
+    # Read again through what the caller may see: the answer carries the item's typed text
+    # only for those who may read it.
+    return label_out(get_visible_or_404(_labels(user), label.public_id), user)
 
 
 def _file(request: HttpRequest, public_id: uuid.UUID, fmt: str) -> HttpResponse:
@@ -331,7 +337,7 @@ def label_png(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def apply_label(request: HttpRequest, public_id: str) -> LabelOut:
     user = caller(request)
     label = services.apply_label(get_visible_or_404(_labels(user), public_id), actor=user)
-    return label_out(get_visible_or_404(_labels(user), label.public_id), user)
+    return _label_answer(user, label)
 
 
 @router.post(
@@ -341,4 +347,4 @@ def void_label(request: HttpRequest, public_id: str, payload: VoidIn) -> LabelOu
     user = caller(request)
     label = get_visible_or_404(_labels(user), public_id)
     label = services.void_label(label, actor=user, reason=payload.reason)
-    return label_out(get_visible_or_404(_labels(user), label.public_id), user)
+    return _label_answer(user, label)

@@ -35,7 +35,7 @@ from tilcare.core.api_support import (
 from tilcare.core.errors import InvalidInput
 from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
-from tilcare.core.validation import CLOCK_ALLOWANCE
+from tilcare.core.validation import latest_moment
 from tilcare.identity import policies
 from tilcare.identity.choices import ShipmentStatus, ShipperType
 from tilcare.identity.models import Item, Shipment
@@ -382,7 +382,7 @@ def add_temperatures_csv(request: HttpRequest, public_id: str) -> Status[Reading
     )
     data, source = _csv_bytes(request)
     try:
-        readings = parse_temperature_csv(data, not_after=timezone.now() + CLOCK_ALLOWANCE)
+        readings = parse_temperature_csv(data, not_after=latest_moment())
         added = services.add_temperature_readings(
             shipment,
             readings=[(r.recorded_at, r.temperature_c) for r in readings],

@@ -33,7 +33,7 @@ from tilcare.core.forms import DateTimeInput, DecimalField, IntegerField, apply_
 from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute
-from tilcare.core.validation import CLOCK_ALLOWANCE
+from tilcare.core.validation import latest_moment
 from tilcare.identity import policies
 from tilcare.identity.choices import ItemKind, ShipmentStatus, ShipperType
 from tilcare.identity.models import Item, Shipment
@@ -294,9 +294,7 @@ def shipment_upload(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             if upload.size > services.MAX_READINGS_PER_CALL * 64:
                 raise InvalidInput({"file": ["The file is too large for 100,000 readings."]})
-            readings = parse_temperature_csv(
-                upload.read(), not_after=timezone.now() + CLOCK_ALLOWANCE
-            )
+            readings = parse_temperature_csv(upload.read(), not_after=latest_moment())
             added = services.add_temperature_readings(
                 shipment,
                 readings=[(r.recorded_at, r.temperature_c) for r in readings],
