@@ -10,7 +10,8 @@ class JourneyConfig(AppConfig):
         # A rejected batch asks the treating physician to choose re-manufacture or withdrawal,
         # whichever path rejected it; manufacturing cannot import the journey, so it is told here.
         from tilcare.identity import selectors as identity_selectors
-        from tilcare.journey import release, selectors
+        from tilcare.journey import selectors
+        from tilcare.journey.services import release
         from tilcare.manufacturing import batch_events
 
         batch_events.on_batch_rejected(release.hear_rejection)

@@ -20,6 +20,7 @@ from tilcare.journey.choices import (
 )
 from tilcare.journey.choices import TransitionKind as Kind
 from tilcare.journey.models import Journey, Task
+from tilcare.manufacturing.models import Batch, QaDisposition
 from tilcare.patients.models import Patient
 
 
@@ -123,3 +124,17 @@ def can_complete_task(user: Any, task: Task) -> bool:
     if user.organization_id != task.journey.center_id:
         return False
     return user.role in (task.role, Role.NAVIGATOR)
+
+
+def can_record_release(user: Any, journey: Journey, batch: Batch) -> bool:
+    """Center staff who record milestones, or the QA reviewer who signed this batch's release
+    for the journey's own manufacturing facility."""
+    if can_record_milestone(user, journey, MilestoneKind.PRODUCT_RELEASED):
+        return True
+    disposition = QaDisposition.objects.filter(batch=batch).first()
+    return (
+        disposition is not None
+        and disposition.decided_by_id == getattr(user, "pk", None)
+        and journey.manufacturing_facility_id == batch.facility_id == user.organization_id
+        and can_view_journey(user, journey)
+    )

@@ -21,6 +21,7 @@ from tilcare.core.api_support import AwareDateTime, InputSchema, IsoDate, UtcDat
 from tilcare.journey.choices import MilestoneKind, Protocol, Stage, WithdrawalReason
 from tilcare.journey.models import Journey, JourneyTransition, Milestone, Task
 from tilcare.journey.selectors import NextStep
+from tilcare.manufacturing.api.release import ReleaseOut
 from tilcare.patients.policies import can_view_typed_text
 
 _STRICT_INPUT = ConfigDict(extra="forbid", use_enum_values=True)
@@ -302,3 +303,22 @@ def task_out(task: Task, *, with_identity: bool) -> TaskOut:
             else None
         ),
     )
+
+
+# --- a batch's release, signed through the journey ------------------------------------------
+
+
+class DispositionIn(InputSchema):
+    decision: str
+    password: str
+    reason: str = ""
+    expires_at: AwareDateTime | None = None
+
+
+class AcknowledgementIn(InputSchema):
+    password: str
+
+
+class ReleaseStepOut(Schema):
+    release: ReleaseOut
+    journey_notes: list[str]

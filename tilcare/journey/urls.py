@@ -1,7 +1,7 @@
 from django.urls import path
 
-from tilcare.journey import release, views
-from tilcare.journey.views import items, scan
+from tilcare.journey import views
+from tilcare.journey.views import items, release, scan
 
 app_name = "journey"
 urlpatterns = [
@@ -49,5 +49,16 @@ urlpatterns = [
     ),
     *scan.urlpatterns,
     *items.urlpatterns,
-    *release.urlpatterns,
+    # The batch's release card (drawn by manufacturing) posts QA's and the physician's signatures
+    # here, so what follows for the journey is recorded with them.
+    path(
+        "release/<uuid:public_id>/disposition/",
+        release.batch_disposition,
+        name="batch-disposition",
+    ),
+    path(
+        "release/<uuid:public_id>/acknowledgement/",
+        release.batch_acknowledgement,
+        name="batch-acknowledgement",
+    ),
 ]

@@ -2,7 +2,9 @@
 
 One module per sub-domain: `journeys` (open, advance), `milestones`, `plan` (dates and the
 manufacturing facility), `eligibility` (the checklist, its signature and amendments), `items` (the
-first specimen container) and `tasks`. Callers use `services.<function>` from here.
+first specimen container), `tasks`, and `release` (what a batch's release or rejection does to
+the journey, with the signatures and the rejection that cause it). Callers use
+`services.<function>` from here.
 """
 
 from tilcare.journey.services.eligibility import (
@@ -25,6 +27,7 @@ from tilcare.journey.services.milestones import (
     void_milestone,
 )
 from tilcare.journey.services.plan import change_manufacturing_facility, plan_journey
+from tilcare.journey.services.release import acknowledge_batch_exception, dispose_batch
 from tilcare.journey.services.tasks import complete_task
 
 __all__ = [
@@ -32,12 +35,14 @@ __all__ = [
     "SIGNED_CHECKLIST_MESSAGE",
     "SPECIMEN_DESCRIPTION",
     "MoveOn",
+    "acknowledge_batch_exception",
     "advance",
     "advance_where_allowed",
     "amend_eligibility",
     "change_manufacturing_facility",
     "complete_task",
     "create_first_item",
+    "dispose_batch",
     "open_journey",
     "plan_journey",
     "record_facility_milestone",

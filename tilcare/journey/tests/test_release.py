@@ -1,5 +1,5 @@
 """What a batch's release or rejection does to the journey, through the signed disposition and the
-physician's acknowledgement (services, pages and API of `tilcare.journey.release`).
+physician's acknowledgement (`tilcare.journey.services.release`, its pages and API operations).
 
 Every disposition path: release records "Product released by the facility's QA" and asks the
 navigator to move the journey on; release under exception is no release until a treating
@@ -20,9 +20,10 @@ from tilcare.audit.models import AuditEvent, Signature
 from tilcare.core.errors import InvalidInput, PermissionDenied
 from tilcare.core.tests.browser import sign_in as shared_sign_in
 from tilcare.identity.models import Item
-from tilcare.journey import custody, release, services
+from tilcare.journey import services
 from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus, WithdrawalReason
 from tilcare.journey.models import Journey, Milestone, Task
+from tilcare.journey.services import custody, release
 from tilcare.journey.tests.factories import plan_remanufacture
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import QaDisposition

@@ -1,54 +1,50 @@
-"""What a product's release or rejection does to the journey, and where QA and the physician sign.
+"""What a product's release or rejection does to the journey: the doors QA, the physician and the
+technologist sign or reject a batch through.
 
-Layering: manufacturing sits below the journey and never calls it. The two signed release steps
-therefore enter here (page views and API operations below): each calls the manufacturing service
-(`decide_disposition`, `acknowledge_exception`) and then, in the same transaction, tells the
-journey of the batch's COI identifier, for the batch's manufacture attempt only:
+Layering: manufacturing sits below the journey and never imports it. The release and rejection
+steps therefore enter here: each calls the manufacturing service (`decide_disposition`,
+`acknowledge_exception`) and then, in the same transaction, tells the journey of
+the batch's COI identifier, for the batch's manufacture attempt only:
 
 - `on_batch_released`: records "Product released by the facility's QA" once per attempt, as the
-  signer: a center user through `services.record_milestone`; the facility's QA reviewer who
-  signed the release directly (its staff hold no milestone permission, as in the facility's
-  receipt of tissue in `journey.custody`), audited under the journey. The journey moves to
-  "Product released" when the user's role may (`ADVANCE_ROLES`: the navigator); otherwise a task
-  asks the center's navigator to.
+  signer: a center user through `record_milestone`; the facility's QA reviewer who signed the
+  release directly (its staff hold no milestone permission, as in the facility's receipt of
+  tissue in `journey.custody`), audited under the journey. The journey moves to "Product
+  released" when the user's role may (`ADVANCE_ROLES`: the navigator); otherwise a task asks the
+  center's navigator to.
 - `on_batch_rejected`: the choice between re-manufacture (back to "Resection scheduled", a new
   attempt, a new resection date) and withdrawal ("Manufacturing failure") is clinical: a task asks
   the treating physician, who makes it with the journey's own advance and withdraw. Every other
   rejection (the technologist's, on the batch page or through the API) reaches it too, through
-  `manufacturing.batch_events` (registered by `JourneyConfig.ready`).
+  `manufacturing.batch_events` (`hear_rejection`, registered by `JourneyConfig.ready`).
 - `on_exception_pending`: a task asks a treating physician to review and sign the exception.
 
 Messages here name the COI identifier and the process, never the patient (QA reads them).
-
-(No `from __future__ import annotations` in this module: ninja reads the operations' parameter
-annotations as objects when the routes are built.)
 """
+
+from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from django.urls import path
-from django.views.decorators.http import require_POST
-from ninja import Router, Schema
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
-from tilcare.core.api_support import AwareDateTime, InputSchema
-from tilcare.core.errors import InvalidInput, TransitionBlocked
-from tilcare.core.forms import apply_service_errors
+from tilcare.core.errors import InvalidInput
 from tilcare.core.timeutil import local_datetime, local_today
-from tilcare.journey import guards, policies, services
+from tilcare.journey import guards, policies
 from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus
 from tilcare.journey.models import Journey, Milestone, Task
-from tilcare.manufacturing import release_api, release_services, release_views
+from tilcare.journey.services.journeys import advance_where_allowed
+from tilcare.journey.services.milestones import record_facility_milestone, record_milestone
+from tilcare.journey.services.tasks import complete_task
 from tilcare.manufacturing.choices import BatchStatus, Disposition
 from tilcare.manufacturing.models import Batch, QaDisposition
+from tilcare.manufacturing.services import release as release_services
 
 RELEASED = MilestoneKind.PRODUCT_RELEASED
 RELEASED_STATUSES = frozenset({BatchStatus.RELEASED, BatchStatus.RELEASED_EXCEPTION})
@@ -136,20 +132,6 @@ def _task(
     return task
 
 
-def can_record_release(actor: Any, journey: Journey, batch: Batch) -> bool:
-    """Center staff who record milestones, or the QA reviewer who signed this batch's release
-    for the journey's own manufacturing facility."""
-    if policies.can_record_milestone(actor, journey, RELEASED):
-        return True
-    disposition = QaDisposition.objects.filter(batch=batch).first()
-    return (
-        disposition is not None
-        and disposition.decided_by_id == getattr(actor, "pk", None)
-        and journey.manufacturing_facility_id == batch.facility_id == actor.organization_id
-        and policies.can_view_journey(actor, journey)
-    )
-
-
 def _record_release(journey: Journey, batch: Batch, actor: User) -> Milestone | None:
     d = QaDisposition.objects.select_related("qa_signature", "physician_ack_signature").get(
         batch=batch
@@ -160,7 +142,7 @@ def _record_release(journey: Journey, batch: Batch, actor: User) -> Milestone | 
     if d.physician_ack_signature is not None:
         note += f" Acknowledged by {d.physician_ack_signature.printed_name}. Reason: {d.reason}"
     if policies.can_record_milestone(actor, journey, RELEASED):
-        return services.record_milestone(
+        return record_milestone(
             journey,
             actor=actor,
             kind=RELEASED,
@@ -168,9 +150,9 @@ def _record_release(journey: Journey, batch: Batch, actor: User) -> Milestone | 
             reference=reference,
             note=note,
         )
-    if not can_record_release(actor, journey, batch):
+    if not policies.can_record_release(actor, journey, batch):
         return None
-    return services.record_facility_milestone(
+    return record_facility_milestone(
         journey,
         kind=RELEASED,
         occurred_at=occurred_at,
@@ -184,9 +166,7 @@ def _record_release(journey: Journey, batch: Batch, actor: User) -> Milestone | 
 def _move_on(journey: Journey, batch: Batch, actor: User) -> tuple[str, str]:
     """Into "Product released" when this user may; else a task for the navigator."""
     target = Stage.PRODUCT_RELEASED
-    move = services.advance_where_allowed(
-        journey, source=Stage.AT_MANUFACTURING, target=target, actor=actor
-    )
+    move = advance_where_allowed(journey, source=Stage.AT_MANUFACTURING, target=target, actor=actor)
     if move.permitted:
         return move.stage, move.note
     _task(
@@ -325,100 +305,5 @@ def acknowledge_batch_exception(batch: Batch, *, password: str, actor: User) -> 
             journey__coi_din=batch.coi_din, title=_ack_task_title(batch), status=TaskStatus.OPEN
         ).first()
         if task is not None and policies.can_complete_task(actor, task):
-            services.complete_task(task, actor=actor)
+            complete_task(task, actor=actor)
         return ReleaseOutcome(disposition, step)
-
-
-# ---------- pages: the forms of the release card post here ----------
-
-
-def _refused(form: Any, error: InvalidInput | TransitionBlocked) -> None:
-    if isinstance(error, TransitionBlocked):
-        error = InvalidInput({"__all__": list(error.reasons)})
-    apply_service_errors(form, error)
-
-
-@require_POST
-def batch_disposition(request: HttpRequest, public_id: Any) -> HttpResponse:
-    batch, user = release_views.batch_of(request, public_id), cast(User, request.user)
-    form = release_views.DispositionForm(request.POST)
-    if release_views.valid_in_zone(form, user):
-        try:
-            outcome = dispose_batch(batch, actor=user, **form.cleaned_data)
-        except (InvalidInput, TransitionBlocked) as error:
-            _refused(form, error)
-        else:
-            label = Disposition(outcome.disposition.decision).label
-            message = f"Disposition signed: {label}."
-            return release_views.after_action(request, batch, message, outcome.notes)
-    return release_views.render_release(request, batch, bound={"disposition": form})
-
-
-@require_POST
-def batch_acknowledgement(request: HttpRequest, public_id: Any) -> HttpResponse:
-    batch, user = release_views.batch_of(request, public_id), cast(User, request.user)
-    form = release_views.AcknowledgementForm(request.POST)
-    if form.is_valid():
-        try:
-            outcome = acknowledge_batch_exception(
-                batch, password=form.cleaned_data["password"], actor=user
-            )
-        except (InvalidInput, TransitionBlocked) as error:
-            _refused(form, error)
-        else:
-            message = "Acknowledgement signed: the product is released under exception."
-            return release_views.after_action(request, batch, message, outcome.notes)
-    return release_views.render_release(request, batch, bound={"acknowledgement": form})
-
-
-urlpatterns = [
-    path("release/<uuid:public_id>/disposition/", batch_disposition, name="batch-disposition"),
-    path(
-        "release/<uuid:public_id>/acknowledgement/",
-        batch_acknowledgement,
-        name="batch-acknowledgement",
-    ),
-]
-
-
-# ---------- API ----------
-
-router = Router(tags=["manufacturing"])
-
-
-class DispositionIn(InputSchema):
-    decision: str
-    password: str
-    reason: str = ""
-    expires_at: AwareDateTime | None = None
-
-
-class AcknowledgementIn(InputSchema):
-    password: str
-
-
-class ReleaseStepOut(Schema):
-    release: release_api.ReleaseOut
-    journey_notes: list[str]
-
-
-@router.post(
-    "/manufacturing/batches/{public_id}/disposition",
-    response=ReleaseStepOut,
-    summary="QA's signed disposition: release, release under exception, or reject",
-)
-def post_disposition(request: HttpRequest, public_id: str, payload: DispositionIn) -> Any:
-    user, batch = release_api.batch_for(request, public_id)
-    outcome = dispose_batch(batch, actor=user, **payload.model_dump())
-    return ReleaseStepOut(release=release_api.release_out(batch), journey_notes=list(outcome.notes))
-
-
-@router.post(
-    "/manufacturing/batches/{public_id}/acknowledgement",
-    response=ReleaseStepOut,
-    summary="The treating physician's signed acknowledgement of a release under exception",
-)
-def post_acknowledgement(request: HttpRequest, public_id: str, payload: AcknowledgementIn) -> Any:
-    user, batch = release_api.batch_for(request, public_id)
-    outcome = acknowledge_batch_exception(batch, password=payload.password, actor=user)
-    return ReleaseStepOut(release=release_api.release_out(batch), journey_notes=list(outcome.notes))
