@@ -11,12 +11,11 @@ import pytest
 from django.test import Client
 
 from tilcare.audit.models import AuditEvent
-from tilcare.core.tests.clients import client_for
+from tilcare.core.tests.clients import client_for, row_counts
 from tilcare.core.timeutil import local_today
 from tilcare.patients.models import BodyMeasurement, Consent, Patient
 from tilcare.patients.tests.factories import (
     BodyMeasurementFactory,
-    CenterFactory,
     ConsentFactory,
     FacilityFactory,
     PatientFactory,
@@ -42,18 +41,13 @@ def send(client: Client, method: str, path: str, body: object):
     return getattr(client, method)(path, data=json.dumps(body), content_type="application/json")
 
 
-def counts() -> tuple[int, int, int, int]:
-    return (
-        Patient.objects.count(),
-        BodyMeasurement.objects.count(),
-        Consent.objects.count(),
-        AuditEvent.objects.count(),
-    )
+def invalid_input(errors: dict[str, list[str]]) -> dict[str, object]:
+    """The API's answer to a refused body: each field named with its messages."""
+    return {"detail": "Invalid input.", "errors": errors}
 
 
-@pytest.fixture
-def center():
-    return CenterFactory(name="Riverside Cancer Center")
+def counts() -> tuple[int, ...]:
+    return row_counts(Patient, BodyMeasurement, Consent, AuditEvent)
 
 
 @pytest.fixture
@@ -64,17 +58,6 @@ def navigator(center):
 @pytest.fixture
 def api(navigator):
     return client_for(navigator)
-
-
-@pytest.fixture
-def patient(center):
-    return PatientFactory(
-        center=center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
 
 
 @pytest.fixture
@@ -140,10 +123,7 @@ def test_a_page_larger_than_200_is_refused(api):
     response = api.get("/api/v1/patients", {"limit": 201})
 
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input.",
-        "errors": {"limit": ["limit must be at most 200."]},
-    }
+    assert response.json() == invalid_input({"limit": ["limit must be at most 200."]})
 
 
 # --- create ---------------------------------------------------------------------------------
@@ -204,7 +184,7 @@ def test_a_malformed_patient_is_refused_field_by_field_and_nothing_written(api, 
     response = send(api, "post", "/api/v1/patients", {**NEW_PATIENT, **change})
 
     assert response.status_code == 422
-    assert response.json() == {"detail": "Invalid input.", "errors": errors}
+    assert response.json() == invalid_input(errors)
     assert counts() == before
 
 
@@ -218,10 +198,7 @@ def test_a_missing_required_field_is_named(api):
 
     # Then the field is named and nothing is written
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input.",
-        "errors": {"family_name": ["This field is required."]},
-    }
+    assert response.json() == invalid_input({"family_name": ["This field is required."]})
     assert counts() == before
 
 
@@ -238,12 +215,9 @@ def test_a_date_of_birth_in_the_future_is_refused_and_nothing_written(api, cente
 
     # Then the service's message names the field and today's date, and nothing is written
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input.",
-        "errors": {
-            "date_of_birth": [f"Date of birth cannot be in the future (today is {today:%Y-%m-%d})."]
-        },
-    }
+    assert response.json() == invalid_input(
+        {"date_of_birth": [f"Date of birth cannot be in the future (today is {today:%Y-%m-%d})."]}
+    )
     assert counts() == before
 
 
@@ -253,14 +227,13 @@ def test_a_duplicate_mrn_is_refused_by_the_service(api, patient):
     response = send(api, "post", "/api/v1/patients", {**NEW_PATIENT, "mrn": "MRN004512"})
 
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input.",
-        "errors": {
+    assert response.json() == invalid_input(
+        {
             "mrn": [
                 "Medical record number MRN004512 is already used by another patient at this center."
             ]
-        },
-    }
+        }
+    )
     assert counts() == before
 
 
@@ -368,10 +341,7 @@ def test_a_change_without_a_reason_is_refused_and_nothing_changes(api, patient):
     response = send(api, "patch", patient_url(patient), {"phone": "+1 555 0199"})
 
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input.",
-        "errors": {"reason": ["This field is required."]},
-    }
+    assert response.json() == invalid_input({"reason": ["This field is required."]})
     patient.refresh_from_db()
     assert patient.phone == "+1 555 0142"
     assert counts() == before
@@ -383,10 +353,7 @@ def test_a_blank_reason_is_refused_by_the_service(api, patient):
     response = send(api, "patch", patient_url(patient), {"phone": "+1 555 0199", "reason": " "})
 
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input.",
-        "errors": {"reason": ["Reason for change is required."]},
-    }
+    assert response.json() == invalid_input({"reason": ["Reason for change is required."]})
     assert counts() == before
 
 
@@ -394,10 +361,9 @@ def test_a_change_with_nothing_to_change_is_refused(api, patient):
     response = send(api, "patch", patient_url(patient), {"reason": "Checking"})
 
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input.",
-        "errors": {"__all__": ["Send at least one field to change, with the reason."]},
-    }
+    assert response.json() == invalid_input(
+        {"__all__": ["Send at least one field to change, with the reason."]}
+    )
 
 
 def test_a_nurse_may_not_change_a_patient(center, patient):
@@ -476,7 +442,7 @@ def test_an_impossible_measurement_is_refused_and_nothing_written(api, patient, 
     response = send(api, "post", patient_url(patient, "/measurements"), {**MEASUREMENT, **change})
 
     assert response.status_code == 422
-    assert response.json() == {"detail": "Invalid input.", "errors": errors}
+    assert response.json() == invalid_input(errors)
     assert counts() == before
 
 
@@ -494,10 +460,9 @@ def test_a_json_number_is_read_as_an_exact_decimal_never_through_float(api, pati
 
     # Then every typed digit is judged, so it is refused rather than silently rounded
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input.",
-        "errors": {"weight_kg": ["Weight takes at most 1 decimal place(s) in kg."]},
-    }
+    assert response.json() == invalid_input(
+        {"weight_kg": ["Weight takes at most 1 decimal place(s) in kg."]}
+    )
     assert counts() == before
 
 
@@ -508,10 +473,7 @@ def test_a_measurement_without_weight_names_the_field(api, patient):
     response = send(api, "post", patient_url(patient, "/measurements"), body)
 
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid input.",
-        "errors": {"weight_kg": ["This field is required."]},
-    }
+    assert response.json() == invalid_input({"weight_kg": ["This field is required."]})
     assert counts() == before
 
 

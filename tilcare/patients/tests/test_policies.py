@@ -29,11 +29,6 @@ FACILITY_STAFF = ["manufacturing_tech", "qa_reviewer"]
 
 
 @pytest.fixture
-def center():
-    return CenterFactory()
-
-
-@pytest.fixture
 def patient(center):
     return PatientFactory(center=center)
 

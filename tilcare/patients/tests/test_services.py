@@ -10,7 +10,6 @@ import pytest
 from tilcare.audit.models import AuditEvent
 from tilcare.audit.selectors import verify_chain
 from tilcare.core.errors import InvalidInput, PermissionDenied
-from tilcare.core.timeutil import local_today
 from tilcare.patients import services
 from tilcare.patients.models import BodyMeasurement, Consent, Contact, Patient, PriorTherapy
 from tilcare.patients.tests.factories import (
@@ -23,21 +22,6 @@ from tilcare.patients.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 MEASURED_ON = dt.date(2025, 2, 10)
-
-
-@pytest.fixture
-def center():
-    return CenterFactory()
-
-
-@pytest.fixture
-def today(center):
-    return local_today(center.time_zone)
-
-
-@pytest.fixture
-def navigator(center):
-    return UserFactory(role="navigator", organization=center)
 
 
 @pytest.fixture

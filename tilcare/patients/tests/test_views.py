@@ -9,7 +9,6 @@ import pytest
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
-from tilcare.core.timeutil import local_today
 from tilcare.patients.models import BodyMeasurement, Consent, Contact, Patient, PriorTherapy
 from tilcare.patients.tests.factories import (
     BodyMeasurementFactory,
@@ -25,32 +24,6 @@ from tilcare.patients.tests.factories import (
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def center():
-    return CenterFactory(name="Riverside Cancer Center")
-
-
-@pytest.fixture
-def navigator(center):
-    return UserFactory(role="navigator", organization=center)
-
-
-@pytest.fixture
-def patient(center):
-    return PatientFactory(
-        center=center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-
-
-@pytest.fixture
-def today(center):
-    return local_today(center.time_zone)
 
 
 def _detail(patient):
