@@ -18,6 +18,12 @@ from tilcare.patients.tests.factories import PatientFactory
 
 
 @pytest.fixture
+def team() -> CareTeam:
+    """A center and a facility with one person per role."""
+    return make_team()
+
+
+@pytest.fixture
 def without_triggers():
     """The append-only triggers dropped for one test (it rolls back), then reinstalled."""
     triggers.remove(connection)

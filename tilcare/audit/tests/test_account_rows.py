@@ -21,7 +21,7 @@ from tilcare.audit import regulated, services
 from tilcare.audit.models import AuditEvent
 from tilcare.audit.regulated import row_key
 from tilcare.audit.selectors import ChainReport, verify_chain
-from tilcare.audit.tests.helpers import sql
+from tilcare.audit.tests.helpers import broken, sql
 from tilcare.identity.models import TemperatureReading
 from tilcare.identity.services.shipments import add_temperature_readings
 from tilcare.identity.tests.helpers import dispatched, every_ten_minutes, make_world
@@ -32,10 +32,6 @@ pytestmark = pytest.mark.django_db
 
 def _latest_vouching(key: str) -> AuditEvent:
     return [event for event in AuditEvent.objects.order_by("seq") if key in event.digests][-1]
-
-
-def _broken(problem: str) -> ChainReport:
-    return ChainReport(False, AuditEvent.objects.count(), problem, None)
 
 
 @pytest.fixture
@@ -80,7 +76,7 @@ def test_a_role_changed_by_a_queryset_update_is_named(staffed):
     User.objects.filter(pk=navigator.pk).update(role=Role.CENTER_ADMIN)
 
     # When verified / Then the account is named with its creation event
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"User {navigator.pk} was changed outside the audit trail after event #2"
     )
 
@@ -93,7 +89,7 @@ def test_standing_and_name_changed_by_sql_are_named(staffed, column, value):
     _, navigator = staffed
     sql(f"UPDATE accounts_user SET {column} = %s WHERE id = %s", [value, navigator.pk])
 
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"User {navigator.pk} was changed outside the audit trail after event #2"
     )
 
@@ -109,7 +105,7 @@ def test_an_account_moved_to_another_organization_is_named(staffed):
     )
     User.objects.filter(pk=navigator.pk).update(organization=other)
 
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"User {navigator.pk} was changed outside the audit trail after event #2"
     )
 
@@ -118,7 +114,7 @@ def test_an_account_made_outside_the_services_is_named(staffed):
     # Given a superuser created directly (Django's own command does this, without an event)
     intruder = User.objects.create_superuser("root", password=TEST_PASSWORD)
 
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"User {intruder.pk} was written outside the audit trail (no event records it)"
     )
 
@@ -127,7 +123,7 @@ def test_an_organizations_fin_changed_by_sql_is_named(staffed):
     center, _ = staffed
     sql("UPDATE accounts_organization SET isbt_fin = %s WHERE id = %s", ["W9999", center.pk])
 
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"Organization {center.pk} was changed outside the audit trail after event #1"
     )
 

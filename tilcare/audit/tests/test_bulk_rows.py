@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from tilcare.audit.models import AuditEvent
 from tilcare.audit.selectors import ChainReport, verify_chain
-from tilcare.audit.tests.helpers import event_of, sql
+from tilcare.audit.tests.helpers import broken, event_of, sql
 from tilcare.identity.models import Shipment, TemperatureReading
 from tilcare.identity.services.shipments import add_temperature_readings, receive_shipment
 from tilcare.identity.tests.helpers import (
@@ -41,10 +41,6 @@ pytestmark = pytest.mark.django_db
 
 def _intact() -> ChainReport:
     return ChainReport(True, AuditEvent.objects.count())
-
-
-def _broken(problem: str) -> ChainReport:
-    return ChainReport(False, AuditEvent.objects.count(), problem, None)
 
 
 @pytest.fixture
@@ -91,7 +87,7 @@ def test_a_reading_inserted_without_the_service_is_named(logged):
     )
 
     # When verified / Then the shipment's log is named with the upload it no longer matches
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"Temperature readings of shipment {shipment.pk} were changed outside the audit trail "
         f"after event #{upload.seq}"
     )
@@ -104,7 +100,7 @@ def test_a_reading_deleted_by_sql_is_named(logged, without_triggers):
     warmest = TemperatureReading.objects.filter(shipment=shipment).order_by("-temperature_c")[0]
     sql("DELETE FROM identity_temperaturereading WHERE id = %s", [warmest.pk])
 
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"Temperature readings of shipment {shipment.pk} were changed outside the audit trail "
         f"after event #{upload.seq}"
     )
@@ -117,7 +113,7 @@ def test_a_reading_rewritten_by_sql_is_named(logged, without_triggers):
     assert reading is not None
     sql("UPDATE identity_temperaturereading SET temperature_c = 9.5 WHERE id = %s", [reading.pk])
 
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"Temperature readings of shipment {shipment.pk} were changed outside the audit trail "
         f"after event #{upload.seq}"
     )
@@ -128,7 +124,7 @@ def test_a_whole_log_deleted_by_sql_is_named(logged, without_triggers):
     upload = event_of("identity.shipment.temperatures_add")
     sql("DELETE FROM identity_temperaturereading WHERE shipment_id = %s", [shipment.pk])
 
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"Temperature readings of shipment {shipment.pk} were removed outside the audit trail "
         f"after event #{upload.seq}"
     )
@@ -143,7 +139,7 @@ def test_a_log_no_event_ever_recorded_is_named():
         for when, value in every_ten_minutes(start, "5.0", "5.0")
     )
 
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"Temperature readings of shipment {shipment.pk} were written outside the audit trail "
         "(no event records them)"
     )
@@ -192,7 +188,7 @@ def test_a_reactivity_reading_changed_by_sql_is_named(screened, without_triggers
         [reading.pk],
     )
 
-    assert verify_chain() == _broken(
+    assert verify_chain() == broken(
         f"Reactivity readings of reactivity import {screened.pk} were changed outside the audit "
         f"trail after event #{imported.seq}"
     )

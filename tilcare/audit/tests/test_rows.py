@@ -21,7 +21,7 @@ from tilcare.audit.models import AuditEvent, Signature
 from tilcare.audit.regulated import regulated_models, row_key
 from tilcare.audit.selectors import ChainReport, verify_chain
 from tilcare.audit.services import sign_record
-from tilcare.audit.tests.helpers import sql
+from tilcare.audit.tests.helpers import broken, sql
 from tilcare.identity.models import CustodyEvent
 from tilcare.identity.tests.factories import unreadable_scan_alert
 from tilcare.journey.choices import Stage, TaskStatus
@@ -175,11 +175,8 @@ def test_a_blocked_scan_rewritten_as_a_match_is_named(trail_world, without_trigg
     report = verify_chain()
 
     # Then the chain itself is intact, but the scan is named with the event it no longer matches
-    assert report == ChainReport(
-        False,
-        AuditEvent.objects.count(),
+    assert report == broken(
         f"Custody event {scan.pk} was changed outside the audit trail after event #{recorded.seq}",
-        None,
     )
 
 
@@ -209,12 +206,9 @@ def test_a_rewritten_signature_is_named(trail_world, without_triggers):
     signature = Signature.objects.get()
     sql("UPDATE audit_signature SET meaning = %s WHERE id = %s", ["QA release", signature.pk])
 
-    assert verify_chain() == ChainReport(
-        False,
-        AuditEvent.objects.count(),
+    assert verify_chain() == broken(
         f"Signature {signature.pk} was changed outside the audit trail after event "
         f"#{signature.audit_event.seq}",
-        None,
     )
 
 
@@ -226,12 +220,9 @@ def test_a_rewritten_stage_change_is_named(trail_world, without_triggers):
         [Stage.INFUSION.value, transition.pk],
     )
 
-    assert verify_chain() == ChainReport(
-        False,
-        AuditEvent.objects.count(),
+    assert verify_chain() == broken(
         f"Journey transition {transition.pk} was changed outside the audit trail after event "
         f"#{advanced.seq}",
-        None,
     )
 
 
@@ -240,12 +231,9 @@ def test_a_deleted_stage_change_is_named(trail_world, without_triggers):
     (advanced,) = _vouching_events(row_key(JourneyTransition, transition.pk))
     sql("DELETE FROM journey_journeytransition WHERE id = %s", [transition.pk])
 
-    assert verify_chain() == ChainReport(
-        False,
-        AuditEvent.objects.count(),
+    assert verify_chain() == broken(
         f"Journey transition {transition.pk} was removed outside the audit trail after event "
         f"#{advanced.seq}",
-        None,
     )
 
 
@@ -344,12 +332,9 @@ def test_a_record_changed_after_the_baseline_is_named(kept_before, without_trigg
     vouching = _vouching_events(row_key(CustodyEvent, kept_before.pk))
     sql("UPDATE identity_custodyevent SET result = %s WHERE id = %s", ["match", kept_before.pk])
 
-    assert verify_chain() == ChainReport(
-        False,
-        AuditEvent.objects.count(),
+    assert verify_chain() == broken(
         f"Custody event {kept_before.pk} was changed outside the audit trail after event "
         f"#{vouching[-1].seq}",
-        None,
     )
 
 
@@ -390,11 +375,8 @@ def test_a_task_marked_done_by_a_queryset_update_is_named(trail_world):
 
     # When verified / Then the task is named with the stage change that created it
     assert [event.action for event in vouching] == ["journey.advance"]
-    assert verify_chain() == ChainReport(
-        False,
-        AuditEvent.objects.count(),
+    assert verify_chain() == broken(
         f"Task {task.pk} was changed outside the audit trail after event #{vouching[-1].seq}",
-        None,
     )
 
 

@@ -16,15 +16,10 @@ from tilcare.core.errors import InvalidInput
 from tilcare.journey import services
 from tilcare.journey.guards import ELIGIBILITY_MEANING
 from tilcare.journey.models import ELIGIBILITY_CRITERIA, EligibilityChecklist
-from tilcare.journey.tests.factories import eligible_checklist_data, make_team, open_journey_for
+from tilcare.journey.tests.factories import eligible_checklist_data, open_journey_for
 from tilcare.patients.tests.factories import TEST_PASSWORD, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return make_team()
 
 
 @pytest.fixture
