@@ -8,6 +8,7 @@ center's protocol settings: …"). The page shows each setting's label and why i
 """
 
 import dataclasses
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -82,6 +83,17 @@ def _new_band_schema(name: str, spec: RenalBandsSetting) -> type[Schema]:
     return model
 
 
+def _walk_inside(value: Any, walk: Callable[[Any], None]) -> None:
+    """Call `walk` on each field of a dataclass instance or each item of a list or tuple: a
+    setting may sit at any depth of a regimen."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            walk(getattr(value, field.name))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            walk(item)
+
+
 def _offers_a_derived_weight(value: Any) -> bool:
     return isinstance(value, WeightBasisSettings) and any(
         option != WeightBasis.ACTUAL.value for option in value.basis.options
@@ -101,16 +113,11 @@ def specs_in(obj: Any) -> list[SettingSpec]:
             if value not in found:
                 found.append(value)
         elif _offers_a_derived_weight(value):
-            for field in dataclasses.fields(value):
-                walk(getattr(value, field.name))
+            _walk_inside(value, walk)
             for spec in SHARED_WEIGHT_SETTINGS:
                 walk(spec)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            for field in dataclasses.fields(value):
-                walk(getattr(value, field.name))
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
+        else:
+            _walk_inside(value, walk)
 
     walk(obj)
     return found
@@ -131,12 +138,8 @@ def _optional_specs(obj: Any, data: dict[str, Any]) -> set[str]:
             factor = value.adjusted_factor
             if factor is not None and data.get(value.basis.key) != WeightBasis.ADJUSTED.value:
                 skipped.add(factor.key)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            for field in dataclasses.fields(value):
-                walk(getattr(value, field.name))
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
+        else:
+            _walk_inside(value, walk)
 
     walk(obj)
     return skipped

@@ -195,33 +195,32 @@ def test_ideal_weight_at_150_cm_without_the_center_rule_names_the_setting(physic
     )
 
 
-def test_ideal_weight_at_150_cm_subtracting_2_3_kg_per_inch(physician):
-    # Source: as above. 150 / 2.54 = 59.055 in; 50 − 2.3 × 0.9449 = 47.827 -> 47.8 kg.
-    body = {
-        "height_cm": "150",
-        "sex": "male",
-        "ideal_weight_below_152_4_cm": "subtract_2_3_kg_per_inch",
-    }
-
-    response = post(physician, "ideal-body-weight", body)
+@pytest.mark.parametrize(
+    ("body", "ideal_kg"),
+    [
+        # Source: as above. 150 / 2.54 = 59.055 in; 50 − 2.3 × 0.9449 = 47.827 -> 47.8 kg.
+        pytest.param(
+            {"sex": "male", "ideal_weight_below_152_4_cm": "subtract_2_3_kg_per_inch"},
+            "47.8",
+            id="subtracting 2.3 kg per inch",
+        ),
+        # Source: as above, "or use actual weight".
+        pytest.param(
+            {
+                "sex": "female",
+                "ideal_weight_below_152_4_cm": "use_actual_weight",
+                "weight_kg": "52",
+            },
+            "52.0",
+            id="using the actual weight",
+        ),
+    ],
+)
+def test_ideal_weight_at_150_cm(physician, body, ideal_kg):
+    response = post(physician, "ideal-body-weight", {"height_cm": "150", **body})
 
     assert response.status_code == 200, response.json()
-    assert response.json()["result"]["ideal_weight"] == {"value": "47.8", "unit": "kg"}
-
-
-def test_ideal_weight_at_150_cm_using_the_actual_weight(physician):
-    # Source: as above, "or use actual weight".
-    body = {
-        "height_cm": "150",
-        "sex": "female",
-        "ideal_weight_below_152_4_cm": "use_actual_weight",
-        "weight_kg": "52",
-    }
-
-    response = post(physician, "ideal-body-weight", body)
-
-    assert response.status_code == 200, response.json()
-    assert response.json()["result"]["ideal_weight"] == {"value": "52.0", "unit": "kg"}
+    assert response.json()["result"]["ideal_weight"] == {"value": ideal_kg, "unit": "kg"}
 
 
 CRCL = {

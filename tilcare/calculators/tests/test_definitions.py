@@ -27,6 +27,30 @@ RECIST_TARGETS = [
 ]
 
 
+def _time_point(days: int, measurements_mm: list[str]) -> dict[str, object]:
+    """A RECIST assessment with non-target disease non-CR/non-PD and no new lesion."""
+    return {
+        "days_since_baseline": days,
+        "non_target": "non-CR/non-PD",
+        "new_lesions": False,
+        "measurements_mm": measurements_mm,
+    }
+
+
+def _forecast_body(
+    counts: list[tuple[int, str]], count_unit: str = "e9_cells"
+) -> dict[str, object]:
+    """A harvest-forecast request: daily counts against the lifileucel dose range, day 11."""
+    return {
+        "counts": [{"day": day, "viable_cells": cells} for day, cells in counts],
+        "count_unit": count_unit,
+        "harvest_day": 11,
+        "dose_lower_e9_cells": "7.5",
+        "dose_upper_e9_cells": "72",
+        "warn_below_probability": "0.8",
+    }
+
+
 def test_recist_pr_then_pd_over_nadir():
     # RECIST 1.1 (Eisenhauer 2009): baseline 40 + 20 + 18 = 78 mm. Day 42: 25 + 12 + 9 = 46 mm,
     # −41.0 % from baseline → PR. Day 84: 30 + 17 + 9 = 56 mm, +21.7 % and +10 mm over the
@@ -34,18 +58,8 @@ def test_recist_pr_then_pd_over_nadir():
     body = {
         "targets": RECIST_TARGETS,
         "time_points": [
-            {
-                "days_since_baseline": 42,
-                "non_target": "non-CR/non-PD",
-                "new_lesions": False,
-                "measurements_mm": ["25", "12", "9"],
-            },
-            {
-                "days_since_baseline": 84,
-                "non_target": "non-CR/non-PD",
-                "new_lesions": False,
-                "measurements_mm": ["30", "17", "9"],
-            },
+            _time_point(42, ["25", "12", "9"]),
+            _time_point(84, ["30", "17", "9"]),
         ],
         "min_sd_days": 42,
     }
@@ -123,19 +137,7 @@ def test_the_page_names_the_line_of_a_bad_value():
 
 def test_harvest_forecast_flags_a_culture_unlikely_to_reach_the_dose():
     # Counts doubling about every 3 days reach ~1.3 × 10⁹ cells by day 11: far below 7.5 × 10⁹
-    body = {
-        "counts": [
-            {"day": 0, "viable_cells": "0.1"},
-            {"day": 3, "viable_cells": "0.2"},
-            {"day": 6, "viable_cells": "0.4"},
-            {"day": 9, "viable_cells": "0.8"},
-        ],
-        "count_unit": "e9_cells",
-        "harvest_day": 11,
-        "dose_lower_e9_cells": "7.5",
-        "dose_upper_e9_cells": "72",
-        "warn_below_probability": "0.8",
-    }
+    body = _forecast_body([(0, "0.1"), (3, "0.2"), (6, "0.4"), (9, "0.8")])
 
     response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
 
@@ -146,17 +148,7 @@ def test_harvest_forecast_flags_a_culture_unlikely_to_reach_the_dose():
 
 
 def test_harvest_forecast_with_two_counts_says_more_are_needed():
-    body = {
-        "counts": [
-            {"day": 0, "viable_cells": "100000000"},
-            {"day": 3, "viable_cells": "400000000"},
-        ],
-        "count_unit": "cells",
-        "harvest_day": 11,
-        "dose_lower_e9_cells": "7.5",
-        "dose_upper_e9_cells": "72",
-        "warn_below_probability": "0.8",
-    }
+    body = _forecast_body([(0, "100000000"), (3, "400000000")], "cells")
 
     response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
 
@@ -167,18 +159,7 @@ def test_harvest_forecast_with_two_counts_says_more_are_needed():
 
 
 def test_harvest_forecast_refuses_a_duplicate_day():
-    body = {
-        "counts": [
-            {"day": 0, "viable_cells": "0.1"},
-            {"day": 3, "viable_cells": "0.2"},
-            {"day": 3, "viable_cells": "0.3"},
-        ],
-        "count_unit": "e9_cells",
-        "harvest_day": 11,
-        "dose_lower_e9_cells": "7.5",
-        "dose_upper_e9_cells": "72",
-        "warn_below_probability": "0.8",
-    }
+    body = _forecast_body([(0, "0.1"), (3, "0.2"), (3, "0.3")])
 
     response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
 

@@ -17,6 +17,13 @@ PATIENT = {
     "age_years": "52",
     "serum_creatinine_mg_per_dl": "1.6",
 }
+# The center's IL-2 interval 8–12 h and start 3–24 h after the infusion (lifileucel: settings).
+IL2_WINDOWS = {
+    "il2_interval_min_hours": "8",
+    "il2_interval_max_hours": "12",
+    "il2_start_min_hours": "3",
+    "il2_start_max_hours": "24",
+}
 
 
 def test_every_unset_setting_is_named_at_once(pharmacist):
@@ -138,10 +145,7 @@ def test_il2_schedule_next_dose_window(pharmacist):
         "infusion_end": "2026-03-03T14:00:00-05:00",
         "doses_given": ["2026-03-03T20:00:00-05:00"],
         "at": "2026-03-04T05:00:00-05:00",
-        "il2_interval_min_hours": "8",
-        "il2_interval_max_hours": "12",
-        "il2_start_min_hours": "3",
-        "il2_start_max_hours": "24",
+        **IL2_WINDOWS,
     }
 
     response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
@@ -161,10 +165,7 @@ def test_il2_schedule_stops_at_the_maximum_number_of_doses(pharmacist):
         "infusion_end": "2026-03-03T20:00:00-05:00",
         "doses_given": doses,
         "at": "2026-03-06T08:00:00-05:00",
-        "il2_interval_min_hours": "8",
-        "il2_interval_max_hours": "12",
-        "il2_start_min_hours": "3",
-        "il2_start_max_hours": "24",
+        **IL2_WINDOWS,
     }
 
     response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
@@ -297,10 +298,7 @@ def test_the_il2_schedule_page_reads_times_in_the_center_zone(pharmacist):
             "infusion_end": "2026-03-03T14:00",
             "doses_given": "2026-03-03 20:00\n",
             "at": "2026-03-04T05:00",
-            "il2_interval_min_hours": "8",
-            "il2_interval_max_hours": "12",
-            "il2_start_min_hours": "3",
-            "il2_start_max_hours": "24",
+            **IL2_WINDOWS,
         },
         HTTP_HX_REQUEST="true",
     )
