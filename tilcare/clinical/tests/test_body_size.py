@@ -263,36 +263,46 @@ def test_devine_150_cm_using_the_actual_weight() -> None:
     assert result.formula == "height below 60 in: IBW taken as the actual body weight"
 
 
-def test_devine_150_cm_using_the_actual_weight_needs_the_weight() -> None:
-    # Source: SHORT, "or use actual weight": without a weight there is nothing to use.
+@pytest.mark.parametrize(
+    ("height_cm", "sex", "short_stature", "message"),
+    [
+        pytest.param(
+            # Source: SHORT, "or use actual weight": without a weight there is nothing to use.
+            150,
+            "female",
+            ShortStature.USE_ACTUAL_WEIGHT,
+            "weight_kg is needed: height_cm 150 is below 152.4 cm (60 in), where the center's "
+            "setting (ideal_weight_below_152_4_cm) uses the actual body weight.",
+            id="using the actual weight needs the weight",
+        ),
+        pytest.param(
+            # Source: SHORT: a center may keep the prescriber's own weight for each such patient.
+            150,
+            "male",
+            ShortStature.REFUSE,
+            "height_cm 150 is below 152.4 cm (60 in), and the center's setting 'Ideal body weight "
+            "below 152.4 cm (60 in)' (ideal_weight_below_152_4_cm) is to refuse: the prescribing "
+            "physician and pharmacist set this patient's weight.",
+            id="a center that refuses",
+        ),
+        pytest.param(
+            # Source: SHORT; 120 / 2.54 = 47.244 in, 2.3 × 12.756 = 29.339 kg below 45.5 =
+            # 16.161 kg, below the plausible minimum weight of 20 kg.
+            120,
+            "female",
+            ShortStature.SUBTRACT_2_3_KG_PER_INCH,
+            "height_cm 120: subtracting 2.3 kg per inch below 60 in gives 16.2 kg, "
+            "below the plausible minimum 20 kg.",
+            id="subtracting below the plausible minimum weight",
+        ),
+    ],
+)
+def test_devine_below_60_in_is_refused_naming_why(
+    height_cm: int, sex: str, short_stature: ShortStature, message: str
+) -> None:
     with pytest.raises(ImplausibleInput) as refused:
-        ideal_body_weight(cm(150), "female", short_stature=ShortStature.USE_ACTUAL_WEIGHT)
-    assert str(refused.value) == (
-        "weight_kg is needed: height_cm 150 is below 152.4 cm (60 in), where the center's "
-        "setting (ideal_weight_below_152_4_cm) uses the actual body weight."
-    )
-
-
-def test_devine_150_cm_with_a_center_that_refuses() -> None:
-    # Source: SHORT: a center may keep the prescriber's own weight for each such patient.
-    with pytest.raises(ImplausibleInput) as refused:
-        ideal_body_weight(cm(150), "male", short_stature=ShortStature.REFUSE)
-    assert str(refused.value) == (
-        "height_cm 150 is below 152.4 cm (60 in), and the center's setting 'Ideal body weight "
-        "below 152.4 cm (60 in)' (ideal_weight_below_152_4_cm) is to refuse: the prescribing "
-        "physician and pharmacist set this patient's weight."
-    )
-
-
-def test_subtracting_below_the_plausible_minimum_weight_is_refused() -> None:
-    # Source: SHORT; 120 / 2.54 = 47.244 in, 2.3 × 12.756 = 29.339 kg below 45.5 = 16.161 kg,
-    # below the plausible minimum weight of 20 kg.
-    with pytest.raises(ImplausibleInput) as refused:
-        ideal_body_weight(cm(120), "female", short_stature=ShortStature.SUBTRACT_2_3_KG_PER_INCH)
-    assert str(refused.value) == (
-        "height_cm 120: subtracting 2.3 kg per inch below 60 in gives 16.2 kg, "
-        "below the plausible minimum 20 kg."
-    )
+        ideal_body_weight(cm(height_cm), sex, short_stature=short_stature)
+    assert str(refused.value) == message
 
 
 def test_the_short_stature_rule_is_not_used_from_60_inches() -> None:
