@@ -15,6 +15,7 @@
   24 fragments), cultures F01–F03 with counts, the screen CSV `SCREEN_CSV` (F01 and F03
   reactive at `THRESHOLDS`), the selection of F01 and F03, the REP started `REP_DAYS_AGO` days
   ago with the counts `REP_COUNTS` (×10⁹ cells), and the harvest planned on day 11.
+- `batch_rows()`: the rows of the batch record a refused step must leave as they were.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from tilcare.accounts.models import User
+from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import row_counts
 from tilcare.core.timeutil import local_today
 from tilcare.identity.choices import ITEM_CODES, ItemKind
 from tilcare.identity.models import Item
@@ -40,7 +43,16 @@ from tilcare.journey.tests.factories import (
     walk_to,
 )
 from tilcare.manufacturing.choices import BatchStatus
-from tilcare.manufacturing.models import Batch
+from tilcare.manufacturing.models import (
+    Batch,
+    BatchTransition,
+    Culture,
+    CultureSelection,
+    ReactivityImport,
+    ReactivityReading,
+    RepCount,
+    TissueReceipt,
+)
 from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.tests.factories import coi_number
 from tilcare.patients.models import Patient
@@ -113,6 +125,20 @@ def stopped_for_withdrawal(batch: Batch, team: CareTeam) -> Batch:
         BatchStatus.STOPPED,
         actor=team.manufacturing_tech,
         reason="The center withdrew the patient.",
+    )
+
+
+def batch_rows() -> tuple[int, ...]:
+    return row_counts(
+        Batch,
+        BatchTransition,
+        TissueReceipt,
+        Culture,
+        ReactivityImport,
+        ReactivityReading,
+        CultureSelection,
+        RepCount,
+        AuditEvent,
     )
 
 

@@ -7,6 +7,9 @@
 - `coi_number(n)`: the n-th chain-of-identity number of FIN "W1234" in 2026, with its check
   character: (din, check). The factories' centers all have FIN "W1234".
 - `facility_today(facility)`: today's date where the facility is.
+- `slot_rows()` and `booking_rows()`: the rows a refused slot or booking request must leave as
+  they were (`booking_rows` also counts the active bookings, which a refused cancellation keeps).
+- `NOW`: the moment the dated tests' `clock` fixture (conftest) stands still at.
 
 Tests that check audit behaviour create their records through the services instead.
 """
@@ -20,13 +23,16 @@ from django.utils import timezone
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import Organization
+from tilcare.audit.models import AuditEvent
 from tilcare.clinical.checkdigits import format_din, mod37_2
+from tilcare.core.tests.clients import row_counts
 from tilcare.core.timeutil import local_today
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
 
 SLOT_LEAD_DAYS = 14
 SLOT_CAPACITY = 3
+NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 
 
 def coi_number(sequence: int, fin: str = "W1234", year: int = 26) -> tuple[str, str]:
@@ -36,6 +42,15 @@ def coi_number(sequence: int, fin: str = "W1234", year: int = 26) -> tuple[str, 
 
 def facility_today(facility: Organization) -> dt.date:
     return local_today(facility.time_zone)
+
+
+def slot_rows() -> tuple[int, ...]:
+    return row_counts(ManufacturingSlot, SlotBooking, AuditEvent)
+
+
+def booking_rows() -> tuple[int, ...]:
+    slots, bookings, events = slot_rows()
+    return slots, bookings, SlotBooking.objects.filter(cancelled_at__isnull=True).count(), events
 
 
 class SlotFactory(factory.django.DjangoModelFactory):

@@ -7,14 +7,13 @@ a center's answers never carry another center's COI identifiers.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from django.test import Client
 
 from tilcare.accounts.choices import Role
-from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.clients import client_for
+from tilcare.core.tests.clients import post_json as post
 from tilcare.journey.tests.factories import open_journey_for
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.services import slots as slot_services
@@ -24,6 +23,7 @@ from tilcare.manufacturing.tests.factories import (
     coi_number,
     facility_today,
 )
+from tilcare.manufacturing.tests.factories import slot_rows as counts
 from tilcare.patients.tests.factories import (
     CenterFactory,
     FacilityFactory,
@@ -49,23 +49,6 @@ def journey(team):
         date_of_birth=dt.date(1968, 4, 12),
     )
     return open_journey_for(patient, team.navigator)
-
-
-@pytest.fixture
-def slot(team):
-    return SlotFactory(facility=team.facility, capacity=3)
-
-
-def post(client: Client, path: str, body: object):
-    return client.post(path, data=json.dumps(body), content_type="application/json")
-
-
-def counts() -> tuple[int, int, int]:
-    return (
-        ManufacturingSlot.objects.count(),
-        SlotBooking.objects.count(),
-        AuditEvent.objects.count(),
-    )
 
 
 def booking_body(din_check: tuple[str, str], attempt: int = 1) -> dict[str, object]:

@@ -4,12 +4,10 @@ request with 422 naming that row's field, and leaves no row, no status change an
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from django.test import Client
 
 from tilcare.core.errors import InvalidInput
+from tilcare.core.tests.clients import client_for, post_json
 from tilcare.core.validation import WHOLE_NUMBER
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.forms import ThresholdsForm
@@ -20,7 +18,7 @@ from tilcare.manufacturing.tests.batch_factories import (
     open_test_batch,
     walk_batch,
 )
-from tilcare.manufacturing.tests.test_batch_api import written
+from tilcare.manufacturing.tests.batch_factories import batch_rows as written
 from tilcare.manufacturing.tests.test_release_services import STORAGE, counts, fresh, make_scene
 
 pytestmark = pytest.mark.django_db
@@ -30,9 +28,7 @@ UNKNOWN = "Unknown field; check its spelling against the API documentation."
 
 
 def post(user, path: str, body: object):
-    client = Client()
-    client.force_login(user)
-    return client.post(path, data=json.dumps(body), content_type="application/json")
+    return post_json(client_for(user), path, body)
 
 
 def test_a_formulation_whose_second_bag_is_impossible_writes_no_bag():

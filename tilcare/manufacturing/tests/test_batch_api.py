@@ -8,25 +8,19 @@ name, record number or date of birth. A bad CSV answers 422 naming the line and 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.clients import client_for
+from tilcare.core.tests.clients import post_json as post
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
     Batch,
-    BatchTransition,
     Culture,
-    CultureSelection,
-    ReactivityImport,
-    ReactivityReading,
     RepCount,
-    TissueReceipt,
 )
 from tilcare.manufacturing.reactivity_csv import HEADER_TEXT
 from tilcare.manufacturing.tests.batch_factories import (
@@ -40,6 +34,7 @@ from tilcare.manufacturing.tests.batch_factories import (
     open_test_batch,
     walk_batch,
 )
+from tilcare.manufacturing.tests.batch_factories import batch_rows as written
 from tilcare.patients.tests.factories import (
     CenterFactory,
     FacilityFactory,
@@ -54,26 +49,8 @@ NOT_FOUND = {"detail": "Not found."}
 THRESHOLD_QUERY = {k: str(v) for k, v in THRESHOLDS.items()}
 
 
-def post(client: Client, path: str, body: object):
-    return client.post(path, data=json.dumps(body), content_type="application/json")
-
-
 def url(batch: Batch, tail: str = "") -> str:
     return f"{BATCHES}/{batch.public_id}{tail}"
-
-
-def written() -> tuple[int, ...]:
-    return (
-        Batch.objects.count(),
-        BatchTransition.objects.count(),
-        TissueReceipt.objects.count(),
-        Culture.objects.count(),
-        ReactivityImport.objects.count(),
-        ReactivityReading.objects.count(),
-        CultureSelection.objects.count(),
-        RepCount.objects.count(),
-        AuditEvent.objects.count(),
-    )
 
 
 def other_facility_tech():
@@ -281,11 +258,6 @@ def test_one_culture_with_its_count(team):
 # ---------- the screen CSV ----------
 
 
-@pytest.fixture
-def screening(team):
-    return walk_batch(open_test_batch(team), team, BatchStatus.SCREENING)
-
-
 def test_the_csv_is_imported_from_a_text_csv_body(team, screening):
     response = client_for(team.manufacturing_tech).post(
         url(screening, "/reactivity.csv?file_name=plate-1.csv"),
@@ -424,11 +396,6 @@ def rep_count(batch, day, **changes):
     }
     body.update(changes)
     return body
-
-
-@pytest.fixture
-def in_rep(team):
-    return walk_batch(open_test_batch(team), team, BatchStatus.REP)
 
 
 def test_one_rep_count_in_billions(team, in_rep):

@@ -9,7 +9,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
@@ -18,18 +17,12 @@ from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import BatchTransition
 from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.tests.batch_factories import fresh, open_batch_at
+from tilcare.manufacturing.tests.factories import NOW
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
-NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 ARRIVED = dt.datetime(2026, 11, 20, 17, 15, tzinfo=dt.UTC)  # 12:15 at the facility (New York)
 SEEDED = ARRIVED + dt.timedelta(minutes=30)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-import time_machine
 from django.apps import apps
 from django.db import connection
 from django.urls import reverse
@@ -30,18 +29,12 @@ from tilcare.manufacturing.tests.batch_factories import (
     tissue_on_its_way,
     walk_batch,
 )
+from tilcare.manufacturing.tests.factories import NOW
 from tilcare.manufacturing.tests.test_release_services import BAGS, STORAGE, make_scene, set_specs
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 ARRIVED = dt.datetime(2026, 11, 20, 17, 15, tzinfo=dt.UTC)  # 12:15 on 20 Nov in New York
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 def open_at(team, moment: dt.datetime | None) -> Batch:

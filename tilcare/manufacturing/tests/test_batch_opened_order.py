@@ -7,23 +7,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.test import Client
 
 from tilcare.manufacturing.models import Batch
 from tilcare.manufacturing.tests.batch_factories import open_batch_at
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
-NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 EARLIER = dt.datetime(2026, 11, 20, 17, 15, tzinfo=dt.UTC)
 LATER = dt.datetime(2026, 11, 27, 16, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def opened(team, sequence: int, at: dt.datetime) -> Batch:

@@ -23,10 +23,6 @@ from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
 from tilcare.manufacturing.models import (
     Batch,
     BatchTransition,
-    Culture,
-    CultureSelection,
-    RepCount,
-    TissueReceipt,
 )
 from tilcare.manufacturing.selectors.forecast import THRESHOLD_NOT_SET, batch_forecast
 from tilcare.manufacturing.services import batches as batch_services
@@ -46,6 +42,7 @@ from tilcare.manufacturing.tests.batch_factories import (
     tissue_on_its_way,
     walk_batch,
 )
+from tilcare.manufacturing.tests.batch_factories import batch_rows as written
 from tilcare.manufacturing.tests.factories import coi_number
 from tilcare.patients.tests.factories import FacilityFactory, UserFactory
 
@@ -55,18 +52,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def tech(team):
     return team.manufacturing_tech
-
-
-def written() -> tuple[int, ...]:
-    return (
-        Batch.objects.count(),
-        BatchTransition.objects.count(),
-        TissueReceipt.objects.count(),
-        Culture.objects.count(),
-        CultureSelection.objects.count(),
-        RepCount.objects.count(),
-        AuditEvent.objects.count(),
-    )
 
 
 def open_kwargs(team, **changes):
@@ -647,11 +632,6 @@ def test_qa_does_not_select_cultures(team, screened):
 
 
 # ---------- REP counts ----------
-
-
-@pytest.fixture
-def in_rep(team):
-    return walk_batch(open_test_batch(team), team, BatchStatus.REP)
 
 
 def count(batch, day, cells_1e9="0.3", viability="92.5", **changes):

@@ -17,17 +17,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.browser import sign_in
 from tilcare.core.tests.clients import client_for
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
     Batch,
-    BatchTransition,
     Culture,
     CultureSelection,
-    ReactivityImport,
-    ReactivityReading,
     RepCount,
     TissueReceipt,
 )
@@ -48,6 +44,7 @@ from tilcare.manufacturing.tests.batch_factories import (
     stopped_for_withdrawal,
     walk_batch,
 )
+from tilcare.manufacturing.tests.batch_factories import batch_rows as written
 from tilcare.patients.tests.factories import (
     FacilityFactory,
     UserFactory,
@@ -71,20 +68,6 @@ def batch_url(batch: Batch, tail: str = "") -> str:
 
 def body(response) -> str:
     return html.unescape(response.content.decode())
-
-
-def written() -> tuple[int, ...]:
-    return (
-        Batch.objects.count(),
-        BatchTransition.objects.count(),
-        TissueReceipt.objects.count(),
-        Culture.objects.count(),
-        ReactivityImport.objects.count(),
-        ReactivityReading.objects.count(),
-        CultureSelection.objects.count(),
-        RepCount.objects.count(),
-        AuditEvent.objects.count(),
-    )
 
 
 # ---------- the board ----------
@@ -392,11 +375,6 @@ def test_a_culture_counted_in_millions_is_stored_in_cells(team):
     )
 
     assert Culture.objects.get(batch=batch, culture_id="F07").viable_cells == Decimal(25_400_000)
-
-
-@pytest.fixture
-def screening(team):
-    return walk_batch(open_test_batch(team), team, BatchStatus.SCREENING)
 
 
 def test_a_bad_screen_file_is_refused_on_the_page_with_its_line(team, screening):

@@ -20,7 +20,6 @@ from tilcare.manufacturing.tests.test_release_services import (
     expiry,
     formulate,
     fresh,
-    make_scene,
     ready_for_disposition,
 )
 from tilcare.patients.tests.factories import TEST_PASSWORD
@@ -44,11 +43,6 @@ def pdf_text(data: bytes) -> str:
             parts.append(raw.decode("latin-1"))
     # A paragraph wrapped over lines is drawn line by line: join them back with a space.
     return re.sub(r"\)\s*Tj\s*T\*\s*(?:[-\d.]+\s+Tw\s*)?\(", " ", "\n".join(parts))
-
-
-@pytest.fixture
-def scene() -> Scene:
-    return make_scene()
 
 
 def spaced(scene: Scene) -> str:

@@ -13,13 +13,13 @@ import json
 import pytest
 from django.urls import reverse
 
-from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import Conflict
 from tilcare.core.tests.clients import client_for
 from tilcare.journey.tests.factories import make_team
-from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
+from tilcare.manufacturing.models import SlotBooking
 from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.tests.factories import coi_number
+from tilcare.manufacturing.tests.factories import slot_rows as counts
 from tilcare.patients.tests.factories import CenterFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,14 +35,6 @@ def not_issued(journey) -> str:
     return (
         f"{journey.coi_spaced} was not issued by Lakeside Oncology: book places only for your own "
         "center's journeys."
-    )
-
-
-def counts() -> tuple[int, int, int]:
-    return (
-        ManufacturingSlot.objects.count(),
-        SlotBooking.objects.count(),
-        AuditEvent.objects.count(),
     )
 
 

@@ -18,11 +18,6 @@ def team():
     return make_team()
 
 
-@pytest.fixture
-def slot(team):
-    return SlotFactory(facility=team.facility, capacity=3)
-
-
 def test_the_database_allows_one_active_booking_per_coi_and_attempt(team, slot):
     BookingFactory(slot=slot, center=team.center, coi=coi_number(1))
 

@@ -243,11 +243,6 @@ def test_every_problem_is_listed_up_to_twenty():
 # ---------- the import: all or nothing ----------
 
 
-@pytest.fixture
-def screening(team):
-    return walk_batch(open_test_batch(team), team, BatchStatus.SCREENING)
-
-
 def stored() -> tuple[int, int, int]:
     return (
         ReactivityImport.objects.count(),

@@ -14,18 +14,17 @@ from django.utils import timezone
 
 from tilcare.accounts.services import issue_api_token
 from tilcare.core.tests.clients import client_for
+from tilcare.core.tests.clients import post_json as post
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import ProductBag, ReleaseTest
 from tilcare.manufacturing.services import release as release_services
 from tilcare.manufacturing.tests.test_release_services import (
     IDENTITY,
     STORAGE,
-    Scene,
     counts,
     expiry,
     formulate,
     fresh,
-    make_scene,
     ready_for_disposition,
     set_specs,
 )
@@ -40,15 +39,6 @@ pytestmark = pytest.mark.django_db
 
 K = ReleaseTestKind
 API = "/api/v1/manufacturing/batches"
-
-
-@pytest.fixture
-def scene() -> Scene:
-    return make_scene()
-
-
-def post(client: Client, path: str, body: object, **extra: str):
-    return client.post(path, data=json.dumps(body), content_type="application/json", **extra)
 
 
 def assert_no_identity(response) -> None:

@@ -13,11 +13,11 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests.clients import client_for as signed_in
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import ProductBag, ReleaseSpecification, ReleaseTest
 from tilcare.manufacturing.services import release as release_services
@@ -30,7 +30,6 @@ from tilcare.manufacturing.tests.test_release_services import (
     expiry,
     formulate,
     fresh,
-    make_scene,
     ready_for_disposition,
     set_specs,
 )
@@ -49,19 +48,8 @@ SPECS_PAGE = "/manufacturing/release-specifications/"
 FACILITY_ZONE = "America/New_York"  # the factories' organizations
 
 
-@pytest.fixture
-def scene() -> Scene:
-    return make_scene()
-
-
 def page(scene: Scene) -> str:
     return f"/manufacturing/batches/{scene.batch.public_id}/release/"
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def text(response) -> str:

@@ -16,7 +16,7 @@ import pytest
 from tilcare.accounts.choices import CENTER_ROLES, Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
-from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
+from tilcare.manufacturing.models import SlotBooking
 from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.services.slots import SlotFull, day_text
 from tilcare.manufacturing.tests.factories import (
@@ -25,25 +25,12 @@ from tilcare.manufacturing.tests.factories import (
     coi_number,
     facility_today,
 )
+from tilcare.manufacturing.tests.factories import booking_rows as counts
 from tilcare.patients.tests.factories import CenterFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 BOOKING_ROLES = {Role.NAVIGATOR, Role.PHYSICIAN}
-
-
-@pytest.fixture
-def slot(team):
-    return SlotFactory(facility=team.facility, capacity=3)
-
-
-def counts() -> tuple[int, int, int, int]:
-    return (
-        ManufacturingSlot.objects.count(),
-        SlotBooking.objects.count(),
-        SlotBooking.objects.filter(cancelled_at__isnull=True).count(),
-        AuditEvent.objects.count(),
-    )
 
 
 def book(slot, team, sequence: int = 1, *, actor=None, attempt: int = 1) -> SlotBooking:

@@ -11,7 +11,6 @@ from tilcare.accounts.choices import CENTER_ROLES, Role
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput, PermissionDenied
 from tilcare.manufacturing.choices import SLOT_HORIZON_DAYS
-from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.services.slots import day_text
 from tilcare.manufacturing.tests.factories import (
@@ -20,22 +19,10 @@ from tilcare.manufacturing.tests.factories import (
     coi_number,
     facility_today,
 )
+from tilcare.manufacturing.tests.factories import slot_rows as counts
 from tilcare.patients.tests.factories import FacilityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def slot(team):
-    return SlotFactory(facility=team.facility, capacity=3)
-
-
-def counts() -> tuple[int, int, int]:
-    return (
-        ManufacturingSlot.objects.count(),
-        SlotBooking.objects.count(),
-        AuditEvent.objects.count(),
-    )
 
 
 def days_ahead(facility, days: int) -> dt.date:

@@ -7,26 +7,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.services import slots as slot_services
-from tilcare.manufacturing.tests.factories import coi_number
+from tilcare.manufacturing.tests.factories import NOW, coi_number
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
-NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 OPENED = dt.datetime(2026, 12, 1, 14, 0, tzinfo=dt.UTC)
 BOOKED = dt.datetime(2026, 12, 3, 16, 30, tzinfo=dt.UTC)
 STARTS_ON = dt.date(2026, 12, 14)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

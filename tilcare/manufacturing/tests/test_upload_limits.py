@@ -16,10 +16,9 @@ from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.http import UPLOAD_FORM_ALLOWANCE
-from tilcare.manufacturing.choices import BatchStatus
+from tilcare.core.tests.clients import client_for as _client
 from tilcare.manufacturing.models import ReactivityImport, ReactivityReading
 from tilcare.manufacturing.reactivity_csv import HEADER_TEXT, MAX_BYTES
-from tilcare.manufacturing.tests.batch_factories import open_test_batch, walk_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -43,17 +42,6 @@ class CountingInput:
 
     def readline(self, size: int = -1) -> bytes:
         return self.read(size if size is not None and size >= 0 else 64 * 1024)
-
-
-@pytest.fixture
-def screening(team):
-    return walk_batch(open_test_batch(team), team, BatchStatus.SCREENING)
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _written() -> tuple[int, ...]:

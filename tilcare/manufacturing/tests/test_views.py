@@ -12,7 +12,6 @@ import pytest
 from django.urls import reverse
 
 from tilcare.accounts.choices import Role
-from tilcare.audit.models import AuditEvent
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.services.slots import day_text
 from tilcare.manufacturing.tests.factories import (
@@ -22,6 +21,7 @@ from tilcare.manufacturing.tests.factories import (
     coi_number,
     facility_today,
 )
+from tilcare.manufacturing.tests.factories import booking_rows as counts
 from tilcare.patients.tests.factories import (
     CenterFactory,
     UserFactory,
@@ -31,15 +31,6 @@ pytestmark = pytest.mark.django_db
 
 PAGE = "/manufacturing/slots/"
 FULL_1_OF_1 = "This slot is full: 1 of 1 places are booked. Choose another date."
-
-
-def counts() -> tuple[int, int, int, int]:
-    return (
-        ManufacturingSlot.objects.count(),
-        SlotBooking.objects.count(),
-        SlotBooking.objects.filter(cancelled_at__isnull=True).count(),
-        AuditEvent.objects.count(),
-    )
 
 
 def body(response) -> str:

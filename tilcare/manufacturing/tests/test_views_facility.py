@@ -10,7 +10,6 @@ import pytest
 from django.urls import reverse
 
 from tilcare.accounts.choices import Role
-from tilcare.audit.models import AuditEvent
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.services.slots import day_text
@@ -21,6 +20,7 @@ from tilcare.manufacturing.tests.factories import (
     coi_number,
     facility_today,
 )
+from tilcare.manufacturing.tests.factories import booking_rows as counts
 from tilcare.patients.tests.factories import (
     FacilityFactory,
     UserFactory,
@@ -30,15 +30,6 @@ pytestmark = pytest.mark.django_db
 
 PAGE = "/manufacturing/slots/"
 IDENTITY = ("Theodora", "Lindqvist", "MRN004512", "1968")
-
-
-def counts() -> tuple[int, int, int, int]:
-    return (
-        ManufacturingSlot.objects.count(),
-        SlotBooking.objects.count(),
-        SlotBooking.objects.filter(cancelled_at__isnull=True).count(),
-        AuditEvent.objects.count(),
-    )
 
 
 def body(response) -> str:
