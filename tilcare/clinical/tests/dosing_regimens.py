@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tilcare.clinical.dosing.lymphodepletion import LymphodepletionPlan, lymphodepletion_doses
 from tilcare.clinical.dosing.regimens import (
     BsaSettings,
     CellDoseRange,
@@ -39,11 +40,15 @@ from tilcare.clinical.units import (
     Quantity,
     Unit,
     cells_1e9,
+    cm,
     iu_per_kg,
+    kg,
     mg,
+    mg_per_dl,
     mg_per_kg,
     mg_per_m2,
     ml_per_min,
+    years,
 )
 
 LABEL = "Amtagvi US prescribing information 2024, section 2"
@@ -230,6 +235,29 @@ def center(**changes: object) -> CenterSettings:
         else:
             values[key] = value
     return CenterSettings(values)
+
+
+def plan(
+    settings: CenterSettings,
+    weight_kg: str = "80",
+    height_cm: str = "180",
+    sex: str = "male",
+    age: str = "50",
+    scr: str = "1.0",
+    *,
+    weight: Quantity | None = None,  # a weight in another unit, to be refused
+    regimen: LymphodepletionRegimen = LYMPHODEPLETION,
+) -> LymphodepletionPlan:
+    """The lymphodepletion doses of a patient: by default 80 kg, 180 cm, a man of 50, SCr 1.0."""
+    return lymphodepletion_doses(
+        regimen,
+        settings,
+        weight=kg(weight_kg) if weight is None else weight,
+        height=cm(height_cm),
+        sex=sex,
+        age=years(age),
+        serum_creatinine=mg_per_dl(scr),
+    )
 
 
 def missing_message(spec: SettingSpec) -> str:

@@ -18,7 +18,6 @@ from tilcare.clinical.dosing.lymphodepletion import (
     CrClBelowLowestBand,
     LymphodepletionPlan,
     day_label,
-    lymphodepletion_doses,
     round_dose_to_increment,
 )
 from tilcare.clinical.dosing.regimens import DaySchedule, WeightBasisSettings
@@ -47,6 +46,7 @@ from tilcare.clinical.tests.dosing_regimens import (
     MESNA,
     center,
     missing_message,
+    plan,
 )
 from tilcare.clinical.units import (
     FloatNotAllowed,
@@ -54,36 +54,14 @@ from tilcare.clinical.units import (
     Quantity,
     Unit,
     UnitMismatch,
-    cm,
     g,
     kg,
     m2,
     mg,
-    mg_per_dl,
     mg_per_kg,
     mg_per_m2,
     ml_per_min,
-    years,
 )
-
-
-def plan(
-    settings: CenterSettings,
-    weight_kg: str = "80",
-    height_cm: str = "180",
-    sex: str = "male",
-    age: str = "50",
-    scr: str = "1.0",
-) -> LymphodepletionPlan:
-    return lymphodepletion_doses(
-        LYMPHODEPLETION,
-        settings,
-        weight=kg(weight_kg),
-        height=cm(height_cm),
-        sex=sex,
-        age=years(age),
-        serum_creatinine=mg_per_dl(scr),
-    )
 
 
 def agent_dose(result: LymphodepletionPlan, agent: str) -> Quantity:
@@ -397,15 +375,7 @@ def test_invalid_center_values_are_refused_naming_the_setting(
 
 def test_weight_in_grams_is_refused() -> None:
     with pytest.raises(UnitMismatch):
-        lymphodepletion_doses(
-            LYMPHODEPLETION,
-            center(),
-            weight=g(80000),
-            height=cm(180),
-            sex="male",
-            age=years(50),
-            serum_creatinine=mg_per_dl("1.0"),
-        )
+        plan(center(), weight=g(80000))
 
 
 @given(value=st.floats(allow_nan=False, allow_infinity=False))
@@ -417,15 +387,7 @@ def test_a_float_setting_is_always_refused(value: float) -> None:
 @given(unit=st.sampled_from([u for u in Unit if u is not Unit.kg]))
 def test_a_weight_in_any_other_unit_is_always_refused(unit: Unit) -> None:
     with pytest.raises(UnitMismatch):
-        lymphodepletion_doses(
-            LYMPHODEPLETION,
-            center(),
-            weight=Quantity.of(80, unit),
-            height=cm(180),
-            sex="male",
-            age=years(50),
-            serum_creatinine=mg_per_dl("1.0"),
-        )
+        plan(center(), weight=Quantity.of(80, unit))
 
 
 # Property: a per-kg dose scales exactly with the weight, before rounding ------------------------
@@ -461,15 +423,7 @@ def test_a_band_cannot_raise_the_dose_above_the_protocol() -> None:
         fludarabine_renal_bands=(RenalBand(ml_per_min(40), ml_per_min(79), mg_per_m2(30)),)
     )
     with pytest.raises(InvalidCenterSetting, match="cannot raise the dose above the protocol"):
-        lymphodepletion_doses(
-            regimen,
-            settings,
-            weight=kg(80),
-            height=cm(180),
-            sex="male",
-            age=years(50),
-            serum_creatinine=mg_per_dl("1.0"),
-        )
+        plan(settings, regimen=regimen)
 
 
 @pytest.mark.parametrize(

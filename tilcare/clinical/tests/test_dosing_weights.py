@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from tilcare.clinical.dosing.lymphodepletion import lymphodepletion_doses
 from tilcare.clinical.dosing.settings import (
     DOSING_WEIGHT_ABOVE_ACTUAL,
     IDEAL_WEIGHT_BELOW_60_IN,
@@ -21,11 +20,11 @@ from tilcare.clinical.dosing.settings import (
 from tilcare.clinical.dosing.weights import DosingWeight, dosing_weight
 from tilcare.clinical.tests.dosing_regimens import (
     CYCLOPHOSPHAMIDE,
-    LYMPHODEPLETION,
     center,
     missing_message,
+    plan,
 )
-from tilcare.clinical.units import cm, kg, mg_per_dl, ml_per_min, years
+from tilcare.clinical.units import cm, kg, ml_per_min
 
 SHORT = (
     "clinical-reference.md section 12: Devine IBW below 152.4 cm (60 in): 'practice varies "
@@ -161,15 +160,7 @@ def test_the_crcl_weight_follows_the_same_rule() -> None:
     # the lower of the actual and the dosing weight. Source: ABOVE; Cockcroft & Gault (Nephron
     # 1976): (140 − 50) × 45 / (72 × 1.0) = 56.25 -> 56 mL/min (on 75.0 kg it would be 94).
     settings = center(crcl_weight_basis="ideal", dosing_weight_above_actual="use_actual_weight")
-    result = lymphodepletion_doses(
-        LYMPHODEPLETION,
-        settings,
-        weight=kg(45),
-        height=cm(180),
-        sex="male",
-        age=years(50),
-        serum_creatinine=mg_per_dl("1.0"),
-    )
+    result = plan(settings, weight_kg="45")
     renal = result.agents[1].renal
     assert renal is not None
     assert renal.crcl_weight.weight == kg(45)
