@@ -4,11 +4,11 @@ lymphodepletion center settings."""
 
 from __future__ import annotations
 
-import json
-
 from django.test import Client
 
 from tilcare.accounts.choices import Role
+from tilcare.core.tests.clients import client_for as signed_in_client
+from tilcare.core.tests.clients import post_json
 from tilcare.patients.tests.factories import UserFactory
 
 # A center's settings for the lymphodepletion calculator in tests; none of them is a default of
@@ -30,15 +30,15 @@ CENTER = {
 
 def client_for(role: Role) -> Client:
     """A client signed in as a new user with `role` (a facility role's user gets a facility)."""
-    client = Client()
-    client.force_login(UserFactory(role=role))
-    return client
+    return signed_in_client(UserFactory(role=role))
 
 
 def post(client: Client, slug: str, body: object, raw: str | None = None):
     """The calculator `slug` called with `body` as JSON, or with the `raw` text as it is."""
-    data = raw if raw is not None else json.dumps(body)
-    return client.post(f"/api/v1/calc/{slug}", data=data, content_type="application/json")
+    path = f"/api/v1/calc/{slug}"
+    if raw is None:
+        return post_json(client, path, body)
+    return client.post(path, data=raw, content_type="application/json")
 
 
 def refused(response) -> dict[str, list[str]]:
