@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from typing import NamedTuple
 
 from tilcare.clinical.dosing.regimens import (
     FromCenter,
@@ -113,12 +114,30 @@ def _limits(
     return WindowLimits(low, high)
 
 
-def _status(now: datetime, allowed_from: datetime, allowed_until: datetime) -> ScheduleStatus:
+class _Window(NamedTuple):
+    low_hours: Decimal
+    high_hours: Decimal
+    allowed_from: datetime
+    allowed_until: datetime
+    status: ScheduleStatus
+
+
+def _window(
+    limits: WindowLimits, anchor: datetime, now: datetime, names: tuple[str, str]
+) -> _Window:
+    """The window `limits` opens after `anchor` (edges inclusive) and where `now` falls in it;
+    `names` name the two limits if one is not in hours."""
+    low = limits.earliest.value.require(Unit.hours, names[0])
+    high = limits.latest.value.require(Unit.hours, names[1])
+    allowed_from = anchor + hours_to_timedelta(low)
+    allowed_until = anchor + hours_to_timedelta(high)
     if now < allowed_from:
-        return ScheduleStatus.TOO_EARLY
-    if now > allowed_until:
-        return ScheduleStatus.TOO_LATE
-    return ScheduleStatus.ALLOWED
+        status = ScheduleStatus.TOO_EARLY
+    elif now > allowed_until:
+        status = ScheduleStatus.TOO_LATE
+    else:
+        status = ScheduleStatus.ALLOWED
+    return _Window(low, high, allowed_from, allowed_until, status)
 
 
 # Cell infusion ---------------------------------------------------------------------------------
@@ -150,11 +169,9 @@ def infusion_window(
     end = require_aware(last_fludarabine_end, "last_fludarabine_end")
     now = require_aware(now, "now")
     limits = _limits(window.earliest_hours, window.latest_hours, settings, "infusion window")
-    low = limits.earliest.value.require(Unit.hours, "earliest")
-    high = limits.latest.value.require(Unit.hours, "latest")
-    allowed_from = end + hours_to_timedelta(low)
-    allowed_until = end + hours_to_timedelta(high)
-    status = _status(now, allowed_from, allowed_until)
+    low, high, allowed_from, allowed_until, status = _window(
+        limits, end, now, ("earliest", "latest")
+    )
     after = "after the last fludarabine dose ended"
     if status is ScheduleStatus.TOO_EARLY:
         reason = (
@@ -263,11 +280,9 @@ def next_il2_dose(
             regimen.interval_min_hours, regimen.interval_max_hours, settings, "IL-2 interval"
         )
         anchor, anchor_text = given[-1], f"after the previous dose ({when(given[-1])})"
-    low = limits.earliest.value.require(Unit.hours, "minimum")
-    high = limits.latest.value.require(Unit.hours, "maximum")
-    allowed_from = anchor + hours_to_timedelta(low)
-    allowed_until = anchor + hours_to_timedelta(high)
-    status = _status(now, allowed_from, allowed_until)
+    low, high, allowed_from, allowed_until, status = _window(
+        limits, anchor, now, ("minimum", "maximum")
+    )
     number = count + 1
     dose_text = f"IL-2 dose {number} of at most {regimen.max_doses}"
     if status is ScheduleStatus.TOO_EARLY:
