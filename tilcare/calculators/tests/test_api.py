@@ -15,6 +15,7 @@ from tilcare.audit.models import AuditEvent
 from tilcare.calculators.api import NEEDS_CENTER_SETTINGS
 from tilcare.calculators.registry import all_calculators
 from tilcare.calculators.tests.helpers import client_for, post
+from tilcare.core.tests.clients import invalid_input
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +167,7 @@ def test_bad_input_is_refused_with_the_field_and_its_limit(slug, body, field, me
     response = post(client_for(Role.PHARMACIST), slug, body)
 
     assert response.status_code == 422
-    assert response.json() == {"detail": "Invalid input.", "errors": {field: [message]}}
+    assert response.json() == invalid_input({field: [message]})
 
 
 def test_a_wrong_check_character_names_the_expected_one():

@@ -23,6 +23,7 @@ from tilcare.audit.models import AuditEvent
 from tilcare.calculators.registry import all_calculators
 from tilcare.config.api import NOT_AUTHENTICATED
 from tilcare.core.api_support import field_errors
+from tilcare.core.tests.clients import post_json
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import UserFactory
 
@@ -97,10 +98,6 @@ API_PATHS = {
 
 def bearer(secret: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
-
-
-def post_json(client: Client, path: str, body: object, **extra: str):
-    return client.post(path, data=json.dumps(body), content_type="application/json", **extra)
 
 
 @pytest.fixture

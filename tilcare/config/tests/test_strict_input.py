@@ -14,11 +14,11 @@ import uuid
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.test import Client
 
 from tilcare.audit.models import AuditEvent
 from tilcare.config.api import api
+from tilcare.core.tests.clients import client_for, rows_in_every_table
 from tilcare.core.validation import DATE, DATE_TIME, NO_OFFSET, TRUE_OR_FALSE, WHOLE_NUMBER
 from tilcare.patients.tests.factories import UserFactory
 
@@ -102,19 +102,9 @@ def _cases() -> list[Any]:
     return cases
 
 
-def _rows_everywhere() -> int:
-    return sum(
-        model.objects.count()
-        for model in apps.get_models()
-        if model.__module__.startswith("tilcare.") and model._meta.managed
-    )
-
-
 @pytest.fixture
 def client() -> Client:
-    client = Client()
-    client.force_login(UserFactory())
-    return client
+    return client_for(UserFactory())
 
 
 @pytest.mark.parametrize(("method", "url", "body", "field", "message"), _cases())
@@ -122,7 +112,7 @@ def test_a_wrong_json_type_or_an_unknown_field_is_refused_naming_the_field(
     client, method, url, body, field, message
 ):
     # Given the rows already in the database
-    rows, events = _rows_everywhere(), AuditEvent.objects.count()
+    rows, events = rows_in_every_table(), AuditEvent.objects.count()
 
     # When a body sends an unknown field, or true for a number, 1 for true, a number for a date
     response = client.generic(
@@ -133,7 +123,7 @@ def test_a_wrong_json_type_or_an_unknown_field_is_refused_naming_the_field(
     assert response.status_code == 422, response.content
     assert response.json()["errors"][field] == [message]
     # And nothing is written
-    assert (_rows_everywhere(), AuditEvent.objects.count()) == (rows, events)
+    assert (rows_in_every_table(), AuditEvent.objects.count()) == (rows, events)
 
 
 def test_the_check_reaches_every_json_body_of_the_api():

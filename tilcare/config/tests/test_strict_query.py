@@ -14,7 +14,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.apps import apps
 from pydantic import ValidationError
 
 from tilcare.accounts.choices import Role
@@ -30,6 +29,7 @@ from tilcare.core.api_support import (
     UNKNOWN_QUERY_PARAMETER,
     InputSchema,
 )
+from tilcare.core.tests.clients import invalid_input, rows_in_every_table
 from tilcare.patients.models import BodyMeasurement
 from tilcare.patients.schemas import MeasurementIn
 from tilcare.patients.tests.factories import PatientFactory
@@ -42,18 +42,6 @@ __all__ = ["document"]  # the fixture, shared with test_openapi
 BODY_UNKNOWN = "Unknown field; check its spelling against the API documentation."
 CALCULATOR = "il2-dutcher-2014"
 MEASUREMENT = {"measured_on": "2026-01-05", "weight_kg": "68.4", "height_cm": "172.0"}
-
-
-def _rows_everywhere() -> int:
-    return sum(
-        model.objects.count()
-        for model in apps.get_models()
-        if model.__module__.startswith("tilcare.") and model._meta.managed
-    )
-
-
-def _invalid(errors: dict[str, list[str]]) -> dict[str, Any]:
-    return {"detail": "Invalid input.", "errors": errors}
 
 
 def test_the_query_refusal_says_what_the_body_refusal_says():
@@ -78,7 +66,7 @@ def test_a_misspelt_page_size_on_a_list_is_refused_not_answered_with_the_default
 
     # Then it is refused with the documented 422 naming the misspelt parameter
     assert response.status_code == 422
-    assert response.get_json() == _invalid({"limt": [UNKNOWN_QUERY_PARAMETER]})
+    assert response.get_json() == invalid_input({"limt": [UNKNOWN_QUERY_PARAMETER]})
     assert_documented(document, "GET", "/patients", response)
 
 
@@ -93,7 +81,7 @@ def test_a_query_parameter_on_a_detail_route_that_takes_none_is_refused(world, d
 
     # Then it is refused with the documented 422 naming it
     assert response.status_code == 422
-    assert response.get_json() == _invalid({"expand": [UNKNOWN_QUERY_PARAMETER]})
+    assert response.get_json() == invalid_input({"expand": [UNKNOWN_QUERY_PARAMETER]})
     assert_documented(document, "GET", "/patients/{public_id}", response)
 
 
@@ -105,7 +93,7 @@ def test_a_query_parameter_on_a_calculator_is_refused_though_its_body_is_valid(w
     body = json.dumps(calculator.example)
     headers = {**world.bearer(Role.PHYSICIAN), "Content-Type": "application/json"}
     assert send("POST", f"/calc/{CALCULATOR}", headers=headers, data=body).status_code == 200
-    rows, events = _rows_everywhere(), AuditEvent.objects.count()
+    rows, events = rows_in_every_table(), AuditEvent.objects.count()
 
     # When the same body is sent with a query parameter the calculator does not take
     response = send(
@@ -114,15 +102,15 @@ def test_a_query_parameter_on_a_calculator_is_refused_though_its_body_is_valid(w
 
     # Then it is refused with the documented 422 naming it, and nothing is written
     assert response.status_code == 422
-    assert response.get_json() == _invalid({"dose": [UNKNOWN_QUERY_PARAMETER]})
+    assert response.get_json() == invalid_input({"dose": [UNKNOWN_QUERY_PARAMETER]})
     assert_documented(document, "POST", f"/calc/{CALCULATOR}", response)
-    assert (_rows_everywhere(), AuditEvent.objects.count()) == (rows, events)
+    assert (rows_in_every_table(), AuditEvent.objects.count()) == (rows, events)
 
 
 def test_a_query_parameter_on_a_write_is_refused_and_nothing_is_written(world, document):
     # Given a patient and a valid measurement
     patient = world.patient
-    rows, events = _rows_everywhere(), AuditEvent.objects.count()
+    rows, events = rows_in_every_table(), AuditEvent.objects.count()
 
     # When it is posted with a query parameter the operation does not take
     response = send(
@@ -135,10 +123,10 @@ def test_a_query_parameter_on_a_write_is_refused_and_nothing_is_written(world, d
 
     # Then it is refused with the documented 422 naming it, and nothing is written
     assert response.status_code == 422
-    assert response.get_json() == _invalid({"dry_run": [UNKNOWN_QUERY_PARAMETER]})
+    assert response.get_json() == invalid_input({"dry_run": [UNKNOWN_QUERY_PARAMETER]})
     assert_documented(document, "POST", "/patients/{public_id}/measurements", response)
     assert BodyMeasurement.objects.filter(patient=patient).count() == 0
-    assert (_rows_everywhere(), AuditEvent.objects.count()) == (rows, events)
+    assert (rows_in_every_table(), AuditEvent.objects.count()) == (rows, events)
 
 
 def test_an_unknown_parameter_is_refused_with_the_other_input_errors_in_one_answer(world):
@@ -152,7 +140,7 @@ def test_an_unknown_parameter_is_refused_with_the_other_input_errors_in_one_answ
 
     # Then both are refused, each by its name
     assert response.status_code == 422
-    assert response.get_json() == _invalid(
+    assert response.get_json() == invalid_input(
         {"limit": ["limit must be at most 200."], "ofset": [UNKNOWN_QUERY_PARAMETER]}
     )
 
@@ -208,7 +196,7 @@ def test_every_operation_refuses_an_unknown_query_parameter_as_documented(world,
     # record it may see (a body, where one is taken, is empty: its own refusals may come too)
     operations = _operations()
     assert len(operations) > 100
-    rows, events = _rows_everywhere(), AuditEvent.objects.count()
+    rows, events = rows_in_every_table(), AuditEvent.objects.count()
     wrong = []
     for method, template in operations:
         path = template
@@ -236,7 +224,7 @@ def test_every_operation_refuses_an_unknown_query_parameter_as_documented(world,
 
     assert wrong == []
     # And nothing was written by any of them
-    assert (_rows_everywhere(), AuditEvent.objects.count()) == (rows, events)
+    assert (rows_in_every_table(), AuditEvent.objects.count()) == (rows, events)
 
 
 # --- typed parameters ----------------------------------------------------------------------------
@@ -252,7 +240,7 @@ def test_a_page_size_that_is_not_digits_only_is_refused(world, text):
 
     # Then it is refused once, naming the page size and how to write it
     assert response.status_code == 422
-    assert response.get_json() == _invalid({"limit": [QUERY_WHOLE_NUMBER]})
+    assert response.get_json() == invalid_input({"limit": [QUERY_WHOLE_NUMBER]})
 
 
 @pytest.mark.parametrize("text", ["1", "0", "yes", "on", "True", ""])
@@ -267,7 +255,7 @@ def test_a_yes_no_parameter_takes_only_true_or_false(world, text):
 
     # Then it is refused, saying how to write it
     assert response.status_code == 422
-    assert response.get_json() == _invalid({"late": [QUERY_TRUE_OR_FALSE]})
+    assert response.get_json() == invalid_input({"late": [QUERY_TRUE_OR_FALSE]})
 
 
 @pytest.mark.parametrize("text", ["true", "false"])
@@ -295,7 +283,7 @@ def test_a_parameter_given_twice_is_refused(world):
 
     # Then it is refused rather than one of them chosen
     assert response.status_code == 422
-    assert response.get_json() == _invalid({"limit": [REPEATED_QUERY_PARAMETER]})
+    assert response.get_json() == invalid_input({"limit": [REPEATED_QUERY_PARAMETER]})
 
 
 # --- the early-warning threshold and the screen thresholds ---------------------------------------
@@ -351,7 +339,7 @@ def test_an_early_warning_threshold_not_written_as_a_decimal_is_refused(world, d
 
     # Then it is refused with the documented 422, saying how to write it
     assert response.status_code == 422
-    assert response.get_json() == _invalid({"warn_below_probability": [QUERY_DECIMAL]})
+    assert response.get_json() == invalid_input({"warn_below_probability": [QUERY_DECIMAL]})
     assert_documented(document, "GET", FORECAST, response)
 
 
@@ -367,7 +355,7 @@ def test_an_early_warning_threshold_of_zero_is_refused_by_the_threshold_check(wo
 
     # Then it is refused naming the threshold and its range
     assert response.status_code == 422
-    assert response.get_json() == _invalid(
+    assert response.get_json() == invalid_input(
         {
             "warn_below_probability": [
                 "Early-warning threshold “0” must be a probability above 0 and at most 1 "

@@ -1,11 +1,12 @@
-"""Helpers every domain's tests share: a signed-in client, a JSON post, and row counts for
-"nothing was written"."""
+"""Helpers every domain's tests share: a signed-in client, a JSON post and the API's refusal of
+its body, and row counts for "nothing was written"."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 from django.test import Client
 
@@ -42,6 +43,20 @@ def post_json(client: Client, path: str, body: object = None, **extra: Any) -> A
     return client.post(path, data=data, content_type="application/json", **extra)
 
 
+def invalid_input(errors: dict[str, list[str]]) -> dict[str, object]:
+    """The API's answer to a refused body or query: each field named with its messages."""
+    return {"detail": "Invalid input.", "errors": errors}
+
+
 def row_counts(*model_classes: type[models.Model]) -> tuple[int, ...]:
     """How many rows each model's table holds: compared before and after a refused request."""
     return tuple(model._base_manager.count() for model in model_classes)
+
+
+def rows_in_every_table() -> int:
+    """How many rows all of tilcare's own tables hold together: a refusal anywhere writes none."""
+    return sum(
+        model.objects.count()
+        for model in apps.get_models()
+        if model.__module__.startswith("tilcare.") and model._meta.managed
+    )

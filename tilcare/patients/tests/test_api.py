@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from tilcare.audit.models import AuditEvent
-from tilcare.core.tests.clients import client_for, row_counts
+from tilcare.core.tests.clients import client_for, invalid_input, row_counts
 from tilcare.core.timeutil import local_today
 from tilcare.patients.models import BodyMeasurement, Consent, Patient
 from tilcare.patients.tests.factories import (
@@ -39,11 +39,6 @@ NOT_FOUND = {"detail": "Not found."}
 
 def send(client: Client, method: str, path: str, body: object):
     return getattr(client, method)(path, data=json.dumps(body), content_type="application/json")
-
-
-def invalid_input(errors: dict[str, list[str]]) -> dict[str, object]:
-    """The API's answer to a refused body: each field named with its messages."""
-    return {"detail": "Invalid input.", "errors": errors}
 
 
 def counts() -> tuple[int, ...]:
