@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from tilcare.accounts.models import User
+from tilcare.core.tests.clients import client_for as signed_in_client
 from tilcare.journey.models import Journey
 
 
@@ -18,6 +19,4 @@ def user(username: str) -> User:
 
 def client_for(username: str) -> Client:
     """A client signed in as the demo user `username`."""
-    client = Client()
-    client.force_login(user(username))
-    return client
+    return signed_in_client(user(username))
