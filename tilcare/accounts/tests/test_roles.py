@@ -112,17 +112,15 @@ def test_a_user_has_exactly_the_roles_permissions(role):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", list(Role), ids=ROLE_IDS)
-def test_a_user_without_organization_has_no_permission(role):
-    user = UserFactory(role=role, organization=None)
-
-    assert user.permissions == frozenset()
-    assert not any(user.has_perm_code(p) for p in Perm)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("role", list(Role), ids=ROLE_IDS)
-def test_an_inactive_user_has_no_permission(role):
-    user = UserFactory(role=role, is_active=False)
+@pytest.mark.parametrize(
+    "standing",
+    [
+        pytest.param({"organization": None}, id="without organization"),
+        pytest.param({"is_active": False}, id="inactive"),
+    ],
+)
+def test_a_user_without_organization_or_inactive_has_no_permission(role, standing):
+    user = UserFactory(role=role, **standing)
 
     assert user.permissions == frozenset()
     assert not any(user.has_perm_code(p) for p in Perm)
@@ -137,29 +135,28 @@ def test_a_user_with_an_unknown_role_string_has_no_permission():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", FACILITY_ROLE_LIST, ids=[r.value for r in FACILITY_ROLE_LIST])
-def test_a_facility_role_cannot_belong_to_a_center(role):
-    user = UserFactory.build(role=role, organization=CenterFactory())
+@pytest.mark.parametrize(
+    ("role", "organization_factory", "kind"),
+    [
+        *(
+            pytest.param(role, CenterFactory, "treatment center", id=f"{role.value} at a center")
+            for role in FACILITY_ROLE_LIST
+        ),
+        *(
+            pytest.param(
+                role, FacilityFactory, "manufacturing facility", id=f"{role.value} at a facility"
+            )
+            for role in sorted(CENTER_ROLES)
+        ),
+    ],
+)
+def test_a_role_cannot_belong_to_the_other_kind_of_organization(role, organization_factory, kind):
+    user = UserFactory.build(role=role, organization=organization_factory())
 
     with pytest.raises(ValidationError) as refused:
         user.clean()
 
-    assert refused.value.message_dict == {
-        "role": [f"A {role.label} cannot belong to a treatment center."]
-    }
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("role", sorted(CENTER_ROLES), ids=[r.value for r in sorted(CENTER_ROLES)])
-def test_a_center_role_cannot_belong_to_a_facility(role):
-    user = UserFactory.build(role=role, organization=FacilityFactory())
-
-    with pytest.raises(ValidationError) as refused:
-        user.clean()
-
-    assert refused.value.message_dict == {
-        "role": [f"A {role.label} cannot belong to a manufacturing facility."]
-    }
+    assert refused.value.message_dict == {"role": [f"A {role.label} cannot belong to a {kind}."]}
 
 
 @pytest.mark.django_db
