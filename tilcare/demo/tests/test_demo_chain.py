@@ -21,8 +21,8 @@ from tilcare.audit.selectors import verify_chain
 from tilcare.demo.tests.helpers import journey_of, user
 from tilcare.identity.choices import HandoffStep, ItemKind, ScanResult, ShipmentStatus
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Shipment
+from tilcare.identity.selectors import late_shipments
 from tilcare.identity.services import shipments as shipment_services
-from tilcare.identity.shipment_status import late_shipments
 from tilcare.journey import services as journey_services
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.models import Journey, Milestone

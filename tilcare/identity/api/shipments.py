@@ -39,9 +39,8 @@ from tilcare.core.validation import latest_moment
 from tilcare.identity import policies
 from tilcare.identity.choices import ShipmentStatus, ShipperType
 from tilcare.identity.models import Item, Shipment
-from tilcare.identity.selectors import items_visible_to, shipments_visible_to
+from tilcare.identity.selectors import flags_of, is_late, items_visible_to, shipments_visible_to
 from tilcare.identity.services import shipments as services
-from tilcare.identity.shipment_status import flags_of, is_late
 from tilcare.identity.temperature_csv import (
     TemperatureCsvError,
     as_file_errors,

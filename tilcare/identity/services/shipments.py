@@ -45,8 +45,8 @@ from tilcare.identity.choices import (
     ShipperType,
 )
 from tilcare.identity.models import Item, Shipment, ShipmentTransition, TemperatureReading
+from tilcare.identity.selectors import alert_message, assess_readings, assessment_record, utc
 from tilcare.identity.services.alerts import raise_alert, subject_of
-from tilcare.identity.shipment_status import alert_message, assess_readings, assessment_record, utc
 
 HOLD_HOURS_MIN, HOLD_HOURS_MAX = Decimal(1), Decimal(720)
 RANGE_MIN_C, RANGE_MAX_C = Decimal(-200), Decimal(60)

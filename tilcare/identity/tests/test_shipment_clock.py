@@ -14,8 +14,8 @@ import time_machine
 
 from tilcare.core.errors import InvalidInput
 from tilcare.core.timeutil import local_datetime, local_moment
+from tilcare.identity.selectors import is_late
 from tilcare.identity.services.shipments import dispatch_shipment, receive_shipment
-from tilcare.identity.shipment_status import is_late
 from tilcare.identity.tests.helpers import make_world, new_shipment
 
 pytestmark = pytest.mark.django_db

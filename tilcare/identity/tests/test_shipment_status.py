@@ -1,4 +1,4 @@
-"""Late and flagged shipments, as the board reads them (`identity.shipment_status`)."""
+"""Late and flagged shipments, as the board reads them (`identity.selectors`)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import pytest
 from django.utils import timezone
 
 from tilcare.identity.choices import ItemKind
-from tilcare.identity.services.shipments import (
-    add_temperature_readings,
-    dispatch_shipment,
-    receive_shipment,
-)
-from tilcare.identity.shipment_status import (
+from tilcare.identity.selectors import (
     flags_of,
     is_late,
     late_shipments,
     shipment_flags_by_coi,
+)
+from tilcare.identity.services.shipments import (
+    add_temperature_readings,
+    dispatch_shipment,
+    receive_shipment,
 )
 from tilcare.identity.tests.factories import ItemFactory
 from tilcare.identity.tests.helpers import (

@@ -37,9 +37,14 @@ from tilcare.core.validation import latest_moment
 from tilcare.identity import policies
 from tilcare.identity.choices import ItemKind, ShipmentStatus, ShipperType
 from tilcare.identity.models import Item, Shipment
-from tilcare.identity.selectors import items_visible_to, shipments_visible_to
+from tilcare.identity.selectors import (
+    FLAG_LABELS,
+    assess_readings,
+    flags_of,
+    items_visible_to,
+    shipments_visible_to,
+)
 from tilcare.identity.services import shipments as services
-from tilcare.identity.shipment_status import FLAG_LABELS, assess_readings, flags_of
 from tilcare.identity.temperature_csv import (
     HEADER_TEXT,
     TemperatureCsvError,

@@ -20,7 +20,7 @@ from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
-from tilcare.identity.shipment_status import FLAG_LABELS, late_shipments, shipment_flags_by_coi
+from tilcare.identity.selectors import FLAG_LABELS, late_shipments, shipment_flags_by_coi
 from tilcare.journey import selectors
 from tilcare.journey.choices import TERMINAL_STAGES, MilestoneKind, Stage, TaskStatus
 from tilcare.journey.forms import BoardFilterForm
