@@ -1,7 +1,7 @@
 """Forms for the patient pages.
 
 Each form checks what it can at the edge with the same rules (and the same words) as the
-services (`tilcare.patients.validation`), so the person typing sees a message that names the field
+services (`tilcare.patients.guards`), so the person typing sees a message that names the field
 and its limit. The services check again: the view calls the service and shows its refusal on the
 form with `apply_service_errors`.
 """
@@ -25,6 +25,11 @@ from tilcare.patients.choices import (
     Sex,
     TherapyClass,
 )
+from tilcare.patients.guards import (
+    check_date_of_birth,
+    check_mrn_unique,
+    check_not_before_birth,
+)
 from tilcare.patients.models import (
     HEIGHT_CM_MAX,
     HEIGHT_CM_MIN,
@@ -32,11 +37,6 @@ from tilcare.patients.models import (
     WEIGHT_KG_MIN,
     Consent,
     Patient,
-)
-from tilcare.patients.validation import (
-    check_date_of_birth,
-    check_mrn_unique,
-    check_not_before_birth,
 )
 
 

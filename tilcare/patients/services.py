@@ -21,6 +21,11 @@ from tilcare.core.timeutil import local_today
 from tilcare.core.validation import Errors, TextWords, check_date, check_decimal_range, check_text
 from tilcare.patients import policies
 from tilcare.patients.choices import ConsentKind
+from tilcare.patients.guards import (
+    check_date_of_birth,
+    check_mrn_unique,
+    check_not_before_birth,
+)
 from tilcare.patients.models import (
     HEIGHT_CM_MAX,
     HEIGHT_CM_MIN,
@@ -31,11 +36,6 @@ from tilcare.patients.models import (
     Contact,
     Patient,
     PriorTherapy,
-)
-from tilcare.patients.validation import (
-    check_date_of_birth,
-    check_mrn_unique,
-    check_not_before_birth,
 )
 
 PATIENT_FIELDS = (

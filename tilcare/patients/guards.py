@@ -1,4 +1,5 @@
-"""Plausibility rules for a patient's data, shared by forms, the API and services.
+"""The checks a patient's data must pass before it is written (plausibility and uniqueness),
+shared by forms, the API and services: the patient record's guards.
 
 Each message names the field and the allowed limit so that the person typing can fix it.
 """
