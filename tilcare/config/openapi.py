@@ -74,7 +74,6 @@ NEVER_DENIED = frozenset({("get", "/me"), ("get", "/calc/")})
 FOUND_BY_BODY = frozenset(
     {
         ("post", "/journeys/scans"),
-        ("post", "/identity/custody-events"),
         ("post", "/identity/items"),
     }
 )

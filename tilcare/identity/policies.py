@@ -5,7 +5,9 @@ that manufactures the product. A user of either organization may act on it with 
 permission; nobody else may. None of these records holds patient identity, so a facility user
 sees them whole, except text a person typed, which may name the patient by mistake: what the
 center's staff typed (an item's description, the note after its storage temperature) is not
-shown to the facility (`can_view_item_text`).
+shown to the facility (`can_view_item_text`); what is typed on a custody scan or an alert's
+acknowledgement is shown to the organization that typed it and to the center's staff who may see
+patient identity (`can_view_scan_text`, `can_view_alert_note`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,27 @@ def can_view_item_text(user: Any, item: Any) -> bool:
     )
 
 
+def can_view_scan_text(user: Any, event: Any, *, center_id: int | None) -> bool:
+    """What a person typed on a custody event (scanned text, parties, location, the reason it was
+    entered late) may name the patient by mistake: shown to the organization that recorded it
+    (a facility sees its own entries only) and to staff of the COI's center `center_id` who may
+    see patient identity."""
+    return can_view_typed_text(
+        user, author_organization_id=event.organization_id, center_id=center_id
+    )
+
+
+def can_view_alert_note(user: Any, alert: Any) -> bool:
+    """An alert's acknowledgement note is typed text too: shown to the organization of the person
+    who wrote it and to the center's staff who may see patient identity."""
+    by = alert.acknowledged_by
+    if alert.acknowledged_at is None or by is None:
+        return False
+    return can_view_typed_text(
+        user, author_organization_id=by.organization_id, center_id=alert.center_id
+    )
+
+
 def can_print_label(user: Any, item: Any) -> bool:
     return (
         is_active_member(user)
@@ -64,6 +87,17 @@ def can_record_custody(user: Any, center_id: int, facility_id: int | None) -> bo
         is_active_member(user)
         and user.has_perm_code(Perm.RECORD_CUSTODY)
         and _party(user, center_id, facility_id)
+    )
+
+
+def can_record_scans(user: Any) -> bool:
+    """Staff who handle the specimen and the product, in an organization that records handoff
+    steps (a center or a manufacturing facility): who may open the scan page or post a scan."""
+    organization = getattr(user, "organization", None)
+    return (
+        user.has_perm_code(Perm.RECORD_CUSTODY)
+        and organization is not None
+        and (organization.is_center or organization.is_facility)
     )
 
 

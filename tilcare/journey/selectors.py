@@ -1,4 +1,5 @@
-"""Reads of journeys: who sees which, the coordinator board, the journey page's pieces.
+"""Reads of journeys: who sees which, the coordinator board, the journey page's pieces, and the
+journey's chain of custody (its custody events and open identity alerts).
 
 Cards for the board carry the patient's identity only for users allowed to see it; for a
 manufacturing facility they are built without ever reading the patient row.
@@ -7,6 +8,7 @@ manufacturing facility they are built without ever reading the patient row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,9 @@ from django.db.models import Count, Q, QuerySet
 from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
 from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.identity import policies as identity_policies
+from tilcare.identity.models import CustodyEvent, IdentityAlert
+from tilcare.identity.selectors import alerts_visible_to
 from tilcare.journey import guards, policies
 from tilcare.journey.choices import (
     ACTIVE_STAGES,
@@ -218,3 +223,74 @@ def tasks_for_user(user: Any, *, include_done: bool = False) -> QuerySet[Task]:
     if not include_done:
         tasks = tasks.filter(status=TaskStatus.OPEN)
     return tasks.order_by("due_on", "id")
+
+
+# ---------- The chain of custody of a journey ----------
+
+
+@dataclass(frozen=True)
+class _Parties:
+    center_id: int
+    facility_id: int | None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: IdentityAlert
+    can_acknowledge: bool
+
+
+@dataclass(frozen=True)
+class CustodyView:
+    visible: bool
+    events: list[CustodyEvent]
+    open_alerts: list[AlertRow]
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    """A custody event as a page lists it, and whether the user may read what was typed on it."""
+
+    event: CustodyEvent
+    typed_visible: bool
+
+
+def custody_of(journey: Journey, user: Any) -> CustodyView:
+    """The journey's custody events (oldest first) and open alerts, if the user may see custody.
+
+    Read by the journey's COI identifier, so a scan of an unknown label (no item) is shown too.
+    """
+    parties = _Parties(journey.center_id, journey.manufacturing_facility_id)
+    if not identity_policies.can_view_custody(user, parties):
+        return CustodyView(False, [], [])
+    events = list(
+        CustodyEvent.objects.filter(coi_din=journey.coi_din)
+        .select_related("item", "actor", "organization")
+        .order_by("occurred_at", "id")
+    )
+    alerts = alerts_visible_to(user).filter(coi_din=journey.coi_din, acknowledged_at__isnull=True)
+    rows = [
+        AlertRow(alert, identity_policies.can_acknowledge_alert(user, alert))
+        for alert in alerts.select_related(
+            "custody_event__actor", "custody_event__organization"
+        ).order_by("-raised_at", "-id")
+    ]
+    return CustodyView(True, events, rows)
+
+
+def scan_rows(journey: Journey, user: Any, events: Iterable[CustodyEvent]) -> list[ScanRow]:
+    """The journey's events as rows, each saying whether `user` may read its typed text."""
+    return [
+        ScanRow(e, identity_policies.can_view_scan_text(user, e, center_id=journey.center_id))
+        for e in events
+    ]
+
+
+def recent_scans(journey: Journey, user: Any, step: str, limit: int) -> list[ScanRow]:
+    """The journey's latest `limit` scans at `step`, newest first."""
+    events = (
+        CustodyEvent.objects.filter(coi_din=journey.coi_din, step=step)
+        .select_related("item", "actor", "organization")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+    return scan_rows(journey, user, events)

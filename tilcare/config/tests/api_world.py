@@ -34,7 +34,6 @@ _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
     ("post", "/manufacturing/slots/{public_id}/bookings"): Role.NAVIGATOR,
     ("post", "/manufacturing/bookings/{public_id}/cancel"): Role.NAVIGATOR,
     ("get", "/manufacturing/bookings"): Role.NAVIGATOR,
-    ("post", "/identity/custody-events"): Role.NURSE,
     ("post", "/journeys/scans"): Role.NURSE,
     # The world's shipment goes from the center to the facility, which receives it.
     ("post", "/identity/shipments/{public_id}/receive"): Role.MANUFACTURING_TECH,

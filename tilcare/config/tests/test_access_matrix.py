@@ -367,7 +367,7 @@ API: dict[str, Access] = {
     "/api/v1/identity/labels/{public_id}/apply": api(write=HANDLERS),
     "/api/v1/identity/labels/{public_id}/void": api(write=HANDLERS),
     # A COI of another organization lists nothing (200, empty): the query names no record.
-    "/api/v1/identity/custody-events": api(EVERYONE, write=HANDLERS, other=None, query="coi={coi}"),
+    "/api/v1/identity/custody-events": api(EVERYONE, other=None, query="coi={coi}"),
     "/api/v1/identity/alerts": api(EVERYONE, other=None),
     "/api/v1/identity/alerts/{public_id}/acknowledge": api(write={NAV, PHYS, PHARM, QA}),
     "/api/v1/identity/shipments": api(EVERYONE, write=HANDLERS, other=None),
@@ -636,9 +636,6 @@ BODY_CHANGES: dict[str, object] = {
     "/api/v1/patients/{public_id}": lambda side: {"phone": "+1 555 0000", "reason": "Typo"},
     "/api/v1/patients/{public_id}/measurements": lambda side: _PLAUSIBLE_BODY,
     "/api/v1/identity/shipments": lambda side: {"shipper": side.shipper.item_id},
-    "/api/v1/identity/custody-events": lambda side: {
-        "coi": side.journey.coi_din + side.journey.coi_check
-    },
     "/api/v1/manufacturing/batches/{public_id}/rep-counts": lambda side: {"viable_cells": None},
     # The next stage on the main path (a move the table allows, so the role is what is asked).
     "/api/v1/journeys/{public_id}/transitions": lambda side: {

@@ -19,7 +19,6 @@ from tilcare.identity import policies
 from tilcare.identity.models import IdentityAlert
 from tilcare.identity.selectors import alerts_visible_to
 from tilcare.identity.services.alerts import acknowledge_alert
-from tilcare.identity.services.custody import note_visible
 
 router = Router()
 
@@ -68,7 +67,9 @@ def alert_out(alert: IdentityAlert, user: Any) -> AlertOut:
         can_acknowledge=policies.can_acknowledge_alert(user, alert),
         acknowledged_at=alert.acknowledged_at,
         acknowledged_by=alert.acknowledged_by.printed_name if alert.acknowledged_by else None,
-        acknowledgement_note=alert.acknowledgement_note if note_visible(user, alert) else None,
+        acknowledgement_note=(
+            alert.acknowledgement_note if policies.can_view_alert_note(user, alert) else None
+        ),
     )
 
 

@@ -1,27 +1,25 @@
-"""Custody events over the API: what a custody event looks like in an answer, and what a posted
-scan carries.
+"""Custody events over the API: what a custody event looks like in an answer, and the late-entry
+reason a posted scan carries.
 
-The operations themselves (`GET` and `POST /api/v1/identity/custody-events`) are served by the
-journey layer (`tilcare.journey.api.scans`): a posted scan goes through the journey's one door
-(`tilcare.journey.custody.record_handoff`), which knows the journey's current manufacturing
-attempt, exactly as the scan page and `POST /api/v1/journeys/scans` do. A match answers 201 with
-the event; a scan that does not match answers 409 with the event's id, result and message, so the
-caller knows the step was blocked and that the scan and its alert were recorded. Nothing in either
-answer identifies the patient: text a person typed (what was scanned, parties, location, the
-reason a scan was entered late) is shown only to the organization that recorded it and to those
-who may see patient identity.
+The operations themselves are served by the journey layer (`tilcare.journey.api.scans`): scans
+are posted to `POST /api/v1/journeys/scans`, the one API door, which records through the journey's
+one door (`tilcare.journey.services.custody.record_handoff`); `GET
+/api/v1/identity/custody-events` reads a COI's chain of custody. A scan that does not match
+answers 409 with the event's id, result and message, so the caller knows the step was blocked and
+that the scan and its alert were recorded. Nothing in an answer identifies the patient: text a
+person typed (what was scanned, parties, location, the reason a scan was entered late) is shown
+only as `identity.policies.can_view_scan_text` allows.
 """
 
 from typing import Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
 
 from tilcare.clinical.identity_scan import next_step_for
-from tilcare.core.api_support import AwareDateTime, InputSchema, UtcDateTime
-from tilcare.identity.choices import HandoffStep, ItemKind
+from tilcare.core.api_support import UtcDateTime
 from tilcare.identity.models import CustodyEvent
-from tilcare.identity.services.custody import LATE_REASON_MAX, typed_text_visible
+from tilcare.identity.policies import can_view_scan_text
+from tilcare.identity.services.custody import LATE_REASON_MAX
 
 LATE_ENTRY_REASON = Field(
     "",
@@ -69,31 +67,9 @@ class CustodyBlockedOut(Schema):
     event: CustodyEventOut
 
 
-class CustodyScanIn(InputSchema):
-    model_config = ConfigDict(extra="forbid", use_enum_values=True)
-
-    coi: str = Field(
-        ...,
-        description="The journey's COI identifier with its check character (W1234 26 000123 3)",
-        examples=["W123426000123 3"],
-    )
-    step: HandoffStep
-    scanned_text: str = Field(..., description="What the scanner read from the item's label")
-    expected_item_id: str = ""
-    expected_kind: ItemKind | None = Field(
-        None, description="The kind of item the step expects; the step's usual kinds if omitted"
-    )
-    from_party: str = ""
-    to_party: str = ""
-    location: str = ""
-    occurred_at: AwareDateTime | None = Field(
-        None, description="When the scan was made (with its UTC offset); now if omitted"
-    )
-    late_entry_reason: str = LATE_ENTRY_REASON
-
-
-def event_out(event: CustodyEvent, user: Any) -> CustodyEventOut:
-    typed = typed_text_visible(user, event)
+def event_out(event: CustodyEvent, user: Any, *, center_id: int | None) -> CustodyEventOut:
+    """`center_id`: the center of the event's COI (who may read what was typed on it)."""
+    typed = can_view_scan_text(user, event, center_id=center_id)
     return CustodyEventOut(
         public_id=str(event.public_id),
         coi_din=event.coi_din,

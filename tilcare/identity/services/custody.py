@@ -20,23 +20,23 @@ the center and for the bedside, now, whatever time the scan carries (a late entr
 product that has expired since); for any other step, at the scan's time. A refused time or a
 missing reason writes nothing.
 
-Every entry point (the scan page, `POST /api/v1/journeys/scans`, `POST
-/api/v1/identity/custody-events`) records through the journey's one door,
-`tilcare.journey.custody.record_handoff`, which calls `record_scan` with the journey's current
-manufacturing attempt, so the checks are the same whichever way a scan comes in.
+A scan comes in as one `ScanRequest`, built by its door and read once (normalized, its text
+parsed). Every entry point (the scan page, `POST /api/v1/journeys/scans`) records through the
+journey's one door, `tilcare.journey.services.custody.record_handoff`, which calls `record_scan`
+with the journey's current manufacturing attempt, so the checks are the same whichever way a scan
+comes in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
-from tilcare.accounts.roles import Perm
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
@@ -55,7 +55,7 @@ from tilcare.identity.choices import (
     LabelStatus,
     ScanResult,
 )
-from tilcare.identity.models import CustodyEvent, IdentityAlert, Item, Shipment
+from tilcare.identity.models import CustodyEvent, Item, Shipment
 from tilcare.identity.services.alerts import raise_alert, subject_of
 
 SCANNED_TEXT_MAX = 80
@@ -117,32 +117,6 @@ def steps_for(organization: Organization | None) -> tuple[HandoffStep, ...]:
     return ()
 
 
-def typed_text_visible(user: Any, event: CustodyEvent) -> bool:
-    """May `user` read what a person typed on this event (scanned text, parties, location)?
-
-    Typed text may name the patient by mistake, so it is shown to those who may see patient
-    identity and to the organization that recorded it; a facility sees its own entries only.
-    """
-    if getattr(user, "organization_id", None) == event.organization_id:
-        return True
-    return bool(getattr(user, "has_perm_code", None)) and bool(
-        user.has_perm_code(Perm.VIEW_PATIENT_IDENTITY)
-    )
-
-
-def note_visible(user: Any, alert: IdentityAlert) -> bool:
-    """An alert's acknowledgement note is typed text too: shown to the organization of the
-    person who wrote it and to those who may see patient identity."""
-    by = alert.acknowledged_by
-    if alert.acknowledged_at is None or by is None:
-        return False
-    if by.organization_id == getattr(user, "organization_id", None):
-        return True
-    return bool(getattr(user, "has_perm_code", None)) and bool(
-        user.has_perm_code(Perm.VIEW_PATIENT_IDENTITY)
-    )
-
-
 def parties_of(coi_din: str) -> tuple[Organization, Organization | None]:
     """The center and facility of a COI identifier, from its registered items.
 
@@ -163,16 +137,58 @@ def _kinds(step: str, expected_kind: str | Iterable[str] | None) -> frozenset[st
     return frozenset(str(k) for k in expected_kind)
 
 
-def _validate(
-    *,
-    coi_din: str,
-    step: str,
-    text: str,
-    side_steps: tuple[HandoffStep, ...],
-    kinds: frozenset[str],
-    expected_item_id: str,
-    parties: dict[str, str],
-) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class ScanRequest:
+    """One scan as a door received it: the COI and step it is for, what the scanner read, the item
+    and kinds expected, the parties and place, when it was made (None: now) and, for a late entry,
+    why. `expected_kind` None: the kinds the step hands over (`STEP_KINDS`).
+
+    Read once when built: the text is trimmed and upper-cased where the records keep it so, and
+    the scanned text is parsed (`parsed`); every check and the recorded event use these values."""
+
+    coi_din: str
+    step: str
+    scanned_text: str
+    expected_item_id: str = ""
+    expected_kind: str | Iterable[str] | None = None
+    from_party: str = ""
+    to_party: str = ""
+    location: str = ""
+    occurred_at: dt.datetime | None = None
+    late_entry_reason: str = ""
+    parsed: identity_scan.ParsedScan = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parsed = identity_scan.parse_scan(self.scanned_text or "")
+        normalized = {
+            "coi_din": (self.coi_din or "").strip().upper(),
+            "step": str(self.step),
+            "scanned_text": parsed.text,
+            "expected_item_id": (self.expected_item_id or "").strip().upper(),
+            "expected_kind": None
+            if self.expected_kind is None
+            else _kinds(str(self.step), self.expected_kind),
+            "from_party": (self.from_party or "").strip(),
+            "to_party": (self.to_party or "").strip(),
+            "location": (self.location or "").strip(),
+            "late_entry_reason": (self.late_entry_reason or "").strip(),
+            "parsed": parsed,
+        }
+        for name, value in normalized.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of item the step expects."""
+        return _kinds(self.step, self.expected_kind)
+
+    @property
+    def parties(self) -> dict[str, str]:
+        return {"from_party": self.from_party, "to_party": self.to_party, "location": self.location}
+
+
+def _validate(request: ScanRequest, side_steps: tuple[HandoffStep, ...]) -> dict[str, list[str]]:
+    coi_din, step, text = request.coi_din, request.step, request.scanned_text
     errors: dict[str, list[str]] = {}
     if not DIN_PATTERN.match(coi_din):
         errors["coi"] = [f"“{coi_din[:20]}” is not a 13-character COI identifier."]
@@ -185,14 +201,14 @@ def _validate(
         errors["scanned_text"] = ["Scan or type the label: nothing was read."]
     elif len(text) > SCANNED_TEXT_MAX:
         errors["scanned_text"] = [f"At most {SCANNED_TEXT_MAX} characters (got {len(text)})."]
-    unknown = sorted(kinds - set(ItemKind.values))
+    unknown = sorted(request.kinds - set(ItemKind.values))
     if unknown:
         errors["expected_kind"] = [
             f"Unknown item kind {', '.join(unknown)}; choose from {', '.join(ItemKind.values)}."
         ]
-    if len(expected_item_id) > ITEM_ID_MAX:
+    if len(request.expected_item_id) > ITEM_ID_MAX:
         errors["expected_item_id"] = [f"At most {ITEM_ID_MAX} characters."]
-    for name, value in parties.items():
+    for name, value in request.parties.items():
         if len(value) > PARTY_MAX:
             errors[name] = [f"At most {PARTY_MAX} characters (got {len(value)})."]
     return errors
@@ -297,34 +313,24 @@ def _severity(outcome: identity_scan.ScanOutcome) -> AlertSeverity:
 
 
 def record_scan(
+    request: ScanRequest,
     *,
-    coi_din: str,
-    step: str,
-    scanned_text: str,
     actor: User,
     organization: Organization,
-    expected_item_id: str = "",
-    expected_kind: str | Iterable[str] | None = None,
-    from_party: str = "",
-    to_party: str = "",
-    location: str = "",
-    now: dt.datetime | None = None,
     center: Organization | None = None,
     facility: Organization | None = None,
     expected_attempt: int | None = None,
-    late_entry_reason: str = "",
 ) -> CustodyEvent:
-    """Record one scan at a handoff of journey `coi_din`'s items, and judge it.
+    """Record one scan at a handoff of journey `request.coi_din`'s items, and judge it.
 
-    `now`: when the scan was made, if not now (bounded as the module says; a late entry needs
-    `late_entry_reason`). `expected_kind` defaults to the kinds the step hands over
-    (`STEP_KINDS`). `center` and `facility` are the COI's organizations when the caller knows them
-    (the journey does); else they are read from the COI's items. `expected_attempt`: the
-    journey's current manufacturing attempt (the journey's door always gives it). A product bag or
-    cassette scanned at the center must be released and not expired at the moment of use.
+    The scan's time is bounded as the module says (a late entry needs its reason). `center` and
+    `facility` are the COI's organizations when the caller knows them (the journey does); else
+    they are read from the COI's items. `expected_attempt`: the journey's current manufacturing
+    attempt (the journey's door always gives it). A product bag or cassette scanned at the center
+    must be released and not expired at the moment of use.
     Returns the event; `event.accepted` says whether the step may go on.
     """
-    coi_din = (coi_din or "").strip().upper()
+    coi_din, step = request.coi_din, request.step
     if center is None:
         center, facility = parties_of(coi_din)
     require(
@@ -333,27 +339,10 @@ def record_scan(
     )
     if organization.pk != actor.organization_id:
         raise PermissionDenied("Scans are recorded for your own organization only.")
-    text = identity_scan.parse_scan(scanned_text or "").text
     at_center = organization.pk == center.pk
-    kinds = _kinds(step, expected_kind)
-    parties = {
-        "from_party": from_party.strip(),
-        "to_party": to_party.strip(),
-        "location": location.strip(),
-    }
-    expected_item_id = expected_item_id.strip().upper()
-    reason = (late_entry_reason or "").strip()
-    errors = _validate(
-        coi_din=coi_din,
-        step=step,
-        text=text,
-        side_steps=CENTER_STEPS if at_center else FACILITY_STEPS,
-        kinds=kinds,
-        expected_item_id=expected_item_id,
-        parties=parties,
-    )
+    errors = _validate(request, CENTER_STEPS if at_center else FACILITY_STEPS)
     clock = timezone.now()
-    parsed = identity_scan.parse_scan(text)
+    parsed = request.parsed
     item = (
         Item.objects.filter(item_id=parsed.item_id).select_related("center", "facility").first()
         if parsed.readable and parsed.item_id
@@ -361,9 +350,9 @@ def record_scan(
     )
     errors.update(
         _time_errors(
-            now,
+            request.occurred_at,
             clock=clock,
-            reason=reason,
+            reason=request.late_entry_reason,
             # Only this journey's own item bounds the time (another's history is not told).
             item=item if item is not None and item.coi_din == coi_din else None,
             step=step,
@@ -372,13 +361,13 @@ def record_scan(
     )
     if errors:
         raise InvalidInput(errors)
-    moment = now or clock
+    moment = request.occurred_at or clock
     # Whether a product may be used is judged when it is used (see the module's docstring).
     judged_at = max(moment, clock) if step in JUDGED_NOW_STEPS else moment
     expectation = identity_scan.Expectation(
         coi_din=coi_din,
-        kinds=kinds,
-        item_id=expected_item_id,
+        kinds=request.kinds,
+        item_id=request.expected_item_id,
         attempt=expected_attempt,
         check_release=at_center,
     )
@@ -396,19 +385,19 @@ def record_scan(
             occurred_at=moment,
             actor=actor,
             organization=organization,
-            scanned_text=text,
-            expected_item_id=expected_item_id,
+            scanned_text=request.scanned_text,
+            expected_item_id=request.expected_item_id,
             result=outcome.result,
             message=outcome.message[:300],
-            late_entry_reason=reason,
-            **parties,
+            late_entry_reason=request.late_entry_reason,
+            **request.parties,
         )
         record_event(
             "identity.custody.record",
             event,
             actor=actor,
             after=snapshot(event),
-            reason=reason,
+            reason=request.late_entry_reason,
             subject_id=subject_of(coi_din),
             occurred_at=audit_time(event, moment),
         )

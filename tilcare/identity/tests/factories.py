@@ -30,7 +30,7 @@ from tilcare.clinical.checkdigits import format_din, mod37_2
 from tilcare.identity.choices import ITEM_CODES, HandoffStep, ItemKind, LabelStatus
 from tilcare.identity.models import IdentityAlert, Item, Label
 from tilcare.identity.services import items as item_services
-from tilcare.identity.services.custody import record_scan
+from tilcare.identity.services.custody import ScanRequest, record_scan
 from tilcare.journey import services as journey_services
 from tilcare.journey.tests.factories import open_journey_for
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
@@ -156,9 +156,7 @@ def unreadable_scan_alert(coi_din: str, team: Any) -> IdentityAlert:
     """The high alert raised by the team's nurse scanning something that is not a label at a
     handoff of this COI, at the team's center."""
     event = record_scan(
-        coi_din=coi_din,
-        step=HandoffStep.HANDOFF,
-        scanned_text="not a label",
+        ScanRequest(coi_din=coi_din, step=HandoffStep.HANDOFF, scanned_text="not a label"),
         actor=team.nurse,
         organization=team.center,
         center=team.center,

@@ -18,7 +18,7 @@ from tilcare.audit.tests.helpers import event_of, times
 from tilcare.core.errors import InvalidInput
 from tilcare.identity.choices import HandoffStep
 from tilcare.identity.models import CustodyEvent, Shipment
-from tilcare.identity.services.custody import record_scan
+from tilcare.identity.services.custody import ScanRequest, record_scan
 from tilcare.identity.services.shipments import (
     add_temperature_readings,
     dispatch_shipment,
@@ -117,9 +117,13 @@ def test_a_logger_upload_time_after_now_is_refused_on_its_field(world):
 
 def scan(world, moment: dt.datetime) -> CustodyEvent:
     return record_scan(
-        coi_din=world.coi_din,
-        step=HandoffStep.SPECIMEN_DISPATCHED,
-        scanned_text=world.specimen.item_id,
+        ScanRequest(
+            coi_din=world.coi_din,
+            step=HandoffStep.SPECIMEN_DISPATCHED,
+            scanned_text=world.specimen.item_id,
+            occurred_at=moment,
+            late_entry_reason="Entered from the paper custody form",
+        ),
         actor=world.team.nurse,
         organization=world.center,
     )

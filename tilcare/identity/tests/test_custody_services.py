@@ -21,7 +21,7 @@ from tilcare.identity.choices import (
     ScanResult,
 )
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Label
-from tilcare.identity.services.custody import STEP_KINDS, record_scan, steps_for
+from tilcare.identity.services.custody import STEP_KINDS, ScanRequest, record_scan, steps_for
 
 # Scans are dated NOW, read at import: each test's clock starts there (root conftest).
 from tilcare.identity.tests.factories import planned_journey, released_item
@@ -47,15 +47,11 @@ def other_journey(team):
 make_item = partial(released_item, now=NOW)
 
 
-def _receive(journey, actor, text, **kwargs):
-    kwargs.setdefault("step", HandoffStep.PRODUCT_RECEIVED)
-    return record_scan(
-        coi_din=journey.coi_din,
-        scanned_text=text,
-        actor=actor,
-        organization=actor.organization,
-        **kwargs,
+def _receive(journey, actor, text, *, step=HandoffStep.PRODUCT_RECEIVED, now=None, **fields):
+    request = ScanRequest(
+        coi_din=journey.coi_din, step=step, scanned_text=text, occurred_at=now, **fields
     )
+    return record_scan(request, actor=actor, organization=actor.organization)
 
 
 # ---------- What is recorded ----------
@@ -129,9 +125,9 @@ def test_unknown_text_from_an_allowed_user_is_recorded_as_unknown_and_alerted(te
     # Given a journey with no item registered yet
     # When the nurse scans something that is not a label
     event = record_scan(
-        coi_din=journey.coi_din,
-        step=HandoffStep.HANDOFF,
-        scanned_text="4006381333931",
+        ScanRequest(
+            coi_din=journey.coi_din, step=HandoffStep.HANDOFF, scanned_text="4006381333931"
+        ),
         actor=team.nurse,
         organization=team.center,
         center=journey.center,

@@ -18,7 +18,7 @@ from tilcare.identity.choices import HandoffStep, ItemKind
 from tilcare.identity.models import IdentityAlert, Label
 from tilcare.identity.services import items as item_services
 from tilcare.identity.services.alerts import acknowledge_alert
-from tilcare.identity.services.custody import record_scan
+from tilcare.identity.services.custody import ScanRequest, record_scan
 from tilcare.identity.services.shipments import dispatch_shipment, receive_shipment
 from tilcare.identity.tests.helpers import make_world, new_shipment
 
@@ -120,9 +120,13 @@ def test_an_item_made_after_now_is_refused_on_its_field(world):
 def blocked_scan(world):
     """Something that is not a label scanned at a handoff on 3 Dec, entered today."""
     event = record_scan(
-        coi_din=world.coi_din,
-        step=HandoffStep.HANDOFF,
-        scanned_text="not a label",
+        ScanRequest(
+            coi_din=world.coi_din,
+            step=HandoffStep.HANDOFF,
+            scanned_text="not a label",
+            occurred_at=SCANNED,
+            late_entry_reason="Entered from the paper custody form",
+        ),
         actor=world.team.nurse,
         organization=world.center,
     )

@@ -31,7 +31,6 @@ from tilcare.identity import policies
 from tilcare.identity.models import IdentityAlert
 from tilcare.identity.selectors import alerts_visible_to
 from tilcare.identity.services.alerts import acknowledge_alert
-from tilcare.identity.services.custody import note_visible
 
 PAGE_LIMIT = 200
 STATUSES = (("open", "Open"), ("acknowledged", "Acknowledged"), ("all", "All"))
@@ -55,7 +54,11 @@ def _alerts(user: User) -> QuerySet[IdentityAlert]:
 
 
 def _row(user: User, alert: IdentityAlert) -> AlertRow:
-    return AlertRow(alert, policies.can_acknowledge_alert(user, alert), note_visible(user, alert))
+    return AlertRow(
+        alert,
+        policies.can_acknowledge_alert(user, alert),
+        policies.can_view_alert_note(user, alert),
+    )
 
 
 def _zone(user: User) -> zoneinfo.ZoneInfo:

@@ -1,26 +1,24 @@
 """Custody scans over the API: a courier's, lab's or pharmacy's system posts a scan and, for a
 receipt, the journey's stage is settled as on the scan page.
 
-Two doors, one path behind them. `POST /api/v1/journeys/scans` takes any step the caller's
-organization records; `POST /api/v1/identity/custody-events` any step but the two receipts
-(refused there, 422 on `step`, because they settle the journey's stage). Both take the journey's
-COI identifier with its check character, find the journey among those the caller may see (404
-otherwise, telling nothing), and call `journey.custody.record_handoff`, the scan page's own door:
-the scan is checked against the journey's current manufacturing attempt, its time against now
-and the item's history (a late entry says why in `late_entry_reason`), a product's expiry at the
-moment of use, and it is always recorded. A receipt ("tissue_received" at the facility,
-"product_received" at the center) also records the milestone once every item of the attempt is
-in, opens the facility's batch record on tissue receipt, and moves the journey when the caller's
-role may. `GET /api/v1/identity/custody-events` reads a COI's chain of custody.
+One door: `POST /api/v1/journeys/scans` takes any step the caller's organization records. It
+takes the journey's COI identifier with its check character, finds the journey among those the
+caller may see (404 otherwise, telling nothing), builds the scan's request once and records it
+through `journey.services.custody.record_handoff`, the scan page's own door: the scan is checked
+against the journey's current manufacturing attempt, its time against now and the item's history
+(a late entry says why in `late_entry_reason`), a product's expiry at the moment of use, and it
+is always recorded. A receipt ("tissue_received" at the facility, "product_received" at the
+center) also records the milestone once every item of the attempt is in, opens the facility's
+batch record on tissue receipt, and moves the journey when the caller's role may.
+`GET /api/v1/identity/custody-events` reads a COI's chain of custody (it takes no scans).
 
-A match answers 201 with the custody event (and, from the journey's door, what followed:
-milestone, move, notes, items still to receive, batch opened). A scan that does not match answers
-409 the same way from both doors: blocked, and recorded with its alert. Nothing in either answer
-identifies the patient.
+A match answers 201 with the custody event and what followed: milestone, move, notes, items still
+to receive, batch opened. A scan that does not match answers 409: blocked, and recorded with its
+alert. Nothing in either answer identifies the patient.
 
 For a receipt the parties are the courier and the receiving organization, and the step waits for
 every item of the attempt, so `from_party`, `to_party` and `expected_item_id` must be left empty
-(refused, not ignored).
+(refused, not ignored). The step's kinds of item are expected (`STEP_KINDS`).
 
 (No `from __future__ import annotations` in this module: ninja reads the operations' parameter
 annotations as objects when the routes are built.)
@@ -33,7 +31,6 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from tilcare.accounts.models import User
-from tilcare.accounts.roles import Perm
 from tilcare.clinical.checkdigits import IdentifierError, parse_din_with_check
 from tilcare.core.api_support import (
     ApiPagination,
@@ -48,20 +45,20 @@ from tilcare.identity.api.custody import (
     LATE_ENTRY_REASON,
     CustodyBlockedOut,
     CustodyEventOut,
-    CustodyScanIn,
     blocked_out,
     event_out,
 )
 from tilcare.identity.choices import HandoffStep
-from tilcare.identity.models import CustodyEvent
+from tilcare.identity.models import CustodyEvent, Item
+from tilcare.identity.policies import can_record_scans
 from tilcare.identity.selectors import custody_events_for
 from tilcare.identity.services.custody import steps_for
-from tilcare.journey import custody, selectors
+from tilcare.journey import selectors
 from tilcare.journey.models import Journey
+from tilcare.journey.services import custody
 
 router = Router(tags=["identity and custody"])
 
-JOURNEY_SCANS_PATH = "/api/v1/journeys/scans"
 # Set by the journey for a receipt; a caller's value would not be recorded.
 _RECEIPT_FIXED = {
     "from_party": "A receipt is recorded from the courier to the receiving organization: "
@@ -111,7 +108,7 @@ class JourneyScanOut(Schema):
 def require_scanner(user: User) -> None:
     """As on the scan page: staff who record custody, in an organization that records steps."""
     require(
-        user.has_perm_code(Perm.RECORD_CUSTODY) and bool(steps_for(user.organization)),
+        can_record_scans(user),
         "Only staff who handle the specimen and the product record custody scans.",
     )
 
@@ -123,10 +120,10 @@ def _coi(text: str) -> str:
         raise InvalidInput({"coi": [str(error)]}) from None
 
 
-def _validate(user: User, payload: JourneyScanIn | CustodyScanIn, *, receipts: bool) -> str:
-    """The COI identifier, once the step and the fields that go with it are right. `receipts`:
-    whether this door takes the two receipts. (The scan's time and late-entry reason are checked
-    by the door's service, against the item's history too.)"""
+def _validate(user: User, payload: JourneyScanIn) -> str:
+    """The COI identifier, once the step and the fields that go with it are right. (The scan's
+    time and late-entry reason are checked by the door's service, against the item's history
+    too.)"""
     errors: dict[str, list[str]] = {}
     try:
         coi_din = _coi(payload.coi)
@@ -135,12 +132,7 @@ def _validate(user: User, payload: JourneyScanIn | CustodyScanIn, *, receipts: b
         coi_din = ""
     step = str(payload.step)
     allowed = steps_for(user.organization)
-    if step in custody.RECEIPTS and not receipts:
-        errors["step"] = [
-            f"“{step}” settles the journey's stage: post it to {JOURNEY_SCANS_PATH}, which also "
-            "records the milestone."
-        ]
-    elif step not in allowed:
+    if step not in allowed:
         errors["step"] = [
             f"“{HandoffStep(step).label}” is not a step your organization records; choose one "
             f"of: {', '.join(s.value for s in allowed)}."
@@ -187,41 +179,28 @@ def post_journey_scan(
     request: HttpRequest, payload: JourneyScanIn
 ) -> Status[JourneyScanOut] | Status[CustodyBlockedOut]:
     user = caller(request)
-    result = _record(user, payload, receipts=True)
-    event, out = _event(result, user)
-    if not event.accepted:
-        return Status(409, blocked_out(event, out))
-    return Status(201, _scan_out(out, result))
-
-
-def _record(
-    user: User, payload: JourneyScanIn | CustodyScanIn, *, receipts: bool
-) -> custody.ScanStep:
-    """Both doors' path: who may scan, the fields, the journey, then the journey's one door."""
     require_scanner(user)
-    coi_din = _validate(user, payload, receipts=receipts)
+    coi_din = _validate(user, payload)
     journey = _journey(user, coi_din)
-    expected_kind = getattr(payload, "expected_kind", None)
-    return custody.record_handoff(
+    scan = custody.scan_request(
         journey,
-        step=str(payload.step),
-        scanned_text=payload.scanned_text,
-        actor=user,
+        str(payload.step),
+        payload.scanned_text,
+        location=payload.location,
         from_party=payload.from_party,
         to_party=payload.to_party,
-        location=payload.location,
         expected_item_id=payload.expected_item_id,
-        expected_kind=str(expected_kind) if expected_kind else None,
-        now=payload.occurred_at,
+        occurred_at=payload.occurred_at,
         late_entry_reason=payload.late_entry_reason,
     )
-
-
-def _event(result: custody.ScanStep, user: User) -> tuple[CustodyEvent, CustodyEventOut]:
+    result = custody.record_handoff(journey, scan, actor=user)
     event = CustodyEvent.objects.select_related("item", "actor", "organization").get(
         pk=result.event.pk
     )
-    return event, event_out(event, user)
+    out = event_out(event, user, center_id=journey.center_id)
+    if not event.accepted:
+        return Status(409, blocked_out(event, out))
+    return Status(201, _scan_out(out, result))
 
 
 def _scan_out(out: CustodyEventOut, result: custody.ScanStep) -> JourneyScanOut:
@@ -235,7 +214,7 @@ def _scan_out(out: CustodyEventOut, result: custody.ScanStep) -> JourneyScanOut:
     )
 
 
-# ---------- /identity/custody-events: any handoff but the receipts; the chain of custody ----------
+# ---------- /identity/custody-events: the chain of custody (read only) ----------
 
 
 @router.get(
@@ -250,27 +229,12 @@ def list_custody_events(
     """`coi`: the COI identifier with its check character. Empty when none of its items is your
     organization's."""
     user = caller(request)
-    events: QuerySet[CustodyEvent] = custody_events_for(user, _coi(coi))
+    coi_din = _coi(coi)
+    events: QuerySet[CustodyEvent] = custody_events_for(user, coi_din)
     events = events.select_related("organization").prefetch_related("alerts")
-    return MappedQuerySet(events.order_by("occurred_at", "id"), lambda e: event_out(e, user))
-
-
-@router.post(
-    "/identity/custody-events",
-    response={201: CustodyEventOut, 409: CustodyBlockedOut},
-    summary="Record a scan at a handoff (409 when it does not match: blocked and recorded)",
-    description=(
-        "Any handoff except the two receipts (`tissue_received`, `product_received`): those "
-        f"settle the journey's stage and are posted to `{JOURNEY_SCANS_PATH}`. Checked exactly "
-        "as there: the journey's current manufacturing attempt, the scan's time, the late-entry "
-        "reason and a product's expiry at the moment of use."
-    ),
-)
-def post_custody_event(
-    request: HttpRequest, payload: CustodyScanIn
-) -> Status[CustodyEventOut] | Status[CustodyBlockedOut]:
-    user = caller(request)
-    event, out = _event(_record(user, payload, receipts=False), user)
-    if event.accepted:
-        return Status(201, out)
-    return Status(409, blocked_out(event, out))
+    # The COI's center: whose staff may read what was typed on its events.
+    center_id = Item.objects.filter(coi_din=coi_din).values_list("center_id", flat=True).first()
+    return MappedQuerySet(
+        events.order_by("occurred_at", "id"),
+        lambda e: event_out(e, user, center_id=center_id),
+    )

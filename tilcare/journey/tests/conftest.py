@@ -1,13 +1,52 @@
-"""Fixtures shared by the journey tests (a module that needs another team defines its own)."""
+"""Fixtures shared by the journey tests: one care team, its patient, her journey, and the journey
+with its product released. A module that needs another team or journey defines its own.
+
+The team's center and facility are named, and the patient has a name, MRN and date of birth,
+because pages and answers are checked for what they show and for identity they must not show.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from tilcare.journey.tests.factories import CareTeam, make_team
+from tilcare.journey.choices import Stage
+from tilcare.journey.models import Journey
+from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for, walk_to
+from tilcare.patients.models import Patient
+from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
 
 @pytest.fixture
 def team() -> CareTeam:
-    """One user per center role at a new center, and a facility with its technologist and QA."""
-    return make_team()
+    """One user per center role at the Riverside Cancer Center (FIN W1234), and the Northgate
+    Cell Therapy facility with its technologist and QA reviewer."""
+    return make_team(
+        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
+        FacilityFactory(name="Northgate Cell Therapy"),
+    )
+
+
+@pytest.fixture
+def patient(team: CareTeam) -> Patient:
+    """A patient of the team's center whose identity a facility must never see."""
+    return PatientFactory(
+        center=team.center,
+        given_name="Theodora",
+        family_name="Lindqvist",
+        mrn="MRN004512",
+        date_of_birth=dt.date(1968, 4, 12),
+    )
+
+
+@pytest.fixture
+def journey(team: CareTeam, patient: Patient) -> Journey:
+    """The patient's journey, just opened by the navigator."""
+    return open_journey_for(patient, team.navigator)
+
+
+@pytest.fixture
+def product_released(team: CareTeam, journey: Journey) -> Journey:
+    """The journey walked to "Product released": its product is on its way to the center."""
+    return walk_to(journey, Stage.PRODUCT_RELEASED, users=team)

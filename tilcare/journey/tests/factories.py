@@ -10,6 +10,9 @@
   in `stage`. `Stage.WITHDRAWN` withdraws the journey from wherever it is. After a re-manufacture
   it continues from "Resection scheduled" with the new attempt's milestones.
 - `journey_at(team, stage)`: a new patient of the team's center, their journey walked to `stage`.
+- `make_item(journey, team, kind, number, now=...)`: an item row of the journey's COI, written
+  directly (released a day before `now`, in date for 30 days), for tests of what scans and pages
+  do with an item rather than of the item services.
 
 Dates are fixed: referral REFERRED_ON, consents signed that day, resection planned 21 days and
 infusion 56 days after it. Milestones are recorded one minute before now (the services refuse
@@ -27,6 +30,8 @@ from django.utils import timezone
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import Organization, User
 from tilcare.core.timeutil import local_today
+from tilcare.identity.choices import ITEM_CODES, ItemKind
+from tilcare.identity.models import Item
 from tilcare.journey import guards, services
 from tilcare.journey.choices import ADVANCE_ROLES, MilestoneKind, Protocol, Stage, WithdrawalReason
 from tilcare.journey.models import ELIGIBILITY_CRITERIA, Journey
@@ -301,3 +306,35 @@ def plan_remanufacture(journey: Journey, *, users: CareTeam) -> Journey:
         },
     )
     return _fresh(journey)
+
+
+def make_item(
+    journey: Journey,
+    team: CareTeam,
+    kind: str = ItemKind.PRODUCT_BAG,
+    number: int = 1,
+    *,
+    now: dt.datetime | None = None,
+    **fields: object,
+) -> Item:
+    """Item `number` of `kind` of the journey's COI and current attempt, released a day before
+    `now` (default: now) and in date for 30 days, unless `fields` say otherwise."""
+    now = now or timezone.now()
+    values: dict[str, object] = {
+        "released_at": now - dt.timedelta(days=1),
+        "expires_at": now + dt.timedelta(days=30),
+        "manufacture_attempt": journey.manufacture_attempt,
+        **fields,
+    }
+    return Item.objects.create(
+        coi_din=journey.coi_din,
+        coi_check=journey.coi_check,
+        kind=kind,
+        number=number,
+        item_id=f"{journey.coi_din}-{ITEM_CODES[kind]}{number:02d}",
+        center=journey.center,
+        facility=team.facility,
+        description=f"{kind} {number}",
+        created_by=team.navigator,
+        **values,
+    )

@@ -20,7 +20,7 @@ from tilcare.journey import services
 from tilcare.journey.choices import Stage, TaskStatus, WithdrawalReason
 from tilcare.journey.models import Journey, JourneyTransition, Milestone, Task
 from tilcare.journey.tests.factories import make_team, open_journey_for
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
+from tilcare.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,30 +64,6 @@ def counts() -> tuple[int, int, int, int]:
         Milestone.objects.count(),
         AuditEvent.objects.count(),
     )
-
-
-@pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
-
-
-@pytest.fixture
-def patient(team):
-    return PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-
-
-@pytest.fixture
-def journey(team, patient):
-    return open_journey_for(patient, team.navigator)
 
 
 @pytest.fixture

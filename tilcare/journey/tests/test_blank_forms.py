@@ -43,13 +43,8 @@ SUMMARY = (
 
 
 @pytest.fixture
-def team():
-    return make_team(CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"))
-
-
-@pytest.fixture
 def other_facility():
-    return FacilityFactory(name="Northgate Cell Therapy")
+    return FacilityFactory(name="Lakeshore Cell Therapy")
 
 
 def url(name: str, journey: Journey) -> str:

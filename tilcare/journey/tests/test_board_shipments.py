@@ -10,15 +10,10 @@ from django.test import Client
 from django.utils import timezone
 
 from tilcare.identity.models import Item, Shipment
-from tilcare.journey.tests.factories import make_team, open_journey_for
-from tilcare.patients.tests.factories import CenterFactory, PatientFactory
+from tilcare.journey.tests.factories import open_journey_for
+from tilcare.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return make_team(CenterFactory(isbt_fin="W1234"))
 
 
 def shipment_for(journey, team, *, dispatched_hours_ago: int, hold_hours: int) -> Shipment:

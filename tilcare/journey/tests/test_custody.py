@@ -7,30 +7,28 @@ when the scanning user's role may; a mismatch is recorded and alerted, and nothi
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 from django.utils import timezone
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import InvalidInput
-from tilcare.identity.choices import ITEM_CODES, AlertSeverity, HandoffStep, ItemKind, ScanResult
-from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
-from tilcare.journey import custody, services
+from tilcare.identity.choices import AlertSeverity, HandoffStep, ItemKind, ScanResult
+from tilcare.identity.models import CustodyEvent, IdentityAlert
+from tilcare.journey import selectors, services
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.guards import current_milestone
 from tilcare.journey.models import Journey, Milestone
+from tilcare.journey.services import custody
+from tilcare.journey.tests import factories
 from tilcare.journey.tests.factories import make_team, open_journey_for, prepare_for, walk_to
-from tilcare.patients.tests.factories import CenterFactory, PatientFactory
+from tilcare.patients.tests.factories import PatientFactory
 
 # Scans are dated NOW, read at import: each test's clock starts there (root conftest).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_at_module_now")]
 
 NOW = timezone.now()
-
-
-@pytest.fixture
-def team():
-    return make_team(CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"))
 
 
 def _open(team):
@@ -47,34 +45,19 @@ def tissue_procured(team):
     )
 
 
-@pytest.fixture
-def product_released(team):
-    return walk_to(_open(team), Stage.PRODUCT_RELEASED, users=team)
-
-
-def make_item(journey, team, kind=ItemKind.PRODUCT_BAG, number=1, **fields):
-    values = {
-        "released_at": NOW - dt.timedelta(days=1),
-        "expires_at": NOW + dt.timedelta(days=30),
-        "manufacture_attempt": journey.manufacture_attempt,
-    }
-    values.update(fields)
-    return Item.objects.create(
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        kind=kind,
-        number=number,
-        item_id=f"{journey.coi_din}-{ITEM_CODES[kind]}{number:02d}",
-        center=journey.center,
-        facility=team.facility,
-        description=f"{kind} {number}",
-        created_by=team.navigator,
-        **values,
-    )
+make_item = partial(factories.make_item, now=NOW)
 
 
 def _fresh(journey):
     return Journey.objects.select_related("center", "manufacturing_facility").get(pk=journey.pk)
+
+
+def _handoff(journey, step, text, actor, **fields):
+    """A scan at `step` through the journey's one door, as the scan page and the API make it."""
+    journey = _fresh(journey)
+    return custody.record_handoff(
+        journey, custody.scan_request(journey, step, text, **fields), actor=actor
+    )
 
 
 def _state(journey):
@@ -316,11 +299,11 @@ def test_nothing_is_received_for_a_closed_journey(team, product_released):
 def test_other_handoffs_record_the_event_only(team, product_released):
     bag = make_item(product_released, team)
 
-    result = custody.record_handoff(
-        _fresh(product_released),
-        step=HandoffStep.PRODUCT_TO_STORAGE,
-        scanned_text=bag.item_id,
-        actor=team.pharmacist,
+    result = _handoff(
+        product_released,
+        HandoffStep.PRODUCT_TO_STORAGE,
+        bag.item_id,
+        team.pharmacist,
         to_party="Cryostorage freezer 2",
     )
 
@@ -333,34 +316,28 @@ def test_other_handoffs_record_the_event_only(team, product_released):
 def test_the_generic_handoff_dispatches_receipts(team, product_released):
     bag = make_item(product_released, team)
 
-    result = custody.record_handoff(
-        _fresh(product_released),
-        step=HandoffStep.PRODUCT_RECEIVED,
-        scanned_text=bag.item_id,
-        actor=team.navigator,
-    )
+    result = _handoff(product_released, HandoffStep.PRODUCT_RECEIVED, bag.item_id, team.navigator)
 
     assert result.advanced_to == Stage.PRODUCT_AT_CENTER
 
 
 def test_the_custody_view_shows_events_and_open_alerts_to_both_parties(team, product_released):
-    custody.record_handoff(
-        _fresh(product_released),
-        step=HandoffStep.HANDOFF,
-        scanned_text="not a label",
-        actor=team.nurse,
-    )
+    _handoff(product_released, HandoffStep.HANDOFF, "not a label", team.nurse)
 
     for user in (team.navigator, team.manufacturing_tech, team.qa_reviewer):
-        view = custody.custody_of(_fresh(product_released), user)
+        view = selectors.custody_of(_fresh(product_released), user)
         assert view.visible
         assert [e.result for e in view.events] == [ScanResult.UNKNOWN_ITEM]
         assert len(view.open_alerts) == 1
     assert (
-        custody.custody_of(_fresh(product_released), team.navigator).open_alerts[0].can_acknowledge
+        selectors.custody_of(_fresh(product_released), team.navigator)
+        .open_alerts[0]
+        .can_acknowledge
     )
     assert (
-        not custody.custody_of(_fresh(product_released), team.nurse).open_alerts[0].can_acknowledge
+        not selectors.custody_of(_fresh(product_released), team.nurse)
+        .open_alerts[0]
+        .can_acknowledge
     )
     stranger = make_team().navigator
-    assert custody.custody_of(_fresh(product_released), stranger).visible is False
+    assert selectors.custody_of(_fresh(product_released), stranger).visible is False

@@ -21,16 +21,6 @@ from tilcare.patients.tests.factories import CenterFactory, PatientFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def team():
-    return make_team(CenterFactory(isbt_fin="W1234"))
-
-
-@pytest.fixture
-def journey(team):
-    return open_journey_for(PatientFactory(center=team.center), team.navigator)
-
-
 def url(journey) -> str:
     return f"/journeys/{journey.public_id}/items/first/"
 

@@ -1,5 +1,6 @@
-"""Every door that records a custody scan runs the same checks: `POST /api/v1/journeys/scans`,
-`POST /api/v1/identity/custody-events` and the scan page all go through the journey's one door.
+"""Every door that records a custody scan runs the same checks: `POST /api/v1/journeys/scans` and
+the scan page both go through the journey's one door (`/api/v1/identity/custody-events` only
+reads).
 
 - A scan's time is never in the future (beyond the scanner's clock allowance), never before its
   item was created, and for a product never before QA released it or the facility dispatched it:
@@ -8,41 +9,38 @@
   (`late_entry_reason`): kept on the event, as the audit event's reason, and on the journey page.
 - Whether a product may be used is judged when it is used: now for the receipt and the bedside
   (a back-dated scan cannot accept a product that has since expired), the scan's time otherwise.
-- A bag of another manufacturing attempt is refused with the same 409 and message at every door.
+- A bag of another manufacturing attempt is refused with the same 409 and message each time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
 from dataclasses import dataclass
 
 import pytest
 import time_machine
-from django.test import Client
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
+from tilcare.core.tests import clients
+from tilcare.core.tests.clients import client_for
 from tilcare.core.timeutil import local_datetime
 from tilcare.identity.choices import HandoffStep, ItemKind, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.identity.services.items import create_item
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey, Milestone
-from tilcare.journey.tests.factories import make_team, open_journey_for, walk_to
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 SCANS = "/api/v1/journeys/scans"
-CUSTODY_EVENTS = "/api/v1/identity/custody-events"
 RECORD = "/scan/record/"
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "scan-result"}
 REASON = "Entered from the paper custody form after the network outage"
-DOORS = ("journeys_scans", "custody_events", "scan_page")
+DOORS = ("journeys_scans", "scan_page")
 
 
 def utc(moment: dt.datetime) -> str:
@@ -56,21 +54,9 @@ def frozen_clock():
 
 
 @pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
-
-
-@pytest.fixture
-def journey(team):
+def journey(product_released):
     """Product released: the bag is on its way to the center."""
-    return walk_to(
-        open_journey_for(PatientFactory(center=team.center), team.navigator),
-        Stage.PRODUCT_RELEASED,
-        users=team,
-    )
+    return product_released
 
 
 def make_bag(
@@ -114,9 +100,12 @@ def counts():
 
 
 def post_json(user, url, body):
-    client = Client()
-    client.force_login(user)
-    return client.post(url, data=json.dumps(body), content_type="application/json")
+    return clients.post_json(client_for(user), url, body)
+
+
+def post_scan(user, journey, text, step, occurred_at=None, reason=""):
+    """Post one scan to the API door, as `api_body` writes it."""
+    return post_json(user, SCANS, api_body(journey, text, step, occurred_at, reason))
 
 
 def api_body(journey, text, step, occurred_at=None, reason=""):
@@ -151,12 +140,10 @@ def _from_api(response) -> tuple[Outcome, dict]:
 
 def through(door, user, journey, text, *, step, occurred_at=None, reason="") -> Outcome:
     """Post one scan through `door` and read its answer."""
-    if door in ("journeys_scans", "custody_events"):
-        url = SCANS if door == "journeys_scans" else CUSTODY_EVENTS
-        response = post_json(user, url, api_body(journey, text, step, occurred_at, reason))
+    if door == "journeys_scans":
+        response = post_scan(user, journey, text, step, occurred_at, reason)
         return _from_api(response)[0]
-    client = Client()
-    client.force_login(user)
+    client = client_for(user)
     form = {"step": step, "coi": f"{journey.coi_din}{journey.coi_check}", "scanned_text": text}
     if occurred_at is not None:
         local = local_datetime(occurred_at, journey.center.time_zone)
@@ -355,21 +342,17 @@ def test_every_door_refuses_the_same_bedside_scans_the_same_way(team, journey, d
         ("dated_before_the_release", "occurred_at"),
     ],
 )
-@pytest.mark.parametrize("url", [SCANS, CUSTODY_EVENTS])
-def test_the_api_doors_name_the_refused_field(team, journey, url, case, field):
+def test_the_api_door_names_the_refused_field(team, journey, case, field):
     journey, bag, scan, expected = CASES[case](journey, team)
     before = counts()
 
-    response = post_json(
+    response = post_scan(
         team.nurse,
-        url,
-        api_body(
-            journey,
-            bag.item_id,
-            HandoffStep.PRODUCT_TO_BEDSIDE,
-            scan.get("occurred_at"),
-            scan.get("reason", ""),
-        ),
+        journey,
+        bag.item_id,
+        HandoffStep.PRODUCT_TO_BEDSIDE,
+        scan.get("occurred_at"),
+        scan.get("reason", ""),
     )
 
     assert response.status_code == 422
@@ -377,24 +360,22 @@ def test_the_api_doors_name_the_refused_field(team, journey, url, case, field):
     assert counts() == before
 
 
-# ---------- The attempt: one 409 from both API doors ----------
+# ---------- The attempt: the same 409 each time ----------
 
 
-def test_custody_events_refuses_a_bag_of_attempt_1_at_attempt_2s_bedside_like_journey_scans(
-    team, journey
-):
+def test_journey_scans_refuses_a_bag_of_attempt_1_at_attempt_2s_bedside_each_time(team, journey):
     # Given a journey on its second manufacturing attempt and a bag of the first
     bag = make_bag(journey, team, attempt=1)
     journey = on_attempt(journey, 2)
     body = api_body(journey, bag.item_id, HandoffStep.PRODUCT_TO_BEDSIDE)
 
-    # When the bag is posted for the bedside through each API door
-    by_custody_events = post_json(team.nurse, CUSTODY_EVENTS, body)
-    by_journey_scans = post_json(team.nurse, SCANS, body)
+    # When the bag is posted for the bedside twice
+    first_post = post_json(team.nurse, SCANS, body)
+    second_post = post_json(team.nurse, SCANS, body)
 
     # Then both answer 409 with the same result, message and next step
-    assert (by_custody_events.status_code, by_journey_scans.status_code) == (409, 409)
-    first, second = by_custody_events.json(), by_journey_scans.json()
+    assert (first_post.status_code, second_post.status_code) == (409, 409)
+    first, second = first_post.json(), second_post.json()
     for key in ("detail", "result", "message", "next_step"):
         assert first[key] == second[key]
     assert first["result"] == ScanResult.WRONG_ITEM
@@ -419,16 +400,13 @@ def test_a_back_dated_receipt_of_a_bag_expired_since_is_refused_as_expired(team,
     bag = make_bag(journey, team, expires=expiry)
 
     # When its receipt is posted dated two hours before its expiry, with a late-entry reason
-    response = post_json(
+    response = post_scan(
         team.pharmacist,
-        SCANS,
-        api_body(
-            journey,
-            bag.item_id,
-            HandoffStep.PRODUCT_RECEIVED,
-            expiry - dt.timedelta(hours=2),
-            REASON,
-        ),
+        journey,
+        bag.item_id,
+        HandoffStep.PRODUCT_RECEIVED,
+        expiry - dt.timedelta(hours=2),
+        REASON,
     )
 
     # Then it is blocked as expired: the bag is not accepted and nothing is received
@@ -447,10 +425,8 @@ def test_a_back_dated_storage_scan_is_judged_at_its_own_time(team, journey):
     at = expiry - dt.timedelta(hours=2)
 
     # When its move into storage, made while it was in date, is entered late
-    response = post_json(
-        team.pharmacist,
-        SCANS,
-        api_body(journey, bag.item_id, HandoffStep.PRODUCT_TO_STORAGE, at, REASON),
+    response = post_scan(
+        team.pharmacist, journey, bag.item_id, HandoffStep.PRODUCT_TO_STORAGE, at, REASON
     )
 
     # Then the record says what happened then: it matched
@@ -465,20 +441,21 @@ def test_a_center_scan_cannot_be_dated_before_the_facility_dispatched_the_bag(te
     # Given a bag the facility scanned out ten hours ago
     bag = make_bag(journey, team)
     dispatched = NOW - dt.timedelta(hours=10)
-    dispatch = post_json(
+    dispatch = post_scan(
         team.manufacturing_tech,
-        SCANS,
-        api_body(journey, bag.item_id, HandoffStep.PRODUCT_DISPATCHED, dispatched, REASON),
+        journey,
+        bag.item_id,
+        HandoffStep.PRODUCT_DISPATCHED,
+        dispatched,
+        REASON,
     )
     assert dispatch.status_code == 201
     before = counts()
 
     # When the center's receipt is dated twelve hours ago
     at = NOW - dt.timedelta(hours=12)
-    response = post_json(
-        team.pharmacist,
-        SCANS,
-        api_body(journey, bag.item_id, HandoffStep.PRODUCT_RECEIVED, at, REASON),
+    response = post_scan(
+        team.pharmacist, journey, bag.item_id, HandoffStep.PRODUCT_RECEIVED, at, REASON
     )
 
     # Then it is refused naming the dispatch and its time, and nothing is written
@@ -503,10 +480,8 @@ def test_a_late_entry_with_its_reason_is_recorded_with_it_and_shown_on_the_journ
     at = NOW - dt.timedelta(minutes=40)
 
     # When its receipt is entered forty minutes late, saying why
-    response = post_json(
-        team.pharmacist,
-        SCANS,
-        api_body(journey, bag.item_id, HandoffStep.PRODUCT_RECEIVED, at, f"  {REASON} "),
+    response = post_scan(
+        team.pharmacist, journey, bag.item_id, HandoffStep.PRODUCT_RECEIVED, at, f"  {REASON} "
     )
 
     # Then it is accepted at its own time, with the reason on the event and its audit event
@@ -517,11 +492,11 @@ def test_a_late_entry_with_its_reason_is_recorded_with_it_and_shown_on_the_journ
     audit = AuditEvent.objects.get(action="identity.custody.record")
     assert (audit.reason, audit.occurred_at, audit.recorded_at) == (REASON, at, NOW)
     # And the journey's chain of custody shows it
-    client = Client()
-    client.force_login(team.navigator)
-    page = client.get(
-        reverse("journey:journey-detail", kwargs={"public_id": journey.public_id})
-    ).content.decode()
+    page = (
+        client_for(team.navigator)
+        .get(reverse("journey:journey-detail", kwargs={"public_id": journey.public_id}))
+        .content.decode()
+    )
     entered = local_datetime(NOW, journey.center.time_zone).strftime("%a %-d %b %Y, %H:%M")
     assert f"Entered late ({entered}): {REASON}" in html.unescape(page)
 
@@ -529,12 +504,12 @@ def test_a_late_entry_with_its_reason_is_recorded_with_it_and_shown_on_the_journ
 def test_a_scan_made_now_needs_no_reason(team, journey):
     bag = make_bag(journey, team)
 
-    response = post_json(
+    response = post_scan(
         team.nurse,
-        CUSTODY_EVENTS,
-        api_body(
-            journey, bag.item_id, HandoffStep.PRODUCT_TO_BEDSIDE, NOW - dt.timedelta(minutes=4)
-        ),
+        journey,
+        bag.item_id,
+        HandoffStep.PRODUCT_TO_BEDSIDE,
+        NOW - dt.timedelta(minutes=4),
     )
 
     assert response.status_code == 201

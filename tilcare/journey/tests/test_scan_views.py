@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from functools import partial
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tilcare.identity.choices import ITEM_CODES, ItemKind, ScanResult
-from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
+from tilcare.identity.choices import ItemKind, ScanResult
+from tilcare.identity.models import CustodyEvent, IdentityAlert
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.guards import current_milestone
 from tilcare.journey.models import Journey
+from tilcare.journey.tests import factories
 from tilcare.journey.tests.factories import make_team, open_journey_for, prepare_for, walk_to
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
@@ -27,48 +28,12 @@ NOW = timezone.now()
 
 
 @pytest.fixture
-def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
-
-
-@pytest.fixture
-def patient(team):
-    return PatientFactory(
-        center=team.center,
-        given_name="Theodora",
-        family_name="Lindqvist",
-        mrn="MRN004512",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-
-
-@pytest.fixture
-def journey(team, patient):
+def journey(product_released):
     """Product released: the bag is on its way to the center."""
-    return walk_to(open_journey_for(patient, team.navigator), Stage.PRODUCT_RELEASED, users=team)
+    return product_released
 
 
-def make_item(journey, team, kind=ItemKind.PRODUCT_BAG, number=1, **fields):
-    values = {
-        "released_at": NOW - dt.timedelta(days=1),
-        "expires_at": NOW + dt.timedelta(days=30),
-    }
-    values.update(fields)
-    return Item.objects.create(
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        kind=kind,
-        number=number,
-        item_id=f"{journey.coi_din}-{ITEM_CODES[kind]}{number:02d}",
-        center=journey.center,
-        facility=team.facility,
-        description=f"{kind} {number}",
-        created_by=team.navigator,
-        **values,
-    )
+make_item = partial(factories.make_item, now=NOW)
 
 
 def coi_of(journey):

@@ -43,9 +43,11 @@ from tilcare.journey.tests.factories import (
     PLANNED_RESECTION_ON,
     REFERRED_ON,
     eligible_checklist_data,
+    journey_at,
     make_team,
     milestone_time,
     open_journey_for,
+    plan_remanufacture,
     walk_to,
 )
 from tilcare.patients.tests.factories import (
@@ -61,9 +63,13 @@ pytestmark = pytest.mark.django_db
 S = Stage
 
 
-@pytest.fixture
-def journey(team):
-    return open_journey_for(PatientFactory(center=team.center), team.navigator)
+def copy_then_withdraw(journey, team) -> Journey:
+    """A copy of the journey read before the navigator withdraws it; the journey is withdrawn."""
+    old_copy = Journey.objects.get(pk=journey.pk)
+    services.advance(
+        journey, S.WITHDRAWN, actor=team.navigator, withdrawal_reason=WithdrawalReason.DEATH
+    )
+    return old_copy
 
 
 def written() -> dict[str, int]:
@@ -438,20 +444,9 @@ def test_only_the_financial_coordinator_records_financial_clearance(team, journe
 
 def test_record_milestone_from_a_copy_read_before_remanufacture_uses_the_current_attempt(team):
     # Given a copy of the journey read at manufacturing, then the journey is re-manufactured
-    journey = walk_to(
-        open_journey_for(PatientFactory(center=team.center), team.navigator),
-        S.AT_MANUFACTURING,
-        users=team,
-    )
+    journey = journey_at(team, S.AT_MANUFACTURING)
     old_copy = Journey.objects.get(pk=journey.pk)
-    services.plan_journey(
-        journey,
-        actor=team.navigator,
-        changes={
-            "planned_resection_on": local_today(team.center.time_zone) + dt.timedelta(days=7),
-            "planned_infusion_on": None,
-        },
-    )
+    plan_remanufacture(journey, users=team)
     services.advance(journey, S.RESECTION_SCHEDULED, actor=team.navigator, reason="Failed")
 
     # When the new resection is recorded through the old copy
@@ -469,10 +464,7 @@ def test_record_milestone_from_a_copy_read_before_remanufacture_uses_the_current
 
 def test_record_milestone_from_a_copy_read_before_withdrawal_is_refused(team, journey):
     # Given a copy of the journey read before it was withdrawn
-    old_copy = Journey.objects.get(pk=journey.pk)
-    services.advance(
-        journey, S.WITHDRAWN, actor=team.navigator, withdrawal_reason=WithdrawalReason.DEATH
-    )
+    old_copy = copy_then_withdraw(journey, team)
     before = written()
 
     # When a milestone is recorded through the old copy
@@ -486,10 +478,7 @@ def test_record_milestone_from_a_copy_read_before_withdrawal_is_refused(team, jo
 
 
 def test_plan_journey_from_a_copy_read_before_withdrawal_is_refused(team, journey):
-    old_copy = Journey.objects.get(pk=journey.pk)
-    services.advance(
-        journey, S.WITHDRAWN, actor=team.navigator, withdrawal_reason=WithdrawalReason.DEATH
-    )
+    old_copy = copy_then_withdraw(journey, team)
     before = written()
 
     with pytest.raises(PermissionDenied):
@@ -503,10 +492,7 @@ def test_plan_journey_from_a_copy_read_before_withdrawal_is_refused(team, journe
 
 def test_eligibility_edit_and_sign_from_a_copy_read_before_withdrawal_are_refused(team, journey):
     # Given a copy of the journey read before another user withdrew it
-    old_copy = Journey.objects.get(pk=journey.pk)
-    services.advance(
-        journey, S.WITHDRAWN, actor=team.navigator, withdrawal_reason=WithdrawalReason.DEATH
-    )
+    old_copy = copy_then_withdraw(journey, team)
     before = written()
 
     # When the physician saves and signs eligibility through the old copy

@@ -18,7 +18,6 @@ from tilcare.journey.tests.factories import (
     PLANNED_RESECTION_ON,
     REFERRED_ON,
     eligible_checklist_data,
-    make_team,
     open_journey_for,
     prepare_for,
     walk_to,
@@ -34,27 +33,6 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
 BLOCKED_CONSENT = "The patient&#x27;s TIL therapy consent is not on file."
-
-
-@pytest.fixture
-def team():
-    return make_team(CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"))
-
-
-@pytest.fixture
-def patient(team):
-    return PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-
-
-@pytest.fixture
-def journey(team, patient):
-    return open_journey_for(patient, team.navigator)
 
 
 def _url(name, journey, **kwargs):

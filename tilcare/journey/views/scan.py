@@ -7,14 +7,14 @@ says what to do next; with htmx only the panel is swapped, and scan.js clears an
 input for the next label. A facility user sees the COI identifier only, never the patient.
 
 A scan entered late (from the paper custody form after a downtime) gives the time it was made, in
-the center's local time, and why it is entered late; the page records through the journey's one
-door (`journey.custody.record_handoff`) like the API, so the same time bounds, reason, attempt
-and expiry checks apply, and a refusal records nothing.
+the center's local time, and why it is entered late; the page builds the scan's request and
+records it through the journey's one door (`journey.services.custody.record_handoff`) like the
+API, so the same time bounds, reason, attempt and expiry checks apply, and a refusal records
+nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -24,17 +24,17 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from tilcare.accounts.models import User
-from tilcare.accounts.roles import Perm
 from tilcare.clinical.checkdigits import IdentifierError, parse_din_with_check
 from tilcare.core.errors import InvalidInput
 from tilcare.core.forms import DateTimeInput
 from tilcare.core.policy import require
 from tilcare.identity.choices import HandoffStep
-from tilcare.identity.models import CustodyEvent
-from tilcare.identity.services.custody import LATE_REASON_MAX, steps_for, typed_text_visible
-from tilcare.journey import custody, policies, selectors
+from tilcare.identity.policies import can_record_scans
+from tilcare.identity.services.custody import LATE_REASON_MAX, steps_for
+from tilcare.journey import policies, selectors
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
+from tilcare.journey.services import custody
 from tilcare.journey.views.common import (
     htmx_target,
     journey_url,
@@ -160,25 +160,10 @@ class ScanItemForm(forms.Form):
     )
 
 
-@dataclass(frozen=True)
-class ScanRow:
-    event: CustodyEvent
-    typed_visible: bool
-
-
 def _session(request: HttpRequest, data: Any) -> ScanSetupForm:
     form = ScanSetupForm(data, user=user_of(request))
     form.is_valid()
     return form
-
-
-def _recent(journey: Journey, user: User, step: str) -> list[ScanRow]:
-    events = (
-        CustodyEvent.objects.filter(coi_din=journey.coi_din, step=step)
-        .select_related("item", "actor", "organization")
-        .order_by("-occurred_at", "-id")[:RECENT_SCANS]
-    )
-    return [ScanRow(e, typed_text_visible(user, e)) for e in events]
 
 
 def _context(request: HttpRequest, setup: ScanSetupForm, **extra: Any) -> dict[str, Any]:
@@ -205,7 +190,7 @@ def _context(request: HttpRequest, setup: ScanSetupForm, **extra: Any) -> dict[s
                 # The patient row is read only for those who may see who the patient is.
                 "patient": journey.patient if identity else None,
                 "item_form": extra.pop("item_form", None) or ScanItemForm(),
-                "recent": _recent(journey, user, step),
+                "recent": selectors.recent_scans(journey, user, step, RECENT_SCANS),
                 "journey_url": journey_url(journey, "custody"),
             }
         )
@@ -222,7 +207,7 @@ def _render(request: HttpRequest, context: dict[str, Any], *, partial: bool) -> 
 
 def _require_scanner(user: User) -> None:
     require(
-        user.has_perm_code(Perm.RECORD_CUSTODY) and bool(steps_for(user.organization)),
+        can_record_scans(user),
         "Only staff who handle the specimen and the product record custody scans.",
     )
 
@@ -258,15 +243,15 @@ def scan_record(request: HttpRequest) -> HttpResponse:
         valid = item_form.is_valid()
     if valid:
         try:
-            result = custody.record_handoff(
+            scan = custody.scan_request(
                 journey,
-                step=setup.cleaned_data["step"],
-                scanned_text=item_form.cleaned_data["scanned_text"],
-                actor=user,
+                setup.cleaned_data["step"],
+                item_form.cleaned_data["scanned_text"],
                 location=setup.cleaned_data.get("location", ""),
-                now=item_form.cleaned_data.get("occurred_at"),
+                occurred_at=item_form.cleaned_data.get("occurred_at"),
                 late_entry_reason=item_form.cleaned_data.get("late_entry_reason", ""),
             )
+            result = custody.record_handoff(journey, scan, actor=user)
         except InvalidInput as error:
             refused = [m for messages in error.errors.values() for m in messages]
     else:

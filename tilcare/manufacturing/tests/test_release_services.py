@@ -19,7 +19,7 @@ from tilcare.audit.models import AuditEvent, Signature
 from tilcare.core.errors import InvalidInput, PermissionDenied, TransitionBlocked
 from tilcare.identity.choices import HandoffStep, ItemKind, ScanResult
 from tilcare.identity.models import Item
-from tilcare.identity.services.custody import record_scan
+from tilcare.identity.services.custody import ScanRequest, record_scan
 from tilcare.identity.services.items import create_item
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
@@ -842,9 +842,11 @@ def test_there_is_nothing_to_acknowledge_after_a_plain_release(scene):
 
 def scan_at_center(scene: Scene, item: Item):
     return record_scan(
-        coi_din=scene.batch.coi_din,
-        step=HandoffStep.PRODUCT_RECEIVED,
-        scanned_text=item.item_id,
+        ScanRequest(
+            coi_din=scene.batch.coi_din,
+            step=HandoffStep.PRODUCT_RECEIVED,
+            scanned_text=item.item_id,
+        ),
         actor=scene.team.pharmacist,
         organization=scene.team.center,
     )

@@ -7,15 +7,16 @@
 - `receive_product`: the center (pharmacist, nurse or navigator) scans each product bag or
   cassette. Each must belong to this journey, be released and not expired. Once every released
   bag and cassette of the attempt is received, "Product received at the center" is recorded.
-- `record_handoff`: any step; the two receipts above are dispatched to their functions. It is
-  the one door every entry point records a scan through (the scan page,
-  `POST /api/v1/journeys/scans`, `POST /api/v1/identity/custody-events`): it gives
+- `record_handoff`: any step, given as one `identity.services.custody.ScanRequest` that each
+  door builds with `scan_request` (which sets a receipt's parties: the courier to the receiving
+  organization). It is the one door every
+  entry point records a scan through (the scan page, `POST /api/v1/journeys/scans`): it gives
   `identity.services.custody.record_scan` the journey's organizations and current manufacturing
   attempt, so a bag of an earlier attempt is refused the same way wherever it is scanned, and the
   scan's time bounds, late-entry reason and moment-of-use expiry are checked there once.
 
 When the tissue of an attempt is received, the facility's batch record of that COI and attempt is
-opened (`manufacturing.batch_services.open_batch`) unless it exists, with the journey's protocol
+opened (`manufacturing.services.batches.open_batch`) unless it exists, with the journey's protocol
 file (`PROTOCOL_FILES`), in the receipt's transaction; a refused opening leaves the receipt
 standing and says why in the result's notes.
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -40,16 +40,15 @@ from tilcare.accounts.models import User
 from tilcare.clinical.identity_scan import next_step_for
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
-from tilcare.identity import policies as identity_policies
 from tilcare.identity.choices import HandoffStep, ItemKind, ScanResult
-from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
-from tilcare.identity.selectors import alerts_visible_to
-from tilcare.identity.services.custody import record_scan
+from tilcare.identity.models import CustodyEvent, Item
+from tilcare.identity.services.custody import ScanRequest, record_scan
 from tilcare.journey import guards, policies, services
 from tilcare.journey.choices import ADVANCE_ROLES, MilestoneKind, Protocol, Stage
 from tilcare.journey.models import Journey, Milestone
-from tilcare.manufacturing import batch_policies, batch_services
+from tilcare.manufacturing import policies as batch_policies
 from tilcare.manufacturing.models import Batch
+from tilcare.manufacturing.services import batches as batch_services
 
 
 @dataclass(frozen=True)
@@ -118,17 +117,15 @@ def receive_tissue(
     late_entry_reason: str = "",
 ) -> ScanStep:
     """The facility scans a tumor specimen container on arrival."""
-    return _scan(
+    request = scan_request(
         journey,
         HandoffStep.TISSUE_RECEIVED,
-        scanned_text=scanned_text,
-        actor=actor,
-        from_party="Courier",
-        to_party=journey.manufacturing_facility.name if journey.manufacturing_facility else "",
+        scanned_text,
         location=location,
-        now=now,
+        occurred_at=now,
         late_entry_reason=late_entry_reason,
     )
+    return record_handoff(journey, request, actor=actor)
 
 
 def receive_product(
@@ -141,102 +138,74 @@ def receive_product(
     late_entry_reason: str = "",
 ) -> ScanStep:
     """The center scans a product bag or cassette on arrival."""
-    return _scan(
+    request = scan_request(
         journey,
         HandoffStep.PRODUCT_RECEIVED,
-        scanned_text=scanned_text,
-        actor=actor,
-        from_party="Courier",
-        to_party=journey.center.name,
+        scanned_text,
         location=location,
-        now=now,
+        occurred_at=now,
         late_entry_reason=late_entry_reason,
     )
+    return record_handoff(journey, request, actor=actor)
 
 
-def record_handoff(
+def scan_request(
     journey: Journey,
-    *,
     step: str,
     scanned_text: str,
-    actor: User,
+    *,
+    location: str = "",
     from_party: str = "",
     to_party: str = "",
-    location: str = "",
     expected_item_id: str = "",
-    expected_kind: str | None = None,
-    now: dt.datetime | None = None,
+    occurred_at: dt.datetime | None = None,
     late_entry_reason: str = "",
-) -> ScanStep:
-    """Record a scan of one of the journey's items at any step: the one door for every entry
-    point. Receipts settle their stage as above. `now`: when the scan was made, if not now; a scan
-    dated earlier than now (beyond the scanner's clock allowance) needs `late_entry_reason`.
-    `expected_kind`: the kind of item the step expects (the step's usual kinds if None)."""
-    receipt = {
-        HandoffStep.TISSUE_RECEIVED.value: receive_tissue,
-        HandoffStep.PRODUCT_RECEIVED.value: receive_product,
-    }.get(str(step))
+) -> ScanRequest:
+    """The scan of one of the journey's items, as every door builds it. A receipt is recorded from
+    the courier to the receiving organization and waits for every item of its kinds, so its
+    parties are set here and it expects no one item (the API refuses a caller's values)."""
+    receipt = RECEIPTS.get(str(step))
     if receipt is not None:
-        return receipt(
-            journey,
-            scanned_text=scanned_text,
-            actor=actor,
-            location=location,
-            now=now,
-            late_entry_reason=late_entry_reason,
+        receiver = (
+            journey.center
+            if receipt.target == Stage.PRODUCT_AT_CENTER
+            else journey.manufacturing_facility
         )
-    return _scan(
-        journey,
-        step,
+        from_party, to_party = "Courier", receiver.name if receiver else ""
+        expected_item_id = ""
+    return ScanRequest(
+        coi_din=journey.coi_din,
+        step=step,
         scanned_text=scanned_text,
-        actor=actor,
+        expected_item_id=expected_item_id,
         from_party=from_party,
         to_party=to_party,
         location=location,
-        expected_item_id=expected_item_id,
-        expected_kind=expected_kind,
-        now=now,
+        occurred_at=occurred_at,
         late_entry_reason=late_entry_reason,
     )
 
 
-def _scan(
-    journey: Journey,
-    step: str,
-    *,
-    scanned_text: str,
-    actor: User,
-    from_party: str,
-    to_party: str,
-    location: str,
-    expected_item_id: str = "",
-    expected_kind: str | None = None,
-    now: dt.datetime | None,
-    late_entry_reason: str = "",
-) -> ScanStep:
+def record_handoff(journey: Journey, request: ScanRequest, *, actor: User) -> ScanStep:
+    """Record a scan of one of the journey's items at any step (`request`, from `scan_request`):
+    the one door for every entry point. Receipts settle their stage as above. A scan dated
+    earlier than now (beyond the scanner's clock allowance) needs its late-entry reason."""
+    if request.coi_din != journey.coi_din:
+        raise ValueError("The scan request is for another journey's COI identifier.")
     require(policies.can_view_journey(actor, journey), "You may not see this journey.")
-    receipt = RECEIPTS.get(step)
+    receipt = RECEIPTS.get(request.step)
     if receipt is not None and journey.is_closed:
         raise InvalidInput(
             {"__all__": [f"This journey is closed ({journey.stage_label()}); nothing is received."]}
         )
     with transaction.atomic():
         event = record_scan(
-            coi_din=journey.coi_din,
-            step=step,
-            scanned_text=scanned_text,
+            request,
             actor=actor,
             organization=actor.organization,  # type: ignore[arg-type]
-            expected_item_id=expected_item_id,
-            expected_kind=expected_kind,
-            from_party=from_party,
-            to_party=to_party,
-            location=location,
-            now=now,
             center=journey.center,
             facility=journey.manufacturing_facility,
             expected_attempt=journey.manufacture_attempt,
-            late_entry_reason=late_entry_reason,
         )
         if receipt is None or not event.accepted:
             return ScanStep(event)
@@ -398,48 +367,3 @@ def _move_on(journey: Journey, receipt: Receipt, actor: User) -> tuple[str, str]
         f"The journey stays in “{receipt.from_stage.label}” until the center's {roles} "
         f"moves it to “{target.label}”."
     )
-
-
-# ---------- Reading the chain of custody of a journey ----------
-
-
-@dataclass(frozen=True)
-class _Parties:
-    center_id: int
-    facility_id: int | None
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    alert: IdentityAlert
-    can_acknowledge: bool
-
-
-@dataclass(frozen=True)
-class CustodyView:
-    visible: bool
-    events: list[CustodyEvent]
-    open_alerts: list[AlertRow]
-
-
-def custody_of(journey: Journey, user: Any) -> CustodyView:
-    """The journey's custody events (oldest first) and open alerts, if the user may see custody.
-
-    Read by the journey's COI identifier, so a scan of an unknown label (no item) is shown too.
-    """
-    parties = _Parties(journey.center_id, journey.manufacturing_facility_id)
-    if not identity_policies.can_view_custody(user, parties):
-        return CustodyView(False, [], [])
-    events = list(
-        CustodyEvent.objects.filter(coi_din=journey.coi_din)
-        .select_related("item", "actor", "organization")
-        .order_by("occurred_at", "id")
-    )
-    alerts = alerts_visible_to(user).filter(coi_din=journey.coi_din, acknowledged_at__isnull=True)
-    rows = [
-        AlertRow(alert, identity_policies.can_acknowledge_alert(user, alert))
-        for alert in alerts.select_related(
-            "custody_event__actor", "custody_event__organization"
-        ).order_by("-raised_at", "-id")
-    ]
-    return CustodyView(True, events, rows)
