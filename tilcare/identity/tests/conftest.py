@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from tilcare.identity.tests.helpers import World, make_world
-from tilcare.journey.tests.factories import CareTeam, make_team
+from tilcare.journey.models import Journey
+from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
@@ -37,3 +38,9 @@ def theodora(team: CareTeam) -> Patient:
         family_name="Lindqvist",
         date_of_birth=dt.date(1968, 4, 12),
     )
+
+
+@pytest.fixture
+def journey(team: CareTeam, theodora: Patient) -> Journey:
+    """Theodora's journey, just opened by the team's navigator."""
+    return open_journey_for(theodora, team.navigator)

@@ -9,9 +9,8 @@ from django.urls import reverse
 from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.clients import client_for, post_json
 from tilcare.identity.services.alerts import acknowledge_alert
-from tilcare.identity.tests.factories import unreadable_scan_alert
-from tilcare.journey import services as journey_services
-from tilcare.journey.tests.factories import make_team, open_journey_for
+from tilcare.identity.tests.factories import planned_journey, unreadable_scan_alert
+from tilcare.journey.tests.factories import make_team
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,10 +22,7 @@ SECRETS = ("Theodora", "Lindqvist", "MRN004512", "1968")
 
 @pytest.fixture
 def journey(team, theodora):
-    journey = open_journey_for(theodora, team.navigator)
-    return journey_services.plan_journey(
-        journey, actor=team.navigator, changes={"manufacturing_facility": team.facility}
-    )
+    return planned_journey(theodora, team)
 
 
 @pytest.fixture

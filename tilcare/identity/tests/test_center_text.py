@@ -18,7 +18,6 @@ from tilcare.identity.choices import ItemKind
 from tilcare.identity.services import items as services
 from tilcare.identity.tests.factories import new_item
 from tilcare.identity.tests.test_labels import pdf_page
-from tilcare.journey.tests.factories import open_journey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +26,6 @@ STORED = "2–8 °C (cooler of T. Lindqvist, room 4)"
 NAME = "Lindqvist"
 API = "/api/v1/identity"
 FACILITY_ROLES = ["manufacturing_tech", "qa_reviewer"]
-
-
-@pytest.fixture
-def journey(team, theodora):
-    return open_journey_for(theodora, team.navigator)
 
 
 @pytest.fixture

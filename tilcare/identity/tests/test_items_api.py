@@ -18,7 +18,6 @@ from tilcare.identity.models import Item
 from tilcare.identity.services import items as services
 from tilcare.identity.tests.factories import STORAGE, new_item
 from tilcare.identity.tests.helpers import item_counts
-from tilcare.journey.tests.factories import open_journey_for
 from tilcare.patients.tests.factories import (
     CenterFactory,
     FacilityFactory,
@@ -31,11 +30,6 @@ API = "/api/v1/identity"
 NOT_FOUND = {"detail": "Not found."}
 IDENTITY = (b"Theodora", b"Lindqvist", b"MRN004512", b"1968-04-12")
 MAY_ACT = ["navigator", "nurse", "surgeon", "pharmacist", "manufacturing_tech", "qa_reviewer"]
-
-
-@pytest.fixture
-def journey(team, theodora):
-    return open_journey_for(theodora, team.navigator)
 
 
 @pytest.fixture

@@ -22,11 +22,10 @@ from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
 from tilcare.identity.tests.factories import STORAGE, coi_of, new_item
 from tilcare.identity.tests.helpers import item_counts
-from tilcare.journey.tests.factories import make_team, open_journey_for
+from tilcare.journey.tests.factories import make_team
 from tilcare.patients.tests.factories import (
     CenterFactory,
     FacilityFactory,
-    PatientFactory,
     UserFactory,
 )
 
@@ -43,18 +42,6 @@ def team():
         CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
         FacilityFactory(name="Northgate Cell Therapy", time_zone="Europe/Amsterdam"),
     )
-
-
-@pytest.fixture
-def journey(team):
-    patient = PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-    return open_journey_for(patient, team.navigator)
 
 
 @pytest.fixture
