@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from tilcare.core.workflow import TransitionTable
+
 
 class ItemKind(models.TextChoices):
     TUMOR_SPECIMEN = "tumor_specimen", "Tumor specimen container"
@@ -91,3 +93,16 @@ SHIPMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     ShipmentStatus.IN_TRANSIT: frozenset({ShipmentStatus.RECEIVED}),
     ShipmentStatus.RECEIVED: frozenset(),
 }
+_PLANNED, _IN_TRANSIT, _RECEIVED = ShipmentStatus
+SHIPMENT_WORKFLOW = TransitionTable(
+    "shipment",
+    SHIPMENT_TRANSITIONS,
+    {status: status.label for status in ShipmentStatus},
+    # (from, to): what the sender or the receiver is told when the move is refused.
+    refusals={
+        (_IN_TRANSIT, _IN_TRANSIT): "This shipment is already in transit.",
+        (_RECEIVED, _IN_TRANSIT): "This shipment is already received.",
+        (_PLANNED, _RECEIVED): "This shipment has not been dispatched yet.",
+        (_RECEIVED, _RECEIVED): "This shipment was already received.",
+    },
+)

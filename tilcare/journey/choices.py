@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import models
 
 from tilcare.accounts.choices import Role
+from tilcare.core.workflow import TransitionTable
 
 
 class Stage(models.TextChoices):
@@ -73,6 +74,7 @@ def _table() -> dict[Stage, frozenset[Stage]]:
 # The transition table: every allowed (from, to) pair, and nothing else.
 TRANSITIONS: dict[Stage, frozenset[Stage]] = _table()
 STAGE_LABELS: dict[Stage, str] = {s: s.label for s in Stage}
+JOURNEY_WORKFLOW = TransitionTable("journey", TRANSITIONS, STAGE_LABELS)
 
 
 class TransitionKind(models.TextChoices):

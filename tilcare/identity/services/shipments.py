@@ -1,7 +1,7 @@
 """Shipments and their temperature logs: create, dispatch, add readings, receive.
 
 A shipment moves planned → in transit (dispatched by the sending organization) → received (by the
-receiving organization), along `SHIPMENT_TRANSITIONS`, each move logged in the append-only
+receiving organization), along `SHIPMENT_WORKFLOW`, each move logged in the append-only
 `ShipmentTransition` with who made it and when it happened. Its two parties, origin and destination,
 are the treatment center and the manufacturing facility of the items it carries. Readings are added
 while it is in transit (from a CSV upload or the API), all or nothing. On receipt the whole log is
@@ -24,7 +24,7 @@ from tilcare.accounts.models import Organization, User
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
-from tilcare.core.errors import InvalidInput, TransitionBlocked
+from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.validation import (
     CLOCK_ALLOWANCE,
@@ -37,7 +37,7 @@ from tilcare.core.validation import (
 )
 from tilcare.identity import policies
 from tilcare.identity.choices import (
-    SHIPMENT_TRANSITIONS,
+    SHIPMENT_WORKFLOW,
     AlertKind,
     AlertSeverity,
     ItemKind,
@@ -222,13 +222,10 @@ def create_shipment(
 # --- the workflow -----------------------------------------------------------------------------
 
 
-def _move(
-    shipment: Shipment, to_status: str, *, at: dt.datetime, actor: User, blocked: str
-) -> None:
-    """Change the (locked) shipment's status along `SHIPMENT_TRANSITIONS` and log the move;
-    `blocked` is the reason given when the table does not allow it. The caller saves."""
-    if to_status not in SHIPMENT_TRANSITIONS[shipment.status]:
-        raise TransitionBlocked([blocked])
+def _move(shipment: Shipment, to_status: str, *, at: dt.datetime, actor: User) -> None:
+    """Change the (locked) shipment's status along `SHIPMENT_WORKFLOW` (refused in the table's
+    words) and log the move. The caller saves."""
+    SHIPMENT_WORKFLOW.check(shipment.status, to_status)
     ShipmentTransition.objects.create(
         shipment=shipment,
         from_status=shipment.status,
@@ -260,7 +257,6 @@ def dispatch_shipment(shipment: Shipment, *, actor: User, at: dt.datetime) -> Sh
             ShipmentStatus.IN_TRANSIT,
             at=at,
             actor=actor,
-            blocked=f"This shipment is already {shipment.get_status_display().lower()}.",
         )
         shipment.dispatched_at = at
         seconds = int(shipment.expected_hold_hours * 3600)
@@ -456,11 +452,6 @@ def receive_shipment(
             ShipmentStatus.RECEIVED,
             at=at,
             actor=actor,
-            blocked=(
-                "This shipment has not been dispatched yet."
-                if shipment.status == ShipmentStatus.PLANNED
-                else "This shipment was already received."
-            ),
         )
         result = assess_readings(
             shipment,

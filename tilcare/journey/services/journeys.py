@@ -21,12 +21,10 @@ from tilcare.clinical.checkdigits import format_din, mod37_2
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
-from tilcare.core.workflow import check_transition
 from tilcare.journey import guards, policies
 from tilcare.journey.choices import (
-    STAGE_LABELS,
+    JOURNEY_WORKFLOW,
     STAGE_TASKS,
-    TRANSITIONS,
     MilestoneKind,
     Protocol,
     Stage,
@@ -262,7 +260,7 @@ def advance(
         )
         require(policies.can_view_journey(actor, journey), "You may not see this journey.")
         source = Stage(journey.stage)
-        check_transition(TRANSITIONS, source, target, STAGE_LABELS)
+        JOURNEY_WORKFLOW.check(source, target)
         require(
             policies.can_advance_journey(actor, journey, target),
             f"Your role may not move a journey to “{target.label}”.",
