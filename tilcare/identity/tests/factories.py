@@ -10,8 +10,6 @@
 - `journey_item(journey, kind, team)`: item 1 of a kind under a journey's COI, made directly.
 - `new_item(team, journey, ...)`: an item of the journey's COI added through the items service
   by the team's navigator (numbered and audited as in use).
-- `released_item(journey, team, kind, number, now=...)`: an item made directly, released the day
-  before `now` and expiring 30 days after it, as the custody scans expect.
 - `planned_journey(patient, team)`: a new journey of the patient, planned at the team's facility.
 - `unreadable_scan_alert(coi_din, team)`: the high alert a nurse's scan of something that is not
   a label raises at a handoff, through the custody service.
@@ -110,37 +108,6 @@ def new_item(
     }
     values.update(fields)
     return item_services.create_item(**values)
-
-
-def released_item(
-    journey: Any,
-    team: Any,
-    kind: ItemKind = ItemKind.PRODUCT_BAG,
-    number: int = 1,
-    *,
-    now: dt.datetime,
-    **fields: Any,
-) -> Item:
-    """Item `number` of `kind` under the journey's COI, made directly by the team's navigator,
-    released the day before `now` and expiring 30 days after it; `fields` override those."""
-    values = {
-        "released_at": now - dt.timedelta(days=1),
-        "expires_at": now + dt.timedelta(days=30),
-    }
-    values.update(fields)
-    item: Item = Item.objects.create(
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        kind=kind,
-        number=number,
-        item_id=f"{journey.coi_din}-{ITEM_CODES[kind]}{number:02d}",
-        center=journey.center,
-        facility=team.facility,
-        description=f"{kind} {number}",
-        created_by=team.navigator,
-        **values,
-    )
-    return item
 
 
 def planned_journey(patient: Any, team: Any) -> Any:

@@ -17,8 +17,9 @@ from tilcare.identity.choices import AlertSeverity, ItemKind, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 
 # Scans are dated NOW, read at import: each test's clock starts there (root conftest).
-from tilcare.identity.tests.factories import planned_journey, released_item
+from tilcare.identity.tests.factories import planned_journey
 from tilcare.identity.tests.helpers import custody_counts
+from tilcare.journey.tests import factories as journey_factories
 from tilcare.journey.tests.factories import make_team
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
@@ -36,7 +37,7 @@ def journey(team, theodora):
     return planned_journey(theodora, team)
 
 
-make_item = partial(released_item, now=NOW)
+make_item = partial(journey_factories.make_item, now=NOW)
 
 
 def post(user, body):

@@ -24,8 +24,9 @@ from tilcare.identity.models import CustodyEvent, IdentityAlert, Label
 from tilcare.identity.services.custody import STEP_KINDS, ScanRequest, record_scan, steps_for
 
 # Scans are dated NOW, read at import: each test's clock starts there (root conftest).
-from tilcare.identity.tests.factories import planned_journey, released_item
+from tilcare.identity.tests.factories import planned_journey
 from tilcare.identity.tests.helpers import custody_counts
+from tilcare.journey.tests import factories as journey_factories
 from tilcare.journey.tests.factories import make_team
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
@@ -44,7 +45,7 @@ def other_journey(team):
     return planned_journey(PatientFactory(center=team.center), team)
 
 
-make_item = partial(released_item, now=NOW)
+make_item = partial(journey_factories.make_item, now=NOW)
 
 
 def _receive(journey, actor, text, *, step=HandoffStep.PRODUCT_RECEIVED, now=None, **fields):
