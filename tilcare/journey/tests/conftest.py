@@ -8,6 +8,7 @@ because pages and answers are checked for what they show and for identity they m
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,13 @@ from tilcare.journey.models import Journey
 from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for, walk_to
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
+
+
+@pytest.fixture
+def clock_stopped_at_module_now(request: pytest.FixtureRequest, time_machine: Any) -> None:
+    """Stop the test's clock at its module's `NOW`: for tests whose dates and expected words are
+    computed from that one moment."""
+    time_machine.move_to(request.module.NOW, tick=False)
 
 
 @pytest.fixture

@@ -22,9 +22,11 @@ future times), except a re-manufacture's resection date, which must follow the p
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
 from django.utils import timezone
 
 from tilcare.accounts.choices import Role
@@ -72,6 +74,14 @@ MAIN_PATH: tuple[Stage, ...] = (
 # Who moves a journey into each stage in these walks (the first role ADVANCE_ROLES allows in
 # this order of preference).
 _ACTOR_PREFERENCE = (Role.NAVIGATOR, Role.PHYSICIAN, Role.NURSE, Role.SURGEON)
+
+
+# Races between two writers: SQLite cannot run them (see the reason), PostgreSQL can.
+POSTGRES_ONLY = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="SQLite serialises writers on one database lock; two in-process connections to the "
+    "in-memory test database cannot race, so concurrency is tested on PostgreSQL only.",
+)
 
 
 @dataclass(frozen=True)
@@ -318,12 +328,14 @@ def make_item(
     **fields: object,
 ) -> Item:
     """Item `number` of `kind` of the journey's COI and current attempt, released a day before
-    `now` (default: now) and in date for 30 days, unless `fields` say otherwise."""
+    `now` (default: now) and in date for 30 days, described by its kind and number, unless
+    `fields` say otherwise."""
     now = now or timezone.now()
     values: dict[str, object] = {
         "released_at": now - dt.timedelta(days=1),
         "expires_at": now + dt.timedelta(days=30),
         "manufacture_attempt": journey.manufacture_attempt,
+        "description": f"{kind} {number}",
         **fields,
     }
     return Item.objects.create(
@@ -334,7 +346,6 @@ def make_item(
         item_id=f"{journey.coi_din}-{ITEM_CODES[kind]}{number:02d}",
         center=journey.center,
         facility=team.facility,
-        description=f"{kind} {number}",
         created_by=team.navigator,
         **values,
     )

@@ -94,6 +94,13 @@ def journey_url(journey, suffix: str = "") -> str:
     return f"/api/v1/journeys/{journey.public_id}{suffix}"
 
 
+def move(client: Client, journey, to_stage: str, **fields: object):
+    """Ask the API to move the journey to `to_stage` (with `fields`, e.g. a reason)."""
+    return send(
+        client, "post", journey_url(journey, "/transitions"), {"to_stage": to_stage, **fields}
+    )
+
+
 # --- open -----------------------------------------------------------------------------------
 
 
@@ -397,7 +404,7 @@ def test_next_steps_for_a_role_that_may_not_move_say_so(team, journey):
 def test_a_journey_is_advanced(api, journey):
     before = counts()
 
-    response = send(api, "post", journey_url(journey, "/transitions"), {"to_stage": "screening"})
+    response = move(api, journey, "screening")
 
     assert response.status_code == 200
     assert response.json()["stage"] == "screening"
@@ -409,13 +416,11 @@ def test_a_journey_is_advanced(api, journey):
 
 def test_a_blocked_transition_is_409_with_the_reason_and_changes_nothing(api, journey):
     # Given a journey in screening without the patient's TIL therapy consent
-    send(api, "post", journey_url(journey, "/transitions"), {"to_stage": "screening"})
+    move(api, journey, "screening")
     before = counts()
 
     # When it is moved to financial clearance
-    response = send(
-        api, "post", journey_url(journey, "/transitions"), {"to_stage": "financial_clearance"}
-    )
+    response = move(api, journey, "financial_clearance")
 
     # Then the answer is 409 with the guard's words, and nothing changes
     assert response.status_code == 409
@@ -431,7 +436,7 @@ def test_a_blocked_transition_is_409_with_the_reason_and_changes_nothing(api, jo
 def test_a_move_the_table_does_not_allow_is_409(api, journey):
     before = counts()
 
-    response = send(api, "post", journey_url(journey, "/transitions"), {"to_stage": "completed"})
+    response = move(api, journey, "completed")
 
     assert response.status_code == 409
     assert response.json() == {
@@ -444,12 +449,7 @@ def test_a_move_the_table_does_not_allow_is_409(api, journey):
 def test_a_role_that_may_not_move_the_journey_gets_403(team, journey):
     before = counts()
 
-    response = send(
-        client_for(team.social_worker),
-        "post",
-        journey_url(journey, "/transitions"),
-        {"to_stage": "screening"},
-    )
+    response = move(client_for(team.social_worker), journey, "screening")
 
     assert response.status_code == 403
     assert response.json() == {
@@ -463,7 +463,7 @@ def test_a_role_that_may_not_move_the_journey_gets_403(team, journey):
 def test_an_unknown_target_stage_is_refused(api, journey):
     before = counts()
 
-    response = send(api, "post", journey_url(journey, "/transitions"), {"to_stage": "orbit"})
+    response = move(api, journey, "orbit")
 
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["to_stage"]
@@ -473,7 +473,7 @@ def test_an_unknown_target_stage_is_refused(api, journey):
 def test_a_withdrawal_without_its_reason_is_refused(api, journey):
     before = counts()
 
-    response = send(api, "post", journey_url(journey, "/transitions"), {"to_stage": "withdrawn"})
+    response = move(api, journey, "withdrawn")
 
     assert response.status_code == 422
     assert response.json() == {
@@ -489,12 +489,7 @@ def test_a_withdrawal_without_its_reason_is_refused(api, journey):
 
 
 def test_the_timeline_lists_each_move(api, team, journey):
-    send(
-        api,
-        "post",
-        journey_url(journey, "/transitions"),
-        {"to_stage": "screening", "reason": "Records complete"},
-    )
+    move(api, journey, "screening", reason="Records complete")
 
     response = api.get(journey_url(journey, "/transitions"))
 

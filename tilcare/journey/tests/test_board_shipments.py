@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tilcare.identity.models import Item, Shipment
-from tilcare.journey.tests.factories import open_journey_for
+from tilcare.identity.choices import ItemKind
+from tilcare.identity.models import Shipment
+from tilcare.journey.tests.factories import make_item, open_journey_for
 from tilcare.patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,16 +19,8 @@ pytestmark = pytest.mark.django_db
 
 def shipment_for(journey, team, *, dispatched_hours_ago: int, hold_hours: int) -> Shipment:
     # Rows written directly: this file tests what the board shows, not the shipment services.
-    shipper = Item.objects.create(
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        kind="shipper",
-        number=1,
-        item_id=f"{journey.coi_din}-SH01",
-        center=team.center,
-        facility=team.facility,
-        description="Shipper",
-        created_by=team.navigator,
+    shipper = make_item(
+        journey, team, ItemKind.SHIPPER, released_at=None, expires_at=None, description="Shipper"
     )
     dispatched = timezone.now() - dt.timedelta(hours=dispatched_hours_ago)
     return Shipment.objects.create(

@@ -13,7 +13,6 @@ import datetime as dt
 import zoneinfo
 
 import pytest
-import time_machine
 
 from tilcare.journey import services
 from tilcare.journey.choices import Protocol
@@ -21,16 +20,11 @@ from tilcare.journey.models import CoiSequence
 from tilcare.journey.tests.factories import make_team
 from tilcare.patients.tests.factories import CenterFactory, PatientFactory
 
-pytestmark = pytest.mark.django_db
+# Every test runs at NOW, its clock stopped.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_stopped_at_module_now")]
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)  # 5 Jan 2026, 10:00 in New York
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def team_in(time_zone: str):

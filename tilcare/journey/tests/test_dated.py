@@ -8,7 +8,6 @@ import datetime as dt
 import zoneinfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
@@ -19,18 +18,13 @@ from tilcare.journey.models import Journey, JourneyTransition, Task
 from tilcare.journey.tests.factories import REFERRED_ON, prepare_for
 from tilcare.patients.tests.factories import PatientFactory
 
-pytestmark = pytest.mark.django_db
+# Every test runs at NOW, its clock stopped.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_stopped_at_module_now")]
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")  # the test center's zone
 NOW = dt.datetime(2026, 12, 7, 14, 14, tzinfo=dt.UTC)
 REFERRAL_MORNING = dt.datetime.combine(REFERRED_ON, dt.time(9, 30), tzinfo=NEW_YORK)
 A_WEEK_LATER = REFERRAL_MORNING + dt.timedelta(days=7)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

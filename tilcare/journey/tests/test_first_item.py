@@ -4,7 +4,6 @@ is open."""
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -15,7 +14,7 @@ from tilcare.core.tests.clients import client_for
 from tilcare.identity.models import Item
 from tilcare.journey import services
 from tilcare.journey.choices import Stage
-from tilcare.journey.tests.factories import journey_at, make_team, open_journey_for
+from tilcare.journey.tests.factories import POSTGRES_ONLY, journey_at, make_team, open_journey_for
 from tilcare.patients.tests.factories import CenterFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,11 +128,7 @@ def test_a_role_without_specimen_rights_is_denied_on_a_closed_journey_too(team):
     assert AuditEvent.objects.count() == before
 
 
-@pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="SQLite serialises writers on one database lock; two in-process connections to the "
-    "in-memory test database cannot race, so concurrency is tested on PostgreSQL only.",
-)
+@POSTGRES_ONLY
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_requests_create_one_specimen_container():
     # Given an open journey and two handlers asking for its container at the same moment

@@ -3,11 +3,9 @@ and sees the block; then scans the right bag and sees it match."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from tilcare.core.tests.browser import sign_in
@@ -15,7 +13,13 @@ from tilcare.identity.choices import AlertSeverity, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
-from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for, walk_to
+from tilcare.journey.tests.factories import (
+    CareTeam,
+    make_item,
+    make_team,
+    open_journey_for,
+    walk_to,
+)
 from tilcare.patients.tests.factories import CenterFactory, PatientFactory
 
 if TYPE_CHECKING:
@@ -24,20 +28,7 @@ if TYPE_CHECKING:
 
 
 def _bag(journey: Journey, team: CareTeam) -> Item:
-    now = timezone.now()
-    return Item.objects.create(
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        kind="product_bag",
-        number=1,
-        item_id=f"{journey.coi_din}-BG01",
-        center=journey.center,
-        facility=team.facility,
-        description="TIL product for infusion, bag 1 of 1",
-        created_by=team.navigator,
-        released_at=now - dt.timedelta(days=1),
-        expires_at=now + dt.timedelta(days=30),
-    )
+    return make_item(journey, team, description="TIL product for infusion, bag 1 of 1")
 
 
 def _sign_in(page: Page, live_server: LiveServer, username: str) -> None:

@@ -20,7 +20,6 @@ import re
 from dataclasses import dataclass
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
@@ -33,7 +32,8 @@ from tilcare.identity.services.items import create_item
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey, Milestone
 
-pytestmark = pytest.mark.django_db
+# Every test runs at NOW, its clock stopped.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_stopped_at_module_now")]
 
 NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 SCANS = "/api/v1/journeys/scans"
@@ -45,12 +45,6 @@ DOORS = ("journeys_scans", "scan_page")
 
 def utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%d %b %Y %H:%M UTC")
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture
@@ -165,6 +159,11 @@ def through(door, user, journey, text, *, step, occurred_at=None, reason="") -> 
 # ---------- The same refusals at every door ----------
 
 
+def _refused(journey, bag, scan, message):
+    """A case every door refuses with `message`, writing nothing."""
+    return journey, bag, scan, Outcome("refused", "", (message,))
+
+
 def _case_other_attempt(journey, team):
     bag = make_bag(journey, team, attempt=1)
     return (
@@ -202,18 +201,12 @@ def _case_1999(journey, team):
     bag = make_bag(journey, team)
     at = dt.datetime(1999, 6, 1, 10, 0, tzinfo=dt.UTC)
     # The latest bound the time falls before is named: the earliest it may be.
-    return (
+    return _refused(
         journey,
         bag,
         {"occurred_at": at, "reason": REASON},
-        Outcome(
-            "refused",
-            "",
-            (
-                f"The scan time ({utc(at)}) cannot be before product {bag.item_id} was released "
-                f"by QA ({utc(NOW - dt.timedelta(days=2))}).",
-            ),
-        ),
+        f"The scan time ({utc(at)}) cannot be before product {bag.item_id} was released "
+        f"by QA ({utc(NOW - dt.timedelta(days=2))}).",
     )
 
 
@@ -221,53 +214,35 @@ def _case_before_created(journey, team):
     created = NOW - dt.timedelta(days=3)
     bag = make_bag(journey, team, created=created, released=None)
     at = created - dt.timedelta(hours=1)
-    return (
+    return _refused(
         journey,
         bag,
         {"occurred_at": at, "reason": REASON},
-        Outcome(
-            "refused",
-            "",
-            (
-                f"The scan time ({utc(at)}) cannot be before item {bag.item_id} was created "
-                f"({utc(created)}).",
-            ),
-        ),
+        f"The scan time ({utc(at)}) cannot be before item {bag.item_id} was created "
+        f"({utc(created)}).",
     )
 
 
 def _case_future(journey, team):
     bag = make_bag(journey, team)
-    return (
+    return _refused(
         journey,
         bag,
         {"occurred_at": NOW + dt.timedelta(hours=1)},
-        Outcome(
-            "refused",
-            "",
-            (
-                f"The scan time cannot be in the future. It is now {utc(NOW)}; a scanner's clock "
-                "may run at most 5 minutes ahead.",
-            ),
-        ),
+        f"The scan time cannot be in the future. It is now {utc(NOW)}; a scanner's clock "
+        "may run at most 5 minutes ahead.",
     )
 
 
 def _case_late_without_reason(journey, team):
     bag = make_bag(journey, team)
     at = NOW - dt.timedelta(minutes=30)
-    return (
+    return _refused(
         journey,
         bag,
         {"occurred_at": at},
-        Outcome(
-            "refused",
-            "",
-            (
-                f"This scan is dated {utc(at)}, more than 5 minutes before now: say why it is "
-                "entered late (for example, from the paper custody form after a downtime).",
-            ),
-        ),
+        f"This scan is dated {utc(at)}, more than 5 minutes before now: say why it is "
+        "entered late (for example, from the paper custody form after a downtime).",
     )
 
 
@@ -275,18 +250,12 @@ def _case_before_release(journey, team):
     released = NOW - dt.timedelta(days=1)
     bag = make_bag(journey, team, released=released)
     at = NOW - dt.timedelta(hours=36)
-    return (
+    return _refused(
         journey,
         bag,
         {"occurred_at": at, "reason": REASON},
-        Outcome(
-            "refused",
-            "",
-            (
-                f"The scan time ({utc(at)}) cannot be before product {bag.item_id} was released by "
-                f"QA ({utc(released)}).",
-            ),
-        ),
+        f"The scan time ({utc(at)}) cannot be before product {bag.item_id} was released by "
+        f"QA ({utc(released)}).",
     )
 
 

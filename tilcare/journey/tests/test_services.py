@@ -7,7 +7,6 @@ eligibility signature, task completion, and the day-counting helpers the journey
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import zoneinfo
 
@@ -41,6 +40,7 @@ from tilcare.journey.models import (
 )
 from tilcare.journey.tests.factories import (
     PLANNED_RESECTION_ON,
+    POSTGRES_ONLY,
     REFERRED_ON,
     eligible_checklist_data,
     journey_at,
@@ -972,11 +972,7 @@ def test_a_facility_not_assigned_to_the_journey_sees_no_card_for_it(team):
 # ---------- concurrency (PostgreSQL only) ----------
 
 
-@pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="SQLite serialises writers on one database lock; two in-process connections to the "
-    "in-memory test database cannot race, so concurrency is tested on PostgreSQL only.",
-)
+@POSTGRES_ONLY
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_openings_for_one_patient_give_one_journey():
     # Given a patient and two staff submitting "open journey" at the same moment (a double click)
@@ -1013,11 +1009,7 @@ def test_two_simultaneous_openings_for_one_patient_give_one_journey():
     assert Journey.objects.filter(patient=patient).count() == 1
 
 
-@pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="SQLite serialises writers on one database lock; two in-process connections to the "
-    "in-memory test database cannot race, so concurrency is tested on PostgreSQL only.",
-)
+@POSTGRES_ONLY
 @pytest.mark.django_db(transaction=True)
 def test_journeys_opened_at_the_same_moment_get_distinct_consecutive_numbers():
     # Given twenty patients and two navigators opening ten journeys each at the same time

@@ -39,6 +39,22 @@ def _url(name, journey, **kwargs):
     return reverse(f"journey:{name}", kwargs={"public_id": journey.public_id, **kwargs})
 
 
+def _withdraw(client, journey, withdrawal_reason):
+    """Post the withdraw form with `withdrawal_reason` and no note."""
+    return client.post(
+        _url("journey-withdraw", journey),
+        {"withdraw-withdrawal_reason": withdrawal_reason, "withdraw-reason": ""},
+    )
+
+
+def _record_milestone(client, journey, kind, **fields):
+    """Post the milestone form: `kind` on the referral day at 09:30, with `fields` (reference,
+    note) if given."""
+    data = {"milestone-kind": kind, "milestone-occurred_at": f"{REFERRED_ON.isoformat()}T09:30"}
+    data.update({f"milestone-{name}": value for name, value in fields.items()})
+    return client.post(_url("milestone-record", journey), data)
+
+
 def _stage(journey):
     return Journey.objects.get(pk=journey.pk).stage
 
@@ -301,10 +317,7 @@ def test_withdraw_without_a_reason_is_refused(team, journey, client):
     client.force_login(team.navigator)
 
     # When the navigator withdraws it without choosing a reason
-    response = client.post(
-        _url("journey-withdraw", journey),
-        {"withdraw-withdrawal_reason": "", "withdraw-reason": ""},
-    )
+    response = _withdraw(client, journey, "")
 
     # Then the reason is asked for and the journey is still open
     assert response.status_code == 200
@@ -317,10 +330,7 @@ def test_withdraw_with_other_needs_a_note(team, journey, client):
     client.force_login(team.navigator)
 
     # When the navigator chooses "Other" and writes no note
-    response = client.post(
-        _url("journey-withdraw", journey),
-        {"withdraw-withdrawal_reason": "other", "withdraw-reason": ""},
-    )
+    response = _withdraw(client, journey, "other")
 
     # Then the note is asked for and the journey is still open
     assert "Describe the reason when “Other” is chosen." in _body(response)
@@ -332,10 +342,7 @@ def test_withdraw_with_a_reason_closes_the_journey(team, journey, client):
     client.force_login(team.navigator)
 
     # When the navigator withdraws it for disease progression
-    response = client.post(
-        _url("journey-withdraw", journey),
-        {"withdraw-withdrawal_reason": "disease_progression", "withdraw-reason": ""},
-    )
+    response = _withdraw(client, journey, "disease_progression")
 
     # Then it is withdrawn with that reason and its open tasks are cancelled
     assert response.status_code == 302
@@ -353,15 +360,7 @@ def test_record_milestone_reads_the_time_in_the_centers_zone(team, journey, clie
     client.force_login(team.financial_coordinator)
 
     # When they record financial clearance at 09:30 local time on the referral day
-    response = client.post(
-        _url("milestone-record", journey),
-        {
-            "milestone-kind": "financial_clearance",
-            "milestone-occurred_at": f"{REFERRED_ON.isoformat()}T09:30",
-            "milestone-reference": "PA-77",
-            "milestone-note": "",
-        },
-    )
+    response = _record_milestone(client, journey, "financial_clearance", reference="PA-77", note="")
 
     # Then the milestone is stored at 14:30 UTC (New York is UTC−5 in January)
     assert response.status_code == 302
@@ -396,13 +395,7 @@ def test_record_milestone_offers_only_kinds_the_user_may_record(team, journey, c
     client.force_login(team.navigator)
 
     # When they post financial clearance anyway
-    response = client.post(
-        _url("milestone-record", journey),
-        {
-            "milestone-kind": "financial_clearance",
-            "milestone-occurred_at": f"{REFERRED_ON.isoformat()}T09:30",
-        },
-    )
+    response = _record_milestone(client, journey, "financial_clearance")
 
     # Then the choice is refused on the field and nothing is recorded
     assert response.status_code == 200
@@ -748,13 +741,7 @@ def test_a_facility_user_cannot_record_a_milestone(team, patient, client):
     client.force_login(team.manufacturing_tech)
 
     # When the technologist posts a milestone
-    response = client.post(
-        _url("milestone-record", journey),
-        {
-            "milestone-kind": "product_released",
-            "milestone-occurred_at": f"{REFERRED_ON.isoformat()}T09:30",
-        },
-    )
+    response = _record_milestone(client, journey, "product_released")
 
     # Then it is refused and nothing is recorded
     assert response.status_code == 403
