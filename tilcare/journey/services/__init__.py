@@ -27,7 +27,11 @@ from tilcare.journey.services.milestones import (
     void_milestone,
 )
 from tilcare.journey.services.plan import change_manufacturing_facility, plan_journey
-from tilcare.journey.services.release import acknowledge_batch_exception, dispose_batch
+from tilcare.journey.services.release import (
+    acknowledge_batch_exception,
+    dispose_batch,
+    reject_batch,
+)
 from tilcare.journey.services.tasks import complete_task
 
 __all__ = [
@@ -47,6 +51,7 @@ __all__ = [
     "plan_journey",
     "record_facility_milestone",
     "record_milestone",
+    "reject_batch",
     "save_eligibility",
     "sign_eligibility",
     "void_milestone",

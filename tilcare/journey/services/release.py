@@ -3,7 +3,7 @@ technologist sign or reject a batch through.
 
 Layering: manufacturing sits below the journey and never imports it. The release and rejection
 steps therefore enter here: each calls the manufacturing service (`decide_disposition`,
-`acknowledge_exception`) and then, in the same transaction, tells the journey of
+`acknowledge_exception`, `advance_batch`) and then, in the same transaction, tells the journey of
 the batch's COI identifier, for the batch's manufacture attempt only:
 
 - `on_batch_released`: records "Product released by the facility's QA" once per attempt, as the
@@ -14,9 +14,10 @@ the batch's COI identifier, for the batch's manufacture attempt only:
   center's navigator to.
 - `on_batch_rejected`: the choice between re-manufacture (back to "Resection scheduled", a new
   attempt, a new resection date) and withdrawal ("Manufacturing failure") is clinical: a task asks
-  the treating physician, who makes it with the journey's own advance and withdraw. Every other
-  rejection (the technologist's, on the batch page or through the API) reaches it too, through
-  `manufacturing.batch_events` (`hear_rejection`, registered by `JourneyConfig.ready`).
+  the treating physician, who makes it with the journey's own advance and withdraw. Every
+  rejection reaches it once, in the rejecting transaction: QA's signed one through
+  `dispose_batch`, the technologist's through `reject_batch` (the batch page and the batch API
+  call it, the only imports from manufacturing up to the journey).
 - `on_exception_pending`: a task asks a treating physician to review and sign the exception.
 
 Messages here name the COI identifier and the process, never the patient (QA reads them).
@@ -44,6 +45,7 @@ from tilcare.journey.services.milestones import record_facility_milestone, recor
 from tilcare.journey.services.tasks import complete_task
 from tilcare.manufacturing.choices import BatchStatus, Disposition
 from tilcare.manufacturing.models import Batch, QaDisposition
+from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.services import release as release_services
 
 RELEASED = MilestoneKind.PRODUCT_RELEASED
@@ -234,11 +236,16 @@ def on_batch_rejected(batch: Batch, *, actor: User) -> JourneyStep:
         )
 
 
-def hear_rejection(batch: Batch, actor: User) -> None:
-    """Registered with `manufacturing.batch_events` (`JourneyConfig.ready`): every rejection,
-    the technologist's on the batch page or API as well as QA's signed one, reaches the journey
-    in the rejecting transaction."""
-    on_batch_rejected(batch, actor=actor)
+def reject_batch(
+    batch: Batch, *, reason: str, actor: User, occurred_at: dt.datetime | None = None
+) -> JourneyStep:
+    """The technologist's rejection of the batch (the batch page, the batch API) and the
+    physician's decision task it opens, in one transaction. `occurred_at`: see `advance_batch`."""
+    with transaction.atomic():
+        rejected = batch_services.advance_batch(
+            batch, BatchStatus.REJECTED, actor=actor, reason=reason, occurred_at=occurred_at
+        )
+        return on_batch_rejected(rejected, actor=actor)
 
 
 def _ack_task_title(batch: Batch) -> str:

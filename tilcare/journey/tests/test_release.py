@@ -583,31 +583,62 @@ def test_the_technologists_rejection_on_the_batch_page_reaches_the_physician(sce
     assert journey_of(scene).stage == Stage.AT_MANUFACTURING
 
 
-def test_the_technologists_rejection_through_the_api_reaches_the_physician(scene):
+def rejected_over_api(scene: Scene, reason: str):
+    """The technologist's rejection of the scene's batch through the batch API."""
     client = Client()
     client.force_login(scene.team.manufacturing_tech)
-
-    response = client.post(
+    return client.post(
         f"{API}/{scene.batch.public_id}/advance",
-        data=json.dumps({"to_status": "rejected", "reason": "Mycoplasma suspected at harvest."}),
+        data=json.dumps({"to_status": "rejected", "reason": reason}),
         content_type="application/json",
     )
+
+
+def test_the_technologists_rejection_through_the_api_reaches_the_physician(scene):
+    response = rejected_over_api(scene, "Mycoplasma suspected at harvest.")
 
     assert response.status_code == 200
     assert open_tasks(scene) == [("physician", REJECTED_TASK)]
 
 
+def journey_task_events(scene: Scene) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(
+            action="journey.task.create", subject_id=str(scene.journey.public_id)
+        )
+    )
+
+
+def test_a_rejection_reaches_the_journey_once_through_its_door(scene):
+    # Given the batch in the REP, when the technologist rejects it through the batch API
+    response = rejected_over_api(scene, "Growth arrested on REP day 7.")
+
+    # Then the physician's task is created once, with one journey-side audit event, and the
+    # batch's own trail holds the rejection once
+    assert response.status_code == 200
+    tasks = Task.objects.filter(journey=scene.journey, title=REJECTED_TASK)
+    assert [(t.role, t.status) for t in tasks] == [("physician", TaskStatus.OPEN)]
+    assert [e.object_id for e in journey_task_events(scene)] == [str(tasks[0].public_id)]
+    rejections = AuditEvent.objects.filter(
+        action="manufacturing.batch.advance", object_id=str(scene.batch.public_id)
+    )
+    assert [e.after["status"] for e in rejections].count(BatchStatus.REJECTED) == 1
+
+
+def test_qa_s_signed_rejection_reaches_the_journey_once(scene):
+    ready_for_disposition(scene, **{K.STERILITY: {"result_text": "Growth: S. aureus"}})
+
+    dispose(scene, Disposition.REJECT, reason="Sterility failed: S. aureus.")
+
+    tasks = Task.objects.filter(journey=scene.journey, title=REJECTED_TASK)
+    assert len(tasks) == 1
+    assert [e.object_id for e in journey_task_events(scene)] == [str(tasks[0].public_id)]
+
+
 def test_a_refused_rejection_asks_nobody(scene):
     # Given a rejection without a reason
     before = counts()
-    client = Client()
-    client.force_login(scene.team.manufacturing_tech)
-
-    response = client.post(
-        f"{API}/{scene.batch.public_id}/advance",
-        data=json.dumps({"to_status": "rejected", "reason": ""}),
-        content_type="application/json",
-    )
+    response = rejected_over_api(scene, "")
 
     # Then it is refused and no task is created
     assert response.status_code == 422
@@ -646,13 +677,7 @@ def test_rejecting_the_batch_of_a_withdrawn_journey_creates_no_task(scene):
     tasks = Task.objects.count()
 
     # When the facility stops the batch
-    client = Client()
-    client.force_login(scene.team.manufacturing_tech)
-    client.post(
-        f"{API}/{scene.batch.public_id}/advance",
-        data=json.dumps({"to_status": "rejected", "reason": "Stopped: the center withdrew."}),
-        content_type="application/json",
-    )
+    rejected_over_api(scene, "Stopped: the center withdrew.")
 
     # Then the batch is closed and the closed journey gets no task
     assert fresh(scene.batch).status == BatchStatus.REJECTED

@@ -45,7 +45,9 @@ from tilcare.core.api_support import (
 from tilcare.core.errors import InvalidInput
 from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
+from tilcare.journey.services.release import reject_batch
 from tilcare.manufacturing import policies
+from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import (
     CD137_DIFFERENCE_MAX,
     FOLD_MAX,
@@ -381,11 +383,15 @@ def get_forecast(
 )
 def post_advance(request: HttpRequest, public_id: str, payload: AdvanceIn) -> BatchOut:
     batch = _batch(request, public_id)
-    batch_services.advance_batch(
-        batch,
-        payload.to_status,
-        actor=caller(request),
-        reason=payload.reason,
-        rep_started_on=payload.rep_started_on,
-    )
+    if payload.to_status == BatchStatus.REJECTED:
+        # A rejection changes the patient's journey: its door rejects and tells the journey.
+        reject_batch(batch, reason=payload.reason, actor=caller(request))
+    else:
+        batch_services.advance_batch(
+            batch,
+            payload.to_status,
+            actor=caller(request),
+            reason=payload.reason,
+            rep_started_on=payload.rep_started_on,
+        )
     return _answer(request, batch)

@@ -7,7 +7,7 @@
     GET  /manufacturing/batches/{id}/coa.pdf        the certificate of analysis, once QA decided
 
 QA's disposition and the physician's acknowledgement are signed through the journey layer
-(`tilcare.journey.release`: POST .../disposition and .../acknowledgement), which records what
+(`tilcare.journey.api.release`: POST .../disposition and .../acknowledgement), which records what
 follows for the journey in the same transaction. Answers carry the COI identifier and the process,
 never the patient. 404 for a batch the caller cannot see; 403 for a role that may not act; 422
 with the field and its message for a refused value (a test with no specification says so).

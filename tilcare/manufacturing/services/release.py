@@ -11,8 +11,8 @@
   `acknowledge_exception`, signed by a treating physician of the center.
 
 Each signature re-asks the signer's password; a wrong one leaves nothing written. The journey is
-not told here (this layer sits below it): `tilcare.journey.release` calls these services and
-records what follows for the journey in the same transaction.
+not told here (this layer sits below it): `tilcare.journey.services.release` calls these
+services and records what follows for the journey in the same transaction.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """The one place a batch's status changes.
 
 `move_batch` checks the workflow table (`choices.BATCH_TRANSITIONS`) and the guards
-(`batch_selectors.GUARDS`), writes the append-only `BatchTransition` and the audit event, and
-announces a rejection to the domains that listen (`batch_events`), all in the caller's
-transaction. Who may make the move is the caller's policy: `batch_services.advance_batch` for the
-moves staff make on the batch page or the API, the release services for QA's disposition and the
-physician's acknowledgement.
+(`batch_selectors.GUARDS`), and writes the append-only `BatchTransition` and the audit event,
+all in the caller's transaction. Who may make the move is the caller's policy:
+`batch_services.advance_batch` for the moves staff make on the batch page or the API, the release
+services for QA's disposition and the physician's acknowledgement. A rejection changes the
+patient's journey too, which this layer cannot import: every rejection is made through the
+journey's door (`tilcare.journey.services.release`), which tells the journey in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.timeutil import local_datetime
 from tilcare.identity.services.alerts import subject_of
-from tilcare.manufacturing import batch_events
 from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
 from tilcare.manufacturing.guards import unmet_reasons
 from tilcare.manufacturing.models import Batch, BatchTransition
@@ -101,5 +102,3 @@ def move_batch(
         subject_id=subject_of(batch.coi_din),
         occurred_at=occurred_at,
     )
-    if target == BatchStatus.REJECTED:
-        batch_events.batch_rejected(batch, actor=actor)

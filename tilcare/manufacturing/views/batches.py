@@ -35,6 +35,7 @@ from tilcare.core.forms import apply_service_errors
 from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute, local_today
+from tilcare.journey.services.release import reject_batch
 from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
 from tilcare.manufacturing.forms import (
@@ -454,11 +455,18 @@ def batch_advance(request: HttpRequest, public_id: Any) -> HttpResponse:
         BatchStatus.STOPPED: ("stop_form", StopForm),
     }
     name, form_class = forms_by_target.get(target, ("advance_form", AdvanceForm))
+
+    def move(batch: Batch, data: dict[str, Any], user: User) -> object:
+        if data["to_status"] == BatchStatus.REJECTED:
+            # A rejection changes the patient's journey: its door rejects and tells the journey.
+            return reject_batch(batch, reason=data["reason"], actor=user)
+        return batch_services.advance_batch(
+            batch, data["to_status"], actor=user, reason=data["reason"],
+            rep_started_on=data.get("rep_started_on"),
+        )  # fmt: skip
+
     return _step(
-        request, public_id, name, lambda b: form_class(request.POST),
-        lambda b, d, u: batch_services.advance_batch(
-            b, d["to_status"], actor=u, reason=d["reason"], rep_started_on=d.get("rep_started_on")
-        ),
+        request, public_id, name, lambda b: form_class(request.POST), move,
         f"Batch moved to “{label}”.", "workflow",
     )  # fmt: skip
 

@@ -12,9 +12,10 @@
 - `batches/<id>/coa.pdf`: the certificate of analysis, once QA has decided.
 
 The disposition and the acknowledgement are posted to the journey layer
-(`tilcare.journey.release`), which signs through the services here and records what follows for
-the journey. Forms post with htmx into the card (`#batch-release`): a refusal comes back as 200
-with its messages, a success with a notice; without htmx a success redirects back (`next`).
+(`tilcare.journey.views.release`), which signs through the services here and records what
+follows for the journey. Forms post with htmx into the card (`#batch-release`): a refusal comes
+back as 200 with its messages, a success with a notice; without htmx a success redirects back
+(`next`).
 """
 
 from __future__ import annotations
