@@ -14,19 +14,14 @@
     limit: { stroke: "#176b32", width: 1.5, dash: [6, 4], points: { show: false } }
   };
 
-  function toNumber(value) {
-    return value === null || value === undefined ? null : Number(value);
-  }
-
   function draw(container) {
-    if (container.getAttribute("data-drawn") === "1" || !window.uPlot) return;
-    var chart = JSON.parse(container.getAttribute("data-chart"));
-    var data = [chart.x.map(Number)];
-    var series = [{ label: chart.x_label }];
+    var read = window.tilcareChart.read(container);
+    if (!read) return;
+    var chart = read.chart;
+    var series = read.series;
     var lower = -1;
     var upper = -1;
     chart.series.forEach(function (s, i) {
-      data.push(s.values.map(toNumber));
       var style = STYLE[s.kind] || STYLE.line;
       var entry = { label: s.label, spanGaps: s.kind === "line" };
       Object.keys(style).forEach(function (key) { entry[key] = style[key]; });
@@ -44,7 +39,7 @@
     if (lower > 0 && upper > 0) {
       options.bands = [{ series: [upper, lower], fill: "rgba(106, 63, 176, 0.14)" }];
     }
-    var plot = new window.uPlot(options, data, container);
+    var plot = new window.uPlot(options, read.data, container);
     container.setAttribute("data-drawn", "1");
     var width = options.width;
     if (window.ResizeObserver) {

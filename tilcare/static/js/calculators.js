@@ -11,18 +11,13 @@
     limit: "#176b32"
   };
 
-  function toNumber(value) {
-    return value === null || value === undefined ? null : Number(value);
-  }
-
   function draw(container) {
-    if (container.getAttribute("data-drawn") === "1" || !window.uPlot) return;
-    var chart = JSON.parse(container.getAttribute("data-chart"));
-    var data = [chart.x.map(Number)];
-    var series = [{ label: chart.x_label }];
+    var read = window.tilcareChart.read(container);
+    if (!read) return;
+    var chart = read.chart;
+    var series = read.series;
     var pointIndex = 0;
     chart.series.forEach(function (s) {
-      data.push(s.values.map(toNumber));
       if (s.kind === "points") {
         var colour = COLOURS.points[Math.min(pointIndex, COLOURS.points.length - 1)];
         pointIndex += 1;
@@ -40,7 +35,7 @@
       scales: { x: { time: false }, y: chart.y_log ? { distr: 3 } : { range: function (u, min, max) { return [0, max * 1.1]; } } },
       axes: [{ label: chart.x_label }, { label: chart.y_label, size: 70 }],
       series: series
-    }, data, container);
+    }, read.data, container);
     container.setAttribute("data-drawn", "1");
   }
 
