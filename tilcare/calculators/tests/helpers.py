@@ -1,6 +1,6 @@
 """Shared by the calculator tests (and other domains' checks of calculator text): a client signed
 in as a role, a call through POST /api/v1/calc/<slug> and its refusal by field, and the
-lymphodepletion center settings."""
+lymphodepletion patient and center settings."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ CENTER = {
     ],
     "crcl_weight_basis": "actual",
     "fludarabine_rounding_increment_mg": "1",
+}
+
+# A patient for the lymphodepletion calculator: a man of 52, 80 kg, 178 cm, creatinine 1.0 mg/dL.
+PATIENT = {
+    "weight_kg": "80",
+    "height_cm": "178",
+    "sex": "male",
+    "age_years": "52",
+    "serum_creatinine_mg_per_dl": "1.0",
 }
 
 

@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from tilcare.calculators.tests.helpers import CENTER, post, refused
+from tilcare.calculators.tests.helpers import CENTER, PATIENT, post, refused
 
 pytestmark = pytest.mark.django_db
 
 LYMPHODEPLETION = "lymphodepletion-lifileucel-us-2024"
-PATIENT = {
-    "weight_kg": "80",
-    "height_cm": "178",
-    "sex": "male",
-    "age_years": "52",
-    "serum_creatinine_mg_per_dl": "1.0",
-}
 CRS = {
     "fever": False,
     "crs_graded_before_therapy": False,

@@ -6,17 +6,12 @@ from __future__ import annotations
 import pytest
 
 from tilcare.calculators.tests.helpers import CENTER, post
+from tilcare.calculators.tests.helpers import PATIENT as LYMPHODEPLETION_PATIENT
 
 pytestmark = pytest.mark.django_db
 
 LIFILEUCEL = "lifileucel-us-2024"
-PATIENT = {
-    "weight_kg": "80",
-    "height_cm": "178",
-    "sex": "male",
-    "age_years": "52",
-    "serum_creatinine_mg_per_dl": "1.6",
-}
+PATIENT = {**LYMPHODEPLETION_PATIENT, "serum_creatinine_mg_per_dl": "1.6"}
 # The center's IL-2 interval 8–12 h and start 3–24 h after the infusion (lifileucel: settings).
 IL2_WINDOWS = {
     "il2_interval_min_hours": "8",

@@ -8,6 +8,8 @@ sends typed text ("2"), which it may.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.utils.html import escape
 from pydantic import ValidationError
@@ -86,11 +88,17 @@ def test_the_page_form_takes_the_count_typed_as_text():
     assert WHOLE_NUMBER not in response.content.decode()
 
 
+def worked_example(slug: str) -> dict[str, Any]:
+    """The calculator's worked example, as the API documentation shows it."""
+    calculator = get_calculator(slug)
+    assert calculator is not None and calculator.example is not None
+    return calculator.example
+
+
 def test_a_refusal_naming_a_quantity_without_its_unit_lands_on_the_input_with_the_unit():
     # Given the harvest forecast's worked example with a lower dose of 0 ×10⁹ cells
-    calculator = get_calculator("harvest-forecast")
-    assert calculator is not None and calculator.example is not None
-    body = {**calculator.example, "dose_lower_e9_cells": 0}
+    example = worked_example("harvest-forecast")
+    body = {**example, "dose_lower_e9_cells": 0}
 
     # When it is calculated (the clinical core names the quantity "dose_lower", in cells)
     response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
@@ -118,10 +126,9 @@ def test_a_field_begun_by_two_inputs_is_not_guessed():
 
 def test_a_refusal_naming_a_row_by_position_lands_on_that_row_s_column():
     # Given the harvest forecast's worked example with its first count on day 400
-    calculator = get_calculator("harvest-forecast")
-    assert calculator is not None and calculator.example is not None
-    counts = calculator.example["counts"]
-    body = {**calculator.example, "counts": [{**counts[0], "day": 400}, *counts[1:]]}
+    example = worked_example("harvest-forecast")
+    counts = example["counts"]
+    body = {**example, "counts": [{**counts[0], "day": 400}, *counts[1:]]}
 
     # When it is calculated (the clinical core says "counts[0].day 400 is above ...")
     response = post(client_for(Role.MANUFACTURING_TECH), "harvest-forecast", body)
@@ -134,11 +141,10 @@ def test_a_refusal_naming_a_row_by_position_lands_on_that_row_s_column():
 def test_a_refusal_naming_a_row_by_its_id_lands_on_that_row_s_column():
     # Given the reactivity screen's worked example with the second culture's tumour IFN-γ
     # typed 1000 times too high
-    calculator = get_calculator("culture-reactivity")
-    assert calculator is not None and calculator.example is not None
-    readouts = calculator.example["readouts"]
+    example = worked_example("culture-reactivity")
+    readouts = example["readouts"]
     second = {**readouts[1], "ifn_gamma_tumor_pg_per_ml": "2000000000"}
-    body = {**calculator.example, "readouts": [readouts[0], second, *readouts[2:]]}
+    body = {**example, "readouts": [readouts[0], second, *readouts[2:]]}
 
     # When it is ranked (the clinical core names the culture by its id)
     response = post(client_for(Role.MANUFACTURING_TECH), "culture-reactivity", body)
@@ -150,12 +156,11 @@ def test_a_refusal_naming_a_row_by_its_id_lands_on_that_row_s_column():
 
 def test_a_date_time_without_its_offset_is_refused_on_its_field():
     # Given the infusion window's worked example with "now" written without a UTC offset
-    calculator = get_calculator("infusion-window-lifileucel-us-2024")
-    assert calculator is not None and calculator.example is not None
-    body = {**calculator.example, "at": "2026-03-01T08:00:00"}
+    example = worked_example("infusion-window-lifileucel-us-2024")
+    body = {**example, "at": "2026-03-01T08:00:00"}
 
     # When it is sent to the API
-    response = post(client_for(Role.PHARMACIST), calculator.slug, body)
+    response = post(client_for(Role.PHARMACIST), "infusion-window-lifileucel-us-2024", body)
 
     # Then the time is refused on its own field as ambiguous, not read in some time zone
     assert response.status_code == 422
