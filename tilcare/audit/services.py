@@ -258,7 +258,7 @@ def signature_is_valid(signature: Signature, record: Signable) -> bool:
 
 
 def record_change(
-    action: str,
+    action: Action,
     obj: models.Model,
     *,
     actor: Actor | None,

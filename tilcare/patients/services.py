@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_change, record_event
 from tilcare.core.errors import InvalidInput
@@ -131,7 +132,7 @@ def create_patient(
         patient.full_clean()
         patient.save()
         record_event(
-            "patient.create",
+            Action.PATIENT_CREATE,
             patient,
             actor=actor,
             after=snapshot(patient),
@@ -161,7 +162,7 @@ def update_patient(
         patient.full_clean()
         patient.save()
         record_change(
-            "patient.update",
+            Action.PATIENT_UPDATE,
             patient,
             actor=actor,
             before=before,
@@ -255,7 +256,7 @@ def record_consent(
             obtained_by=actor,
         )
         record_event(
-            "patient.consent.record",
+            Action.PATIENT_CONSENT_RECORD,
             consent,
             actor=actor,
             after=snapshot(consent),
@@ -292,7 +293,7 @@ def withdraw_consent(
         consent.withdrawn_on = withdrawn_on
         consent.save(update_fields=["withdrawn_on", "updated_at"])
         record_event(
-            "patient.consent.withdraw",
+            Action.PATIENT_CONSENT_WITHDRAW,
             consent,
             actor=actor,
             before=before,
@@ -344,7 +345,7 @@ def record_measurement(
             recorded_by=actor,
         )
         record_event(
-            "patient.measurement.record",
+            Action.PATIENT_MEASUREMENT_RECORD,
             measurement,
             actor=actor,
             after=snapshot(measurement),
@@ -374,7 +375,7 @@ def link_portal_user(
         patient.portal_user = user
         patient.save(update_fields=["portal_user", "updated_at"])
         record_event(
-            "patient.portal_user.link",
+            Action.PATIENT_PORTAL_USER_LINK,
             patient,
             actor=actor,
             before=before,

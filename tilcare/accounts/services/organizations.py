@@ -17,6 +17,7 @@ from django.db import transaction
 
 from tilcare.accounts import policies
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_change, record_event
 from tilcare.core.errors import InvalidInput
@@ -65,7 +66,7 @@ def update_center_settings(
         _check_organization(center)
         center.save()
         record_change(
-            "organization.settings.update",
+            Action.ORGANIZATION_SETTINGS_UPDATE,
             center,
             actor=actor,
             before=before,
@@ -97,7 +98,9 @@ def create_organization(
     _check_organization(organization)
     with transaction.atomic():
         organization.save()
-        record_event("organization.create", organization, actor=None, after=snapshot(organization))
+        record_event(
+            Action.ORGANIZATION_CREATE, organization, actor=None, after=snapshot(organization)
+        )
     return organization
 
 
@@ -151,5 +154,5 @@ def create_user(
     user.set_password(password)
     with transaction.atomic():
         user.save()
-        record_event("user.create", user, actor=actor, after=snapshot(user))
+        record_event(Action.USER_CREATE, user, actor=actor, after=snapshot(user))
     return user

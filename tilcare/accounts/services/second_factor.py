@@ -23,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tilcare.accounts import policies
 from tilcare.accounts.models import User
+from tilcare.audit.actions import Action
 from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -92,7 +93,7 @@ def confirm_enrolment(device: TOTPDevice, code: str, *, actor: User) -> list[str
         elif not device.verify_token(code):
             refusal = WRONG_CODE
             record_event(
-                "accounts.second_factor.verify_failure",
+                Action.SECOND_FACTOR_VERIFY_FAILURE,
                 actor,
                 actor=actor,
                 after={"during": "enrolment", "failures": device.throttling_failure_count},
@@ -107,7 +108,7 @@ def confirm_enrolment(device: TOTPDevice, code: str, *, actor: User) -> list[str
                 [StaticToken(device=recovery, token=token) for token in codes]
             )
             record_event(
-                "accounts.second_factor.enrol",
+                Action.SECOND_FACTOR_ENROL,
                 actor,
                 actor=actor,
                 after={"device": AUTHENTICATOR_NAME, "recovery_codes": RECOVERY_CODE_COUNT},
@@ -145,7 +146,7 @@ def verify_second_factor(user: User, code: str, *, actor: User) -> VerifyOutcome
                 if isinstance(device, StaticDevice):
                     left = device.token_set.count()
                     record_event(
-                        "accounts.second_factor.recovery_code_use",
+                        Action.SECOND_FACTOR_RECOVERY_CODE_USE,
                         user,
                         actor=actor,
                         after={"recovery_codes_left": left},
@@ -154,7 +155,7 @@ def verify_second_factor(user: User, code: str, *, actor: User) -> VerifyOutcome
             else:
                 refusal = WRONG_CODE if is_app_code else WRONG_RECOVERY_CODE
                 record_event(
-                    "accounts.second_factor.verify_failure",
+                    Action.SECOND_FACTOR_VERIFY_FAILURE,
                     user,
                     actor=actor,
                     after={
@@ -184,7 +185,7 @@ def reset_second_factor(target: User, *, actor: User, reason: str) -> None:
         TOTPDevice.objects.filter(user=target).delete()
         StaticDevice.objects.filter(user=target).delete()
         record_event(
-            "accounts.second_factor.reset",
+            Action.SECOND_FACTOR_RESET,
             target,
             actor=actor,
             before={"authenticator_app": had_app},

@@ -16,6 +16,7 @@ from tilcare.accounts import policies
 from tilcare.accounts.api_auth import hash_secret, key_prefix_of, new_secret
 from tilcare.accounts.choices import TokenScope
 from tilcare.accounts.models import ApiToken, User
+from tilcare.audit.actions import Action
 from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -69,7 +70,7 @@ def issue_api_token(
         )
         # The hash stays out of the audit trail: it is the credential's only stored form.
         record_event(
-            "accounts.api_token.issue",
+            Action.API_TOKEN_ISSUE,
             token,
             actor=actor,
             after={
@@ -102,7 +103,7 @@ def revoke_api_token(token: ApiToken, *, actor: User | None, reason: str = "") -
         token.revoked_by = actor
         token.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
         record_event(
-            "accounts.api_token.revoke",
+            Action.API_TOKEN_REVOKE,
             token,
             actor=actor,
             before={"revoked_at": None},

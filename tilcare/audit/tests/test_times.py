@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from tilcare.audit.actions import Action
 from tilcare.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from tilcare.audit.selectors import ChainReport, list_events_for_subject, verify_chain
 from tilcare.audit.services import record_event
@@ -34,7 +35,7 @@ def clock():
         yield NOW
 
 
-def write(subject, action: str = "test.event", **kwargs) -> AuditEvent:
+def write(subject, action: Action = Action.ORGANIZATION_SETTINGS_UPDATE, **kwargs) -> AuditEvent:
     with transaction.atomic():
         return record_event(action, subject, actor=None, **kwargs)
 
@@ -117,9 +118,9 @@ def dated_chain(clock) -> list[AuditEvent]:
     """Three events: recorded as it happened, back-dated, recorded as it happened."""
     center = CenterFactory()
     return [
-        write(center, "test.now"),
-        write(CenterFactory(), "test.earlier", occurred_at=LAST_WEEK),
-        write(center, "test.now"),
+        write(center, Action.ORGANIZATION_SETTINGS_UPDATE),
+        write(CenterFactory(), Action.ORGANIZATION_CREATE, occurred_at=LAST_WEEK),
+        write(center, Action.ORGANIZATION_SETTINGS_UPDATE),
     ]
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
@@ -64,7 +65,7 @@ def raise_alert(
         raised_at=occurred or timezone.now(),
     )
     record_event(
-        "identity.alert.raise",
+        Action.ALERT_RAISE,
         alert,
         actor=actor,
         after=snapshot(alert),
@@ -108,7 +109,7 @@ def acknowledge_alert(
         alert.acknowledgement_note = note
         alert.save()
         record_event(
-            "identity.alert.acknowledge",
+            Action.ALERT_ACKNOWLEDGE,
             alert,
             actor=actor,
             before=before,

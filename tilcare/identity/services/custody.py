@@ -37,6 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
@@ -393,7 +394,7 @@ def record_scan(
             **request.parties,
         )
         record_event(
-            "identity.custody.record",
+            Action.CUSTODY_RECORD,
             event,
             actor=actor,
             after=snapshot(event),

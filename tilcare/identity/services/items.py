@@ -22,6 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
@@ -300,7 +301,7 @@ def create_item(
                 {"__all__": ["Another item was numbered at the same moment. Submit again."]}
             ) from None
         record_event(
-            "identity.item.create",
+            Action.ITEM_CREATE,
             item,
             actor=actor,
             after=snapshot(item),
@@ -326,7 +327,7 @@ def print_label(item: Item, *, actor: User, occurred_at: dt.datetime | None = No
             printed_by=actor,
         )
         record_event(
-            "identity.label.print",
+            Action.LABEL_PRINT,
             label,
             actor=actor,
             after=snapshot(label),
@@ -354,7 +355,7 @@ def apply_label(label: Label, *, actor: User, occurred_at: dt.datetime | None = 
         label.applied_by = actor
         label.save()
         record_event(
-            "identity.label.apply",
+            Action.LABEL_APPLY,
             label,
             actor=actor,
             before=before,
@@ -386,7 +387,7 @@ def void_label(label: Label, *, actor: User, reason: str) -> Label:
         label.void_reason = reason
         label.save()
         record_event(
-            "identity.label.void",
+            Action.LABEL_VOID,
             label,
             actor=actor,
             before=before,

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
@@ -209,7 +210,7 @@ def create_shipment(
         )
         shipment.items.set(item_list)
         record_event(
-            "identity.shipment.create",
+            Action.SHIPMENT_CREATE,
             shipment,
             actor=actor,
             after={**snapshot(shipment), "items": sorted(i.item_id for i in item_list)},
@@ -263,7 +264,7 @@ def dispatch_shipment(shipment: Shipment, *, actor: User, at: dt.datetime) -> Sh
         shipment.expected_at = at + dt.timedelta(seconds=seconds)
         shipment.save(update_fields=["status", "dispatched_at", "expected_at", "updated_at"])
         record_event(
-            "identity.shipment.dispatch",
+            Action.SHIPMENT_DISPATCH,
             shipment,
             actor=actor,
             before=before,
@@ -375,7 +376,7 @@ def add_temperature_readings(
         )
         values = [value for _, value in clean]
         record_event(
-            "identity.shipment.temperatures_add",
+            Action.SHIPMENT_TEMPERATURES_ADD,
             shipment,
             actor=actor,
             after={
@@ -471,7 +472,7 @@ def receive_shipment(
         ]
         shipment.save(update_fields=fields)
         record_event(
-            "identity.shipment.receive",
+            Action.SHIPMENT_RECEIVE,
             shipment,
             actor=actor,
             before=before,

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
 from tilcare.audit.services import record_event, sign_record
@@ -97,7 +98,7 @@ def save_eligibility(
             setattr(checklist, field, value)
         checklist.save()
         record_event(
-            "journey.eligibility.save",
+            Action.JOURNEY_ELIGIBILITY_SAVE,
             checklist,
             actor=actor,
             before=before,
@@ -164,7 +165,7 @@ def amend_eligibility(
         checklist.save()
         _ask_to_sign_again(journey)
         record_event(
-            "journey.eligibility.amend",
+            Action.JOURNEY_ELIGIBILITY_AMEND,
             checklist,
             actor=actor,
             before=before,

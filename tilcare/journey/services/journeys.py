@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action, journey_move
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.clinical.checkdigits import format_din, mod37_2
@@ -206,7 +207,7 @@ def open_journey(
         )
         _create_tasks(journey, Stage.REFERRAL, local_datetime(opened, center.time_zone).date())
         record_event(
-            "journey.open",
+            Action.JOURNEY_OPEN,
             journey,
             actor=actor,
             after=snapshot(journey),
@@ -311,7 +312,7 @@ def advance(
         else:
             _create_tasks(journey, target, local_datetime(now, journey.center.time_zone).date())
         record_event(
-            f"journey.{kind.value}",
+            journey_move(kind),
             journey,
             actor=actor,
             before=before,

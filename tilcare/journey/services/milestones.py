@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
@@ -70,7 +71,7 @@ def record_milestone(
             recorded_at=now,
         )
         record_event(
-            "journey.milestone.record",
+            Action.JOURNEY_MILESTONE_RECORD,
             milestone,
             actor=actor,
             after=snapshot(milestone),
@@ -112,7 +113,7 @@ def record_facility_milestone(
         recorded_at=recorded_at,
     )
     record_event(
-        "journey.milestone.record",
+        Action.JOURNEY_MILESTONE_RECORD,
         milestone,
         actor=actor,
         after=snapshot(milestone),
@@ -140,7 +141,7 @@ def void_milestone(milestone: Milestone, *, actor: User, reason: str) -> Milesto
         milestone.void_reason = reason.strip()
         milestone.save(update_fields=["voided_at", "voided_by", "void_reason"])
         record_event(
-            "journey.milestone.void",
+            Action.JOURNEY_MILESTONE_VOID,
             milestone,
             actor=actor,
             before=before,

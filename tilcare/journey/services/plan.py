@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
@@ -107,7 +108,7 @@ def plan_journey(
         journey.save()
         _follow_the_plan(journey, set(changes))
         record_event(
-            "journey.plan",
+            Action.JOURNEY_PLAN,
             journey,
             actor=actor,
             before=before,
@@ -185,7 +186,7 @@ def change_manufacturing_facility(
         journey.manufacturing_facility = facility
         journey.save()
         record_event(
-            "journey.facility.change",
+            Action.JOURNEY_FACILITY_CHANGE,
             journey,
             actor=actor,
             before=before,

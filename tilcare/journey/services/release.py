@@ -32,6 +32,7 @@ from django.db import transaction
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
@@ -124,7 +125,7 @@ def _task(
         due_on=day + dt.timedelta(days=days),
     )
     record_event(
-        "journey.task.create",
+        Action.JOURNEY_TASK_CREATE,
         task,
         actor=actor,
         after=snapshot(task),

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
@@ -56,7 +57,7 @@ def complete_task(task: Task, *, actor: User, occurred_at: dt.datetime | None = 
         task.completed_at = done
         task.save()
         record_event(
-            "journey.task.complete",
+            Action.JOURNEY_TASK_COMPLETE,
             task,
             actor=actor,
             before=before,

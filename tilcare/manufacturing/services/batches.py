@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
@@ -177,7 +178,7 @@ def open_batch(
             reason="Batch opened: tissue received at the facility.",
         )
         record_event(
-            "manufacturing.batch.open", batch, actor=actor, after=snapshot(batch),
+            Action.BATCH_OPEN, batch, actor=actor, after=snapshot(batch),
             subject_id=subject_of(coi_din), occurred_at=occurred_at,
         )  # fmt: skip
     return batch
@@ -278,7 +279,7 @@ def record_tissue_receipt(
             note=note, recorded_by=actor,
         )  # fmt: skip
         record_event(
-            "manufacturing.tissue_receipt.record", receipt, actor=actor,
+            Action.TISSUE_RECEIPT_RECORD, receipt, actor=actor,
             after=snapshot(receipt), subject_id=subject_of(locked.coi_din),
             occurred_at=audit_time(receipt, received_at),
         )  # fmt: skip
@@ -326,7 +327,7 @@ def plan_harvest(
         locked.planned_harvest_on = planned_harvest_on
         locked.save(update_fields=["planned_harvest_on", "updated_at"])
         record_event(
-            "manufacturing.batch.plan_harvest", locked, actor=actor, before=before,
+            Action.BATCH_PLAN_HARVEST, locked, actor=actor, before=before,
             after=snapshot(locked), subject_id=subject_of(locked.coi_din),
             occurred_at=occurred_at,
         )  # fmt: skip
@@ -400,7 +401,7 @@ def record_rep_counts(
                 viability_percent=exact(item["viability_percent"], 1), recorded_by=actor,
             )  # fmt: skip
             record_event(
-                "manufacturing.rep_count.record", count, actor=actor, after=snapshot(count),
+                Action.REP_COUNT_RECORD, count, actor=actor, after=snapshot(count),
                 subject_id=subject_of(locked.coi_din),
                 occurred_at=audit_time(count, count.counted_at),
             )  # fmt: skip

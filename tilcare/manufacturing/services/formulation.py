@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
@@ -229,7 +230,7 @@ def set_release_specification(
                     setattr(spec, name, value)
                 spec.save()
             record_event(
-                "manufacturing.release_spec.set",
+                Action.RELEASE_SPEC_SET,
                 spec,
                 actor=actor,
                 before=before,
@@ -338,7 +339,7 @@ def record_formulation(
                 recorded_by=actor,
             )
             record_event(
-                "manufacturing.bag.record",
+                Action.BAG_RECORD,
                 bag,
                 actor=actor,
                 after=snapshot(bag),

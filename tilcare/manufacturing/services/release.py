@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
 from tilcare.audit.services import Signable, record_event, sign_record, signature_is_valid
@@ -193,7 +194,7 @@ def record_release_test(
             recorded_by=actor,
         )
         record_event(
-            "manufacturing.release_test.record",
+            Action.RELEASE_TEST_RECORD,
             result,
             actor=actor,
             after=snapshot(result),
@@ -231,7 +232,7 @@ def _set_items(batch: Batch, *, actor: User, **values: Any) -> None:
         for name, value in values.items():
             setattr(item, name, value)
         item.save(update_fields=[*values, "updated_at"])
-        action = "identity.item.release" if "released_at" in values else "identity.item.expiry"
+        action = Action.ITEM_RELEASE if "released_at" in values else Action.ITEM_EXPIRY
         record_event(
             action,
             item,
@@ -324,7 +325,7 @@ def decide_disposition(
         )
         disposition.save(update_fields=["qa_signature", "updated_at"])
         record_event(
-            "manufacturing.disposition.decide",
+            Action.DISPOSITION_DECIDE,
             disposition,
             actor=actor,
             after=snapshot(disposition),
@@ -385,7 +386,7 @@ def acknowledge_exception(batch: Batch, *, password: str, actor: User) -> QaDisp
             update_fields=["physician_ack_signature", "physician_acknowledged_at", "updated_at"]
         )
         record_event(
-            "manufacturing.disposition.acknowledge",
+            Action.DISPOSITION_ACKNOWLEDGE,
             disposition,
             actor=actor,
             before=before,

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
@@ -131,7 +132,7 @@ def record_cultures(
                 counted_at=item.get("counted_at") or None, recorded_by=actor,
             )  # fmt: skip
             record_event(
-                "manufacturing.culture.record", culture, actor=actor, after=snapshot(culture),
+                Action.CULTURE_RECORD, culture, actor=actor, after=snapshot(culture),
                 subject_id=subject_of(locked.coi_din),
                 occurred_at=audit_time(culture, culture.counted_at),
             )  # fmt: skip
@@ -184,7 +185,7 @@ def record_culture_count(
         culture.counted_at = counted_at
         culture.save(update_fields=["viable_cells", "viability_percent", "counted_at"])
         record_event(
-            "manufacturing.culture.count", culture, actor=actor, before=before,
+            Action.CULTURE_COUNT, culture, actor=actor, before=before,
             after=snapshot(culture), subject_id=subject_of(locked.coi_din),
             occurred_at=audit_time(culture, counted_at),
         )  # fmt: skip
@@ -282,7 +283,7 @@ def import_reactivity_csv(
         )
         after = snapshot(source) | {"cultures": [row.culture_id for row in rows]}
         record_event(
-            "manufacturing.reactivity.import", source, actor=actor, after=after,
+            Action.REACTIVITY_IMPORT, source, actor=actor, after=after,
             subject_id=subject_of(locked.coi_din), occurred_at=occurred_at,
         )  # fmt: skip
     return source
@@ -355,7 +356,7 @@ def select_cultures(
         selection.cultures.set([screened[c] for c in wanted])
         after = snapshot(selection) | {"cultures": sorted(wanted)}
         record_event(
-            "manufacturing.culture_selection.record", selection, actor=actor, after=after,
+            Action.CULTURE_SELECTION_RECORD, selection, actor=actor, after=after,
             reason=reason, subject_id=subject_of(locked.coi_din), occurred_at=occurred_at,
         )  # fmt: skip
     return selection

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
@@ -127,7 +128,7 @@ def create_slot(
         except IntegrityError:  # the same day opened at the same moment by a colleague
             raise taken from None
         record_event(
-            "manufacturing.slot.create",
+            Action.SLOT_CREATE,
             slot,
             actor=actor,
             after=snapshot(slot),
@@ -173,7 +174,7 @@ def change_capacity(slot: ManufacturingSlot, *, capacity: int, actor: User) -> M
         locked.capacity = capacity
         locked.save(update_fields=["capacity", "updated_at"])
         record_event(
-            "manufacturing.slot.change_capacity",
+            Action.SLOT_CHANGE_CAPACITY,
             locked,
             actor=actor,
             before=before,
@@ -333,7 +334,7 @@ def book_slot(
                 raise
             raise _already_booked(existing) from None
         record_event(
-            "manufacturing.booking.create",
+            Action.BOOKING_CREATE,
             booking,
             actor=actor,
             after=snapshot(booking),
@@ -377,7 +378,7 @@ def cancel_booking(booking: SlotBooking, *, actor: User, reason: str) -> SlotBoo
             update_fields=["cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
         )
         record_event(
-            "manufacturing.booking.cancel",
+            Action.BOOKING_CANCEL,
             locked,
             actor=actor,
             before=before,

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from tilcare.accounts.models import Organization, User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
@@ -145,7 +146,7 @@ def set_facility_thresholds(
             row.updated_by = actor
             row.save()
             record_event(
-                "manufacturing.facility_thresholds.set",
+                Action.FACILITY_THRESHOLDS_SET,
                 row,
                 actor=actor,
                 before=before,

@@ -19,6 +19,7 @@ from typing import Any
 from django.utils import timezone
 
 from tilcare.accounts.models import User
+from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
@@ -93,7 +94,7 @@ def move_batch(
         setattr(batch, field, value)
     batch.save(update_fields=[*changes, "updated_at"])
     record_event(
-        "manufacturing.batch.advance",
+        Action.BATCH_ADVANCE,
         batch,
         actor=actor,
         before=before,
