@@ -52,11 +52,11 @@ from tilcare.core.errors import (
     TransitionBlocked,
 )
 from tilcare.core.http import body_limit_exceeded, body_too_large
+from tilcare.core.validation import NUL_REFUSED
 from tilcare.identity.api import router as identity_router
+from tilcare.journey.api import release_router, tasks_router
 from tilcare.journey.api import router as journeys_router
 from tilcare.journey.api import scans_router as journey_scans_router
-from tilcare.journey.api import tasks_router
-from tilcare.journey.release import router as release_router
 from tilcare.manufacturing.api import router as manufacturing_router
 from tilcare.patients.api import router as patients_router
 
@@ -69,11 +69,6 @@ NOT_AUTHENTICATED = (
 NOT_FOUND = "Not found."
 INVALID_INPUT = "Invalid input."
 SERVER_ERROR = "The server could not complete this request; the error has been logged."
-
-
-NUL_REFUSED = (
-    "Remove the NUL character (U+0000): text may not contain it (a database cannot store it)."
-)
 
 
 BODY_NOT_OBJECT = "Send the request body as a JSON object (or a JSON array of them)."

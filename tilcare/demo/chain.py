@@ -375,9 +375,9 @@ class Chain:
     def reject(self, reason: str, *, day: int) -> None:
         """The technologist closes the batch on `day` after referral (the journey's physician is
         asked to choose)."""
-        batch_services.advance_batch(
-            self.batch(), BatchStatus.REJECTED, actor=self.cast[Role.MANUFACTURING_TECH],
-            reason=reason, occurred_at=self.bench_at(day, 12, 0),
+        release.reject_batch(
+            self.batch(), actor=self.cast[Role.MANUFACTURING_TECH], reason=reason,
+            occurred_at=self.bench_at(day, 12, 0),
         )  # fmt: skip
 
     def stop(self, reason: str, *, day: int) -> None:

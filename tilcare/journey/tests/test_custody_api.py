@@ -20,10 +20,11 @@ from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.clients import client_for
 from tilcare.identity.choices import AlertSeverity, HandoffStep, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
-from tilcare.journey import release, services
+from tilcare.journey import services
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.guards import current_milestone
 from tilcare.journey.models import Journey, Milestone
+from tilcare.journey.services import release
 from tilcare.journey.tests.factories import make_team, open_journey_for, walk_to
 from tilcare.journey.tests.test_custody import make_item
 from tilcare.manufacturing.choices import Disposition

@@ -20,6 +20,7 @@ from tilcare.core.errors import InvalidInput
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.items import create_item
 from tilcare.journey.models import Task
+from tilcare.journey.services.release import reject_batch
 from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, Culture
 from tilcare.manufacturing.services import batches as batch_services
@@ -32,13 +33,12 @@ from tilcare.manufacturing.tests.batch_factories import (
     batch_of_patient,
     fresh,
 )
-from tilcare.manufacturing.tests.factories import coi_number
+from tilcare.manufacturing.tests.factories import NOW, coi_number
 from tilcare.patients.tests.factories import PatientFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 # The facility keeps New York's clocks (UTC−5 in November and December).
-NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 ARRIVED = dt.datetime(2026, 11, 20, 17, 15, tzinfo=dt.UTC)
 RECEIPT = ARRIVED + dt.timedelta(minutes=25)
 SEEDED = ARRIVED + dt.timedelta(minutes=30)
@@ -52,12 +52,6 @@ COUNT_DAYS = (0, 3, 5)
 COLLECTED = dt.datetime(2026, 11, 19, 14, 50, tzinfo=dt.UTC)
 FORMULATED = dt.datetime(2026, 12, 6, 20, 0, tzinfo=dt.UTC)
 TESTED = dt.datetime(2026, 12, 6, 22, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def count_moment(day: int) -> dt.datetime:
@@ -327,10 +321,11 @@ def test_a_rejection_entered_later_opens_the_physicians_choice_on_the_rejection_
         batch = batch_of_patient(team, PatientFactory(center=team.center))
     rejected = dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.UTC)  # 12:00 on 2 Dec at the center
 
-    # When the technologist's rejection of 2 Dec is entered today (7 Dec)
-    batch_services.advance_batch(
-        batch, BatchStatus.REJECTED, actor=team.manufacturing_tech,
-        reason="Growth stalled in the REP.", occurred_at=rejected,
+    # When the technologist's rejection of 2 Dec is entered today (7 Dec), through the journey's
+    # door as the batch page and API make it
+    reject_batch(
+        batch, actor=team.manufacturing_tech, reason="Growth stalled in the REP.",
+        occurred_at=rejected,
     )  # fmt: skip
 
     # Then the physician's task was opened at the rejection, due two days after its day
