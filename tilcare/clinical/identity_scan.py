@@ -124,6 +124,11 @@ def spaced(din: str) -> str:
     return f"{din[:5]} {din[5:7]} {din[7:]}"
 
 
+def coi_display(din: str, check: str) -> str:
+    """The COI identifier with its check character, as printed: ``W1234 26 000123 3``."""
+    return f"{spaced(din)} {check}"
+
+
 def next_step_for(result: str) -> str:
     """What to do after a scan with this result ("" for a match)."""
     return _NEXT_STEPS.get(result, _NEXT_STEPS[UNKNOWN_ITEM])

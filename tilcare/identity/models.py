@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from tilcare.accounts.models import Organization
-from tilcare.core.models import TimeStampedModel
+from tilcare.core.models import CoiMixin, TimeStampedModel
 from tilcare.identity.choices import (
     AlertKind,
     AlertSeverity,
@@ -24,7 +24,7 @@ from tilcare.identity.choices import (
 )
 
 
-class Item(TimeStampedModel):
+class Item(CoiMixin, TimeStampedModel):
     """One physical thing that carries a label: a specimen container, culture, bag, cassette or
     shipper. `item_id` is printed on its label: the COI identifier, a kind code and a number."""
 

@@ -10,7 +10,7 @@ from django.db import models
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import Organization
-from tilcare.core.models import TimeStampedModel
+from tilcare.core.models import CoiMixin, TimeStampedModel
 from tilcare.journey.choices import (
     MilestoneKind,
     Protocol,
@@ -40,7 +40,7 @@ class CoiSequence(models.Model):
         return f"{self.fin} {self.year:02d}: {self.last_sequence}"
 
 
-class Journey(TimeStampedModel):
+class Journey(CoiMixin, TimeStampedModel):
     """One course of TIL therapy for one patient, from referral to long-term follow-up.
 
     The chain-of-identity (COI) identifier is an ISBT 128 DIN (FIN + year + sequence) with its
@@ -77,17 +77,6 @@ class Journey(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Journey {self.coi_display}"
-
-    @property
-    def coi_display(self) -> str:
-        """The DIN as printed: FIN, year, sequence, then the check character."""
-        d = self.coi_din
-        return f"{d[:5]} {d[5:7]} {d[7:]} {self.coi_check}"
-
-    @property
-    def coi_spaced(self) -> str:
-        d = self.coi_din
-        return f"{d[:5]} {d[5:7]} {d[7:]}"
 
     @property
     def is_closed(self) -> bool:

@@ -19,7 +19,7 @@ from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization
 from tilcare.audit.hashing import to_jsonable
 from tilcare.clinical.manufacturing.reactivity import MAX_IFN_GAMMA_PG_PER_ML, MAX_PERCENT
-from tilcare.core.models import TimeStampedModel
+from tilcare.core.models import CoiMixin, TimeStampedModel
 from tilcare.identity.models import Item
 from tilcare.manufacturing.choices import (
     ATTEMPT_MAX,
@@ -68,7 +68,7 @@ class ManufacturingSlot(TimeStampedModel):
         return f"{self.starts_on.isoformat()} ({self.capacity} places)"
 
 
-class SlotBooking(TimeStampedModel):
+class SlotBooking(CoiMixin, TimeStampedModel):
     """One place in a slot, booked by a center for one COI identifier and manufacture attempt.
 
     Cancelled bookings are kept with who cancelled them and why. At most one booking per COI and
@@ -123,21 +123,11 @@ class SlotBooking(TimeStampedModel):
     def is_active(self) -> bool:
         return self.cancelled_at is None
 
-    @property
-    def coi_spaced(self) -> str:
-        d = self.coi_din
-        return f"{d[:5]} {d[5:7]} {d[7:]}"
-
-    @property
-    def coi_display(self) -> str:
-        """The DIN as printed: FIN, year, sequence, then the check character."""
-        return f"{self.coi_spaced} {self.coi_check}"
-
 
 # --- The batch record (facility side; COI only, never patient identity) -------------------------
 
 
-class Batch(TimeStampedModel):
+class Batch(CoiMixin, TimeStampedModel):
     """One manufacturing attempt of one journey's product at one facility."""
 
     coi_din = models.CharField("COI identifier", max_length=13, db_index=True)

@@ -321,3 +321,8 @@ def test_a_malformed_coi_in_the_2d_code_is_unreadable() -> None:
 
     assert parsed.problem == scan.PROBLEM_UNREADABLE
     assert parsed.detail.startswith("The 2D code's second part is not a COI identifier")
+
+
+def test_the_coi_identifier_is_printed_in_three_groups_then_its_check_character() -> None:
+    assert scan.spaced(DIN) == "W1234 26 000123"
+    assert scan.coi_display(DIN, CHECK) == "W1234 26 000123 3"
