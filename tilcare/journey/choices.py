@@ -137,6 +137,9 @@ FACILITY_FIXED = frozenset(
 # Who may move a journey's tissue or culture to another facility mid-manufacture.
 FACILITY_CHANGE_ROLES = frozenset({Role.NAVIGATOR, Role.PHYSICIAN})
 
+# Who completes any open task of the center, besides the role a task is for: the coordinator.
+TASK_COORDINATOR_ROLES = frozenset({Role.NAVIGATOR})
+
 
 # Roles that may move a journey INTO each stage. Withdrawal has its own permission.
 ADVANCE_ROLES: dict[Stage, frozenset[Role]] = {

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tilcare.accounts.choices import Role
 from tilcare.accounts.policies import is_active_member
 from tilcare.accounts.roles import Perm
 from tilcare.journey.choices import (
     ADVANCE_ROLES,
     FACILITY_CHANGE_ROLES,
+    TASK_COORDINATOR_ROLES,
     MilestoneKind,
     Stage,
     transition_kind,
@@ -123,7 +123,7 @@ def can_complete_task(user: Any, task: Task) -> bool:
         return False
     if user.organization_id != task.journey.center_id:
         return False
-    return user.role in (task.role, Role.NAVIGATOR)
+    return user.role == task.role or user.role in TASK_COORDINATOR_ROLES
 
 
 def can_record_release(user: Any, journey: Journey, batch: Batch) -> bool:
