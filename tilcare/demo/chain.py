@@ -47,6 +47,7 @@ from tilcare.manufacturing.models import Batch, ProductBag
 from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.services import formulation as release_formulation
 from tilcare.manufacturing.services import release as release_services
+from tilcare.manufacturing.services import screen as screen_services
 from tilcare.manufacturing.services import slots as capacity_services
 from tilcare.manufacturing.services import thresholds as threshold_services
 
@@ -264,7 +265,7 @@ class Chain:
         cultures_day = self.tissue_day + BENCH_DAY["cultures"]
         if batch.status == BatchStatus.PRE_REP:
             for culture_id, cells in CULTURES:
-                batch_services.record_culture(
+                screen_services.record_culture(
                     batch,
                     culture_id=culture_id,
                     viable_cells=Decimal(cells),
@@ -278,14 +279,14 @@ class Chain:
                 actor=tech,
                 occurred_at=self.bench_at(cultures_day, 9, 0),
             )
-            batch_services.import_reactivity_csv(
+            screen_services.import_reactivity_csv(
                 batch,
                 file_name=f"screen-{self.journey.coi_din}-plate1.csv",
                 content=SCREEN_CSV,
                 actor=tech,
                 occurred_at=self.bench_at(cultures_day, 9, 15),
             )
-            batch_services.select_cultures(
+            screen_services.select_cultures(
                 batch,
                 culture_ids=SELECTED,
                 reason="F01 and F03 recognise the autologous tumor well above control "

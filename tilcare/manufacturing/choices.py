@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from tilcare.core.workflow import TransitionTable
 from tilcare.identity.choices import MANUFACTURE_ATTEMPT_MAX, MANUFACTURE_ATTEMPT_MIN
 
 # Places in one slot: a facility runs at least one process a day and, in the largest current
@@ -57,6 +58,8 @@ BATCH_TRANSITIONS: dict[str, frozenset[str]] = {
     BatchStatus.REJECTED: frozenset(),
     BatchStatus.STOPPED: frozenset(),
 }
+
+BATCH_WORKFLOW = TransitionTable("batch", BATCH_TRANSITIONS, {s: s.label for s in BatchStatus})
 
 
 class ReleaseTestKind(models.TextChoices):

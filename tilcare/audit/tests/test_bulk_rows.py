@@ -28,7 +28,7 @@ from tilcare.identity.tests.helpers import (
 )
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import ReactivityImport, ReactivityReading
-from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.services import screen as screen_services
 from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
     batch_team,
@@ -166,7 +166,7 @@ def screened() -> ReactivityImport:
     """A batch in its reactivity screen with the plate reader's CSV imported."""
     team = batch_team()
     batch = walk_batch(open_batch_at(team), team, BatchStatus.SCREENING)
-    return batch_services.import_reactivity_csv(
+    return screen_services.import_reactivity_csv(
         batch, file_name="screen-plate-1.csv", content=SCREEN_CSV, actor=team.manufacturing_tech
     )
 

@@ -82,6 +82,7 @@ from tilcare.manufacturing.selectors.forecast import (
     with_stored_thresholds,
 )
 from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.services import screen as screen_services
 
 # One culture or count, or a list of them as an instrument sends them.
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def post_cultures(
 ) -> Status[BatchOut]:
     batch = _batch(request, public_id)
     items = payload if isinstance(payload, list) else [payload]
-    batch_services.record_cultures(
+    screen_services.record_cultures(
         batch, cultures=[item.dict() for item in items], actor=caller(request)
     )
     return Status(201, _answer(request, batch))
@@ -206,7 +207,7 @@ def post_culture_count(
     request: HttpRequest, public_id: str, culture_id: str, payload: CultureCountIn
 ) -> BatchOut:
     batch = _batch(request, public_id)
-    batch_services.record_culture_count(
+    screen_services.record_culture_count(
         batch, culture_id=culture_id, actor=caller(request), **payload.dict()
     )
     return _answer(request, batch)
@@ -266,7 +267,7 @@ def post_reactivity_csv(
     # The policy first: a caller who may not import learns nothing about the file.
     require(policies.can_record_batch_step(user, batch), batch_services.NOT_RECORDER)
     content, name = _csv(request, file_name)
-    batch_services.import_reactivity_csv(batch, file_name=name, content=content, actor=user)
+    screen_services.import_reactivity_csv(batch, file_name=name, content=content, actor=user)
     return Status(201, _answer(request, batch))
 
 
@@ -303,7 +304,7 @@ def get_ranking(
 def post_selection(request: HttpRequest, public_id: str, payload: SelectionIn) -> Status[BatchOut]:
     batch = _batch(request, public_id)
     data = with_stored_thresholds(payload.dict(), batch.facility_id)
-    batch_services.select_cultures(
+    screen_services.select_cultures(
         batch,
         culture_ids=data.pop("culture_ids"),
         reason=data.pop("reason"),

@@ -22,7 +22,7 @@ from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.roles import Perm
 from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.manufacturing import policies
-from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
+from tilcare.manufacturing.choices import BATCH_WORKFLOW, BatchStatus
 from tilcare.manufacturing.guards import unmet_reasons
 from tilcare.manufacturing.models import (
     Batch,
@@ -112,7 +112,7 @@ def next_steps(batch: Batch, user: Any) -> list[NextStep]:
     signed disposition in the release checklist."""
     steps = []
     for status in BatchStatus:
-        if status not in BATCH_TRANSITIONS[batch.status] or status in _NOT_A_STEP:
+        if status not in BATCH_WORKFLOW.targets(batch.status) or status in _NOT_A_STEP:
             continue
         steps.append(
             NextStep(

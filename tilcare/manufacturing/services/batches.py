@@ -1,12 +1,12 @@
 """Every write to a batch record: opening it, moving it along its workflow, tissue receipt and
 the planned harvest, REP counts. Cultures, the screen import and the selection are written by
-`batch_screen` and re-exported here, so callers use one module.
+`services.screen`.
 
 Each function checks its policy (`batch_policies`), validates with messages that name the field
 and the limit, writes in one transaction with the batch row locked, and records the audit event
 in it (subject: the COI identifier, never the patient). A refused call leaves nothing written.
 
-The workflow is the table `choices.BATCH_TRANSITIONS`; `advance_batch` checks, in order: the
+The workflow is the table `choices.BATCH_WORKFLOW`; `advance_batch` checks, in order: the
 user may see the batch, the table allows the move, the user's role may make it, the move's own
 rule (a reason to reject), then every guard of the target (`batch_selectors.GUARDS`).
 """
@@ -28,22 +28,15 @@ from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
-from tilcare.core.errors import InvalidInput, TransitionBlocked
+from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.identity import selectors as identity_selectors
 from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing import policies
-from tilcare.manufacturing.choices import ATTEMPT_MAX, ATTEMPT_MIN, BATCH_TRANSITIONS, BatchStatus
+from tilcare.manufacturing.choices import ATTEMPT_MAX, ATTEMPT_MIN, BATCH_WORKFLOW, BatchStatus
 from tilcare.manufacturing.models import Batch, BatchTransition, RepCount, TissueReceipt
 from tilcare.manufacturing.selectors.batches import coi_spaced, status_label
-
-# Re-exported: callers write every batch step through this one module.
-from tilcare.manufacturing.services.screen import import_reactivity_csv as import_reactivity_csv
-from tilcare.manufacturing.services.screen import record_culture as record_culture
-from tilcare.manufacturing.services.screen import record_culture_count as record_culture_count
-from tilcare.manufacturing.services.screen import record_cultures as record_cultures
-from tilcare.manufacturing.services.screen import select_cultures as select_cultures
 from tilcare.manufacturing.services.steps import (
     NOTE_MAX,
     check_moment,
@@ -202,13 +195,7 @@ def advance_batch(
     reason = (reason or "").strip()
     with transaction.atomic():
         locked = locked_batch(batch)
-        if to_status not in BATCH_TRANSITIONS[locked.status]:
-            raise TransitionBlocked(
-                [
-                    f"A batch cannot move from “{status_label(locked.status)}” to "
-                    f"“{status_label(to_status)}”."
-                ]
-            )
+        BATCH_WORKFLOW.check(BatchStatus(locked.status), BatchStatus(to_status))
         require(
             policies.can_advance_batch(actor, locked, to_status),
             f"Your role may not move a batch to “{status_label(to_status)}”.",

@@ -6,7 +6,7 @@
 - `record_formulation`: the harvest goes into bags (volume, viable cells); each bag gets its
   labelled identity item (kind product bag, with the storage temperature the facility gives: no
   default), and the batch becomes "Harvested and formulated".
-- `move_batch`: a status change along `BATCH_TRANSITIONS`, its guards checked, with its transition
+- `move_batch`: a status change along `BATCH_WORKFLOW`, its guards checked, with its transition
   row and audit event.
 
 `release_services` re-exports the two services; import them from there.

@@ -1,6 +1,6 @@
 """The one place a batch's status changes.
 
-`move_batch` checks the workflow table (`choices.BATCH_TRANSITIONS`) and the guards
+`move_batch` checks the workflow table (`choices.BATCH_WORKFLOW`) and the guards
 (`batch_selectors.GUARDS`), and writes the append-only `BatchTransition` and the audit event,
 all in the caller's transaction. Who may make the move is the caller's policy:
 `batch_services.advance_batch` for the moves staff make on the batch page or the API, the release
@@ -26,7 +26,7 @@ from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.timeutil import local_datetime
 from tilcare.identity.services.alerts import subject_of
-from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
+from tilcare.manufacturing.choices import BATCH_WORKFLOW, BatchStatus
 from tilcare.manufacturing.guards import unmet_reasons
 from tilcare.manufacturing.models import Batch, BatchTransition
 
@@ -59,8 +59,7 @@ def move_batch(
     then, and the log row and the audit event keep when they were recorded.
     """
     source, target = BatchStatus(batch.status), BatchStatus(target)
-    if target not in BATCH_TRANSITIONS.get(source, frozenset()):
-        raise TransitionBlocked([f"A batch cannot move from “{source.label}” to “{target.label}”."])
+    BATCH_WORKFLOW.check(source, target)
     blocked = unmet_reasons(batch, target)
     if blocked:
         raise TransitionBlocked(blocked)

@@ -54,6 +54,7 @@ from tilcare.manufacturing.models import (
     TissueReceipt,
 )
 from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.services import screen as screen_services
 from tilcare.manufacturing.tests.factories import coi_number
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
@@ -177,10 +178,10 @@ def record_counts(batch: Batch, tech: User, counts: tuple[tuple[int, str], ...])
 def screen_and_select(batch: Batch, team: CareTeam) -> Batch:
     """Import `SCREEN_CSV` and select F01 and F03 (a batch in "Reactivity screen")."""
     tech = team.manufacturing_tech
-    batch_services.import_reactivity_csv(
+    screen_services.import_reactivity_csv(
         batch, file_name="screen-plate-1.csv", content=SCREEN_CSV, actor=tech
     )
-    batch_services.select_cultures(
+    screen_services.select_cultures(
         batch,
         culture_ids=["F01", "F03"],
         reason="F01 and F03 reactive against autologous tumor.",
@@ -198,7 +199,7 @@ def _enter(batch: Batch, team: CareTeam, status: BatchStatus) -> Batch:
         )
     elif status == BatchStatus.SCREENING:
         for n, cells in ((1, 25_400_000), (2, 8_000_000), (3, 31_000_000)):
-            batch_services.record_culture(
+            screen_services.record_culture(
                 batch,
                 culture_id=f"F0{n}",
                 viable_cells=Decimal(cells),

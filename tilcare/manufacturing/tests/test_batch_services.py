@@ -26,6 +26,7 @@ from tilcare.manufacturing.models import (
 )
 from tilcare.manufacturing.selectors.forecast import THRESHOLD_NOT_SET, batch_forecast
 from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.services import screen as screen_services
 from tilcare.manufacturing.tests.batch_factories import (
     REP_DAYS_AGO,
     THRESHOLDS,
@@ -440,7 +441,7 @@ def test_qa_does_not_record_the_tissue_receipt(team):
 def test_a_culture_is_recorded_with_its_count(team, tech):
     batch = walk_batch(open_test_batch(team), team, BatchStatus.PRE_REP)
 
-    culture = batch_services.record_culture(
+    culture = screen_services.record_culture(
         batch, culture_id="F07", viable_cells=Decimal(12_500_000),
         viability_percent=Decimal("91"), counted_at=minutes_ago(), actor=tech,
     )  # fmt: skip
@@ -455,7 +456,7 @@ def test_a_culture_count_is_all_three_values_or_none(team, tech):
     before = written()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.record_culture(
+        screen_services.record_culture(
             batch, culture_id="F07", viable_cells=Decimal(12_500_000), actor=tech
         )
 
@@ -471,7 +472,7 @@ def test_a_list_of_cultures_is_recorded_whole_or_refused_whole(team, tech):
     before = written()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.record_cultures(
+        screen_services.record_cultures(
             batch,
             cultures=[{"culture_id": "F07"}, {"culture_id": "F 08"}, {"culture_id": "F09"}],
             actor=tech,
@@ -487,11 +488,11 @@ def test_a_list_of_cultures_is_recorded_whole_or_refused_whole(team, tech):
 
 def test_a_culture_id_is_recorded_once(team, tech):
     batch = walk_batch(open_test_batch(team), team, BatchStatus.PRE_REP)
-    batch_services.record_culture(batch, culture_id="F07", actor=tech)
+    screen_services.record_culture(batch, culture_id="F07", actor=tech)
     before = written()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.record_culture(batch, culture_id="F07", actor=tech)
+        screen_services.record_culture(batch, culture_id="F07", actor=tech)
 
     assert refused.value.errors == {"culture_id": ["Culture F07 is already recorded."]}
     assert written() == before
@@ -500,7 +501,7 @@ def test_a_culture_id_is_recorded_once(team, tech):
 def test_a_culture_count_is_corrected_with_before_and_after_in_the_audit(team, tech):
     batch = walk_batch(open_test_batch(team), team, BatchStatus.SCREENING)
 
-    culture = batch_services.record_culture_count(
+    culture = screen_services.record_culture_count(
         batch, culture_id="F02", viable_cells=Decimal(9_000_000),
         viability_percent=Decimal("90.5"), counted_at=minutes_ago(), actor=tech,
     )  # fmt: skip
@@ -519,12 +520,12 @@ def screened(team, tech):
     from tilcare.manufacturing.tests.batch_factories import SCREEN_CSV
 
     batch = walk_batch(open_test_batch(team), team, BatchStatus.SCREENING)
-    batch_services.import_reactivity_csv(batch, file_name="a.csv", content=SCREEN_CSV, actor=tech)
+    screen_services.import_reactivity_csv(batch, file_name="a.csv", content=SCREEN_CSV, actor=tech)
     return batch
 
 
 def test_the_selection_stores_who_why_the_thresholds_and_the_ranking(team, tech, screened):
-    selection = batch_services.select_cultures(
+    selection = screen_services.select_cultures(
         screened, culture_ids=["F03", "F02"], reason="F03 reactive; F02 for cell number.",
         thresholds={k: str(v) for k, v in THRESHOLDS.items()}, actor=tech,
     )  # fmt: skip
@@ -550,7 +551,7 @@ def test_the_thresholds_have_no_default(team, tech, screened):
     before = written()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.select_cultures(
+        screen_services.select_cultures(
             screened, culture_ids=["F01"], reason="Most reactive.",
             thresholds={"min_ifn_gamma_fold": "2"}, actor=tech,
         )  # fmt: skip
@@ -572,7 +573,7 @@ def test_a_cd137_threshold_above_100_points_is_refused(team, tech, screened):
     before = written()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.select_cultures(
+        screen_services.select_cultures(
             screened, culture_ids=["F01"], reason="Most reactive.",
             thresholds={**THRESHOLDS, "min_cd137_difference_points": Decimal(150)}, actor=tech,
         )  # fmt: skip
@@ -596,7 +597,7 @@ def test_a_selection_is_refused_naming_the_field(team, tech, screened, culture_i
     before = written()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.select_cultures(
+        screen_services.select_cultures(
             screened, culture_ids=culture_ids, reason=reason, thresholds=THRESHOLDS, actor=tech
         )
 
@@ -605,13 +606,13 @@ def test_a_selection_is_refused_naming_the_field(team, tech, screened, culture_i
 
 
 def test_the_selection_is_made_once(team, tech, screened):
-    batch_services.select_cultures(
+    screen_services.select_cultures(
         screened, culture_ids=["F01"], reason="x", thresholds=THRESHOLDS, actor=tech
     )
     before = written()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.select_cultures(
+        screen_services.select_cultures(
             screened, culture_ids=["F03"], reason="y", thresholds=THRESHOLDS, actor=tech
         )
 
@@ -623,7 +624,7 @@ def test_qa_does_not_select_cultures(team, screened):
     before = written()
 
     with pytest.raises(PermissionDenied):
-        batch_services.select_cultures(
+        screen_services.select_cultures(
             screened, culture_ids=["F01"], reason="x", thresholds=THRESHOLDS,
             actor=team.qa_reviewer,
         )  # fmt: skip

@@ -26,6 +26,7 @@ from tilcare.manufacturing.models import Batch, Culture
 from tilcare.manufacturing.services import batches as batch_services
 from tilcare.manufacturing.services import formulation
 from tilcare.manufacturing.services import release as release_services
+from tilcare.manufacturing.services import screen as screen_services
 from tilcare.manufacturing.services import thresholds as threshold_services
 from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
@@ -80,7 +81,7 @@ def screening(received, team) -> Batch:
     """The batch seeded on 20 Nov, its cultures counted on 1 Dec and in the screen since then."""
     tech = team.manufacturing_tech
     batch_services.advance_batch(received, BatchStatus.PRE_REP, actor=tech, occurred_at=SEEDED)
-    batch_services.record_cultures(
+    screen_services.record_cultures(
         received,
         cultures=[
             {"culture_id": f"F0{n}", "viable_cells": Decimal(cells),
@@ -95,10 +96,10 @@ def screening(received, team) -> Batch:
 
 def screen_and_select(batch: Batch, team) -> None:
     tech = team.manufacturing_tech
-    batch_services.import_reactivity_csv(
+    screen_services.import_reactivity_csv(
         batch, file_name="plate-1.csv", content=SCREEN_CSV, actor=tech, occurred_at=IMPORTED
     )
-    batch_services.select_cultures(
+    screen_services.select_cultures(
         batch, culture_ids=["F01", "F03"], reason="F01 and F03 reactive against the tumor.",
         thresholds=THRESHOLDS, actor=tech, occurred_at=SELECTED,
     )  # fmt: skip
@@ -146,7 +147,7 @@ def test_a_culture_without_its_count_is_dated_when_it_was_recorded(received, tea
         received, BatchStatus.PRE_REP, actor=team.manufacturing_tech, occurred_at=SEEDED
     )
 
-    batch_services.record_culture(received, culture_id="F01", actor=team.manufacturing_tech)
+    screen_services.record_culture(received, culture_id="F01", actor=team.manufacturing_tech)
 
     assert times(event_of("manufacturing.culture.record")) == (NOW, NOW)
 
@@ -154,7 +155,7 @@ def test_a_culture_without_its_count_is_dated_when_it_was_recorded(received, tea
 def test_a_count_correction_is_dated_when_the_culture_was_counted_again(screening, team):
     recounted = CULTURES_COUNTED + dt.timedelta(hours=2)
 
-    batch_services.record_culture_count(
+    screen_services.record_culture_count(
         screening, culture_id="F02", viable_cells=Decimal(8_200_000),
         viability_percent=Decimal("87.0"), counted_at=recounted, actor=team.manufacturing_tech,
     )  # fmt: skip
@@ -166,7 +167,7 @@ def test_a_correction_dated_before_the_cultures_first_count_is_dated_when_record
     # Given a count typed with a time before the culture's first count in the trail
     earlier = CULTURES_COUNTED - dt.timedelta(hours=1)
 
-    culture = batch_services.record_culture_count(
+    culture = screen_services.record_culture_count(
         screening, culture_id="F02", viable_cells=Decimal(8_200_000),
         viability_percent=Decimal("87.0"), counted_at=earlier, actor=team.manufacturing_tech,
     )  # fmt: skip
@@ -189,7 +190,7 @@ def test_a_screen_import_dated_before_the_batch_entered_the_screen_is_refused(sc
     before = AuditEvent.objects.count()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.import_reactivity_csv(
+        screen_services.import_reactivity_csv(
             screening, file_name="plate-1.csv", content=SCREEN_CSV,
             actor=team.manufacturing_tech, occurred_at=SCREENING - dt.timedelta(minutes=1),
         )  # fmt: skip
@@ -205,12 +206,12 @@ def test_a_screen_import_dated_before_the_batch_entered_the_screen_is_refused(sc
 
 def test_a_selection_dated_before_its_screen_was_imported_is_refused(screening, team):
     tech = team.manufacturing_tech
-    batch_services.import_reactivity_csv(
+    screen_services.import_reactivity_csv(
         screening, file_name="plate-1.csv", content=SCREEN_CSV, actor=tech, occurred_at=IMPORTED
     )
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.select_cultures(
+        screen_services.select_cultures(
             screening, culture_ids=["F01"], reason="F01 reactive.", thresholds=THRESHOLDS,
             actor=tech, occurred_at=IMPORTED - dt.timedelta(minutes=1),
         )  # fmt: skip

@@ -20,7 +20,7 @@ from tilcare.manufacturing.reactivity_csv import (
     ScreenRow,
     parse_reactivity_csv,
 )
-from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.services import screen as screen_services
 from tilcare.manufacturing.tests.batch_factories import (
     SCREEN_CSV,
     open_test_batch,
@@ -276,7 +276,7 @@ def test_a_bad_file_is_refused_with_its_line_and_nothing_is_saved(team, screenin
 
     # When the technologist imports it
     with pytest.raises(InvalidInput) as refused:
-        batch_services.import_reactivity_csv(
+        screen_services.import_reactivity_csv(
             screening, file_name="plate.csv", content=text.encode(), actor=team.manufacturing_tech
         )
 
@@ -289,7 +289,7 @@ def test_a_bad_file_is_refused_with_its_line_and_nothing_is_saved(team, screenin
 @pytest.mark.django_db
 def test_a_good_file_is_imported_whole_with_its_lines_and_audited(team, screening):
     # When the technologist imports the plate reader's file
-    source = batch_services.import_reactivity_csv(
+    source = screen_services.import_reactivity_csv(
         screening, file_name="C:\\exports\\plate-1.csv", content=SCREEN_CSV,
         actor=team.manufacturing_tech,
     )  # fmt: skip
@@ -308,13 +308,13 @@ def test_a_good_file_is_imported_whole_with_its_lines_and_audited(team, screenin
 @pytest.mark.django_db
 def test_the_same_file_is_not_imported_twice(team, screening):
     tech = team.manufacturing_tech
-    batch_services.import_reactivity_csv(
+    screen_services.import_reactivity_csv(
         screening, file_name="a.csv", content=SCREEN_CSV, actor=tech
     )
     before = stored()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.import_reactivity_csv(
+        screen_services.import_reactivity_csv(
             screening, file_name="b.csv", content=SCREEN_CSV, actor=tech
         )
 
@@ -328,11 +328,11 @@ def test_the_same_file_is_not_imported_twice(team, screening):
 def test_a_culture_already_screened_is_refused_by_line(team, screening):
     tech = team.manufacturing_tech
     first = (HEADER + "F01,1850,120,14.2,1.1\n").encode()
-    batch_services.import_reactivity_csv(screening, file_name="a.csv", content=first, actor=tech)
+    screen_services.import_reactivity_csv(screening, file_name="a.csv", content=first, actor=tech)
     before = stored()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.import_reactivity_csv(
+        screen_services.import_reactivity_csv(
             screening,
             file_name="b.csv",
             content=(HEADER + "F02,240,180,2.0,1.4\nF01,1790,115,13.8,1.0\n").encode(),
@@ -354,7 +354,7 @@ def test_the_screen_is_imported_only_in_the_reactivity_screen_status(team):
     before = stored()
 
     with pytest.raises(InvalidInput) as refused:
-        batch_services.import_reactivity_csv(
+        screen_services.import_reactivity_csv(
             batch, file_name="a.csv", content=SCREEN_CSV, actor=team.manufacturing_tech
         )
 
@@ -373,7 +373,7 @@ def test_only_the_facility_technologist_imports_the_screen(team, screening, role
     before = stored()
 
     with pytest.raises(PermissionDenied):
-        batch_services.import_reactivity_csv(
+        screen_services.import_reactivity_csv(
             screening, file_name="a.csv", content=SCREEN_CSV, actor=getattr(team, role)
         )
 

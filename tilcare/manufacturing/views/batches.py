@@ -37,7 +37,7 @@ from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute, local_today
 from tilcare.journey.services.release import reject_batch
 from tilcare.manufacturing import policies
-from tilcare.manufacturing.choices import BATCH_TRANSITIONS, BatchStatus
+from tilcare.manufacturing.choices import BATCH_WORKFLOW, BatchStatus
 from tilcare.manufacturing.forms import (
     AdvanceForm,
     CultureCountForm,
@@ -68,6 +68,7 @@ from tilcare.manufacturing.selectors.forecast import (
     stored_thresholds,
 )
 from tilcare.manufacturing.services import batches as batch_services
+from tilcare.manufacturing.services import screen as screen_services
 from tilcare.manufacturing.views import release as release_views
 
 NOT_A_VIEWER = "The batch board is for a manufacturing facility's staff."
@@ -271,10 +272,10 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
             if may_record and before_harvest
             else None,
             "reject_form": RejectForm(initial={"to_status": BatchStatus.REJECTED})
-            if may_reject and BatchStatus.REJECTED in BATCH_TRANSITIONS[status]
+            if may_reject and BatchStatus.REJECTED in BATCH_WORKFLOW.targets(status)
             else None,
             "stop_form": StopForm(initial={"to_status": BatchStatus.STOPPED})
-            if may_reject and BatchStatus.STOPPED in BATCH_TRANSITIONS[status]
+            if may_reject and BatchStatus.STOPPED in BATCH_WORKFLOW.targets(status)
             else None,
         }
         step_forms.update(bound)
@@ -363,7 +364,7 @@ def tissue_receipt(request: HttpRequest, public_id: Any) -> HttpResponse:
 def culture_create(request: HttpRequest, public_id: Any) -> HttpResponse:
     return _step(
         request, public_id, "culture_form", lambda b: CultureForm(request.POST),
-        lambda b, d, u: batch_services.record_culture(
+        lambda b, d, u: screen_services.record_culture(
             b, culture_id=d["culture_id"], viable_cells=d["viable_cells"],
             viability_percent=d["viability_percent"], counted_at=d["counted_at"], actor=u,
         ),
@@ -379,7 +380,7 @@ def culture_count(request: HttpRequest, public_id: Any) -> HttpResponse:
 
     return _step(
         request, public_id, "count_form", build,
-        lambda b, d, u: batch_services.record_culture_count(
+        lambda b, d, u: screen_services.record_culture_count(
             b, culture_id=d["culture_id"], viable_cells=d["viable_cells"],
             viability_percent=d["viability_percent"], counted_at=d["counted_at"], actor=u,
         ),
@@ -393,7 +394,7 @@ def screen_import(request: HttpRequest, public_id: Any) -> HttpResponse:
     def act(batch: Batch, data: dict[str, Any], user: User) -> None:
         upload = data["file"]  # its size is checked by the form before it is read
         content = upload.read()
-        batch_services.import_reactivity_csv(
+        screen_services.import_reactivity_csv(
             batch, file_name=upload.name or "upload.csv", content=content, actor=user
         )
 
@@ -416,7 +417,7 @@ def selection_create(request: HttpRequest, public_id: Any) -> HttpResponse:
 
     return _step(
         request, public_id, "selection_form", build,
-        lambda b, d, u: batch_services.select_cultures(
+        lambda b, d, u: screen_services.select_cultures(
             b, culture_ids=d["culture_ids"], reason=d["reason"], thresholds=d, actor=u
         ),
         "Selection recorded.", "screen",
