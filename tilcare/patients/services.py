@@ -15,7 +15,7 @@ from django.db import transaction
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_change, record_event
+from tilcare.audit.services import record_change, record_creation, record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
@@ -72,11 +72,10 @@ def _add_to_record(
     with transaction.atomic():
         row.full_clean()
         row.save()
-        record_event(
+        record_creation(
             action,
             row,
             actor=actor,
-            after=snapshot(row),
             subject_id=str(patient.public_id),
             occurred_at=occurred_at,
         )
@@ -131,11 +130,10 @@ def create_patient(
         patient.mrn = patient.mrn.strip()
         patient.full_clean()
         patient.save()
-        record_event(
+        record_creation(
             Action.PATIENT_CREATE,
             patient,
             actor=actor,
-            after=snapshot(patient),
             subject_id=str(patient.public_id),
             occurred_at=occurred_at,
         )
@@ -255,11 +253,10 @@ def record_consent(
             signed_on=signed_on,
             obtained_by=actor,
         )
-        record_event(
+        record_creation(
             Action.PATIENT_CONSENT_RECORD,
             consent,
             actor=actor,
-            after=snapshot(consent),
             subject_id=str(patient.public_id),
             occurred_at=occurred_at,
         )
@@ -344,11 +341,10 @@ def record_measurement(
             height_cm=height,
             recorded_by=actor,
         )
-        record_event(
+        record_creation(
             Action.PATIENT_MEASUREMENT_RECORD,
             measurement,
             actor=actor,
-            after=snapshot(measurement),
             subject_id=str(patient.public_id),
             occurred_at=occurred_at,
         )

@@ -16,7 +16,7 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.services import check_occurred_at, record_creation, record_event
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -64,11 +64,10 @@ def raise_alert(
         shipment=shipment,
         raised_at=occurred or timezone.now(),
     )
-    record_event(
+    record_creation(
         Action.ALERT_RAISE,
         alert,
         actor=actor,
-        after=snapshot(alert),
         subject_id=subject_of(coi_din),
         occurred_at=alert.raised_at,  # the event and the row carry the same instant
     )

@@ -38,8 +38,7 @@ from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
-from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import record_creation
 from tilcare.audit.times import audit_time
 from tilcare.clinical import identity_scan
 from tilcare.clinical.checkdigits import DIN_PATTERN
@@ -393,11 +392,10 @@ def record_scan(
             late_entry_reason=request.late_entry_reason,
             **request.parties,
         )
-        record_event(
+        record_creation(
             Action.CUSTODY_RECORD,
             event,
             actor=actor,
-            after=snapshot(event),
             reason=request.late_entry_reason,
             subject_id=subject_of(coi_din),
             occurred_at=audit_time(event, moment),

@@ -24,7 +24,7 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.services import check_occurred_at, record_creation, record_event
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, IdentifierError, mod37_2
 from tilcare.core.errors import Conflict, InvalidInput, PermissionDenied
@@ -300,11 +300,10 @@ def create_item(
             raise InvalidInput(
                 {"__all__": ["Another item was numbered at the same moment. Submit again."]}
             ) from None
-        record_event(
+        record_creation(
             Action.ITEM_CREATE,
             item,
             actor=actor,
-            after=snapshot(item),
             subject_id=subject_of(din),
             occurred_at=occurred_at,
         )
@@ -326,11 +325,10 @@ def print_label(item: Item, *, actor: User, occurred_at: dt.datetime | None = No
             printed_at=occurred_at or timezone.now(),
             printed_by=actor,
         )
-        record_event(
+        record_creation(
             Action.LABEL_PRINT,
             label,
             actor=actor,
-            after=snapshot(label),
             subject_id=subject_of(item.coi_din),
             occurred_at=audit_time(label, label.printed_at),
         )
