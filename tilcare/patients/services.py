@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 
@@ -59,18 +59,19 @@ _REQUIRED_WORDS = TextWords(required="{label} is required.")
 _FORM_VERSION_WORDS = TextWords(
     required="Form version is required (as printed on the consent form)."
 )
+_Row = TypeVar("_Row", Patient, Contact, PriorTherapy, Consent, BodyMeasurement)
 
 
 def _add_to_record(
-    row: Contact | PriorTherapy,
-    action: str,
+    row: _Row,
+    action: Action,
     patient: Patient,
     actor: User,
     occurred_at: dt.datetime | None,
-) -> Any:
-    """Save a new row of the patient's record (validated by its model) with its audit event."""
+) -> _Row:
+    """Save a new row of the patient's record (or the patient) with its audit event; the caller
+    has checked it."""
     with transaction.atomic():
-        row.full_clean()
         row.save()
         record_creation(
             action,
@@ -125,19 +126,10 @@ def create_patient(
     errors = _validate_patient(data, center=center, patient=None)
     if errors:
         raise InvalidInput(errors)
-    with transaction.atomic():
-        patient = Patient(center=center, **{k: v for k, v in data.items() if v is not None})
-        patient.mrn = patient.mrn.strip()
-        patient.full_clean()
-        patient.save()
-        record_creation(
-            Action.PATIENT_CREATE,
-            patient,
-            actor=actor,
-            subject_id=str(patient.public_id),
-            occurred_at=occurred_at,
-        )
-    return patient
+    patient = Patient(center=center, **{k: v for k, v in data.items() if v is not None})
+    patient.mrn = patient.mrn.strip()
+    patient.full_clean()
+    return _add_to_record(patient, Action.PATIENT_CREATE, patient, actor, occurred_at)
 
 
 def update_patient(
@@ -187,7 +179,8 @@ def add_contact(
     if errors:
         raise InvalidInput(errors)
     contact = Contact(patient=patient, **data)
-    return _add_to_record(contact, "patient.contact.add", patient, actor, occurred_at)
+    contact.full_clean()
+    return _add_to_record(contact, Action.PATIENT_CONTACT_ADD, patient, actor, occurred_at)
 
 
 def add_prior_therapy(
@@ -216,7 +209,8 @@ def add_prior_therapy(
     if errors:
         raise InvalidInput(errors)
     therapy = PriorTherapy(patient=patient, **data)
-    return _add_to_record(therapy, "patient.prior_therapy.add", patient, actor, occurred_at)
+    therapy.full_clean()
+    return _add_to_record(therapy, Action.PATIENT_PRIOR_THERAPY_ADD, patient, actor, occurred_at)
 
 
 def record_consent(
@@ -245,22 +239,14 @@ def record_consent(
     )
     if errors:
         raise InvalidInput(errors)
-    with transaction.atomic():
-        consent = Consent.objects.create(
-            patient=patient,
-            kind=kind,
-            form_version=form_version,
-            signed_on=signed_on,
-            obtained_by=actor,
-        )
-        record_creation(
-            Action.PATIENT_CONSENT_RECORD,
-            consent,
-            actor=actor,
-            subject_id=str(patient.public_id),
-            occurred_at=occurred_at,
-        )
-    return consent
+    consent = Consent(
+        patient=patient,
+        kind=kind,
+        form_version=form_version,
+        signed_on=signed_on,
+        obtained_by=actor,
+    )
+    return _add_to_record(consent, Action.PATIENT_CONSENT_RECORD, patient, actor, occurred_at)
 
 
 def withdraw_consent(
@@ -333,22 +319,16 @@ def record_measurement(
     if errors:
         raise InvalidInput(errors)
     assert weight is not None and height is not None
-    with transaction.atomic():
-        measurement = BodyMeasurement.objects.create(
-            patient=patient,
-            measured_on=measured_on,
-            weight_kg=weight,
-            height_cm=height,
-            recorded_by=actor,
-        )
-        record_creation(
-            Action.PATIENT_MEASUREMENT_RECORD,
-            measurement,
-            actor=actor,
-            subject_id=str(patient.public_id),
-            occurred_at=occurred_at,
-        )
-    return measurement
+    measurement = BodyMeasurement(
+        patient=patient,
+        measured_on=measured_on,
+        weight_kg=weight,
+        height_cm=height,
+        recorded_by=actor,
+    )
+    return _add_to_record(
+        measurement, Action.PATIENT_MEASUREMENT_RECORD, patient, actor, occurred_at
+    )
 
 
 def link_portal_user(
