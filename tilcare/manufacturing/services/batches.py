@@ -31,6 +31,7 @@ from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.core.validation import TextWords, check_text
 from tilcare.identity import selectors as identity_selectors
 from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing import policies
@@ -177,6 +178,14 @@ def open_batch(
     return batch
 
 
+REASON_TOO_LONG = "Reason can be at most {max_length} characters ({length})."
+_REASON_REQUIRED = {
+    BatchStatus.REJECTED: "Reason for rejecting the batch is required.",
+    BatchStatus.STOPPED: "Reason for stopping the batch is required (who asked, and when).",
+}
+_NOTE_WORDS = TextWords(too_long="Note can be at most {max_length} characters ({length}).")
+
+
 def advance_batch(
     batch: Batch,
     to_status: str,
@@ -201,12 +210,8 @@ def advance_batch(
             f"Your role may not move a batch to “{status_label(to_status)}”.",
         )
         errors: dict[str, list[str]] = {}
-        if to_status == BatchStatus.REJECTED and not reason:
-            errors["reason"] = ["Reason for rejecting the batch is required."]
-        if to_status == BatchStatus.STOPPED and not reason:
-            errors["reason"] = ["Reason for stopping the batch is required (who asked, and when)."]
-        if len(reason) > REASON_MAX:
-            errors["reason"] = [f"Reason can be at most {REASON_MAX} characters ({len(reason)})."]
+        words = TextWords(required=_REASON_REQUIRED.get(to_status), too_long=REASON_TOO_LONG)
+        reason = check_text(errors, "reason", reason, max_length=REASON_MAX, words=words)
         today = local_today(locked.facility.time_zone)
         if to_status == BatchStatus.REP:
             start = rep_started_on or today
@@ -241,8 +246,8 @@ def record_tissue_receipt(
     note: str = "",
 ) -> TissueReceipt:
     require(policies.can_record_batch_step(actor, batch), NOT_RECORDER)
-    note = (note or "").strip()
     errors: dict[str, list[str]] = {}
+    note = check_text(errors, "note", note, max_length=NOTE_MAX, words=_NOTE_WORDS)
     check_number(
         errors, "weight_g", weight_g, label="Tissue weight", unit="g",
         minimum=WEIGHT_MIN_G, maximum=WEIGHT_MAX_G, places=3,
@@ -252,8 +257,6 @@ def record_tissue_receipt(
         minimum=Decimal(FRAGMENTS_MIN), maximum=Decimal(FRAGMENTS_MAX), places=0, whole=True,
     )  # fmt: skip
     check_moment(errors, "received_at", received_at, label="Received at")
-    if len(note) > NOTE_MAX:
-        errors["note"] = [f"Note can be at most {NOTE_MAX} characters ({len(note)})."]
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
@@ -32,7 +32,8 @@ from tilcare.clinical.dosing.regimens import CellDoseRange
 from tilcare.clinical.units import cells
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
-from tilcare.core.validation import CLOCK_ALLOWANCE
+from tilcare.core.validation import DecimalWords, MomentWords, check_decimal_range
+from tilcare.core.validation import check_moment as check_time
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.alerts import subject_of
 from tilcare.identity.services.items import clean_storage_temperature, create_item
@@ -78,34 +79,38 @@ def criterion_of(minimum: Decimal | None, maximum: Decimal | None, unit: str, te
     return f"≤ {plain(cast(Decimal, maximum))} {unit}"
 
 
+_LIMIT_REFUSED = "{label} must be from 0 to 10¹⁵ with at most 4 decimals (got {number})."
+_NOT_A_NUMBER = "{label} must be a number (got {value!r})."
+_LIMIT_WORDS = DecimalWords(
+    inexact=_NOT_A_NUMBER,
+    true_or_false=_NOT_A_NUMBER,
+    not_a_number=_NOT_A_NUMBER,
+    not_finite=_NOT_A_NUMBER,
+    out_of_range=_LIMIT_REFUSED,
+    too_many_places=_LIMIT_REFUSED,
+)
+
+
 def clean_number(value: Any, field: str, label: str, errors: Errors) -> Decimal | None:
+    """A limit or a result as an exact Decimal; None when empty (the caller says if it is due)."""
     if value is None or value == "":
         return None
-    try:
-        if isinstance(value, bool | float):
-            raise InvalidOperation
-        number = Decimal(value) if isinstance(value, int | str) else value
-        if not isinstance(number, Decimal) or not number.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        errors[field] = [f"{label} must be a number (got {value!r})."]
-        return None
-    if number < 0 or number > LIMIT_MAX or number.as_tuple().exponent < -4:  # type: ignore[operator]
-        errors[field] = [f"{label} must be from 0 to 10¹⁵ with at most 4 decimals (got {number})."]
-        return None
-    return number
+    return check_decimal_range(
+        errors, field, label, value, Decimal(0), LIMIT_MAX, "", places=4, words=_LIMIT_WORDS
+    )
+
+
+_MOMENT_WORDS = MomentWords(
+    future="The date and time cannot be in the future.",
+    before="The date and time cannot be before {what} ({bound} UTC).",
+)
 
 
 def check_moment(value: Any, field: str, *, not_before: dt.datetime, errors: Errors) -> None:
-    if not isinstance(value, dt.datetime) or timezone.is_naive(value):
-        errors[field] = ["Give the date and time with its time zone."]
-    elif value > timezone.now() + CLOCK_ALLOWANCE:
-        errors[field] = ["The date and time cannot be in the future."]
-    elif value < not_before:
-        errors[field] = [
-            "The date and time cannot be before the batch was opened "
-            f"({not_before:%Y-%m-%d %H:%M} UTC)."
-        ]
+    check_time(
+        errors, field, value, not_before=not_before, not_before_label="the batch was opened",
+        words=_MOMENT_WORDS,
+    )  # fmt: skip
 
 
 def batch_subject(batch: Batch) -> str:

@@ -32,6 +32,7 @@ from tilcare.audit.services import Signable, record_event, sign_record, signatur
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
+from tilcare.core.validation import TextWords, check_text
 from tilcare.identity.models import Item
 from tilcare.identity.services.items import clean_expiry
 from tilcare.manufacturing import policies
@@ -249,11 +250,9 @@ def _disposition_errors(
     errors: Errors = {}
     if decision not in Disposition.values:
         return {"decision": [f"Choose one of: {', '.join(Disposition.labels)}."]}, None
-    if len(reason) > REASON_MAX:
-        errors["reason"] = [f"At most {REASON_MAX} characters (got {len(reason)})."]
+    required = "Say why the product is rejected." if decision == Disposition.REJECT else None
+    check_text(errors, "reason", reason, max_length=REASON_MAX, words=TextWords(required=required))
     if decision == Disposition.REJECT:
-        if not reason:
-            errors["reason"] = ["Say why the product is rejected."]
         return errors, None
     results = {t.test: t for t in ReleaseTest.objects.filter(batch=batch)}
     missing = [k.label for k in REQUIRED_TESTS if k not in results]

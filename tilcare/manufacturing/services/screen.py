@@ -34,6 +34,7 @@ from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
+from tilcare.core.validation import TextWords, check_text
 from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import BatchStatus
@@ -69,6 +70,10 @@ CULTURE_CELLS_MAX = Decimal("1E11")
 FILE_NAME_MAX = 200
 REASON_MAX = 400
 NOT_RECORDER = "Only the facility's manufacturing technologists record batch steps."
+_SELECTION_WORDS = TextWords(
+    required="Reason for the selection is required (why these cultures).",
+    too_long="Reason can be at most {max_length} characters ({length}).",
+)
 
 
 def _count_errors(
@@ -306,16 +311,12 @@ def select_cultures(
         "Only the facility's manufacturing technologists select cultures for the REP.",
     )
     wanted = [str(c).strip() for c in culture_ids if str(c).strip()]
-    reason = (reason or "").strip()
     errors: dict[str, list[str]] = {}
     if not wanted:
         errors["culture_ids"] = ["Select at least one culture for the REP."]
     elif len(set(wanted)) != len(wanted):
         errors["culture_ids"] = ["Each culture may be selected once."]
-    if not reason:
-        errors["reason"] = ["Reason for the selection is required (why these cultures)."]
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = [f"Reason can be at most {REASON_MAX} characters ({len(reason)})."]
+    reason = check_text(errors, "reason", reason, max_length=REASON_MAX, words=_SELECTION_WORDS)
     try:
         limits = parse_thresholds(thresholds)
     except InvalidInput as refused:

@@ -24,6 +24,7 @@ from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
+from tilcare.core.validation import TextWords, check_text
 from tilcare.identity import selectors as identity_selectors
 from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing import policies
@@ -44,6 +45,13 @@ FULL = "This slot is full: {booked} of {capacity} places are booked. Choose anot
 
 class SlotFull(InvalidInput):
     """The slot has no free place left. Shown like any refusal on a page; 409 in the API."""
+
+
+_NOTE_WORDS = TextWords(too_long="Note can be at most {max_length} characters (it has {length}).")
+_CANCEL_WORDS = TextWords(
+    required="Reason for cancelling is required.",
+    too_long="Reason can be at most {max_length} characters ({length}).",
+)
 
 
 def day_text(day: dt.date) -> str:
@@ -86,7 +94,6 @@ def create_slot(
         policies.can_manage_slots(actor, facility),
         "Only the facility's own manufacturing staff may open its slots.",
     )
-    note = (note or "").strip()
     today = local_today(facility.time_zone)
     last = today + dt.timedelta(days=SLOT_HORIZON_DAYS)
     errors: dict[str, list[str]] = {}
@@ -101,8 +108,7 @@ def create_slot(
         ]
     if capacity_errors := _capacity_errors(capacity):
         errors["capacity"] = capacity_errors
-    if len(note) > NOTE_MAX:
-        errors["note"] = [f"Note can be at most {NOTE_MAX} characters (it has {len(note)})."]
+    note = check_text(errors, "note", note, max_length=NOTE_MAX, words=_NOTE_WORDS)
     if errors:
         raise InvalidInput(errors)
     taken = InvalidInput(
@@ -349,13 +355,10 @@ def cancel_booking(booking: SlotBooking, *, actor: User, reason: str) -> SlotBoo
         policies.can_cancel_booking(actor, booking),
         "You may not cancel this booking (it is not your organization's, or it is cancelled).",
     )
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput({"reason": ["Reason for cancelling is required."]})
-    if len(reason) > CANCEL_REASON_MAX:
-        raise InvalidInput(
-            {"reason": [f"Reason can be at most {CANCEL_REASON_MAX} characters ({len(reason)})."]}
-        )
+    errors: dict[str, list[str]] = {}
+    reason = check_text(errors, "reason", reason, max_length=CANCEL_REASON_MAX, words=_CANCEL_WORDS)
+    if errors:
+        raise InvalidInput(errors)
     with transaction.atomic():
         locked = SlotBooking.objects.select_for_update().get(pk=booking.pk)
         if locked.cancelled_at is not None:

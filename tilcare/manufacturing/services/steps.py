@@ -7,19 +7,16 @@ record keeps three is refused, not cut.
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
-
 from tilcare.core.errors import InvalidInput
-from tilcare.core.validation import CLOCK_ALLOWANCE
+from tilcare.core.validation import DecimalWords, Errors, MomentWords, check_decimal_range
+from tilcare.core.validation import check_moment as core_check_moment
 from tilcare.manufacturing.models import Batch
 from tilcare.manufacturing.selectors.batches import status_label
 
 NOTE_MAX = 400
-# Instruments and workstations keep their own clocks; a few minutes ahead is not the future.
 
 
 def locked_batch(batch: Batch) -> Batch:
@@ -52,7 +49,7 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def check_number(
-    errors: dict[str, list[str]],
+    errors: Errors,
     field: str,
     value: Any,
     *,
@@ -66,33 +63,35 @@ def check_number(
     """Add the field's problem to `errors`: missing, not an exact number, too many decimal
     places, or outside minimum..maximum (both included)."""
     number = _decimal(value)
-    if value is None or value == "":
-        errors[field] = [f"{label} is required ({unit})."]
-        return
-    if number is None or (whole and not isinstance(value, int)):
+    if (
+        value is not None
+        and value != ""
+        and (number is None or (whole and not isinstance(value, int)))
+    ):
+        # Only a number the program holds exactly is taken here: text, a float or true/false
+        # means the caller skipped the form or schema that reads what was typed.
         kind = "a whole number" if whole else "an exact decimal number"
         errors[field] = [f"{label} must be {kind} ({unit}); got {value!r}."]
         return
-    if not minimum <= number <= maximum:
-        errors[field] = [
-            f"{label} must be from {minimum:,f} to {maximum:,f} {unit} (got {number:,f} {unit})."
-        ]
-        return
+    allowed = "no decimals" if places == 0 else f"at most {places} decimal places"
+    words = DecimalWords(
+        required="{label} is required ({unit}).",
+        out_of_range="{label} must be from {low:,f} to {high:,f} {unit} (got {number:,f} {unit}).",
+        too_many_places=f"{{label}} {number} {{unit}} has too many decimals ({allowed}).",
+    )
     # 1.20 g has the value of 1.2 g; 1.2345 g has more than the record keeps and is refused.
-    if number != number.quantize(Decimal(1).scaleb(-places)):
-        allowed = "no decimals" if places == 0 else f"at most {places} decimal places"
-        errors[field] = [f"{label} {number} {unit} has too many decimals ({allowed})."]
+    given = value if number is None else number.normalize()
+    check_decimal_range(errors, field, label, given, minimum, maximum, unit, places, words=words)
 
 
-def check_moment(errors: dict[str, list[str]], field: str, value: Any, *, label: str) -> None:
-    if not isinstance(value, dt.datetime):
-        errors[field] = [f"{label} is required (date and time)."]
-        return
-    if value.tzinfo is None or value.utcoffset() is None:
-        errors[field] = [f"{label} must carry its UTC offset; a time without one is ambiguous."]
-        return
-    if value > timezone.now() + CLOCK_ALLOWANCE:
-        errors[field] = [f"{label} cannot be in the future."]
+def check_moment(errors: Errors, field: str, value: Any, *, label: str) -> None:
+    core_check_moment(errors, field, value, label=label, words=_MOMENT_WORDS)
+
+
+_MOMENT_WORDS = MomentWords(
+    missing="{label} is required (date and time).",
+    no_offset="{label} must carry its UTC offset; a time without one is ambiguous.",
+)
 
 
 def exact(value: Any, places: int) -> Decimal:
