@@ -35,17 +35,11 @@ from tilcare.core.api_support import (
 from tilcare.core.errors import InvalidInput
 from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
-from tilcare.core.validation import latest_moment
 from tilcare.identity import policies
 from tilcare.identity.choices import ShipmentStatus, ShipperType
 from tilcare.identity.models import Item, Shipment
 from tilcare.identity.selectors import flags_of, is_late, items_visible_to, shipments_visible_to
 from tilcare.identity.services import shipments as services
-from tilcare.identity.temperature_csv import (
-    TemperatureCsvError,
-    as_file_errors,
-    parse_temperature_csv,
-)
 
 router = Router(tags=["shipments"])
 
@@ -380,16 +374,5 @@ def add_temperatures_csv(request: HttpRequest, public_id: str) -> Status[Reading
         services.NOT_MANAGER,
     )
     data, source = _csv_bytes(request)
-    try:
-        readings = parse_temperature_csv(data, not_after=latest_moment())
-        added = services.add_temperature_readings(
-            shipment,
-            readings=[(r.recorded_at, r.temperature_c) for r in readings],
-            source=source,
-            actor=user,
-        )
-    except TemperatureCsvError as exc:
-        raise InvalidInput({"file": exc.messages()}) from None
-    except InvalidInput as exc:
-        raise InvalidInput(as_file_errors(exc.errors)) from None
+    added = services.add_temperature_csv(shipment, data, source=source, actor=user)
     return Status(201, ReadingsAddedOut(added=added, shipment=_fresh(request, shipment)))

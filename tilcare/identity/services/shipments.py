@@ -35,6 +35,7 @@ from tilcare.core.validation import (
     check_decimal_range,
     check_moment,
     check_text,
+    latest_moment,
 )
 from tilcare.identity import policies
 from tilcare.identity.choices import (
@@ -48,6 +49,11 @@ from tilcare.identity.choices import (
 from tilcare.identity.models import Item, Shipment, ShipmentTransition, TemperatureReading
 from tilcare.identity.selectors import alert_message, assess_readings, assessment_record, utc
 from tilcare.identity.services.alerts import raise_alert, subject_of
+from tilcare.identity.temperature_csv import (
+    TemperatureCsvError,
+    as_file_errors,
+    parse_temperature_csv,
+)
 
 HOLD_HOURS_MIN, HOLD_HOURS_MAX = Decimal(1), Decimal(720)
 RANGE_MIN_C, RANGE_MAX_C = Decimal(-200), Decimal(60)
@@ -391,6 +397,24 @@ def add_temperature_readings(
             occurred_at=occurred_at,
         )
     return len(clean)
+
+
+def add_temperature_csv(shipment: Shipment, data: bytes, *, source: str, actor: User) -> int:
+    """Add the readings of a logger's CSV file (temperature_csv), all or none; the count added.
+    Every refusal of the file or of its readings is given on the field `file`, where the file
+    was sent."""
+    try:
+        readings = parse_temperature_csv(data, not_after=latest_moment())
+        return add_temperature_readings(
+            shipment,
+            readings=[(r.recorded_at, r.temperature_c) for r in readings],
+            source=source,
+            actor=actor,
+        )
+    except TemperatureCsvError as exc:
+        raise InvalidInput({"file": exc.messages()}) from None
+    except InvalidInput as exc:
+        raise InvalidInput(as_file_errors(exc.errors)) from None
 
 
 def _listed(messages: list[str]) -> list[str]:
