@@ -94,11 +94,7 @@ def record_measurement(
 ) -> Status[BodyMeasurement]:
     patient = _visible_patient(request, public_id)
     measurement = services.record_measurement(
-        patient,
-        actor=caller(request),
-        measured_on=payload.measured_on,
-        weight_kg=payload.weight_kg,
-        height_cm=payload.height_cm,
+        patient, actor=caller(request), **payload.model_dump()
     )
     return Status(201, measurement)
 
@@ -116,11 +112,5 @@ def list_consents(request: HttpRequest, public_id: str) -> QuerySet[Consent]:
 )
 def record_consent(request: HttpRequest, public_id: str, payload: ConsentIn) -> Status[Consent]:
     patient = _visible_patient(request, public_id)
-    consent = services.record_consent(
-        patient,
-        actor=caller(request),
-        kind=payload.kind,
-        form_version=payload.form_version,
-        signed_on=payload.signed_on,
-    )
+    consent = services.record_consent(patient, actor=caller(request), **payload.model_dump())
     return Status(201, consent)
