@@ -37,6 +37,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from tilcare.clinical.identity_scan import spaced
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.services.items import storage_temperature_alone
 
@@ -99,7 +100,6 @@ def qr_text(item: Any) -> str:
 def label_content(
     item: Any, *, copy: int | None = None, with_typed_text: bool = True
 ) -> LabelContent:
-    din = str(item.coi_din)
     kind = ItemKind(item.kind)
     kind_line = f"{kind.label} {item.number:02d}"
     if item.manufacture_attempt > 1:
@@ -109,7 +109,7 @@ def label_content(
         local = item.expires_at.astimezone(zoneinfo.ZoneInfo(item.center.time_zone))
         expiry = f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
     return LabelContent(
-        coi_spaced=f"{din[:5]} {din[5:7]} {din[7:]}",
+        coi_spaced=spaced(str(item.coi_din)),
         coi_check=str(item.coi_check),
         item_id=str(item.item_id),
         qr_text=qr_text(item),

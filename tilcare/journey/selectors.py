@@ -16,6 +16,7 @@ from django.db.models import Count, Q, QuerySet
 
 from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
+from tilcare.clinical.identity_scan import coi_display
 from tilcare.core.timeutil import local_datetime, local_today
 from tilcare.identity import policies as identity_policies
 from tilcare.identity.models import CustodyEvent, IdentityAlert
@@ -148,7 +149,7 @@ def board(
         din = row["coi_din"]
         card = BoardCard(
             public_id=str(row["public_id"]),
-            coi_display=f"{din[:5]} {din[5:7]} {din[7:]} {row['coi_check']}",
+            coi_display=coi_display(din, row["coi_check"]),
             coi_din=din,
             coi_check=row["coi_check"],
             protocol=row["protocol"],

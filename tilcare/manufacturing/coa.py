@@ -94,15 +94,6 @@ class ReleaseSummary:
     physician_signature: SignatureLine | None
 
     @property
-    def coi_spaced(self) -> str:
-        d = self.batch.coi_din
-        return f"{d[:5]} {d[5:7]} {d[7:]}"
-
-    @property
-    def coi_display(self) -> str:
-        return f"{self.coi_spaced} {self.batch.coi_check}"
-
-    @property
     def protocol(self) -> str:
         return f"{self.batch.protocol_id} version {self.batch.protocol_version}"
 
@@ -271,7 +262,7 @@ def coa_pdf(batch: Batch) -> bytes:
         Spacer(1, 6),
     ]
     facts = [
-        ["COI identifier", summary.coi_display],
+        ["COI identifier", summary.batch.coi_display],
         ["Batch", str(batch.public_id)],
         ["Manufacture attempt", str(batch.manufacture_attempt)],
         ["Protocol", summary.protocol],
@@ -323,7 +314,7 @@ def coa_pdf(batch: Batch) -> bytes:
     SimpleDocTemplate(
         buffer,
         pagesize=LETTER,
-        title=f"Certificate of analysis {summary.coi_display}",
+        title=f"Certificate of analysis {summary.batch.coi_display}",
         leftMargin=0.75 * inch,
         rightMargin=0.75 * inch,
         topMargin=0.7 * inch,

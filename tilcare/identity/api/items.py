@@ -157,13 +157,12 @@ def item_out(item: Item, user: Any) -> ItemOut:
     copies = list(item.labels.all())
     typed = policies.can_view_item_text(user, item)
     statuses = [c.status for c in copies]
-    din = item.coi_din
     return ItemOut(
         public_id=str(item.public_id),
         item_id=item.item_id,
-        coi_din=din,
+        coi_din=item.coi_din,
         coi_check=item.coi_check,
-        coi_display=f"{din[:5]} {din[5:7]} {din[7:]} {item.coi_check}",
+        coi_display=item.coi_display,
         kind=item.kind,
         kind_label=item.get_kind_display(),
         number=item.number,

@@ -169,10 +169,10 @@ def _context(
     rows = _rows(user, items, void_form)
     first = items[0]
     return {
-        "page_title": f"Items and labels · {first.coi_din[:5]} {first.coi_din[5:7]} "
-        f"{first.coi_din[7:]} {first.coi_check}",
+        "page_title": f"Items and labels · {first.coi_display}",
         "coi_din": first.coi_din,
-        "coi_spaced": f"{first.coi_din[:5]} {first.coi_din[5:7]} {first.coi_din[7:]}",
+        "coi_item": first,
+        "coi_spaced": first.coi_spaced,
         "coi_check": first.coi_check,
         "center": newest.center,
         "facility": newest.facility,

@@ -146,9 +146,13 @@ class Row:
     readings: int
 
     @property
-    def coi_spaced(self) -> str:
-        din = self.shipment.coi_din
-        return f"{din[:5]} {din[5:7]} {din[7:]}"
+    def coi_din(self) -> str:
+        return self.shipment.coi_din
+
+    @property
+    def coi_check(self) -> str:
+        # A shipment keeps only the DIN; its shipper item carries the check character.
+        return self.shipment.shipper.coi_check
 
     @property
     def flag_labels(self) -> list[tuple[str, str]]:

@@ -72,11 +72,6 @@ class ReleaseOutcome:
         return self.journey.notes
 
 
-def _spaced(batch: Batch) -> str:
-    d = batch.coi_din
-    return f"{d[:5]} {d[5:7]} {d[7:]} {batch.coi_check}"
-
-
 def _journey_of(batch: Batch) -> tuple[Journey | None, str]:
     """The batch's journey, locked, if this batch is its current attempt; else why not."""
     journey = (
@@ -140,7 +135,7 @@ def _record_release(journey: Journey, batch: Batch, actor: User) -> Milestone | 
         batch=batch
     )
     occurred_at = d.physician_acknowledged_at or d.decided_at
-    reference = f"Batch {_spaced(batch)} attempt {batch.manufacture_attempt}"
+    reference = f"Batch {batch.coi_display} attempt {batch.manufacture_attempt}"
     note = f"{d.get_decision_display()} signed by {d.qa_signature.printed_name} (QA)."  # type: ignore[union-attr]
     if d.physician_ack_signature is not None:
         note += f" Acknowledged by {d.physician_ack_signature.printed_name}. Reason: {d.reason}"
@@ -252,7 +247,7 @@ def reject_batch(
 def _ack_task_title(batch: Batch) -> str:
     return (
         f"Review and sign the release under exception of the product (attempt "
-        f"{batch.manufacture_attempt}, batch {_spaced(batch)})"
+        f"{batch.manufacture_attempt}, batch {batch.coi_display})"
     )
 
 

@@ -1,4 +1,7 @@
-"""Display helpers for the journey pages: study days, the COI identifier, audit diffs."""
+"""Display helpers for the journey pages: study days and the patient record's journeys card.
+
+The COI identifier has its own tag, `{% coi %}` in tilcare.core.templatetags.coi.
+"""
 
 from __future__ import annotations
 
@@ -17,17 +20,6 @@ register = template.Library()
 def study_day(day: int | None) -> str:
     """ "Day −7", "Day 0", "Day +3" from a day number relative to infusion (blank when None)."""
     return format_study_day(day)
-
-
-@register.inclusion_tag("journey/partials/_coi.html")
-def coi(item: Any) -> dict[str, str]:
-    """The COI identifier as printed on labels: spaced DIN, then the check character boxed.
-
-    `item` is anything with `coi_din` and `coi_check` (a Journey or a board card), so the board
-    never has to load a journey row to print it.
-    """
-    din = str(item.coi_din)
-    return {"spaced": f"{din[:5]} {din[5:7]} {din[7:]}", "check": str(item.coi_check)}
 
 
 @register.inclusion_tag("journey/partials/_patient_journeys.html", takes_context=True)

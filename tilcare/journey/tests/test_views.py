@@ -716,9 +716,7 @@ def test_open_a_second_journey_is_refused(team, journey, client):
 def test_coi_tag_prints_the_check_character_boxed(journey):
     # Given a journey
     # When the coi tag renders it
-    html = Template("{% load journey_tags %}{% coi journey %}").render(
-        Context({"journey": journey})
-    )
+    html = Template("{% load coi %}{% coi journey %}").render(Context({"journey": journey}))
 
     # Then the DIN is spaced and the check character is boxed
     assert html == (

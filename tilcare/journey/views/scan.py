@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tilcare.accounts.models import User
 from tilcare.clinical.checkdigits import IdentifierError, parse_din_with_check
+from tilcare.clinical.identity_scan import spaced
 from tilcare.core.errors import InvalidInput
 from tilcare.core.forms import DateTimeInput
 from tilcare.core.policy import require
@@ -113,7 +114,7 @@ class ScanSetupForm(forms.Form):
         )
         if journey is None:
             raise forms.ValidationError(
-                f"No journey you can see has the COI identifier {din[:5]} {din[5:7]} {din[7:]}."
+                f"No journey you can see has the COI identifier {spaced(din)}."
             )
         self.journey = journey
         return f"{journey.coi_din}{journey.coi_check}"

@@ -29,7 +29,7 @@ from tilcare.manufacturing.models import (
     IFN_GAMMA_DIFFERENCE_MAX,
     Batch,
 )
-from tilcare.manufacturing.selectors.batches import batch_record, coi_spaced, status_label
+from tilcare.manufacturing.selectors.batches import batch_record, status_label
 from tilcare.manufacturing.selectors.forecast import ForecastView, dose_range
 from tilcare.manufacturing.services.batches import (
     FRAGMENTS_MAX,
@@ -321,12 +321,11 @@ def _record(batch: Batch) -> BatchRecordOut:
 
 
 def batch_out(batch: Batch, *, with_record: bool) -> BatchOut:
-    spaced = coi_spaced(batch.coi_din)
     return BatchOut(
         public_id=batch.public_id,
         coi_din=batch.coi_din,
         coi_check=batch.coi_check,
-        coi_display=f"{spaced} {batch.coi_check}",
+        coi_display=batch.coi_display,
         manufacture_attempt=batch.manufacture_attempt,
         center=batch.center.name,
         facility=batch.facility.name,

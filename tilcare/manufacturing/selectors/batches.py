@@ -52,10 +52,6 @@ CLOSED_STATUSES = RELEASED_STATUSES + ENDED_STATUSES
 RECENT_RELEASE_DAYS = 30
 
 
-def coi_spaced(coi_din: str) -> str:
-    return f"{coi_din[:5]} {coi_din[5:7]} {coi_din[7:]}"
-
-
 def status_label(status: str) -> str:
     return str(BatchStatus(status).label)
 
@@ -136,7 +132,6 @@ def days_in_status(batch: Batch, today: dt.date) -> int:
 @dataclass(frozen=True)
 class BoardCard:
     batch: Batch
-    coi_spaced: str
     days_in_status: int
     forecast: ForecastView | None
 
@@ -174,7 +169,7 @@ def batch_board(
             if batch.status == BatchStatus.REP
             else None
         )
-        card = BoardCard(batch, coi_spaced(batch.coi_din), days_in_status(batch, today), forecast)
+        card = BoardCard(batch, days_in_status(batch, today), forecast)
         by_status[batch.status].append(card)
     return [BoardColumn(s.value, str(s.label), by_status[s]) for s in statuses]
 

@@ -28,6 +28,7 @@ from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
+from tilcare.clinical.identity_scan import coi_display, spaced
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
@@ -37,7 +38,7 @@ from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import ATTEMPT_MAX, ATTEMPT_MIN, BATCH_WORKFLOW, BatchStatus
 from tilcare.manufacturing.models import Batch, BatchTransition, RepCount, TissueReceipt
-from tilcare.manufacturing.selectors.batches import coi_spaced, status_label
+from tilcare.manufacturing.selectors.batches import status_label
 from tilcare.manufacturing.services.steps import (
     NOTE_MAX,
     check_moment,
@@ -79,13 +80,13 @@ def _open_errors(
         ]
     elif coi_check != mod37_2(coi_din).character:
         errors["coi_check"] = [
-            f"Check character “{coi_check}” does not match {coi_spaced(coi_din)}: expected "
+            f"Check character “{coi_check}” does not match {spaced(coi_din)}: expected "
             f"“{mod37_2(coi_din).character}”."
         ]
     elif (
         center.isbt_fin and coi_din[:5] != center.isbt_fin.upper()
     ) or not identity_selectors.coi_issued_by(coi_din, center):
-        errors["coi_din"] = [f"{coi_spaced(coi_din)} was not issued by {center.name}."]
+        errors["coi_din"] = [f"{spaced(coi_din)} was not issued by {center.name}."]
     if isinstance(attempt, bool) or not isinstance(attempt, int):
         attempt = None
     if attempt is None or not ATTEMPT_MIN <= attempt <= ATTEMPT_MAX:
@@ -133,7 +134,7 @@ def open_batch(
     taken = InvalidInput(
         {
             "coi_din": [
-                f"{coi_spaced(coi_din)} {coi_check} already has a batch for manufacture attempt "
+                f"{coi_display(coi_din, coi_check)} already has a batch for manufacture attempt "
                 f"{manufacture_attempt}."
             ]
         }

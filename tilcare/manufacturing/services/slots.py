@@ -21,6 +21,7 @@ from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import check_occurred_at, record_event
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
+from tilcare.clinical.identity_scan import spaced
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
@@ -57,10 +58,6 @@ _CANCEL_WORDS = TextWords(
 def day_text(day: dt.date) -> str:
     """A date as staff read it on the pages and in messages: "Tue 12 May 2026"."""
     return f"{day:%a} {day.day} {day:%b %Y}"
-
-
-def spaced(coi_din: str) -> str:
-    return f"{coi_din[:5]} {coi_din[5:7]} {coi_din[7:]}"
 
 
 def _whole_number(value: Any) -> bool:

@@ -281,10 +281,9 @@ def _render(request: HttpRequest, batch: Batch, **bound: forms.Form) -> HttpResp
         step_forms.update(bound)
         context = {
             **release_views.release_context(request, batch),
-            "page_title": f"Batch {batch_selectors.coi_spaced(batch.coi_din)} {batch.coi_check}",
+            "page_title": f"Batch {batch.coi_display}",
             "batch": batch,
             "record": record,
-            "coi_spaced": batch_selectors.coi_spaced(batch.coi_din),
             "status_label": batch_selectors.status_label(status),
             "closed_statuses": [str(s) for s in batch_selectors.CLOSED_STATUSES],
             "days_in_status": batch_selectors.days_in_status(batch, today),
