@@ -12,6 +12,11 @@ from tilcare.accounts.models import Organization, User
 from tilcare.accounts.roles import Perm
 from tilcare.patients.models import Patient
 
+# What a refused write says, the same on the pages, the API and in the services.
+CHANGE_REFUSED = "You may not change this patient's record."
+CONSENT_REFUSED = "You may not record consent for this patient."
+MEASUREMENT_REFUSED = "You may not record measurements for this patient."
+
 
 def _staff_of(user: Any, center_id: int | None) -> bool:
     return (

@@ -135,9 +135,7 @@ def create_patient(
 def update_patient(
     patient: Patient, *, actor: User, changes: Mapping[str, Any], reason: str = ""
 ) -> Patient:
-    require(
-        policies.can_change_patient(actor, patient), "You may not change this patient's record."
-    )
+    require(policies.can_change_patient(actor, patient), policies.CHANGE_REFUSED)
     errors = _validate_patient(changes, center=patient.center, patient=patient)
     if not reason.strip():
         # 21 CFR 11.10(e): a change to a regulated record says why.
@@ -169,9 +167,7 @@ def add_contact(
     data: Mapping[str, Any],
     occurred_at: dt.datetime | None = None,
 ) -> Contact:
-    require(
-        policies.can_change_patient(actor, patient), "You may not change this patient's record."
-    )
+    require(policies.can_change_patient(actor, patient), policies.CHANGE_REFUSED)
     errors: Errors = {}
     for field in ("name", "relationship", "phone"):
         label = field.capitalize()
@@ -190,9 +186,7 @@ def add_prior_therapy(
     data: Mapping[str, Any],
     occurred_at: dt.datetime | None = None,
 ) -> PriorTherapy:
-    require(
-        policies.can_change_patient(actor, patient), "You may not change this patient's record."
-    )
+    require(policies.can_change_patient(actor, patient), policies.CHANGE_REFUSED)
     errors: Errors = {}
     today = local_today(patient.center.time_zone)
     check_not_before_birth(
@@ -222,9 +216,7 @@ def record_consent(
     signed_on: dt.date,
     occurred_at: dt.datetime | None = None,
 ) -> Consent:
-    require(
-        policies.can_record_consent(actor, patient), "You may not record consent for this patient."
-    )
+    require(policies.can_record_consent(actor, patient), policies.CONSENT_REFUSED)
     errors: Errors = {}
     if kind not in ConsentKind.values:
         errors["kind"] = [f"Choose one of: {', '.join(ConsentKind.labels)}."]
@@ -252,10 +244,7 @@ def record_consent(
 def withdraw_consent(
     consent: Consent, *, actor: User, withdrawn_on: dt.date, reason: str
 ) -> Consent:
-    require(
-        policies.can_record_consent(actor, consent.patient),
-        "You may not record consent for this patient.",
-    )
+    require(policies.can_record_consent(actor, consent.patient), policies.CONSENT_REFUSED)
     errors: Errors = {}
     if consent.withdrawn_on is not None:
         # A second withdrawal would overwrite the date on record.
@@ -297,10 +286,7 @@ def record_measurement(
     occurred_at: dt.datetime | None = None,
 ) -> BodyMeasurement:
     """Record height and weight. Values are Decimal or text; floats are refused by the checks."""
-    require(
-        policies.can_record_measurement(actor, patient),
-        "You may not record measurements for this patient.",
-    )
+    require(policies.can_record_measurement(actor, patient), policies.MEASUREMENT_REFUSED)
     errors: Errors = {}
     weight = check_decimal_range(
         errors, "weight_kg", "Weight", weight_kg, WEIGHT_KG_MIN, WEIGHT_KG_MAX, "kg"
@@ -335,9 +321,7 @@ def link_portal_user(
     patient: Patient, *, actor: User, user: User, occurred_at: dt.datetime | None = None
 ) -> Patient:
     """Give the patient their own portal login (a user with the patient role at this center)."""
-    require(
-        policies.can_change_patient(actor, patient), "You may not change this patient's record."
-    )
+    require(policies.can_change_patient(actor, patient), policies.CHANGE_REFUSED)
     errors: Errors = {}
     if user.role != "patient" or user.organization_id != patient.center_id:
         errors["portal_user"] = ["Choose a patient-role account of this center."]

@@ -65,6 +65,26 @@ def _patient(request: HttpRequest, public_id: Any) -> Patient:
     )
 
 
+def _patient_to_write(
+    request: HttpRequest,
+    public_id: Any,
+    allowed: Callable[[User, Patient], bool],
+    refusal: str,
+) -> tuple[User, Patient]:
+    """The user and the patient they write to, once the policy allows it (else 403)."""
+    user = _user(request)
+    patient = _patient(request, public_id)
+    require(allowed(user, patient), refusal)
+    return user, patient
+
+
+def _dated_card_form(
+    form_class: Callable[..., forms.Form], request: HttpRequest, prefix: str, patient: Patient
+) -> forms.Form:
+    """A card's add form whose dates are judged against the patient's center's today."""
+    return form_class(request.POST, prefix=prefix, patient=patient, today=_center_today(patient))
+
+
 def _htmx_target(request: HttpRequest) -> str | None:
     """The id htmx will swap (None when the request is a plain browser request)."""
     details = getattr(request, "htmx", None)  # set by django_htmx's middleware
@@ -147,9 +167,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
-    user = _user(request)
-    patient = _patient(request, public_id)
-    require(policies.can_change_patient(user, patient), "You may not change this patient's record.")
+    user, patient = _patient_to_write(
+        request, public_id, policies.can_change_patient, policies.CHANGE_REFUSED
+    )
     form = PatientEditForm(
         request.POST or None,
         initial=PatientEditForm.initial_from(patient),
@@ -313,9 +333,9 @@ def _save_card_form(
 
 @require_POST
 def contact_add(request: HttpRequest, public_id: Any) -> HttpResponse:
-    user = _user(request)
-    patient = _patient(request, public_id)
-    require(policies.can_change_patient(user, patient), "You may not change this patient's record.")
+    user, patient = _patient_to_write(
+        request, public_id, policies.can_change_patient, policies.CHANGE_REFUSED
+    )
     form = ContactForm(request.POST, prefix="contact")
 
     def save(data: dict[str, Any]) -> str:
@@ -326,12 +346,10 @@ def contact_add(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 @require_POST
 def prior_therapy_add(request: HttpRequest, public_id: Any) -> HttpResponse:
-    user = _user(request)
-    patient = _patient(request, public_id)
-    require(policies.can_change_patient(user, patient), "You may not change this patient's record.")
-    form = PriorTherapyForm(
-        request.POST, prefix="therapy", patient=patient, today=_center_today(patient)
+    user, patient = _patient_to_write(
+        request, public_id, policies.can_change_patient, policies.CHANGE_REFUSED
     )
+    form = _dated_card_form(PriorTherapyForm, request, "therapy", patient)
 
     def save(data: dict[str, Any]) -> str:
         return f"{services.add_prior_therapy(patient, actor=user, data=data)} added."
@@ -341,14 +359,10 @@ def prior_therapy_add(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 @require_POST
 def consent_add(request: HttpRequest, public_id: Any) -> HttpResponse:
-    user = _user(request)
-    patient = _patient(request, public_id)
-    require(
-        policies.can_record_consent(user, patient), "You may not record consent for this patient."
+    user, patient = _patient_to_write(
+        request, public_id, policies.can_record_consent, policies.CONSENT_REFUSED
     )
-    form = ConsentForm(
-        request.POST, prefix="consent", patient=patient, today=_center_today(patient)
-    )
+    form = _dated_card_form(ConsentForm, request, "consent", patient)
 
     def save(data: dict[str, Any]) -> str:
         return f"Consent recorded: {services.record_consent(patient, actor=user, **data)}."
@@ -361,9 +375,7 @@ def consent_withdraw(request: HttpRequest, public_id: Any, consent_id: Any) -> H
     user = _user(request)
     patient = _patient(request, public_id)
     consent: Consent = get_visible_or_404(patient.consents.all(), consent_id)
-    require(
-        policies.can_record_consent(user, patient), "You may not record consent for this patient."
-    )
+    require(policies.can_record_consent(user, patient), policies.CONSENT_REFUSED)
     if not consent.is_active:
         # A second withdrawal (double submit, two tabs) must not overwrite the recorded date.
         return _respond(
@@ -395,15 +407,10 @@ def consent_withdraw(request: HttpRequest, public_id: Any, consent_id: Any) -> H
 
 @require_POST
 def measurement_add(request: HttpRequest, public_id: Any) -> HttpResponse:
-    user = _user(request)
-    patient = _patient(request, public_id)
-    require(
-        policies.can_record_measurement(user, patient),
-        "You may not record measurements for this patient.",
+    user, patient = _patient_to_write(
+        request, public_id, policies.can_record_measurement, policies.MEASUREMENT_REFUSED
     )
-    form = MeasurementForm(
-        request.POST, prefix="measurement", patient=patient, today=_center_today(patient)
-    )
+    form = _dated_card_form(MeasurementForm, request, "measurement", patient)
 
     def save(data: dict[str, Any]) -> str:
         measurement = services.record_measurement(patient, actor=user, **data)
