@@ -19,6 +19,24 @@ IL2_WINDOWS = {
     "il2_start_min_hours": "3",
     "il2_start_max_hours": "24",
 }
+# One IL-2 dose given, 6 h after an infusion that ended at 14:00; asked at 05:00 the next day.
+ONE_IL2_DOSE = {
+    "infusion_end": "2026-03-03T14:00:00-05:00",
+    "doses_given": ["2026-03-03T20:00:00-05:00"],
+    "at": "2026-03-04T05:00:00-05:00",
+}
+
+
+def il2_course(doses: int) -> dict[str, object]:
+    """`doses` IL-2 doses 8 h apart from midnight after an infusion that ended at 20:00 on
+    3 March, asked at 08:00 on 6 March."""
+    return {
+        "infusion_end": "2026-03-03T20:00:00-05:00",
+        "doses_given": [
+            f"2026-03-0{4 + i // 3}T{(i % 3) * 8:02d}:00:00-05:00" for i in range(doses)
+        ],
+        "at": "2026-03-06T08:00:00-05:00",
+    }
 
 
 def test_every_unset_setting_is_named_at_once(pharmacist):
@@ -136,12 +154,7 @@ def test_infusion_window_refuses_a_time_without_offset(pharmacist):
 
 def test_il2_schedule_next_dose_window(pharmacist):
     # The center's interval 8–12 h after the previous dose (lifileucel: a center setting)
-    body = {
-        "infusion_end": "2026-03-03T14:00:00-05:00",
-        "doses_given": ["2026-03-03T20:00:00-05:00"],
-        "at": "2026-03-04T05:00:00-05:00",
-        **IL2_WINDOWS,
-    }
+    body = {**ONE_IL2_DOSE, **IL2_WINDOWS}
 
     response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
 
@@ -155,13 +168,7 @@ def test_il2_schedule_next_dose_window(pharmacist):
 
 def test_il2_schedule_stops_at_the_maximum_number_of_doses(pharmacist):
     # Up to 6 doses after lifileucel (Medina JITC 2023)
-    doses = [f"2026-03-0{4 + i // 3}T{(i % 3) * 8:02d}:00:00-05:00" for i in range(6)]
-    body = {
-        "infusion_end": "2026-03-03T20:00:00-05:00",
-        "doses_given": doses,
-        "at": "2026-03-06T08:00:00-05:00",
-        **IL2_WINDOWS,
-    }
+    body = {**il2_course(6), **IL2_WINDOWS}
 
     response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
 
@@ -173,11 +180,7 @@ def test_il2_schedule_stops_at_the_maximum_number_of_doses(pharmacist):
 def test_il2_schedule_after_lifileucel_needs_no_center_setting(pharmacist):
     # C-144-01: "Three to 24 hours after infusion, patients received IL-2 … every 8 to 12 hours
     # for up to 6 doses"; ONS (US PI): "every 8–12 hours for a maximum of six doses".
-    body = {
-        "infusion_end": "2026-03-03T14:00:00-05:00",
-        "doses_given": ["2026-03-03T20:00:00-05:00"],
-        "at": "2026-03-04T05:00:00-05:00",
-    }
+    body = ONE_IL2_DOSE
 
     response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
 
@@ -190,12 +193,7 @@ def test_il2_schedule_after_lifileucel_needs_no_center_setting(pharmacist):
 
 def test_il2_schedule_refuses_a_center_setting_that_widens_the_protocol_range(pharmacist):
     # C-144-01: "every 8 to 12 hours": a 6-hour interval would widen it.
-    body = {
-        "infusion_end": "2026-03-03T14:00:00-05:00",
-        "doses_given": ["2026-03-03T20:00:00-05:00"],
-        "at": "2026-03-04T05:00:00-05:00",
-        "il2_interval_min_hours": "6",
-    }
+    body = {**ONE_IL2_DOSE, "il2_interval_min_hours": "6"}
 
     response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
 
@@ -207,12 +205,7 @@ def test_il2_schedule_refuses_a_center_setting_that_widens_the_protocol_range(ph
 
 def test_il2_schedule_flags_doses_beyond_the_maximum(pharmacist):
     # "for up to 6 doses" (C-144-01): seven are recorded.
-    doses = [f"2026-03-0{4 + i // 3}T{(i % 3) * 8:02d}:00:00-05:00" for i in range(7)]
-    body = {
-        "infusion_end": "2026-03-03T20:00:00-05:00",
-        "doses_given": doses,
-        "at": "2026-03-06T08:00:00-05:00",
-    }
+    body = il2_course(7)
 
     response = post(pharmacist, f"il2-schedule-{LIFILEUCEL}", body)
 

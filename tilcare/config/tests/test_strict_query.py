@@ -243,15 +243,20 @@ def test_a_page_size_that_is_not_digits_only_is_refused(world, text):
     assert response.get_json() == invalid_input({"limit": [QUERY_WHOLE_NUMBER]})
 
 
-@pytest.mark.parametrize("text", ["1", "0", "yes", "on", "True", ""])
-def test_a_yes_no_parameter_takes_only_true_or_false(world, text):
-    # When the late-shipments filter is written other than true or false
-    response = send(
+def late_shipments(world, text):
+    """The navigator's shipment list asked with `late` written as `text`."""
+    return send(
         "GET",
         "/identity/shipments",
         headers=world.bearer(Role.NAVIGATOR),
         query_string={"late": text},
     )
+
+
+@pytest.mark.parametrize("text", ["1", "0", "yes", "on", "True", ""])
+def test_a_yes_no_parameter_takes_only_true_or_false(world, text):
+    # When the late-shipments filter is written other than true or false
+    response = late_shipments(world, text)
 
     # Then it is refused, saying how to write it
     assert response.status_code == 422
@@ -261,12 +266,7 @@ def test_a_yes_no_parameter_takes_only_true_or_false(world, text):
 @pytest.mark.parametrize("text", ["true", "false"])
 def test_a_yes_no_parameter_written_true_or_false_is_taken(world, text):
     # When the late-shipments filter is written true or false
-    response = send(
-        "GET",
-        "/identity/shipments",
-        headers=world.bearer(Role.NAVIGATOR),
-        query_string={"late": text},
-    )
+    response = late_shipments(world, text)
 
     # Then the list is answered
     assert response.status_code == 200
@@ -325,17 +325,22 @@ def test_the_screen_thresholds_are_documented_with_their_ranges():
     }
 
 
+def forecast_warning_below(world, text):
+    """The technologist's forecast of the world's batch, its early-warning threshold written as
+    `text`."""
+    return send(
+        "GET",
+        FORECAST.replace("{public_id}", str(world.batch.public_id)),
+        headers=world.bearer(Role.MANUFACTURING_TECH),
+        query_string={"warn_below_probability": text},
+    )
+
+
 @pytest.mark.parametrize("text", ["1e-1", "0,8", "", "80%"])
 def test_an_early_warning_threshold_not_written_as_a_decimal_is_refused(world, document, text):
     # When the forecast is asked for with a threshold written as an exponent, with a decimal
     # comma, empty, or as a percentage
-    path = FORECAST.replace("{public_id}", str(world.batch.public_id))
-    response = send(
-        "GET",
-        path,
-        headers=world.bearer(Role.MANUFACTURING_TECH),
-        query_string={"warn_below_probability": text},
-    )
+    response = forecast_warning_below(world, text)
 
     # Then it is refused with the documented 422, saying how to write it
     assert response.status_code == 422
@@ -345,13 +350,7 @@ def test_an_early_warning_threshold_not_written_as_a_decimal_is_refused(world, d
 
 def test_an_early_warning_threshold_of_zero_is_refused_by_the_threshold_check(world, document):
     # When the forecast is asked for with a threshold of 0 (no probability is below it)
-    path = FORECAST.replace("{public_id}", str(world.batch.public_id))
-    response = send(
-        "GET",
-        path,
-        headers=world.bearer(Role.MANUFACTURING_TECH),
-        query_string={"warn_below_probability": "0"},
-    )
+    response = forecast_warning_below(world, "0")
 
     # Then it is refused naming the threshold and its range
     assert response.status_code == 422
@@ -368,13 +367,7 @@ def test_an_early_warning_threshold_of_zero_is_refused_by_the_threshold_check(wo
 
 def test_an_early_warning_threshold_of_one_is_taken(world):
     # When the forecast is asked for with a threshold of 1 (the range's upper end)
-    path = FORECAST.replace("{public_id}", str(world.batch.public_id))
-    response = send(
-        "GET",
-        path,
-        headers=world.bearer(Role.MANUFACTURING_TECH),
-        query_string={"warn_below_probability": "1"},
-    )
+    response = forecast_warning_below(world, "1")
 
     # Then the forecast is answered with that threshold
     assert response.status_code == 200

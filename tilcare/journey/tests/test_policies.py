@@ -221,6 +221,21 @@ def every_write_predicate(user, journey) -> dict[str, bool]:
     return answers
 
 
+def every_answer(user, journey) -> dict[str, bool]:
+    """Every write predicate's answer, and whether `user` may view the journey, its identity and
+    its audit trail, and open a journey for its patient."""
+    answers = every_write_predicate(user, journey)
+    answers.update(
+        {
+            "view": policies.can_view_journey(user, journey),
+            "identity": policies.can_view_journey_identity(user, journey),
+            "audit": policies.can_view_audit(user, journey),
+            "create": policies.can_create_journey(user, journey.patient),
+        }
+    )
+    return answers
+
+
 @pytest.mark.parametrize("closed", [S.COMPLETED, S.WITHDRAWN])
 @pytest.mark.parametrize("role", ALL_ROLES, ids=ROLE_IDS)
 def test_a_closed_journey_can_be_viewed_but_not_changed(world, role, closed):
@@ -240,15 +255,7 @@ def test_an_inactive_user_is_denied_everything(world, role):
     user = user_of(world, role, "own", is_active=False)
     journey = world["journey"]
 
-    answers = every_write_predicate(user, journey)
-    answers.update(
-        {
-            "view": policies.can_view_journey(user, journey),
-            "identity": policies.can_view_journey_identity(user, journey),
-            "audit": policies.can_view_audit(user, journey),
-            "create": policies.can_create_journey(user, journey.patient),
-        }
-    )
+    answers = every_answer(user, journey)
     assert answers == dict.fromkeys(answers, False)
     assert list(selectors.visible_to(user)) == []
 
@@ -269,15 +276,7 @@ def test_an_anonymous_visitor_is_denied_everything(world):
     visitor = AnonymousUser()
     journey = world["journey"]
 
-    answers = every_write_predicate(visitor, journey)
-    answers.update(
-        {
-            "view": policies.can_view_journey(visitor, journey),
-            "identity": policies.can_view_journey_identity(visitor, journey),
-            "audit": policies.can_view_audit(visitor, journey),
-            "create": policies.can_create_journey(visitor, journey.patient),
-        }
-    )
+    answers = every_answer(visitor, journey)
     assert answers == dict.fromkeys(answers, False)
     assert list(selectors.visible_to(visitor)) == []
 
