@@ -33,7 +33,6 @@ from tilcare.core.forms import DateTimeInput, DecimalField, IntegerField, apply_
 from tilcare.core.http import accepts_upload, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute
-from tilcare.core.validation import latest_moment
 from tilcare.identity import policies
 from tilcare.identity.choices import ItemKind, ShipmentStatus, ShipperType
 from tilcare.identity.models import Item, Shipment
@@ -45,12 +44,7 @@ from tilcare.identity.selectors import (
     shipments_visible_to,
 )
 from tilcare.identity.services import shipments as services
-from tilcare.identity.temperature_csv import (
-    HEADER_TEXT,
-    TemperatureCsvError,
-    as_file_errors,
-    parse_temperature_csv,
-)
+from tilcare.identity.temperature_csv import HEADER_TEXT
 
 STATUS_FILTERS = (("", "All"), *ShipmentStatus.choices, ("late", "Late"))
 
@@ -303,18 +297,14 @@ def shipment_upload(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             if upload.size > services.MAX_READINGS_PER_CALL * 64:
                 raise InvalidInput({"file": ["The file is too large for 100,000 readings."]})
-            readings = parse_temperature_csv(upload.read(), not_after=latest_moment())
-            added = services.add_temperature_readings(
+            added = services.add_temperature_csv(
                 shipment,
-                readings=[(r.recorded_at, r.temperature_c) for r in readings],
+                upload.read(),
                 source=f"CSV {upload.name}"[: services.SOURCE_MAX],
                 actor=user,
             )
-        except TemperatureCsvError as exc:
-            for message in exc.messages():
-                form.add_error("file", message)
         except InvalidInput as exc:
-            apply_service_errors(form, InvalidInput(as_file_errors(exc.errors)))
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"Added {added} readings from {upload.name}.")
             return redirect(_detail_url(shipment, "temperature"))
