@@ -44,6 +44,12 @@ def _vouching_events(key: str) -> list[AuditEvent]:
 
 
 @pytest.fixture
+def transition(trail_world) -> JourneyTransition:
+    """The trail world's journey's latest transition."""
+    return JourneyTransition.objects.filter(journey=trail_world.journey).latest("id")
+
+
+@pytest.fixture
 def registered():
     """A patient registered by a navigator, and nothing else: one event."""
     team = make_team()
@@ -76,8 +82,7 @@ def test_every_regulated_row_of_a_walked_journey_matches_its_latest_event(trail_
     assert report.rows_checked >= 10
 
 
-def test_a_stage_change_event_vouches_for_the_transition_row_it_wrote(trail_world):
-    transition = JourneyTransition.objects.filter(journey=trail_world.journey).latest("id")
+def test_a_stage_change_event_vouches_for_the_transition_row_it_wrote(trail_world, transition):
 
     vouching = _vouching_events(row_key(JourneyTransition, transition.pk))
 
@@ -212,8 +217,7 @@ def test_a_rewritten_signature_is_named(trail_world, without_triggers):
     )
 
 
-def test_a_rewritten_stage_change_is_named(trail_world, without_triggers):
-    transition = JourneyTransition.objects.filter(journey=trail_world.journey).latest("id")
+def test_a_rewritten_stage_change_is_named(transition, without_triggers):
     (advanced,) = _vouching_events(row_key(JourneyTransition, transition.pk))
     sql(
         "UPDATE journey_journeytransition SET to_stage = %s WHERE id = %s",
@@ -226,8 +230,7 @@ def test_a_rewritten_stage_change_is_named(trail_world, without_triggers):
     )
 
 
-def test_a_deleted_stage_change_is_named(trail_world, without_triggers):
-    transition = JourneyTransition.objects.filter(journey=trail_world.journey).latest("id")
+def test_a_deleted_stage_change_is_named(transition, without_triggers):
     (advanced,) = _vouching_events(row_key(JourneyTransition, transition.pk))
     sql("DELETE FROM journey_journeytransition WHERE id = %s", [transition.pk])
 
