@@ -39,7 +39,12 @@ from tilcare.identity.tests.factories import ItemFactory, unreadable_scan_alert
 from tilcare.journey import services as journey_services
 from tilcare.journey.choices import MilestoneKind
 from tilcare.journey.models import Journey, Milestone, Task
-from tilcare.journey.tests.factories import CareTeam, eligible_checklist_data, make_team
+from tilcare.journey.tests.factories import (
+    CareTeam,
+    eligible_checklist_data,
+    make_team,
+    riverside_team,
+)
 from tilcare.manufacturing.choices import BatchStatus
 from tilcare.manufacturing.models import Batch, ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.tests.batch_factories import batch_of_patient, walk_batch
@@ -329,10 +334,7 @@ class AccessWorld:
 
 
 def make_access_world() -> AccessWorld:
-    own = make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy", isbt_fin="W1234"),
-    )
+    own = riverside_team(isbt_fin="W1234")
     other = make_team(
         CenterFactory(name="Lakeshore Oncology Institute", isbt_fin="W5678"),
         FacilityFactory(name="Eastbrook Biologics", isbt_fin="W5678"),

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from tilcare.identity.tests.helpers import World, make_world
 from tilcare.journey.models import Journey
-from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for
+from tilcare.journey.tests.factories import CareTeam, open_journey_for, riverside_team, theodora_at
 from tilcare.patients.models import Patient
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
 
 @pytest.fixture
@@ -22,22 +19,13 @@ def world() -> World:
 @pytest.fixture
 def team() -> CareTeam:
     """Riverside Cancer Center (FIN W1234) with one person per role, and its facility."""
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
+    return riverside_team()
 
 
 @pytest.fixture
 def theodora(team: CareTeam) -> Patient:
     """A patient of the team's center whose identity facility answers must never carry."""
-    return PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
+    return theodora_at(team.center)
 
 
 @pytest.fixture

@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.clients import row_counts
-from tilcare.identity.choices import ItemKind
+from tilcare.identity.choices import ItemKind, ScanResult
 from tilcare.identity.models import (
     CustodyEvent,
     IdentityAlert,
@@ -50,6 +51,20 @@ def item_counts() -> tuple[int, ...]:
 
 def custody_counts() -> tuple[int, ...]:
     return row_counts(CustodyEvent, IdentityAlert, AuditEvent)
+
+
+def refused_as_another_journeys_bag(response: Any) -> Any:
+    """Check the API's 409 to a scan of another patient's bag (the recorded event, its result,
+    message and next step) and give back the answer's body for what else the test checks."""
+    assert response.status_code == 409
+    body = response.json()
+    event = CustodyEvent.objects.get()
+    assert body["event_id"] == str(event.public_id)
+    assert body["result"] == ScanResult.OTHER_JOURNEY
+    assert body["message"] == event.message
+    assert body["message"].startswith("This product bag belongs to another patient's journey")
+    assert "Set the item aside" in body["next_step"]
+    return body
 
 
 IDENTITY = ("Theodora", "Lindqvist", "MRN004512", "1968-04-12")

@@ -18,7 +18,7 @@ from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 
 # Scans are dated NOW, read at import: each test's clock starts there (root conftest).
 from tilcare.identity.tests.factories import planned_journey
-from tilcare.identity.tests.helpers import custody_counts
+from tilcare.identity.tests.helpers import custody_counts, refused_as_another_journeys_bag
 from tilcare.journey.tests import factories as journey_factories
 from tilcare.journey.tests.factories import make_team
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
@@ -83,14 +83,7 @@ def test_a_bag_of_another_journey_answers_409_blocked_and_recorded(team, journey
     response = post(team.nurse, scan(journey, other.item_id))
 
     # Then the answer is 409 with the recorded event, its result and message
-    assert response.status_code == 409
-    body = response.json()
-    event = CustodyEvent.objects.get()
-    assert body["event_id"] == str(event.public_id)
-    assert body["result"] == ScanResult.OTHER_JOURNEY
-    assert body["message"] == event.message
-    assert body["message"].startswith("This product bag belongs to another patient's journey")
-    assert "Set the item aside" in body["next_step"]
+    body = refused_as_another_journeys_bag(response)
     assert body["detail"].startswith("Scan did not match: the step is blocked.")
     alert = IdentityAlert.objects.get(coi_din=journey.coi_din)
     assert alert.severity == AlertSeverity.CRITICAL

@@ -22,7 +22,7 @@ from tilcare.identity.models import Item, Label
 from tilcare.identity.services import items as services
 from tilcare.identity.tests.factories import STORAGE, coi_of, new_item
 from tilcare.identity.tests.helpers import item_counts
-from tilcare.journey.tests.factories import make_team
+from tilcare.journey.tests.factories import riverside_team
 from tilcare.patients.tests.factories import (
     CenterFactory,
     FacilityFactory,
@@ -38,10 +38,7 @@ MAY_ACT = ["navigator", "nurse", "surgeon", "pharmacist", "manufacturing_tech", 
 
 @pytest.fixture
 def team():
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy", time_zone="Europe/Amsterdam"),
-    )
+    return riverside_team(time_zone="Europe/Amsterdam")
 
 
 @pytest.fixture

@@ -7,16 +7,20 @@ because pages and answers are checked for what they show and for identity they m
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
 
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
-from tilcare.journey.tests.factories import CareTeam, make_team, open_journey_for, walk_to
+from tilcare.journey.tests.factories import (
+    CareTeam,
+    open_journey_for,
+    riverside_team,
+    theodora_at,
+    walk_to,
+)
 from tilcare.patients.models import Patient
-from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, PatientFactory
 
 
 @pytest.fixture
@@ -30,22 +34,13 @@ def clock_stopped_at_module_now(request: pytest.FixtureRequest, time_machine: An
 def team() -> CareTeam:
     """One user per center role at the Riverside Cancer Center (FIN W1234), and the Northgate
     Cell Therapy facility with its technologist and QA reviewer."""
-    return make_team(
-        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
-        FacilityFactory(name="Northgate Cell Therapy"),
-    )
+    return riverside_team()
 
 
 @pytest.fixture
 def patient(team: CareTeam) -> Patient:
     """A patient of the team's center whose identity a facility must never see."""
-    return PatientFactory(
-        center=team.center,
-        given_name="Theodora",
-        family_name="Lindqvist",
-        mrn="MRN004512",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
+    return theodora_at(team.center)
 
 
 @pytest.fixture

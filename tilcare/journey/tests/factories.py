@@ -2,6 +2,8 @@
 
 - `make_team(center)`: one user per center role at `center` (default a new CenterFactory center,
   FIN "W1234"), plus a manufacturing facility with a technologist and a QA reviewer.
+- `riverside_team()` and `theodora_at(center)`: the named team and patient whose names pages show
+  and whose identity a facility must never see.
 - `open_journey_for(patient, actor)`: opens a lifileucel journey referred on REFERRED_ON.
 - `satisfy(journey, code, users=team)`: records what one guard requirement (by its code in
   guards.GUARDS) needs, through the services, as the role that would record it in real life.
@@ -134,6 +136,29 @@ def make_team(center: Organization | None = None, facility: Organization | None 
         manufacturing_tech=member(Role.MANUFACTURING_TECH, facility),
         qa_reviewer=member(Role.QA_REVIEWER, facility),
     )
+
+
+def riverside_team(**facility_fields: object) -> CareTeam:
+    """`make_team` at the Riverside Cancer Center (FIN W1234) and the Northgate Cell Therapy
+    facility (with `facility_fields`, such as its time zone): named, because pages and answers are
+    checked for the names they show."""
+    return make_team(
+        CenterFactory(name="Riverside Cancer Center", isbt_fin="W1234"),
+        FacilityFactory(name="Northgate Cell Therapy", **facility_fields),
+    )
+
+
+def theodora_at(center: Organization) -> Patient:
+    """Theodora Lindqvist (MRN004512, born 1968-04-12), a patient of `center`: her identity is
+    what a facility's pages and answers must never show."""
+    patient: Patient = PatientFactory(
+        center=center,
+        given_name="Theodora",
+        family_name="Lindqvist",
+        mrn="MRN004512",
+        date_of_birth=dt.date(1968, 4, 12),
+    )
+    return patient
 
 
 def open_journey_for(

@@ -20,12 +20,13 @@ from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.clients import client_for
 from tilcare.identity.choices import AlertSeverity, HandoffStep, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
+from tilcare.identity.tests.helpers import refused_as_another_journeys_bag
 from tilcare.journey import services
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.guards import current_milestone
 from tilcare.journey.models import Journey, Milestone
 from tilcare.journey.services import release
-from tilcare.journey.tests.factories import make_team, open_journey_for, walk_to
+from tilcare.journey.tests.factories import make_team, open_journey_for, theodora_at, walk_to
 from tilcare.journey.tests.test_custody import make_item
 from tilcare.manufacturing.choices import Disposition
 from tilcare.manufacturing.models import Batch
@@ -99,14 +100,7 @@ def team():
 def tissue_journey(team):
     """A journey whose tumor specimen is on its way to the facility (everything else for "At
     manufacturing" in place), of a patient whose identity the facility must never see."""
-    patient = PatientFactory(
-        center=team.center,
-        given_name="Theodora",
-        family_name="Lindqvist",
-        mrn="MRN004512",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-    return tissue_on_its_way(team, patient=patient)
+    return tissue_on_its_way(team, patient=theodora_at(team.center))
 
 
 @pytest.fixture
@@ -300,14 +294,7 @@ def test_another_journeys_bag_answers_409_alerts_and_records_no_milestone(team, 
     response = post(team.pharmacist, scan(product_released, stray.item_id, "product_received"))
 
     # Then the answer is 409 with the recorded event, its result and message
-    assert response.status_code == 409
-    body = response.json()
-    event = CustodyEvent.objects.get()
-    assert body["event_id"] == str(event.public_id)
-    assert body["result"] == ScanResult.OTHER_JOURNEY
-    assert body["message"] == event.message
-    assert body["message"].startswith("This product bag belongs to another patient's journey")
-    assert "Set the item aside" in body["next_step"]
+    body = refused_as_another_journeys_bag(response)
     assert body["detail"] == (
         "Scan did not match: the step is blocked. The scan and its alert are recorded."
     )
