@@ -237,25 +237,22 @@ def test_roles_without_the_custody_permission_are_refused_and_nothing_is_written
     assert custody_counts() == before
 
 
-def test_another_centers_staff_are_refused_and_nothing_is_written(journey, team):
-    # Given a bag of this journey and a nurse of another center
+@pytest.mark.parametrize(
+    ("role", "step"),
+    [
+        pytest.param("nurse", HandoffStep.PRODUCT_RECEIVED, id="another center's nurse"),
+        pytest.param("manufacturing_tech", "product_dispatched", id="another facility"),
+    ],
+)
+def test_another_organizations_staff_are_refused_and_nothing_is_written(journey, team, role, step):
+    # Given a bag of this journey and a nurse of another center (or a technologist of another
+    # facility)
     bag = make_item(journey, team)
-    stranger = make_team(CenterFactory(), FacilityFactory()).nurse
+    stranger = make_team(CenterFactory(), FacilityFactory()).by_role(role)
     before = custody_counts()
 
     with pytest.raises(PermissionDenied):
-        _receive(journey, stranger, bag.item_id)
-
-    assert custody_counts() == before
-
-
-def test_another_facility_is_refused_and_nothing_is_written(journey, team):
-    bag = make_item(journey, team)
-    stranger = make_team(CenterFactory(), FacilityFactory()).manufacturing_tech
-    before = custody_counts()
-
-    with pytest.raises(PermissionDenied):
-        _receive(journey, stranger, bag.item_id, step="product_dispatched")
+        _receive(journey, stranger, bag.item_id, step=step)
 
     assert custody_counts() == before
 

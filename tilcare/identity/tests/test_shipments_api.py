@@ -46,6 +46,18 @@ def assert_no_identity(response) -> None:
         assert text.encode() not in response.content
 
 
+def post_to(user, shipment, action: str, body: object):
+    """POST `body` to one of `shipment`'s actions (dispatch, receive, temperatures) as `user`."""
+    return post_json(client_for(user), f"{BASE}/{shipment.public_id}/{action}", body)
+
+
+def post_csv(user, shipment, text: str, content_type: str = "text/csv"):
+    """POST `text` to `shipment`'s CSV upload as `user`, as a logger's software sends it."""
+    return client_for(user).post(
+        f"{BASE}/{shipment.public_id}/temperatures.csv", data=text, content_type=content_type
+    )
+
+
 def create_body(world: World) -> dict[str, object]:
     return {
         "coi_din": world.coi_din,
@@ -165,19 +177,16 @@ def test_dispatch_then_receive_with_an_excursion_alerts_qa(world):
     shipment = new_shipment(world)
     start = minute(timezone.now()) - dt.timedelta(hours=3)
 
-    dispatched_ = post_json(
-        client_for(world.team.nurse),
-        f"{BASE}/{shipment.public_id}/dispatch",
-        {"at": start.isoformat()},
+    dispatched_ = post_to(world.team.nurse, shipment, "dispatch", {"at": start.isoformat()})
+    added = post_csv(
+        world.team.manufacturing_tech,
+        shipment,
+        csv_text(start, "5.0", "5.0", "9.0", "9.5", "9.0", "5.0"),
     )
-    added = client_for(world.team.manufacturing_tech).post(
-        f"{BASE}/{shipment.public_id}/temperatures.csv",
-        data=csv_text(start, "5.0", "5.0", "9.0", "9.5", "9.0", "5.0"),
-        content_type="text/csv",
-    )
-    received = post_json(
-        client_for(world.team.manufacturing_tech),
-        f"{BASE}/{shipment.public_id}/receive",
+    received = post_to(
+        world.team.manufacturing_tech,
+        shipment,
+        "receive",
         {"at": minute(timezone.now()).isoformat(), "max_logging_interval_minutes": 10},
     )
 
@@ -201,11 +210,7 @@ def test_dispatch_then_receive_with_an_excursion_alerts_qa(world):
 def test_dispatch_without_an_offset_is_refused(world):
     shipment = new_shipment(world)
 
-    response = post_json(
-        client_for(world.team.navigator),
-        f"{BASE}/{shipment.public_id}/dispatch",
-        {"at": "2026-01-05T10:00:00"},
-    )
+    response = post_to(world.team.navigator, shipment, "dispatch", {"at": "2026-01-05T10:00:00"})
 
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["at"]
@@ -214,10 +219,8 @@ def test_dispatch_without_an_offset_is_refused(world):
 def test_dispatching_twice_answers_409(world):
     shipment, _ = dispatched(world)
 
-    response = post_json(
-        client_for(world.team.navigator),
-        f"{BASE}/{shipment.public_id}/dispatch",
-        {"at": timezone.now().isoformat()},
+    response = post_to(
+        world.team.navigator, shipment, "dispatch", {"at": timezone.now().isoformat()}
     )
 
     assert response.status_code == 409
@@ -227,10 +230,8 @@ def test_dispatching_twice_answers_409(world):
 def test_the_center_may_not_receive_its_own_outgoing_shipment(world):
     shipment, _ = dispatched(world)
 
-    response = post_json(
-        client_for(world.team.navigator),
-        f"{BASE}/{shipment.public_id}/receive",
-        {"at": timezone.now().isoformat()},
+    response = post_to(
+        world.team.navigator, shipment, "receive", {"at": timezone.now().isoformat()}
     )
 
     assert response.status_code == 403
@@ -248,9 +249,7 @@ def test_readings_as_a_json_list_are_added(world):
         {"recorded_at": (start + dt.timedelta(minutes=10)).isoformat(), "temperature_c": "5.5"},
     ]
 
-    response = post_json(
-        client_for(world.team.navigator), f"{BASE}/{shipment.public_id}/temperatures", body
-    )
+    response = post_to(world.team.navigator, shipment, "temperatures", body)
 
     assert response.status_code == 201
     assert response.json()["added"] == 2
@@ -264,9 +263,7 @@ def test_a_naive_time_in_json_readings_is_refused(world):
     shipment, _ = dispatched(world)
     body = [{"recorded_at": "2026-01-05T10:00:00", "temperature_c": 5.0}]
 
-    response = post_json(
-        client_for(world.team.navigator), f"{BASE}/{shipment.public_id}/temperatures", body
-    )
+    response = post_to(world.team.navigator, shipment, "temperatures", body)
 
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["0.recorded_at"]
@@ -280,9 +277,7 @@ def test_json_readings_repeating_a_logged_time_are_refused_naming_it(world):
     )
     body = [{"recorded_at": start.isoformat(), "temperature_c": 6.0}]
 
-    response = post_json(
-        client_for(world.team.navigator), f"{BASE}/{shipment.public_id}/temperatures", body
-    )
+    response = post_to(world.team.navigator, shipment, "temperatures", body)
 
     assert response.status_code == 422
     assert response.json()["errors"]["readings"] == [
@@ -311,9 +306,7 @@ def test_a_bad_csv_answers_422_naming_the_line_and_saves_nothing(world):
     text = csv_text(start, "5.0", "5.1") + "2026-01-05T10:30:00,5.0\n"
     before = counts()
 
-    response = client_for(world.team.navigator).post(
-        f"{BASE}/{shipment.public_id}/temperatures.csv", data=text, content_type="text/csv"
-    )
+    response = post_csv(world.team.navigator, shipment, text)
 
     assert response.status_code == 422
     assert response.json()["errors"]["file"][0].startswith(
@@ -326,11 +319,7 @@ def test_a_csv_with_a_future_time_is_refused_naming_the_line(world):
     shipment, _ = dispatched(world)
     future = minute(timezone.now()) + dt.timedelta(hours=2)
 
-    response = client_for(world.team.navigator).post(
-        f"{BASE}/{shipment.public_id}/temperatures.csv",
-        data=csv_text(future, "5.0"),
-        content_type="text/csv",
-    )
+    response = post_csv(world.team.navigator, shipment, csv_text(future, "5.0"))
 
     assert response.status_code == 422
     assert response.json()["errors"]["file"] == [
@@ -344,11 +333,7 @@ def test_a_csv_repeating_a_logged_time_names_it_under_file(world):
         shipment, readings=[(start, Decimal("5.0"))], source="api", actor=world.team.navigator
     )
 
-    response = client_for(world.team.navigator).post(
-        f"{BASE}/{shipment.public_id}/temperatures.csv",
-        data=csv_text(start, "5.0"),
-        content_type="text/csv",
-    )
+    response = post_csv(world.team.navigator, shipment, csv_text(start, "5.0"))
 
     assert response.status_code == 422
     assert response.json()["errors"] == {
@@ -359,10 +344,8 @@ def test_a_csv_repeating_a_logged_time_names_it_under_file(world):
 def test_a_csv_in_another_content_type_is_refused(world):
     shipment, start = dispatched(world)
 
-    response = client_for(world.team.navigator).post(
-        f"{BASE}/{shipment.public_id}/temperatures.csv",
-        data=csv_text(start, "5.0"),
-        content_type="text/plain",
+    response = post_csv(
+        world.team.navigator, shipment, csv_text(start, "5.0"), content_type="text/plain"
     )
 
     assert response.status_code == 422
@@ -374,11 +357,7 @@ def test_a_csv_in_another_content_type_is_refused(world):
 def test_a_social_worker_gets_403_before_the_file_is_read(world):
     shipment, _ = dispatched(world)
 
-    response = client_for(world.team.social_worker).post(
-        f"{BASE}/{shipment.public_id}/temperatures.csv",
-        data="not even csv",
-        content_type="text/csv",
-    )
+    response = post_csv(world.team.social_worker, shipment, "not even csv")
 
     assert response.status_code == 403
     assert TemperatureReading.objects.count() == 0

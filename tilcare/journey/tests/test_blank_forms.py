@@ -72,6 +72,15 @@ def plan_of(journey: Journey) -> tuple:
     )
 
 
+def plan_without_infusion(team) -> dict[str, str]:
+    """The plan form with the resection date and the team's facility, the infusion date empty."""
+    return {
+        "plan-planned_resection_on": PLANNED_RESECTION_ON.isoformat(),
+        "plan-planned_infusion_on": "",
+        "plan-manufacturing_facility": str(team.facility.pk),
+    }
+
+
 def planned(team, stage: Stage) -> Journey:
     """A journey at `stage` with its facility chosen and both dates planned."""
     journey = journey_at(team, stage)
@@ -134,12 +143,7 @@ def test_clearing_a_planned_date_is_an_explicit_empty_field(team):
 
     # When the infusion date is sent empty, the other fields as they are
     response = client_for(team.navigator).post(
-        url("journey-plan", journey),
-        {
-            "plan-planned_resection_on": PLANNED_RESECTION_ON.isoformat(),
-            "plan-planned_infusion_on": "",
-            "plan-manufacturing_facility": str(team.facility.pk),
-        },
+        url("journey-plan", journey), plan_without_infusion(team)
     )
 
     # Then only the infusion date is cleared
@@ -582,12 +586,7 @@ def test_a_journey_without_a_facility_still_chooses_its_first_one_with_the_plan(
 
     # When the plan chooses the facility
     response = client_for(team.navigator).post(
-        url("journey-plan", journey),
-        {
-            "plan-planned_resection_on": PLANNED_RESECTION_ON.isoformat(),
-            "plan-planned_infusion_on": "",
-            "plan-manufacturing_facility": str(team.facility.pk),
-        },
+        url("journey-plan", journey), plan_without_infusion(team)
     )
 
     # Then it is chosen (there was nothing to change)
