@@ -14,13 +14,12 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 from django.utils.html import format_html
 
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization
 from tilcare.core.forms import DateInput, DateTimeInput
-from tilcare.core.validation import CLOCK_ALLOWANCE
+from tilcare.core.validation import Errors, check_date, check_moment
 from tilcare.journey import guards
 from tilcare.journey.choices import (
     FacilityChange,
@@ -107,10 +106,9 @@ class JourneyOpenForm(NamedErrorsForm):
 
     def clean_referred_on(self) -> dt.date:
         value: dt.date = self.cleaned_data["referred_on"]
-        if value > self.today:
-            raise forms.ValidationError(
-                f"Referral date cannot be in the future (today is {self.today})."
-            )
+        errors: Errors = {}
+        if check_date(errors, "referred_on", "Referral date", value, today=self.today) is None:
+            raise forms.ValidationError(errors["referred_on"])
         if value < self.born:
             raise forms.ValidationError(
                 "Referral date cannot be before the patient's date of birth."
@@ -185,8 +183,9 @@ class MilestoneForm(NamedErrorsForm):
 
     def clean_occurred_at(self) -> dt.datetime:
         value: dt.datetime = self.cleaned_data["occurred_at"]
-        if value > timezone.now() + CLOCK_ALLOWANCE:
-            raise forms.ValidationError("Date and time cannot be in the future.")
+        errors: Errors = {}
+        if check_moment(errors, "occurred_at", value) is None:
+            raise forms.ValidationError(errors["occurred_at"])
         return value
 
 

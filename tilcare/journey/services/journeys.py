@@ -22,6 +22,7 @@ from tilcare.clinical.checkdigits import format_din, mod37_2
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.core.validation import TextWords, check_text
 from tilcare.journey import guards, policies
 from tilcare.journey.choices import (
     JOURNEY_WORKFLOW,
@@ -109,15 +110,12 @@ def _next_coi(center: Organization, assigned: dt.datetime) -> tuple[str, str]:
 
 
 REASON_MAX = 2000
+REASON_TOO_LONG = "Reason can be at most {max_length} characters (it has {length})."
 
 
 def _clean_reason(reason: str, errors: dict[str, list[str]], missing: str) -> str:
-    text = (reason or "").strip()
-    if not text:
-        errors["reason"] = [missing]
-    elif len(text) > REASON_MAX:
-        errors["reason"] = [f"Reason can be at most {REASON_MAX} characters (it has {len(text)})."]
-    return text
+    words = TextWords(required=missing, too_long=REASON_TOO_LONG)
+    return check_text(errors, "reason", reason, max_length=REASON_MAX, words=words)
 
 
 def _due_on(template: TaskTemplate, journey: Journey, entered_on: dt.date) -> dt.date:

@@ -14,7 +14,7 @@ from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime
-from tilcare.core.validation import CLOCK_ALLOWANCE
+from tilcare.core.validation import check_moment
 from tilcare.journey import policies
 from tilcare.journey.choices import (
     MilestoneKind,
@@ -52,11 +52,8 @@ def record_milestone(
         )
         now = timezone.now()
         errors: dict[str, list[str]] = {}
-        if timezone.is_naive(occurred_at):
-            errors["occurred_at"] = ["Give the date and time with its time zone."]
-        elif occurred_at > now + CLOCK_ALLOWANCE:
-            errors["occurred_at"] = ["Date and time cannot be in the future."]
-        elif local_datetime(occurred_at, journey.center.time_zone).date() < journey.referred_on:
+        moment = check_moment(errors, "occurred_at", occurred_at, now=now)
+        if moment and local_datetime(moment, journey.center.time_zone).date() < journey.referred_on:
             errors["occurred_at"] = [f"Date cannot be before the referral ({journey.referred_on})."]
         if errors:
             raise InvalidInput(errors)

@@ -9,6 +9,8 @@ reason as an error message at the top. A service's PermissionDenied becomes the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -228,14 +230,29 @@ def journey_plan(request: HttpRequest, public_id: Any) -> HttpResponse:
         if not changes:
             messages.info(request, "The plan is unchanged, so nothing was saved.")
             return back_to_journey(journey, "plan")
-        try:
-            services.plan_journey(journey, actor=user, changes=changes)
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Plan saved.")
-            return back_to_journey(journey, "plan")
+        write = partial(services.plan_journey, journey, actor=user, changes=changes)
+        if saved := _saved(request, form, write, "Plan saved.", journey, "plan"):
+            return saved
     return render_detail(request, journey, plan_form=form)
+
+
+def _saved(
+    request: HttpRequest,
+    form: Any,
+    write: Callable[[], object],
+    success: str,
+    journey: Journey,
+    anchor: str = "eligibility",
+) -> HttpResponse | None:
+    """Back to the journey's `anchor` with `success` said once `write` is done; None, with the
+    service's refusal shown on `form`, when it refuses."""
+    try:
+        write()
+    except InvalidInput as exc:
+        apply_service_errors(form, exc)
+        return None
+    messages.success(request, success)
+    return back_to_journey(journey, anchor)
 
 
 @require_POST
@@ -288,13 +305,10 @@ def eligibility_save(request: HttpRequest, public_id: Any) -> HttpResponse:
         if not form.changed_content():
             messages.info(request, "The checklist is unchanged, so nothing was saved.")
             return back_to_journey(journey, "eligibility")
-        try:
-            services.save_eligibility(journey, actor=user, data=form.data_for_service())
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Eligibility checklist saved.")
-            return back_to_journey(journey, "eligibility")
+        data = form.data_for_service()
+        write = partial(services.save_eligibility, journey, actor=user, data=data)
+        if saved := _saved(request, form, write, "Eligibility checklist saved.", journey):
+            return saved
     return render_detail(request, journey, eligibility_form=form)
 
 
@@ -341,13 +355,10 @@ def eligibility_sign(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
     form = SignForm(request.POST, prefix="sign")
     if form.is_valid():
-        try:
-            services.sign_eligibility(journey, actor=user, password=form.cleaned_data["password"])
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Eligibility checklist signed.")
-            return back_to_journey(journey, "eligibility")
+        password = form.cleaned_data["password"]
+        write = partial(services.sign_eligibility, journey, actor=user, password=password)
+        if saved := _saved(request, form, write, "Eligibility checklist signed.", journey):
+            return saved
     return render_detail(request, journey, sign_form=form)
 
 
