@@ -54,6 +54,11 @@ def _create_post(**overrides):
     return data
 
 
+def _register(client, **overrides):
+    """Post the registration form, complete but for `overrides`, as the signed-in user."""
+    return client.post(reverse("patients:patient-create"), _create_post(**overrides))
+
+
 def _edit_post(patient, **overrides):
     data = {
         "mrn": patient.mrn,
@@ -73,6 +78,11 @@ def _edit_post(patient, **overrides):
     }
     data.update(overrides)
     return data
+
+
+def _edit(client, patient, **overrides):
+    """Post the patient's edit form, as it is filled but for `overrides`, as the signed-in user."""
+    return client.post(_url("patient-edit", patient), _edit_post(patient, **overrides))
 
 
 def _measurement_post(**overrides):
@@ -242,7 +252,7 @@ def test_list_is_paginated(client, navigator, center):
 def test_create_redirects_to_the_new_record_with_one_audit_event(client, navigator, center):
     client.force_login(navigator)
 
-    response = client.post(reverse("patients:patient-create"), _create_post())
+    response = _register(client)
 
     patient = Patient.objects.get()
     assert response.status_code == 302
@@ -258,10 +268,7 @@ def test_create_with_date_of_birth_in_the_future_rerenders_with_the_message(
     client.force_login(navigator)
     tomorrow = today + dt.timedelta(days=1)
 
-    response = client.post(
-        reverse("patients:patient-create"),
-        _create_post(date_of_birth=tomorrow.isoformat(), diagnosed_on=""),
-    )
+    response = _register(client, date_of_birth=tomorrow.isoformat(), diagnosed_on="")
 
     assert response.status_code == 200
     assert (
@@ -275,10 +282,7 @@ def test_create_with_date_of_birth_in_the_future_rerenders_with_the_message(
 def test_create_with_age_over_120_rerenders_with_the_message(client, navigator):
     client.force_login(navigator)
 
-    response = client.post(
-        reverse("patients:patient-create"),
-        _create_post(date_of_birth="1890-01-01", diagnosed_on=""),
-    )
+    response = _register(client, date_of_birth="1890-01-01", diagnosed_on="")
 
     assert response.status_code == 200
     assert "Date of birth gives an age over 120 years; check the year." in (
@@ -290,7 +294,7 @@ def test_create_with_age_over_120_rerenders_with_the_message(client, navigator):
 def test_create_with_duplicate_mrn_rerenders_with_the_message(client, navigator, patient):
     client.force_login(navigator)
 
-    response = client.post(reverse("patients:patient-create"), _create_post(mrn="MRN004512"))
+    response = _register(client, mrn="MRN004512")
 
     assert response.status_code == 200
     assert (
@@ -304,9 +308,7 @@ def test_create_with_duplicate_mrn_rerenders_with_the_message(client, navigator,
 def test_create_with_diagnosis_before_birth_rerenders_with_the_message(client, navigator):
     client.force_login(navigator)
 
-    response = client.post(
-        reverse("patients:patient-create"), _create_post(diagnosed_on="1960-01-01")
-    )
+    response = _register(client, diagnosed_on="1960-01-01")
 
     assert response.status_code == 200
     assert "Date of diagnosis cannot be before the date of birth (1971-09-30)." in (
@@ -318,10 +320,7 @@ def test_create_with_diagnosis_before_birth_rerenders_with_the_message(client, n
 def test_create_with_missing_fields_names_each_field(client, navigator):
     client.force_login(navigator)
 
-    response = client.post(
-        reverse("patients:patient-create"),
-        _create_post(given_name="", mrn="", date_of_birth="", sex=""),
-    )
+    response = _register(client, given_name="", mrn="", date_of_birth="", sex="")
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -336,9 +335,7 @@ def test_create_with_missing_fields_names_each_field(client, navigator):
 def test_create_with_a_malformed_date_names_the_field_and_format(client, navigator):
     client.force_login(navigator)
 
-    response = client.post(
-        reverse("patients:patient-create"), _create_post(date_of_birth="30/09/1971")
-    )
+    response = _register(client, date_of_birth="30/09/1971")
 
     assert "Date of birth must be a valid date (YYYY-MM-DD)." in response.content.decode()
     assert Patient.objects.count() == 0
@@ -349,7 +346,7 @@ def test_roles_without_create_permission_get_403(client, center, role):
     client.force_login(UserFactory(role=role, organization=center))
 
     page = client.get(reverse("patients:patient-create"))
-    post = client.post(reverse("patients:patient-create"), _create_post())
+    post = _register(client)
 
     assert page.status_code == 403
     assert post.status_code == 403
@@ -359,7 +356,7 @@ def test_roles_without_create_permission_get_403(client, center, role):
 def test_facility_user_gets_403_on_create(client):
     client.force_login(UserFactory(role="manufacturing_tech"))
 
-    response = client.post(reverse("patients:patient-create"), _create_post())
+    response = _register(client)
 
     assert response.status_code == 403
     assert Patient.objects.count() == 0
@@ -541,7 +538,7 @@ def test_edit_form_is_filled_with_the_current_record(client, navigator, patient)
 def test_edit_without_a_reason_is_refused_and_nothing_changes(client, navigator, patient):
     client.force_login(navigator)
 
-    response = client.post(_url("patient-edit", patient), _edit_post(patient, given_name="Theo"))
+    response = _edit(client, patient, given_name="Theo")
 
     assert response.status_code == 200
     assert "Reason for change is required." in response.content.decode()
@@ -552,9 +549,8 @@ def test_edit_without_a_reason_is_refused_and_nothing_changes(client, navigator,
 def test_edit_with_a_reason_saves_and_audits_it(client, navigator, patient):
     client.force_login(navigator)
 
-    response = client.post(
-        _url("patient-edit", patient),
-        _edit_post(patient, date_of_birth="1968-04-21", reason="Corrected from referral letter"),
+    response = _edit(
+        client, patient, date_of_birth="1968-04-21", reason="Corrected from referral letter"
     )
 
     assert response.status_code == 302
@@ -570,9 +566,7 @@ def test_edit_to_a_duplicate_mrn_is_refused(client, navigator, patient, center):
     PatientFactory(center=center, mrn="MRN777777")
     client.force_login(navigator)
 
-    response = client.post(
-        _url("patient-edit", patient), _edit_post(patient, mrn="MRN777777", reason="typo")
-    )
+    response = _edit(client, patient, mrn="MRN777777", reason="typo")
 
     assert response.status_code == 200
     assert "Medical record number MRN777777 is already used" in response.content.decode()
@@ -583,9 +577,7 @@ def test_edit_to_a_duplicate_mrn_is_refused(client, navigator, patient, center):
 def test_edit_keeping_the_own_mrn_is_not_a_duplicate(client, navigator, patient):
     client.force_login(navigator)
 
-    response = client.post(
-        _url("patient-edit", patient), _edit_post(patient, phone="+1 555 0000", reason="New phone")
-    )
+    response = _edit(client, patient, phone="+1 555 0000", reason="New phone")
 
     assert response.status_code == 302
     assert Patient.objects.get(pk=patient.pk).phone == "+1 555 0000"
@@ -594,7 +586,7 @@ def test_edit_keeping_the_own_mrn_is_not_a_duplicate(client, navigator, patient)
 def test_edit_with_nothing_changed_writes_no_event(client, navigator, patient):
     client.force_login(navigator)
 
-    response = client.post(_url("patient-edit", patient), _edit_post(patient, reason="checked"))
+    response = _edit(client, patient, reason="checked")
 
     assert response.status_code == 302
     assert AuditEvent.objects.count() == 0
@@ -604,9 +596,7 @@ def test_nurse_may_not_edit(client, center, patient):
     client.force_login(UserFactory(role="nurse", organization=center))
 
     page = client.get(_url("patient-edit", patient))
-    post = client.post(
-        _url("patient-edit", patient), _edit_post(patient, given_name="X", reason="x")
-    )
+    post = _edit(client, patient, given_name="X", reason="x")
 
     assert page.status_code == 403
     assert post.status_code == 403
