@@ -12,7 +12,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tilcare.core.errors import NotVisible, PermissionDenied
+from tilcare.core.errors import InvalidInput, NotVisible, PermissionDenied
 
 M = TypeVar("M", bound=Model)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +39,46 @@ def accepts_upload(max_file_bytes: int) -> Callable[[F], F]:
 
 def upload_too_large(max_file_bytes: int) -> str:
     return f"The file is larger than {max_file_bytes:,} bytes, the most this upload accepts."
+
+
+# The OpenAPI request body of an API operation that takes a CSV file (`csv_sent`).
+CSV_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+def csv_sent(request: HttpRequest, max_bytes: int) -> tuple[bytes, str | None]:
+    """The CSV file an API operation was sent (CSV_UPLOAD_BODY), of at most `max_bytes`, and the
+    uploaded file's name (None when it came as the text/csv body). Refused on the field `file`."""
+    too_large = InvalidInput({"file": [f"The file is larger than {max_bytes:,} bytes."]})
+    if request.content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput({"file": ["Send the CSV in a form field named “file”."]})
+        if upload.size is not None and upload.size > max_bytes:
+            raise too_large
+        return upload.read(), upload.name or "upload.csv"
+    if request.content_type != "text/csv":
+        raise InvalidInput(
+            {"file": ["Send the CSV as a text/csv body or as a multipart field named “file”."]}
+        )
+    # Read from the stream: a long file may exceed the limit Django puts on `request.body`.
+    data = request.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise too_large
+    return data, None
 
 
 def body_too_large(request: HttpRequest, view: Callable[..., Any]) -> str | None:

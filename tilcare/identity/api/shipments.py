@@ -33,7 +33,7 @@ from tilcare.core.api_support import (
     checked_range,
 )
 from tilcare.core.errors import InvalidInput
-from tilcare.core.http import accepts_upload, get_visible_or_404
+from tilcare.core.http import CSV_UPLOAD_BODY, accepts_upload, csv_sent, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.identity import policies
 from tilcare.identity.choices import ShipmentStatus, ShipperType
@@ -320,49 +320,19 @@ def add_temperatures(
     return Status(201, ReadingsAddedOut(added=added, shipment=_fresh(request, shipment)))
 
 
-_CSV_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-        },
-    }
-}
-
-
 def _csv_bytes(request: HttpRequest) -> tuple[bytes, str]:
     """The CSV sent, and a source label for the readings."""
-    upload = request.FILES.get("file") if request.content_type == "multipart/form-data" else None
-    if upload is not None:
-        if upload.size is not None and upload.size > MAX_CSV_BYTES:
-            raise InvalidInput({"file": [f"The file is larger than {MAX_CSV_BYTES:,} bytes."]})
-        name = (upload.name or "upload.csv").rsplit("/", 1)[-1]
-        return upload.read(), f"CSV {name}"[:SOURCE_MAX]
-    if request.content_type == "multipart/form-data":
-        raise InvalidInput({"file": ["Send the CSV in a form field named “file”."]})
-    if request.content_type != "text/csv":
-        raise InvalidInput(
-            {"file": ["Send the CSV as a text/csv body or as a multipart field named “file”."]}
-        )
-    # Read from the stream: a long log may exceed the limit Django puts on `request.body`.
-    data = request.read(MAX_CSV_BYTES + 1)
-    if len(data) > MAX_CSV_BYTES:
-        raise InvalidInput({"file": [f"The file is larger than {MAX_CSV_BYTES:,} bytes."]})
-    return data, "CSV (API)"
+    data, name = csv_sent(request, MAX_CSV_BYTES)
+    if name is None:
+        return data, "CSV (API)"
+    return data, f"CSV {name.rsplit('/', 1)[-1]}"[:SOURCE_MAX]
 
 
 @router.post(
     "/identity/shipments/{public_id}/temperatures.csv",
     response={201: ReadingsAddedOut},
     summary="Add readings from the CSV log (text/csv or multipart `file`), all or none",
-    openapi_extra=_CSV_BODY,
+    openapi_extra=CSV_UPLOAD_BODY,
 )
 @accepts_upload(MAX_CSV_BYTES)
 def add_temperatures_csv(request: HttpRequest, public_id: str) -> Status[ReadingsAddedOut]:
