@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from tilcare.audit.models import AuditEvent
-from tilcare.core.tests.clients import client_for
+from tilcare.core.tests.clients import client_for, row_counts
 from tilcare.core.timeutil import local_today
 from tilcare.journey import services
 from tilcare.journey.choices import Stage, TaskStatus, WithdrawalReason
@@ -57,13 +57,8 @@ def send(client: Client, method: str, path: str, body: object):
     return getattr(client, method)(path, data=json.dumps(body), content_type="application/json")
 
 
-def counts() -> tuple[int, int, int, int]:
-    return (
-        Journey.objects.count(),
-        JourneyTransition.objects.count(),
-        Milestone.objects.count(),
-        AuditEvent.objects.count(),
-    )
+def counts() -> tuple[int, ...]:
+    return row_counts(Journey, JourneyTransition, Milestone, AuditEvent)
 
 
 @pytest.fixture
