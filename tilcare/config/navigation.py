@@ -18,35 +18,35 @@ class NavItem:
     active: bool
 
 
+# The menu in its order: each entry's label, URL name and the permissions that show it (any one).
+ENTRIES: tuple[tuple[str, str, tuple[Perm, ...]], ...] = (
+    ("Board", "journey:board", (Perm.VIEW_JOURNEY, Perm.VIEW_JOURNEY_COI_ONLY)),
+    ("Patients", "patients:patient-list", (Perm.VIEW_PATIENT_IDENTITY,)),
+    ("My tasks", "journey:task-list", (Perm.COMPLETE_TASK,)),
+    ("Scan", "journey:scan", (Perm.RECORD_CUSTODY,)),
+    ("Shipments", "identity:shipment-list", (Perm.MANAGE_SHIPMENT,)),
+    ("Alerts", "identity:alerts", (Perm.ACKNOWLEDGE_IDENTITY_ALERT,)),
+    # Only a facility's staff see by COI identifier only; the batch records are theirs.
+    ("Batches", "manufacturing:batch-list", (Perm.VIEW_JOURNEY_COI_ONLY,)),
+    ("Slots", "manufacturing:slots", (Perm.MANAGE_SLOTS, Perm.BOOK_SLOT)),
+    (
+        "Calculators",
+        "calculators:list",
+        (Perm.USE_CLINICAL_CALCULATORS, Perm.USE_MANUFACTURING_CALCULATORS),
+    ),
+    ("Center settings", "accounts:center-settings", (Perm.MANAGE_CENTER,)),
+    ("My journey", "portal:home", (Perm.VIEW_OWN_RECORD,)),
+)
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     if not user.is_authenticated or not hasattr(user, "has_perm_code"):
         return {"nav_items": []}
-    entries: list[tuple[str, str]] = []
-    if user.has_perm_code(Perm.VIEW_JOURNEY) or user.has_perm_code(Perm.VIEW_JOURNEY_COI_ONLY):
-        entries.append(("Board", reverse("journey:board")))
-    if user.has_perm_code(Perm.VIEW_PATIENT_IDENTITY):
-        entries.append(("Patients", reverse("patients:patient-list")))
-    if user.has_perm_code(Perm.COMPLETE_TASK):
-        entries.append(("My tasks", reverse("journey:task-list")))
-    if user.has_perm_code(Perm.RECORD_CUSTODY):
-        entries.append(("Scan", reverse("journey:scan")))
-    if user.has_perm_code(Perm.MANAGE_SHIPMENT):
-        entries.append(("Shipments", reverse("identity:shipment-list")))
-    if user.has_perm_code(Perm.ACKNOWLEDGE_IDENTITY_ALERT):
-        entries.append(("Alerts", reverse("identity:alerts")))
-    if user.has_perm_code(Perm.VIEW_JOURNEY_COI_ONLY):
-        # Only a facility's staff see by COI identifier only; the batch records are theirs.
-        entries.append(("Batches", reverse("manufacturing:batch-list")))
-    if user.has_perm_code(Perm.MANAGE_SLOTS) or user.has_perm_code(Perm.BOOK_SLOT):
-        entries.append(("Slots", reverse("manufacturing:slots")))
-    if user.has_perm_code(Perm.USE_CLINICAL_CALCULATORS) or user.has_perm_code(
-        Perm.USE_MANUFACTURING_CALCULATORS
-    ):
-        entries.append(("Calculators", reverse("calculators:list")))
-    if user.has_perm_code(Perm.MANAGE_CENTER):
-        entries.append(("Center settings", reverse("accounts:center-settings")))
-    if user.has_perm_code(Perm.VIEW_OWN_RECORD):
-        entries.append(("My journey", reverse("portal:home")))
     path = request.path
-    return {"nav_items": [NavItem(label, url, path.startswith(url)) for label, url in entries]}
+    items: list[NavItem] = []
+    for label, url_name, perms in ENTRIES:
+        if any(user.has_perm_code(perm) for perm in perms):
+            url = reverse(url_name)
+            items.append(NavItem(label, url, path.startswith(url)))
+    return {"nav_items": items}
