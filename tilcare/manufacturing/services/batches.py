@@ -18,14 +18,14 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.services import check_occurred_at
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.clinical.identity_scan import coi_display, spaced
@@ -39,6 +39,7 @@ from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import ATTEMPT_MAX, ATTEMPT_MIN, BATCH_WORKFLOW, BatchStatus
 from tilcare.manufacturing.models import Batch, BatchTransition, RepCount, TissueReceipt
 from tilcare.manufacturing.selectors.batches import status_label
+from tilcare.manufacturing.services.audited import create_unless_taken, record_written
 from tilcare.manufacturing.services.steps import (
     NOTE_MAX,
     check_moment,
@@ -144,25 +145,21 @@ def open_batch(
         check_occurred_at(occurred_at, now=recorded)
     now = occurred_at or recorded
     with transaction.atomic():
-        if Batch.objects.filter(coi_din=coi_din, manufacture_attempt=manufacture_attempt).exists():
-            raise taken
-        try:
-            with transaction.atomic():
-                batch = Batch.objects.create(
-                    coi_din=coi_din,
-                    coi_check=coi_check,
-                    manufacture_attempt=manufacture_attempt,
-                    center=center,
-                    facility=facility,
-                    protocol_id=protocol_id,
-                    protocol_version=protocol_version,
-                    status=BatchStatus.TISSUE_RECEIVED,
-                    status_changed_at=now,
-                    opened_at=now,
-                    created_by=actor,
-                )
-        except IntegrityError:  # opened by a colleague's scan at the same moment
-            raise taken from None
+        # A colleague's scan may open the same batch at the same moment: one of the two is told.
+        batch = create_unless_taken(
+            Batch,
+            taken,
+            {"coi_din": coi_din, "manufacture_attempt": manufacture_attempt},
+            coi_check=coi_check,
+            center=center,
+            facility=facility,
+            protocol_id=protocol_id,
+            protocol_version=protocol_version,
+            status=BatchStatus.TISSUE_RECEIVED,
+            status_changed_at=now,
+            opened_at=now,
+            created_by=actor,
+        )
         BatchTransition.objects.create(
             batch=batch,
             from_status="",
@@ -172,9 +169,9 @@ def open_batch(
             actor=actor,
             reason="Batch opened: tissue received at the facility.",
         )
-        record_event(
-            Action.BATCH_OPEN, batch, actor=actor, after=snapshot(batch),
-            subject_id=subject_of(coi_din), occurred_at=occurred_at,
+        record_written(
+            Action.BATCH_OPEN, batch, actor=actor, subject_id=subject_of(coi_din),
+            occurred_at=occurred_at,
         )  # fmt: skip
     return batch
 
@@ -269,9 +266,9 @@ def record_tissue_receipt(
             batch=locked, received_at=received_at, weight_g=exact(weight_g, 3), fragments=fragments,
             note=note, recorded_by=actor,
         )  # fmt: skip
-        record_event(
+        record_written(
             Action.TISSUE_RECEIPT_RECORD, receipt, actor=actor,
-            after=snapshot(receipt), subject_id=subject_of(locked.coi_din),
+            subject_id=subject_of(locked.coi_din),
             occurred_at=audit_time(receipt, received_at),
         )  # fmt: skip
     return receipt
@@ -317,9 +314,9 @@ def plan_harvest(
         before = snapshot(locked)
         locked.planned_harvest_on = planned_harvest_on
         locked.save(update_fields=["planned_harvest_on", "updated_at"])
-        record_event(
+        record_written(
             Action.BATCH_PLAN_HARVEST, locked, actor=actor, before=before,
-            after=snapshot(locked), subject_id=subject_of(locked.coi_din),
+            subject_id=subject_of(locked.coi_din),
             occurred_at=occurred_at,
         )  # fmt: skip
     return locked
@@ -391,9 +388,8 @@ def record_rep_counts(
                 viable_cells=exact(item["viable_cells"], 0),
                 viability_percent=exact(item["viability_percent"], 1), recorded_by=actor,
             )  # fmt: skip
-            record_event(
-                Action.REP_COUNT_RECORD, count, actor=actor, after=snapshot(count),
-                subject_id=subject_of(locked.coi_din),
+            record_written(
+                Action.REP_COUNT_RECORD, count, actor=actor, subject_id=subject_of(locked.coi_din),
                 occurred_at=audit_time(count, count.counted_at),
             )  # fmt: skip
             created.append(count)

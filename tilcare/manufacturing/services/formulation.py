@@ -25,7 +25,6 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
 from tilcare.audit.times import audit_time
 from tilcare.clinical.dosing.cell_dose import CellDoseCheck, check_cell_dose
 from tilcare.clinical.dosing.regimens import CellDoseRange
@@ -40,6 +39,7 @@ from tilcare.identity.services.items import clean_storage_temperature, create_it
 from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ProductBag, ReleaseSpecification
+from tilcare.manufacturing.services.audited import record_written
 from tilcare.manufacturing.services.workflow import move_batch, step_time
 from tilcare.protocols.loader import ProtocolNotFound, available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol
@@ -234,12 +234,11 @@ def set_release_specification(
                 for name, value in values.items():
                     setattr(spec, name, value)
                 spec.save()
-            record_event(
+            record_written(
                 Action.RELEASE_SPEC_SET,
                 spec,
                 actor=actor,
                 before=before,
-                after=snapshot(spec),
                 subject_id=str(facility.public_id),
                 occurred_at=occurred_at,
             )
@@ -343,11 +342,10 @@ def record_formulation(
                 formulated_at=moment,
                 recorded_by=actor,
             )
-            record_event(
+            record_written(
                 Action.BAG_RECORD,
                 bag,
                 actor=actor,
-                after=snapshot(bag),
                 subject_id=batch_subject(batch),
                 occurred_at=audit_time(bag, moment),
             )

@@ -28,7 +28,7 @@ from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
-from tilcare.audit.services import Signable, record_event, sign_record, signature_is_valid
+from tilcare.audit.services import Signable, sign_record, signature_is_valid
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -44,6 +44,7 @@ from tilcare.manufacturing.models import (
     ReleaseSpecification,
     ReleaseTest,
 )
+from tilcare.manufacturing.services.audited import record_written
 from tilcare.manufacturing.services.formulation import (
     TEXT_MAX,
     UNIT_MAX,
@@ -194,11 +195,10 @@ def record_release_test(
             tested_at=tested_at,
             recorded_by=actor,
         )
-        record_event(
+        record_written(
             Action.RELEASE_TEST_RECORD,
             result,
             actor=actor,
-            after=snapshot(result),
             subject_id=batch_subject(batch),
             occurred_at=audit_time(result, tested_at),
         )
@@ -234,12 +234,11 @@ def _set_items(batch: Batch, *, actor: User, **values: Any) -> None:
             setattr(item, name, value)
         item.save(update_fields=[*values, "updated_at"])
         action = Action.ITEM_RELEASE if "released_at" in values else Action.ITEM_EXPIRY
-        record_event(
+        record_written(
             action,
             item,
             actor=actor,
             before=before,
-            after=snapshot(item),
             subject_id=batch_subject(batch),
         )
 
@@ -323,11 +322,10 @@ def decide_disposition(
             subject_id=batch_subject(batch),
         )
         disposition.save(update_fields=["qa_signature", "updated_at"])
-        record_event(
+        record_written(
             Action.DISPOSITION_DECIDE,
             disposition,
             actor=actor,
-            after=snapshot(disposition),
             reason=reason,
             subject_id=batch_subject(batch),
         )
@@ -384,12 +382,11 @@ def acknowledge_exception(batch: Batch, *, password: str, actor: User) -> QaDisp
         disposition.save(
             update_fields=["physician_ack_signature", "physician_acknowledged_at", "updated_at"]
         )
-        record_event(
+        record_written(
             Action.DISPOSITION_ACKNOWLEDGE,
             disposition,
             actor=actor,
             before=before,
-            after=snapshot(disposition),
             subject_id=batch_subject(batch),
         )
         _set_items(batch, actor=actor, released_at=signature.signed_at)

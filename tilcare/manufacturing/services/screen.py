@@ -57,6 +57,7 @@ from tilcare.manufacturing.selectors.forecast import (
     screen_ranking,
     screened_readings,
 )
+from tilcare.manufacturing.services.audited import record_written
 from tilcare.manufacturing.services.steps import (
     check_moment,
     check_number,
@@ -136,9 +137,8 @@ def record_cultures(
                 viability_percent=None if viability in (None, "") else exact(viability, 1),
                 counted_at=item.get("counted_at") or None, recorded_by=actor,
             )  # fmt: skip
-            record_event(
-                Action.CULTURE_RECORD, culture, actor=actor, after=snapshot(culture),
-                subject_id=subject_of(locked.coi_din),
+            record_written(
+                Action.CULTURE_RECORD, culture, actor=actor, subject_id=subject_of(locked.coi_din),
                 occurred_at=audit_time(culture, culture.counted_at),
             )  # fmt: skip
             created.append(culture)
@@ -189,9 +189,9 @@ def record_culture_count(
         culture.viability_percent = exact(viability_percent, 1)
         culture.counted_at = counted_at
         culture.save(update_fields=["viable_cells", "viability_percent", "counted_at"])
-        record_event(
+        record_written(
             Action.CULTURE_COUNT, culture, actor=actor, before=before,
-            after=snapshot(culture), subject_id=subject_of(locked.coi_din),
+            subject_id=subject_of(locked.coi_din),
             occurred_at=audit_time(culture, counted_at),
         )  # fmt: skip
     return culture

@@ -18,7 +18,7 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.services import check_occurred_at
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.clinical.identity_scan import spaced
@@ -40,6 +40,7 @@ from tilcare.manufacturing.choices import (
 )
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.selectors.slots import ACTIVE
+from tilcare.manufacturing.services.audited import create_unless_taken, record_written
 
 FULL = "This slot is full: {booked} of {capacity} places are booked. Choose another date."
 
@@ -117,27 +118,18 @@ def create_slot(
         }
     )
     with transaction.atomic():
-        if ManufacturingSlot.objects.filter(facility=facility, starts_on=starts_on).exists():
-            raise taken
-        try:
-            with transaction.atomic():
-                slot = ManufacturingSlot.objects.create(
-                    facility=facility,
-                    starts_on=starts_on,
-                    capacity=capacity,
-                    note=note,
-                    created_by=actor,
-                )
-        except IntegrityError:  # the same day opened at the same moment by a colleague
-            raise taken from None
-        record_event(
-            Action.SLOT_CREATE,
-            slot,
-            actor=actor,
-            after=snapshot(slot),
-            subject_id=str(slot.public_id),
-            occurred_at=occurred_at,
+        slot = create_unless_taken(
+            ManufacturingSlot,
+            taken,
+            {"facility": facility, "starts_on": starts_on},
+            capacity=capacity,
+            note=note,
+            created_by=actor,
         )
+        record_written(
+            Action.SLOT_CREATE, slot, actor=actor, subject_id=str(slot.public_id),
+            occurred_at=occurred_at,
+        )  # fmt: skip
     return slot
 
 
@@ -176,14 +168,10 @@ def change_capacity(slot: ManufacturingSlot, *, capacity: int, actor: User) -> M
         before = snapshot(locked)
         locked.capacity = capacity
         locked.save(update_fields=["capacity", "updated_at"])
-        record_event(
-            Action.SLOT_CHANGE_CAPACITY,
-            locked,
-            actor=actor,
-            before=before,
-            after=snapshot(locked),
+        record_written(
+            Action.SLOT_CHANGE_CAPACITY, locked, actor=actor, before=before,
             subject_id=str(locked.public_id),
-        )
+        )  # fmt: skip
     return locked
 
 
@@ -336,14 +324,10 @@ def book_slot(
             if existing is None:
                 raise
             raise _already_booked(existing) from None
-        record_event(
-            Action.BOOKING_CREATE,
-            booking,
-            actor=actor,
-            after=snapshot(booking),
-            subject_id=subject_of(coi_din),
+        record_written(
+            Action.BOOKING_CREATE, booking, actor=actor, subject_id=subject_of(coi_din),
             occurred_at=audit_time(booking, booking.booked_at),
-        )
+        )  # fmt: skip
     return booking
 
 
@@ -377,13 +361,8 @@ def cancel_booking(booking: SlotBooking, *, actor: User, reason: str) -> SlotBoo
         locked.save(
             update_fields=["cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"]
         )
-        record_event(
-            Action.BOOKING_CANCEL,
-            locked,
-            actor=actor,
-            before=before,
-            after=snapshot(locked),
-            reason=reason,
+        record_written(
+            Action.BOOKING_CANCEL, locked, actor=actor, before=before, reason=reason,
             subject_id=subject_of(locked.coi_din),
-        )
+        )  # fmt: skip
     return locked

@@ -20,7 +20,6 @@ from django.db import IntegrityError, transaction
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.manufacturing import policies
@@ -36,6 +35,7 @@ from tilcare.manufacturing.models import (
     FacilityThresholds,
 )
 from tilcare.manufacturing.selectors.forecast import SETTING_FIELDS
+from tilcare.manufacturing.services.audited import record_written
 
 NOT_QA = "Only a QA reviewer of this facility sets its thresholds."
 LABELS = dict(SETTING_FIELDS)
@@ -145,12 +145,11 @@ def set_facility_thresholds(
                 setattr(row, field, value)
             row.updated_by = actor
             row.save()
-            record_event(
+            record_written(
                 Action.FACILITY_THRESHOLDS_SET,
                 row,
                 actor=actor,
                 before=before,
-                after=snapshot(row),
                 subject_id=str(facility.public_id),
                 occurred_at=occurred_at,
             )
