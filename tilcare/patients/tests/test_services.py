@@ -305,26 +305,34 @@ def test_height_outside_100_to_250_cm_is_refused_and_nothing_written(navigator, 
     assert AuditEvent.objects.count() == 0
 
 
-def test_two_decimal_places_are_refused(navigator, patient):
+@pytest.mark.parametrize(
+    ("weight", "height", "errors"),
+    [
+        pytest.param(
+            "68.45",
+            "167.25",
+            {
+                "weight_kg": ["Weight takes at most 1 decimal place(s) in kg."],
+                "height_cm": ["Height takes at most 1 decimal place(s) in cm."],
+            },
+            id="two decimal places",
+        ),
+        # A weight that arrived as a binary float (digits already lost)
+        pytest.param(
+            68.4,
+            "167.0",
+            {"weight_kg": ["Weight must be sent as an exact decimal number in kg, not a float."]},
+            id="a float weight",
+        ),
+    ],
+)
+def test_a_measurement_not_written_as_exact_decimals_is_refused(
+    navigator, patient, weight, height, errors
+):
     with pytest.raises(InvalidInput) as refused:
-        _measure(patient, navigator, "68.45", "167.25")
+        _measure(patient, navigator, weight, height)
 
-    assert refused.value.errors == {
-        "weight_kg": ["Weight takes at most 1 decimal place(s) in kg."],
-        "height_cm": ["Height takes at most 1 decimal place(s) in cm."],
-    }
-    assert BodyMeasurement.objects.count() == 0
-    assert AuditEvent.objects.count() == 0
-
-
-def test_a_float_weight_is_refused(navigator, patient):
-    # Given a value that arrived as a binary float (digits already lost)
-    with pytest.raises(InvalidInput) as refused:
-        _measure(patient, navigator, 68.4, "167.0")
-
-    assert refused.value.errors == {
-        "weight_kg": ["Weight must be sent as an exact decimal number in kg, not a float."]
-    }
+    assert refused.value.errors == errors
     assert BodyMeasurement.objects.count() == 0
     assert AuditEvent.objects.count() == 0
 
