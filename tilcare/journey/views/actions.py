@@ -118,23 +118,19 @@ def journey_advance(request: HttpRequest, public_id: Any) -> HttpResponse:
     form = AdvanceForm(request.POST, auto_id=f"id_step_{stage}_%s")
     if form.is_valid():
         target = Stage(form.cleaned_data["to_stage"])
-        try:
-            services.advance(journey, target, actor=user, reason=form.cleaned_data["reason"])
-        except TransitionBlocked as exc:
-            return _blocked(request, journey, exc)
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            kind = transition_kind(Stage(journey.stage), target)
-            if kind == TransitionKind.REMANUFACTURE:
-                messages.success(
-                    request,
+        reason = form.cleaned_data["reason"]
+        write = partial(services.advance, journey, target, actor=user, reason=reason)
+
+        def moved(_: object) -> str:
+            if transition_kind(Stage(journey.stage), target) == TransitionKind.REMANUFACTURE:
+                return (
                     "Re-manufacture started: the journey is back at “Resection scheduled” "
-                    "for a new manufacturing attempt.",
+                    "for a new manufacturing attempt."
                 )
-            else:
-                messages.success(request, f"Moved to “{target.label}”.")
-            return back_to_journey(journey)
+            return f"Moved to “{target.label}”."
+
+        if saved := _saved(request, form, write, moved, journey, ""):
+            return saved
     return render_detail(request, journey, step_form=(stage, form))
 
 
@@ -149,21 +145,17 @@ def journey_withdraw(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
     form = WithdrawForm(request.POST, prefix="withdraw")
     if form.is_valid():
-        try:
-            services.advance(
-                journey,
-                Stage.WITHDRAWN,
-                actor=user,
-                reason=form.cleaned_data["reason"],
-                withdrawal_reason=form.cleaned_data["withdrawal_reason"],
-            )
-        except TransitionBlocked as exc:
-            return _blocked(request, journey, exc)
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "The journey is withdrawn. Its open tasks are cancelled.")
-            return back_to_journey(journey)
+        write = partial(
+            services.advance,
+            journey,
+            Stage.WITHDRAWN,
+            actor=user,
+            reason=form.cleaned_data["reason"],
+            withdrawal_reason=form.cleaned_data["withdrawal_reason"],
+        )
+        withdrawn = "The journey is withdrawn. Its open tasks are cancelled."
+        if saved := _saved(request, form, write, withdrawn, journey, ""):
+            return saved
     return render_detail(request, journey, withdraw_form=form, withdraw_open=True)
 
 
@@ -181,13 +173,13 @@ def milestone_record(request: HttpRequest, public_id: Any) -> HttpResponse:
         form = MilestoneForm(request.POST, prefix="milestone", kinds=kinds)
         valid = form.is_valid()
     if valid:
-        try:
-            milestone = services.record_milestone(journey, actor=user, **form.cleaned_data)
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, f"Recorded: {milestone.get_kind_display()}.")
-            return back_to_journey(journey, "milestones")
+        write = partial(services.record_milestone, journey, actor=user, **form.cleaned_data)
+
+        def recorded(milestone: Any) -> str:
+            return f"Recorded: {milestone.get_kind_display()}."
+
+        if saved := _saved(request, form, write, recorded, journey, "milestones"):
+            return saved
     return render_detail(request, journey, milestone_form=form, milestone_open=True)
 
 
@@ -201,16 +193,11 @@ def milestone_void(request: HttpRequest, public_id: Any, milestone_id: int) -> H
         raise Http404("Not found")
     form = MilestoneVoidForm(request.POST, prefix="void", auto_id=f"id_void_{milestone.pk}_%s")
     if form.is_valid():
-        try:
-            services.void_milestone(milestone, actor=user, reason=form.cleaned_data["reason"])
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"{milestone.get_kind_display()} is void. It stays in the list, struck through.",
-            )
-            return back_to_journey(journey, "milestones")
+        reason = form.cleaned_data["reason"]
+        write = partial(services.void_milestone, milestone, actor=user, reason=reason)
+        void = f"{milestone.get_kind_display()} is void. It stays in the list, struck through."
+        if saved := _saved(request, form, write, void, journey, "milestones"):
+            return saved
     return render_detail(request, journey, void_form=(milestone.pk, form))
 
 
@@ -239,19 +226,24 @@ def journey_plan(request: HttpRequest, public_id: Any) -> HttpResponse:
 def _saved(
     request: HttpRequest,
     form: Any,
-    write: Callable[[], object],
-    success: str,
+    write: Callable[[], Any],
+    success: str | Callable[[Any], str],
     journey: Journey,
     anchor: str = "eligibility",
+    *,
+    say: Callable[[HttpRequest, str], None] = messages.success,
 ) -> HttpResponse | None:
-    """Back to the journey's `anchor` with `success` said once `write` is done; None, with the
-    service's refusal shown on `form`, when it refuses."""
+    """Back to the journey's `anchor` with `success` said (a text, or made from what `write`
+    returned) once `write` is done; None, with the service's refusal shown on `form`, when it
+    refuses. A blocked move goes back to the next steps with each reason."""
     try:
-        write()
+        written = write()
+    except TransitionBlocked as exc:
+        return _blocked(request, journey, exc)
     except InvalidInput as exc:
         apply_service_errors(form, exc)
         return None
-    messages.success(request, success)
+    say(request, success if isinstance(success, str) else success(written))
     return back_to_journey(journey, anchor)
 
 
@@ -268,24 +260,21 @@ def journey_facility_change(request: HttpRequest, public_id: Any) -> HttpRespons
     previous = journey.manufacturing_facility
     form = FacilityChangeForm(request.POST, prefix="facility", journey=journey)
     if form.is_valid():
-        try:
-            services.change_manufacturing_facility(
-                journey,
-                actor=user,
-                facility=form.cleaned_data["manufacturing_facility"],
-                reason=form.cleaned_data["reason"],
-            )
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            facility = form.cleaned_data["manufacturing_facility"]
-            gone = f" {previous.name} no longer sees this journey." if previous else ""
-            messages.success(
-                request,
-                f"Manufacturing facility changed to {facility.name}; the reason is kept in the "
-                f"audit trail.{gone}",
-            )
-            return back_to_journey(journey, "plan")
+        facility = form.cleaned_data["manufacturing_facility"]
+        write = partial(
+            services.change_manufacturing_facility,
+            journey,
+            actor=user,
+            facility=facility,
+            reason=form.cleaned_data["reason"],
+        )
+        gone = f" {previous.name} no longer sees this journey." if previous else ""
+        changed = (
+            f"Manufacturing facility changed to {facility.name}; the reason is kept in the "
+            f"audit trail.{gone}"
+        )
+        if saved := _saved(request, form, write, changed, journey, "plan"):
+            return saved
     return render_detail(request, journey, facility_form=form)
 
 
@@ -325,22 +314,19 @@ def eligibility_amend(request: HttpRequest, public_id: Any) -> HttpResponse:
     checklist = EligibilityChecklist.objects.filter(journey=journey).first()
     form = EligibilityAmendForm(request.POST, prefix="amend", checklist=checklist)
     if form.is_valid():
-        try:
-            services.amend_eligibility(
-                journey,
-                actor=user,
-                data=form.data_for_service(),
-                reason=form.cleaned_data["reason"],
-            )
-        except InvalidInput as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.warning(
-                request,
-                "Checklist amended and its signature voided. A physician must review and sign it "
-                "again before anything that needs the signed checklist can go ahead.",
-            )
-            return back_to_journey(journey, "eligibility")
+        write = partial(
+            services.amend_eligibility,
+            journey,
+            actor=user,
+            data=form.data_for_service(),
+            reason=form.cleaned_data["reason"],
+        )
+        amended = (
+            "Checklist amended and its signature voided. A physician must review and sign it "
+            "again before anything that needs the signed checklist can go ahead."
+        )
+        if saved := _saved(request, form, write, amended, journey, say=messages.warning):
+            return saved
     return render_detail(request, journey, amend_form=form)
 
 
