@@ -155,6 +155,65 @@ ENTERED_AT: dict[Stage, tuple[int, int]] = {
 }
 
 
+@dataclass(frozen=True)
+class EntryMilestone:
+    """The one milestone a stage's guard needs, recorded `days` from the stage's day at `at`
+    on the center's clocks, and who then moves the journey on."""
+
+    kind: MilestoneKind
+    days: int
+    at: tuple[int, int]
+    recorded_by: Role
+    advanced_by: Role
+    note: str
+
+
+# The stages entered on one milestone alone.
+ENTRY_MILESTONES: dict[Stage, EntryMilestone] = {
+    Stage.LYMPHODEPLETION: EntryMilestone(
+        MilestoneKind.IL2_CONFIRMED,
+        -1,
+        (14, 0),
+        Role.PHARMACIST,
+        Role.PHYSICIAN,
+        "Aldesleukin vials for the full course on hand and reserved.",
+    ),
+    Stage.INFUSION: EntryMilestone(
+        MilestoneKind.LAST_FLUDARABINE,
+        -1,
+        (9, 0),
+        Role.NURSE,
+        Role.NURSE,
+        "Day −1: fludarabine dose 5 of 5 given.",
+    ),
+    Stage.IL2: EntryMilestone(
+        MilestoneKind.INFUSION_DONE,
+        0,
+        (14, 0),
+        Role.NURSE,
+        Role.PHYSICIAN,
+        "Day 0: two-person bedside identity check matched; infusion completed without reaction.",
+    ),
+    Stage.FOLLOW_UP: EntryMilestone(
+        MilestoneKind.DISCHARGED,
+        0,
+        (12, 0),
+        Role.PHYSICIAN,
+        Role.NAVIGATOR,
+        "ANC recovered; afebrile 48 h; discharged home with caregiver.",
+    ),
+    Stage.COMPLETED: EntryMilestone(
+        MilestoneKind.FOLLOW_UP_COMPLETE,
+        0,
+        (11, 0),
+        Role.NAVIGATOR,
+        Role.PHYSICIAN,
+        "One-year follow-up complete; ongoing partial response (RECIST 1.1). "
+        "Care returned to the referring oncologist.",
+    ),
+}
+
+
 class _Walk:
     """Walks one journey forward through the services, each step by the person who does it.
 
@@ -417,54 +476,13 @@ class _Walk:
             )
             self.finish_tasks()
             self.advance(target, Role.NAVIGATOR)
-        elif target == Stage.LYMPHODEPLETION:
-            self.milestone(
-                MilestoneKind.IL2_CONFIRMED,
-                self.at(STAGE_DAY[target] - 1, 14, 0),
-                Role.PHARMACIST,
-                note="Aldesleukin vials for the full course on hand and reserved.",
-            )
+        elif target in ENTRY_MILESTONES:
+            entry = ENTRY_MILESTONES[target]
+            when = self.at(STAGE_DAY[target] + entry.days, *entry.at)
+            self.milestone(entry.kind, when, entry.recorded_by, note=entry.note)
             self.finish_tasks()
-            self.advance(target, Role.PHYSICIAN)
-        elif target == Stage.INFUSION:
-            self.milestone(
-                MilestoneKind.LAST_FLUDARABINE,
-                self.at(STAGE_DAY[target] - 1, 9, 0),
-                Role.NURSE,
-                note="Day −1: fludarabine dose 5 of 5 given.",
-            )
-            self.finish_tasks()
-            self.advance(target, Role.NURSE)
-        elif target == Stage.IL2:
-            self.milestone(
-                MilestoneKind.INFUSION_DONE,
-                self.at(STAGE_DAY[target], 14, 0),
-                Role.NURSE,
-                note="Day 0: two-person bedside identity check matched; infusion completed "
-                "without reaction.",
-            )
-            self.finish_tasks()
-            self.advance(target, Role.PHYSICIAN)
+            self.advance(target, entry.advanced_by)
         elif target == Stage.INPATIENT_RECOVERY:
-            self.finish_tasks()
-            self.advance(target, Role.PHYSICIAN)
-        elif target == Stage.FOLLOW_UP:
-            self.milestone(
-                MilestoneKind.DISCHARGED,
-                self.at(STAGE_DAY[target], 12, 0),
-                Role.PHYSICIAN,
-                note="ANC recovered; afebrile 48 h; discharged home with caregiver.",
-            )
-            self.finish_tasks()
-            self.advance(target, Role.NAVIGATOR)
-        elif target == Stage.COMPLETED:
-            self.milestone(
-                MilestoneKind.FOLLOW_UP_COMPLETE,
-                self.at(STAGE_DAY[target], 11, 0),
-                Role.NAVIGATOR,
-                note="One-year follow-up complete; ongoing partial response (RECIST 1.1). "
-                "Care returned to the referring oncologist.",
-            )
             self.finish_tasks()
             self.advance(target, Role.PHYSICIAN)
 
