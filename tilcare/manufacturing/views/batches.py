@@ -347,6 +347,11 @@ def _step(
     return _render(request, batch, **{name: form})
 
 
+def _count_of(data: dict[str, Any]) -> dict[str, Any]:
+    """What a culture or REP count form read as the count: cells (in cells), viability, when."""
+    return {field: data[field] for field in ("viable_cells", "viability_percent", "counted_at")}
+
+
 @require_POST
 def tissue_receipt(request: HttpRequest, public_id: Any) -> HttpResponse:
     return _step(
@@ -364,8 +369,7 @@ def culture_create(request: HttpRequest, public_id: Any) -> HttpResponse:
     return _step(
         request, public_id, "culture_form", lambda b: CultureForm(request.POST),
         lambda b, d, u: screen_services.record_culture(
-            b, culture_id=d["culture_id"], viable_cells=d["viable_cells"],
-            viability_percent=d["viability_percent"], counted_at=d["counted_at"], actor=u,
+            b, culture_id=d["culture_id"], actor=u, **_count_of(d)
         ),
         "Culture recorded.", "cultures",
     )  # fmt: skip
@@ -380,8 +384,7 @@ def culture_count(request: HttpRequest, public_id: Any) -> HttpResponse:
     return _step(
         request, public_id, "count_form", build,
         lambda b, d, u: screen_services.record_culture_count(
-            b, culture_id=d["culture_id"], viable_cells=d["viable_cells"],
-            viability_percent=d["viability_percent"], counted_at=d["counted_at"], actor=u,
+            b, culture_id=d["culture_id"], actor=u, **_count_of(d)
         ),
         "Culture count recorded.", "cultures",
     )  # fmt: skip
@@ -427,10 +430,7 @@ def selection_create(request: HttpRequest, public_id: Any) -> HttpResponse:
 def rep_count_create(request: HttpRequest, public_id: Any) -> HttpResponse:
     return _step(
         request, public_id, "rep_count_form", lambda b: RepCountForm(request.POST),
-        lambda b, d, u: batch_services.record_rep_count(
-            b, day=d["day"], viable_cells=d["viable_cells"],
-            viability_percent=d["viability_percent"], counted_at=d["counted_at"], actor=u,
-        ),
+        lambda b, d, u: batch_services.record_rep_count(b, day=d["day"], actor=u, **_count_of(d)),
         "REP count recorded.", "rep",
     )  # fmt: skip
 

@@ -5,6 +5,7 @@ sets them; anyone else is refused (403). Neither has a default anywhere: what is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -15,7 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from tilcare.accounts.models import User
+from tilcare.accounts.models import Organization, User
 from tilcare.core.errors import InvalidInput
 from tilcare.core.forms import DecimalField, apply_service_errors
 from tilcare.core.policy import require
@@ -92,15 +93,24 @@ class FacilityThresholdsForm(NamedErrorsForm):
             )
 
 
-@require_http_methods(["GET", "POST"])
-def release_specifications(request: HttpRequest) -> HttpResponse:
+def _staff_facility(
+    request: HttpRequest, may_view: Callable[[User, Organization], bool], refusal: str
+) -> tuple[User, Organization]:
+    """The caller and their facility, once `may_view` lets them read its settings (else 403)."""
     user = _user(request)
     facility = user.organization
-    require(
-        facility is not None and policies.can_view_specifications(user, facility),
+    require(facility is not None and may_view(user, facility), refusal)
+    assert facility is not None
+    return user, facility
+
+
+@require_http_methods(["GET", "POST"])
+def release_specifications(request: HttpRequest) -> HttpResponse:
+    user, facility = _staff_facility(
+        request,
+        policies.can_view_specifications,
         "Release specifications are kept by a manufacturing facility's staff.",
     )
-    assert facility is not None
     may_set = policies.can_set_release_specification(user, facility)
     form = SpecificationForm(request.POST or None) if may_set else None
     if request.method == "POST":
@@ -145,13 +155,11 @@ def release_specifications(request: HttpRequest) -> HttpResponse:
 def facility_thresholds(request: HttpRequest) -> HttpResponse:
     """The facility's reactivity-screen and early-warning thresholds: its staff read them, its
     QA reviewer sets them; anyone else is refused (403)."""
-    user = _user(request)
-    facility = user.organization
-    require(
-        facility is not None and policies.can_view_facility_thresholds(user, facility),
+    user, facility = _staff_facility(
+        request,
+        policies.can_view_facility_thresholds,
         "The thresholds are kept by a manufacturing facility's staff.",
     )
-    assert facility is not None
     may_set = policies.can_set_facility_thresholds(user, facility)
     stored = stored_thresholds(facility.pk)
     form = None

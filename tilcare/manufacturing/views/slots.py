@@ -10,7 +10,9 @@ repeats it); a refusal re-renders the page with the form and its messages (statu
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import groupby
 from typing import Any, cast
 
@@ -184,6 +186,23 @@ def slot_list(request: HttpRequest) -> HttpResponse:
     return _render(request, user)
 
 
+def _done(
+    form: forms.Form,
+    write: Callable[[], Any],
+    say: Callable[[Any], None],
+    refusal: Callable[[forms.Form, InvalidInput], None] = apply_service_errors,
+) -> HttpResponse | None:
+    """Back to the slots page once `write` is done, with what `say` makes of its result; None,
+    with the refusal shown on `form`, when the service refuses."""
+    try:
+        written = write()
+    except InvalidInput as refused:
+        refusal(form, refused)
+        return None
+    say(written)
+    return redirect(_page())
+
+
 # ---------- the facility ----------
 
 
@@ -196,17 +215,19 @@ def slot_create(request: HttpRequest) -> HttpResponse:
     )
     form = SlotCreateForm(request.POST)
     if form.is_valid():
-        try:
-            slot = slot_services.create_slot(facility=_org(user), actor=user, **form.cleaned_data)
-        except InvalidInput as refused:
-            apply_service_errors(form, refused)
-        else:
+        write = partial(
+            slot_services.create_slot, facility=_org(user), actor=user, **form.cleaned_data
+        )
+
+        def opened(slot: ManufacturingSlot) -> None:
             messages.success(
                 request,
                 f"Slot opened: {day_text(slot.starts_on)}, "
                 f"{slot.capacity} place{'s' if slot.capacity != 1 else ''}.",
             )
-            return redirect(_page())
+
+        if done := _done(form, write, opened):
+            return done
     return _render(request, user, Bound(create=form))
 
 
@@ -217,19 +238,18 @@ def slot_capacity(request: HttpRequest, public_id: Any) -> HttpResponse:
     form = CapacityForm(request.POST, auto_id=f"id_capacity_{slot.pk}_%s")
     if form.is_valid():
         was = slot.capacity
-        try:
-            slot = slot_services.change_capacity(
-                slot, capacity=form.cleaned_data["capacity"], actor=user
-            )
-        except InvalidInput as refused:
-            apply_service_errors(form, refused)
-        else:
+        capacity = form.cleaned_data["capacity"]
+        write = partial(slot_services.change_capacity, slot, capacity=capacity, actor=user)
+
+        def changed(slot: ManufacturingSlot) -> None:
             day = day_text(slot.starts_on)
             if slot.capacity == was:
                 messages.info(request, f"{day} already has {was} places; nothing changed.")
             else:
                 messages.success(request, f"{day} now has {slot.capacity} places (was {was}).")
-            return redirect(_page())
+
+        if done := _done(form, write, changed):
+            return done
     return _render(request, user, Bound(capacity=(slot.pk, form)))
 
 
@@ -265,25 +285,26 @@ def booking_create(request: HttpRequest) -> HttpResponse:
     )
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            booking = slot_services.book_slot(
-                data["slot"],
-                coi_din=data["coi"],
-                coi_check=data["coi_check"],
-                manufacture_attempt=data["manufacture_attempt"],
-                center=_org(user),
-                actor=user,
-            )
-        except InvalidInput as refused:
-            _show_refusal(form, refused)
-        else:
+        write = partial(
+            slot_services.book_slot,
+            data["slot"],
+            coi_din=data["coi"],
+            coi_check=data["coi_check"],
+            manufacture_attempt=data["manufacture_attempt"],
+            center=_org(user),
+            actor=user,
+        )
+
+        def booked(booking: SlotBooking) -> None:
             slot = booking.slot
             messages.success(
                 request,
                 f"Place booked for {booking.coi_display} on {day_text(slot.starts_on)} "
                 f"at {slot.facility.name}.",
             )
-            return redirect(_page())
+
+        if done := _done(form, write, booked, _show_refusal):
+            return done
     return _render(request, user, Bound(book=form))
 
 
@@ -293,15 +314,16 @@ def booking_cancel(request: HttpRequest, public_id: Any) -> HttpResponse:
     booking = get_visible_or_404(slot_selectors.bookings_visible_to(user), public_id)
     form = CancelBookingForm(request.POST, auto_id=f"id_cancel_{booking.pk}_%s")
     if form.is_valid():
-        try:
-            slot_services.cancel_booking(booking, actor=user, reason=form.cleaned_data["reason"])
-        except InvalidInput as refused:
-            apply_service_errors(form, refused)
-        else:
+        reason = form.cleaned_data["reason"]
+        write = partial(slot_services.cancel_booking, booking, actor=user, reason=reason)
+
+        def cancelled(_: object) -> None:
             messages.success(
                 request,
                 f"Booking for {booking.coi_display} on {day_text(booking.slot.starts_on)} "
                 "cancelled; the place is free again.",
             )
-            return redirect(_page())
+
+        if done := _done(form, write, cancelled):
+            return done
     return _render(request, user, Bound(cancel=(booking.pk, form)))
