@@ -17,10 +17,12 @@ from tilcare.manufacturing.tests.test_release_services import (
     FAILING_VIABILITY,
     IDENTITY,
     Scene,
+    decide,
     expiry,
     formulate,
     fresh,
     ready_for_disposition,
+    released_by_qa,
 )
 from tilcare.patients.tests.factories import TEST_PASSWORD
 
@@ -52,14 +54,7 @@ def spaced(scene: Scene) -> str:
 
 def test_the_certificate_is_a_pdf_with_the_coi_each_test_and_the_signature(scene):
     # Given a product released by QA
-    ready_for_disposition(scene)
-    release_services.decide_disposition(
-        fresh(scene.batch),
-        decision=Disposition.RELEASE,
-        password=TEST_PASSWORD,
-        expires_at=expiry(),
-        actor=scene.team.qa_reviewer,
-    )
+    released_by_qa(scene)
 
     # When its certificate is drawn
     data = coa.coa_pdf(fresh(scene.batch))
@@ -91,14 +86,7 @@ def test_the_certificate_is_a_pdf_with_the_coi_each_test_and_the_signature(scene
 
 
 def test_the_certificate_names_no_patient(scene):
-    ready_for_disposition(scene)
-    release_services.decide_disposition(
-        fresh(scene.batch),
-        decision=Disposition.RELEASE,
-        password=TEST_PASSWORD,
-        expires_at=expiry(),
-        actor=scene.team.qa_reviewer,
-    )
+    released_by_qa(scene)
 
     data = coa.coa_pdf(fresh(scene.batch))
 
@@ -110,13 +98,8 @@ def test_the_certificate_names_no_patient(scene):
 
 def test_an_exception_shows_the_failed_test_and_the_physicians_acknowledgement(scene):
     ready_for_disposition(scene, **{K.VIABILITY: FAILING_VIABILITY})
-    release_services.decide_disposition(
-        fresh(scene.batch),
-        decision=Disposition.RELEASE_EXCEPTION,
-        reason="No alternative product.",
-        password=TEST_PASSWORD,
-        expires_at=expiry(),
-        actor=scene.team.qa_reviewer,
+    decide(
+        scene, Disposition.RELEASE_EXCEPTION, reason="No alternative product.", expires_at=expiry()
     )
     before = pdf_text(coa.coa_pdf(fresh(scene.batch)))
     release_services.acknowledge_exception(

@@ -15,21 +15,17 @@ from django.utils import timezone
 from tilcare.accounts.services import issue_api_token
 from tilcare.core.tests.clients import client_for
 from tilcare.core.tests.clients import post_json as post
-from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
+from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import ProductBag, ReleaseTest
-from tilcare.manufacturing.services import release as release_services
 from tilcare.manufacturing.tests.test_release_services import (
     IDENTITY,
     STORAGE,
     counts,
-    expiry,
     formulate,
-    fresh,
-    ready_for_disposition,
+    released_by_qa,
     set_specs,
 )
 from tilcare.patients.tests.factories import (
-    TEST_PASSWORD,
     CenterFactory,
     FacilityFactory,
     UserFactory,
@@ -220,14 +216,7 @@ def test_the_center_may_not_post_results(scene):
 
 
 def test_the_coa_after_the_disposition(scene):
-    ready_for_disposition(scene)
-    release_services.decide_disposition(
-        fresh(scene.batch),
-        decision=Disposition.RELEASE,
-        password=TEST_PASSWORD,
-        expires_at=expiry(),
-        actor=scene.team.qa_reviewer,
-    )
+    released_by_qa(scene)
     client = client_for(scene.team.pharmacist)
 
     checklist = client.get(f"{API}/{scene.batch.public_id}/release").json()

@@ -615,6 +615,12 @@ def decide(scene: Scene, decision: str, *, actor=None, password=TEST_PASSWORD, *
     )
 
 
+def released_by_qa(scene: Scene) -> QaDisposition:
+    """Every release test passed and QA released the product (expiring in 180 days)."""
+    ready_for_disposition(scene)
+    return decide(scene, Disposition.RELEASE, expires_at=expiry())
+
+
 def test_qa_releases_when_every_test_passed(scene):
     ready_for_disposition(scene)
     expires_at = expiry()

@@ -20,21 +20,20 @@ from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.clients import client_for as signed_in
 from tilcare.manufacturing.choices import BatchStatus, Disposition, ReleaseTestKind
 from tilcare.manufacturing.models import ProductBag, ReleaseSpecification, ReleaseTest
-from tilcare.manufacturing.services import release as release_services
 from tilcare.manufacturing.tests.test_release_services import (
     IDENTITY,
     SPECS,
     STORAGE,
     Scene,
     counts,
-    expiry,
+    decide,
     formulate,
     fresh,
     ready_for_disposition,
+    released_by_qa,
     set_specs,
 )
 from tilcare.patients.tests.factories import (
-    TEST_PASSWORD,
     CenterFactory,
     FacilityFactory,
     UserFactory,
@@ -230,14 +229,7 @@ def test_qa_gets_the_disposition_form_when_every_test_is_in(scene):
 
 
 def test_a_released_batch_shows_the_signature_and_the_coa_link(scene):
-    ready_for_disposition(scene)
-    release_services.decide_disposition(
-        fresh(scene.batch),
-        decision=Disposition.RELEASE,
-        password=TEST_PASSWORD,
-        expires_at=expiry(),
-        actor=scene.team.qa_reviewer,
-    )
+    released_by_qa(scene)
 
     body = text(signed_in(scene.team.physician).get(page(scene)))
 
@@ -252,13 +244,7 @@ def test_a_released_batch_shows_the_signature_and_the_coa_link(scene):
 
 def test_the_coa_downloads_once_qa_decided(scene):
     ready_for_disposition(scene)
-    release_services.decide_disposition(
-        fresh(scene.batch),
-        decision=Disposition.REJECT,
-        reason="Sterility retest requested by the sponsor.",
-        password=TEST_PASSWORD,
-        actor=scene.team.qa_reviewer,
-    )
+    decide(scene, Disposition.REJECT, reason="Sterility retest requested by the sponsor.")
 
     response = signed_in(scene.team.navigator).get(
         f"/manufacturing/batches/{scene.batch.public_id}/coa.pdf"
