@@ -451,38 +451,45 @@ def test_a_culture_is_recorded_with_its_count(team, tech):
     )  # fmt: skip
 
 
-def test_a_culture_count_is_all_three_values_or_none(team, tech):
+@pytest.mark.parametrize(
+    ("cultures", "errors"),
+    [
+        pytest.param(
+            # what record_culture sends for one culture with only its cells given
+            [
+                {
+                    "culture_id": "F07",
+                    "viable_cells": Decimal(12_500_000),
+                    "viability_percent": None,
+                    "counted_at": None,
+                }
+            ],
+            {
+                "viability_percent": ["Viability is required (%)."],
+                "counted_at": ["Counted at is required (date and time)."],
+            },
+            id="a culture count is all three values or none",
+        ),
+        pytest.param(
+            [{"culture_id": "F07"}, {"culture_id": "F 08"}, {"culture_id": "F09"}],
+            {
+                "cultures.1.culture_id": [
+                    "Culture id “F 08” must be letters, digits, “.”, “_” and “-”, at most 20 "
+                    "characters."
+                ]
+            },
+            id="a list of cultures is recorded whole or refused whole",
+        ),
+    ],
+)
+def test_refused_cultures_write_nothing(team, tech, cultures, errors):
     batch = walk_batch(open_test_batch(team), team, BatchStatus.PRE_REP)
     before = written()
 
     with pytest.raises(InvalidInput) as refused:
-        screen_services.record_culture(
-            batch, culture_id="F07", viable_cells=Decimal(12_500_000), actor=tech
-        )
+        screen_services.record_cultures(batch, cultures=cultures, actor=tech)
 
-    assert refused.value.errors == {
-        "viability_percent": ["Viability is required (%)."],
-        "counted_at": ["Counted at is required (date and time)."],
-    }
-    assert written() == before
-
-
-def test_a_list_of_cultures_is_recorded_whole_or_refused_whole(team, tech):
-    batch = walk_batch(open_test_batch(team), team, BatchStatus.PRE_REP)
-    before = written()
-
-    with pytest.raises(InvalidInput) as refused:
-        screen_services.record_cultures(
-            batch,
-            cultures=[{"culture_id": "F07"}, {"culture_id": "F 08"}, {"culture_id": "F09"}],
-            actor=tech,
-        )
-
-    assert refused.value.errors == {
-        "cultures.1.culture_id": [
-            "Culture id “F 08” must be letters, digits, “.”, “_” and “-”, at most 20 characters."
-        ]
-    }
+    assert refused.value.errors == errors
     assert written() == before
 
 

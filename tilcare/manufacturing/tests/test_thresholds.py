@@ -58,6 +58,11 @@ def body(response) -> str:
     return html.unescape(response.content.decode())
 
 
+def batch_page(team, batch, thresholds: dict[str, str] | None = None) -> str:
+    """The batch page as the facility's technologist reads it (thresholds typed, if given)."""
+    return body(client_for(team.manufacturing_tech).get(batch_url(batch), thresholds))
+
+
 def batch_url(batch, tail: str = "") -> str:
     return f"/manufacturing/batches/{batch.public_id}/{tail}"
 
@@ -412,7 +417,7 @@ def test_the_batch_page_ranks_with_the_stored_thresholds_without_any_query(team)
     batch = screening_with_screen(team)
     store(team)
 
-    text = body(client_for(team.manufacturing_tech).get(batch_url(batch)))
+    text = batch_page(team, batch)
 
     assert reactive_rows(text) == [("1", "F01"), ("2", "F03")]
     assert "Ranked at the facility's stored thresholds (last changed by" in text
@@ -425,15 +430,14 @@ def test_typed_thresholds_override_the_stored_ones_for_the_view_only(team):
     batch = screening_with_screen(team)
     store(team)
 
-    text = body(
-        client_for(team.manufacturing_tech).get(
-            batch_url(batch),
-            {
-                "min_ifn_gamma_difference_pg_per_ml": "1000",
-                "min_ifn_gamma_fold": "2",
-                "min_cd137_difference_points": "2",
-            },
-        )
+    text = batch_page(
+        team,
+        batch,
+        {
+            "min_ifn_gamma_difference_pg_per_ml": "1000",
+            "min_ifn_gamma_fold": "2",
+            "min_cd137_difference_points": "2",
+        },
     )
 
     assert reactive_rows(text) == [("1", "F01")]
@@ -448,16 +452,15 @@ def test_the_stored_thresholds_sent_back_unchanged_are_still_the_facility_s(team
     batch = screening_with_screen(team)
     store(team)
 
-    text = body(
-        client_for(team.manufacturing_tech).get(
-            batch_url(batch),
-            {
-                "min_ifn_gamma_difference_pg_per_ml": "200.0",
-                "min_ifn_gamma_fold": "2",
-                "min_cd137_difference_points": "2.00",
-                "warn_below_probability": "0.80",
-            },
-        )
+    text = batch_page(
+        team,
+        batch,
+        {
+            "min_ifn_gamma_difference_pg_per_ml": "200.0",
+            "min_ifn_gamma_fold": "2",
+            "min_cd137_difference_points": "2.00",
+            "warn_below_probability": "0.80",
+        },
     )
 
     assert reactive_rows(text) == [("1", "F01"), ("2", "F03")]
@@ -489,7 +492,7 @@ def test_unset_screen_thresholds_are_named_with_who_sets_them(team):
     batch = screening_with_screen(team)
     store(team, {"min_ifn_gamma_difference_pg_per_ml": Decimal(200)})
 
-    text = body(client_for(team.manufacturing_tech).get(batch_url(batch)))
+    text = batch_page(team, batch)
 
     assert (
         "Not set for this facility: Minimum IFN-γ fold over control; Minimum CD137 difference "
@@ -505,7 +508,7 @@ def test_the_batch_page_warns_early_with_the_stored_threshold(team):
     record_counts(batch, team.manufacturing_tech, SLOW)
     store(team)
 
-    text = body(client_for(team.manufacturing_tech).get(batch_url(batch)))
+    text = batch_page(team, batch)
 
     assert re.search(
         r"<strong>Early warning:</strong> the chance of reaching the lower dose \(7\.5 ×10⁹ "
@@ -520,7 +523,7 @@ def test_without_a_stored_threshold_the_page_says_who_sets_it(team):
     record_counts(batch, team.manufacturing_tech, SLOW)
     store(team, THRESHOLDS)
 
-    text = body(client_for(team.manufacturing_tech).get(batch_url(batch)))
+    text = batch_page(team, batch)
 
     assert "Early warning:" not in text
     assert (
@@ -582,7 +585,7 @@ def test_another_facility_s_thresholds_are_not_used(team):
     other = UserFactory(role="qa_reviewer", organization=FacilityFactory(name="Elsewhere"))
     set_facility_thresholds(other.organization, actor=other, values=STORED)
 
-    text = body(client_for(team.manufacturing_tech).get(batch_url(batch)))
+    text = batch_page(team, batch)
 
     assert "batch-reactive" not in text
     assert "Enter the three thresholds to rank the screened cultures." in text
