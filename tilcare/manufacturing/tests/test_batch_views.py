@@ -317,14 +317,16 @@ def test_the_page_keeps_to_the_content_security_policy(team):
 # ---------- steps from the page ----------
 
 
+def post_receipt(user, batch, weight_g: str, **options):
+    """The tissue receipt form as `user` posts it: received 5 Jan 2026 09:30, 24 fragments."""
+    data = {"received_at": "2026-01-05T09:30", "weight_g": weight_g, "fragments": "24"}
+    return client_for(user).post(batch_url(batch, "tissue/"), data, **options)
+
+
 def test_tissue_receipt_from_the_page(team):
     batch = open_test_batch(team)
 
-    response = client_for(team.manufacturing_tech).post(
-        batch_url(batch, "tissue/"),
-        {"received_at": "2026-01-05T09:30", "weight_g": "1.25", "fragments": "24"},
-        follow=True,
-    )
+    response = post_receipt(team.manufacturing_tech, batch, "1.25", follow=True)
 
     assert response.redirect_chain == [(batch_url(batch) + "#tissue", 302)]
     assert "Tissue receipt recorded." in body(response)
@@ -338,10 +340,7 @@ def test_a_refused_receipt_comes_back_with_its_message_and_nothing_saved(team):
     batch = open_test_batch(team)
     before = written()
 
-    response = client_for(team.manufacturing_tech).post(
-        batch_url(batch, "tissue/"),
-        {"received_at": "2026-01-05T09:30", "weight_g": "750", "fragments": "24"},
-    )
+    response = post_receipt(team.manufacturing_tech, batch, "750")
 
     assert response.status_code == 200
     assert "Tissue weight must be from 0.001 to 500 g (got 750 g)." in body(response)
@@ -352,10 +351,7 @@ def test_qa_may_not_post_a_step(team):
     batch = open_test_batch(team)
     before = written()
 
-    response = client_for(team.qa_reviewer).post(
-        batch_url(batch, "tissue/"),
-        {"received_at": "2026-01-05T09:30", "weight_g": "1.2", "fragments": "24"},
-    )
+    response = post_receipt(team.qa_reviewer, batch, "1.2")
 
     assert response.status_code == 403
     assert written() == before
