@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -107,8 +108,9 @@ class ScanStep:
         return next_step_for(self.event.result)
 
 
-def receive_tissue(
+def receive(
     journey: Journey,
+    step: str,
     *,
     scanned_text: str,
     actor: User,
@@ -116,10 +118,11 @@ def receive_tissue(
     now: dt.datetime | None = None,
     late_entry_reason: str = "",
 ) -> ScanStep:
-    """The facility scans a tumor specimen container on arrival."""
+    """A receipt scan on arrival: `step` is the facility's tissue receipt (a tumor specimen
+    container) or the center's product receipt (a product bag or cassette)."""
     request = scan_request(
         journey,
-        HandoffStep.TISSUE_RECEIVED,
+        step,
         scanned_text,
         location=location,
         occurred_at=now,
@@ -128,25 +131,9 @@ def receive_tissue(
     return record_handoff(journey, request, actor=actor)
 
 
-def receive_product(
-    journey: Journey,
-    *,
-    scanned_text: str,
-    actor: User,
-    location: str = "",
-    now: dt.datetime | None = None,
-    late_entry_reason: str = "",
-) -> ScanStep:
-    """The center scans a product bag or cassette on arrival."""
-    request = scan_request(
-        journey,
-        HandoffStep.PRODUCT_RECEIVED,
-        scanned_text,
-        location=location,
-        occurred_at=now,
-        late_entry_reason=late_entry_reason,
-    )
-    return record_handoff(journey, request, actor=actor)
+# The two receipts differ only by their step (see the module's description).
+receive_tissue = partial(receive, step=HandoffStep.TISSUE_RECEIVED)
+receive_product = partial(receive, step=HandoffStep.PRODUCT_RECEIVED)
 
 
 def scan_request(
