@@ -28,6 +28,7 @@ from tilcare.clinical.checkdigits import format_din, mod37_2
 from tilcare.core.tests.clients import row_counts
 from tilcare.core.timeutil import local_today
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
+from tilcare.manufacturing.services import slots as slot_services
 from tilcare.patients.tests.factories import CenterFactory, FacilityFactory, UserFactory
 
 SLOT_LEAD_DAYS = 14
@@ -83,6 +84,17 @@ class BookingFactory(factory.django.DjangoModelFactory):
         lambda o: UserFactory(role=Role.NAVIGATOR, organization=o.center)
     )
     booked_at = factory.LazyFunction(timezone.now)
+
+
+def book_journey(slot: ManufacturingSlot, journey, team) -> SlotBooking:
+    """A place in `slot` for the journey's COI, booked by `team`'s navigator for its center."""
+    return slot_services.book_slot(
+        slot,
+        coi_din=journey.coi_din,
+        coi_check=journey.coi_check,
+        center=team.center,
+        actor=team.navigator,
+    )
 
 
 def coi_html(din: str, check: str) -> str:

@@ -20,6 +20,7 @@ from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.tests.factories import (
     BookingFactory,
     SlotFactory,
+    book_journey,
     coi_number,
     facility_today,
 )
@@ -86,13 +87,7 @@ def test_a_center_sees_counts_and_only_its_own_bookings(team, slot):
 
 def test_a_facility_sees_its_slots_by_coi_and_no_patient_identity(team, journey, slot):
     # Given the journey booked into the facility's slot, and another facility's slot
-    slot_services.book_slot(
-        slot,
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        center=team.center,
-        actor=team.navigator,
-    )
+    book_journey(slot, journey, team)
     SlotFactory(facility=FacilityFactory())
 
     # When the facility's QA reviewer lists the slots
@@ -353,21 +348,9 @@ def test_cancelling_without_a_reason_is_422(team, slot):
 
 def test_no_facility_answer_carries_patient_identity(team, journey, slot):
     # Given the journey booked into the facility's slot, cancelled once and booked again
-    first = slot_services.book_slot(
-        slot,
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        center=team.center,
-        actor=team.navigator,
-    )
+    first = book_journey(slot, journey, team)
     slot_services.cancel_booking(first, actor=team.navigator, reason="Theodora Lindqvist MRN004512")
-    booking = slot_services.book_slot(
-        slot,
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        center=team.center,
-        actor=team.navigator,
-    )
+    booking = book_journey(slot, journey, team)
     client = client_for(team.manufacturing_tech)
     next_day = (facility_today(team.facility) + dt.timedelta(days=30)).isoformat()
 

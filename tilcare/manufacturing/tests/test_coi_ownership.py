@@ -18,7 +18,7 @@ from tilcare.core.tests.clients import client_for
 from tilcare.journey.tests.factories import make_team
 from tilcare.manufacturing.models import SlotBooking
 from tilcare.manufacturing.services import slots as slot_services
-from tilcare.manufacturing.tests.factories import coi_number
+from tilcare.manufacturing.tests.factories import book_journey, coi_number
 from tilcare.manufacturing.tests.factories import slot_rows as counts
 from tilcare.patients.tests.factories import CenterFactory
 
@@ -44,13 +44,7 @@ def test_a_center_without_a_fin_cannot_book_a_place_for_another_centers_coi(jour
 
     # When Lakeside's navigator books a place for Riverside's COI
     with pytest.raises(Conflict) as refused:
-        slot_services.book_slot(
-            slot,
-            coi_din=journey.coi_din,
-            coi_check=journey.coi_check,
-            center=no_fin.center,
-            actor=no_fin.navigator,
-        )
+        book_journey(slot, journey, no_fin)
 
     # Then it is refused on the COI, and nothing was written
     assert refused.value.errors == {"coi_din": [not_issued(journey)]}
@@ -106,13 +100,7 @@ def test_a_coi_no_journey_carries_is_not_a_center_without_a_fins_to_book(slot, n
 def test_the_real_center_then_still_books_its_coi(team, journey, slot, no_fin):
     # Given Lakeside's refused attempt on Riverside's COI
     with pytest.raises(Conflict):
-        slot_services.book_slot(
-            slot,
-            coi_din=journey.coi_din,
-            coi_check=journey.coi_check,
-            center=no_fin.center,
-            actor=no_fin.navigator,
-        )
+        book_journey(slot, journey, no_fin)
 
     # When Riverside's navigator books the place through the API
     response = client_for(team.navigator).post(

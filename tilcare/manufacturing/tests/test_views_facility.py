@@ -11,11 +11,11 @@ from django.urls import reverse
 
 from tilcare.accounts.choices import Role
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
-from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.services.slots import day_text
 from tilcare.manufacturing.tests.factories import (
     BookingFactory,
     SlotFactory,
+    book_journey,
     coi_html,
     coi_number,
     facility_today,
@@ -42,13 +42,7 @@ def scanned(din: str, check: str) -> str:
 
 def test_the_facility_sees_its_slots_with_bookings_by_coi_only(team, journey, slot, client):
     # Given the journey booked into the facility's slot
-    slot_services.book_slot(
-        slot,
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        center=team.center,
-        actor=team.navigator,
-    )
+    book_journey(slot, journey, team)
     client.force_login(team.manufacturing_tech)
 
     # When the technologist opens the slots page
@@ -209,13 +203,7 @@ def test_a_facility_may_not_book(team, slot, client):
 
 def test_no_facility_page_or_refusal_carries_patient_identity(team, journey, slot, client):
     # Given the journey booked into the facility's slot
-    booking = slot_services.book_slot(
-        slot,
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        center=team.center,
-        actor=team.navigator,
-    )
+    booking = book_journey(slot, journey, team)
     client.force_login(team.manufacturing_tech)
 
     # When the technologist opens the page and has each of its forms refused
