@@ -42,6 +42,11 @@ def assert_no_identity(response) -> None:
         assert value.encode() not in response.content
 
 
+def post_step(user, scene, step: str, body: dict):
+    """`user` posts `body` to a release step of the scene's batch (formulation, release-tests)."""
+    return post(client_for(user), f"{API}/{scene.batch.public_id}/{step}", body)
+
+
 def an_hour_ago() -> str:
     return (timezone.now() - dt.timedelta(hours=1)).isoformat()
 
@@ -99,11 +104,7 @@ def formulation(**extra: object) -> dict[str, object]:
 
 
 def test_the_technologist_posts_the_formulation(scene):
-    response = post(
-        client_for(scene.team.manufacturing_tech),
-        f"{API}/{scene.batch.public_id}/formulation",
-        formulation(),
-    )
+    response = post_step(scene.team.manufacturing_tech, scene, "formulation", formulation())
 
     assert response.status_code == 201
     answer = response.json()
@@ -118,9 +119,10 @@ def test_the_technologist_posts_the_formulation(scene):
 def test_impossible_bags_answer_422_naming_the_bag(scene):
     before = counts()
 
-    response = post(
-        client_for(scene.team.manufacturing_tech),
-        f"{API}/{scene.batch.public_id}/formulation",
+    response = post_step(
+        scene.team.manufacturing_tech,
+        scene,
+        "formulation",
         formulation(bags=[{"volume_ml": "0", "viable_cells": 1000}]),
     )
 
@@ -134,11 +136,7 @@ def test_impossible_bags_answer_422_naming_the_bag(scene):
 
 
 def test_qa_may_not_post_the_formulation(scene):
-    response = post(
-        client_for(scene.team.qa_reviewer),
-        f"{API}/{scene.batch.public_id}/formulation",
-        formulation(),
-    )
+    response = post_step(scene.team.qa_reviewer, scene, "formulation", formulation())
 
     assert response.status_code == 403
     assert ProductBag.objects.count() == 0
@@ -170,9 +168,10 @@ def test_an_instrument_posts_a_result_with_a_bearer_token(scene):
 def test_a_result_without_a_specification_answers_422_naming_what_to_set(scene):
     formulate(scene)
 
-    response = post(
-        client_for(scene.team.qa_reviewer),
-        f"{API}/{scene.batch.public_id}/release-tests",
+    response = post_step(
+        scene.team.qa_reviewer,
+        scene,
+        "release-tests",
         {"test": "mycoplasma", "result_text": "Negative", "tested_at": an_hour_ago()},
     )
 
@@ -188,9 +187,10 @@ def test_a_time_without_its_offset_is_refused(scene):
     set_specs(scene)
     formulate(scene)
 
-    response = post(
-        client_for(scene.team.manufacturing_tech),
-        f"{API}/{scene.batch.public_id}/release-tests",
+    response = post_step(
+        scene.team.manufacturing_tech,
+        scene,
+        "release-tests",
         {"test": "viability", "result_value": "80", "unit": "%", "tested_at": "2026-01-05T10:00"},
     )
 
@@ -202,9 +202,10 @@ def test_the_center_may_not_post_results(scene):
     set_specs(scene)
     formulate(scene)
 
-    response = post(
-        client_for(scene.team.nurse),
-        f"{API}/{scene.batch.public_id}/release-tests",
+    response = post_step(
+        scene.team.nurse,
+        scene,
+        "release-tests",
         {"test": "viability", "result_value": "80", "unit": "%", "tested_at": an_hour_ago()},
     )
 
