@@ -257,21 +257,24 @@ def signature_is_valid(signature: Signature, record: Signable) -> bool:
     return signature.record_hash == content_hash(record.signed_content())
 
 
-def record_creation(
+def record_written(
     action: Action,
     obj: models.Model,
     *,
     actor: Actor | None,
+    before: Mapping[str, Any] | None = None,
     reason: str = "",
     subject_id: str = "",
     occurred_at: dt.datetime | None = None,
 ) -> AuditEvent:
-    """Record a row just written: the event carries the row as saved (its snapshot) as `after`
-    and nothing before. Call it after the save, inside the service's transaction."""
+    """Record a row just written: the event carries the row as saved (its snapshot) as `after`,
+    and `before` (its snapshot before) when it was changed rather than created. Call it after the
+    save, inside the service's transaction."""
     return record_event(
         action,
         obj,
         actor=actor,
+        before=before,
         after=snapshot(obj),
         reason=reason,
         subject_id=subject_id,

@@ -15,7 +15,7 @@ from django.db import transaction
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_change, record_creation, record_event
+from tilcare.audit.services import record_change, record_event, record_written
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
@@ -73,7 +73,7 @@ def _add_to_record(
     has checked it."""
     with transaction.atomic():
         row.save()
-        record_creation(
+        record_written(
             action,
             row,
             actor=actor,
@@ -264,12 +264,11 @@ def withdraw_consent(
         before = snapshot(consent)
         consent.withdrawn_on = withdrawn_on
         consent.save(update_fields=["withdrawn_on", "updated_at"])
-        record_event(
+        record_written(
             Action.PATIENT_CONSENT_WITHDRAW,
             consent,
             actor=actor,
             before=before,
-            after=snapshot(consent),
             reason=reason,
             subject_id=str(consent.patient.public_id),
         )

@@ -19,7 +19,7 @@ from tilcare.accounts import policies
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_change, record_creation
+from tilcare.audit.services import record_change, record_written
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 
@@ -98,7 +98,7 @@ def create_organization(
     _check_organization(organization)
     with transaction.atomic():
         organization.save()
-        record_creation(Action.ORGANIZATION_CREATE, organization, actor=None)
+        record_written(Action.ORGANIZATION_CREATE, organization, actor=None)
     return organization
 
 
@@ -152,5 +152,5 @@ def create_user(
     user.set_password(password)
     with transaction.atomic():
         user.save()
-        record_creation(Action.USER_CREATE, user, actor=actor)
+        record_written(Action.USER_CREATE, user, actor=actor)
     return user

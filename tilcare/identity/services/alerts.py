@@ -16,7 +16,7 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at, record_creation, record_event
+from tilcare.audit.services import check_occurred_at, record_written
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -64,7 +64,7 @@ def raise_alert(
         shipment=shipment,
         raised_at=occurred or timezone.now(),
     )
-    record_creation(
+    record_written(
         Action.ALERT_RAISE,
         alert,
         actor=actor,
@@ -107,12 +107,11 @@ def acknowledge_alert(
         alert.acknowledged_by = actor
         alert.acknowledgement_note = note
         alert.save()
-        record_event(
+        record_written(
             Action.ALERT_ACKNOWLEDGE,
             alert,
             actor=actor,
             before=before,
-            after=snapshot(alert),
             subject_id=subject_of(alert.coi_din),
             occurred_at=occurred_at or audit_time(alert, alert.acknowledged_at),
         )

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
-from tilcare.audit.services import record_creation
+from tilcare.audit.services import record_written
 from tilcare.audit.times import audit_time
 from tilcare.clinical import identity_scan
 from tilcare.clinical.checkdigits import DIN_PATTERN
@@ -392,7 +392,7 @@ def record_scan(
             late_entry_reason=request.late_entry_reason,
             **request.parties,
         )
-        record_creation(
+        record_written(
             Action.CUSTODY_RECORD,
             event,
             actor=actor,

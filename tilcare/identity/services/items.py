@@ -24,7 +24,7 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at, record_creation, record_event
+from tilcare.audit.services import check_occurred_at, record_written
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, IdentifierError, mod37_2
 from tilcare.core.errors import Conflict, InvalidInput, PermissionDenied
@@ -300,7 +300,7 @@ def create_item(
             raise InvalidInput(
                 {"__all__": ["Another item was numbered at the same moment. Submit again."]}
             ) from None
-        record_creation(
+        record_written(
             Action.ITEM_CREATE,
             item,
             actor=actor,
@@ -325,7 +325,7 @@ def print_label(item: Item, *, actor: User, occurred_at: dt.datetime | None = No
             printed_at=occurred_at or timezone.now(),
             printed_by=actor,
         )
-        record_creation(
+        record_written(
             Action.LABEL_PRINT,
             label,
             actor=actor,
@@ -352,12 +352,11 @@ def apply_label(label: Label, *, actor: User, occurred_at: dt.datetime | None = 
         label.applied_at = occurred_at or timezone.now()
         label.applied_by = actor
         label.save()
-        record_event(
+        record_written(
             Action.LABEL_APPLY,
             label,
             actor=actor,
             before=before,
-            after=snapshot(label),
             subject_id=subject_of(label.item.coi_din),
             occurred_at=occurred_at or audit_time(label, label.applied_at),
         )
@@ -384,12 +383,11 @@ def void_label(label: Label, *, actor: User, reason: str) -> Label:
         label.voided_by = actor
         label.void_reason = reason
         label.save()
-        record_event(
+        record_written(
             Action.LABEL_VOID,
             label,
             actor=actor,
             before=before,
-            after=snapshot(label),
             reason=reason,
             subject_id=subject_of(label.item.coi_din),
         )

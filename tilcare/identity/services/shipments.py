@@ -23,7 +23,7 @@ from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import record_event, record_written
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -269,12 +269,11 @@ def dispatch_shipment(shipment: Shipment, *, actor: User, at: dt.datetime) -> Sh
         seconds = int(shipment.expected_hold_hours * 3600)
         shipment.expected_at = at + dt.timedelta(seconds=seconds)
         shipment.save(update_fields=["status", "dispatched_at", "expected_at", "updated_at"])
-        record_event(
+        record_written(
             Action.SHIPMENT_DISPATCH,
             shipment,
             actor=actor,
             before=before,
-            after=snapshot(shipment),
             subject_id=subject_of(shipment.coi_din),
             occurred_at=audit_time(shipment, at),
         )

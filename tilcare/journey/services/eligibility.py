@@ -18,7 +18,7 @@ from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
-from tilcare.audit.services import record_event, sign_record
+from tilcare.audit.services import record_written, sign_record
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
@@ -97,12 +97,11 @@ def save_eligibility(
         for field, value in data.items():
             setattr(checklist, field, value)
         checklist.save()
-        record_event(
+        record_written(
             Action.JOURNEY_ELIGIBILITY_SAVE,
             checklist,
             actor=actor,
             before=before,
-            after=snapshot(checklist),
             subject_id=_subject(journey),
             occurred_at=occurred_at,
         )
@@ -164,12 +163,11 @@ def amend_eligibility(
         checklist.signature_void_reason = text
         checklist.save()
         _ask_to_sign_again(journey)
-        record_event(
+        record_written(
             Action.JOURNEY_ELIGIBILITY_AMEND,
             checklist,
             actor=actor,
             before=before,
-            after=snapshot(checklist),
             reason=text,
             subject_id=_subject(journey),
         )

@@ -17,7 +17,7 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action, journey_move
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.services import check_occurred_at, record_written
 from tilcare.clinical.checkdigits import format_din, mod37_2
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.policy import require
@@ -204,11 +204,10 @@ def open_journey(
             recorded_at=timezone.now(),
         )
         _create_tasks(journey, Stage.REFERRAL, local_datetime(opened, center.time_zone).date())
-        record_event(
+        record_written(
             Action.JOURNEY_OPEN,
             journey,
             actor=actor,
-            after=snapshot(journey),
             subject_id=_subject(journey),
             occurred_at=occurred_at,
         )
@@ -309,12 +308,11 @@ def advance(
                 task.save(update_fields=["status", "updated_at"])
         else:
             _create_tasks(journey, target, local_datetime(now, journey.center.time_zone).date())
-        record_event(
+        record_written(
             journey_move(kind),
             journey,
             actor=actor,
             before=before,
-            after=snapshot(journey),
             reason=reason.strip(),
             subject_id=_subject(journey),
             occurred_at=occurred_at,

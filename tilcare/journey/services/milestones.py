@@ -10,7 +10,7 @@ from django.utils import timezone
 from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import record_written
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime
@@ -67,11 +67,10 @@ def record_milestone(
             recorded_by=actor,
             recorded_at=now,
         )
-        record_event(
+        record_written(
             Action.JOURNEY_MILESTONE_RECORD,
             milestone,
             actor=actor,
-            after=snapshot(milestone),
             subject_id=_subject(journey),
             # The trail reads the fact at the time it happened and keeps when it was entered; a
             # time within the clock allowance ahead of now is recorded as now.
@@ -109,11 +108,10 @@ def record_facility_milestone(
         recorded_by=actor,
         recorded_at=recorded_at,
     )
-    record_event(
+    record_written(
         Action.JOURNEY_MILESTONE_RECORD,
         milestone,
         actor=actor,
-        after=snapshot(milestone),
         subject_id=_subject(journey),
         occurred_at=occurred_at if occurred_at <= timezone.now() else None,
     )
@@ -137,12 +135,11 @@ def void_milestone(milestone: Milestone, *, actor: User, reason: str) -> Milesto
         milestone.voided_by = actor
         milestone.void_reason = reason.strip()
         milestone.save(update_fields=["voided_at", "voided_by", "void_reason"])
-        record_event(
+        record_written(
             Action.JOURNEY_MILESTONE_VOID,
             milestone,
             actor=actor,
             before=before,
-            after=snapshot(milestone),
             reason=reason.strip(),
             subject_id=_subject(milestone.journey),
         )

@@ -16,7 +16,7 @@ from django.db import transaction
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import record_written
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.journey import guards, policies
@@ -107,12 +107,11 @@ def plan_journey(
             setattr(journey, field, value)
         journey.save()
         _follow_the_plan(journey, set(changes))
-        record_event(
+        record_written(
             Action.JOURNEY_PLAN,
             journey,
             actor=actor,
             before=before,
-            after=snapshot(journey),
             subject_id=_subject(journey),
             occurred_at=occurred_at,
         )
@@ -185,12 +184,11 @@ def change_manufacturing_facility(
         before = snapshot(journey)
         journey.manufacturing_facility = facility
         journey.save()
-        record_event(
+        record_written(
             Action.JOURNEY_FACILITY_CHANGE,
             journey,
             actor=actor,
             before=before,
-            after=snapshot(journey),
             reason=text,
             subject_id=_subject(journey),
         )

@@ -33,8 +33,7 @@ from django.db import transaction
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
-from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import record_written
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.timeutil import local_datetime, local_today
@@ -119,11 +118,10 @@ def _task(
         role=role,
         due_on=day + dt.timedelta(days=days),
     )
-    record_event(
+    record_written(
         Action.JOURNEY_TASK_CREATE,
         task,
         actor=actor,
-        after=snapshot(task),
         subject_id=str(journey.public_id),
         occurred_at=opened,
     )

@@ -10,7 +10,7 @@ from django.utils import timezone
 from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_event
+from tilcare.audit.services import record_written
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.journey import policies
@@ -56,12 +56,11 @@ def complete_task(task: Task, *, actor: User, occurred_at: dt.datetime | None = 
         task.completed_by = actor
         task.completed_at = done
         task.save()
-        record_event(
+        record_written(
             Action.JOURNEY_TASK_COMPLETE,
             task,
             actor=actor,
             before=before,
-            after=snapshot(task),
             subject_id=_subject(task.journey),
             occurred_at=occurred_at,
         )

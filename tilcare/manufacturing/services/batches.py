@@ -25,10 +25,11 @@ from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at
+from tilcare.audit.services import check_occurred_at, record_written
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.clinical.identity_scan import coi_display, spaced
+from tilcare.core.db import create_unless_taken
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime, local_today
@@ -39,7 +40,6 @@ from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import ATTEMPT_MAX, ATTEMPT_MIN, BATCH_WORKFLOW, BatchStatus
 from tilcare.manufacturing.models import Batch, BatchTransition, RepCount, TissueReceipt
 from tilcare.manufacturing.selectors.batches import status_label
-from tilcare.manufacturing.services.audited import create_unless_taken, record_written
 from tilcare.manufacturing.services.steps import (
     NOTE_MAX,
     check_moment,

@@ -25,6 +25,7 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_written
 from tilcare.audit.times import audit_time
 from tilcare.clinical.dosing.cell_dose import CellDoseCheck, check_cell_dose
 from tilcare.clinical.dosing.regimens import CellDoseRange
@@ -39,7 +40,6 @@ from tilcare.identity.services.items import clean_storage_temperature, create_it
 from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ProductBag, ReleaseSpecification
-from tilcare.manufacturing.services.audited import record_written
 from tilcare.manufacturing.services.workflow import move_batch, step_time
 from tilcare.protocols.loader import ProtocolNotFound, available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol

@@ -28,7 +28,7 @@ from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
-from tilcare.audit.services import Signable, sign_record, signature_is_valid
+from tilcare.audit.services import Signable, record_written, sign_record, signature_is_valid
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -44,7 +44,6 @@ from tilcare.manufacturing.models import (
     ReleaseSpecification,
     ReleaseTest,
 )
-from tilcare.manufacturing.services.audited import record_written
 from tilcare.manufacturing.services.formulation import (
     TEXT_MAX,
     UNIT_MAX,

@@ -30,7 +30,7 @@ from django.utils import timezone
 from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at, record_event
+from tilcare.audit.services import check_occurred_at, record_event, record_written
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
@@ -57,7 +57,6 @@ from tilcare.manufacturing.selectors.forecast import (
     screen_ranking,
     screened_readings,
 )
-from tilcare.manufacturing.services.audited import record_written
 from tilcare.manufacturing.services.steps import (
     check_moment,
     check_number,

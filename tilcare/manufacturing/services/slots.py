@@ -18,10 +18,11 @@ from django.utils import timezone
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at
+from tilcare.audit.services import check_occurred_at, record_written
 from tilcare.audit.times import audit_time
 from tilcare.clinical.checkdigits import DIN_PATTERN, mod37_2
 from tilcare.clinical.identity_scan import spaced
+from tilcare.core.db import create_unless_taken
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
@@ -40,7 +41,6 @@ from tilcare.manufacturing.choices import (
 )
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.selectors.slots import ACTIVE
-from tilcare.manufacturing.services.audited import create_unless_taken, record_written
 
 FULL = "This slot is full: {booked} of {capacity} places are booked. Choose another date."
 

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_written
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.manufacturing import policies
@@ -35,7 +36,6 @@ from tilcare.manufacturing.models import (
     FacilityThresholds,
 )
 from tilcare.manufacturing.selectors.forecast import SETTING_FIELDS
-from tilcare.manufacturing.services.audited import record_written
 
 NOT_QA = "Only a QA reviewer of this facility sets its thresholds."
 LABELS = dict(SETTING_FIELDS)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import check_occurred_at
+from tilcare.audit.services import check_occurred_at, record_written
 from tilcare.audit.times import audit_time
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.timeutil import local_datetime
@@ -29,7 +29,6 @@ from tilcare.identity.services.alerts import subject_of
 from tilcare.manufacturing.choices import BATCH_WORKFLOW, BatchStatus
 from tilcare.manufacturing.guards import unmet_reasons
 from tilcare.manufacturing.models import Batch, BatchTransition
-from tilcare.manufacturing.services.audited import record_written
 
 REASON_MAX = 400
 

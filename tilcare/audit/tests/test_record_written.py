@@ -10,7 +10,7 @@ from django.db import transaction
 from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import AuditEvent
-from tilcare.audit.services import record_creation
+from tilcare.audit.services import record_written
 from tilcare.patients.tests.factories import CenterFactory, PatientFactory
 
 
@@ -21,7 +21,7 @@ def test_the_event_carries_the_row_as_saved():
 
     # When its creation is recorded
     with transaction.atomic():
-        event = record_creation(
+        event = record_written(
             Action.PATIENT_CREATE,
             patient,
             actor=None,
@@ -45,5 +45,24 @@ def test_refused_outside_the_service_transaction():
 
     # When its creation is recorded outside a transaction, then it is refused and nothing written
     with pytest.raises(RuntimeError, match="inside the service's transaction"):
-        record_creation(Action.ORGANIZATION_CREATE, center, actor=None)
+        record_written(Action.ORGANIZATION_CREATE, center, actor=None)
     assert not AuditEvent.objects.filter(action=Action.ORGANIZATION_CREATE).exists()
+
+
+@pytest.mark.django_db
+def test_a_changed_row_carries_its_state_before_and_after():
+    # Given a center whose name is about to change, and its state before
+    center = CenterFactory(name="Riverside Cancer Center")
+    before = snapshot(center)
+
+    # When the change is saved and recorded
+    center.name = "Riverside Cancer Institute"
+    center.save()
+    with transaction.atomic():
+        event = record_written(
+            Action.ORGANIZATION_SETTINGS_UPDATE, center, actor=None, before=before
+        )
+
+    # Then the event holds both states
+    assert json.loads(event.before_json)["name"] == "Riverside Cancer Center"
+    assert json.loads(event.after_json)["name"] == "Riverside Cancer Institute"
