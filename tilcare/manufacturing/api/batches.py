@@ -43,7 +43,7 @@ from tilcare.core.api_support import (
     one_or_many,
 )
 from tilcare.core.errors import InvalidInput
-from tilcare.core.http import accepts_upload, get_visible_or_404
+from tilcare.core.http import CSV_UPLOAD_BODY, accepts_upload, csv_sent, get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.journey.services.release import reject_batch
 from tilcare.manufacturing import policies
@@ -213,48 +213,11 @@ def post_culture_count(
     return _answer(request, batch)
 
 
-_CSV_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-        },
-    }
-}
-
-
-def _csv(request: HttpRequest, file_name: str) -> tuple[bytes, str]:
-    """The CSV sent and its file name."""
-    too_large = InvalidInput({"file": [f"The file is larger than {MAX_BYTES:,} bytes."]})
-    if request.content_type == "multipart/form-data":
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidInput({"file": ["Send the CSV in a form field named “file”."]})
-        if upload.size is not None and upload.size > MAX_BYTES:
-            raise too_large
-        return upload.read(), upload.name or "upload.csv"
-    if request.content_type != "text/csv":
-        raise InvalidInput(
-            {"file": ["Send the CSV as a text/csv body or as a multipart field named “file”."]}
-        )
-    data = request.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise too_large
-    return data, file_name or "upload.csv"
-
-
 @router.post(
     "/manufacturing/batches/{public_id}/reactivity.csv",
     response={201: BatchOut},
     summary="Import the reactivity screen CSV (text/csv or multipart `file`), all or none",
-    openapi_extra=_CSV_BODY,
+    openapi_extra=CSV_UPLOAD_BODY,
 )
 @accepts_upload(MAX_BYTES)
 def post_reactivity_csv(
@@ -266,7 +229,8 @@ def post_reactivity_csv(
     batch = _batch(request, public_id)
     # The policy first: a caller who may not import learns nothing about the file.
     require(policies.can_record_batch_step(user, batch), batch_services.NOT_RECORDER)
-    content, name = _csv(request, file_name)
+    content, uploaded_name = csv_sent(request, MAX_BYTES)
+    name = uploaded_name or file_name or "upload.csv"
     screen_services.import_reactivity_csv(batch, file_name=name, content=content, actor=user)
     return Status(201, _answer(request, batch))
 
