@@ -19,12 +19,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
-from tilcare.audit.hashing import snapshot
 from tilcare.audit.services import record_written
 from tilcare.audit.times import audit_time
 from tilcare.clinical.dosing.cell_dose import CellDoseCheck, check_cell_dose
@@ -40,6 +39,8 @@ from tilcare.identity.services.items import clean_storage_temperature, create_it
 from tilcare.manufacturing import policies
 from tilcare.manufacturing.choices import BatchStatus, ReleaseTestKind
 from tilcare.manufacturing.models import Batch, ProductBag, ReleaseSpecification
+from tilcare.manufacturing.services.settings import set_facility_row
+from tilcare.manufacturing.services.steps import locked_batch
 from tilcare.manufacturing.services.workflow import move_batch, step_time
 from tilcare.protocols.loader import ProtocolNotFound, available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol
@@ -115,10 +116,6 @@ def check_moment(value: Any, field: str, *, not_before: dt.datetime, errors: Err
 
 def batch_subject(batch: Batch) -> str:
     return subject_of(batch.coi_din)
-
-
-def locked_batch(batch: Batch) -> Batch:
-    return Batch.objects.select_for_update().select_related("facility", "center").get(pk=batch.pk)
 
 
 def protocol_of(batch: Batch) -> Protocol:
@@ -223,30 +220,16 @@ def set_release_specification(
         "expected_text": text,
         "set_by": actor,
     }
-    key = {"facility": facility, "protocol_id": protocol_id, "test": test}
-    try:
-        with transaction.atomic():
-            spec = ReleaseSpecification.objects.select_for_update().filter(**key).first()
-            before = snapshot(spec) if spec else None
-            if spec is None:
-                spec = ReleaseSpecification.objects.create(**key, **values)
-            else:
-                for name, value in values.items():
-                    setattr(spec, name, value)
-                spec.save()
-            record_written(
-                Action.RELEASE_SPEC_SET,
-                spec,
-                actor=actor,
-                before=before,
-                subject_id=str(facility.public_id),
-                occurred_at=occurred_at,
-            )
-    except IntegrityError:
-        raise InvalidInput(
-            {"test": ["Set by a colleague at the same moment; submit again."]}
-        ) from None
-    return spec
+    return set_facility_row(
+        ReleaseSpecification,
+        {"facility": facility, "protocol_id": protocol_id, "test": test},
+        values,
+        action=Action.RELEASE_SPEC_SET,
+        facility=facility,
+        actor=actor,
+        taken_field="test",
+        occurred_at=occurred_at,
+    )
 
 
 # ---------- formulation (the facility's technologist) ----------

@@ -15,12 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
-
 from tilcare.accounts.models import Organization, User
 from tilcare.audit.actions import Action
-from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_written
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
 from tilcare.manufacturing import policies
@@ -36,6 +32,7 @@ from tilcare.manufacturing.models import (
     FacilityThresholds,
 )
 from tilcare.manufacturing.selectors.forecast import SETTING_FIELDS
+from tilcare.manufacturing.services.settings import set_facility_row
 
 NOT_QA = "Only a QA reviewer of this facility sets its thresholds."
 LABELS = dict(SETTING_FIELDS)
@@ -135,26 +132,13 @@ def set_facility_thresholds(
     `occurred_at`: when QA set them, if earlier than now (the audit event is dated then)."""
     require(policies.can_set_facility_thresholds(actor, facility), NOT_QA)
     cleaned = clean_values(values)
-    try:
-        with transaction.atomic():
-            row = FacilityThresholds.objects.select_for_update().filter(facility=facility).first()
-            before = snapshot(row) if row is not None else None
-            if row is None:
-                row = FacilityThresholds(facility=facility)
-            for field, value in cleaned.items():
-                setattr(row, field, value)
-            row.updated_by = actor
-            row.save()
-            record_written(
-                Action.FACILITY_THRESHOLDS_SET,
-                row,
-                actor=actor,
-                before=before,
-                subject_id=str(facility.public_id),
-                occurred_at=occurred_at,
-            )
-    except IntegrityError:
-        raise InvalidInput(
-            {"__all__": ["Set by a colleague at the same moment; submit again."]}
-        ) from None
-    return row
+    return set_facility_row(
+        FacilityThresholds,
+        {"facility": facility},
+        {**cleaned, "updated_by": actor},
+        action=Action.FACILITY_THRESHOLDS_SET,
+        facility=facility,
+        actor=actor,
+        taken_field="__all__",
+        occurred_at=occurred_at,
+    )
