@@ -7,6 +7,9 @@ screens) decide what a valid row is.
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 MAX_PROBLEMS_LISTED = 20
@@ -82,3 +85,59 @@ class ProblemCollector:
     def refuse_if_any(self, refusal: type[CsvRefused]) -> None:
         if self.problems:
             raise refusal(self.problems, self.total)
+
+
+def data_lines(
+    text: str,
+    header: tuple[str, ...],
+    *,
+    header_problem: Callable[[list[str]], CsvProblem | None],
+    refusal: type[CsvRefused],
+    problem: ProblemCollector,
+    lines_named: str,
+    max_lines: int,
+    too_many: str,
+) -> Iterator[tuple[int, list[str]]]:
+    """The lines below the header of a decoded file, each with its line number and cells.
+
+    An empty file or a wrong first line (`header_problem`) refuses the file at once. A blank line
+    between `lines_named`, a line past `max_lines` (`too_many` is its problem; reading stops) and
+    a line with another number of values than `header` are problems told to `problem`, and are
+    not given; so is a line the csv module cannot read, which ends the reading.
+    """
+    header_text = ",".join(header)
+    if not text.strip():
+        raise refusal(
+            [CsvProblem(1, None, f"the file is empty; the first line must be “{header_text}”.")]
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    blank_lines: list[int] = []
+    count = 0
+    try:
+        first = header_problem(next(reader))
+        if first is not None:
+            raise refusal([first])
+        for cells in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                blank_lines.append(line)
+                continue
+            for blank in blank_lines:
+                problem(blank, None, f"blank line between {lines_named}; remove it.")
+            blank_lines = []
+            count += 1
+            if count > max_lines:
+                problem(line, None, too_many)
+                break
+            if len(cells) != len(header):
+                problem(
+                    line,
+                    None,
+                    f"expected {len(header)} values ({header_text}), found {len(cells)}.",
+                )
+                continue
+            yield line, cells
+    except StopIteration:  # pragma: no cover - the file is not blank, so a first row exists
+        pass
+    except csv.Error as exc:
+        problem(reader.line_num, None, f"not readable as CSV ({exc}).")

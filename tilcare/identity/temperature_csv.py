@@ -27,9 +27,7 @@ All or nothing: any problem refuses the whole file, with each problem's line and
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +36,7 @@ from tilcare.core.csv_files import (
     CsvProblem,
     CsvRefused,
     ProblemCollector,
+    data_lines,
     decode_utf8,
     header_mismatch,
 )
@@ -137,73 +136,40 @@ def parse_temperature_csv(data: bytes, *, not_after: dt.datetime | None = None) 
     `not_after`: the latest time a reading may carry (now, with a little clock skew); later
     times are refused as in the future.
     """
-    text = _decode(data)
-    if not text.strip():
-        raise TemperatureCsvError(
-            [CsvProblem(1, None, f"the file is empty; the first line must be “{HEADER_TEXT}”.")]
-        )
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     problem = ProblemCollector()
-
     readings: list[CsvReading] = []
     seen: dict[dt.datetime, int] = {}
-    blank_lines: list[int] = []
-    rows = 0
-    try:
-        header = next(reader)
-        header_problem = _header_problem(header)
-        if header_problem is not None:
-            raise TemperatureCsvError([header_problem])
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                blank_lines.append(line)
-                continue
-            for blank in blank_lines:
-                problem(blank, None, "blank line between readings; remove it.")
-            blank_lines = []
-            rows += 1
-            if rows > MAX_ROWS:
-                problem(
-                    line,
-                    None,
-                    f"more than {MAX_ROWS:,} readings; send the log in parts of at most "
-                    f"{MAX_ROWS:,}.",
-                )
-                break
-            if len(row) != len(HEADER):
-                problem(
-                    line,
-                    None,
-                    f"expected {len(HEADER)} values ({HEADER_TEXT}), found {len(row)}.",
-                )
-                continue
-            when = _parse_time(row[0].strip())
-            temperature = _parse_temperature(row[1].strip())
-            if isinstance(when, str):
-                problem(line, "recorded_at", when)
-            if isinstance(temperature, str):
-                problem(line, "temperature_c", temperature)
-            if isinstance(when, str) or isinstance(temperature, str):
-                continue
-            if not_after is not None and when > not_after:
-                problem(line, "recorded_at", f"{row[0].strip()} is in the future.")
-                continue
-            first = seen.get(when)
-            if first is not None:
-                problem(
-                    line,
-                    "recorded_at",
-                    f"{row[0].strip()} repeats the time on line {first}; each time may appear "
-                    "once.",
-                )
-                continue
-            seen[when] = line
-            readings.append(CsvReading(line, when, temperature))
-    except StopIteration:  # pragma: no cover - the file is not blank, so a first row exists
-        pass
-    except csv.Error as exc:
-        problem(reader.line_num, None, f"not readable as CSV ({exc}).")
+    for line, row in data_lines(
+        _decode(data),
+        HEADER,
+        header_problem=_header_problem,
+        refusal=TemperatureCsvError,
+        problem=problem,
+        lines_named="readings",
+        max_lines=MAX_ROWS,
+        too_many=f"more than {MAX_ROWS:,} readings; send the log in parts of at most {MAX_ROWS:,}.",
+    ):
+        when = _parse_time(row[0].strip())
+        temperature = _parse_temperature(row[1].strip())
+        if isinstance(when, str):
+            problem(line, "recorded_at", when)
+        if isinstance(temperature, str):
+            problem(line, "temperature_c", temperature)
+        if isinstance(when, str) or isinstance(temperature, str):
+            continue
+        if not_after is not None and when > not_after:
+            problem(line, "recorded_at", f"{row[0].strip()} is in the future.")
+            continue
+        first = seen.get(when)
+        if first is not None:
+            problem(
+                line,
+                "recorded_at",
+                f"{row[0].strip()} repeats the time on line {first}; each time may appear once.",
+            )
+            continue
+        seen[when] = line
+        readings.append(CsvReading(line, when, temperature))
     problem.refuse_if_any(TemperatureCsvError)
     if not readings:
         raise TemperatureCsvError([CsvProblem(2, None, "the file has the header but no readings.")])

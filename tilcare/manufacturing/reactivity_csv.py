@@ -25,8 +25,6 @@ All or nothing: any problem refuses the whole file, with each problem's line and
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from tilcare.core.csv_files import (
     CsvProblem,
     CsvRefused,
     ProblemCollector,
+    data_lines,
     decode_utf8,
     header_mismatch,
 )
@@ -180,60 +179,34 @@ def parse_reactivity_csv(
         raise ReactivityCsvError(
             [CsvProblem(1, None, f"the file is larger than {MAX_BYTES:,} bytes.")]
         )
-    text = _decode(data)
-    if not text.strip():
-        raise ReactivityCsvError(
-            [CsvProblem(1, None, f"the file is empty; the first line must be “{HEADER_TEXT}”.")]
-        )
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     problem = ProblemCollector()
-
     rows: list[ScreenRow] = []
     seen: dict[str, int] = {}
-    blank_lines: list[int] = []
-    count = 0
-    try:
-        header_problem = _header_problem(next(reader))
-        if header_problem is not None:
-            raise ReactivityCsvError([header_problem])
-        for cells in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                blank_lines.append(line)
-                continue
-            for blank in blank_lines:
-                problem(blank, None, "blank line between cultures; remove it.")
-            blank_lines = []
-            count += 1
-            if count > MAX_ROWS:
-                problem(line, None, f"more than {MAX_ROWS:,} cultures in one file.")
-                break
-            if len(cells) != len(HEADER):
-                problem(
-                    line,
-                    None,
-                    f"expected {len(HEADER)} values ({HEADER_TEXT}), found {len(cells)}.",
-                )
-                continue
-            culture_id = cells[0].strip()
-            bad_id = _culture_problem(culture_id, known_culture_ids, seen)
-            if bad_id is not None:
-                problem(line, HEADER[0], bad_id)
-            elif culture_id not in seen:
-                seen[culture_id] = line
-            values: list[Decimal] = []
-            for column, cell in zip(_VALUE_COLUMNS, cells[1:], strict=True):
-                parsed = _parse_value(cell.strip(), column)
-                if isinstance(parsed, str):
-                    problem(line, column.name, parsed)
-                else:
-                    values.append(parsed)
-            if bad_id is None and len(values) == len(_VALUE_COLUMNS):
-                rows.append(ScreenRow(line, culture_id, *values))
-    except StopIteration:  # pragma: no cover - the file is not blank, so a first row exists
-        pass
-    except csv.Error as exc:
-        problem(reader.line_num, None, f"not readable as CSV ({exc}).")
+    for line, cells in data_lines(
+        _decode(data),
+        HEADER,
+        header_problem=_header_problem,
+        refusal=ReactivityCsvError,
+        problem=problem,
+        lines_named="cultures",
+        max_lines=MAX_ROWS,
+        too_many=f"more than {MAX_ROWS:,} cultures in one file.",
+    ):
+        culture_id = cells[0].strip()
+        bad_id = _culture_problem(culture_id, known_culture_ids, seen)
+        if bad_id is not None:
+            problem(line, HEADER[0], bad_id)
+        elif culture_id not in seen:
+            seen[culture_id] = line
+        values: list[Decimal] = []
+        for column, cell in zip(_VALUE_COLUMNS, cells[1:], strict=True):
+            parsed = _parse_value(cell.strip(), column)
+            if isinstance(parsed, str):
+                problem(line, column.name, parsed)
+            else:
+                values.append(parsed)
+        if bad_id is None and len(values) == len(_VALUE_COLUMNS):
+            rows.append(ScreenRow(line, culture_id, *values))
     problem.refuse_if_any(ReactivityCsvError)
     if not rows:
         raise ReactivityCsvError(
