@@ -24,6 +24,7 @@ from tilcare.journey.services.journeys import (
 from tilcare.journey.services.milestones import (
     record_facility_milestone,
     record_milestone,
+    record_milestone_where_allowed,
     void_milestone,
 )
 from tilcare.journey.services.plan import change_manufacturing_facility, plan_journey
@@ -51,6 +52,7 @@ __all__ = [
     "plan_journey",
     "record_facility_milestone",
     "record_milestone",
+    "record_milestone_where_allowed",
     "reject_batch",
     "save_eligibility",
     "sign_eligibility",

@@ -310,33 +310,22 @@ def _record_receipt(
         .values_list("item_id", flat=True)
     )
     note = f"Recorded from the custody scans of {item_ids}."
-    reference = event.item.item_id if event.item else ""
-    if policies.can_record_milestone(actor, journey, receipt.milestone):
-        return services.record_milestone(
-            journey,
-            actor=actor,
-            kind=receipt.milestone,
-            occurred_at=event.occurred_at,
-            reference=reference,
-            note=note,
-        )
+    # The facility confirms receipt by its accepted scans (the guard of "At manufacturing" waits
+    # for exactly that); its staff hold no milestone permission, so the fact is written for them,
+    # audited under the journey like every milestone.
     facility_confirms = (
         receipt.milestone == MilestoneKind.TISSUE_RECEIVED
         and journey.manufacturing_facility_id is not None
         and actor.organization_id == journey.manufacturing_facility_id
     )
-    if not facility_confirms:
-        return None
-    # The facility confirms receipt by its accepted scans (the guard of "At manufacturing" waits
-    # for exactly that); its staff hold no milestone permission, so the fact is written here,
-    # audited under the journey like every milestone.
-    return services.record_facility_milestone(
+    return services.record_milestone_where_allowed(
         journey,
+        actor=actor,
         kind=receipt.milestone,
         occurred_at=event.occurred_at,
-        reference=reference,
+        reference=event.item.item_id if event.item else "",
         note=note,
-        actor=actor,
+        facility_may=facility_confirms,
         recorded_at=event.created_at,
     )
 

@@ -57,26 +57,9 @@ def record_milestone(
             errors["occurred_at"] = [f"Date cannot be before the referral ({journey.referred_on})."]
         if errors:
             raise InvalidInput(errors)
-        milestone = Milestone.objects.create(
-            journey=journey,
-            kind=kind,
-            attempt=journey.manufacture_attempt,
-            occurred_at=occurred_at,
-            reference=reference.strip(),
-            note=note.strip(),
-            recorded_by=actor,
-            recorded_at=now,
+        return _write_milestone(
+            journey, kind, occurred_at, reference.strip(), note.strip(), actor, now, now=now
         )
-        record_written(
-            Action.JOURNEY_MILESTONE_RECORD,
-            milestone,
-            actor=actor,
-            subject_id=_subject(journey),
-            # The trail reads the fact at the time it happened and keeps when it was entered; a
-            # time within the clock allowance ahead of now is recorded as now.
-            occurred_at=occurred_at if occurred_at <= now else None,
-        )
-    return milestone
 
 
 def record_facility_milestone(
@@ -98,6 +81,60 @@ def record_facility_milestone(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_facility_milestone() must run inside the caller's transaction.")
+    return _write_milestone(
+        journey, kind, occurred_at, reference, note, actor, recorded_at, now=timezone.now()
+    )
+
+
+def record_milestone_where_allowed(
+    journey: Journey,
+    *,
+    actor: User,
+    kind: MilestoneKind,
+    occurred_at: dt.datetime,
+    reference: str,
+    note: str,
+    facility_may: bool,
+    recorded_at: dt.datetime,
+) -> Milestone | None:
+    """The fact as whoever established it may record it: a center user holding the milestone
+    permission through `record_milestone`; the facility's staff, whose own right the caller has
+    checked (`facility_may`), through `record_facility_milestone`; anyone else records nothing
+    (None)."""
+    if policies.can_record_milestone(actor, journey, kind):
+        return record_milestone(
+            journey,
+            actor=actor,
+            kind=kind,
+            occurred_at=occurred_at,
+            reference=reference,
+            note=note,
+        )
+    if not facility_may:
+        return None
+    return record_facility_milestone(
+        journey,
+        kind=kind,
+        occurred_at=occurred_at,
+        reference=reference,
+        note=note,
+        actor=actor,
+        recorded_at=recorded_at,
+    )
+
+
+def _write_milestone(
+    journey: Journey,
+    kind: MilestoneKind,
+    occurred_at: dt.datetime,
+    reference: str,
+    note: str,
+    actor: User,
+    recorded_at: dt.datetime,
+    *,
+    now: dt.datetime,
+) -> Milestone:
+    """The checked milestone row of the current attempt, with its audit event."""
     milestone = Milestone.objects.create(
         journey=journey,
         kind=kind,
@@ -113,7 +150,9 @@ def record_facility_milestone(
         milestone,
         actor=actor,
         subject_id=_subject(journey),
-        occurred_at=occurred_at if occurred_at <= timezone.now() else None,
+        # The trail reads the fact at the time it happened and keeps when it was entered; a
+        # time within the clock allowance ahead of now is recorded as now.
+        occurred_at=occurred_at if occurred_at <= now else None,
     )
     return milestone
 

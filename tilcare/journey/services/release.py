@@ -41,7 +41,7 @@ from tilcare.journey import guards, policies
 from tilcare.journey.choices import MilestoneKind, Stage, TaskStatus
 from tilcare.journey.models import Journey, Milestone, Task
 from tilcare.journey.services.journeys import advance_where_allowed
-from tilcare.journey.services.milestones import record_facility_milestone, record_milestone
+from tilcare.journey.services.milestones import record_milestone_where_allowed
 from tilcare.journey.services.tasks import complete_task
 from tilcare.manufacturing.choices import BatchStatus, Disposition
 from tilcare.manufacturing.models import Batch, QaDisposition
@@ -137,24 +137,14 @@ def _record_release(journey: Journey, batch: Batch, actor: User) -> Milestone | 
     note = f"{d.get_decision_display()} signed by {d.qa_signature.printed_name} (QA)."  # type: ignore[union-attr]
     if d.physician_ack_signature is not None:
         note += f" Acknowledged by {d.physician_ack_signature.printed_name}. Reason: {d.reason}"
-    if policies.can_record_milestone(actor, journey, RELEASED):
-        return record_milestone(
-            journey,
-            actor=actor,
-            kind=RELEASED,
-            occurred_at=occurred_at,
-            reference=reference,
-            note=note,
-        )
-    if not policies.can_record_release(actor, journey, batch):
-        return None
-    return record_facility_milestone(
+    return record_milestone_where_allowed(
         journey,
+        actor=actor,
         kind=RELEASED,
         occurred_at=occurred_at,
         reference=reference,
         note=note,
-        actor=actor,
+        facility_may=policies.can_record_release(actor, journey, batch),
         recorded_at=d.decided_at,
     )
 
