@@ -14,7 +14,6 @@ from django.test import Client
 from tilcare.accounts.choices import Role
 from tilcare.core.tests.clients import client_for
 from tilcare.core.tests.clients import post_json as post
-from tilcare.journey.tests.factories import open_journey_for
 from tilcare.manufacturing.models import ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.services import slots as slot_services
 from tilcare.manufacturing.tests.factories import (
@@ -28,7 +27,6 @@ from tilcare.manufacturing.tests.factories import slot_rows as counts
 from tilcare.patients.tests.factories import (
     CenterFactory,
     FacilityFactory,
-    PatientFactory,
     UserFactory,
 )
 
@@ -38,18 +36,6 @@ SLOTS = "/api/v1/manufacturing/slots"
 BOOKINGS = "/api/v1/manufacturing/bookings"
 IDENTITY = (b"Theodora", b"Lindqvist", b"MRN004512", b"1968-04-12")
 NOT_FOUND = {"detail": "Not found."}
-
-
-@pytest.fixture
-def journey(team):
-    patient = PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
-    return open_journey_for(patient, team.navigator)
 
 
 def booking_body(din_check: tuple[str, str], attempt: int = 1) -> dict[str, object]:

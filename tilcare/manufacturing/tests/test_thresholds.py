@@ -9,7 +9,6 @@ values it used; the API forecast does the same. No page carries the patient's id
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import re
@@ -35,7 +34,6 @@ from tilcare.manufacturing.tests.batch_factories import (
 )
 from tilcare.patients.tests.factories import (
     FacilityFactory,
-    PatientFactory,
     UserFactory,
 )
 
@@ -385,14 +383,7 @@ def test_centers_and_patients_are_refused(team, who):
     assert (written(), stored_values(team.facility)) == (before, values)
 
 
-def test_the_facility_pages_show_no_patient_identity(team):
-    patient = PatientFactory(
-        center=team.center,
-        mrn="MRN004512",
-        given_name="Theodora",
-        family_name="Lindqvist",
-        date_of_birth=dt.date(1968, 4, 12),
-    )
+def test_the_facility_pages_show_no_patient_identity(team, patient):
     batch = batch_of_patient(team, patient)
     store(team)
 
