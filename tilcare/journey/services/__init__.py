@@ -8,6 +8,7 @@ the journey, with the signatures and the rejection that cause it). Callers use
 """
 
 from tilcare.journey.services.eligibility import (
+    ELIGIBILITY_EDIT_REFUSED,
     SIGNED_CHECKLIST_MESSAGE,
     amend_eligibility,
     save_eligibility,
@@ -36,6 +37,7 @@ from tilcare.journey.services.release import (
 from tilcare.journey.services.tasks import complete_task
 
 __all__ = [
+    "ELIGIBILITY_EDIT_REFUSED",
     "REASON_MAX",
     "SIGNED_CHECKLIST_MESSAGE",
     "SPECIMEN_DESCRIPTION",

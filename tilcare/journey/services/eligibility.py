@@ -57,6 +57,17 @@ def _changes_checklist(checklist: EligibilityChecklist, data: Mapping[str, Any])
     return any(getattr(checklist, field) != value for field, value in data.items())
 
 
+ELIGIBILITY_EDIT_REFUSED = "You may not edit this journey's eligibility checklist."
+
+
+def _locked_for_editing(journey: Journey, actor: User) -> Journey:
+    """The journey's locked row, once the actor may edit its checklist: checked against that row,
+    as the journey may have been closed since it was read."""
+    journey = _locked(journey)
+    require(policies.can_edit_eligibility(actor, journey), ELIGIBILITY_EDIT_REFUSED)
+    return journey
+
+
 SIGNED_CHECKLIST_MESSAGE = (
     "This checklist is signed. To change it, amend it and give a reason: the signature is then "
     "voided and a physician must sign the checklist again."
@@ -76,12 +87,7 @@ def save_eligibility(
     is refused and nothing is written."""
     errors = _eligibility_errors(data)
     with transaction.atomic():
-        # Checked against the locked row: the journey may have been closed since it was read.
-        journey = _locked(journey)
-        require(
-            policies.can_edit_eligibility(actor, journey),
-            "You may not edit this journey's eligibility checklist.",
-        )
+        journey = _locked_for_editing(journey, actor)
         if errors:
             raise InvalidInput(errors)
         checklist, created = EligibilityChecklist.objects.select_for_update().get_or_create(
@@ -123,11 +129,7 @@ def amend_eligibility(
         reason, errors, "Reason is required: say why the signed checklist changes."
     )
     with transaction.atomic():
-        journey = _locked(journey)
-        require(
-            policies.can_edit_eligibility(actor, journey),
-            "You may not edit this journey's eligibility checklist.",
-        )
+        journey = _locked_for_editing(journey, actor)
         checklist = EligibilityChecklist.objects.select_for_update().filter(journey=journey).first()
         signature = guards.latest_eligibility_signature(checklist) if checklist else None
         if (

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tilcare.accounts.models import User
 from tilcare.accounts.roles import Perm
 from tilcare.core.errors import InvalidInput, TransitionBlocked
 from tilcare.core.forms import apply_service_errors
@@ -278,17 +279,22 @@ def journey_facility_change(request: HttpRequest, public_id: Any) -> HttpRespons
     return render_detail(request, journey, facility_form=form)
 
 
+def _checklist_to_edit(
+    request: HttpRequest, public_id: Any
+) -> tuple[User, Journey, EligibilityChecklist | None]:
+    """The user, the journey and its checklist (None before the first save), once the user may
+    edit the checklist."""
+    user = user_of(request)
+    journey = journey_of(request, public_id)
+    require(policies.can_edit_eligibility(user, journey), services.ELIGIBILITY_EDIT_REFUSED)
+    return user, journey, EligibilityChecklist.objects.filter(journey=journey).first()
+
+
 @require_POST
 def eligibility_save(request: HttpRequest, public_id: Any) -> HttpResponse:
     """POST each criterion ("false", then "on" when met: see forms.SentCheckbox), ecog (0–5 or
     empty), notes. Every field must be sent; a signed checklist is changed only by amending it."""
-    user = user_of(request)
-    journey = journey_of(request, public_id)
-    require(
-        policies.can_edit_eligibility(user, journey),
-        "You may not edit this journey's eligibility checklist.",
-    )
-    checklist = EligibilityChecklist.objects.filter(journey=journey).first()
+    user, journey, checklist = _checklist_to_edit(request, public_id)
     form = EligibilityForm(request.POST, prefix="eligibility", checklist=checklist)
     if form.is_valid():
         if not form.changed_content():
@@ -305,13 +311,7 @@ def eligibility_save(request: HttpRequest, public_id: Any) -> HttpResponse:
 def eligibility_amend(request: HttpRequest, public_id: Any) -> HttpResponse:
     """POST every field of the checklist (as for saving) and reason: amends a signed checklist,
     voiding its signature."""
-    user = user_of(request)
-    journey = journey_of(request, public_id)
-    require(
-        policies.can_edit_eligibility(user, journey),
-        "You may not edit this journey's eligibility checklist.",
-    )
-    checklist = EligibilityChecklist.objects.filter(journey=journey).first()
+    user, journey, checklist = _checklist_to_edit(request, public_id)
     form = EligibilityAmendForm(request.POST, prefix="amend", checklist=checklist)
     if form.is_valid():
         write = partial(
