@@ -53,6 +53,12 @@ def url(batch: Batch, tail: str = "") -> str:
     return f"{BATCHES}/{batch.public_id}{tail}"
 
 
+def post_receipt(user, batch: Batch, **changes):
+    """`user` posts `batch`'s tissue receipt: 1.2 g in 24 fragments, unless `changes` differ."""
+    body = {"received_at": "2026-01-05T10:00:00Z", "weight_g": 1.2, "fragments": 24, **changes}
+    return post(client_for(user), url(batch, "/tissue-receipt"), body)
+
+
 def other_facility_tech():
     return UserFactory(role="manufacturing_tech", organization=FacilityFactory(name="Elsewhere"))
 
@@ -150,10 +156,8 @@ def test_other_organizations_do_not_see_the_batch(team, who):
 def test_tissue_receipt_is_recorded(team):
     batch = open_test_batch(team)
 
-    response = post(
-        client_for(team.manufacturing_tech),
-        url(batch, "/tissue-receipt"),
-        {"received_at": "2026-01-05T10:00:00-05:00", "weight_g": 1.25, "fragments": 24},
+    response = post_receipt(
+        team.manufacturing_tech, batch, received_at="2026-01-05T10:00:00-05:00", weight_g=1.25
     )
 
     assert response.status_code == 201
@@ -166,11 +170,7 @@ def test_a_receipt_outside_the_limits_answers_422_naming_the_field(team):
     batch = open_test_batch(team)
     before = written()
 
-    response = post(
-        client_for(team.manufacturing_tech),
-        url(batch, "/tissue-receipt"),
-        {"received_at": "2026-01-05T10:00:00Z", "weight_g": 700, "fragments": 24},
-    )
+    response = post_receipt(team.manufacturing_tech, batch, weight_g=700)
 
     assert response.status_code == 422
     assert response.json()["errors"] == {
@@ -182,11 +182,7 @@ def test_a_receipt_outside_the_limits_answers_422_naming_the_field(team):
 def test_a_time_without_offset_is_refused_by_the_schema(team):
     batch = open_test_batch(team)
 
-    response = post(
-        client_for(team.manufacturing_tech),
-        url(batch, "/tissue-receipt"),
-        {"received_at": "2026-01-05T10:00:00", "weight_g": 1.2, "fragments": 24},
-    )
+    response = post_receipt(team.manufacturing_tech, batch, received_at="2026-01-05T10:00:00")
 
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["received_at"]
@@ -197,11 +193,7 @@ def test_qa_and_the_center_may_not_record_steps(team, role):
     batch = open_test_batch(team)
     before = written()
 
-    response = post(
-        client_for(team.by_role(role)),
-        url(batch, "/tissue-receipt"),
-        {"received_at": "2026-01-05T10:00:00Z", "weight_g": 1.2, "fragments": 24},
-    )
+    response = post_receipt(team.by_role(role), batch)
 
     assert response.status_code == 403
     assert written() == before
@@ -211,11 +203,7 @@ def test_another_facility_cannot_write_to_the_batch(team):
     batch = open_test_batch(team)
     before = written()
 
-    response = post(
-        client_for(other_facility_tech()),
-        url(batch, "/tissue-receipt"),
-        {"received_at": "2026-01-05T10:00:00Z", "weight_g": 1.2, "fragments": 24},
-    )
+    response = post_receipt(other_facility_tech(), batch)
 
     assert (response.status_code, response.json()) == (404, NOT_FOUND)
     assert written() == before
