@@ -60,6 +60,7 @@ _FORM_VERSION_WORDS = TextWords(
     required="Form version is required (as printed on the consent form)."
 )
 _Row = TypeVar("_Row", Patient, Contact, PriorTherapy, Consent, BodyMeasurement)
+_Entry = TypeVar("_Entry", Contact, PriorTherapy)
 
 
 def _add_to_record(
@@ -81,6 +82,24 @@ def _add_to_record(
             occurred_at=occurred_at,
         )
     return row
+
+
+def _add_checked(
+    model: type[_Entry],
+    data: Mapping[str, Any],
+    errors: Errors,
+    action: Action,
+    patient: Patient,
+    actor: User,
+    occurred_at: dt.datetime | None,
+) -> _Entry:
+    """Add a row of the patient's record from the fields sent, once the caller's checks found
+    nothing (else refused with their messages) and the model's own validation passes."""
+    if errors:
+        raise InvalidInput(errors)
+    row = model(patient=patient, **data)
+    row.full_clean()
+    return _add_to_record(row, action, patient, actor, occurred_at)
 
 
 def _validate_patient(
@@ -172,11 +191,9 @@ def add_contact(
     for field in ("name", "relationship", "phone"):
         label = field.capitalize()
         check_text(errors, field, data.get(field), label=label, words=_REQUIRED_WORDS)
-    if errors:
-        raise InvalidInput(errors)
-    contact = Contact(patient=patient, **data)
-    contact.full_clean()
-    return _add_to_record(contact, Action.PATIENT_CONTACT_ADD, patient, actor, occurred_at)
+    return _add_checked(
+        Contact, data, errors, Action.PATIENT_CONTACT_ADD, patient, actor, occurred_at
+    )
 
 
 def add_prior_therapy(
@@ -200,11 +217,9 @@ def add_prior_therapy(
         errors.setdefault("ended_on", []).append("End date cannot be before the start date.")
     if not data.get("therapy_class"):
         errors.setdefault("therapy_class", []).append("Therapy class is required.")
-    if errors:
-        raise InvalidInput(errors)
-    therapy = PriorTherapy(patient=patient, **data)
-    therapy.full_clean()
-    return _add_to_record(therapy, Action.PATIENT_PRIOR_THERAPY_ADD, patient, actor, occurred_at)
+    return _add_checked(
+        PriorTherapy, data, errors, Action.PATIENT_PRIOR_THERAPY_ADD, patient, actor, occurred_at
+    )
 
 
 def record_consent(
