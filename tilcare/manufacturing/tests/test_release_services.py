@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tilcare.accounts.models import User
 from tilcare.audit.models import AuditEvent, Signature
 from tilcare.core.errors import InvalidInput, PermissionDenied, TransitionBlocked
 from tilcare.identity.choices import HandoffStep, ItemKind, ScanResult
@@ -148,15 +149,28 @@ def formulate(scene: Scene, bags: list[tuple[Decimal, Decimal]] = BAGS) -> list[
     )
 
 
+def record(
+    scene: Scene,
+    test: str,
+    *,
+    tested_at: dt.datetime | None = None,
+    actor: User | None = None,
+    **values: object,
+) -> ReleaseTest:
+    """Record `test`'s result on the scene's batch: tested an hour ago by its technologist unless
+    `tested_at` or `actor` say otherwise."""
+    return release_services.record_release_test(
+        fresh(scene.batch),
+        test=test,
+        tested_at=tested_at or timezone.now() - dt.timedelta(hours=1),
+        actor=actor or scene.team.manufacturing_tech,
+        **values,  # type: ignore[arg-type]
+    )
+
+
 def record_results(scene: Scene, *, overrides: dict[str, dict[str, object]] | None = None) -> None:
     for test, values in {**PASSING, **(overrides or {})}.items():
-        release_services.record_release_test(
-            fresh(scene.batch),
-            test=test,
-            tested_at=timezone.now() - dt.timedelta(hours=1),
-            actor=scene.team.manufacturing_tech,
-            **values,  # type: ignore[arg-type]
-        )
+        record(scene, test, **values)
 
 
 def ready_for_disposition(scene: Scene, **overrides: dict[str, object]) -> Batch:
@@ -439,16 +453,6 @@ def test_formulation_waits_for_the_rep_counts_the_workflow_requires(scene):
 # ---------- release tests ----------
 
 
-def record(scene: Scene, test: str, **values: object) -> ReleaseTest:
-    return release_services.record_release_test(
-        fresh(scene.batch),
-        test=test,
-        tested_at=timezone.now() - dt.timedelta(hours=1),
-        actor=scene.team.manufacturing_tech,
-        **values,  # type: ignore[arg-type]
-    )
-
-
 def test_a_measured_result_within_its_limits_passes_and_starts_release_testing(scene):
     set_specs(scene)
     formulate(scene)
@@ -574,13 +578,12 @@ def test_a_result_tested_in_the_future_is_refused(scene):
     formulate(scene)
 
     with pytest.raises(InvalidInput) as refused:
-        release_services.record_release_test(
-            fresh(scene.batch),
-            test=K.VIABILITY,
+        record(
+            scene,
+            K.VIABILITY,
             tested_at=timezone.now() + dt.timedelta(hours=2),
             result_value=Decimal(80),
             unit="%",
-            actor=scene.team.manufacturing_tech,
         )
 
     assert refused.value.errors["tested_at"] == ["The date and time cannot be in the future."]
@@ -592,14 +595,10 @@ def test_another_facility_does_not_record_results(scene):
     stranger = UserFactory(role="manufacturing_tech", organization=FacilityFactory())
 
     with pytest.raises(PermissionDenied):
-        release_services.record_release_test(
-            fresh(scene.batch),
-            test=K.VIABILITY,
-            tested_at=timezone.now(),
-            result_value=Decimal(80),
-            unit="%",
+        record(
+            scene, K.VIABILITY, tested_at=timezone.now(), result_value=Decimal(80), unit="%",
             actor=stranger,
-        )
+        )  # fmt: skip
 
 
 # ---------- disposition ----------
