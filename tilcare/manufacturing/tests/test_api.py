@@ -38,6 +38,12 @@ IDENTITY = (b"Theodora", b"Lindqvist", b"MRN004512", b"1968-04-12")
 NOT_FOUND = {"detail": "Not found."}
 
 
+def post_slot(user, team, **body: object):
+    """`user` posts a slot starting nine days from the facility's today, with `body`'s fields."""
+    starts_on = facility_today(team.facility) + dt.timedelta(days=9)
+    return post(client_for(user), SLOTS, {"starts_on": starts_on.isoformat(), **body})
+
+
 def booking_body(din_check: tuple[str, str], attempt: int = 1) -> dict[str, object]:
     return {"coi_din": din_check[0], "coi_check": din_check[1], "manufacture_attempt": attempt}
 
@@ -145,11 +151,7 @@ def test_a_patient_account_may_not_list_slots(team, slot):
 def test_the_technologist_opens_a_slot(team):
     starts_on = facility_today(team.facility) + dt.timedelta(days=9)
 
-    response = post(
-        client_for(team.manufacturing_tech),
-        SLOTS,
-        {"starts_on": starts_on.isoformat(), "capacity": 4, "note": "Suite 2"},
-    )
+    response = post_slot(team.manufacturing_tech, team, capacity=4, note="Suite 2")
 
     assert response.status_code == 201
     body = response.json()
@@ -165,28 +167,14 @@ def test_the_technologist_opens_a_slot(team):
 def test_a_navigator_may_not_open_a_slot(team):
     before = counts()
 
-    response = post(
-        client_for(team.navigator),
-        SLOTS,
-        {
-            "starts_on": (facility_today(team.facility) + dt.timedelta(days=9)).isoformat(),
-            "capacity": 4,
-        },
-    )
+    response = post_slot(team.navigator, team, capacity=4)
 
     assert response.status_code == 403
     assert counts() == before
 
 
 def test_a_capacity_of_zero_is_refused_with_its_limit(team):
-    response = post(
-        client_for(team.manufacturing_tech),
-        SLOTS,
-        {
-            "starts_on": (facility_today(team.facility) + dt.timedelta(days=9)).isoformat(),
-            "capacity": 0,
-        },
-    )
+    response = post_slot(team.manufacturing_tech, team, capacity=0)
 
     assert response.status_code == 422
     assert response.json()["errors"] == {

@@ -31,6 +31,12 @@ def post(user, path: str, body: object):
     return post_json(client_for(user), path, body)
 
 
+def post_formulation(scene, bags: list[dict[str, object]]):
+    """The scene's technologist posts the formulation of `bags` to the API."""
+    path = f"{BATCHES}/{scene.batch.public_id}/formulation"
+    return post(scene.team.manufacturing_tech, path, {"bags": bags, "storage_temperature": STORAGE})
+
+
 def test_a_formulation_whose_second_bag_is_impossible_writes_no_bag():
     # Given a batch ready for formulation, and two bags of which the second holds no cells
     scene = make_scene()
@@ -41,11 +47,7 @@ def test_a_formulation_whose_second_bag_is_impossible_writes_no_bag():
     ]
 
     # When the technologist posts the formulation
-    response = post(
-        scene.team.manufacturing_tech,
-        f"{BATCHES}/{scene.batch.public_id}/formulation",
-        {"bags": bags, "storage_temperature": STORAGE},
-    )
+    response = post_formulation(scene, bags)
 
     # Then it is refused naming the second bag, and neither bag nor any event is written
     assert response.status_code == 422
@@ -63,11 +65,7 @@ def test_a_formulation_with_true_for_a_second_bag_s_cells_names_that_bag():
         {"volume_ml": "250.0", "viable_cells": True},
     ]
 
-    response = post(
-        scene.team.manufacturing_tech,
-        f"{BATCHES}/{scene.batch.public_id}/formulation",
-        {"bags": bags, "storage_temperature": STORAGE},
-    )
+    response = post_formulation(scene, bags)
 
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["bags.1.viable_cells"]
