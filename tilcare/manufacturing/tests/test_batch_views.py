@@ -70,6 +70,12 @@ def body(response) -> str:
     return html.unescape(response.content.decode())
 
 
+def board_without_and_with_closed(team) -> tuple[str, str]:
+    """The technologist's batch board as first opened, then with the closed batches shown."""
+    client = client_for(team.manufacturing_tech)
+    return body(client.get(BOARD)), body(client.get(BOARD, {"closed": "1"}))
+
+
 # ---------- the board ----------
 
 
@@ -121,10 +127,8 @@ def test_a_batch_on_track_is_marked_so(team):
 def test_closed_batches_are_shown_on_request(team):
     batch = open_test_batch(team)
     Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.REJECTED)
-    client = client_for(team.manufacturing_tech)
 
-    hidden = body(client.get(BOARD))
-    shown = body(client.get(BOARD, {"closed": "1"}))
+    hidden, shown = board_without_and_with_closed(team)
 
     assert str(batch.public_id) not in hidden
     assert 'id="column-rejected"' in shown
@@ -210,11 +214,9 @@ def test_a_release_older_than_30_days_is_shown_on_request(team):
     Batch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.RELEASED, status_changed_at=long_ago
     )
-    client = client_for(team.manufacturing_tech)
 
     # When the board is opened without and with the closed batches
-    hidden = body(client.get(BOARD))
-    shown = body(client.get(BOARD, {"closed": "1"}))
+    hidden, shown = board_without_and_with_closed(team)
 
     # Then only the second shows it, and the filter says what it adds
     assert str(batch.public_id) not in hidden
