@@ -23,7 +23,6 @@ from tilcare.journey.services.journeys import (
     open_journey,
 )
 from tilcare.journey.services.milestones import (
-    record_facility_milestone,
     record_milestone,
     record_milestone_where_allowed,
     void_milestone,
@@ -52,7 +51,6 @@ __all__ = [
     "dispose_batch",
     "open_journey",
     "plan_journey",
-    "record_facility_milestone",
     "record_milestone",
     "record_milestone_where_allowed",
     "reject_batch",

@@ -62,30 +62,6 @@ def record_milestone(
         )
 
 
-def record_facility_milestone(
-    journey: Journey,
-    *,
-    kind: MilestoneKind,
-    occurred_at: dt.datetime,
-    reference: str,
-    note: str,
-    actor: User,
-    recorded_at: dt.datetime,
-) -> Milestone:
-    """A fact the manufacturing facility establishes by its own record: its accepted receipt
-    scans (tissue received) or its QA's signed disposition (product released).
-
-    Facility staff hold no milestone permission: the caller has already checked the facility's
-    own right (its scan, its signature) and runs this inside its transaction. The milestone is
-    audited under the journey like every other.
-    """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("record_facility_milestone() must run inside the caller's transaction.")
-    return _write_milestone(
-        journey, kind, occurred_at, reference, note, actor, recorded_at, now=timezone.now()
-    )
-
-
 def record_milestone_where_allowed(
     journey: Journey,
     *,
@@ -98,9 +74,13 @@ def record_milestone_where_allowed(
     recorded_at: dt.datetime,
 ) -> Milestone | None:
     """The fact as whoever established it may record it: a center user holding the milestone
-    permission through `record_milestone`; the facility's staff, whose own right the caller has
-    checked (`facility_may`), through `record_facility_milestone`; anyone else records nothing
-    (None)."""
+    permission through `record_milestone`; else the manufacturing facility, by its own record (its
+    accepted receipt scans for tissue received, its QA's signed disposition for product released),
+    when the caller has checked that right (`facility_may`); anyone else records nothing (None).
+
+    Facility staff hold no milestone permission: their milestone is written in the caller's
+    transaction, at `recorded_at`, and audited under the journey like every other.
+    """
     if policies.can_record_milestone(actor, journey, kind):
         return record_milestone(
             journey,
@@ -112,14 +92,10 @@ def record_milestone_where_allowed(
         )
     if not facility_may:
         return None
-    return record_facility_milestone(
-        journey,
-        kind=kind,
-        occurred_at=occurred_at,
-        reference=reference,
-        note=note,
-        actor=actor,
-        recorded_at=recorded_at,
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("A facility's milestone must be written in the caller's transaction.")
+    return _write_milestone(
+        journey, kind, occurred_at, reference, note, actor, recorded_at, now=timezone.now()
     )
 
 
