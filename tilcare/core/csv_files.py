@@ -88,23 +88,27 @@ class ProblemCollector:
 
 
 def data_lines(
-    text: str,
+    data: bytes,
     header: tuple[str, ...],
     *,
-    header_problem: Callable[[list[str]], CsvProblem | None],
+    export_hint: str,
+    header_problem: Callable[[list[str]], CsvProblem],
     refusal: type[CsvRefused],
     problem: ProblemCollector,
     lines_named: str,
     max_lines: int,
     too_many: str,
 ) -> Iterator[tuple[int, list[str]]]:
-    """The lines below the header of a decoded file, each with its line number and cells.
+    """The lines below the header of an uploaded file, each with its line number and cells.
 
-    An empty file or a wrong first line (`header_problem`) refuses the file at once. A blank line
-    between `lines_named`, a line past `max_lines` (`too_many` is its problem; reading stops) and
-    a line with another number of values than `header` are problems told to `problem`, and are
-    not given; so is a line the csv module cannot read, which ends the reading.
+    A file that is not UTF-8 (`export_hint` says how to export it), an empty one or one whose
+    first line is not `header` refuses the file at once; `header_problem` says what is wrong with
+    that line, given its names without surrounding spaces. A blank line between `lines_named`, a
+    line past `max_lines` (`too_many` is its problem; reading stops) and a line with another
+    number of values than `header` are problems told to `problem`, and are not given; so is a
+    line the csv module cannot read, which ends the reading.
     """
+    text = decode_utf8(data, refusal, export_hint)
     header_text = ",".join(header)
     if not text.strip():
         raise refusal(
@@ -114,9 +118,9 @@ def data_lines(
     blank_lines: list[int] = []
     count = 0
     try:
-        first = header_problem(next(reader))
-        if first is not None:
-            raise refusal([first])
+        names = [cell.strip() for cell in next(reader)]
+        if tuple(names) != header:
+            raise refusal([header_problem(names)])
         for cells in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in cells):

@@ -37,7 +37,6 @@ from tilcare.core.csv_files import (
     CsvRefused,
     ProblemCollector,
     data_lines,
-    decode_utf8,
     header_mismatch,
 )
 
@@ -70,14 +69,7 @@ class TemperatureCsvError(CsvRefused):
     """The file was refused; `problems` name the line and column of each (first 20 listed)."""
 
 
-def _decode(data: bytes) -> str:
-    return decode_utf8(data, TemperatureCsvError, "export the log as UTF-8 CSV.")
-
-
-def _header_problem(cells: list[str]) -> CsvProblem | None:
-    names = [cell.strip() for cell in cells]
-    if tuple(names) == HEADER:
-        return None
+def _header_problem(names: list[str]) -> CsvProblem:
     for name in names:
         if name != "recorded_at" and _FAHRENHEIT_HEADER.search(name):
             return CsvProblem(
@@ -140,8 +132,9 @@ def parse_temperature_csv(data: bytes, *, not_after: dt.datetime | None = None) 
     readings: list[CsvReading] = []
     seen: dict[dt.datetime, int] = {}
     for line, row in data_lines(
-        _decode(data),
+        data,
         HEADER,
+        export_hint="export the log as UTF-8 CSV.",
         header_problem=_header_problem,
         refusal=TemperatureCsvError,
         problem=problem,

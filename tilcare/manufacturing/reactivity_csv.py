@@ -35,7 +35,6 @@ from tilcare.core.csv_files import (
     CsvRefused,
     ProblemCollector,
     data_lines,
-    decode_utf8,
     header_mismatch,
 )
 
@@ -89,14 +88,7 @@ class ReactivityCsvError(CsvRefused):
     """The file was refused; `problems` name the line and column of each (first 20 listed)."""
 
 
-def _decode(data: bytes) -> str:
-    return decode_utf8(data, ReactivityCsvError, "export it as UTF-8 CSV.")
-
-
-def _header_problem(cells: list[str]) -> CsvProblem | None:
-    names = [cell.strip() for cell in cells]
-    if tuple(names) == HEADER:
-        return None
+def _header_problem(names: list[str]) -> CsvProblem:
     if len(names) == 1 and (";" in names[0] or "\t" in names[0]):
         separator = "“;”" if ";" in names[0] else "tabs"
         return CsvProblem(
@@ -183,8 +175,9 @@ def parse_reactivity_csv(
     rows: list[ScreenRow] = []
     seen: dict[str, int] = {}
     for line, cells in data_lines(
-        _decode(data),
+        data,
         HEADER,
+        export_hint="export it as UTF-8 CSV.",
         header_problem=_header_problem,
         refusal=ReactivityCsvError,
         problem=problem,
