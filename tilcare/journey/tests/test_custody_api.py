@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from tilcare.accounts.api_auth import NOT_FOR_THIS_ACCOUNT
 from tilcare.audit.models import AuditEvent
-from tilcare.core.tests.clients import client_for
+from tilcare.core.tests.clients import client_for, row_counts
 from tilcare.identity.choices import AlertSeverity, HandoffStep, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
 from tilcare.identity.tests.helpers import refused_as_another_journeys_bag
@@ -77,14 +77,8 @@ def scan(journey, text, step, **extra):
     }
 
 
-def counts():
-    return (
-        CustodyEvent.objects.count(),
-        IdentityAlert.objects.count(),
-        Milestone.objects.count(),
-        Batch.objects.count(),
-        AuditEvent.objects.count(),
-    )
+def counts() -> tuple[int, ...]:
+    return row_counts(CustodyEvent, IdentityAlert, Milestone, Batch, AuditEvent)
 
 
 def fresh_journey(journey) -> Journey:

@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from tilcare.audit.models import AuditEvent
 from tilcare.core.tests import clients
-from tilcare.core.tests.clients import client_for
+from tilcare.core.tests.clients import client_for, row_counts
 from tilcare.core.timeutil import local_datetime
 from tilcare.identity.choices import HandoffStep, ItemKind, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert, Item
@@ -84,13 +84,8 @@ def on_attempt(journey, attempt: int) -> Journey:
     return Journey.objects.select_related("center", "manufacturing_facility").get(pk=journey.pk)
 
 
-def counts():
-    return (
-        CustodyEvent.objects.count(),
-        IdentityAlert.objects.count(),
-        Milestone.objects.count(),
-        AuditEvent.objects.count(),
-    )
+def counts() -> tuple[int, ...]:
+    return row_counts(CustodyEvent, IdentityAlert, Milestone, AuditEvent)
 
 
 def post_json(user, url, body):
