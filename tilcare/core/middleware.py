@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,7 @@ class LoginRequiredExceptApiMiddleware(LoginRequiredMiddleware):
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 
-class PageViewMiddleware:
+class PageViewMiddleware(ABC):
     """A middleware that acts just before a page's view runs; the API (`/api/`) answers for
     itself in JSON. A subclass says what to answer instead of the page in `check_page`."""
 
@@ -59,9 +60,9 @@ class PageViewMiddleware:
             return None
         return self.check_page(request, view_func)
 
+    @abstractmethod
     def check_page(self, request: HttpRequest, view: Callable[..., Any]) -> HttpResponse | None:
         """The answer instead of the page, or None to let the view run."""
-        raise NotImplementedError
 
 
 def _too_large(request: HttpRequest, message: str) -> HttpResponse:
