@@ -55,6 +55,11 @@ class Perm(StrEnum):
     RELEASE_BATCH = "manufacturing.release_batch"
     MANAGE_RELEASE_SPECIFICATIONS = "manufacturing.manage_release_specifications"
     ACKNOWLEDGE_RELEASE_EXCEPTION = "manufacturing.acknowledge_release_exception"
+    # A protocol's center settings (weight basis, BSA cap, renal bands, rounding...): entered
+    # once per center and signed by a pharmacist and a treating physician before any dose is
+    # calculated for a patient.
+    ENTER_PROTOCOL_SETTINGS = "treatment.enter_protocol_settings"
+    SIGN_PROTOCOL_SETTINGS = "treatment.sign_protocol_settings"
     USE_CLINICAL_CALCULATORS = "calculators.use_clinical"
     USE_MANUFACTURING_CALCULATORS = "calculators.use_manufacturing"
 
@@ -122,6 +127,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.PLAN_JOURNEY,
             Perm.EDIT_ELIGIBILITY,
             Perm.SIGN_ELIGIBILITY,
+            Perm.ENTER_PROTOCOL_SETTINGS,
+            Perm.SIGN_PROTOCOL_SETTINGS,
             Perm.USE_CLINICAL_CALCULATORS,
             Perm.USE_MANUFACTURING_CALCULATORS,
             Perm.ACKNOWLEDGE_IDENTITY_ALERT,
@@ -143,6 +150,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         _CLINICAL_READ
         | {
             Perm.RECORD_MILESTONE,
+            Perm.ENTER_PROTOCOL_SETTINGS,
+            Perm.SIGN_PROTOCOL_SETTINGS,
             Perm.USE_CLINICAL_CALCULATORS,
             Perm.USE_MANUFACTURING_CALCULATORS,
             *_CENTER_HANDLING,
@@ -183,6 +192,7 @@ SECOND_FACTOR_PERMS = frozenset(
     {
         Perm.VIEW_PATIENT_IDENTITY,
         Perm.SIGN_ELIGIBILITY,
+        Perm.SIGN_PROTOCOL_SETTINGS,
         Perm.RECORD_CUSTODY,
         Perm.ACKNOWLEDGE_IDENTITY_ALERT,
         Perm.MANAGE_CENTER,

@@ -58,6 +58,28 @@ class Action(models.TextChoices):
     )
     JOURNEY_TASK_CREATE = "journey.task.create", "Task created"
     JOURNEY_TASK_COMPLETE = "journey.task.complete", "Task completed"
+    # Treatment: a center's protocol settings
+    PROTOCOL_SETTINGS_ENTER = "treatment.protocol_settings.enter", "Protocol settings entered"
+    PROTOCOL_SETTINGS_CHANGE = (
+        "treatment.protocol_settings.change",
+        "Protocol settings changed before signature",
+    )
+    PROTOCOL_SETTINGS_SIGN = (
+        "treatment.protocol_settings.sign",
+        "Protocol settings signed (one signature of two)",
+    )
+    PROTOCOL_SETTINGS_ACTIVATE = (
+        "treatment.protocol_settings.activate",
+        "Protocol settings signed and in force",
+    )
+    PROTOCOL_SETTINGS_SUPERSEDE = (
+        "treatment.protocol_settings.supersede",
+        "Protocol settings replaced by a newer version",
+    )
+    PROTOCOL_SETTINGS_DISCARD = (
+        "treatment.protocol_settings.discard",
+        "Unsigned protocol settings discarded",
+    )
     # Chain of identity and custody
     ITEM_CREATE = "identity.item.create", "Item created"
     ITEM_RELEASE = "identity.item.release", "Product bag released"

@@ -65,6 +65,7 @@ REGULATED_MODELS: tuple[str, ...] = (
     "manufacturing.ReleaseTest",
     "manufacturing.QaDisposition",
     "manufacturing.FacilityThresholds",
+    "treatment.ProtocolActivation",
     "journey.Journey",
     "journey.JourneyTransition",
     "journey.Milestone",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import models
 
 from tilcare.accounts.choices import Role
+from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.core.workflow import TransitionTable
 
 
@@ -106,6 +107,14 @@ class Protocol(models.TextChoices):
 
     LIFILEUCEL_US_2024 = "lifileucel-us-2024", "Lifileucel (Amtagvi), US label 2024"
     NKI_TIL_2022 = "nki-til-2022", "NKI phase 3 TIL (Rohaan 2022)"
+
+
+# The protocol file (id and version in `tilcare/protocols/data/`) each journey protocol follows:
+# its doses, windows and rules, and the center settings the center activates for it.
+PROTOCOL_FILES: dict[str, ProtocolRef] = {
+    Protocol.LIFILEUCEL_US_2024: ProtocolRef("lifileucel_us", "2024"),
+    Protocol.NKI_TIL_2022: ProtocolRef("nki_phase3", "2022"),
+}
 
 
 class FacilityChange(models.TextChoices):

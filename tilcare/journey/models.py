@@ -10,8 +10,10 @@ from django.db import models
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import Organization
+from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.core.models import CoiMixin, TimeStampedModel
 from tilcare.journey.choices import (
+    PROTOCOL_FILES,
     MilestoneKind,
     Protocol,
     Stage,
@@ -74,6 +76,11 @@ class Journey(CoiMixin, TimeStampedModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["center", "stage"])]
+
+    @property
+    def protocol_ref(self) -> ProtocolRef:
+        """The protocol file this journey's treatment follows."""
+        return PROTOCOL_FILES[self.protocol]
 
     def __str__(self) -> str:
         return f"Journey {self.coi_display}"

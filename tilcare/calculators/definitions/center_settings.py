@@ -7,8 +7,6 @@ center's protocol settings: …"). The page shows each setting's label and why i
 (No `from __future__ import annotations`: pydantic reads these annotations at import.)
 """
 
-import dataclasses
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -16,19 +14,19 @@ from ninja import Field, Schema
 from pydantic import create_model
 
 from tilcare.calculators.definitions.limits import checker, within
-from tilcare.clinical.dosing.regimens import Narrowable, WeightBasisSettings
+from tilcare.clinical.dosing.protocol_settings import (
+    narrowables,
+    optional_keys,
+    settings_from_plain,
+)
 from tilcare.clinical.dosing.settings import (
-    SHARED_WEIGHT_SETTINGS,
     CenterSettings,
     ChoiceSetting,
     DecimalSetting,
     MissingCenterSetting,
-    RenalBand,
     RenalBandsSetting,
     SettingSpec,
 )
-from tilcare.clinical.renal import WeightBasis
-from tilcare.clinical.units import Quantity, Unit
 from tilcare.core.api_support import checked_range
 from tilcare.core.errors import InvalidInput
 
@@ -83,71 +81,9 @@ def _new_band_schema(name: str, spec: RenalBandsSetting) -> type[Schema]:
     return model
 
 
-def _walk_inside(value: Any, walk: Callable[[Any], None]) -> None:
-    """Call `walk` on each field of a dataclass instance or each item of a list or tuple: a
-    setting may sit at any depth of a regimen."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for field in dataclasses.fields(value):
-            walk(getattr(value, field.name))
-    elif isinstance(value, list | tuple):
-        for item in value:
-            walk(item)
-
-
-def _offers_a_derived_weight(value: Any) -> bool:
-    return isinstance(value, WeightBasisSettings) and any(
-        option != WeightBasis.ACTUAL.value for option in value.basis.options
-    )
-
-
-def specs_in(obj: Any) -> list[SettingSpec]:
-    """Every center setting a regimen (or any nested dataclass) refers to, in order, once.
-
-    A weight basis offering the ideal or adjusted weight brings the settings every such weight
-    shares (below 152.4 cm; above the actual weight).
-    """
-    found: list[SettingSpec] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, DecimalSetting | ChoiceSetting | RenalBandsSetting):
-            if value not in found:
-                found.append(value)
-        elif _offers_a_derived_weight(value):
-            _walk_inside(value, walk)
-            for spec in SHARED_WEIGHT_SETTINGS:
-                walk(spec)
-        else:
-            _walk_inside(value, walk)
-
-    walk(obj)
-    return found
-
-
-def _optional_specs(obj: Any, data: dict[str, Any]) -> set[str]:
-    """Settings this request may not need, so not demanded up front: adjusted-weight factors
-    whose basis is not "adjusted", and the shared weight settings, which the clinical core asks
-    for by name only for a patient who needs them (below 152.4 cm; a dosing weight above the
-    actual weight); and settings that only narrow a protocol's range (the protocol's value
-    applies while they are blank)."""
-    skipped: set[str] = {spec.key for spec in SHARED_WEIGHT_SETTINGS}
-
-    def walk(value: Any) -> None:
-        if isinstance(value, Narrowable):
-            skipped.add(value.setting.key)
-        elif isinstance(value, WeightBasisSettings):
-            factor = value.adjusted_factor
-            if factor is not None and data.get(value.basis.key) != WeightBasis.ADJUSTED.value:
-                skipped.add(factor.key)
-        else:
-            _walk_inside(value, walk)
-
-    walk(obj)
-    return skipped
-
-
 def require_settings(obj: Any, specs: list[SettingSpec], data: dict[str, Any]) -> None:
     """Refuse at once, naming every unset setting this request needs (not one per attempt)."""
-    skipped = _optional_specs(obj, data)
+    skipped = optional_keys(obj, data, needed_for_patients=True)
     errors = {
         spec.key: [str(MissingCenterSetting(spec))]
         for spec in specs
@@ -164,21 +100,6 @@ def _help(spec: SettingSpec) -> str:
 def narrowing_specs(obj: Any) -> set[str]:
     """Keys of the settings that only narrow a protocol's range (blank: the protocol's value)."""
     return {param.setting.key for param in narrowables(obj)}
-
-
-def narrowables(obj: Any) -> list[Narrowable]:
-    """Every protocol range of a regimen that a center setting may narrow, in order."""
-    found: list[Narrowable] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, Narrowable):
-            found.append(value)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            for field in dataclasses.fields(value):
-                walk(getattr(value, field.name))
-
-    walk(obj)
-    return found
 
 
 def narrowing_field(spec: DecimalSetting) -> tuple[Any, Any]:
@@ -230,22 +151,4 @@ def setting_field(spec: SettingSpec) -> tuple[Any, Any]:
 
 def center_settings(specs: list[SettingSpec], data: dict[str, Any]) -> CenterSettings:
     """The request's setting values in the types the clinical core reads (units attached)."""
-    values: dict[str, object] = {}
-    for spec in specs:
-        value = data.get(spec.key)
-        if value is None:
-            continue
-        if isinstance(spec, RenalBandsSetting):
-            values[spec.key] = tuple(
-                RenalBand(
-                    crcl_from=Quantity.of(band["crcl_from_ml_per_min"], Unit.ml_per_min),
-                    crcl_to=Quantity.of(band["crcl_to_ml_per_min"], Unit.ml_per_min),
-                    dose=Quantity.of(band["dose"], spec.dose_unit),
-                )
-                for band in value
-            )
-        elif isinstance(spec, DecimalSetting) and isinstance(value, Decimal):
-            values[spec.key] = Quantity.of(value, spec.unit) if spec.unit else value
-        else:
-            values[spec.key] = value
-    return CenterSettings(values)
+    return settings_from_plain(specs, data)

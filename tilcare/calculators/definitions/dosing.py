@@ -17,12 +17,10 @@ from pydantic import create_model
 
 from tilcare.calculators.definitions.center_settings import (
     center_settings,
-    narrowables,
     narrowing_field,
     narrowing_specs,
     require_settings,
     setting_field,
-    specs_in,
 )
 from tilcare.calculators.definitions.limits import within
 from tilcare.calculators.registry import Calculator, FieldRefusal, Outcome, Tone, register
@@ -30,6 +28,7 @@ from tilcare.clinical.body_size import HEIGHT_MAX_CM, HEIGHT_MIN_CM, WEIGHT_MAX_
 from tilcare.clinical.dosing.cell_dose import check_cell_dose
 from tilcare.clinical.dosing.il2 import il2_dose
 from tilcare.clinical.dosing.lymphodepletion import lymphodepletion_doses
+from tilcare.clinical.dosing.protocol_settings import narrowables, specs_in
 from tilcare.clinical.dosing.regimens import resolve
 from tilcare.clinical.dosing.schedule import ScheduleStatus, infusion_window, next_il2_dose
 from tilcare.clinical.renal import (

@@ -71,6 +71,7 @@ NAMED: dict[str, dict[str, str]] = {
     "portal": {
         "content": "the patient's reading pages, written for this project",
     },
+    "treatment": {},
 }
 
 

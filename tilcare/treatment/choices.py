@@ -1,0 +1,31 @@
+"""Treatment enums: the state of a center's protocol settings, and who signs them."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tilcare.accounts.choices import Role
+
+
+class ActivationStatus(models.TextChoices):
+    """A version of a center's settings for one protocol.
+
+    Entered (a draft, editable until its first signature), then active once a pharmacist and a
+    treating physician have both signed it, then superseded when a newer version becomes active.
+    A draft that will not be signed is discarded with a reason. Every version stays readable.
+    """
+
+    AWAITING_SIGNATURES = "awaiting_signatures", "Awaiting signatures"
+    ACTIVE = "active", "Active"
+    SUPERSEDED = "superseded", "Superseded"
+    DISCARDED = "discarded", "Discarded"
+
+
+# The two signatures a version needs, by the signer's role: the meaning each carries (21 CFR
+# 11.50) and the field that holds it.
+SIGNING_ROLES: dict[str, tuple[str, str]] = {
+    Role.PHARMACIST: ("Protocol settings verified by pharmacist", "pharmacist_signature"),
+    Role.PHYSICIAN: ("Protocol settings approved by treating physician", "physician_signature"),
+}
+
+REASON_MAX = 500

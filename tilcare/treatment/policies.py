@@ -1,0 +1,47 @@
+"""Who may read and change a center's protocol settings. Deny by default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tilcare.accounts.choices import OrganizationKind
+from tilcare.accounts.models import Organization
+from tilcare.accounts.policies import is_active_member
+from tilcare.accounts.roles import Perm
+from tilcare.treatment.choices import SIGNING_ROLES, ActivationStatus
+from tilcare.treatment.models import ProtocolActivation
+
+
+def _center_staff(user: Any, center: Organization, perm: Perm) -> bool:
+    return (
+        is_active_member(user)
+        and center.kind == OrganizationKind.CENTER
+        and user.organization_id == center.pk
+        and user.has_perm_code(perm)
+    )
+
+
+def can_view_protocol_settings(user: Any, center: Organization) -> bool:
+    """The center's clinical staff read which settings their patients are treated under."""
+    return _center_staff(user, center, Perm.VIEW_JOURNEY)
+
+
+def can_enter_protocol_settings(user: Any, center: Organization) -> bool:
+    return _center_staff(user, center, Perm.ENTER_PROTOCOL_SETTINGS)
+
+
+def can_sign_protocol_settings(user: Any, activation: ProtocolActivation) -> bool:
+    """A pharmacist and a treating physician of the center each sign a version awaiting them,
+    once: the role decides which of the two signatures it is."""
+    if activation.status != ActivationStatus.AWAITING_SIGNATURES:
+        return False
+    if not _center_staff(user, activation.center, Perm.SIGN_PROTOCOL_SETTINGS):
+        return False
+    slot = SIGNING_ROLES.get(user.role)
+    return slot is not None and getattr(activation, f"{slot[1]}_id") is None
+
+
+def can_discard_protocol_settings(user: Any, activation: ProtocolActivation) -> bool:
+    return activation.status == ActivationStatus.AWAITING_SIGNATURES and (
+        can_enter_protocol_settings(user, activation.center)
+    )
