@@ -27,7 +27,15 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tilcare.clinical.dosing.regimens import Narrowable, WeightBasisSettings, resolve
+from tilcare.clinical.dosing.regimens import (
+    FromCenter,
+    Il2Regimen,
+    InfusionWindow,
+    Narrowable,
+    QuantityParam,
+    WeightBasisSettings,
+    resolve,
+)
 from tilcare.clinical.dosing.settings import (
     SHARED_WEIGHT_SETTINGS,
     CenterSettingError,
@@ -94,6 +102,54 @@ def narrowables(obj: Any) -> list[Narrowable]:
 
     walk(obj)
     return found
+
+
+def _windows(obj: Any) -> list[tuple[QuantityParam, QuantityParam, str]]:
+    """Every (earliest, latest) pair of a regimen, named as the schedule names it: a center may
+    set either end, and the two must not cross."""
+    found: list[tuple[QuantityParam, QuantityParam, str]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, InfusionWindow):
+            found.append((value.earliest_hours, value.latest_hours, "infusion window"))
+        elif isinstance(value, Il2Regimen):
+            found.append((value.start_min_hours, value.start_max_hours, "IL-2 start"))
+            found.append((value.interval_min_hours, value.interval_max_hours, "IL-2 interval"))
+        else:
+            _walk_inside(value, walk)
+
+    walk(obj)
+    return found
+
+
+def _crossed(
+    earliest: QuantityParam, latest: QuantityParam, what: str, settings: CenterSettings
+) -> tuple[str, str] | None:
+    """(key, problem) when the center's values make this window end before it starts, on the
+    setting the schedule would name (the latest end when the center set it)."""
+    try:
+        low, high = resolve(earliest, settings), resolve(latest, settings)
+    except (CenterSettingError, ValueError):
+        return None  # an unset or unusable end is reported by key on its own
+    if low.value.magnitude <= high.value.magnitude:
+        return None
+    spec = next(
+        (
+            param.setting
+            for param, end in ((latest, high), (earliest, low))
+            if isinstance(param, FromCenter | Narrowable) and end.setting_key is not None
+        ),
+        None,
+    )
+    if spec is None:
+        return None  # both ends are the protocol's own: the protocol file answers for them
+    problem = InvalidCenterSetting(
+        spec,
+        spec.key,
+        f"the {what} starts at {low.value} but ends at {high.value}; "
+        "the earliest must not be later than the latest.",
+    )
+    return spec.key, str(problem)
 
 
 def _weight_bases(obj: Any) -> list[WeightBasisSettings]:
@@ -189,8 +245,9 @@ def problems(
     obj: Any, values: Mapping[str, object], *, required: Iterable[SettingSpec] = ()
 ) -> dict[str, str]:
     """What is wrong with `values` as settings of `obj`, by key: unknown keys, values that do
-    not fit their declaration, a narrowing value outside the protocol's range, and each of
-    `required` left blank. Empty when they can be used."""
+    not fit their declaration, a narrowing value outside the protocol's range, a window whose
+    earliest end the center's values put after its latest, and each of `required` left blank.
+    Empty when they can be used."""
     specs = {spec.key: spec for spec in specs_in(obj)}
     found: dict[str, str] = {}
     for key in values:
@@ -203,7 +260,8 @@ def problems(
         try:
             typed[key] = _typed(spec, values[key])
             _check(spec, CenterSettings({key: typed[key]}))
-        except (CenterSettingError, ValueError) as error:
+        # A float is a TypeError in the core (FloatNotAllowed): refused by key like the rest.
+        except (CenterSettingError, ValueError, FloatNotAllowed) as error:
             found[key] = str(error)
             typed.pop(key, None)
     settings = CenterSettings(typed)
@@ -213,6 +271,13 @@ def problems(
                 resolve(param, settings)
             except (CenterSettingError, ValueError) as error:
                 found[param.setting.key] = str(error)
+    # Each end may lie within its own range and still cross the other: refuse it here, not at
+    # every patient's schedule once the version is signed.
+    usable = CenterSettings({key: value for key, value in typed.items() if key not in found})
+    for earliest, latest, what in _windows(obj):
+        crossed = _crossed(earliest, latest, what, usable)
+        if crossed is not None:
+            found[crossed[0]] = crossed[1]
     for spec in required:
         if spec.key not in typed and spec.key not in found:
             found[spec.key] = str(MissingCenterSetting(spec))

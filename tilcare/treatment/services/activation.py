@@ -92,6 +92,15 @@ def enter_protocol_settings(
         # One writer at a time per center and protocol: the center row is the lock.
         Organization.objects.select_for_update().get(pk=center.pk)
         in_force = active_activation(center, protocol.ref)
+        if in_force is not None and in_force.values == stored:
+            raise InvalidInput(
+                {
+                    "__all__": [
+                        f"These are the settings of version {in_force.number}, already in force: "
+                        "change at least one setting to enter a new version."
+                    ]
+                }
+            )
         cleaned_reason = _reason(reason, needed=in_force is not None)
         pending = pending_activation(center, protocol.ref)
         if pending is not None:
@@ -105,6 +114,8 @@ def enter_protocol_settings(
                         ]
                     }
                 )
+            if pending.values == stored and pending.reason == cleaned_reason:
+                return pending  # the same settings again: nothing changes, nothing to record
             before = snapshot(pending)
             pending.values = stored
             pending.reason = cleaned_reason
@@ -213,6 +224,9 @@ def discard_protocol_settings(
 ) -> ProtocolActivation:
     """End a version that will not be signed (it stays readable, with the reason)."""
     with transaction.atomic():
+        # The center row first, as entering and signing take it: otherwise a change being entered
+        # could land on the version just discarded.
+        Organization.objects.select_for_update().get(pk=activation.center_id)
         activation = _locked(activation)
         require(
             policies.can_discard_protocol_settings(actor, activation),
