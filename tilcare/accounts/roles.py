@@ -60,6 +60,9 @@ class Perm(StrEnum):
     # calculated for a patient.
     ENTER_PROTOCOL_SETTINGS = "treatment.enter_protocol_settings"
     SIGN_PROTOCOL_SETTINGS = "treatment.sign_protocol_settings"
+    # Orders computed from those settings: the treating physician writes, the pharmacist verifies.
+    WRITE_ORDER = "treatment.write_order"
+    VERIFY_ORDER = "treatment.verify_order"
     USE_CLINICAL_CALCULATORS = "calculators.use_clinical"
     USE_MANUFACTURING_CALCULATORS = "calculators.use_manufacturing"
 
@@ -129,6 +132,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SIGN_ELIGIBILITY,
             Perm.ENTER_PROTOCOL_SETTINGS,
             Perm.SIGN_PROTOCOL_SETTINGS,
+            Perm.WRITE_ORDER,
             Perm.USE_CLINICAL_CALCULATORS,
             Perm.USE_MANUFACTURING_CALCULATORS,
             Perm.ACKNOWLEDGE_IDENTITY_ALERT,
@@ -152,6 +156,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.RECORD_MILESTONE,
             Perm.ENTER_PROTOCOL_SETTINGS,
             Perm.SIGN_PROTOCOL_SETTINGS,
+            Perm.VERIFY_ORDER,
             Perm.USE_CLINICAL_CALCULATORS,
             Perm.USE_MANUFACTURING_CALCULATORS,
             *_CENTER_HANDLING,
@@ -193,6 +198,8 @@ SECOND_FACTOR_PERMS = frozenset(
         Perm.VIEW_PATIENT_IDENTITY,
         Perm.SIGN_ELIGIBILITY,
         Perm.SIGN_PROTOCOL_SETTINGS,
+        Perm.WRITE_ORDER,
+        Perm.VERIFY_ORDER,
         Perm.RECORD_CUSTODY,
         Perm.ACKNOWLEDGE_IDENTITY_ALERT,
         Perm.MANAGE_CENTER,

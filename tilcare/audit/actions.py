@@ -80,6 +80,10 @@ class Action(models.TextChoices):
         "treatment.protocol_settings.discard",
         "Unsigned protocol settings discarded",
     )
+    # Treatment orders
+    ORDER_WRITE = "treatment.order.write", "Order written"
+    ORDER_VERIFY = "treatment.order.verify", "Order verified by pharmacist"
+    ORDER_CANCEL = "treatment.order.cancel", "Order cancelled"
     # Chain of identity and custody
     ITEM_CREATE = "identity.item.create", "Item created"
     ITEM_RELEASE = "identity.item.release", "Product bag released"

@@ -66,6 +66,8 @@ REGULATED_MODELS: tuple[str, ...] = (
     "manufacturing.QaDisposition",
     "manufacturing.FacilityThresholds",
     "treatment.ProtocolActivation",
+    "treatment.Order",
+    "treatment.OrderDose",
     "journey.Journey",
     "journey.JourneyTransition",
     "journey.Milestone",

@@ -22,7 +22,7 @@ from ninja import Schema
 from pydantic import BaseModel
 
 from tilcare.accounts.roles import Perm
-from tilcare.calculators.serialize import to_jsonable
+from tilcare.clinical.serialize import to_jsonable
 from tilcare.core.api_support import strict_input
 from tilcare.core.errors import InvalidInput
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tilcare.calculators.forms import humanize
-from tilcare.calculators.serialize import to_jsonable
+from tilcare.clinical.serialize import to_jsonable
 
 PROVENANCE_KEYS = (
     "rule",

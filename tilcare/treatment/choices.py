@@ -29,3 +29,25 @@ SIGNING_ROLES: dict[str, tuple[str, str]] = {
 }
 
 REASON_MAX = 500
+
+
+class OrderKind(models.TextChoices):
+    LYMPHODEPLETION = (
+        "lymphodepletion",
+        "Lymphodepletion (cyclophosphamide with mesna, fludarabine)",
+    )
+    IL2 = "il2", "High-dose IL-2 (aldesleukin)"
+
+
+class OrderStatus(models.TextChoices):
+    """An order is written by a physician, verified by a pharmacist's e-signature, and may be
+    cancelled with a reason. A verified order whose inputs are no longer the patient's latest
+    (a newer weight or height) needs verifying again: that is read from the record, not stored."""
+
+    AWAITING_VERIFICATION = "awaiting_verification", "Awaiting pharmacist verification"
+    VERIFIED = "verified", "Verified"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_ORDER_STATUSES = (OrderStatus.AWAITING_VERIFICATION, OrderStatus.VERIFIED)
+VERIFY_MEANING = "Order verified by pharmacist"

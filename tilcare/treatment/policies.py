@@ -8,8 +8,13 @@ from tilcare.accounts.choices import OrganizationKind
 from tilcare.accounts.models import Organization
 from tilcare.accounts.policies import is_active_member
 from tilcare.accounts.roles import Perm
-from tilcare.treatment.choices import SIGNING_ROLES, ActivationStatus
-from tilcare.treatment.models import ProtocolActivation
+from tilcare.treatment.choices import (
+    OPEN_ORDER_STATUSES,
+    SIGNING_ROLES,
+    ActivationStatus,
+    OrderStatus,
+)
+from tilcare.treatment.models import Order, ProtocolActivation
 
 
 def _center_staff(user: Any, center: Organization, perm: Perm) -> bool:
@@ -45,3 +50,25 @@ def can_discard_protocol_settings(user: Any, activation: ProtocolActivation) -> 
     return activation.status == ActivationStatus.AWAITING_SIGNATURES and (
         can_enter_protocol_settings(user, activation.center)
     )
+
+
+def can_view_order(user: Any, order: Order) -> bool:
+    return _center_staff(user, order.center, Perm.VIEW_JOURNEY)
+
+
+def can_write_order(user: Any, center: Organization) -> bool:
+    return _center_staff(user, center, Perm.WRITE_ORDER)
+
+
+def can_verify_order(user: Any, order: Order) -> bool:
+    """A pharmacist verifies an order awaiting verification; the person who wrote an order never
+    verifies it (the two-person check is the point)."""
+    return (
+        order.status == OrderStatus.AWAITING_VERIFICATION
+        and order.ordered_by_id != getattr(user, "pk", None)
+        and _center_staff(user, order.center, Perm.VERIFY_ORDER)
+    )
+
+
+def can_cancel_order(user: Any, order: Order) -> bool:
+    return order.status in OPEN_ORDER_STATUSES and can_write_order(user, order.center)

@@ -13,8 +13,8 @@ from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.clinical.dosing.settings import CenterSettings
 from tilcare.protocols.loader import available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol
-from tilcare.treatment.choices import ActivationStatus
-from tilcare.treatment.models import ProtocolActivation
+from tilcare.treatment.choices import OPEN_ORDER_STATUSES, ActivationStatus, OrderStatus
+from tilcare.treatment.models import Order, ProtocolActivation
 
 
 def _of(center: Organization, ref: ProtocolRef) -> QuerySet[ProtocolActivation]:
@@ -86,3 +86,82 @@ def protocol_standings(center: Organization) -> list[ProtocolStanding]:
             )
         )
     return standings
+
+
+# Orders -----------------------------------------------------------------------------------------
+
+
+def open_order(coi_din: str, manufacture_attempt: int, kind: str) -> Order | None:
+    """The course's order of this kind awaiting verification or verified, if any."""
+    return (
+        Order.objects.filter(
+            coi_din=coi_din,
+            manufacture_attempt=manufacture_attempt,
+            kind=kind,
+            status__in=OPEN_ORDER_STATUSES,
+        )
+        .select_related("activation", "measurement", "verification_signature", "ordered_by")
+        .first()
+    )
+
+
+def orders_of_course(coi_din: str, manufacture_attempt: int) -> list[Order]:
+    """Every order of the course, newest first, cancelled ones included."""
+    return list(
+        Order.objects.filter(coi_din=coi_din, manufacture_attempt=manufacture_attempt)
+        .select_related("activation", "measurement", "verification_signature", "ordered_by")
+        .prefetch_related("doses")
+    )
+
+
+def order_by_public_id(public_id: object) -> Order | None:
+    return (
+        Order.objects.select_related(
+            "center", "patient", "activation", "measurement", "verification_signature", "ordered_by"
+        )
+        .prefetch_related("doses")
+        .filter(public_id=public_id)
+        .first()
+    )
+
+
+def newer_inputs(order: Order) -> str | None:
+    """Why an open order must be written and verified again, or None: the center's settings it
+    was computed on were replaced by a newer signed version, or a newer height and weight were
+    recorded after it was written (the doses were computed from the ones it keeps)."""
+    if order.status == OrderStatus.CANCELLED:
+        return None
+    if order.activation.status != ActivationStatus.ACTIVE:
+        in_force = active_activation(
+            order.center,
+            ProtocolRef(order.activation.protocol_id, order.activation.protocol_version),
+        )
+        now = f"version {in_force.number} is in force" if in_force else "no version is in force"
+        return (
+            f"This order was computed on the center's settings version {order.activation.number}, "
+            f"which has been replaced ({now}): write it again so the doses follow the settings "
+            "in force, and have it verified again."
+        )
+    latest = order.patient.measurements.order_by("-measured_on", "-id").first()
+    if latest is None or latest.pk == order.measurement_id:
+        return None
+    return (
+        f"A newer height and weight ({latest.weight_kg} kg, {latest.height_cm} cm, measured "
+        f"{latest.measured_on:%d %b %Y}) were recorded after this order was written from "
+        f"{order.measurement.weight_kg} kg, {order.measurement.height_cm} cm: write it again "
+        "so the doses follow the new measurement, and have it verified again."
+    )
+
+
+def orders_to_verify(center: Organization) -> list[Order]:
+    """The pharmacist's queue: orders awaiting verification, oldest first, and verified open
+    orders whose inputs changed since."""
+    waiting = list(
+        Order.objects.filter(center=center, status=OrderStatus.AWAITING_VERIFICATION)
+        .select_related("patient", "activation", "measurement", "ordered_by")
+        .order_by("created_at")
+    )
+    verified = Order.objects.filter(center=center, status=OrderStatus.VERIFIED).select_related(
+        "patient", "activation", "measurement", "ordered_by"
+    )
+    return waiting + [order for order in verified if newer_inputs(order) is not None]

@@ -56,7 +56,6 @@ NAMED: dict[str, dict[str, str]] = {
         "definitions": "one module per calculator family, declared once",
         "registry": "the catalogue of calculators the page and the API serve",
         "working": "the worked steps a calculator shows",
-        "serialize": "one JSON form of a result for the page and the API",
     },
     "identity": {
         "labels": "the printed label (PDF and PNG with its barcodes)",
