@@ -63,6 +63,8 @@ class Perm(StrEnum):
     # Orders computed from those settings: the treating physician writes, the pharmacist verifies.
     WRITE_ORDER = "treatment.write_order"
     VERIFY_ORDER = "treatment.verify_order"
+    # Each ordered dose given, held or not given, recorded at the bedside.
+    RECORD_ADMINISTRATION = "treatment.record_administration"
     USE_CLINICAL_CALCULATORS = "calculators.use_clinical"
     USE_MANUFACTURING_CALCULATORS = "calculators.use_manufacturing"
 
@@ -133,6 +135,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ENTER_PROTOCOL_SETTINGS,
             Perm.SIGN_PROTOCOL_SETTINGS,
             Perm.WRITE_ORDER,
+            Perm.RECORD_ADMINISTRATION,
             Perm.USE_CLINICAL_CALCULATORS,
             Perm.USE_MANUFACTURING_CALCULATORS,
             Perm.ACKNOWLEDGE_IDENTITY_ALERT,
@@ -146,6 +149,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.RECORD_MEASUREMENT,
             Perm.ADVANCE_JOURNEY,
             Perm.RECORD_MILESTONE,
+            Perm.RECORD_ADMINISTRATION,
             Perm.USE_CLINICAL_CALCULATORS,
             *_CENTER_HANDLING,
         }

@@ -84,6 +84,7 @@ class Action(models.TextChoices):
     ORDER_WRITE = "treatment.order.write", "Order written"
     ORDER_VERIFY = "treatment.order.verify", "Order verified by pharmacist"
     ORDER_CANCEL = "treatment.order.cancel", "Order cancelled"
+    ADMINISTRATION_RECORD = "treatment.administration.record", "Dose given, held or not given"
     # Chain of identity and custody
     ITEM_CREATE = "identity.item.create", "Item created"
     ITEM_RELEASE = "identity.item.release", "Product bag released"

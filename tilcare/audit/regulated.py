@@ -68,6 +68,7 @@ REGULATED_MODELS: tuple[str, ...] = (
     "treatment.ProtocolActivation",
     "treatment.Order",
     "treatment.OrderDose",
+    "treatment.Administration",
     "journey.Journey",
     "journey.JourneyTransition",
     "journey.Milestone",

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from tilcare.calculators.registry import Calculator
+from tilcare.clinical.dosing.protocol_settings import BAND_FIELDS
 
 YES_NO = [("true", "Yes"), ("false", "No")]
 
@@ -226,6 +227,39 @@ def payload_from_form(
         else:
             payload[name] = value
     return payload, errors
+
+
+def setting_text(value: object) -> str:
+    """A center setting as stored (decimal text, an option, a list of bands) as the page's
+    field shows it: bands one a line, "from, to, dose", as the field reads them back."""
+    if isinstance(value, list):
+        return "\n".join(
+            ", ".join(str(band.get(column, "")) for column in BAND_FIELDS)
+            for band in value
+            if isinstance(band, dict)
+        )
+    return "" if value is None else str(value)
+
+
+def _comparable(text: object) -> tuple[tuple[object, ...], ...]:
+    """Typed text reduced to what it means: lines of cells, numbers compared as numbers."""
+
+    def cell(raw: str) -> object:
+        try:
+            number = Decimal(raw)
+        except ArithmeticError:
+            return raw
+        return number if number.is_finite() else raw
+
+    lines = str(text or "").splitlines()
+    return tuple(
+        tuple(cell(part.strip()) for part in line.split(",")) for line in lines if line.strip()
+    )
+
+
+def same_setting(typed: object, stored: object) -> bool:
+    """Does the text typed in a setting's field say what the stored value says?"""
+    return _comparable(typed) == _comparable(setting_text(stored))
 
 
 def _aware(text: str, zone: ZoneInfo) -> str:

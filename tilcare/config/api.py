@@ -59,6 +59,7 @@ from tilcare.journey.api import router as journeys_router
 from tilcare.journey.api import scans_router as journey_scans_router
 from tilcare.manufacturing.api import router as manufacturing_router
 from tilcare.patients.api import router as patients_router
+from tilcare.treatment.api import router as treatment_router
 
 logger = logging.getLogger(__name__)
 
@@ -424,6 +425,7 @@ api.add_router("", calculators_router)
 api.add_router("", identity_router)
 api.add_router("", manufacturing_router)
 api.add_router("", release_router)
+api.add_router("", treatment_router)
 
 # Last: any other path under /api/v1/ answers a JSON 404 (after authentication), not a page.
 _unknown = Router()

@@ -34,6 +34,8 @@ ENTRIES: tuple[tuple[str, str, tuple[Perm, ...]], ...] = (
         "calculators:list",
         (Perm.USE_CLINICAL_CALCULATORS, Perm.USE_MANUFACTURING_CALCULATORS),
     ),
+    # The center's clinical staff read the protocol settings their patients are treated under.
+    ("Protocols", "treatment:protocols", (Perm.VIEW_JOURNEY,)),
     ("Center settings", "accounts:center-settings", (Perm.MANAGE_CENTER,)),
     ("My journey", "portal:home", (Perm.VIEW_OWN_RECORD,)),
 )

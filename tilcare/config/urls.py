@@ -19,5 +19,6 @@ urlpatterns = [
     path("calculators/", include("tilcare.calculators.urls")),
     path("identity/", include("tilcare.identity.urls")),
     path("manufacturing/", include("tilcare.manufacturing.urls")),
+    path("treatment/", include("tilcare.treatment.urls")),
     path("api/v1/", api.urls),
 ]

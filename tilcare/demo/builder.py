@@ -59,6 +59,7 @@ from tilcare.demo.people import (
     PatientSpec,
     Withdrawal,
 )
+from tilcare.demo.protocol_settings import activate_protocols
 from tilcare.identity.models import Item
 from tilcare.journey import services as journey_services
 from tilcare.journey.choices import (
@@ -673,6 +674,9 @@ def build_demo(
             ("lifileucel_us", "nki_phase3"),
             lived_moment(facility, first_referral - dt.timedelta(days=1), dt.time(10, 0), now),
         )
+        # The pharmacist and the physician sign the center's protocol settings (dated today:
+        # a signature is dated when it is signed).
+        activate_protocols(center, cast)
         for number, spec in enumerate(PATIENTS, start=1):
             referred_on = today - dt.timedelta(days=_elapsed_days(spec))
             # Registered, and the journey opened, on the day of the referral.

@@ -51,3 +51,11 @@ class OrderStatus(models.TextChoices):
 
 OPEN_ORDER_STATUSES = (OrderStatus.AWAITING_VERIFICATION, OrderStatus.VERIFIED)
 VERIFY_MEANING = "Order verified by pharmacist"
+
+
+class AdministrationOutcome(models.TextChoices):
+    """What happened to one ordered dose. A held or not-given dose says why."""
+
+    GIVEN = "given", "Given"
+    HELD = "held", "Held"
+    NOT_GIVEN = "not_given", "Not given"

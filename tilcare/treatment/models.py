@@ -14,6 +14,7 @@ from tilcare.patients.models import BodyMeasurement, Patient
 from tilcare.treatment.choices import (
     OPEN_ORDER_STATUSES,
     ActivationStatus,
+    AdministrationOutcome,
     OrderKind,
     OrderStatus,
 )
@@ -180,3 +181,24 @@ class OrderDose(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent} {self.dose} {self.dose_unit}"
+
+
+class Administration(TimeStampedModel):
+    """What happened to one ordered dose: given, held or not given, when, by whom and why.
+
+    One per dose: a dose is given once. `at` is when it was given (or the decision was taken),
+    typed by the nurse, not the moment the row was written (`created_at`)."""
+
+    dose = models.OneToOneField(OrderDose, on_delete=models.PROTECT, related_name="administration")
+    outcome = models.CharField(max_length=12, choices=AdministrationOutcome.choices)
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dose}: {self.get_outcome_display()}"

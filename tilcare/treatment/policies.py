@@ -72,3 +72,10 @@ def can_verify_order(user: Any, order: Order) -> bool:
 
 def can_cancel_order(user: Any, order: Order) -> bool:
     return order.status in OPEN_ORDER_STATUSES and can_write_order(user, order.center)
+
+
+def can_record_administration(user: Any, order: Order) -> bool:
+    """A nurse or physician of the center records what happened to a dose of a verified order."""
+    return order.status == OrderStatus.VERIFIED and _center_staff(
+        user, order.center, Perm.RECORD_ADMINISTRATION
+    )

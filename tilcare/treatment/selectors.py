@@ -3,18 +3,20 @@ history, and the values typed as the clinical core reads them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
 from tilcare.accounts.models import Organization
+from tilcare.clinical.dosing.lymphodepletion import day_label
 from tilcare.clinical.dosing.protocol_settings import settings_from_plain, specs_in
 from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.clinical.dosing.settings import CenterSettings
 from tilcare.protocols.loader import available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol
 from tilcare.treatment.choices import OPEN_ORDER_STATUSES, ActivationStatus, OrderStatus
-from tilcare.treatment.models import Order, ProtocolActivation
+from tilcare.treatment.models import Administration, Order, OrderDose, ProtocolActivation
 
 
 def _of(center: Organization, ref: ProtocolRef) -> QuerySet[ProtocolActivation]:
@@ -165,3 +167,34 @@ def orders_to_verify(center: Organization) -> list[Order]:
         "patient", "activation", "measurement", "ordered_by"
     )
     return waiting + [order for order in verified if newer_inputs(order) is not None]
+
+
+@dataclass(frozen=True)
+class CalendarRow:
+    """One ordered dose on the study-day calendar: planned (day, date) against what happened."""
+
+    dose: OrderDose
+    day_label: str  # "Day −7", or "Dose 2" for a dose timed by the schedule
+    planned_on: dt.date | None  # the study day's date once Day 0 is planned
+    administration: Administration | None
+
+
+def dose_calendar(order: Order, day_zero: dt.date | None) -> list[CalendarRow]:
+    """The order's doses in order, each with its planned date (Day 0 = `day_zero`, the planned
+    infusion date, in the center's calendar) and its administration if recorded."""
+    rows = []
+    for dose in order.doses.select_related("administration").order_by("sequence"):
+        if dose.day is None:
+            label, planned = f"Dose {dose.sequence}", None
+        else:
+            label = day_label(dose.day)
+            planned = day_zero + dt.timedelta(days=dose.day) if day_zero else None
+        rows.append(
+            CalendarRow(
+                dose=dose,
+                day_label=label,
+                planned_on=planned,
+                administration=getattr(dose, "administration", None),
+            )
+        )
+    return rows

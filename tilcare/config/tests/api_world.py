@@ -26,6 +26,9 @@ from tilcare.manufacturing.tests.batch_factories import batch_team, in_rep_with_
 from tilcare.manufacturing.tests.factories import BookingFactory, SlotFactory
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import PatientFactory
+from tilcare.treatment.models import ProtocolActivation
+from tilcare.treatment.services.activation import enter_protocol_settings
+from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES
 
 # Operations a role other than the default of their part of the API performs.
 _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
@@ -42,6 +45,7 @@ _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
 _ROLE_BY_PREFIX: tuple[tuple[str, Role], ...] = (
     ("/manufacturing/", Role.MANUFACTURING_TECH),
     ("/calc/", Role.PHYSICIAN),
+    ("/treatment/", Role.PHARMACIST),
     ("/journeys/{public_id}/transitions", Role.PHYSICIAN),
     ("", Role.NAVIGATOR),
 )
@@ -60,6 +64,7 @@ class ApiWorld:
     slot: ManufacturingSlot
     booking: SlotBooking
     batch: Batch
+    activation: ProtocolActivation
     culture_id: str
     secrets: dict[str, str]
 
@@ -88,6 +93,7 @@ class ApiWorld:
             ("/manufacturing/slots/", self.slot.public_id),
             ("/manufacturing/bookings/", self.booking.public_id),
             ("/manufacturing/batches/", self.batch.public_id),
+            ("/treatment/protocol-settings/", self.activation.public_id),
         )
         parameters: dict[str, str] = {}
         if "{public_id}" in path:
@@ -129,6 +135,13 @@ def make_api_world() -> ApiWorld:
         slot=slot,
         booking=BookingFactory(slot=slot, center=team.center, booked_by=team.navigator),
         batch=batch,
+        activation=enter_protocol_settings(
+            team.center,
+            protocol_id=LIFILEUCEL[0],
+            protocol_version=LIFILEUCEL[1],
+            values=LIFILEUCEL_VALUES,
+            actor=team.pharmacist,
+        ),
         culture_id=batch.cultures.order_by("culture_id").first().culture_id,  # type: ignore[union-attr]
         secrets=secrets,
     )

@@ -32,12 +32,17 @@ from django.utils import timezone
 
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
+from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.config.api import api as ninja_api
 from tilcare.config.tests.access_world import RELEASE_TEST, AccessWorld, Side, make_access_world
 from tilcare.core.tests.clients import verify_second_factor
 from tilcare.identity.tests.factories import STORAGE
 from tilcare.journey.tests.factories import MAIN_PATH
 from tilcare.patients.tests.factories import TEST_PASSWORD
+from tilcare.treatment import selectors
+from tilcare.treatment.models import ProtocolActivation
+from tilcare.treatment.services.activation import enter_protocol_settings
+from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES
 
 API_ROOT = "/api/v1"
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -123,6 +128,7 @@ _PUBLIC_ID_KIND: tuple[tuple[str, str], ...] = (
     ("manufacturing:slot-", "slot"),
     ("manufacturing:booking-", "booking"),
     ("manufacturing:batch-", "batch"),
+    ("treatment:protocol_", "activation"),
     ("/api/v1/patients/", "patient"),
     ("/api/v1/journeys/", "journey"),
     ("/api/v1/tasks/", "task"),
@@ -133,6 +139,7 @@ _PUBLIC_ID_KIND: tuple[tuple[str, str], ...] = (
     ("/api/v1/manufacturing/slots/", "slot"),
     ("/api/v1/manufacturing/bookings/", "booking"),
     ("/api/v1/manufacturing/batches/", "batch"),
+    ("/api/v1/treatment/protocol-settings/", "activation"),
 )
 
 
@@ -147,6 +154,8 @@ def parameter_value(route: Route, name: str, world: AccessWorld, org: str) -> st
         kind = next((k for prefix, k in _PUBLIC_ID_KIND if route.key.startswith(prefix)), None)
         if kind is None:
             raise UnknownParameter(f"{route.key}: no record kind for {{public_id}}")
+        if kind == "activation":
+            return str(_activation(side).public_id)
         return str(side.record(kind).public_id)
     values = {
         "patient_public_id": lambda: side.patient.public_id,
@@ -156,11 +165,26 @@ def parameter_value(route: Route, name: str, world: AccessWorld, org: str) -> st
         "culture_id": lambda: side.culture_id,
         "test": lambda: RELEASE_TEST,
         "slug": lambda: "bsa",
+        "protocol_id": lambda: LIFILEUCEL[0],
+        "version": lambda: LIFILEUCEL[1],
         "rest": lambda: "no-such-operation",
     }
     if name not in values:
         raise UnknownParameter(f"{route.key}: unknown path parameter {{{name}}}")
     return str(values[name]())
+
+
+def _activation(side: Side) -> ProtocolActivation:
+    """The side's protocol settings awaiting signatures: entered the first time a route names
+    them, inside the test's own transaction (so before any write the test counts)."""
+    ref = ProtocolRef(*LIFILEUCEL)
+    return selectors.pending_activation(side.center, ref) or enter_protocol_settings(
+        side.center,
+        protocol_id=ref.protocol_id,
+        protocol_version=ref.version,
+        values=LIFILEUCEL_VALUES,
+        actor=side.team.pharmacist,
+    )
 
 
 def url_for(route: Route, world: AccessWorld, org: str) -> str:
@@ -314,6 +338,11 @@ PAGES: dict[str, Access] = {
     "manufacturing:batch-coa": page(STAFF, ok=302, hidden={PAT}),  # not released yet
     "manufacturing:release-specifications": page(FACILITY, write={QA}, other=None),
     "manufacturing:facility-thresholds": page(FACILITY, write={QA}, other=None),
+    "treatment:protocols": page(CENTER, other=None),
+    "treatment:protocol": page(CENTER, other=None),
+    "treatment:protocol_edit": page({PHYS, PHARM}, write={PHYS, PHARM}, other=None),
+    "treatment:protocol_sign": form({PHYS, PHARM}),
+    "treatment:protocol_discard": form({PHYS, PHARM}),
     "api:openapi-json": page(EVERYONE, other=None, anonymous=401),
     "api:openapi-view": page(EVERYONE, other=None),
     "api:api-root": page(NOBODY, hidden=EVERYONE, other=None, anonymous=404),
@@ -410,6 +439,10 @@ API: dict[str, Access] = {
     "/api/v1/manufacturing/batches/{public_id}/coa.pdf": api(STAFF, ok=409, hidden={PAT}),
     "/api/v1/manufacturing/batches/{public_id}/disposition": api(write={QA}),
     "/api/v1/manufacturing/batches/{public_id}/acknowledgement": api(write={PHYS}),
+    "/api/v1/treatment/protocol-settings": api(CENTER, write={PHYS, PHARM}, other=None),
+    "/api/v1/treatment/protocol-settings/{public_id}": api(CENTER, hidden=FACILITY),
+    "/api/v1/treatment/protocol-settings/{public_id}/signatures": api(write={PHYS, PHARM}),
+    "/api/v1/treatment/protocol-settings/{public_id}/discard": api(write={PHYS, PHARM}),
 }
 
 

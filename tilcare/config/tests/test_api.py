@@ -93,6 +93,10 @@ API_PATHS = {
     "/api/v1/manufacturing/batches/{public_id}/tissue-receipt",
     "/api/v1/manufacturing/bookings",
     "/api/v1/manufacturing/bookings/{public_id}/cancel",
+    "/api/v1/treatment/protocol-settings",
+    "/api/v1/treatment/protocol-settings/{public_id}",
+    "/api/v1/treatment/protocol-settings/{public_id}/signatures",
+    "/api/v1/treatment/protocol-settings/{public_id}/discard",
 } | {f"/api/v1/calc/{calc.slug}" for calc in all_calculators()}
 
 

@@ -57,6 +57,10 @@ from tilcare.journey.models import (
     Task,
 )
 from tilcare.journey.views.common import journey_of, local_time, user_of
+from tilcare.protocols.loader import load_protocol
+from tilcare.treatment.models import ProtocolActivation
+from tilcare.treatment.policies import can_view_protocol_settings
+from tilcare.treatment.selectors import active_activation, pending_activation
 
 AUDIT_LIMIT = 200
 
@@ -123,7 +127,34 @@ class AuditRow:
     created: bool = False
 
 
+@dataclass(frozen=True)
+class ProtocolCard:
+    """The protocol file the journey follows and the center's settings for it: the version in
+    force, or else the one awaiting signatures, if any."""
+
+    title: str
+    in_force: ProtocolActivation | None
+    pending: ProtocolActivation | None
+    url: str
+
+
 # ---------- Pieces ----------
+
+
+def _protocol_card(user: User, journey: Journey) -> ProtocolCard | None:
+    """For the center's staff only: orders read the settings in force, so the page says which."""
+    if not can_view_protocol_settings(user, journey.center):
+        return None
+    ref = journey.protocol_ref
+    in_force = active_activation(journey.center, ref)
+    return ProtocolCard(
+        title=load_protocol(ref.protocol_id, ref.version).title,
+        in_force=in_force,
+        pending=pending_activation(journey.center, ref) if in_force is None else None,
+        url=reverse(
+            "treatment:protocol", kwargs={"protocol_id": ref.protocol_id, "version": ref.version}
+        ),
+    )
 
 
 def _requirement_views(
@@ -372,6 +403,7 @@ def detail_context(request: HttpRequest, journey: Journey, **overrides: Any) -> 
         {
             "patient": patient,
             "age": age_in_years(patient.date_of_birth, today),
+            "protocol_card": _protocol_card(user, journey),
             "step_views": step_views,
             "forward_steps": [v for v in step_views if v.step.kind == TransitionKind.ADVANCE],
             "remanufacture_steps": [
