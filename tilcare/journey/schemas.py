@@ -17,12 +17,15 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from tilcare.clinical.renal import SCR_MAX_MG_PER_DL, SCR_MIN_MG_PER_DL
 from tilcare.core.api_support import AwareDateTime, InputSchema, IsoDate, UtcDateTime
 from tilcare.journey.choices import MilestoneKind, Protocol, Stage, WithdrawalReason
 from tilcare.journey.models import Journey, JourneyTransition, Milestone, Task
 from tilcare.journey.selectors import NextStep
 from tilcare.manufacturing.api.release import ReleaseOut
 from tilcare.patients.policies import can_view_typed_text
+from tilcare.treatment.choices import OrderKind
+from tilcare.treatment.schemas.orders import CreatinineText
 
 _STRICT_INPUT = ConfigDict(extra="forbid", use_enum_values=True)
 
@@ -322,3 +325,27 @@ class AcknowledgementIn(InputSchema):
 class ReleaseStepOut(Schema):
     release: ReleaseOut
     journey_notes: list[str]
+
+
+# --- treatment orders for the journey's course ----------------------------------------------
+
+
+class OrderIn(InputSchema):
+    """A physician's order for the journey's current course; the doses are computed, never
+    sent. Lymphodepletion takes the serum creatinine (as text) and the date it was drawn; IL-2
+    neither. The answer is the order as `GET /treatment/orders/{public_id}` shows it."""
+
+    model_config = _STRICT_INPUT
+
+    kind: OrderKind
+    serum_creatinine_mg_per_dl: CreatinineText = Field(
+        None,
+        description=(
+            f"Lymphodepletion only: serum creatinine in mg/dL, as text ({SCR_MIN_MG_PER_DL} to "
+            f"{SCR_MAX_MG_PER_DL}, at most 2 decimal places)."
+        ),
+        examples=["0.8"],
+    )
+    creatinine_drawn_on: IsoDate | None = Field(
+        None, description="Lymphodepletion only: the date the creatinine was drawn."
+    )

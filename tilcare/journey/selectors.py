@@ -32,6 +32,7 @@ from tilcare.journey.choices import (
     transition_kind,
 )
 from tilcare.journey.models import Journey, Milestone, Task
+from tilcare.treatment.services.orders import Course
 
 
 def visible_to(user: Any) -> QuerySet[Journey]:
@@ -295,3 +296,31 @@ def recent_scans(journey: Journey, user: Any, step: str, limit: int) -> list[Sca
         .order_by("-occurred_at", "-id")[:limit]
     )
     return scan_rows(journey, user, events)
+
+
+# ---------- The course its treatment orders are for ----------
+
+
+def course_of(journey: Journey) -> Course:
+    """The course the journey's orders are written for: its center and patient, the product's
+    chain-of-identity number and current manufacturing attempt, and the protocol it follows (a
+    new attempt is a new course: the orders of an earlier product do not carry over)."""
+    return Course(
+        center=journey.center,
+        patient=journey.patient,
+        coi_din=journey.coi_din,
+        coi_check=journey.coi_check,
+        manufacture_attempt=journey.manufacture_attempt,
+        protocol=journey.protocol_ref,
+    )
+
+
+def order_refusal(journey: Journey) -> str | None:
+    """Why no treatment may be ordered on this journey now, or None: a withdrawn or completed
+    journey takes no new order (the orders it has stay on record)."""
+    if journey.is_closed:
+        return (
+            f"This journey is closed (“{Stage(journey.stage).label}”): no treatment is ordered "
+            "on it."
+        )
+    return None

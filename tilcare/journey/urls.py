@@ -1,7 +1,7 @@
 from django.urls import path
 
 from tilcare.journey import views
-from tilcare.journey.views import items, release, scan
+from tilcare.journey.views import items, orders, release, scan
 
 app_name = "journey"
 urlpatterns = [
@@ -49,6 +49,7 @@ urlpatterns = [
     ),
     *scan.urlpatterns,
     *items.urlpatterns,
+    *orders.urlpatterns,
     # The batch's release card (drawn by manufacturing) posts QA's and the physician's signatures
     # here, so what follows for the journey is recorded with them.
     path(

@@ -1,5 +1,5 @@
-"""A center's protocol settings over the API: the same selectors, policies and services as the
-pages.
+"""A center's protocol settings and treatment orders over the API: the same selectors, policies
+and services as the pages.
 
     GET  /treatment/protocol-settings                         each shipped protocol: the version
                                                               in force and the one awaiting
@@ -11,10 +11,24 @@ pages.
     POST /treatment/protocol-settings/{id}/signatures         sign as pharmacist or physician
     POST /treatment/protocol-settings/{id}/discard            end a version awaiting signatures
 
-Only the center's own staff see its settings: a version of another center, or any version for a
-facility's user, is 404. A role that may not enter, sign or discard gets 403 (the policy's words),
-as does a second signature by the same role. A refused value is 422 under `values.<key>`, in the
-words of the protocol file's declaration (its label and limit).
+and the orders computed from the settings in force (written from the journey):
+
+    GET  /treatment/orders                                    the pharmacist's queue: orders
+                                                              awaiting verification, and
+                                                              verified ones whose inputs changed
+    GET  /treatment/orders/{id}                               one order, with its inputs,
+                                                              calculation and verification
+    POST /treatment/orders/{id}/verification                  the pharmacist's e-signature
+    POST /treatment/orders/{id}/reorder                       replace it by one computed again
+    POST /treatment/orders/{id}/cancel                        cancel it, with the reason
+
+Only the center's own staff see its settings and orders: a version or an order of another
+center, or any of them for a facility's user, is 404. A role that may not enter, sign or discard
+settings, or verify, cancel or write an order again, gets 403 (the policy's words), as does a
+second signature by the same role. A refused value is 422 under `values.<key>`, in the words of
+the protocol file's declaration (its label and limit). An order whose doses no longer follow the
+latest inputs is not verified, and an order is not written again while the center's settings
+are not in force: 409, saying why.
 
 (No `from __future__ import annotations` in this module: ninja reads the operations' parameter
 annotations as objects when the routes are built.)
@@ -23,6 +37,7 @@ annotations as objects when the routes are built.)
 import uuid
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest
 from ninja import Router, Status
 
@@ -30,10 +45,27 @@ from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.core.api_support import caller
 from tilcare.core.errors import InvalidInput
 from tilcare.core.policy import require
-from tilcare.treatment.choices import SIGNING_ROLES
-from tilcare.treatment.models import ProtocolActivation
-from tilcare.treatment.policies import can_view_protocol_settings
-from tilcare.treatment.schemas import (
+from tilcare.treatment.choices import SIGNING_ROLES, OrderKind
+from tilcare.treatment.models import Order, ProtocolActivation
+from tilcare.treatment.policies import (
+    can_cancel_order,
+    can_view_order,
+    can_view_orders,
+    can_view_protocol_settings,
+    can_write_order,
+)
+from tilcare.treatment.schemas.orders import (
+    OrderCancelIn,
+    OrderOut,
+    OrderRefusedOut,
+    OrderReorderIn,
+    OrderSummaryOut,
+    OrderVerifiedOut,
+    order_out,
+    summary_out,
+    verification_out,
+)
+from tilcare.treatment.schemas.protocols import (
     DiscardIn,
     ProtocolSettingsIn,
     ProtocolSettingsSignedOut,
@@ -46,6 +78,9 @@ from tilcare.treatment.schemas import (
 )
 from tilcare.treatment.selectors import (
     activation_by_public_id,
+    newer_inputs,
+    order_by_public_id,
+    orders_to_verify,
     pending_activation,
     protocol_standings,
 )
@@ -54,6 +89,7 @@ from tilcare.treatment.services.activation import (
     enter_protocol_settings,
     sign_protocol_settings,
 )
+from tilcare.treatment.services.orders import NOT_PRESCRIBER, cancel_order, reorder, verify_order
 
 router = Router(tags=["treatment"])
 
@@ -183,3 +219,139 @@ def post_discard(
     user, activation = _visible(request, public_id)
     discarded = discard_protocol_settings(activation, reason=payload.reason, actor=user)
     return version_out(_fresh(discarded))
+
+
+# Orders -----------------------------------------------------------------------------------------
+
+NOT_CENTER_STAFF_ORDERS = "Only the center's clinical staff see its treatment orders."
+IL2_TAKES_NO_CREATININE = (
+    "An IL-2 order is not computed from a creatinine: leave the creatinine and its date out."
+)
+
+
+def _visible_order(request: HttpRequest, public_id: str) -> tuple[Any, Order]:
+    """The caller and the order, if the caller's center is the order's; 404 otherwise, so
+    another center's orders are not known to exist."""
+    user = caller(request)
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404() from None
+    order = order_by_public_id(key)
+    if order is None or not can_view_order(user, order):
+        raise Http404()
+    return user, order
+
+
+def _fresh_order(order: Order) -> Order:
+    found = order_by_public_id(order.public_id)
+    assert found is not None  # just written in this request
+    return found
+
+
+def _order_answer(order: Order) -> OrderOut:
+    """The order as stored now (read again after a write), with why it needs a new order."""
+    fresh = _fresh_order(order)
+    return order_out(fresh, newer_inputs(fresh))
+
+
+@router.get(
+    "/treatment/orders",
+    response=list[OrderSummaryOut],
+    summary="The orders of the caller's center to verify: awaiting verification (oldest first), "
+    "then verified ones whose inputs changed since",
+)
+def list_orders(request: HttpRequest) -> list[OrderSummaryOut]:
+    user = caller(request)
+    # The rule of `can_view_order`, for the center as a whole: its clinical staff, who also read
+    # the protocol settings the orders are computed on.
+    require(can_view_orders(user, user.organization), NOT_CENTER_STAFF_ORDERS)
+    orders = orders_to_verify(user.organization)
+    prefetch_related_objects(orders, "doses")
+    return [summary_out(order, newer_inputs(order)) for order in orders]
+
+
+@router.get(
+    "/treatment/orders/{public_id}",
+    response=OrderOut,
+    summary="One order with its inputs, calculation, doses and verification",
+)
+def get_order(request: HttpRequest, public_id: str) -> OrderOut:
+    _user, order = _visible_order(request, public_id)
+    return order_out(order, newer_inputs(order))
+
+
+@router.post(
+    "/treatment/orders/{public_id}/verification",
+    response={201: OrderVerifiedOut, 409: OrderRefusedOut},
+    summary="Verify an order as the center's pharmacist, re-entering the password",
+    description=(
+        "An e-signature over the order's inputs, calculation and doses, by a pharmacist of the "
+        "center other than the order's writer, while it awaits verification (403 otherwise). "
+        "Refused (409) when a newer height and weight, or newer protocol settings, were recorded "
+        "since it was written: it is written again first. A wrong password is 422 on `password`."
+    ),
+)
+def post_order_verification(request: HttpRequest, public_id: str, payload: SignIn) -> Status[Any]:
+    user, order = _visible_order(request, public_id)
+    signature = verify_order(order, actor=user, password=payload.password)
+    verified = _fresh_order(order)
+    return Status(
+        201,
+        OrderVerifiedOut(
+            signature=verification_out(signature, verified),
+            status=verified.status,
+            order=order_out(verified, newer_inputs(verified)),
+        ),
+    )
+
+
+@router.post(
+    "/treatment/orders/{public_id}/reorder",
+    response={201: OrderOut, 409: OrderRefusedOut},
+    summary="Write an open order again from the latest inputs (treating physician), with the "
+    "reason",
+    description=(
+        "Cancels the order with the reason and writes the new one, computed from the patient's "
+        "latest height and weight on the center's settings in force, awaiting verification: one "
+        "transaction. Lymphodepletion takes a new serum creatinine with the date it was drawn, "
+        "or neither to keep the order's own; IL-2 takes neither. 409 while the center's "
+        "settings are not in force."
+    ),
+)
+def post_order_reorder(
+    request: HttpRequest, public_id: str, payload: OrderReorderIn
+) -> Status[Any]:
+    user, order = _visible_order(request, public_id)
+    creatinine_given = (
+        payload.serum_creatinine_mg_per_dl is not None or payload.creatinine_drawn_on is not None
+    )
+    if order.kind == OrderKind.IL2 and creatinine_given:
+        # Said only to whom may write it again; anyone else is told they may not.
+        may_write = can_cancel_order(user, order) and can_write_order(user, order.center)
+        require(may_write, NOT_PRESCRIBER)
+        field = (
+            "serum_creatinine_mg_per_dl"
+            if payload.serum_creatinine_mg_per_dl is not None
+            else "creatinine_drawn_on"
+        )
+        raise InvalidInput({field: [IL2_TAKES_NO_CREATININE]})
+    written = reorder(
+        order,
+        actor=user,
+        reason=payload.reason,
+        serum_creatinine_mg_per_dl=payload.serum_creatinine_mg_per_dl,
+        creatinine_drawn_on=payload.creatinine_drawn_on,
+    )
+    return Status(201, _order_answer(written))
+
+
+@router.post(
+    "/treatment/orders/{public_id}/cancel",
+    response=OrderOut,
+    summary="Cancel an open order with the reason (treating physician); it stays readable",
+)
+def post_order_cancel(request: HttpRequest, public_id: str, payload: OrderCancelIn) -> OrderOut:
+    user, order = _visible_order(request, public_id)
+    cancelled = cancel_order(order, reason=payload.reason, actor=user)
+    return _order_answer(cancelled)

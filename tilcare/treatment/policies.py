@@ -52,8 +52,13 @@ def can_discard_protocol_settings(user: Any, activation: ProtocolActivation) -> 
     )
 
 
+def can_view_orders(user: Any, center: Organization) -> bool:
+    """The center's staff who follow its journeys see its orders (with the patient's identity)."""
+    return _center_staff(user, center, Perm.VIEW_JOURNEY)
+
+
 def can_view_order(user: Any, order: Order) -> bool:
-    return _center_staff(user, order.center, Perm.VIEW_JOURNEY)
+    return can_view_orders(user, order.center)
 
 
 def can_write_order(user: Any, center: Organization) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
 from tilcare.accounts.services import issue_api_token
+from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.identity.choices import ItemKind
 from tilcare.identity.models import IdentityAlert, Item, Label, Shipment
 from tilcare.identity.services.items import print_label
@@ -25,10 +26,14 @@ from tilcare.manufacturing.models import Batch, ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.tests.batch_factories import batch_team, in_rep_with_counts
 from tilcare.manufacturing.tests.factories import BookingFactory, SlotFactory
 from tilcare.patients.models import Patient
+from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import PatientFactory
-from tilcare.treatment.models import ProtocolActivation
+from tilcare.treatment.choices import OrderKind
+from tilcare.treatment.models import Order, ProtocolActivation
+from tilcare.treatment.selectors import open_order
 from tilcare.treatment.services.activation import enter_protocol_settings
-from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES
+from tilcare.treatment.services.orders import Course, order_il2
+from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES, NKI, activate
 
 # Operations a role other than the default of their part of the API performs.
 _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
@@ -40,6 +45,9 @@ _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
     ("post", "/journeys/scans"): Role.NURSE,
     # The world's shipment goes from the center to the facility, which receives it.
     ("post", "/identity/shipments/{public_id}/receive"): Role.MANUFACTURING_TECH,
+    ("post", "/treatment/orders/{public_id}/reorder"): Role.PHYSICIAN,
+    ("post", "/treatment/orders/{public_id}/cancel"): Role.PHYSICIAN,
+    ("post", "/journeys/{public_id}/orders"): Role.PHYSICIAN,
 }
 # The default role of each part of the API, by the start of its paths (first match wins).
 _ROLE_BY_PREFIX: tuple[tuple[str, Role], ...] = (
@@ -65,6 +73,7 @@ class ApiWorld:
     booking: SlotBooking
     batch: Batch
     activation: ProtocolActivation
+    order: Order
     culture_id: str
     secrets: dict[str, str]
 
@@ -94,6 +103,7 @@ class ApiWorld:
             ("/manufacturing/bookings/", self.booking.public_id),
             ("/manufacturing/batches/", self.batch.public_id),
             ("/treatment/protocol-settings/", self.activation.public_id),
+            ("/treatment/orders/", self.open_order().public_id),
         )
         parameters: dict[str, str] = {}
         if "{public_id}" in path:
@@ -103,6 +113,29 @@ class ApiWorld:
         if "{culture_id}" in path:
             parameters["culture_id"] = self.culture_id
         return parameters
+
+    def open_order(self) -> Order:
+        """The course's IL-2 order still open: once an operation writes it again, the new one
+        (so the cancel that follows reaches an open order), else the world's own."""
+        return open_order(self.order.coi_din, 1, OrderKind.IL2) or self.order
+
+
+def _il2_order(team: CareTeam) -> Order:
+    """An IL-2 order for a second patient's course (the first has no measurement), on the
+    center's NKI settings signed for it (the lifileucel settings stay awaiting signatures, for
+    the operations that sign them)."""
+    activate(team.center, pharmacist=team.pharmacist, physician=team.physician, protocol=NKI)
+    patient = PatientFactory(center=team.center)
+    journey = open_journey_for(patient, team.navigator)
+    record_measurement(
+        patient,
+        actor=team.nurse,
+        measured_on=journey.referred_on,
+        weight_kg="80",
+        height_cm="180",
+    )
+    course = Course(team.center, patient, journey.coi_din, journey.coi_check, 1, ProtocolRef(*NKI))
+    return order_il2(course, actor=team.physician)
 
 
 def make_api_world() -> ApiWorld:
@@ -142,6 +175,7 @@ def make_api_world() -> ApiWorld:
             values=LIFILEUCEL_VALUES,
             actor=team.pharmacist,
         ),
+        order=_il2_order(team),
         culture_id=batch.cultures.order_by("culture_id").first().culture_id,  # type: ignore[union-attr]
         secrets=secrets,
     )

@@ -49,6 +49,7 @@ API_PATHS = {
     "/api/v1/journeys/{public_id}/next-steps",
     "/api/v1/journeys/{public_id}/transitions",
     "/api/v1/journeys/{public_id}/milestones",
+    "/api/v1/journeys/{public_id}/orders",
     "/api/v1/journeys/scans",
     "/api/v1/tasks",
     "/api/v1/tasks/{public_id}/complete",
@@ -97,6 +98,11 @@ API_PATHS = {
     "/api/v1/treatment/protocol-settings/{public_id}",
     "/api/v1/treatment/protocol-settings/{public_id}/signatures",
     "/api/v1/treatment/protocol-settings/{public_id}/discard",
+    "/api/v1/treatment/orders",
+    "/api/v1/treatment/orders/{public_id}",
+    "/api/v1/treatment/orders/{public_id}/verification",
+    "/api/v1/treatment/orders/{public_id}/reorder",
+    "/api/v1/treatment/orders/{public_id}/cancel",
 } | {f"/api/v1/calc/{calc.slug}" for calc in all_calculators()}
 
 

@@ -57,6 +57,7 @@ from tilcare.journey.models import (
     Task,
 )
 from tilcare.journey.views.common import journey_of, local_time, user_of
+from tilcare.journey.views.orders import orders_card
 from tilcare.protocols.loader import load_protocol
 from tilcare.treatment.models import ProtocolActivation
 from tilcare.treatment.policies import can_view_protocol_settings
@@ -404,6 +405,7 @@ def detail_context(request: HttpRequest, journey: Journey, **overrides: Any) -> 
             "patient": patient,
             "age": age_in_years(patient.date_of_birth, today),
             "protocol_card": _protocol_card(user, journey),
+            "orders_card": orders_card(user, journey),
             "step_views": step_views,
             "forward_steps": [v for v in step_views if v.step.kind == TransitionKind.ADVANCE],
             "remanufacture_steps": [
