@@ -204,6 +204,7 @@ SECOND_FACTOR_PERMS = frozenset(
         Perm.SIGN_PROTOCOL_SETTINGS,
         Perm.WRITE_ORDER,
         Perm.VERIFY_ORDER,
+        Perm.RECORD_ADMINISTRATION,
         Perm.RECORD_CUSTODY,
         Perm.ACKNOWLEDGE_IDENTITY_ALERT,
         Perm.MANAGE_CENTER,

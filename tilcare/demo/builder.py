@@ -20,6 +20,12 @@ logs, the facility's batch record and QA's signed release. The tissue receipt is
 scan, the release a QA signature: no one types those milestones. Journeys further along were
 recorded from the center's paper record, milestones only (a signature is dated when it is
 written, so a demo built today cannot hold a release signed months ago).
+
+Before a journey enters lymphodepletion its bed is reserved, its disease re-assessed and its
+lymphodepletion order written by the physician and verified by the pharmacist; before IL-2 its
+IL-2 order too. Orders are computed on the center's settings in force and verified by signature,
+so they are dated the day of the build like the other signatures. Evelyn Brooks, at "Product at
+center", has her lymphodepletion order written and awaiting the pharmacist's verification.
 """
 
 from __future__ import annotations
@@ -70,8 +76,16 @@ from tilcare.journey.choices import (
 )
 from tilcare.journey.models import ELIGIBILITY_CRITERIA, Journey, Task
 from tilcare.patients import services as patient_services
-from tilcare.patients.choices import ConsentKind
+from tilcare.patients.choices import ConsentKind, Sex
 from tilcare.patients.models import Patient
+from tilcare.treatment.choices import OrderKind, OrderStatus
+from tilcare.treatment.models import Order
+from tilcare.treatment.services.orders import (
+    Course,
+    order_il2,
+    order_lymphodepletion,
+    verify_order,
+)
 
 
 @dataclass
@@ -117,6 +131,11 @@ def chained(spec: PatientSpec) -> bool:
     """Is this journey walked through the physical chain (scans, shipments, batch record)?"""
     return _reached(spec, Stage.TISSUE_PROCURED) and not _reached(spec, Stage.PRODUCT_AT_CENTER)
 
+
+# The serum creatinine (mg/dL) drawn two days before lymphodepletion, by sex: within the
+# laboratory's normal range, so the fludarabine dose follows the center's renal bands.
+CREATININE_MG_PER_DL: dict[str, str] = {Sex.FEMALE: "0.8", Sex.MALE: "1.0"}
+CREATININE_OTHERWISE = "0.9"
 
 # Something that happened "today" is recorded no later than this long before the build.
 RECORDED_BEFORE_NOW = dt.timedelta(minutes=5)
@@ -481,11 +500,67 @@ class _Walk:
             entry = ENTRY_MILESTONES[target]
             when = self.at(STAGE_DAY[target] + entry.days, *entry.at)
             self.milestone(entry.kind, when, entry.recorded_by, note=entry.note)
+            if target == Stage.LYMPHODEPLETION:
+                self.ready_for_lymphodepletion()
+            elif target == Stage.IL2:
+                self.order(OrderKind.IL2)
             self.finish_tasks()
             self.advance(target, entry.advanced_by)
         elif target == Stage.INPATIENT_RECOVERY:
             self.finish_tasks()
             self.advance(target, Role.PHYSICIAN)
+
+    def course(self) -> Course:
+        """The journey's course, as its orders name it."""
+        return Course(
+            center=self.center,
+            patient=self.journey.patient,
+            coi_din=self.journey.coi_din,
+            coi_check=self.journey.coi_check,
+            manufacture_attempt=self.journey.manufacture_attempt,
+            protocol=self.journey.protocol_ref,
+        )
+
+    def order(self, kind: OrderKind, *, verify: bool = True) -> Order:
+        """The physician writes the course's order of `kind` on the settings in force and the
+        latest height and weight; the pharmacist verifies it with a signature. Both are dated
+        when they are done (the build): an order is computed and signed on today's record."""
+        physician = self.cast[Role.PHYSICIAN]
+        if kind == OrderKind.IL2:
+            order = order_il2(self.course(), actor=physician)
+        else:
+            order = order_lymphodepletion(
+                self.course(),
+                serum_creatinine_mg_per_dl=CREATININE_MG_PER_DL.get(
+                    self.spec.sex, CREATININE_OTHERWISE
+                ),
+                creatinine_drawn_on=min(
+                    self.day(STAGE_DAY[Stage.LYMPHODEPLETION] - 2), self.center_today
+                ),
+                actor=physician,
+            )
+        if verify:
+            verify_order(order, actor=self.cast[Role.PHARMACIST], password=DEMO_PASSWORD)
+        return order
+
+    def ready_for_lymphodepletion(self) -> None:
+        """What the gate into lymphodepletion needs besides the product and the IL-2 supply: the
+        bed booked, the disease re-assessed, and the lymphodepletion order verified."""
+        day = STAGE_DAY[Stage.LYMPHODEPLETION]
+        self.milestone(
+            MilestoneKind.PROGRESSION_CHECKED,
+            self.at(day - 2, 16, 0),
+            Role.PHYSICIAN,
+            note="Restaging CT and brain MRI reviewed: no progression that changes the plan.",
+        )
+        self.milestone(
+            MilestoneKind.BED_RESERVED,
+            self.at(day - 1, 11, 0),
+            Role.NAVIGATOR,
+            reference=f"7B-{10 + self.number:02d}",
+            note="Cellular therapy unit bed held from admission through the IL-2 course.",
+        )
+        self.order(OrderKind.LYMPHODEPLETION)
 
     def remanufacture(self) -> None:
         """The first culture stalled in the REP and the facility stopped it: start again from a
@@ -710,6 +785,8 @@ def build_demo(
                 walk.walk_to(spec.stage)
             if walk.chain is not None and spec.stage == Stage.AT_MANUFACTURING:
                 walk.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=walk.today())
+            if spec.lymphodepletion_order == OrderStatus.AWAITING_VERIFICATION:
+                walk.order(OrderKind.LYMPHODEPLETION, verify=False)
             # What the team has done since the stage began was done the day after it began.
             walk.moment = walk.day_after_entering()
             walk.finish_tasks(spec.done_roles)

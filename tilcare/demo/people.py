@@ -137,6 +137,9 @@ class PatientSpec:
     done_roles: tuple[Role, ...] = ()
     withdrawal: Withdrawal | None = None
     remanufacture: bool = False
+    # A journey at "Product at center" whose lymphodepletion order is written and awaits the
+    # pharmacist's verification ("awaiting_verification"); empty: none written yet.
+    lymphodepletion_order: str = ""
     portal_user: str = ""
     phone: str = ""
 

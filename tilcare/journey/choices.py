@@ -176,7 +176,16 @@ class MilestoneKind(models.TextChoices):
     TISSUE_RECEIVED = "tissue_received", "Tissue received at the manufacturing facility"
     PRODUCT_RELEASED = "product_released", "Product released by the facility's QA"
     PRODUCT_RECEIVED = "product_received", "Product received at the center"
-    IL2_CONFIRMED = "il2_confirmed", "IL-2 (aldesleukin) supply confirmed by pharmacy"
+    IL2_CONFIRMED = (
+        "il2_confirmed",
+        "IL-2 (aldesleukin) supply for the protocol's maximum number of doses confirmed by "
+        "pharmacy",
+    )
+    BED_RESERVED = "bed_reserved", "Inpatient bed reserved for the infusion and IL-2"
+    PROGRESSION_CHECKED = (
+        "progression_checked",
+        "Disease status re-assessed before lymphodepletion (no progression that changes the plan)",
+    )
     LAST_FLUDARABINE = "last_fludarabine", "Last fludarabine dose given"
     INFUSION_DONE = "infusion_done", "TIL product infused"
     DISCHARGED = "discharged", "Discharged from hospital"
@@ -190,6 +199,10 @@ PER_ATTEMPT_MILESTONES = frozenset(
         MilestoneKind.TISSUE_RECEIVED,
         MilestoneKind.PRODUCT_RELEASED,
         MilestoneKind.PRODUCT_RECEIVED,
+        # A re-manufactured product comes weeks later: the bed is booked and the disease
+        # re-assessed again for its own lymphodepletion.
+        MilestoneKind.BED_RESERVED,
+        MilestoneKind.PROGRESSION_CHECKED,
     }
 )
 
@@ -267,6 +280,20 @@ STAGE_TASKS: dict[Stage, tuple[TaskTemplate, ...]] = {
         ),
         TaskTemplate(
             "Order lymphodepletion and confirm the infusion date",
+            Role.PHYSICIAN,
+            3,
+            anchor="planned_infusion_on",
+            anchor_offset_days=BEFORE_LYMPHODEPLETION_DAYS,
+        ),
+        TaskTemplate(
+            "Reserve the inpatient bed for the infusion and IL-2",
+            Role.NAVIGATOR,
+            3,
+            anchor="planned_infusion_on",
+            anchor_offset_days=BEFORE_LYMPHODEPLETION_DAYS,
+        ),
+        TaskTemplate(
+            "Re-assess disease status before lymphodepletion",
             Role.PHYSICIAN,
             3,
             anchor="planned_infusion_on",

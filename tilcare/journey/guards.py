@@ -30,6 +30,8 @@ from tilcare.journey.models import EligibilityChecklist, Journey, Milestone
 from tilcare.manufacturing.models import Batch
 from tilcare.patients.choices import ConsentKind
 from tilcare.patients.selectors import active_consent
+from tilcare.treatment.choices import OrderKind, OrderStatus
+from tilcare.treatment.selectors import newer_inputs, open_order
 
 ELIGIBILITY_MEANING = "Eligibility confirmed by treating physician"
 
@@ -167,6 +169,17 @@ def _infusion_planned(journey: Journey) -> str | None:
     return None if journey.planned_infusion_on else "No infusion date (Day 0) is planned."
 
 
+def _lymphodepletion_order(journey: Journey) -> str | None:
+    """The course's open lymphodepletion order, verified by pharmacy on inputs that are still the
+    patient's latest and settings still in force."""
+    order = open_order(journey.coi_din, journey.manufacture_attempt, OrderKind.LYMPHODEPLETION)
+    if order is None:
+        return "No lymphodepletion order has been verified by pharmacy."
+    if order.status != OrderStatus.VERIFIED:
+        return "The lymphodepletion order awaits the pharmacist's verification."
+    return newer_inputs(order)
+
+
 _FINANCIAL = Requirement(
     "financial_clearance",
     "Financial clearance recorded",
@@ -236,13 +249,35 @@ GUARDS: dict[Stage, tuple[Requirement, ...]] = {
         _PRODUCT_AT_CENTER,
         Requirement(
             "il2_confirmed",
-            "IL-2 supply confirmed by pharmacy",
+            "IL-2 supply for the protocol's maximum number of doses confirmed by pharmacy",
             _milestone(
                 MilestoneKind.IL2_CONFIRMED,
-                "Pharmacy has not confirmed the IL-2 (aldesleukin) supply.",
+                "Pharmacy has not confirmed an IL-2 (aldesleukin) supply covering the protocol's "
+                "maximum number of doses.",
             ),
         ),
         Requirement("infusion_planned", "Infusion date planned", _infusion_planned),
+        Requirement(
+            "bed_reserved",
+            "Inpatient bed reserved",
+            _milestone(
+                MilestoneKind.BED_RESERVED,
+                "No inpatient bed is reserved for the infusion and IL-2.",
+            ),
+        ),
+        Requirement(
+            "progression_checked",
+            "Disease re-assessed before lymphodepletion",
+            _milestone(
+                MilestoneKind.PROGRESSION_CHECKED,
+                "The disease has not been re-assessed for progression before lymphodepletion.",
+            ),
+        ),
+        Requirement(
+            "lymphodepletion_order",
+            "Lymphodepletion order verified by pharmacy",
+            _lymphodepletion_order,
+        ),
     ),
     Stage.INFUSION: (
         Requirement(

@@ -11,6 +11,9 @@
   the main path (referral … infusion → IL-2 → inpatient recovery … completed) until the journey is
   in `stage`. `Stage.WITHDRAWN` withdraws the journey from wherever it is. After a re-manufacture
   it continues from "Resection scheduled" with the new attempt's milestones.
+- The lymphodepletion order requirement is met as a center meets it: the settings in force (the
+  test values, signed, if none are), a height and weight (recorded if none), a physician's order
+  with a creatinine drawn the center's today, and the pharmacist's verification.
 - `journey_at(team, stage)`: a new patient of the team's center, their journey walked to `stage`.
 - `make_item(journey, team, kind, number, now=...)`: an item row of the journey's COI, written
   directly (released a day before `now`, in date for 30 days), for tests of what scans and pages
@@ -49,6 +52,15 @@ from tilcare.patients.tests.factories import (
     PatientFactory,
     UserFactory,
 )
+from tilcare.treatment.choices import OrderKind, OrderStatus
+from tilcare.treatment.selectors import active_activation, newer_inputs, open_order
+from tilcare.treatment.services.orders import (
+    Course,
+    order_lymphodepletion,
+    reorder,
+    verify_order,
+)
+from tilcare.treatment.tests.factories import activate
 
 REFERRED_ON = dt.date(2026, 1, 5)
 PLANNED_RESECTION_ON = REFERRED_ON + dt.timedelta(days=21)
@@ -252,6 +264,60 @@ def _infusion_planned(journey: Journey, users: CareTeam) -> None:
     )
 
 
+# A plausible serum creatinine (mg/dL) for the lymphodepletion orders of these walks.
+ORDER_CREATININE = "0.9"
+# The height and weight recorded when a walked patient has none yet.
+ORDER_WEIGHT_KG, ORDER_HEIGHT_CM = "70.0", "170.0"
+
+
+def course_of(journey: Journey) -> Course:
+    """The journey's course, as an order names it."""
+    return Course(
+        center=journey.center,
+        patient=journey.patient,
+        coi_din=journey.coi_din,
+        coi_check=journey.coi_check,
+        manufacture_attempt=journey.manufacture_attempt,
+        protocol=journey.protocol_ref,
+    )
+
+
+def _lymphodepletion_order(journey: Journey, users: CareTeam) -> None:
+    """The physician orders lymphodepletion on the center's settings in force (activated with the
+    test values if none are) and the latest height and weight (recorded if none are), with a
+    creatinine drawn today; the pharmacist verifies it. An open order awaiting verification is
+    verified; one whose inputs changed is written again first."""
+    ref = journey.protocol_ref
+    if active_activation(journey.center, ref) is None:
+        activate(
+            journey.center,
+            pharmacist=users.pharmacist,
+            physician=users.physician,
+            protocol=(ref.protocol_id, ref.version),
+        )
+    today = local_today(journey.center.time_zone)
+    if not journey.patient.measurements.exists():
+        patient_services.record_measurement(
+            journey.patient,
+            actor=users.nurse,
+            measured_on=today,
+            weight_kg=ORDER_WEIGHT_KG,
+            height_cm=ORDER_HEIGHT_CM,
+        )
+    order = open_order(journey.coi_din, journey.manufacture_attempt, OrderKind.LYMPHODEPLETION)
+    if order is not None and newer_inputs(order) is not None:
+        order = reorder(order, actor=users.physician, reason="Newer inputs recorded.")
+    if order is None:
+        order = order_lymphodepletion(
+            course_of(journey),
+            serum_creatinine_mg_per_dl=ORDER_CREATININE,
+            creatinine_drawn_on=today,
+            actor=users.physician,
+        )
+    if order.status == OrderStatus.AWAITING_VERIFICATION:
+        verify_order(order, actor=users.pharmacist, password=TEST_PASSWORD)
+
+
 # How each guard requirement (by code) is met, as the role that records it in real life.
 SATISFIERS: dict[str, Satisfier] = {
     "diagnosis": _diagnosis,
@@ -269,6 +335,9 @@ SATISFIERS: dict[str, Satisfier] = {
     "product_received": _milestone(MilestoneKind.PRODUCT_RECEIVED, Role.PHARMACIST),
     "il2_confirmed": _milestone(MilestoneKind.IL2_CONFIRMED, Role.PHARMACIST),
     "infusion_planned": _infusion_planned,
+    "bed_reserved": _milestone(MilestoneKind.BED_RESERVED, Role.NAVIGATOR, "Ward 7B"),
+    "progression_checked": _milestone(MilestoneKind.PROGRESSION_CHECKED, Role.PHYSICIAN),
+    "lymphodepletion_order": _lymphodepletion_order,
     "last_fludarabine": _milestone(MilestoneKind.LAST_FLUDARABINE, Role.NURSE),
     "infusion_done": _milestone(MilestoneKind.INFUSION_DONE, Role.NURSE),
     "discharged": _milestone(MilestoneKind.DISCHARGED, Role.PHYSICIAN),
