@@ -36,6 +36,12 @@ ENTRIES: tuple[tuple[str, str, tuple[Perm, ...]], ...] = (
     ),
     # The center's clinical staff read the protocol settings their patients are treated under.
     ("Protocols", "treatment:protocols", (Perm.VIEW_JOURNEY,)),
+    # Those who write, verify and give the doses: the queue of orders to verify.
+    (
+        "Orders",
+        "treatment:orders",
+        (Perm.VERIFY_ORDER, Perm.WRITE_ORDER, Perm.RECORD_ADMINISTRATION),
+    ),
     ("Center settings", "accounts:center-settings", (Perm.MANAGE_CENTER,)),
     ("My journey", "portal:home", (Perm.VIEW_OWN_RECORD,)),
 )

@@ -149,7 +149,8 @@ def newer_inputs(order: Order) -> str | None:
         return None
     return (
         f"A newer height and weight ({latest.weight_kg} kg, {latest.height_cm} cm, measured "
-        f"{latest.measured_on:%d %b %Y}) were recorded after this order was written from "
+        f"{latest.measured_on.day} {latest.measured_on:%b %Y}) were recorded after this order "
+        "was written from "
         f"{order.measurement.weight_kg} kg, {order.measurement.height_cm} cm: write it again "
         "so the doses follow the new measurement, and have it verified again."
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tilcare.treatment.views import pages, signing
+from tilcare.treatment.views import orders, pages, signing
 
 app_name = "treatment"
 
@@ -18,4 +18,10 @@ urlpatterns = [
         signing.protocol_discard,
         name="protocol_discard",
     ),
+    path("orders/", orders.orders, name="orders"),
+    path("orders/<uuid:public_id>/", orders.order, name="order"),
+    path("orders/<uuid:public_id>/verify/", orders.order_verify, name="order_verify"),
+    path("orders/<uuid:public_id>/cancel/", orders.order_cancel, name="order_cancel"),
+    path("orders/<uuid:public_id>/reorder/", orders.order_reorder, name="order_reorder"),
+    path("orders/<uuid:public_id>/doses/", orders.order_record_dose, name="order_record_dose"),
 ]

@@ -36,13 +36,16 @@ from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.config.api import api as ninja_api
 from tilcare.config.tests.access_world import RELEASE_TEST, AccessWorld, Side, make_access_world
 from tilcare.core.tests.clients import verify_second_factor
+from tilcare.core.timeutil import local_today
 from tilcare.identity.tests.factories import STORAGE
 from tilcare.journey.tests.factories import MAIN_PATH
+from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import TEST_PASSWORD
 from tilcare.treatment import selectors
-from tilcare.treatment.models import ProtocolActivation
+from tilcare.treatment.models import Order, ProtocolActivation
 from tilcare.treatment.services.activation import enter_protocol_settings
-from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES
+from tilcare.treatment.services.orders import Course, order_il2
+from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES, NKI, activate
 
 API_ROOT = "/api/v1"
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -129,6 +132,7 @@ _PUBLIC_ID_KIND: tuple[tuple[str, str], ...] = (
     ("manufacturing:booking-", "booking"),
     ("manufacturing:batch-", "batch"),
     ("treatment:protocol_", "activation"),
+    ("treatment:order", "order"),
     ("/api/v1/patients/", "patient"),
     ("/api/v1/journeys/", "journey"),
     ("/api/v1/tasks/", "task"),
@@ -140,6 +144,7 @@ _PUBLIC_ID_KIND: tuple[tuple[str, str], ...] = (
     ("/api/v1/manufacturing/bookings/", "booking"),
     ("/api/v1/manufacturing/batches/", "batch"),
     ("/api/v1/treatment/protocol-settings/", "activation"),
+    ("/api/v1/treatment/orders/", "order"),
 )
 
 
@@ -156,6 +161,8 @@ def parameter_value(route: Route, name: str, world: AccessWorld, org: str) -> st
             raise UnknownParameter(f"{route.key}: no record kind for {{public_id}}")
         if kind == "activation":
             return str(_activation(side).public_id)
+        if kind == "order":
+            return str(_order(side).public_id)
         return str(side.record(kind).public_id)
     values = {
         "patient_public_id": lambda: side.patient.public_id,
@@ -185,6 +192,29 @@ def _activation(side: Side) -> ProtocolActivation:
         values=LIFILEUCEL_VALUES,
         actor=side.team.pharmacist,
     )
+
+
+def _order(side: Side) -> Order:
+    """The side's IL-2 order, written by its physician on the center's NKI settings in force
+    (signed for it: the lifileucel ones stay awaiting signatures) the first time a route names
+    it, inside the test's own transaction like `_activation`."""
+    found = Order.objects.filter(center=side.center).first()
+    if found is not None:
+        return found
+    team = side.team
+    activate(team.center, pharmacist=team.pharmacist, physician=team.physician, protocol=NKI)
+    record_measurement(
+        side.patient,
+        actor=team.nurse,
+        measured_on=local_today(team.center.time_zone),
+        weight_kg="80",
+        height_cm="180",
+    )
+    journey = side.journey
+    course = Course(
+        team.center, side.patient, journey.coi_din, journey.coi_check, 1, ProtocolRef(*NKI)
+    )
+    return order_il2(course, actor=team.physician)
 
 
 def url_for(route: Route, world: AccessWorld, org: str) -> str:
@@ -296,6 +326,8 @@ PAGES: dict[str, Access] = {
     "journey:scan-record": form(HANDLERS, other=None),
     "journey:journey-by-coi": page(STAFF, ok=302, hidden={PAT}),
     "journey:journey-first-item": form(HANDLERS),
+    "journey:order-lymphodepletion": form({PHYS}),
+    "journey:order-il2": form({PHYS}),
     "journey:batch-disposition": form({QA}),
     "journey:batch-acknowledgement": form({PHYS}),
     "portal:home": page({PAT}, other=None),
@@ -343,6 +375,12 @@ PAGES: dict[str, Access] = {
     "treatment:protocol_edit": page({PHYS, PHARM}, write={PHYS, PHARM}, other=None),
     "treatment:protocol_sign": form({PHYS, PHARM}),
     "treatment:protocol_discard": form({PHYS, PHARM}),
+    "treatment:orders": page(CENTER, other=None),
+    "treatment:order": page(CENTER, refused=FACILITY | {PAT}),
+    "treatment:order_verify": form({PHARM}, refused=FACILITY | {PAT}),
+    "treatment:order_cancel": form({PHYS}, refused=FACILITY | {PAT}),
+    "treatment:order_reorder": form({PHYS}, refused=FACILITY | {PAT}),
+    "treatment:order_record_dose": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
     "api:openapi-json": page(EVERYONE, other=None, anonymous=401),
     "api:openapi-view": page(EVERYONE, other=None),
     "api:api-root": page(NOBODY, hidden=EVERYONE, other=None, anonymous=404),
@@ -385,6 +423,7 @@ API: dict[str, Access] = {
     "/api/v1/journeys/{public_id}/milestones": api(
         STAFF, write={NAV, FIN, SURG, PHYS, NURSE, PHARM}, hidden={PAT}
     ),
+    "/api/v1/journeys/{public_id}/orders": api(write={PHYS}),
     "/api/v1/tasks": api(EVERYONE, other=None),
     "/api/v1/tasks/{public_id}/complete": api(write={NAV}),
     "/api/v1/calc/": api(EVERYONE, other=None),
@@ -443,6 +482,11 @@ API: dict[str, Access] = {
     "/api/v1/treatment/protocol-settings/{public_id}": api(CENTER, hidden=FACILITY),
     "/api/v1/treatment/protocol-settings/{public_id}/signatures": api(write={PHYS, PHARM}),
     "/api/v1/treatment/protocol-settings/{public_id}/discard": api(write={PHYS, PHARM}),
+    "/api/v1/treatment/orders": api(CENTER, other=None),
+    "/api/v1/treatment/orders/{public_id}": api(CENTER, hidden=FACILITY),
+    "/api/v1/treatment/orders/{public_id}/verification": api(write={PHARM}),
+    "/api/v1/treatment/orders/{public_id}/reorder": api(write={PHYS}),
+    "/api/v1/treatment/orders/{public_id}/cancel": api(write={PHYS}),
 }
 
 

@@ -74,7 +74,7 @@ def record_administration(
     """Record that `dose` was given, held or not given at `at` (with the reason unless given)."""
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("center", "patient", "activation", "verification_signature")
             .get(pk=dose.order_id)
         )

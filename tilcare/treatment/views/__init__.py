@@ -1,2 +1,3 @@
-"""The protocol settings pages: `pages` (the list, one protocol, the form that enters a version)
-and `signing` (the signature and the discard)."""
+"""The treatment pages: the protocol settings (`pages`: the list, one protocol, the form that
+enters a version; `signing`: the signature and the discard) and the orders (`orders`: the
+pharmacist's queue, one order and its forms; `order_parts`: what the order page shows)."""
