@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,6 +18,23 @@ def apply_service_errors(form: forms.BaseForm, error: InvalidInput) -> None:
         target = field if field in form.fields else None
         for message in messages:
             form.add_error(target, message)
+
+
+Written = TypeVar("Written")
+
+
+def write_from_form(
+    form: forms.BaseForm, write: Callable[[dict[str, Any]], Written]
+) -> Written | None:
+    """The page's write in one step: `write(cleaned_data)` once the form is valid, its result;
+    None when the form is invalid or the service refuses, the refusal then shown on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        return write(form.cleaned_data)
+    except InvalidInput as error:
+        apply_service_errors(form, error)
+        return None
 
 
 class DateInput(forms.DateInput):

@@ -7,6 +7,7 @@ because pages and answers are checked for what they show and for identity they m
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -21,6 +22,9 @@ from tilcare.journey.tests.factories import (
     walk_to,
 )
 from tilcare.patients.models import Patient
+from tilcare.patients.services import record_measurement
+from tilcare.treatment.models import ProtocolActivation
+from tilcare.treatment.tests.factories import activate
 
 
 @pytest.fixture
@@ -53,3 +57,18 @@ def journey(team: CareTeam, patient: Patient) -> Journey:
 def product_released(team: CareTeam, journey: Journey) -> Journey:
     """The journey walked to "Product released": its product is on its way to the center."""
     return walk_to(journey, Stage.PRODUCT_RELEASED, users=team)
+
+
+@pytest.fixture
+def in_force(team: CareTeam) -> ProtocolActivation:
+    """The team's center with its lifileucel settings signed by its pharmacist and physician."""
+    return activate(team.center, pharmacist=team.pharmacist, physician=team.physician)
+
+
+@pytest.fixture
+def measured(patient: Patient, team: CareTeam) -> Patient:
+    """The patient with 80 kg and 180 cm recorded on 14 June 2026 (the orders' tests' eve)."""
+    record_measurement(
+        patient, actor=team.nurse, measured_on=dt.date(2026, 6, 14), weight_kg="80", height_cm="180"
+    )
+    return patient

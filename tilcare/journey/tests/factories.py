@@ -42,6 +42,7 @@ from tilcare.identity.models import Item
 from tilcare.journey import guards, services
 from tilcare.journey.choices import ADVANCE_ROLES, MilestoneKind, Protocol, Stage, WithdrawalReason
 from tilcare.journey.models import ELIGIBILITY_CRITERIA, Journey
+from tilcare.journey.selectors import course_of
 from tilcare.patients import services as patient_services
 from tilcare.patients.choices import ConsentKind
 from tilcare.patients.models import Patient
@@ -55,7 +56,6 @@ from tilcare.patients.tests.factories import (
 from tilcare.treatment.choices import OrderKind, OrderStatus
 from tilcare.treatment.selectors import active_activation, newer_inputs, open_order
 from tilcare.treatment.services.orders import (
-    Course,
     order_lymphodepletion,
     reorder,
     verify_order,
@@ -268,18 +268,6 @@ def _infusion_planned(journey: Journey, users: CareTeam) -> None:
 ORDER_CREATININE = "0.9"
 # The height and weight recorded when a walked patient has none yet.
 ORDER_WEIGHT_KG, ORDER_HEIGHT_CM = "70.0", "170.0"
-
-
-def course_of(journey: Journey) -> Course:
-    """The journey's course, as an order names it."""
-    return Course(
-        center=journey.center,
-        patient=journey.patient,
-        coi_din=journey.coi_din,
-        coi_check=journey.coi_check,
-        manufacture_attempt=journey.manufacture_attempt,
-        protocol=journey.protocol_ref,
-    )
 
 
 def _lymphodepletion_order(journey: Journey, users: CareTeam) -> None:

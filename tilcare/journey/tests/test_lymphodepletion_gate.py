@@ -18,9 +18,9 @@ from tilcare.core.errors import TransitionBlocked
 from tilcare.journey import guards, services
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.models import Journey, JourneyTransition
+from tilcare.journey.selectors import course_of
 from tilcare.journey.tests.factories import (
     CareTeam,
-    course_of,
     journey_at,
     prepare_for,
     satisfy,

@@ -21,13 +21,10 @@ from tilcare.audit.models import AuditEvent
 from tilcare.core.tests.clients import client_for, invalid_input, post_json, row_counts
 from tilcare.journey import services
 from tilcare.journey.choices import Stage
-from tilcare.journey.tests.factories import CareTeam, walk_to
-from tilcare.patients.models import Patient
-from tilcare.patients.services import record_measurement
+from tilcare.journey.tests.factories import walk_to
 from tilcare.treatment.choices import OrderKind, OrderStatus
-from tilcare.treatment.models import Order, OrderDose, ProtocolActivation
+from tilcare.treatment.models import Order, OrderDose
 from tilcare.treatment.schemas.orders import CREATININE_AS_TEXT
-from tilcare.treatment.tests.factories import activate
 
 pytestmark = pytest.mark.django_db
 
@@ -53,19 +50,6 @@ NO_CREATININE_FOR_IL2 = (
 def frozen() -> Iterator[None]:
     with time_machine.travel(NOW):
         yield
-
-
-@pytest.fixture
-def measured(patient: Patient, team: CareTeam) -> Patient:
-    record_measurement(
-        patient, actor=team.nurse, measured_on=dt.date(2026, 6, 14), weight_kg="80", height_cm="180"
-    )
-    return patient
-
-
-@pytest.fixture
-def in_force(team: CareTeam) -> ProtocolActivation:
-    return activate(team.center, pharmacist=team.pharmacist, physician=team.physician)
 
 
 def order(user: Any, journey: Any, body: object) -> Any:

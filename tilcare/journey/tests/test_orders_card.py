@@ -30,12 +30,10 @@ from tilcare.journey.models import Journey
 from tilcare.journey.selectors import course_of
 from tilcare.journey.tests.factories import CareTeam, open_journey_for, walk_to
 from tilcare.journey.views.orders import dose_lines
-from tilcare.patients.models import Patient
 from tilcare.patients.services import record_measurement
 from tilcare.treatment.choices import OrderKind, OrderStatus
-from tilcare.treatment.models import Order, OrderDose, ProtocolActivation
+from tilcare.treatment.models import Order, OrderDose
 from tilcare.treatment.services.orders import order_il2, order_lymphodepletion
-from tilcare.treatment.tests.factories import activate
 
 pytestmark = pytest.mark.django_db
 
@@ -60,19 +58,6 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "orders"}
 def frozen() -> Iterator[None]:
     with time_machine.travel(NOW):
         yield
-
-
-@pytest.fixture
-def measured(patient: Patient, team: CareTeam) -> Patient:
-    record_measurement(
-        patient, actor=team.nurse, measured_on=MEASURED_ON, weight_kg="80", height_cm="180"
-    )
-    return patient
-
-
-@pytest.fixture
-def in_force(team: CareTeam) -> ProtocolActivation:
-    return activate(team.center, pharmacist=team.pharmacist, physician=team.physician)
 
 
 def url(journey: Journey, kind: str) -> str:

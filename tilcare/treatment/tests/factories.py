@@ -7,12 +7,17 @@ The values are a test center's choices, not recommendations: the sources settle 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from tilcare.accounts.models import Organization, User
+from tilcare.clinical.dosing.regimens import ProtocolRef
+from tilcare.patients.models import Patient
+from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import TEST_PASSWORD
 from tilcare.treatment.models import ProtocolActivation
 from tilcare.treatment.services.activation import enter_protocol_settings, sign_protocol_settings
+from tilcare.treatment.services.orders import Course
 
 LIFILEUCEL = ("lifileucel_us", "2024")
 NKI = ("nki_phase3", "2022")
@@ -71,3 +76,35 @@ def activate(
     sign_protocol_settings(activation, actor=physician, password=TEST_PASSWORD)
     activation.refresh_from_db()
     return activation
+
+
+# The course the orders of these tests are for: its chain-of-identity number and check character.
+COI_DIN, COI_CHECK = "W123426000042", "K"
+
+
+def course_for(
+    patient: Patient,
+    protocol: tuple[str, str] = LIFILEUCEL,
+    *,
+    din: str = COI_DIN,
+    check: str = COI_CHECK,
+) -> Course:
+    """The first manufacturing attempt's course of `patient` at their center, as a journey names
+    it when it orders."""
+    return Course(
+        center=patient.center,
+        patient=patient,
+        coi_din=din,
+        coi_check=check,
+        manufacture_attempt=1,
+        protocol=ProtocolRef(*protocol),
+    )
+
+
+def measure(
+    patient: Patient, nurse: User, weight_kg: str, on: dt.date, *, height_cm: str = "180"
+) -> None:
+    """Record the patient's weight (and height, 180 cm unless given) measured on `on`."""
+    record_measurement(
+        patient, actor=nurse, measured_on=on, weight_kg=weight_kg, height_cm=height_cm
+    )

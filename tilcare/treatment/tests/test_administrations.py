@@ -11,7 +11,6 @@ import pytest
 
 from tilcare.audit.actions import Action
 from tilcare.audit.models import AuditEvent
-from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.core.errors import Conflict, InvalidInput, PermissionDenied
 from tilcare.core.tests.clients import row_counts
 from tilcare.journey.tests.factories import CareTeam, make_team, theodora_at
@@ -22,7 +21,8 @@ from tilcare.treatment.choices import AdministrationOutcome
 from tilcare.treatment.models import Administration, Order, OrderDose, ProtocolActivation
 from tilcare.treatment.selectors import dose_calendar
 from tilcare.treatment.services.administrations import record_administration
-from tilcare.treatment.services.orders import Course, order_lymphodepletion, verify_order
+from tilcare.treatment.services.orders import order_lymphodepletion, verify_order
+from tilcare.treatment.tests.factories import course_for, measure
 
 pytestmark = pytest.mark.django_db
 
@@ -39,23 +39,13 @@ def frozen(time_machine: Any) -> None:
 @pytest.fixture
 def theodora(team: CareTeam) -> Patient:
     patient = theodora_at(team.center)
-    record_measurement(
-        patient, actor=team.nurse, measured_on=TODAY, weight_kg="80", height_cm="180"
-    )
+    measure(patient, team.nurse, "80", TODAY)
     return patient
 
 
 def _order(team: CareTeam, patient: Patient) -> Order:
-    course = Course(
-        center=team.center,
-        patient=patient,
-        coi_din="W123426000042",
-        coi_check="K",
-        manufacture_attempt=1,
-        protocol=ProtocolRef("lifileucel_us", "2024"),
-    )
     order = order_lymphodepletion(
-        course,
+        course_for(patient),
         serum_creatinine_mg_per_dl="0.8",
         creatinine_drawn_on=TODAY,
         actor=team.physician,

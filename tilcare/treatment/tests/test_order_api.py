@@ -20,11 +20,9 @@ import time_machine
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent, Signature
-from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.core.tests.clients import client_for, invalid_input, post_json, row_counts
 from tilcare.journey.tests.factories import CareTeam, make_team, theodora_at
 from tilcare.patients.models import Patient
-from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import TEST_PASSWORD, UserFactory
 from tilcare.treatment.choices import VERIFY_MEANING, OrderStatus
 from tilcare.treatment.models import Order, OrderDose, ProtocolActivation
@@ -37,7 +35,12 @@ from tilcare.treatment.services.orders import (
     order_lymphodepletion,
     verify_order,
 )
-from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES, activate
+from tilcare.treatment.tests.factories import (
+    LIFILEUCEL_VALUES,
+    activate,
+    course_for,
+    measure,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -68,30 +71,17 @@ def counts() -> tuple[int, ...]:
     return row_counts(Order, OrderDose, AuditEvent, Signature)
 
 
-def measure(patient: Patient, team: CareTeam, weight_kg: str, on: dt.date) -> None:
-    record_measurement(
-        patient, actor=team.nurse, measured_on=on, weight_kg=weight_kg, height_cm="180"
-    )
-
-
 @pytest.fixture
 def theodora(team: CareTeam) -> Patient:
     """Theodora, 80 kg and 180 cm measured yesterday."""
     patient = theodora_at(team.center)
-    measure(patient, team, "80", YESTERDAY)
+    measure(patient, team.nurse, "80", YESTERDAY)
     return patient
 
 
 @pytest.fixture
 def course(theodora: Patient) -> Course:
-    return Course(
-        center=theodora.center,
-        patient=theodora,
-        coi_din=COI_DIN,
-        coi_check="K",
-        manufacture_attempt=1,
-        protocol=ProtocolRef(*LIFILEUCEL),
-    )
+    return course_for(theodora)
 
 
 @pytest.fixture
@@ -178,7 +168,7 @@ def test_a_verified_order_is_back_in_the_queue_once_a_newer_weight_is_recorded(
     assert client_for(team.pharmacist).get(API).json() == []
 
     # When 75 kg is recorded today
-    measure(theodora, team, "75", TODAY)
+    measure(theodora, team.nurse, "75", TODAY)
 
     # Then the order is listed again, saying why it needs a new order
     [listed] = client_for(team.nurse).get(API).json()
@@ -273,7 +263,7 @@ def test_a_wrong_password_verifies_nothing(team, order):
 
 def test_an_order_from_a_weight_no_longer_the_latest_is_not_verified(team, order, theodora):
     # Given 75 kg recorded after the order was written from 80 kg
-    measure(theodora, team, "75", TODAY)
+    measure(theodora, team.nurse, "75", TODAY)
     before = counts()
 
     response = verify(team.pharmacist, order)
@@ -407,7 +397,7 @@ def test_the_pharmacist_may_not_cancel(team, order):
 def test_writing_again_after_a_newer_weight_recomputes_the_doses(team, order, theodora):
     # Given the order verified from 80 kg, then 75 kg recorded today
     verify_order(order, actor=team.pharmacist, password=TEST_PASSWORD)
-    measure(theodora, team, "75", TODAY)
+    measure(theodora, team.nurse, "75", TODAY)
 
     # When the physician writes it again
     response = write_again(team.physician, order, {"reason": "Weight 75 kg today."})

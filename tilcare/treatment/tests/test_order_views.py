@@ -19,22 +19,19 @@ from django.urls import reverse
 
 from tilcare.accounts.choices import Role
 from tilcare.audit.models import AuditEvent, Signature
-from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.core.tests.clients import client_for, row_counts
 from tilcare.journey.tests.factories import CareTeam, make_team, theodora_at
 from tilcare.patients.models import Patient
-from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import TEST_PASSWORD, PatientFactory, UserFactory
 from tilcare.treatment.choices import AdministrationOutcome, OrderStatus
 from tilcare.treatment.models import Administration, Order, OrderDose, ProtocolActivation
 from tilcare.treatment.services.administrations import record_administration
 from tilcare.treatment.services.orders import (
-    Course,
     order_il2,
     order_lymphodepletion,
     verify_order,
 )
-from tilcare.treatment.tests.factories import LIFILEUCEL, activate
+from tilcare.treatment.tests.factories import LIFILEUCEL, activate, course_for, measure
 
 pytestmark = pytest.mark.django_db
 
@@ -60,26 +57,9 @@ def text_of(response: Any) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def measure(patient: Patient, team: CareTeam, weight_kg: str, on: dt.date) -> None:
-    record_measurement(
-        patient, actor=team.nurse, measured_on=on, weight_kg=weight_kg, height_cm="180"
-    )
-
-
-def course_of(patient: Patient, din: str = "W123426000042", check: str = "K") -> Course:
-    return Course(
-        center=patient.center,
-        patient=patient,
-        coi_din=din,
-        coi_check=check,
-        manufacture_attempt=1,
-        protocol=ProtocolRef(*LIFILEUCEL),
-    )
-
-
 def lymphodepletion(patient: Patient, team: CareTeam, **course: str) -> Order:
     return order_lymphodepletion(
-        course_of(patient, **course),
+        course_for(patient, **course),
         serum_creatinine_mg_per_dl="0.8",
         creatinine_drawn_on=YESTERDAY,
         actor=team.physician,
@@ -97,7 +77,7 @@ def action(order: Order, name: str) -> str:
 @pytest.fixture
 def theodora(team: CareTeam) -> Patient:
     patient = theodora_at(team.center)
-    measure(patient, team, "80", YESTERDAY)
+    measure(patient, team.nurse, "80", YESTERDAY)
     return patient
 
 
@@ -132,7 +112,7 @@ def test_the_queue_lists_orders_to_verify_oldest_first_then_those_to_write_again
         center=team.center, given_name="Bruno", family_name="Viel", mrn="MRN2"
     )
     for patient in (ada, bruno):
-        measure(patient, team, "80", YESTERDAY)
+        measure(patient, team.nurse, "80", YESTERDAY)
     time_machine.move_to(NOW - dt.timedelta(hours=4))
     stale = lymphodepletion(bruno, team, din="W123426000050", check="3")
     verify_order(stale, actor=team.pharmacist, password=TEST_PASSWORD)
@@ -141,7 +121,7 @@ def test_the_queue_lists_orders_to_verify_oldest_first_then_those_to_write_again
     time_machine.move_to(NOW - dt.timedelta(hours=2))
     lymphodepletion(theodora, team)
     time_machine.move_to(NOW)
-    measure(bruno, team, "85", NOW.date())
+    measure(bruno, team.nurse, "85", NOW.date())
 
     response = client_for(team.pharmacist).get(QUEUE)
 
@@ -264,7 +244,7 @@ def test_the_physician_reads_the_doses_inputs_settings_and_working(
 def test_an_il2_order_counts_its_doses_and_shows_them_in_miu(
     team: CareTeam, in_force: ProtocolActivation, theodora: Patient
 ) -> None:
-    order = order_il2(course_of(theodora), actor=team.physician)
+    order = order_il2(course_for(theodora), actor=team.physician)
 
     response = client_for(team.nurse).get(page_of(order))
 
@@ -381,7 +361,7 @@ def test_a_newer_weight_shows_the_banner_and_the_order_is_written_again(
     team: CareTeam, verified: Order, theodora: Patient
 ) -> None:
     # Given Theodora weighed 85 kg today, after the order was verified
-    measure(theodora, team, "85", NOW.date())
+    measure(theodora, team.nurse, "85", NOW.date())
     physician = client_for(team.physician)
 
     # Then the order's page and the queue say the physician writes it again
@@ -593,7 +573,7 @@ def test_no_dose_is_given_from_an_order_out_of_date_but_one_may_be_recorded_not_
     team: CareTeam, verified: Order, theodora: Patient
 ) -> None:
     # Given a newer weight after the verification
-    measure(theodora, team, "85", NOW.date())
+    measure(theodora, team.nurse, "85", NOW.date())
     client = client_for(team.nurse)
     page = text_of(client.get(page_of(verified)))
     assert "While this order is out of date, a dose is recorded only as held or not given" in page

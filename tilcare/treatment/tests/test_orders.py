@@ -33,7 +33,6 @@ from tilcare.journey.tests.factories import (
     theodora_at,
 )
 from tilcare.patients.models import Patient
-from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import TEST_PASSWORD
 from tilcare.treatment import policies
 from tilcare.treatment.choices import VERIFY_MEANING, OrderKind, OrderStatus
@@ -55,7 +54,14 @@ from tilcare.treatment.services.orders import (
     reorder,
     verify_order,
 )
-from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES, NKI, activate
+from tilcare.treatment.tests.factories import (
+    LIFILEUCEL,
+    LIFILEUCEL_VALUES,
+    NKI,
+    activate,
+    course_for,
+    measure,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -82,34 +88,17 @@ def frozen() -> Iterator[None]:
         yield
 
 
-def measure(patient: Patient, team: CareTeam, weight_kg: str, height_cm: str, on: dt.date) -> None:
-    record_measurement(
-        patient, actor=team.nurse, measured_on=on, weight_kg=weight_kg, height_cm=height_cm
-    )
-
-
-def course_of(patient: Patient, protocol: tuple[str, str] = LIFILEUCEL) -> Course:
-    return Course(
-        center=patient.center,
-        patient=patient,
-        coi_din=COI_DIN,
-        coi_check="K",
-        manufacture_attempt=1,
-        protocol=ProtocolRef(*protocol),
-    )
-
-
 @pytest.fixture
 def theodora(team: CareTeam) -> Patient:
     """Theodora, 80 kg and 180 cm measured yesterday."""
     patient = theodora_at(team.center)
-    measure(patient, team, "80", "180", YESTERDAY)
+    measure(patient, team.nurse, "80", YESTERDAY)
     return patient
 
 
 @pytest.fixture
 def course(theodora: Patient) -> Course:
-    return course_of(theodora)
+    return course_for(theodora)
 
 
 def lymphodepletion(course: Course, team: CareTeam, creatinine: object = "0.8") -> Order:
@@ -235,9 +224,9 @@ def test_a_creatinine_in_a_renal_band_reduces_fludarabine(
     50–79 mL/min → 20 mg/m². Theodora's CrCl with SCr 1.0: (140 − 58) × 72 / 72 × 0.85 = 69.7
     → 70 mL/min, in that band."""
     patient = theodora_at(team.center)
-    measure(patient, team, "72", "170", YESTERDAY)
+    measure(patient, team.nurse, "72", YESTERDAY, height_cm="170")
 
-    order = lymphodepletion(course_of(patient), team, creatinine="1.0")
+    order = lymphodepletion(course_for(patient), team, creatinine="1.0")
 
     assert dose_rows(order) == lymphodepletion_rows("4320", "37")
     fludarabine = order.calculation["agents"][1]
@@ -267,10 +256,10 @@ def test_il2_orders_the_maximum_number_of_doses_of_the_exact_dose(
     # Given the protocol's settings in force, actual weight for IL-2
     activate(team.center, pharmacist=team.pharmacist, physician=team.physician, protocol=protocol)
     patient = theodora_at(team.center)
-    measure(patient, team, weight_kg, "180", YESTERDAY)
+    measure(patient, team.nurse, weight_kg, YESTERDAY)
 
     # When the physician orders IL-2
-    order = order_il2(course_of(patient, protocol), actor=team.physician)
+    order = order_il2(course_for(patient, protocol), actor=team.physician)
 
     # Then there are as many rows as the protocol's maximum, each 600,000 IU/kg × the weight
     assert dose_rows(order) == [
@@ -300,7 +289,7 @@ def test_no_order_while_the_center_has_not_activated_the_protocol(
 
 
 def test_no_order_without_a_height_and_weight(team: CareTeam, in_force: ProtocolActivation) -> None:
-    course = course_of(theodora_at(team.center))
+    course = course_for(theodora_at(team.center))
     for call in (
         lambda: lymphodepletion(course, team),
         lambda: order_il2(course, actor=team.physician),
@@ -343,8 +332,8 @@ def test_two_physicians_ordering_at_once_write_one_order() -> None:
     team = riverside_team()
     activate(team.center, pharmacist=team.pharmacist, physician=team.physician)
     patient = theodora_at(team.center)
-    measure(patient, team, "80", "180", YESTERDAY)
-    course = course_of(patient)
+    measure(patient, team.nurse, "80", YESTERDAY)
+    course = course_for(patient)
     start = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -446,7 +435,7 @@ def test_a_patient_whose_sex_is_unknown_gets_no_lymphodepletion_dose(
 ) -> None:
     # Given a record whose sex is unknown: Cockcroft–Gault (for the fludarabine bands) needs it
     Patient.objects.filter(pk=theodora.pk).update(sex="unknown")
-    course = course_of(Patient.objects.get(pk=theodora.pk))
+    course = course_for(Patient.objects.get(pk=theodora.pk))
 
     # Then the order is refused in the clinical core's words
     assert errors_of(lambda: lymphodepletion(course, team)) == {
@@ -690,7 +679,7 @@ def test_a_newer_weight_flags_a_verified_order_and_reorder_replaces_it(
     assert (newer_inputs(order), orders_to_verify(team.center)) == (None, [])
 
     # When a newer weight is recorded (75 kg today)
-    measure(theodora, team, "75", "180", TODAY)
+    measure(theodora, team.nurse, "75", TODAY)
 
     # Then the order says why it needs verifying again, and is back in the pharmacist's queue
     assert newer_inputs(order) == (
@@ -742,7 +731,7 @@ def test_an_older_measurement_entered_late_does_not_flag_the_order(
     verify_order(order, actor=team.pharmacist, password=TEST_PASSWORD)
 
     # When last week's weight is entered afterwards
-    measure(theodora, team, "82", "180", dt.date(2026, 6, 8))
+    measure(theodora, team.nurse, "82", dt.date(2026, 6, 8))
 
     # Then the order still follows the latest measurement: nothing to verify again
     assert newer_inputs(Order.objects.get(pk=order.pk)) is None
@@ -754,7 +743,7 @@ def test_an_order_whose_weight_is_no_longer_the_latest_is_not_verified(
 ) -> None:
     # Given an order from 80 kg awaiting verification, and 75 kg recorded since
     order = lymphodepletion(course, team)
-    measure(theodora, team, "75", "180", TODAY)
+    measure(theodora, team.nurse, "75", TODAY)
 
     # When the pharmacist verifies it, she is refused: the doses follow the old weight
     call = lambda: verify_order(order, actor=team.pharmacist, password=TEST_PASSWORD)  # noqa: E731
@@ -772,8 +761,8 @@ def test_reorder_with_a_new_creatinine_recomputes_fludarabine(
 ) -> None:
     # Given an order for 72 kg, 170 cm with SCr 0.8 (CrCl 87, above the bands): 25 × 1.84 → 46
     patient = theodora_at(team.center)
-    measure(patient, team, "72", "170", YESTERDAY)
-    order = lymphodepletion(course_of(patient), team, creatinine="0.8")
+    measure(patient, team.nurse, "72", YESTERDAY, height_cm="170")
+    order = lymphodepletion(course_for(patient), team, creatinine="0.8")
     assert dose_rows(order) == lymphodepletion_rows("4320", "46")
 
     # When it is ordered again with today's SCr 1.0 (CrCl 70, band 50–79: 20 × 1.84 → 37)
@@ -888,8 +877,8 @@ def test_age_and_dates_are_the_centers(
         team.center.save(update_fields=["time_zone"])
         activate(team.center, pharmacist=team.pharmacist, physician=team.physician)
         patient = theodora_at(team.center)
-        measure(patient, team, "80", "180", local_date)
-        course = course_of(patient)
+        measure(patient, team.nurse, "80", local_date)
+        course = course_for(patient)
         tomorrow = local_date + dt.timedelta(days=1)
 
         # When a creatinine dated the center's tomorrow is given, it is refused as in the future

@@ -23,8 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tilcare.accounts.models import Organization, User
 from tilcare.accounts.roles import Perm
 from tilcare.clinical.dosing.lymphodepletion import day_label
-from tilcare.core.errors import InvalidInput
-from tilcare.core.forms import apply_service_errors
+from tilcare.core.forms import write_from_form
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute, zone_of
 from tilcare.treatment import policies, selectors
@@ -61,9 +60,7 @@ def _staff(request: HttpRequest) -> tuple[User, Organization]:
     user = user_of(request)
     center = user.organization
     # Orders are read by whoever reads the settings they are computed on: the same staff.
-    require(
-        center is not None and policies.can_view_orders(user, center), NOT_ORDER_VIEWER
-    )
+    require(center is not None and policies.can_view_orders(user, center), NOT_ORDER_VIEWER)
     assert center is not None
     return user, center
 
@@ -243,14 +240,11 @@ def order_verify(request: HttpRequest, public_id: Any) -> HttpResponse:
     user, found = _order_of(request, public_id)
     require(policies.can_verify_order(user, found), NOT_VERIFIER)
     form = SignForm(request.POST, prefix="verify")
-    if form.is_valid():
-        try:
-            verify_order(found, actor=user, password=form.cleaned_data["password"])
-        except InvalidInput as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(request, "Verified: the doses may be given from this order.")
-            return redirect(order_url(found))
+    if write_from_form(
+        form, lambda data: verify_order(found, actor=user, password=data["password"])
+    ):
+        messages.success(request, "Verified: the doses may be given from this order.")
+        return redirect(order_url(found))
     return render_order(request, user, found, forms={"verify": form})
 
 
@@ -260,14 +254,9 @@ def order_cancel(request: HttpRequest, public_id: Any) -> HttpResponse:
     user, found = _order_of(request, public_id)
     require(policies.can_cancel_order(user, found), NOT_CANCELLER)
     form = CancelOrderForm(request.POST, prefix="cancel")
-    if form.is_valid():
-        try:
-            cancel_order(found, reason=form.cleaned_data["reason"], actor=user)
-        except InvalidInput as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(request, "Order cancelled; it stays on record with your reason.")
-            return redirect(order_url(found))
+    if write_from_form(form, lambda data: cancel_order(found, reason=data["reason"], actor=user)):
+        messages.success(request, "Order cancelled; it stays on record with your reason.")
+        return redirect(order_url(found))
     return render_order(request, user, found, forms={"cancel": form})
 
 
@@ -281,25 +270,23 @@ def order_reorder(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
     with_creatinine = found.kind == OrderKind.LYMPHODEPLETION
     form = ReorderForm(request.POST, prefix="reorder", with_creatinine=with_creatinine)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            new = reorder(
-                found,
-                actor=user,
-                reason=data["reason"],
-                serum_creatinine_mg_per_dl=data.get("serum_creatinine_mg_per_dl") or None,
-                creatinine_drawn_on=data.get("creatinine_drawn_on"),
-            )
-        except InvalidInput as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(
-                request,
-                "Written again from the latest measurements; this new order awaits a "
-                "pharmacist's verification. The order it replaces is cancelled.",
-            )
-            return redirect(order_url(new))
+    new = write_from_form(
+        form,
+        lambda data: reorder(
+            found,
+            actor=user,
+            reason=data["reason"],
+            serum_creatinine_mg_per_dl=data.get("serum_creatinine_mg_per_dl") or None,
+            creatinine_drawn_on=data.get("creatinine_drawn_on"),
+        ),
+    )
+    if new is not None:
+        messages.success(
+            request,
+            "Written again from the latest measurements; this new order awaits a "
+            "pharmacist's verification. The order it replaces is cancelled.",
+        )
+        return redirect(order_url(new))
     return render_order(request, user, found, forms={"reorder": form})
 
 
@@ -314,22 +301,20 @@ def order_record_dose(request: HttpRequest, public_id: Any) -> HttpResponse:
     # A typed "14:30" is 14:30 where the patient is.
     with timezone.override(zone_of(found.center)):
         form = AdministrationForm(request.POST, prefix=f"dose{dose.sequence}")
-        valid = form.is_valid()
-    if valid:
-        data = form.cleaned_data
-        try:
-            done = record_administration(
-                dose, outcome=data["outcome"], at=data["at"], reason=data["reason"], actor=user
-            )
-        except InvalidInput as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(
-                request,
-                f"Recorded: {dose.agent} {_label(dose)} {done.get_outcome_display().lower()} "
-                f"at {when(done.at, found.center)}.",
-            )
-            return redirect(order_url(found, "doses"))
+        form.is_valid()  # cleaned here, so a typed time is read in the patient's zone
+    done = write_from_form(
+        form,
+        lambda data: record_administration(
+            dose, outcome=data["outcome"], at=data["at"], reason=data["reason"], actor=user
+        ),
+    )
+    if done is not None:
+        messages.success(
+            request,
+            f"Recorded: {dose.agent} {_label(dose)} {done.get_outcome_display().lower()} "
+            f"at {when(done.at, found.center)}.",
+        )
+        return redirect(order_url(found, "doses"))
     return render_order(request, user, found, forms={"dose": (dose, form)})
 
 

@@ -11,8 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from tilcare.core.errors import InvalidInput
-from tilcare.core.forms import apply_service_errors
+from tilcare.core.forms import write_from_form
 from tilcare.core.policy import require
 from tilcare.treatment import policies, selectors
 from tilcare.treatment.choices import ActivationStatus
@@ -37,27 +36,26 @@ def protocol_sign(request: HttpRequest, public_id: Any) -> HttpResponse:
     user, activation = activation_of(request, public_id)
     require(policies.can_sign_protocol_settings(user, activation), NOT_SIGNER)
     form = SignForm(request.POST, prefix="sign")
-    if form.is_valid():
-        try:
-            sign_protocol_settings(activation, actor=user, password=form.cleaned_data["password"])
-        except InvalidInput as error:
-            apply_service_errors(form, error)
+    signed = write_from_form(
+        form,
+        lambda data: sign_protocol_settings(activation, actor=user, password=data["password"]),
+    )
+    if signed is not None:
+        activation.refresh_from_db()
+        if activation.status == ActivationStatus.ACTIVE:
+            messages.success(
+                request,
+                f"Signed. Version {activation.number} is in force from now: doses for "
+                "patients on this protocol are calculated with it.",
+            )
         else:
-            activation.refresh_from_db()
-            if activation.status == ActivationStatus.ACTIVE:
-                messages.success(
-                    request,
-                    f"Signed. Version {activation.number} is in force from now: doses for "
-                    "patients on this protocol are calculated with it.",
-                )
-            else:
-                messages.success(
-                    request,
-                    f"Signed. Version {activation.number} now awaits the signature of "
-                    + " and ".join(awaited(activation))
-                    + ".",
-                )
-            return redirect(detail_url(activation))
+            messages.success(
+                request,
+                f"Signed. Version {activation.number} now awaits the signature of "
+                + " and ".join(awaited(activation))
+                + ".",
+            )
+        return redirect(detail_url(activation))
     protocol = selectors.protocol_of(activation)
     return render_detail(request, user, activation.center, protocol, sign_form=form)
 
@@ -68,15 +66,13 @@ def protocol_discard(request: HttpRequest, public_id: Any) -> HttpResponse:
     user, activation = activation_of(request, public_id)
     require(policies.can_discard_protocol_settings(user, activation), NOT_DISCARDER)
     form = DiscardForm(request.POST, prefix="discard")
-    if form.is_valid():
-        try:
-            discard_protocol_settings(activation, reason=form.cleaned_data["reason"], actor=user)
-        except InvalidInput as error:
-            apply_service_errors(form, error)
-        else:
-            messages.success(
-                request, f"Version {activation.number} discarded; it stays readable below."
-            )
-            return redirect(detail_url(activation))
+    discarded = write_from_form(
+        form, lambda data: discard_protocol_settings(activation, reason=data["reason"], actor=user)
+    )
+    if discarded is not None:
+        messages.success(
+            request, f"Version {activation.number} discarded; it stays readable below."
+        )
+        return redirect(detail_url(activation))
     protocol = selectors.protocol_of(activation)
     return render_detail(request, user, activation.center, protocol, discard_form=form)
