@@ -47,6 +47,7 @@ _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
     ("post", "/identity/shipments/{public_id}/receive"): Role.MANUFACTURING_TECH,
     ("post", "/treatment/orders/{public_id}/reorder"): Role.PHYSICIAN,
     ("post", "/treatment/orders/{public_id}/cancel"): Role.PHYSICIAN,
+    ("post", "/treatment/orders/{public_id}/doses/{sequence}/administration"): Role.NURSE,
     ("post", "/journeys/{public_id}/orders"): Role.PHYSICIAN,
 }
 # The default role of each part of the API, by the start of its paths (first match wins).
@@ -112,6 +113,8 @@ class ApiWorld:
             )
         if "{culture_id}" in path:
             parameters["culture_id"] = self.culture_id
+        if "{sequence}" in path:
+            parameters["sequence"] = "1"
         return parameters
 
     def open_order(self) -> Order:

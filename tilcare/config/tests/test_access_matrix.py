@@ -175,6 +175,7 @@ def parameter_value(route: Route, name: str, world: AccessWorld, org: str) -> st
         "protocol_id": lambda: LIFILEUCEL[0],
         "version": lambda: LIFILEUCEL[1],
         "rest": lambda: "no-such-operation",
+        "sequence": lambda: 1,
     }
     if name not in values:
         raise UnknownParameter(f"{route.key}: unknown path parameter {{{name}}}")
@@ -487,6 +488,9 @@ API: dict[str, Access] = {
     "/api/v1/treatment/orders/{public_id}/verification": api(write={PHARM}),
     "/api/v1/treatment/orders/{public_id}/reorder": api(write={PHYS}),
     "/api/v1/treatment/orders/{public_id}/cancel": api(write={PHYS}),
+    "/api/v1/treatment/orders/{public_id}/doses/{sequence}/administration": api(
+        write={NURSE, PHYS}
+    ),
 }
 
 

@@ -103,6 +103,7 @@ API_PATHS = {
     "/api/v1/treatment/orders/{public_id}/verification",
     "/api/v1/treatment/orders/{public_id}/reorder",
     "/api/v1/treatment/orders/{public_id}/cancel",
+    "/api/v1/treatment/orders/{public_id}/doses/{sequence}/administration",
 } | {f"/api/v1/calc/{calc.slug}" for calc in all_calculators()}
 
 

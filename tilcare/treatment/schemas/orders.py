@@ -12,7 +12,8 @@ anyone else first), so an order names its patient.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
@@ -24,7 +25,7 @@ from tilcare.audit.services import signature_is_valid
 from tilcare.clinical.renal import SCR_MAX_MG_PER_DL, SCR_MIN_MG_PER_DL
 from tilcare.core.api_support import DecimalText, InputSchema, IsoDate, UtcDateTime
 from tilcare.treatment.choices import REASON_MAX
-from tilcare.treatment.models import Order
+from tilcare.treatment.models import Administration, Order
 
 CREATININE_TEXT_MAX = 20
 CREATININE_AS_TEXT = (
@@ -78,6 +79,29 @@ class OrderReorderIn(InputSchema):
 # --- out ------------------------------------------------------------------------------------
 
 
+class AdministrationIn(InputSchema):
+    outcome: Literal["given", "held", "not_given"] = Field(
+        ..., description="What happened to the dose."
+    )
+    at: UtcDateTime = Field(
+        ...,
+        description="When it was given (or the decision taken), with its UTC offset; not ahead "
+        "of the clock, not before the order was verified.",
+    )
+    reason: str = Field(
+        "",
+        max_length=REASON_MAX,
+        description="Why the dose was held or not given (required then).",
+    )
+
+
+class AdministrationOut(Schema):
+    outcome: str = Field(..., description="given, held or not_given")
+    at: datetime
+    reason: str
+    recorded_by: str = Field(..., description="The printed name of who recorded it.")
+
+
 class OrderDoseOut(Schema):
     sequence: int
     day: int | None = Field(
@@ -89,6 +113,9 @@ class OrderDoseOut(Schema):
     route: str
     dose: DecimalText
     dose_unit: str = Field(..., description="mg or IU")
+    administration: AdministrationOut | None = Field(
+        ..., description="What happened to this dose, once recorded."
+    )
 
 
 class OrderActivationOut(Schema):
@@ -201,10 +228,22 @@ def _summary_fields(order: Order, needs_new_order: str | None) -> dict[str, Any]
                 route=dose.route,
                 dose=dose.dose,
                 dose_unit=dose.dose_unit,
+                administration=administration_out(getattr(dose, "administration", None)),
             )
             for dose in order.doses.all()
         ],
     }
+
+
+def administration_out(administration: Administration | None) -> AdministrationOut | None:
+    if administration is None:
+        return None
+    return AdministrationOut(
+        outcome=administration.outcome,
+        at=administration.at,
+        reason=administration.reason,
+        recorded_by=administration.recorded_by.printed_name,
+    )
 
 
 def summary_out(order: Order, needs_new_order: str | None) -> OrderSummaryOut:

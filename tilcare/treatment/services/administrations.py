@@ -22,14 +22,17 @@ from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.validation import Errors, TextWords, check_moment, check_text
 from tilcare.treatment import policies
-from tilcare.treatment.choices import REASON_MAX, AdministrationOutcome
+from tilcare.treatment.choices import REASON_MAX, AdministrationOutcome, OrderStatus
 from tilcare.treatment.models import Administration, Order, OrderDose
 from tilcare.treatment.selectors import newer_inputs
 
-NOT_RECORDER = (
-    "Only a nurse or a treating physician of this center records a dose, and only from a "
-    "verified order."
-)
+NOT_RECORDER = "Only a nurse or a treating physician of this center records a dose."
+NOT_VERIFIED = {
+    OrderStatus.AWAITING_VERIFICATION: (
+        "This order awaits the pharmacist's verification: no dose is recorded from it before."
+    ),
+    OrderStatus.CANCELLED: "This order is cancelled: its doses are no longer recorded.",
+}
 
 
 def _dose_label(dose: OrderDose) -> str:
@@ -80,6 +83,8 @@ def record_administration(
         )
         dose = OrderDose.objects.select_related("order").get(pk=dose.pk)
         require(policies.can_record_administration(actor, order), NOT_RECORDER)
+        if order.status != OrderStatus.VERIFIED:
+            raise Conflict({"__all__": [NOT_VERIFIED[order.status]]})
         errors: Errors = {}
         if outcome not in AdministrationOutcome.values:
             choices = ", ".join(AdministrationOutcome.values)

@@ -21,7 +21,7 @@ from tilcare.treatment.choices import AdministrationOutcome
 from tilcare.treatment.models import Administration, Order, OrderDose, ProtocolActivation
 from tilcare.treatment.selectors import dose_calendar
 from tilcare.treatment.services.administrations import record_administration
-from tilcare.treatment.services.orders import order_lymphodepletion, verify_order
+from tilcare.treatment.services.orders import cancel_order, order_lymphodepletion, verify_order
 from tilcare.treatment.tests.factories import course_for, measure
 
 pytestmark = pytest.mark.django_db
@@ -181,14 +181,31 @@ def test_an_unknown_outcome_is_refused(team: CareTeam, verified: Order) -> None:
     }
 
 
-def test_no_dose_is_given_from_an_order_awaiting_verification(
+def test_no_dose_is_recorded_from_an_order_awaiting_verification_or_cancelled(
     team: CareTeam, in_force: ProtocolActivation, theodora: Patient
 ) -> None:
+    # Given an order awaiting the pharmacist
     order = _order(team, theodora)
+    # Then the nurse may record doses in general, but not from this order, and is told why
     error = refusal(
         lambda: record_administration(dose(order, 1), outcome="given", at=NOW, actor=team.nurse)
     )
-    assert isinstance(error, PermissionDenied)
+    assert isinstance(error, Conflict)
+    assert error.errors == {
+        "__all__": [
+            "This order awaits the pharmacist's verification: no dose is recorded from it before."
+        ]
+    }
+    # And once cancelled, its doses are not recorded either
+    cancel_order(order, reason="Plan changed", actor=team.physician)
+    error = refusal(
+        lambda: record_administration(
+            dose(order, 1), outcome="not_given", at=NOW, reason="Plan changed", actor=team.nurse
+        )
+    )
+    assert error.errors == {
+        "__all__": ["This order is cancelled: its doses are no longer recorded."]
+    }
 
 
 def test_no_dose_is_given_from_an_order_with_a_newer_weight_but_it_may_be_not_given(

@@ -25,7 +25,7 @@ from tilcare.journey.tests.factories import CareTeam, make_team, theodora_at
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import TEST_PASSWORD, UserFactory
 from tilcare.treatment.choices import VERIFY_MEANING, OrderStatus
-from tilcare.treatment.models import Order, OrderDose, ProtocolActivation
+from tilcare.treatment.models import Administration, Order, OrderDose, ProtocolActivation
 from tilcare.treatment.schemas.orders import CREATININE_AS_TEXT
 from tilcare.treatment.services.orders import (
     NOT_PRESCRIBER,
@@ -100,7 +100,15 @@ def lymphodepletion_doses(cyclophosphamide: str, fludarabine: str) -> list[dict[
     days = [(-7, "cyclophosphamide", cyclophosphamide), (-6, "cyclophosphamide", cyclophosphamide)]
     days += [(day, "fludarabine", fludarabine) for day in (-5, -4, -3, -2, -1)]
     return [
-        {"sequence": n, "day": day, "agent": agent, "route": "IV", "dose": dose, "dose_unit": "mg"}
+        {
+            "sequence": n,
+            "day": day,
+            "agent": agent,
+            "route": "IV",
+            "dose": dose,
+            "dose_unit": "mg",
+            "administration": None,
+        }
         for n, (day, agent, dose) in enumerate(days, start=1)
     ]
 
@@ -545,3 +553,93 @@ def test_an_order_computed_on_replaced_settings_is_not_verified(team, order):
         "(version 2 is in force)"
     )
     assert counts() == before
+
+
+# ---------- each dose given, held or not given ----------
+
+NOT_VERIFIED = (
+    "This order awaits the pharmacist's verification: no dose is recorded from it before."
+)
+
+
+def record(user: Any, order: Order, sequence: int, body: dict[str, Any]) -> Any:
+    path = f"{API}/{order.public_id}/doses/{sequence}/administration"
+    return post_json(client_for(user), path, body)
+
+
+@pytest.fixture
+def verified(team: CareTeam, order: Order) -> Order:
+    verify_order(order, actor=team.pharmacist, password=TEST_PASSWORD)
+    return order
+
+
+def test_the_nurse_records_a_dose_given_and_the_order_shows_it(team, verified):
+    given_at = NOW + dt.timedelta(minutes=30)
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        response = record(team.nurse, verified, 1, {"outcome": "given", "at": utc(given_at)})
+
+    assert response.status_code == 201
+    first, second = response.json()["doses"][:2]
+    assert first["administration"] == {
+        "outcome": "given",
+        "at": "2026-06-15T16:30:00Z",
+        "reason": "",
+        "recorded_by": team.nurse.printed_name,
+    }
+    assert second["administration"] is None
+
+
+def test_a_held_dose_without_a_reason_is_refused_by_name(team, verified):
+    before = row_counts(Administration)
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        response = record(
+            team.nurse, verified, 1, {"outcome": "held", "at": utc(NOW + dt.timedelta(minutes=30))}
+        )
+    assert (response.status_code, response.json()) == (
+        422,
+        invalid_input({"reason": ["Say why the dose was not given."]}),
+    )
+    assert row_counts(Administration) == before
+
+
+def test_no_dose_is_recorded_from_an_order_awaiting_verification(team, order):
+    before = row_counts(Administration)
+    response = record(team.nurse, order, 1, {"outcome": "given", "at": utc(NOW)})
+    assert (response.status_code, response.json()) == (
+        409,
+        {"detail": NOT_VERIFIED, "errors": {"__all__": [NOT_VERIFIED]}},
+    )
+    assert row_counts(Administration) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"outcome": "given", "at": "2026-06-15T16:00:00Z", "dose": "1"}, "dose"),
+        ({"outcome": True, "at": "2026-06-15T16:00:00Z"}, "outcome"),
+        ({"outcome": "skipped", "at": "2026-06-15T16:00:00Z"}, "outcome"),
+        ({"outcome": "given", "at": "2026-06-15T16:00:00"}, "at"),
+        ({"outcome": "given"}, "at"),
+    ],
+)
+def test_a_malformed_body_is_refused_naming_the_field(team, verified, body, field):
+    before = row_counts(Administration)
+    response = record(team.nurse, verified, 1, body)
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == [field]
+    assert row_counts(Administration) == before
+
+
+@pytest.mark.parametrize("role", ["pharmacist", "navigator", "surgeon"])
+def test_a_role_that_does_not_give_doses_is_refused(team, verified, role):
+    response = record(team.by_role(role), verified, 1, {"outcome": "given", "at": utc(NOW)})
+    assert response.status_code == 403
+    assert row_counts(Administration) == (0,)
+
+
+def test_an_unknown_dose_or_another_centers_order_is_404(team, verified):
+    assert record(team.nurse, verified, 99, {"outcome": "given", "at": utc(NOW)}).status_code == 404
+    other = make_team()
+    response = record(other.nurse, verified, 1, {"outcome": "given", "at": utc(NOW)})
+    assert response.status_code == 404
+    assert row_counts(Administration) == (0,)

@@ -207,7 +207,9 @@ def render_order(
         context["reorder_form"] = forms.get("reorder") or ReorderForm(
             prefix="reorder", with_creatinine=order.kind == OrderKind.LYMPHODEPLETION
         )
-    if policies.can_record_administration(user, order):
+    # Doses are recorded from a verified order; a refused attempt keeps its form and message.
+    recording = order.status == OrderStatus.VERIFIED or "dose" in forms
+    if recording and policies.can_record_administration(user, order):
         bound = forms.get("dose")
         doses = _next_doses(order)
         # A refused dose keeps its form and message, even when it was not the next one.
