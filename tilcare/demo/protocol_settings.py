@@ -42,6 +42,7 @@ LIFILEUCEL_V1: dict[str, object] = {
     "crcl_weight_basis": "actual",
     "mesna_dose": "60",
     "il2_weight_basis": "actual",
+    "thaw_to_infusion_limit_minutes": "90",
 }
 LIFILEUCEL_V2: dict[str, object] = {**LIFILEUCEL_V1, "bsa_cap_m2": "2.2"}
 LIFILEUCEL_V2_REASON = (

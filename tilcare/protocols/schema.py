@@ -5,7 +5,8 @@ with the key path ("lymphodepletion.agents[1].dose: expected a decimal string ..
   * unknown keys are refused (a misspelt key is never ignored);
   * numbers are decimal strings and become Decimal; a TOML float or integer is refused;
   * units are checked against what each field allows (mg/kg or mg/m² for an agent, IU/kg for
-    IL-2, h for windows); ranges are checked (doses > 0, minimum ≤ maximum, days before day 0);
+    IL-2, h for windows, min for the thaw-to-infusion limit); ranges are checked (doses > 0,
+    minimum ≤ maximum, days before day 0);
   * every table holding a number has a `source`;
   * values the sources do not settle are declared in `[[center_settings]]` with a key, a label,
     a kind (decimal with unit and min/max, choice among options, or renal bands), why they are
@@ -28,6 +29,7 @@ from tilcare.clinical.dosing.regimens import (
     InfusionWindow,
     LymphodepletionRegimen,
     ProtocolRef,
+    ThawLimit,
 )
 from tilcare.clinical.dosing.settings import (
     ChoiceSetting,
@@ -43,6 +45,7 @@ from tilcare.protocols.sections import (
     il2,
     infusion_window,
     lymphodepletion,
+    thaw,
 )
 
 __all__ = ["Protocol", "ProtocolError", "parse_protocol"]
@@ -62,6 +65,7 @@ class Protocol:
     lymphodepletion: LymphodepletionRegimen
     cell_dose: CellDoseRange
     infusion_window: InfusionWindow
+    thaw: ThawLimit  # the center's thaw-to-infusion limit, apart from the infusion window
     il2: Il2Regimen
     il2_rule_sets: tuple[str, ...]  # hold/stop rule sets, by id
     il2_rule_sets_note: str | None
@@ -99,6 +103,7 @@ def parse_protocol(data: Mapping[str, object]) -> Protocol:
         lymphodepletion=lymphodepletion(top.table("lymphodepletion"), ref, declared),
         cell_dose=cell_dose(top.table("cell_dose"), ref),
         infusion_window=infusion_window(top.table("infusion_window"), ref, declared),
+        thaw=thaw(top.table("thaw"), ref, declared),
         il2=il2(top.table("il2"), ref, declared),
         il2_rule_sets=_rule_sets(top),
         il2_rule_sets_note=top.optional_text("il2_rule_sets_note"),

@@ -12,6 +12,9 @@ Layout (numbers are decimal strings; `*_setting` keys name a declared center set
   [cell_dose]                  min_cells_1e9, [max_cells_1e9], [min_bags, max_bags], source
                                (a limit the sources do not set is left out, not invented)
   [infusion_window]            earliest_hours, latest_hours (after the last fludarabine dose)
+  [thaw]                       limit_setting (a declared decimal setting in min, above 0, no
+                               none_option), source: the thaw-to-infusion limit is always the
+                               center's own (kept apart from the infusion window)
   [il2]                        dose, dose_unit (IU/kg), max_doses, source, weight_basis_setting
                                [+ adjusted_weight_factor_setting], interval_min_hours,
                                interval_max_hours, start_min_hours, start_max_hours
@@ -46,6 +49,7 @@ from tilcare.clinical.dosing.regimens import (
     ProtocolRef,
     QuantityParam,
     RenalAdjustment,
+    ThawLimit,
     WeightBasisSettings,
 )
 from tilcare.clinical.dosing.settings import (
@@ -371,6 +375,13 @@ def infusion_window(t: Table, ref: ProtocolRef, declared: Declared) -> InfusionW
     _ordered_params(t, "earliest_hours", "latest_hours", earliest, latest)
     t.finish()
     return _build(t.path_text, lambda: InfusionWindow(ref, earliest, latest))
+
+
+def thaw(t: Table, ref: ProtocolRef, declared: Declared) -> ThawLimit:
+    source = t.text("source")
+    setting = declared.decimal(t, "limit_setting", (Unit.minutes,), positive=True)
+    t.finish()
+    return _build(t.path_text, lambda: ThawLimit(setting=setting, source=source, protocol=ref))
 
 
 def il2(t: Table, ref: ProtocolRef, declared: Declared) -> Il2Regimen:

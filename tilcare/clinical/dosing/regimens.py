@@ -5,7 +5,8 @@ them with the center's `CenterSettings`. A value the sources settle is a `Fixed`
 source; a value they do not settle is `FromCenter`, naming the `DecimalSetting` to read. A value the
 sources settle as a range that a center may narrow (the IL-2 interval after lifileucel, every 8 to
 12 hours) is `Narrowable`: the protocol's value applies until the center sets its own within the
-protocol's range; a value that would widen the range is refused, naming the limit.
+protocol's range; a value that would widen the range is refused, naming the limit. The
+thaw-to-infusion limit (`ThawLimit`) is always the center's: no source carried here gives it.
 Construction checks the invariants the calculators rely on (units, positive doses, day numbers
 before day 0), so a regimen built by hand is held to the same rules as one read from a file.
 """
@@ -311,6 +312,40 @@ class InfusionWindow:
     def __post_init__(self) -> None:
         _require_hours(self.earliest_hours, "infusion window earliest")
         _require_hours(self.latest_hours, "infusion window latest")
+
+
+@dataclass(frozen=True)
+class ThawLimit:
+    """The longest time thawed cells may wait before they are infused, in minutes from the thaw
+    time recorded at the bedside. Always the center's own setting: the sources this platform
+    carries do not give the limit, so no protocol value exists to fall back on.
+    """
+
+    setting: DecimalSetting  # min
+    source: str  # what the protocol's sources say about the limit, and who sets it
+    protocol: ProtocolRef
+
+    def __post_init__(self) -> None:
+        if self.setting.unit is not Unit.minutes:
+            shown = self.setting.unit_text or "a plain number"
+            raise InvalidQuantity(
+                f"'{self.setting.key}': the thaw-to-infusion limit must be in minutes (min), "
+                f"not {shown}."
+            )
+        if self.setting.minimum <= 0:
+            raise InvalidQuantity(
+                f"'{self.setting.key}': the thaw-to-infusion limit must allow only values "
+                f"greater than 0 min, not from {self.setting.minimum}."
+            )
+        if self.setting.none_option is not None:
+            raise InvalidQuantity(
+                f"'{self.setting.key}': the thaw-to-infusion limit cannot be "
+                f"“{self.setting.none_option}”: thawed cells always have a limit."
+            )
+        if not self.source.strip():
+            raise InvalidQuantity(
+                f"'{self.setting.key}': the thaw-to-infusion limit needs a source."
+            )
 
 
 @dataclass(frozen=True)

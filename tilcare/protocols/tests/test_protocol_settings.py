@@ -58,6 +58,7 @@ FACTORS = [
     "il2_adjusted_weight_factor",
 ]
 BASES = ["cyclophosphamide_weight_basis", "crcl_weight_basis", "il2_weight_basis"]
+THAW = "thaw_to_infusion_limit_minutes"
 
 RENAL_BANDS = [
     {"crcl_from_ml_per_min": "40", "crcl_to_ml_per_min": "49", "dose": "15"},
@@ -74,6 +75,7 @@ LIFILEUCEL_VALUES: dict[str, object] = {
     "crcl_weight_basis": "actual",
     "mesna_dose": "60",
     "il2_weight_basis": "actual",
+    "thaw_to_infusion_limit_minutes": "60",
 }
 NKI_VALUES: dict[str, object] = {
     **LIFILEUCEL_VALUES,
@@ -122,6 +124,8 @@ def test_specs_in_lists_every_setting_once_in_the_order_the_regimen_refers_to_th
         "crcl_weight_basis",
         "crcl_adjusted_weight_factor",
         "mesna_dose",
+        # the infusion day's thaw-to-infusion limit, before IL-2 as the regimen runs
+        "thaw_to_infusion_limit_minutes",
         "il2_weight_basis",
         "il2_adjusted_weight_factor",
         *NARROWING,
@@ -223,7 +227,7 @@ def test_for_patients_the_shared_settings_are_always_optional(
     assert set(NARROWING) <= optional
 
 
-def test_required_specs_for_actual_weights_are_the_nine_entered(lifileucel: Protocol) -> None:
+def test_required_specs_for_actual_weights_are_the_ten_entered(lifileucel: Protocol) -> None:
     assert keys(required_specs(lifileucel, LIFILEUCEL_VALUES)) == [
         "cyclophosphamide_rounding_increment_mg",
         "cyclophosphamide_weight_basis",
@@ -233,6 +237,7 @@ def test_required_specs_for_actual_weights_are_the_nine_entered(lifileucel: Prot
         "fludarabine_renal_bands",
         "crcl_weight_basis",
         "mesna_dose",
+        "thaw_to_infusion_limit_minutes",
         "il2_weight_basis",
     ]
     assert set(keys(required_specs(lifileucel, LIFILEUCEL_VALUES))) == set(LIFILEUCEL_VALUES)
@@ -464,6 +469,51 @@ def test_each_required_setting_left_blank_is_named(lifileucel: Protocol) -> None
         )
 
 
+@pytest.mark.parametrize("name", ["lifileucel", "nki"])
+def test_the_thaw_limit_is_required_in_both_protocols_with_no_default(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    protocol: Protocol = request.getfixturevalue(name)
+    complete = LIFILEUCEL_VALUES if name == "lifileucel" else NKI_VALUES
+    values = {k: v for k, v in complete.items() if k != THAW}
+    found = problems(protocol, values, required=required_specs(protocol, values))
+    spec = protocol.setting(THAW)
+    assert found == {
+        THAW: f"Set '{spec.label}' ({THAW}) in the center's protocol settings: "
+        f"{spec.why_unconfirmed}"
+    }
+    assert THAW not in optional_keys(protocol, values)
+
+
+def test_the_thaw_limit_is_kept_out_of_the_infusion_window(
+    lifileucel: Protocol, nki: Protocol
+) -> None:
+    # The window calculator reads only the window's settings: it never asks for the thaw limit.
+    assert keys(specs_in(lifileucel.infusion_window)) == []
+    assert keys(specs_in(nki.infusion_window)) == [
+        "infusion_earliest_hours",
+        "infusion_latest_hours",
+    ]
+    assert keys(specs_in(nki.thaw)) == [THAW]
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("9", "9 min is below the allowed minimum 10 min."),
+        ("720.5", "720.5 min is above the allowed maximum 720 min."),
+        ("no limit", "“no limit” is not a number."),
+    ],
+    ids=["below 10 min", "above 720 min", "no number"],
+)
+def test_a_thaw_limit_outside_the_plausible_minutes_is_refused(
+    lifileucel: Protocol, value: str, problem: str
+) -> None:
+    assert problems(lifileucel, {THAW: value}) == {
+        THAW: f"Center setting '{label(lifileucel, THAW)}' ({THAW}): {problem}"
+    }
+
+
 def test_a_derived_basis_requires_the_shared_weight_settings_by_name(
     lifileucel: Protocol,
 ) -> None:
@@ -495,6 +545,7 @@ def test_plain_values_are_typed_as_the_core_reads_them(lifileucel: Protocol) -> 
     assert set(settings) == set(LIFILEUCEL_VALUES)
     assert settings["cyclophosphamide_rounding_increment_mg"] == mg(10)
     assert settings["mesna_dose"] == mg_per_kg(60)
+    assert settings[THAW] == Quantity.of(60, Unit.minutes)
     assert settings["bsa_cap_m2"] == "no cap"
     assert settings["bsa_formula"] == "mosteller"
     bands = settings["fludarabine_renal_bands"]

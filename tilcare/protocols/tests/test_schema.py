@@ -121,6 +121,7 @@ def test_lifileucel_center_settings_are_the_unconfirmed_values() -> None:
         "il2_interval_max_hours",
         "il2_start_min_hours",
         "il2_start_max_hours",
+        "thaw_to_infusion_limit_minutes",
     ]
     bsa_cap = protocol.setting("bsa_cap_m2")
     assert isinstance(bsa_cap, DecimalSetting) and bsa_cap.none_option == "no cap"
@@ -131,6 +132,33 @@ def test_lifileucel_center_settings_are_the_unconfirmed_values() -> None:
     basis = protocol.setting("cyclophosphamide_weight_basis")
     assert isinstance(basis, ChoiceSetting)
     assert basis.options == ("actual", "ideal", "adjusted")
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_thaw_to_infusion_limit_is_the_center_s_own_in_minutes(name: str) -> None:
+    # Neither source gives the limit: the lifileucel label's thaw and hold-time instructions
+    # (section 2.2) are not reproduced, the NKI publications give none. No value, no default.
+    protocol = parse_file(name, shipped_text(name))
+    limit = protocol.thaw.setting
+    assert limit is protocol.setting("thaw_to_infusion_limit_minutes")
+    assert (limit.unit, limit.minimum, limit.maximum) == (Unit.minutes, Decimal(10), Decimal(720))
+    assert limit.none_option is None
+    assert limit.limits_source == (
+        "Plausibility limits of this file; not a clinical recommendation."
+    )
+    assert "pharmacist and treating physician enter the limit in minutes" in limit.why_unconfirmed
+    assert "NOT CONFIRMED" not in limit.why_unconfirmed + protocol.thaw.source
+    assert ".md" not in limit.why_unconfirmed + protocol.thaw.source
+    assert protocol.thaw.protocol == protocol.ref
+
+
+def test_the_thaw_limit_sources_say_who_sets_it() -> None:
+    lifileucel = load_protocol("lifileucel_us").thaw.source
+    assert "section 2.2" in lifileucel
+    assert "the center enters its own limit from the label it holds" in lifileucel
+    nki = load_protocol("nki_phase3").thaw.source
+    assert "give no time limit from thawing the cells to infusing them" in nki
+    assert "the trial protocol's own product-handling instructions govern it" in nki
 
 
 def test_nki_facts_from_the_trial_design() -> None:
@@ -400,13 +428,13 @@ MALFORMED: list[Any] = [
     ),
     pytest.param(
         lambda d: d["center_settings"].append(dict(_setting("mesna_dose")(d), key="spare")),
-        "center_settings[16].key",
+        "center_settings[17].key",
         "“spare” is declared but nothing uses it",
         id="unused setting",
     ),
     pytest.param(
         lambda d: d["center_settings"].append(dict(_setting("mesna_dose")(d))),
-        "center_settings[16].key",
+        "center_settings[17].key",
         "“mesna_dose” is declared twice",
         id="duplicate setting",
     ),
@@ -451,6 +479,40 @@ MALFORMED: list[Any] = [
         "version",
         "must be numbers separated by dots",
         id="version format",
+    ),
+    pytest.param(lambda d: d.pop("thaw"), "thaw", "missing", id="no thaw-to-infusion section"),
+    pytest.param(
+        lambda d: d["thaw"].pop("source"), "thaw.source", "missing", id="thaw limit without source"
+    ),
+    pytest.param(
+        lambda d: d["thaw"].update(limit_minutes="60"),
+        "thaw.limit_minutes",
+        "unknown key",
+        id="thaw limit given a value",
+    ),
+    pytest.param(
+        lambda d: _setting("thaw_to_infusion_limit_minutes")(d).update(unit="h"),
+        "thaw.limit_setting",
+        "is in “h”; expected min",
+        id="thaw limit in hours",
+    ),
+    pytest.param(
+        lambda d: _setting("thaw_to_infusion_limit_minutes")(d).update(min="0"),
+        "thaw.limit_setting",
+        "must have a min greater than 0",
+        id="thaw limit allowing 0 min",
+    ),
+    pytest.param(
+        lambda d: _setting("thaw_to_infusion_limit_minutes")(d).update(none_option="no limit"),
+        "thaw.limit_setting",
+        "cannot offer “no limit” here",
+        id="thaw limit with a no-limit option",
+    ),
+    pytest.param(
+        lambda d: d["thaw"].update(limit_setting="mesna_dose"),
+        "thaw.limit_setting",
+        "is in “mg/kg”; expected min",
+        id="thaw limit naming another setting",
     ),
 ]
 

@@ -40,6 +40,7 @@ LIFILEUCEL_VALUES: dict[str, object] = {
     "crcl_weight_basis": "actual",
     "mesna_dose": "60",
     "il2_weight_basis": "actual",
+    "thaw_to_infusion_limit_minutes": "60",
 }
 
 NKI_VALUES: dict[str, object] = {

@@ -383,6 +383,24 @@ def test_incomplete_settings_are_refused_at_signing_naming_what_is_missing(
     assert written() == before
 
 
+def test_the_thaw_to_infusion_limit_must_be_entered_before_signing(team: CareTeam) -> None:
+    # Given settings entered without the center's thaw-to-infusion limit (no default exists)
+    activation = enter(team, thaw_to_infusion_limit_minutes=None)
+    before = written()
+    thaw = load_protocol(*LIFILEUCEL).setting("thaw_to_infusion_limit_minutes")
+    # When the physician signs, then the signature is refused saying what to set and who decides
+    with pytest.raises(InvalidInput) as refused:
+        sign(activation, team.physician)
+    assert refused.value.errors == {
+        "__all__": [
+            "These settings must be entered before the version can be signed: "
+            f"Set '{thaw.label}' (thaw_to_infusion_limit_minutes) in the center's protocol "
+            f"settings: {thaw.why_unconfirmed}"
+        ]
+    }
+    assert written() == before
+
+
 def test_an_adjusted_basis_needs_its_factor_and_the_shared_weight_settings_to_be_signed(
     team: CareTeam,
 ) -> None:

@@ -15,6 +15,7 @@ from tilcare.audit.models import AuditEvent, Signature
 from tilcare.core.tests.clients import client_for, row_counts
 from tilcare.journey.tests.factories import CareTeam, make_team
 from tilcare.patients.tests.factories import TEST_PASSWORD, CenterFactory, UserFactory
+from tilcare.protocols.loader import load_protocol
 from tilcare.treatment.choices import ActivationStatus
 from tilcare.treatment.models import ProtocolActivation
 from tilcare.treatment.tests.factories import (
@@ -24,6 +25,7 @@ from tilcare.treatment.tests.factories import (
     RENAL_BANDS,
     activate,
 )
+from tilcare.treatment.views.common import sections_of
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +97,30 @@ def test_the_edit_page_opens_for_a_pharmacist_and_a_physician(team, role):
     assert response.status_code == 200
     form = response.context["form"]
     assert set(form.fields) >= {"mesna_dose", "fludarabine_renal_bands", "bsa_cap_m2", "reason"}
+
+
+def test_the_thaw_limit_is_entered_and_read_under_infusion_day(team, in_force):
+    # The edit page asks for it in minutes, in the infusion day's group, after IL-2
+    edit = client_for(team.pharmacist).get(EDIT)
+    sections = {s["title"]: s["items"] for s in edit.context["sections"]}
+    assert list(sections)[-2:] == ["IL-2", "Infusion day"]
+    [thaw] = sections["Infusion day"]
+    assert (thaw["field"].name, thaw["unit"]) == ("thaw_to_infusion_limit_minutes", "min")
+    # The protocol page shows the value in force in the same group
+    detail = client_for(team.nurse).get(DETAIL)
+    rows = {
+        row.key: (section.title, row.value)
+        for section in detail.context["active_sections"]
+        for row in section.rows
+    }
+    assert rows["thaw_to_infusion_limit_minutes"] == ("Infusion day", "60 min")
+    # NKI's infusion window joins it there
+    nki = load_protocol(*NKI)
+    assert [spec.key for spec in dict(sections_of(nki))["Infusion day"]] == [
+        "infusion_earliest_hours",
+        "infusion_latest_hours",
+        "thaw_to_infusion_limit_minutes",
+    ]
 
 
 def test_a_nurse_reads_the_settings_but_is_offered_no_edit_sign_or_discard(team, entered):

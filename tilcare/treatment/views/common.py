@@ -135,8 +135,8 @@ def standing_lines(
 
 def sections_of(protocol: Protocol) -> list[tuple[str, list[SettingSpec]]]:
     """The protocol's settings grouped as the regimen runs: each lymphodepletion agent (mesna
-    with its agent), the body-size rules, IL-2, the infusion window. Stable: taken from the
-    protocol's structure, in its order."""
+    with its agent), the body-size rules, IL-2, the infusion day (its window and the
+    thaw-to-infusion limit). Stable: taken from the protocol's structure, in its order."""
     shared = {spec.key for spec in SHARED_WEIGHT_SETTINGS}
     taken: set[str] = set()
     groups: list[tuple[str, list[SettingSpec]]] = []
@@ -160,7 +160,8 @@ def sections_of(protocol: Protocol) -> list[tuple[str, list[SettingSpec]]]:
     everything = specs_in(protocol)
     group("Body-size rules", [s for s in everything if s.key in shared], rules=True)
     group("IL-2", [protocol.il2])
-    group("Infusion window", [protocol.infusion_window])
+    # The thaw-to-infusion limit is read on the infusion day, beside the window (if any).
+    group("Infusion day", [protocol.infusion_window, protocol.thaw])
     group("Other settings", [s for s in everything if s.key not in taken])
     return groups
 
