@@ -139,6 +139,8 @@ CREATININE_OTHERWISE = "0.9"
 
 # Something that happened "today" is recorded no later than this long before the build.
 RECORDED_BEFORE_NOW = dt.timedelta(minutes=5)
+# The last fludarabine dose is recorded at least this long before the move into infusion.
+INFUSION_AFTER_LAST_FLUDARABINE = dt.timedelta(hours=25)
 
 
 def lived_moment(place: Place, on: dt.date, at: dt.time, now: dt.datetime) -> dt.datetime:
@@ -499,6 +501,10 @@ class _Walk:
         elif target in ENTRY_MILESTONES:
             entry = ENTRY_MILESTONES[target]
             when = self.at(STAGE_DAY[target] + entry.days, *entry.at)
+            if target == Stage.INFUSION:
+                # The cells are infused from 24 h after the last fludarabine dose: a move
+                # recorded early today keeps the dose that long before it.
+                when = min(when, self.moment - INFUSION_AFTER_LAST_FLUDARABINE)
             self.milestone(entry.kind, when, entry.recorded_by, note=entry.note)
             if target == Stage.LYMPHODEPLETION:
                 self.ready_for_lymphodepletion()

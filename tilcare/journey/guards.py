@@ -8,12 +8,17 @@ move while any is unmet.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
 
 from tilcare.audit.models import Signature
 from tilcare.audit.selectors import list_signatures_for
 from tilcare.audit.services import object_type_of, signature_is_valid
+from tilcare.clinical.dosing.schedule import InfusionWindowStatus, ScheduleStatus
 from tilcare.core.timeutil import local_datetime
 from tilcare.identity.choices import MANUFACTURE_ATTEMPT_MAX
 from tilcare.journey.choices import (
@@ -31,7 +36,14 @@ from tilcare.manufacturing.models import Batch
 from tilcare.patients.choices import ConsentKind
 from tilcare.patients.selectors import active_consent
 from tilcare.treatment.choices import OrderKind, OrderStatus
-from tilcare.treatment.selectors import newer_inputs, open_order
+from tilcare.treatment.models import Order, ProtocolActivation
+from tilcare.treatment.selectors import (
+    active_activation,
+    infusion_window_at,
+    last_fludarabine_given,
+    newer_inputs,
+    open_order,
+)
 
 ELIGIBILITY_MEANING = "Eligibility confirmed by treating physician"
 
@@ -41,6 +53,14 @@ class Requirement:
     code: str
     label: str
     check: Callable[[Journey], str | None]
+    # For a requirement that depends on the clock: the same check judged at a given moment (the
+    # move's), which `check` judges at now.
+    timed: Callable[[Journey, dt.datetime], str | None] | None = None
+
+    def judge(self, journey: Journey, at: dt.datetime | None = None) -> str | None:
+        if at is not None and self.timed is not None:
+            return self.timed(journey, at)
+        return self.check(journey)
 
 
 @dataclass(frozen=True)
@@ -180,6 +200,98 @@ def _lymphodepletion_order(journey: Journey) -> str | None:
     return newer_inputs(order)
 
 
+def _verified_lymphodepletion(journey: Journey) -> Order | None:
+    order = open_order(journey.coi_din, journey.manufacture_attempt, OrderKind.LYMPHODEPLETION)
+    return order if order is not None and order.status == OrderStatus.VERIFIED else None
+
+
+@dataclass(frozen=True)
+class LastFludarabine:
+    """When the course's last fludarabine dose was given, and the verified lymphodepletion order
+    whose settings count the window (None for a journey recorded before orders existed)."""
+
+    at: dt.datetime
+    order: Order | None
+
+
+def last_fludarabine(journey: Journey) -> LastFludarabine | None:
+    """The verified order's last fludarabine dose recorded as given or, for journeys recorded
+    before doses were, the "Last fludarabine dose given" milestone; None while neither is."""
+    order = _verified_lymphodepletion(journey)
+    given = last_fludarabine_given(order) if order is not None else None
+    if given is not None:
+        return LastFludarabine(given, order)
+    milestone = current_milestone(journey, MilestoneKind.LAST_FLUDARABINE)
+    return LastFludarabine(milestone.occurred_at, order) if milestone is not None else None
+
+
+def _window_settings(journey: Journey, last: LastFludarabine) -> ProtocolActivation | None:
+    """The order's settings; without an order, the center's settings in force."""
+    if last.order is not None:
+        return last.order.activation
+    return active_activation(journey.center, journey.protocol_ref)
+
+
+def infusion_window_for(journey: Journey, now: dt.datetime) -> InfusionWindowStatus | None:
+    """Where `now` falls in the infusion window, or None before the last fludarabine dose is
+    given (or while no center settings are in force to count it from)."""
+    last = last_fludarabine(journey)
+    if last is None:
+        return None
+    activation = _window_settings(journey, last)
+    return None if activation is None else infusion_window_at(activation, last.at, now)
+
+
+def _last_fludarabine(journey: Journey) -> str | None:
+    if last_fludarabine(journey) is None:
+        return "The last fludarabine dose has not been recorded."
+    return None
+
+
+def nurse_time(moment: dt.datetime, time_zone: str) -> str:
+    """“Tue 15 Dec 2026 10:00 EST”: the center's clock, with its zone (it changes with daylight
+    saving inside a 4-day window)."""
+    local = local_datetime(moment, time_zone)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M} {local.tzname()}"
+
+
+def _hours(hours: Decimal) -> str:
+    return f"{hours.normalize():f} h"
+
+
+NO_WINDOW_SETTINGS = (
+    "The infusion window cannot be counted: no center settings are in force for this protocol. "
+    "A pharmacist and a treating physician sign them on the protocol's settings page."
+)
+
+
+def _within_window_at(journey: Journey, now: dt.datetime) -> str | None:
+    last = last_fludarabine(journey)
+    if last is None:
+        return None  # the last fludarabine requirement names what is missing
+    activation = _window_settings(journey, last)
+    if activation is None:
+        return NO_WINDOW_SETTINGS
+    window = infusion_window_at(activation, last.at, now)
+    zone = journey.center.time_zone
+    if window.status is ScheduleStatus.TOO_EARLY:
+        return (
+            f"The infusion window opens at {nurse_time(window.allowed_from, zone)} "
+            f"({_hours(window.earliest_hours)} after the last fludarabine dose)."
+        )
+    if window.status is ScheduleStatus.TOO_LATE:
+        return (
+            f"The infusion window closed at {nurse_time(window.allowed_until, zone)} "
+            f"({_hours(window.latest_hours)} after the last fludarabine dose): the cells are not "
+            "infused outside it; the treating physician decides what happens next."
+        )
+    return None
+
+
+def _within_window(journey: Journey) -> str | None:
+    return _within_window_at(journey, timezone.now())
+
+
 _FINANCIAL = Requirement(
     "financial_clearance",
     "Financial clearance recorded",
@@ -280,12 +392,12 @@ GUARDS: dict[Stage, tuple[Requirement, ...]] = {
         ),
     ),
     Stage.INFUSION: (
+        Requirement("last_fludarabine", "Last fludarabine dose given", _last_fludarabine),
         Requirement(
-            "last_fludarabine",
-            "Last fludarabine dose recorded",
-            _milestone(
-                MilestoneKind.LAST_FLUDARABINE, "The last fludarabine dose has not been recorded."
-            ),
+            "infusion_window",
+            "Within the infusion window",
+            _within_window,
+            timed=_within_window_at,
         ),
     ),
     Stage.IL2: (_INFUSED,),
@@ -309,18 +421,23 @@ GUARDS: dict[Stage, tuple[Requirement, ...]] = {
 }
 
 
-def evaluate(journey: Journey, target: Stage) -> list[RequirementStatus]:
-    """Every requirement for entering `target`, met or not, in the order they are declared."""
+def evaluate(
+    journey: Journey, target: Stage, at: dt.datetime | None = None
+) -> list[RequirementStatus]:
+    """Every requirement for entering `target`, met or not, in the order they are declared;
+    judged at `at` (a move dated in the past) where the clock matters, else now."""
     statuses = []
     for requirement in GUARDS.get(target, ()):
-        reason = requirement.check(journey)
+        reason = requirement.judge(journey, at)
         statuses.append(
             RequirementStatus(requirement.code, requirement.label, reason is None, reason or "")
         )
     return statuses
 
 
-def evaluate_move(journey: Journey, target: Stage) -> list[RequirementStatus]:
+def evaluate_move(
+    journey: Journey, target: Stage, at: dt.datetime | None = None
+) -> list[RequirementStatus]:
     """The requirements of moving `journey` from its stage to `target`, judged as after the move.
 
     Withdrawal needs nothing but its coded reason. A re-manufacture starts a new attempt, so its
@@ -334,7 +451,7 @@ def evaluate_move(journey: Journey, target: Stage) -> list[RequirementStatus]:
             return [_LAST_ATTEMPT]
         journey = copy.copy(journey)
         journey.manufacture_attempt += 1
-    return evaluate(journey, target)
+    return evaluate(journey, target, at)
 
 
 # Items, slot bookings and batches take attempts 1 to 9 (identity.choices): a tenth attempt could
@@ -349,5 +466,5 @@ _LAST_ATTEMPT = RequirementStatus(
 )
 
 
-def unmet_reasons(journey: Journey, target: Stage) -> list[str]:
-    return [s.reason for s in evaluate(journey, target) if not s.met]
+def unmet_reasons(journey: Journey, target: Stage, at: dt.datetime | None = None) -> list[str]:
+    return [s.reason for s in evaluate(journey, target, at) if not s.met]

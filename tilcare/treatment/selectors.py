@@ -12,10 +12,16 @@ from tilcare.accounts.models import Organization
 from tilcare.clinical.dosing.lymphodepletion import day_label
 from tilcare.clinical.dosing.protocol_settings import settings_from_plain, specs_in
 from tilcare.clinical.dosing.regimens import ProtocolRef
+from tilcare.clinical.dosing.schedule import InfusionWindowStatus, infusion_window
 from tilcare.clinical.dosing.settings import CenterSettings
 from tilcare.protocols.loader import available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol
-from tilcare.treatment.choices import OPEN_ORDER_STATUSES, ActivationStatus, OrderStatus
+from tilcare.treatment.choices import (
+    OPEN_ORDER_STATUSES,
+    ActivationStatus,
+    AdministrationOutcome,
+    OrderStatus,
+)
 from tilcare.treatment.models import Administration, Order, OrderDose, ProtocolActivation
 
 
@@ -199,3 +205,45 @@ def dose_calendar(order: Order, day_zero: dt.date | None) -> list[CalendarRow]:
             )
         )
     return rows
+
+
+# Administrations and the infusion window ------------------------------------------------------
+
+FLUDARABINE = "fludarabine"
+
+
+def last_dose_given(order: Order, agent: str) -> dt.datetime | None:
+    """When the order's last dose of `agent` (its highest sequence) was given, or None until it is
+    recorded as given (a held or not-given last dose is not a last dose given)."""
+    last = order.doses.filter(agent=agent).select_related("administration").order_by("-sequence")
+    dose = last.first()
+    administration = getattr(dose, "administration", None) if dose is not None else None
+    if administration is None or administration.outcome != AdministrationOutcome.GIVEN:
+        return None
+    return administration.at
+
+
+def last_fludarabine_given(order: Order) -> dt.datetime | None:
+    return last_dose_given(order, FLUDARABINE)
+
+
+def infusion_window_at(
+    activation: ProtocolActivation, last_fludarabine: dt.datetime, now: dt.datetime
+) -> InfusionWindowStatus:
+    """The protocol's infusion window on `activation`'s settings, counted from `last_fludarabine`.
+
+    Both instants are counted in UTC: the window is a number of hours, and aware arithmetic in a
+    local zone would add wall-clock hours across a daylight-saving change."""
+    return infusion_window(
+        protocol_of(activation).infusion_window,
+        center_settings_of(activation),
+        last_fludarabine_end=last_fludarabine.astimezone(dt.UTC),
+        now=now.astimezone(dt.UTC),
+    )
+
+
+def infusion_window_of(order: Order, now: dt.datetime) -> InfusionWindowStatus | None:
+    """The infusion window of the order's course on the settings the order was computed on, or
+    None before its last fludarabine dose is given."""
+    given = last_fludarabine_given(order)
+    return None if given is None else infusion_window_at(order.activation, given, now)

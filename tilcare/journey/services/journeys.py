@@ -265,7 +265,10 @@ def advance(
         )
         kind = transition_kind(source, target)
         _validate_move(journey, target, kind, reason, withdrawal_reason)
-        blocked = [r.reason for r in guards.evaluate_move(journey, target) if not r.met]
+        # A move recorded after the fact is judged when it happened (the infusion window).
+        blocked = [
+            r.reason for r in guards.evaluate_move(journey, target, occurred_at) if not r.met
+        ]
         if blocked:
             raise TransitionBlocked(blocked)
         recorded = timezone.now()

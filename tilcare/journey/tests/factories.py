@@ -21,7 +21,9 @@
 
 Dates are fixed: referral REFERRED_ON, consents signed that day, resection planned 21 days and
 infusion 56 days after it. Milestones are recorded one minute before now (the services refuse
-future times), except a re-manufacture's resection date, which must follow the previous resection.
+future times), except a re-manufacture's resection date, which must follow the previous resection,
+and the last fludarabine dose, recorded 25 hours before now so the infusion window (24 to 96 hours
+after it) is open.
 """
 
 from __future__ import annotations
@@ -210,6 +212,26 @@ def _milestone(kind: MilestoneKind, role: Role, reference: str = "") -> Satisfie
     return record
 
 
+# The infusion window opens 24 h after the last fludarabine dose: walks record it this long ago.
+LAST_FLUDARABINE_AGO = dt.timedelta(hours=25)
+
+
+def _last_fludarabine(journey: Journey, users: CareTeam) -> None:
+    services.record_milestone(
+        journey,
+        actor=users.nurse,
+        kind=MilestoneKind.LAST_FLUDARABINE,
+        occurred_at=timezone.now() - LAST_FLUDARABINE_AGO,
+    )
+
+
+def _infusion_window(journey: Journey, users: CareTeam) -> None:
+    raise AssertionError(
+        "Outside the infusion window: record the last fludarabine dose 24 to 96 hours before now "
+        "(walks record it 25 hours before), or move the clock."
+    )
+
+
 def _consent(kind: ConsentKind) -> Satisfier:
     def record(journey: Journey, users: CareTeam) -> None:
         patient_services.record_consent(
@@ -326,7 +348,8 @@ SATISFIERS: dict[str, Satisfier] = {
     "bed_reserved": _milestone(MilestoneKind.BED_RESERVED, Role.NAVIGATOR, "Ward 7B"),
     "progression_checked": _milestone(MilestoneKind.PROGRESSION_CHECKED, Role.PHYSICIAN),
     "lymphodepletion_order": _lymphodepletion_order,
-    "last_fludarabine": _milestone(MilestoneKind.LAST_FLUDARABINE, Role.NURSE),
+    "last_fludarabine": _last_fludarabine,
+    "infusion_window": _infusion_window,
     "infusion_done": _milestone(MilestoneKind.INFUSION_DONE, Role.NURSE),
     "discharged": _milestone(MilestoneKind.DISCHARGED, Role.PHYSICIAN),
     "follow_up_complete": _milestone(MilestoneKind.FOLLOW_UP_COMPLETE, Role.NAVIGATOR),

@@ -84,12 +84,12 @@ def test_the_physician_orders_lymphodepletion(team, journey, measured, in_force)
     assert body["activation"]["number"] == in_force.number == 1
     assert body["doses"] == [
         {"sequence": 1, "day": -7, "agent": "cyclophosphamide", "route": "IV", "dose": "4800.00",
-         "dose_unit": "mg"},
+         "dose_unit": "mg", "administration": None},
         {"sequence": 2, "day": -6, "agent": "cyclophosphamide", "route": "IV", "dose": "4800.00",
-         "dose_unit": "mg"},
+         "dose_unit": "mg", "administration": None},
         *[
             {"sequence": n, "day": n - 8, "agent": "fludarabine", "route": "IV", "dose": "50.00",
-             "dose_unit": "mg"}
+             "dose_unit": "mg", "administration": None}
             for n in range(3, 8)
         ],
     ]  # fmt: skip
@@ -108,7 +108,7 @@ def test_the_physician_orders_il2(team, journey, measured, in_force):
     assert (body["kind"], body["status"]) == (OrderKind.IL2, OrderStatus.AWAITING_VERIFICATION)
     assert body["doses"] == [
         {"sequence": n, "day": None, "agent": "aldesleukin", "route": "IV", "dose": "48000000.00",
-         "dose_unit": "IU"}
+         "dose_unit": "IU", "administration": None}
         for n in range(1, 7)
     ]  # fmt: skip
     assert "serum_creatinine_mg_per_dl" not in body["inputs"]

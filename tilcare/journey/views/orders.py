@@ -25,14 +25,17 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tilcare.accounts.models import User
+from tilcare.clinical.dosing.schedule import InfusionWindowStatus, ScheduleStatus
 from tilcare.core.errors import InvalidInput
 from tilcare.core.forms import DateInput, apply_service_errors
 from tilcare.core.policy import require
-from tilcare.core.timeutil import local_today
-from tilcare.journey import policies, selectors
+from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.journey import guards, policies, selectors
+from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
 from tilcare.journey.views.common import (
     back_to_journey,
@@ -106,6 +109,14 @@ class OrderRow:
     url: str
 
 
+@dataclass(frozen=True)
+class WindowLine:
+    """The infusion window counted down: its words and its status colour."""
+
+    text: str
+    tone: str  # "ok" (open), "warn" (not yet open), "danger" (closed)
+
+
 @dataclass
 class OrdersCard:
     rows: list[OrderRow]
@@ -114,6 +125,56 @@ class OrdersCard:
     can_order_il2: bool
     errors: list[str] = field(default_factory=list)
     message: str = ""
+    window: WindowLine | None = None
+
+
+# The stages in which the infusion window is counted down: after the infusion it is history.
+WINDOW_STAGES = frozenset({Stage.LYMPHODEPLETION, Stage.INFUSION})
+
+
+def span_words(delta: dt.timedelta) -> str:
+    """“2 days 3 h”, “5 h 20 min”, “12 min”: a duration to the minute (rounded down)."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        text = f"{days} day{'s' if days > 1 else ''}"
+        return f"{text} {hours} h" if hours else text
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else "less than a minute"
+
+
+def window_line(status: InfusionWindowStatus, time_zone: str) -> WindowLine:
+    """“Infusion window: opens Tue 15 Dec 10:00, closes Sat 19 Dec 10:00 EST — open now, closes
+    in 2 days 3 h”, on the center's clock (each bound with its zone when daylight saving changes
+    between them)."""
+    opens = local_datetime(status.allowed_from, time_zone)
+    closes = local_datetime(status.allowed_until, time_zone)
+
+    def shown(moment: dt.datetime) -> str:
+        return f"{moment:%a} {moment.day} {moment:%b %H:%M}"
+
+    if opens.tzname() == closes.tzname():
+        bounds = f"opens {shown(opens)}, closes {shown(closes)} {closes.tzname()}"
+    else:
+        bounds = f"opens {shown(opens)} {opens.tzname()}, closes {shown(closes)} {closes.tzname()}"
+    if status.status is ScheduleStatus.TOO_EARLY:
+        state, tone = f"opens in {span_words(status.allowed_from - status.now)}", "warn"
+    elif status.status is ScheduleStatus.TOO_LATE:
+        state, tone = f"closed {span_words(status.now - status.allowed_until)} ago", "danger"
+    else:
+        state, tone = f"open now, closes in {span_words(status.allowed_until - status.now)}", "ok"
+    return WindowLine(f"Infusion window: {bounds} — {state}", tone)
+
+
+def journey_window(journey: Journey, now: dt.datetime) -> WindowLine | None:
+    """The countdown once the last fludarabine dose is given, until the journey moves past
+    the infusion."""
+    if journey.stage not in WINDOW_STAGES:
+        return None
+    status = guards.infusion_window_for(journey, now)
+    return None if status is None else window_line(status, journey.center.time_zone)
 
 
 def _amount(dose: Decimal) -> str:
@@ -219,7 +280,15 @@ def orders_card(
         form = form or LymphodepletionOrderForm(prefix=FORM_PREFIX)
     else:
         form = None
-    return OrdersCard(rows, day0, form, free(OrderKind.IL2), errors or [], message)
+    return OrdersCard(
+        rows,
+        day0,
+        form,
+        free(OrderKind.IL2),
+        errors or [],
+        message,
+        window=journey_window(journey, timezone.now()),
+    )
 
 
 # ---------- The actions ----------
