@@ -69,13 +69,22 @@ def in_lymphodepletion(team: CareTeam, time_machine: Any, last: dt.datetime) -> 
     return journey_at(team, Stage.LYMPHODEPLETION)
 
 
+def given_cyclophosphamide(order: Order, team: CareTeam, last: dt.datetime) -> None:
+    """The two cyclophosphamide days given (an order's doses are recorded day by day), an hour
+    after the order's verification and a day later, before the fludarabine days up to `last`."""
+    doses = list(order.doses.filter(agent="cyclophosphamide").order_by("sequence"))
+    for at, dose in zip((last - 6 * 24 * H + H, last - 5 * 24 * H), doses, strict=True):
+        record_administration(dose, outcome=AdministrationOutcome.GIVEN, at=at, actor=team.nurse)
+
+
 def given_fludarabine(team: CareTeam, time_machine: Any, last: dt.datetime) -> Journey:
-    """A journey in lymphodepletion whose fludarabine doses were given daily, the last at
-    `last`, each recorded in turn by the nurse; the clock stops at `last`."""
+    """A journey in lymphodepletion whose cyclophosphamide, then fludarabine doses were given
+    daily, the last at `last`, each recorded in turn by the nurse; the clock stops at `last`."""
     journey = in_lymphodepletion(team, time_machine, last)
     doses = list(the_order(journey).doses.filter(agent="fludarabine").order_by("sequence"))
     assert len(doses) == 5
     time_machine.move_to(last, tick=False)
+    given_cyclophosphamide(the_order(journey), team, last)
     for n, dose in enumerate(doses):
         record_administration(
             dose,
@@ -189,6 +198,7 @@ def test_until_the_last_fludarabine_dose_is_given_only_it_is_named(team, time_ma
     order = the_order(journey)
     doses = list(order.doses.filter(agent="fludarabine").order_by("sequence"))
     time_machine.move_to(last, tick=False)
+    given_cyclophosphamide(order, team, last)
     for n, dose in enumerate(doses[:4]):
         record_administration(
             dose, outcome=AdministrationOutcome.GIVEN, at=last - (4 - n) * 24 * H, actor=team.nurse

@@ -2,10 +2,10 @@
 
 A dose of a verified order is given, held or not given, once, at the time the nurse says (not
 ahead of the clock, not before the order was verified), with the reason when it was not given.
-Doses of one agent are recorded in their order: day −5's fludarabine before day −4's, IL-2 dose 2
-after dose 1. A dose is not given from an order whose inputs are out of date (a newer weight, or
-replaced center settings): the order is written again first; it may still be recorded as not
-given.
+An order's doses are recorded in their order, day by day: cyclophosphamide's days before
+fludarabine's, day −5's fludarabine before day −4's, IL-2 dose 2 after dose 1. A dose is not given
+from an order whose inputs are out of date (a newer weight, or replaced center settings): the
+order is written again first; it may still be recorded as not given.
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ def _sentence(text: str) -> str:
 
 
 def _check_in_turn(dose: OrderDose) -> None:
+    """An order's doses are recorded in their order (by study day: cyclophosphamide's two days
+    before fludarabine's five; IL-2 dose 2 after dose 1), each given, held or not given."""
     earlier = (
-        OrderDose.objects.filter(
-            order_id=dose.order_id, agent=dose.agent, sequence__lt=dose.sequence
-        )
+        OrderDose.objects.filter(order_id=dose.order_id, sequence__lt=dose.sequence)
         .filter(administration__isnull=True)
         .order_by("sequence")
         .first()
@@ -59,8 +59,8 @@ def _check_in_turn(dose: OrderDose) -> None:
         raise Conflict(
             {
                 "__all__": [
-                    f"Record {_dose_label(earlier)} first: doses of {dose.agent} are recorded in "
-                    "their order."
+                    f"Record {_dose_label(earlier)} first: an order's doses are recorded in "
+                    "their order, day by day."
                 ]
             }
         )

@@ -142,13 +142,12 @@ def orders(request: HttpRequest) -> HttpResponse:
 
 
 def _next_doses(order: Order) -> list[OrderDose]:
-    """The dose a nurse records next for each agent: doses of one agent are recorded in their
-    order, so only the first one not yet recorded takes a form."""
-    found: dict[str, OrderDose] = {}
+    """The dose a nurse records next: an order's doses are recorded in their order, day by day,
+    so only the first one not yet recorded takes a form."""
     for dose in order.doses.select_related("administration").order_by("sequence"):
-        if not hasattr(dose, "administration") and dose.agent not in found:
-            found[dose.agent] = dose
-    return list(found.values())
+        if not hasattr(dose, "administration"):
+            return [dose]
+    return []
 
 
 def _administration_form(order: Order, dose: OrderDose) -> AdministrationForm:
