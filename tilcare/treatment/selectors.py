@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -16,6 +17,7 @@ from tilcare.clinical.dosing.schedule import InfusionWindowStatus, infusion_wind
 from tilcare.clinical.dosing.settings import CenterSettings
 from tilcare.protocols.loader import available_protocols, load_protocol
 from tilcare.protocols.schema import Protocol
+from tilcare.treatment import policies
 from tilcare.treatment.choices import (
     OPEN_ORDER_STATUSES,
     ActivationStatus,
@@ -46,14 +48,23 @@ def activation_history(center: Organization, ref: ProtocolRef) -> list[ProtocolA
     return list(_of(center, ref).order_by("-number"))
 
 
-def activation_by_public_id(public_id: object) -> ProtocolActivation | None:
-    return (
-        ProtocolActivation.objects.select_related(
-            "center", "pharmacist_signature", "physician_signature", "entered_by"
-        )
-        .filter(public_id=public_id)
-        .first()
+def _activations() -> QuerySet[ProtocolActivation]:
+    return ProtocolActivation.objects.select_related(
+        "center", "pharmacist_signature", "physician_signature", "entered_by"
     )
+
+
+def activation_by_public_id(public_id: object) -> ProtocolActivation | None:
+    return _activations().filter(public_id=public_id).first()
+
+
+def activations_visible_to(user: Any) -> QuerySet[ProtocolActivation]:
+    """Every version of the user's own center, for its staff who read protocol settings; none
+    for anyone else (another center's versions are not known to exist)."""
+    center = getattr(user, "organization", None)
+    if center is None or not policies.can_view_protocol_settings(user, center):
+        return ProtocolActivation.objects.none()
+    return _activations().filter(center=center)
 
 
 def protocol_of(activation: ProtocolActivation) -> Protocol:
@@ -113,24 +124,30 @@ def open_order(coi_din: str, manufacture_attempt: int, kind: str) -> Order | Non
     )
 
 
+def _orders() -> QuerySet[Order]:
+    """Orders with what every page and answer shows of them: each dose and what happened to it
+    read in one query each, not one per dose."""
+    return Order.objects.select_related(
+        "center", "patient", "activation", "measurement", "verification_signature", "ordered_by"
+    ).prefetch_related("doses__administration__recorded_by")
+
+
 def orders_of_course(coi_din: str, manufacture_attempt: int) -> list[Order]:
     """Every order of the course, newest first, cancelled ones included."""
-    return list(
-        Order.objects.filter(coi_din=coi_din, manufacture_attempt=manufacture_attempt)
-        .select_related("activation", "measurement", "verification_signature", "ordered_by")
-        .prefetch_related("doses")
-    )
+    return list(_orders().filter(coi_din=coi_din, manufacture_attempt=manufacture_attempt))
 
 
 def order_by_public_id(public_id: object) -> Order | None:
-    return (
-        Order.objects.select_related(
-            "center", "patient", "activation", "measurement", "verification_signature", "ordered_by"
-        )
-        .prefetch_related("doses")
-        .filter(public_id=public_id)
-        .first()
-    )
+    return _orders().filter(public_id=public_id).first()
+
+
+def orders_visible_to(user: Any) -> QuerySet[Order]:
+    """Every order of the user's own center, for its staff who follow its journeys; none for
+    anyone else (another center's orders are not known to exist)."""
+    center = getattr(user, "organization", None)
+    if center is None or not policies.can_view_orders(user, center):
+        return Order.objects.none()
+    return _orders().filter(center=center)
 
 
 def newer_inputs(order: Order) -> str | None:

@@ -5,7 +5,6 @@ it again, cancelling it, and each dose given, held or not given (see the package
 annotations as objects when the routes are built.)
 """
 
-import uuid
 from typing import Any
 
 from django.db.models import prefetch_related_objects
@@ -14,12 +13,12 @@ from ninja import Router, Status
 
 from tilcare.core.api_support import caller
 from tilcare.core.errors import InvalidInput
+from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.treatment.choices import OrderKind
 from tilcare.treatment.models import Order
 from tilcare.treatment.policies import (
     can_cancel_order,
-    can_view_order,
     can_view_orders,
     can_write_order,
 )
@@ -42,6 +41,7 @@ from tilcare.treatment.selectors import (
     newer_inputs,
     order_by_public_id,
     orders_to_verify,
+    orders_visible_to,
 )
 from tilcare.treatment.services.administrations import record_administration
 from tilcare.treatment.services.orders import NOT_PRESCRIBER, cancel_order, reorder, verify_order
@@ -57,17 +57,9 @@ IL2_TAKES_NO_CREATININE = (
 
 
 def _visible_order(request: HttpRequest, public_id: str) -> tuple[Any, Order]:
-    """The caller and the order, if the caller's center is the order's; 404 otherwise, so
-    another center's orders are not known to exist."""
+    """The caller and the order, if the caller's center is the order's; 404 otherwise."""
     user = caller(request)
-    try:
-        key = uuid.UUID(str(public_id))
-    except ValueError:
-        raise Http404() from None
-    order = order_by_public_id(key)
-    if order is None or not can_view_order(user, order):
-        raise Http404()
-    return user, order
+    return user, get_visible_or_404(orders_visible_to(user), public_id)
 
 
 def _fresh_order(order: Order) -> Order:

@@ -5,15 +5,15 @@ package's docstring for the paths and answers).
 annotations as objects when the routes are built.)
 """
 
-import uuid
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Router, Status
 
 from tilcare.clinical.dosing.regimens import ProtocolRef
 from tilcare.core.api_support import caller
 from tilcare.core.errors import InvalidInput
+from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.treatment.choices import SIGNING_ROLES
 from tilcare.treatment.models import ProtocolActivation
@@ -33,6 +33,7 @@ from tilcare.treatment.schemas.protocols import (
 )
 from tilcare.treatment.selectors import (
     activation_by_public_id,
+    activations_visible_to,
     pending_activation,
     protocol_standings,
 )
@@ -50,17 +51,9 @@ _BODY_FIELDS = frozenset({"__all__", "protocol", "reason"})
 
 
 def _visible(request: HttpRequest, public_id: str) -> tuple[Any, ProtocolActivation]:
-    """The caller and the version, if the caller's center is the version's; 404 otherwise, so
-    another center's settings are not known to exist."""
+    """The caller and the version, if the caller's center is the version's; 404 otherwise."""
     user = caller(request)
-    try:
-        key = uuid.UUID(str(public_id))
-    except ValueError:
-        raise Http404() from None
-    activation = activation_by_public_id(key)
-    if activation is None or not can_view_protocol_settings(user, activation.center):
-        raise Http404()
-    return user, activation
+    return user, get_visible_or_404(activations_visible_to(user), public_id)
 
 
 def _fresh(activation: ProtocolActivation) -> ProtocolActivation:

@@ -26,6 +26,7 @@ from tilcare.clinical.dosing.settings import (
     DecimalSetting,
     SettingSpec,
 )
+from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import zone_of
 from tilcare.protocols.loader import available_protocols, load_protocol
@@ -271,10 +272,7 @@ def shipped_protocol(protocol_id: str, version: str) -> Protocol:
 def activation_of(request: HttpRequest, public_id: Any) -> tuple[User, ProtocolActivation]:
     """A version of the caller's own center (another center's answers 404: not theirs)."""
     user = user_of(request)
-    activation = selectors.activation_by_public_id(public_id)
-    if activation is None or not policies.can_view_protocol_settings(user, activation.center):
-        raise Http404("No such version of protocol settings.")
-    return user, activation
+    return user, get_visible_or_404(selectors.activations_visible_to(user), public_id)
 
 
 def detail_url(activation: ProtocolActivation) -> str:

@@ -24,6 +24,7 @@ from tilcare.accounts.models import Organization, User
 from tilcare.accounts.roles import Perm
 from tilcare.clinical.dosing.lymphodepletion import day_label
 from tilcare.core.forms import write_from_form
+from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_minute, zone_of
 from tilcare.treatment import policies, selectors
@@ -67,10 +68,7 @@ def _staff(request: HttpRequest) -> tuple[User, Organization]:
 
 def _order_of(request: HttpRequest, public_id: Any) -> tuple[User, Order]:
     user, _center = _staff(request)
-    order = selectors.order_by_public_id(public_id)
-    if order is None or not policies.can_view_order(user, order):
-        raise Http404("No such order.")
-    return user, order
+    return user, get_visible_or_404(selectors.orders_visible_to(user), public_id)
 
 
 def order_url(order: Order, anchor: str = "") -> str:
