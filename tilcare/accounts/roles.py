@@ -65,6 +65,12 @@ class Perm(StrEnum):
     VERIFY_ORDER = "treatment.verify_order"
     # Each ordered dose given, held or not given, recorded at the bedside.
     RECORD_ADMINISTRATION = "treatment.record_administration"
+    # The infusion day at the bedside: premedication, thaw, the two-person identity check (each
+    # person scans the wristband and every bag), start and end of the infusion.
+    RECORD_INFUSION = "treatment.record_infusion"
+    # IL-2 dose by dose: the nurse assesses and decides, the treating physician decides finally.
+    ASSESS_IL2_DOSE = "treatment.assess_il2_dose"
+    DECIDE_IL2_DOSE = "treatment.decide_il2_dose"
     USE_CLINICAL_CALCULATORS = "calculators.use_clinical"
     USE_MANUFACTURING_CALCULATORS = "calculators.use_manufacturing"
 
@@ -136,6 +142,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SIGN_PROTOCOL_SETTINGS,
             Perm.WRITE_ORDER,
             Perm.RECORD_ADMINISTRATION,
+            Perm.RECORD_INFUSION,
+            # The bedside identity check's scans are custody scans: a physician may be one of
+            # its two people.
+            Perm.RECORD_CUSTODY,
+            Perm.ASSESS_IL2_DOSE,
+            Perm.DECIDE_IL2_DOSE,
             Perm.USE_CLINICAL_CALCULATORS,
             Perm.USE_MANUFACTURING_CALCULATORS,
             Perm.ACKNOWLEDGE_IDENTITY_ALERT,
@@ -150,6 +162,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ADVANCE_JOURNEY,
             Perm.RECORD_MILESTONE,
             Perm.RECORD_ADMINISTRATION,
+            Perm.RECORD_INFUSION,
+            Perm.ASSESS_IL2_DOSE,
             Perm.USE_CLINICAL_CALCULATORS,
             *_CENTER_HANDLING,
         }
@@ -205,6 +219,9 @@ SECOND_FACTOR_PERMS = frozenset(
         Perm.WRITE_ORDER,
         Perm.VERIFY_ORDER,
         Perm.RECORD_ADMINISTRATION,
+        Perm.RECORD_INFUSION,
+        Perm.ASSESS_IL2_DOSE,
+        Perm.DECIDE_IL2_DOSE,
         Perm.RECORD_CUSTODY,
         Perm.ACKNOWLEDGE_IDENTITY_ALERT,
         Perm.MANAGE_CENTER,

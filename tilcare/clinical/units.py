@@ -10,7 +10,7 @@ A `Quantity` is a Decimal magnitude and a `Unit`. Rules (DESIGN.md section 4, ru
   * conversion only through an explicit `.to(Unit)`, along the factor table below.
 
 Conversion factors (exact by definition of the units unless stated):
-  kg ↔ g ↔ mg (×1000 each step), m ↔ cm (×100), IU ↔ MIU (1 MIU = 10⁶ IU),
+  kg ↔ g ↔ mg (×1000 each step), mg ↔ µg (×1000), m ↔ cm (×100), IU ↔ MIU (1 MIU = 10⁶ IU),
   10⁹ cells ↔ cells (×10⁹), ×10⁹/L ↔ /mm³ (×1000), g/dL ↔ g/L (×10), days ↔ h (×24),
   h ↔ min (×60), serum creatinine 1 mg/dL = 88.4 µmol/L.
 The creatinine factor is the conventional clinical-chemistry conversion for creatinine, derived
@@ -39,10 +39,12 @@ class Unit(Enum):
     kg = "kg"
     g = "g"
     mg = "mg"
+    ug = "µg"
     cm = "cm"
     m = "m"
     m2 = "m²"
     mg_per_kg = "mg/kg"
+    ug_per_kg = "µg/kg"
     mg_per_m2 = "mg/m²"
     iu = "IU"
     miu = "MIU"
@@ -115,6 +117,7 @@ _FACTORS: dict[tuple[Unit, Unit], _Factor] = {
     (Unit.kg, Unit.g): _Factor(Decimal(1000), exact=True),
     (Unit.g, Unit.mg): _Factor(Decimal(1000), exact=True),
     (Unit.kg, Unit.mg): _Factor(Decimal(1_000_000), exact=True),
+    (Unit.mg, Unit.ug): _Factor(Decimal(1000), exact=True),
     (Unit.m, Unit.cm): _Factor(Decimal(100), exact=True),
     (Unit.miu, Unit.iu): _Factor(Decimal(1_000_000), exact=True),
     (Unit.cells_1e9, Unit.cells): _Factor(Decimal(1_000_000_000), exact=True),
@@ -295,6 +298,10 @@ def mg(value: str | int | Decimal) -> Quantity:
     return Quantity.of(value, Unit.mg)
 
 
+def ug(value: str | int | Decimal) -> Quantity:
+    return Quantity.of(value, Unit.ug)
+
+
 def cm(value: str | int | Decimal) -> Quantity:
     return Quantity.of(value, Unit.cm)
 
@@ -309,6 +316,10 @@ def m2(value: str | int | Decimal) -> Quantity:
 
 def mg_per_kg(value: str | int | Decimal) -> Quantity:
     return Quantity.of(value, Unit.mg_per_kg)
+
+
+def ug_per_kg(value: str | int | Decimal) -> Quantity:
+    return Quantity.of(value, Unit.ug_per_kg)
 
 
 def mg_per_m2(value: str | int | Decimal) -> Quantity:

@@ -43,6 +43,7 @@ LIFILEUCEL_V1: dict[str, object] = {
     "mesna_dose": "60",
     "il2_weight_basis": "actual",
     "thaw_to_infusion_limit_minutes": "90",
+    "filgrastim_dose_ug_per_kg": "5",
 }
 LIFILEUCEL_V2: dict[str, object] = {**LIFILEUCEL_V1, "bsa_cap_m2": "2.2"}
 LIFILEUCEL_V2_REASON = (
@@ -50,8 +51,9 @@ LIFILEUCEL_V2_REASON = (
     "above 2.2 m² is dosed at 2.2 m²."
 )
 
+# The NKI sources give no filgrastim regimen, so its protocol has no filgrastim dose to set.
 NKI_V1: dict[str, object] = {
-    **LIFILEUCEL_V1,
+    **{key: value for key, value in LIFILEUCEL_V1.items() if key != "filgrastim_dose_ug_per_kg"},
     "infusion_earliest_hours": "24",
     "infusion_latest_hours": "96",
     "il2_interval_max_hours": "8",

@@ -49,6 +49,8 @@ class HandoffStep(models.TextChoices):
     PRODUCT_RECEIVED = "product_received", "Product received at the center"
     PRODUCT_TO_STORAGE = "product_to_storage", "Product placed in storage"
     PRODUCT_TO_BEDSIDE = "product_to_bedside", "Product taken to the bedside"
+    # Recorded only by the infusion day's two-person check (the wristband and every bag).
+    BEDSIDE_CHECK = "bedside_check", "Bedside identity check before infusion"
     HANDOFF = "handoff", "Other handoff"
 
 
@@ -67,6 +69,8 @@ class AlertKind(models.TextChoices):
     SCAN_MISMATCH = "scan_mismatch", "Scan did not match"
     TEMPERATURE_EXCURSION = "temperature_excursion", "Temperature excursion in transit"
     SHIPMENT_LATE = "shipment_late", "Shipment late"
+    BEDSIDE_CHECK = "bedside_check", "Bedside identity check refused"
+    INFUSION_BLOCKED = "infusion_blocked", "Infusion blocked"
 
 
 class AlertSeverity(models.TextChoices):

@@ -39,6 +39,7 @@ from tilcare.treatment.choices import OrderKind, OrderStatus
 from tilcare.treatment.models import Order, ProtocolActivation
 from tilcare.treatment.selectors import (
     active_activation,
+    infusion_of_course,
     infusion_window_at,
     last_fludarabine_given,
     newer_inputs,
@@ -302,11 +303,23 @@ _PRODUCT_AT_CENTER = Requirement(
     "Product received at the center",
     _milestone(MilestoneKind.PRODUCT_RECEIVED, "Product not yet received at the center."),
 )
-_INFUSED = Requirement(
-    "infusion_done",
-    "Infusion recorded",
-    _milestone(MilestoneKind.INFUSION_DONE, "The infusion has not been recorded."),
-)
+
+
+def _infused(journey: Journey) -> str | None:
+    """The infusion's end recorded on the bedside checklist of the current attempt, or (for an
+    infusion recorded before the checklist, or given elsewhere) the milestone."""
+    infusion = infusion_of_course(journey.coi_din, journey.manufacture_attempt)
+    if infusion is not None and infusion.ended_at is not None:
+        return None
+    if current_milestone(journey, MilestoneKind.INFUSION_DONE) is not None:
+        return None
+    if infusion is not None and infusion.started_at is not None:
+        started = nurse_time(infusion.started_at, journey.center.time_zone)
+        return f"The infusion started {started}; record its end on the infusion checklist."
+    return "The infusion has not been recorded."
+
+
+_INFUSED = Requirement("infusion_done", "Infusion recorded", _infused)
 
 GUARDS: dict[Stage, tuple[Requirement, ...]] = {
     Stage.SCREENING: (Requirement("diagnosis", "Diagnosis recorded", _diagnosis),),

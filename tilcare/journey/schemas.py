@@ -333,7 +333,8 @@ class ReleaseStepOut(Schema):
 class OrderIn(InputSchema):
     """A physician's order for the journey's current course; the doses are computed, never
     sent. Lymphodepletion takes the serum creatinine (as text) and the date it was drawn; IL-2
-    neither. The answer is the order as `GET /treatment/orders/{public_id}` shows it."""
+    neither; filgrastim the number of days it covers. The answer is the order as
+    `GET /treatment/orders/{public_id}` shows it."""
 
     model_config = _STRICT_INPUT
 
@@ -348,4 +349,13 @@ class OrderIn(InputSchema):
     )
     creatinine_drawn_on: IsoDate | None = Field(
         None, description="Lymphodepletion only: the date the creatinine was drawn."
+    )
+    days: int | None = Field(
+        None,
+        ge=1,
+        le=30,
+        description=(
+            "Filgrastim only: how many daily doses the order covers (1 to 30), from Day +1 or "
+            "the day after the last dose recorded."
+        ),
     )

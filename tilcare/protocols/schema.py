@@ -5,13 +5,15 @@ with the key path ("lymphodepletion.agents[1].dose: expected a decimal string ..
   * unknown keys are refused (a misspelt key is never ignored);
   * numbers are decimal strings and become Decimal; a TOML float or integer is refused;
   * units are checked against what each field allows (mg/kg or mg/m² for an agent, IU/kg for
-    IL-2, h for windows, min for the thaw-to-infusion limit); ranges are checked (doses > 0,
-    minimum ≤ maximum, days before day 0);
+    IL-2, h for windows, min for the thaw-to-infusion limit, µg/kg for the filgrastim dose);
+    ranges are checked (doses > 0, minimum ≤ maximum, days before day 0, filgrastim from Day +1);
   * every table holding a number has a `source`;
   * values the sources do not settle are declared in `[[center_settings]]` with a key, a label,
     a kind (decimal with unit and min/max, choice among options, or renal bands), why they are
     unconfirmed, and no value or default; every setting a regimen refers to must be declared with
-    the right kind, and every declared setting must be used.
+    the right kind, and every declared setting must be used;
+  * `[premedication]` and `[filgrastim]` are optional: a protocol whose sources give neither leaves
+    them out, and `Protocol.premedication` / `Protocol.filgrastim` are None.
 The regimen parts are the clinical core's dataclasses (`tilcare.clinical.dosing.regimens`), so the
 calculators never depend on the file format. Layout of the sections: see `sections.py`.
 """
@@ -25,9 +27,11 @@ from decimal import Decimal
 
 from tilcare.clinical.dosing.regimens import (
     CellDoseRange,
+    Filgrastim,
     Il2Regimen,
     InfusionWindow,
     LymphodepletionRegimen,
+    Premedication,
     ProtocolRef,
     ThawLimit,
 )
@@ -42,9 +46,11 @@ from tilcare.protocols.reader import ProtocolError, Table
 from tilcare.protocols.sections import (
     Declared,
     cell_dose,
+    filgrastim,
     il2,
     infusion_window,
     lymphodepletion,
+    premedication,
     thaw,
 )
 
@@ -66,7 +72,9 @@ class Protocol:
     cell_dose: CellDoseRange
     infusion_window: InfusionWindow
     thaw: ThawLimit  # the center's thaw-to-infusion limit, apart from the infusion window
+    premedication: Premedication | None  # None: the protocol's sources give none
     il2: Il2Regimen
+    filgrastim: Filgrastim | None  # None: the protocol's sources give none
     il2_rule_sets: tuple[str, ...]  # hold/stop rule sets, by id
     il2_rule_sets_note: str | None
     center_settings: tuple[SettingSpec, ...]
@@ -96,6 +104,8 @@ def parse_protocol(data: Mapping[str, object]) -> Protocol:
     declared = Declared(specs, "center_settings")
     title = top.text("title")
     summary = top.text("summary")
+    premedication_table = top.optional_table("premedication")
+    filgrastim_table = top.optional_table("filgrastim")
     protocol = Protocol(
         ref=ref,
         title=title,
@@ -104,7 +114,13 @@ def parse_protocol(data: Mapping[str, object]) -> Protocol:
         cell_dose=cell_dose(top.table("cell_dose"), ref),
         infusion_window=infusion_window(top.table("infusion_window"), ref, declared),
         thaw=thaw(top.table("thaw"), ref, declared),
+        premedication=(
+            premedication(premedication_table, ref) if premedication_table is not None else None
+        ),
         il2=il2(top.table("il2"), ref, declared),
+        filgrastim=(
+            filgrastim(filgrastim_table, ref, declared) if filgrastim_table is not None else None
+        ),
         il2_rule_sets=_rule_sets(top),
         il2_rule_sets_note=top.optional_text("il2_rule_sets_note"),
         center_settings=specs,

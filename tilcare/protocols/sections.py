@@ -18,6 +18,19 @@ Layout (numbers are decimal strings; `*_setting` keys name a declared center set
   [il2]                        dose, dose_unit (IU/kg), max_doses, source, weight_basis_setting
                                [+ adjusted_weight_factor_setting], interval_min_hours,
                                interval_max_hours, start_min_hours, start_max_hours
+  [premedication]              optional: minutes_before_min, minutes_before_max (minutes before
+                               the infusion starts), approximate (true where the source says
+                               “~”), source
+  [[premedication.groups]]     group, agents (the agents the source names), [other_agents] (the
+                               source's words where any agent of the group will do)
+  [filgrastim]                 optional: agent, start_day (Day +1 or later), interval_days,
+                               dose_setting (a declared decimal setting in µg/kg, above 0, no
+                               none_option: the sources give no dose), [institutional_alternative]
+                               (the source's words), source
+  [filgrastim.stop]            anc_above_per_mm3 (strictly above), consecutive_days, source
+
+A protocol whose sources give no premedication or filgrastim leaves the section out: nothing is
+invented, and the treating physician orders it outside the platform.
 
 A value in hours is either a decimal string (its table's `source` applies) or an inline table
 `{ setting = "<key>" }` naming a declared decimal setting in h. A range the sources settle but a
@@ -35,9 +48,11 @@ from typing import TypeVar
 
 from tilcare.clinical.body_size import BsaFormula
 from tilcare.clinical.dosing.regimens import (
+    AncStopRule,
     BsaSettings,
     CellDoseRange,
     DaySchedule,
+    Filgrastim,
     Fixed,
     FromCenter,
     Il2Regimen,
@@ -46,6 +61,8 @@ from tilcare.clinical.dosing.regimens import (
     LymphodepletionRegimen,
     MesnaNote,
     Narrowable,
+    Premedication,
+    PremedicationGroup,
     ProtocolRef,
     QuantityParam,
     RenalAdjustment,
@@ -411,5 +428,83 @@ def il2(t: Table, ref: ProtocolRef, declared: Declared) -> Il2Regimen:
             interval_max_hours=params["interval_max_hours"],
             start_min_hours=params["start_min_hours"],
             start_max_hours=params["start_max_hours"],
+        ),
+    )
+
+
+def _premedication_group(t: Table) -> PremedicationGroup:
+    group = t.text("group")
+    agents = t.text_list("agents")
+    other_agents = t.optional_text("other_agents")
+    t.finish()
+    return _build(t.path_text, lambda: PremedicationGroup(group, agents, other_agents))
+
+
+def premedication(t: Table, ref: ProtocolRef) -> Premedication:
+    source = t.text("source")
+    low = t.decimal("minutes_before_min")
+    high = t.decimal("minutes_before_max")
+    if low < 0:
+        raise ProtocolError(t.path("minutes_before_min"), f"{low} min must not be negative")
+    _ordered(t, "minutes_before_min", "minutes_before_max", low, high)
+    approximate = t.boolean("approximate")
+    tables = t.tables("groups")
+    groups = tuple(_premedication_group(group) for group in tables)
+    seen: set[str] = set()
+    for table, group in zip(tables, groups, strict=True):
+        name = " ".join(group.group.split()).casefold()
+        if name in seen:
+            raise ProtocolError(table.path("group"), f"“{group.group}” is listed twice")
+        seen.add(name)
+    t.finish()
+    return _build(
+        t.path_text,
+        lambda: Premedication(
+            protocol=ref,
+            groups=groups,
+            minutes_before_min=Quantity(low, Unit.minutes),
+            minutes_before_max=Quantity(high, Unit.minutes),
+            approximate=approximate,
+            source=source,
+        ),
+    )
+
+
+def _anc_stop(t: Table) -> AncStopRule:
+    source = t.text("source")
+    threshold = _positive(t, "anc_above_per_mm3")
+    days = t.integer("consecutive_days")
+    if days < 1:
+        raise ProtocolError(t.path("consecutive_days"), f"{days} must be at least 1")
+    t.finish()
+    return _build(t.path_text, lambda: AncStopRule(Quantity(threshold, Unit.per_mm3), days, source))
+
+
+def filgrastim(t: Table, ref: ProtocolRef, declared: Declared) -> Filgrastim:
+    source = t.text("source")
+    agent = t.text("agent")
+    start_day = t.integer("start_day")
+    if start_day < 1:
+        raise ProtocolError(
+            t.path("start_day"), f"{start_day} must be at least 1 (Day +1, after the infusion)"
+        )
+    interval_days = t.integer("interval_days")
+    if interval_days < 1:
+        raise ProtocolError(t.path("interval_days"), f"{interval_days} must be at least 1")
+    dose = declared.decimal(t, "dose_setting", (Unit.ug_per_kg,), positive=True)
+    alternative = t.optional_text("institutional_alternative")
+    stop = _anc_stop(t.table("stop"))
+    t.finish()
+    return _build(
+        t.path_text,
+        lambda: Filgrastim(
+            protocol=ref,
+            agent=agent,
+            start_day=start_day,
+            interval_days=interval_days,
+            stop=stop,
+            institutional_alternative=alternative,
+            dose=dose,
+            source=source,
         ),
     )

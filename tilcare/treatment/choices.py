@@ -37,6 +37,7 @@ class OrderKind(models.TextChoices):
         "Lymphodepletion (cyclophosphamide with mesna, fludarabine)",
     )
     IL2 = "il2", "High-dose IL-2 (aldesleukin)"
+    FILGRASTIM = "filgrastim", "Filgrastim (G-CSF), daily from Day +1"
 
 
 class OrderStatus(models.TextChoices):
@@ -47,6 +48,9 @@ class OrderStatus(models.TextChoices):
     AWAITING_VERIFICATION = "awaiting_verification", "Awaiting pharmacist verification"
     VERIFIED = "verified", "Verified"
     CANCELLED = "cancelled", "Cancelled"
+    # IL-2 or filgrastim: stopped by the physician (filgrastim: its stop rule met, or the
+    # institution's standard); the order's remaining doses are recorded not given.
+    STOPPED = "stopped", "Stopped"
 
 
 OPEN_ORDER_STATUSES = (OrderStatus.AWAITING_VERIFICATION, OrderStatus.VERIFIED)
@@ -59,3 +63,33 @@ class AdministrationOutcome(models.TextChoices):
     GIVEN = "given", "Given"
     HELD = "held", "Held"
     NOT_GIVEN = "not_given", "Not given"
+
+
+class BedsideTarget(models.TextChoices):
+    """What a bedside check scans: the patient's wristband (the journey's COI identifier with its
+    check character) or a product bag's label."""
+
+    WRISTBAND = "wristband", "Patient wristband"
+    BAG = "bag", "Product bag"
+
+
+# The two people of the bedside identity check, in the order they began.
+CHECKERS = (1, 2)
+
+
+class Il2Choice(models.TextChoices):
+    """A clinician's decision for one IL-2 dose."""
+
+    GIVE = "give", "Give"
+    HOLD = "hold", "Hold"
+    STOP = "stop", "Stop IL-2"
+
+
+class Il2DecisionStatus(models.TextChoices):
+    """The nurse assesses and decides first; the treating physician's decision is final."""
+
+    AWAITING_PHYSICIAN = "awaiting_physician", "Awaiting the physician's decision"
+    DECIDED = "decided", "Decided"
+
+
+NOTE_MAX = 500

@@ -12,9 +12,11 @@ from tilcare.treatment.choices import (
     OPEN_ORDER_STATUSES,
     SIGNING_ROLES,
     ActivationStatus,
+    Il2DecisionStatus,
+    OrderKind,
     OrderStatus,
 )
-from tilcare.treatment.models import Order, ProtocolActivation
+from tilcare.treatment.models import Il2Decision, Order, ProtocolActivation
 
 
 def _center_staff(user: Any, center: Organization, perm: Perm) -> bool:
@@ -83,3 +85,24 @@ def can_record_administration(user: Any, order: Order) -> bool:
     """A nurse or physician of the center records what happened to the order's doses (only once
     it is verified: the service says so in words, as it is the order's state, not the person)."""
     return _center_staff(user, order.center, Perm.RECORD_ADMINISTRATION)
+
+
+def can_record_infusion(user: Any, center: Organization) -> bool:
+    """A nurse or treating physician of the center records the infusion day at the bedside:
+    premedication, thaw times, the identity check (each of two people), start and end."""
+    return _center_staff(user, center, Perm.RECORD_INFUSION)
+
+
+def can_assess_il2_dose(user: Any, order: Order) -> bool:
+    """A nurse (or physician) of the center assesses the patient before an IL-2 dose."""
+    return order.kind == OrderKind.IL2 and _center_staff(user, order.center, Perm.ASSESS_IL2_DOSE)
+
+
+def can_decide_il2_dose(user: Any, decision: Il2Decision) -> bool:
+    """A treating physician decides a dose awaiting the decision, never one they assessed
+    themselves: the nurse's and the physician's decisions are two people's."""
+    return (
+        decision.status == Il2DecisionStatus.AWAITING_PHYSICIAN
+        and decision.nurse_id != getattr(user, "pk", None)
+        and _center_staff(user, decision.order.center, Perm.DECIDE_IL2_DOSE)
+    )

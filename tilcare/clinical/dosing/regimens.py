@@ -7,6 +7,9 @@ sources settle as a range that a center may narrow (the IL-2 interval after lifi
 12 hours) is `Narrowable`: the protocol's value applies until the center sets its own within the
 protocol's range; a value that would widen the range is refused, naming the limit. The
 thaw-to-infusion limit (`ThawLimit`) is always the center's: no source carried here gives it.
+Premedication before the cells (`Premedication`) and filgrastim after them (`Filgrastim`) exist
+only where a protocol's sources give them; where they do not, `RegimenNotInProtocol` says so, and
+the treating physician orders them outside the platform.
 Construction checks the invariants the calculators rely on (units, positive doses, day numbers
 before day 0), so a regimen built by hand is held to the same rules as one read from a file.
 """
@@ -378,3 +381,187 @@ class Il2Regimen:
         _require_hours(self.interval_max_hours, "IL-2 maximum interval")
         _require_hours(self.start_min_hours, "IL-2 start window earliest")
         _require_hours(self.start_max_hours, "IL-2 start window latest")
+
+
+# Premedication and filgrastim: only where the protocol's sources give them ---------------------
+
+
+class RegimenNotInProtocol(ValueError):
+    """The protocol's sources give no such regimen: the treating physician orders it."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"This protocol's sources give no {what} regimen; the treating physician orders it "
+            "outside tilcare."
+        )
+
+
+def _agent_name(name: str) -> str:
+    """An agent or group name as compared: stripped, spaces squeezed, case ignored."""
+    return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True)
+class PremedicationGroup:
+    """One premedication that must be given: the group, the agents the source names, and, where
+    the source allows any agent of the group (“or another H1-antihistamine”), those words."""
+
+    group: str  # "acetaminophen", "H1 antihistamine"
+    agents: tuple[str, ...]  # the agents the source names
+    other_agents: str | None = None  # e.g. "another H1-antihistamine"; None: only `agents`
+
+    def __post_init__(self) -> None:
+        if not self.group.strip():
+            raise InvalidQuantity("A premedication group needs a name.")
+        if not self.agents or any(not agent.strip() for agent in self.agents):
+            raise InvalidQuantity(f"Premedication group {self.group!r} needs its named agents.")
+        names = [_agent_name(agent) for agent in self.agents]
+        if len(set(names)) != len(names):
+            raise InvalidQuantity(f"Premedication group {self.group!r} names an agent twice.")
+        if self.other_agents is not None and not self.other_agents.strip():
+            raise InvalidQuantity(
+                f"Premedication group {self.group!r}: other agents, when allowed, are described."
+            )
+
+    def accepts(self, agent: str) -> bool:
+        """Whether `agent` may be recorded for this group (any agent where others are allowed)."""
+        if not agent.strip():
+            return False
+        if self.other_agents is not None:
+            return True
+        return _agent_name(agent) in {_agent_name(name) for name in self.agents}
+
+    def describe(self) -> str:
+        """The agents as the source gives them: “diphenhydramine or another H1-antihistamine”."""
+        named = " or ".join(self.agents)
+        return f"{named} or {self.other_agents}" if self.other_agents is not None else named
+
+
+@dataclass(frozen=True)
+class Premedication:
+    """The premedications given before the cell infusion, and how long before its start.
+
+    Every group must be given before the infusion starts, between `minutes_before_min` and
+    `minutes_before_max` minutes before it (inclusive). `approximate` is True where the source
+    gives the timing as approximate (“~30 to 60 minutes”): timing outside it is then a warning,
+    never a refusal.
+    """
+
+    protocol: ProtocolRef
+    groups: tuple[PremedicationGroup, ...]
+    minutes_before_min: Quantity  # min
+    minutes_before_max: Quantity  # min
+    approximate: bool
+    source: str
+
+    def __post_init__(self) -> None:
+        names = [_agent_name(group.group) for group in self.groups]
+        if not names or len(set(names)) != len(names):
+            raise InvalidQuantity(
+                f"Premedication groups {[g.group for g in self.groups]} must be present and "
+                "distinct."
+            )
+        _require_unit(self.minutes_before_min, (Unit.minutes,), "premedication earliest time")
+        _require_unit(self.minutes_before_max, (Unit.minutes,), "premedication latest time")
+        low, high = self.minutes_before_min.magnitude, self.minutes_before_max.magnitude
+        if not Decimal(0) <= low <= high:
+            raise InvalidQuantity(
+                f"Premedication {low}–{high} min before the infusion is not a valid window."
+            )
+        if not self.source.strip():
+            raise InvalidQuantity("The premedication regimen needs a source.")
+
+    def group(self, name: str) -> PremedicationGroup | None:
+        wanted = _agent_name(name)
+        return next((g for g in self.groups if _agent_name(g.group) == wanted), None)
+
+
+@dataclass(frozen=True)
+class AncStopRule:
+    """Stop once the ANC has been above `anc_above` (strictly) on `consecutive_days` consecutive
+    days; a day without an ANC breaks the run."""
+
+    anc_above: Quantity  # /mm³, strictly greater than
+    consecutive_days: int
+    source: str
+
+    def __post_init__(self) -> None:
+        _require_unit(self.anc_above, (Unit.per_mm3,), "the ANC stop threshold")
+        if self.anc_above.magnitude <= 0:
+            raise InvalidQuantity(f"The ANC stop threshold {self.anc_above} must be above 0.")
+        if isinstance(self.consecutive_days, bool) or not isinstance(self.consecutive_days, int):
+            raise InvalidQuantity(
+                f"The consecutive days {self.consecutive_days!r} must be a whole number."
+            )
+        if self.consecutive_days < 1:
+            raise InvalidQuantity(
+                f"The consecutive days {self.consecutive_days} must be at least 1."
+            )
+        if not self.source.strip():
+            raise InvalidQuantity("The ANC stop rule needs a source.")
+
+    @property
+    def threshold_text(self) -> str:
+        """The threshold as the label writes it: “1000/mm³”."""
+        return f"{self.anc_above.magnitude.normalize():f}{self.anc_above.unit.value}"
+
+    def describe(self) -> str:
+        """“ANC > 1000/mm³ for 3 consecutive days”."""
+        days = "day" if self.consecutive_days == 1 else "consecutive days"
+        return f"ANC > {self.threshold_text} for {self.consecutive_days} {days}"
+
+
+@dataclass(frozen=True)
+class Filgrastim:
+    """Filgrastim (G-CSF) after the cells: from `start_day` (Day +1 is the day after the
+    infusion, Day 0), every `interval_days`, until the `stop` rule is met, or per the center's
+    institutional standard where the source allows it. The dose per kg is always the center's
+    (`dose`, µg/kg): the sources carried here give none.
+    """
+
+    protocol: ProtocolRef
+    agent: str  # "filgrastim (or a biosimilar)"
+    start_day: int  # days after the infusion (day 0)
+    interval_days: int  # 1: daily
+    stop: AncStopRule
+    institutional_alternative: str | None  # the source's words, e.g. "or per institutional ..."
+    dose: DecimalSetting  # µg/kg
+    source: str
+
+    def __post_init__(self) -> None:
+        if not self.agent.strip():
+            raise InvalidQuantity("The filgrastim regimen needs the agent's name.")
+        for name, value in (("start day", self.start_day), ("interval", self.interval_days)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidQuantity(f"Filgrastim {name} {value!r} must be a whole number.")
+        if self.start_day < 1:
+            raise InvalidQuantity(
+                f"Filgrastim starts on Day +{self.start_day}: it starts after the infusion "
+                "(day 0), from Day +1."
+            )
+        if self.interval_days < 1:
+            raise InvalidQuantity(
+                f"Filgrastim every {self.interval_days} days: the interval must be at least 1 day."
+            )
+        if self.dose.unit is not Unit.ug_per_kg:
+            shown = self.dose.unit_text or "a plain number"
+            raise InvalidQuantity(
+                f"'{self.dose.key}': the filgrastim dose must be in µg/kg, not {shown}."
+            )
+        if self.dose.minimum <= 0 or self.dose.none_option is not None:
+            raise InvalidQuantity(
+                f"'{self.dose.key}': the filgrastim dose must allow only values greater than "
+                "0 µg/kg, with no “none” option."
+            )
+        if (
+            self.institutional_alternative is not None
+            and not self.institutional_alternative.strip()
+        ):
+            raise InvalidQuantity("The institutional alternative, when given, needs its words.")
+        if not self.source.strip():
+            raise InvalidQuantity("The filgrastim regimen needs a source.")
+
+    @property
+    def frequency(self) -> str:
+        return "daily" if self.interval_days == 1 else f"every {self.interval_days} days"

@@ -78,13 +78,20 @@ STEP_KINDS: dict[str, frozenset[str]] = {
     HandoffStep.PRODUCT_RECEIVED: _PRODUCT,
     HandoffStep.PRODUCT_TO_STORAGE: _PRODUCT,
     HandoffStep.PRODUCT_TO_BEDSIDE: _PRODUCT,
+    HandoffStep.BEDSIDE_CHECK: _PRODUCT,
     HandoffStep.HANDOFF: frozenset(),
 }
 
 # Steps that accept a product for use or put it to use: judged now, whatever the scan's time.
 JUDGED_NOW_STEPS = frozenset(
-    {HandoffStep.PRODUCT_RECEIVED.value, HandoffStep.PRODUCT_TO_BEDSIDE.value}
+    {
+        HandoffStep.PRODUCT_RECEIVED.value,
+        HandoffStep.PRODUCT_TO_BEDSIDE.value,
+        HandoffStep.BEDSIDE_CHECK.value,
+    }
 )
+# Recorded only through the infusion day's two-person check (`record_scan(..., bedside=True)`).
+BEDSIDE_STEPS: tuple[HandoffStep, ...] = (HandoffStep.BEDSIDE_CHECK,)
 
 # Who records each step: the treating center or the manufacturing facility.
 CENTER_STEPS: tuple[HandoffStep, ...] = (
@@ -194,6 +201,11 @@ def _validate(request: ScanRequest, side_steps: tuple[HandoffStep, ...]) -> dict
         errors["coi"] = [f"“{coi_din[:20]}” is not a 13-character COI identifier."]
     if step not in HandoffStep.values:
         errors["step"] = [f"Choose one of: {', '.join(HandoffStep.values)}."]
+    elif step not in side_steps and step in BEDSIDE_STEPS:
+        errors["step"] = [
+            f"“{HandoffStep(step).label}” is recorded on the patient's infusion checklist, by two "
+            "people at the bedside."
+        ]
     elif step not in side_steps:
         side = "the treating center" if step in CENTER_STEPS else "the manufacturing facility"
         errors["step"] = [f"“{HandoffStep(step).label}” is recorded by {side}."]
@@ -320,6 +332,7 @@ def record_scan(
     center: Organization | None = None,
     facility: Organization | None = None,
     expected_attempt: int | None = None,
+    bedside: bool = False,
 ) -> CustodyEvent:
     """Record one scan at a handoff of journey `request.coi_din`'s items, and judge it.
 
@@ -327,7 +340,8 @@ def record_scan(
     `facility` are the COI's organizations when the caller knows them (the journey does); else
     they are read from the COI's items. `expected_attempt`: the journey's current manufacturing
     attempt (the journey's door always gives it). A product bag or cassette scanned at the center
-    must be released and not expired at the moment of use.
+    must be released and not expired at the moment of use. `bedside`: the infusion day's
+    identity check, which alone records `HandoffStep.BEDSIDE_CHECK` (at the center).
     Returns the event; `event.accepted` says whether the step may go on.
     """
     coi_din, step = request.coi_din, request.step
@@ -340,7 +354,11 @@ def record_scan(
     if organization.pk != actor.organization_id:
         raise PermissionDenied("Scans are recorded for your own organization only.")
     at_center = organization.pk == center.pk
-    errors = _validate(request, CENTER_STEPS if at_center else FACILITY_STEPS)
+    if bedside and at_center:
+        side_steps = BEDSIDE_STEPS
+    else:
+        side_steps = CENTER_STEPS if at_center else FACILITY_STEPS
+    errors = _validate(request, side_steps)
     clock = timezone.now()
     parsed = request.parsed
     item = (

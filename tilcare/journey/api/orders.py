@@ -26,10 +26,15 @@ from tilcare.treatment import policies as treatment_policies
 from tilcare.treatment.choices import OrderKind
 from tilcare.treatment.schemas.orders import OrderOut, OrderRefusedOut, order_out
 from tilcare.treatment.selectors import order_by_public_id
+from tilcare.treatment.services import filgrastim as filgrastim_services
 from tilcare.treatment.services import orders as order_services
 
 router = Router(tags=["journeys"])
 
+ONLY_FILGRASTIM_DAYS = "Only a filgrastim order takes a number of days."
+NO_CREATININE_FOR_FILGRASTIM = (
+    "A filgrastim order takes no creatinine: its doses are computed from the weight."
+)
 NO_CREATININE_FOR_IL2 = (
     "An IL-2 order takes no creatinine: its doses are computed from the weight. Send it without "
     "this field."
@@ -50,7 +55,7 @@ def _journey_to_order(request: HttpRequest, public_id: str) -> tuple[Any, Journe
 @router.post(
     "/journeys/{public_id}/orders",
     response={201: OrderOut, 409: OrderRefusedOut},
-    summary="Order lymphodepletion or IL-2 for the journey's course (doses computed)",
+    summary="Order lymphodepletion, IL-2 or filgrastim for the journey's course (doses computed)",
 )
 def post_order(request: HttpRequest, public_id: str, payload: OrderIn) -> Status[Any]:
     """The doses are computed from the center's signed settings in force for the journey's
@@ -62,15 +67,23 @@ def post_order(request: HttpRequest, public_id: str, payload: OrderIn) -> Status
     if refusal := selectors.order_refusal(journey):
         raise Conflict({"__all__": [refusal]})
     course = selectors.course_of(journey)
+    creatinine_sent = [
+        name
+        for name in ("serum_creatinine_mg_per_dl", "creatinine_drawn_on")
+        if getattr(payload, name) is not None
+    ]
+    if payload.kind != OrderKind.FILGRASTIM and payload.days is not None:
+        raise InvalidInput({"days": [ONLY_FILGRASTIM_DAYS]})
     if payload.kind == OrderKind.IL2:
-        sent = {
-            name: [NO_CREATININE_FOR_IL2]
-            for name in ("serum_creatinine_mg_per_dl", "creatinine_drawn_on")
-            if getattr(payload, name) is not None
-        }
-        if sent:
-            raise InvalidInput(sent)
+        if creatinine_sent:
+            raise InvalidInput({name: [NO_CREATININE_FOR_IL2] for name in creatinine_sent})
         order = order_services.order_il2(course, actor=user)
+    elif payload.kind == OrderKind.FILGRASTIM:
+        if creatinine_sent:
+            raise InvalidInput({name: [NO_CREATININE_FOR_FILGRASTIM] for name in creatinine_sent})
+        if payload.days is None:
+            raise InvalidInput({"days": ["Say how many daily doses the order covers (1 to 30)."]})
+        order = filgrastim_services.order_filgrastim(course, days=payload.days, actor=user)
     else:
         order = order_services.order_lymphodepletion(
             course,

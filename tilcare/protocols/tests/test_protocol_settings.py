@@ -59,6 +59,7 @@ FACTORS = [
 ]
 BASES = ["cyclophosphamide_weight_basis", "crcl_weight_basis", "il2_weight_basis"]
 THAW = "thaw_to_infusion_limit_minutes"
+FILGRASTIM = "filgrastim_dose_ug_per_kg"
 
 RENAL_BANDS = [
     {"crcl_from_ml_per_min": "40", "crcl_to_ml_per_min": "49", "dose": "15"},
@@ -76,9 +77,11 @@ LIFILEUCEL_VALUES: dict[str, object] = {
     "mesna_dose": "60",
     "il2_weight_basis": "actual",
     "thaw_to_infusion_limit_minutes": "60",
+    "filgrastim_dose_ug_per_kg": "5",
 }
+# The NKI sources give no filgrastim: its dose is no setting of that protocol.
 NKI_VALUES: dict[str, object] = {
-    **LIFILEUCEL_VALUES,
+    **{key: value for key, value in LIFILEUCEL_VALUES.items() if key != FILGRASTIM},
     "infusion_earliest_hours": "24",
     "infusion_latest_hours": "96",
     "il2_interval_max_hours": "8",
@@ -129,6 +132,8 @@ def test_specs_in_lists_every_setting_once_in_the_order_the_regimen_refers_to_th
         "il2_weight_basis",
         "il2_adjusted_weight_factor",
         *NARROWING,
+        # filgrastim from Day +1, after IL-2 has started
+        FILGRASTIM,
     ]
 
 
@@ -227,7 +232,7 @@ def test_for_patients_the_shared_settings_are_always_optional(
     assert set(NARROWING) <= optional
 
 
-def test_required_specs_for_actual_weights_are_the_ten_entered(lifileucel: Protocol) -> None:
+def test_required_specs_for_actual_weights_are_the_eleven_entered(lifileucel: Protocol) -> None:
     assert keys(required_specs(lifileucel, LIFILEUCEL_VALUES)) == [
         "cyclophosphamide_rounding_increment_mg",
         "cyclophosphamide_weight_basis",
@@ -239,6 +244,7 @@ def test_required_specs_for_actual_weights_are_the_ten_entered(lifileucel: Proto
         "mesna_dose",
         "thaw_to_infusion_limit_minutes",
         "il2_weight_basis",
+        "filgrastim_dose_ug_per_kg",
     ]
     assert set(keys(required_specs(lifileucel, LIFILEUCEL_VALUES))) == set(LIFILEUCEL_VALUES)
 
@@ -322,6 +328,8 @@ def test_an_option_is_matched_exactly(lifileucel: Protocol) -> None:
             "0 mg is below the allowed minimum 0.1 mg.",
         ),
         ("il2_adjusted_weight_factor", "1.1", "1.1 is above the allowed maximum 1."),
+        (FILGRASTIM, "21", "21 µg/kg is above the allowed maximum 20 µg/kg."),
+        (FILGRASTIM, "0.5", "0.5 µg/kg is below the allowed minimum 1 µg/kg."),
     ],
 )
 def test_a_decimal_out_of_range_names_the_key_and_the_limit(
@@ -485,6 +493,32 @@ def test_the_thaw_limit_is_required_in_both_protocols_with_no_default(
     assert THAW not in optional_keys(protocol, values)
 
 
+def test_the_filgrastim_dose_is_required_for_lifileucel_with_no_default(
+    lifileucel: Protocol,
+) -> None:
+    # The label gives filgrastim from Day 1 but no dose: the center enters it in µg/kg.
+    values = {k: v for k, v in LIFILEUCEL_VALUES.items() if k != FILGRASTIM}
+    found = problems(lifileucel, values, required=required_specs(lifileucel, values))
+    spec = lifileucel.setting(FILGRASTIM)
+    assert found == {
+        FILGRASTIM: f"Set '{spec.label}' ({FILGRASTIM}) in the center's protocol settings: "
+        f"{spec.why_unconfirmed}"
+    }
+    assert FILGRASTIM not in optional_keys(lifileucel, values)
+    assert lifileucel.filgrastim is not None
+    assert keys(specs_in(lifileucel.filgrastim)) == [FILGRASTIM]
+    assert lifileucel.premedication is not None
+    assert keys(specs_in(lifileucel.premedication)) == []  # premedication needs no setting
+
+
+def test_nki_has_no_filgrastim_dose_to_set(nki: Protocol) -> None:
+    # The NKI sources give no filgrastim regimen, so there is nothing for the center to enter.
+    assert FILGRASTIM not in keys(specs_in(nki))
+    assert problems(nki, {FILGRASTIM: "5"}) == {
+        FILGRASTIM: "“filgrastim_dose_ug_per_kg” is not a center setting of this protocol."
+    }
+
+
 def test_the_thaw_limit_is_kept_out_of_the_infusion_window(
     lifileucel: Protocol, nki: Protocol
 ) -> None:
@@ -615,6 +649,7 @@ def test_shown_reads_as_a_pharmacist_reads_it(lifileucel: Protocol) -> None:
     assert shown(setting("bsa_cap_m2"), "no cap") == "no cap"
     assert shown(setting("bsa_formula"), "dubois") == "dubois"
     assert shown(setting("mesna_dose"), "60") == "60 mg/kg"
+    assert shown(setting(FILGRASTIM), "5") == "5 µg/kg"
     assert shown(setting("cyclophosphamide_adjusted_weight_factor"), "0.4") == "0.4"
     assert shown(setting("fludarabine_renal_bands"), RENAL_BANDS) == (
         "CrCl 40–49 mL/min → 15 mg/m²; CrCl 50–79 mL/min → 20 mg/m²"

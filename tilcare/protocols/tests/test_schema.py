@@ -18,7 +18,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tilcare.clinical.dosing.regimens import Fixed, FromCenter, Narrowable, ProtocolRef
+from tilcare.clinical.dosing.regimens import (
+    Fixed,
+    FromCenter,
+    Narrowable,
+    PremedicationGroup,
+    ProtocolRef,
+)
 from tilcare.clinical.dosing.settings import ChoiceSetting, DecimalSetting, RenalBandsSetting
 from tilcare.clinical.units import Quantity, Unit, cells_1e9, iu_per_kg, mg_per_kg, mg_per_m2
 from tilcare.protocols.loader import (
@@ -122,6 +128,7 @@ def test_lifileucel_center_settings_are_the_unconfirmed_values() -> None:
         "il2_start_min_hours",
         "il2_start_max_hours",
         "thaw_to_infusion_limit_minutes",
+        "filgrastim_dose_ug_per_kg",
     ]
     bsa_cap = protocol.setting("bsa_cap_m2")
     assert isinstance(bsa_cap, DecimalSetting) and bsa_cap.none_option == "no cap"
@@ -159,6 +166,57 @@ def test_the_thaw_limit_sources_say_who_sets_it() -> None:
     nki = load_protocol("nki_phase3").thaw.source
     assert "give no time limit from thawing the cells to infusing them" in nki
     assert "the trial protocol's own product-handling instructions govern it" in nki
+
+
+def test_lifileucel_premedication_from_the_label() -> None:
+    # Label section 2: “Acetaminophen and diphenhydramine or another H1-antihistamine, ~30 to 60
+    # minutes before infusion”.
+    premedication = load_protocol("lifileucel_us").premedication
+    assert premedication is not None
+    assert premedication.groups == (
+        PremedicationGroup("acetaminophen", ("acetaminophen",)),
+        PremedicationGroup("H1 antihistamine", ("diphenhydramine",), "another H1-antihistamine"),
+    )
+    assert (premedication.minutes_before_min, premedication.minutes_before_max) == (
+        Quantity.of(30, Unit.minutes),
+        Quantity.of(60, Unit.minutes),
+    )
+    assert premedication.approximate is True  # the label's “~”
+    assert "~30 to 60 minutes before infusion" in premedication.source
+    assert "rxreasoner.com/monographs/amtagvi/usage" in premedication.source
+
+
+def test_lifileucel_filgrastim_from_the_boxed_warning_with_the_dose_the_center_s() -> None:
+    # Boxed warning: “Filgrastim (or biosimilar) starting Day 1 after AMTAGVI, daily until
+    # ANC > 1000/mm³ for 3 consecutive days, or per institutional standard”; no dose.
+    protocol = load_protocol("lifileucel_us")
+    filgrastim = protocol.filgrastim
+    assert filgrastim is not None
+    assert (filgrastim.start_day, filgrastim.interval_days) == (1, 1)
+    assert (filgrastim.stop.anc_above, filgrastim.stop.consecutive_days) == (
+        Quantity.of(1000, Unit.per_mm3),
+        3,
+    )
+    assert filgrastim.institutional_alternative == "or per institutional standard"
+    assert "daily until ANC > 1000/mm³ for 3 consecutive days" in filgrastim.source
+    assert "daily until ANC > 1000/mm³ for 3" in filgrastim.stop.source
+    dose = filgrastim.dose
+    assert dose is protocol.setting("filgrastim_dose_ug_per_kg")
+    assert (dose.unit, dose.minimum, dose.maximum, dose.none_option) == (
+        Unit.ug_per_kg,
+        Decimal(1),
+        Decimal(20),
+        None,
+    )
+    assert dose.limits_source == "Plausibility limits of this file; not a clinical recommendation."
+    assert "but no filgrastim dose" in dose.why_unconfirmed
+    assert "pharmacist and treating physician enter the dose per kg" in dose.why_unconfirmed
+
+
+def test_nki_sources_give_neither_premedication_nor_filgrastim() -> None:
+    protocol = load_protocol("nki_phase3")
+    assert (protocol.premedication, protocol.filgrastim) == (None, None)
+    assert not {"premedication", "filgrastim"} & set(shipped_data("nki_phase3_2022.toml"))
 
 
 def test_nki_facts_from_the_trial_design() -> None:
@@ -428,13 +486,13 @@ MALFORMED: list[Any] = [
     ),
     pytest.param(
         lambda d: d["center_settings"].append(dict(_setting("mesna_dose")(d), key="spare")),
-        "center_settings[17].key",
+        "center_settings[18].key",
         "“spare” is declared but nothing uses it",
         id="unused setting",
     ),
     pytest.param(
         lambda d: d["center_settings"].append(dict(_setting("mesna_dose")(d))),
-        "center_settings[17].key",
+        "center_settings[18].key",
         "“mesna_dose” is declared twice",
         id="duplicate setting",
     ),
@@ -514,6 +572,90 @@ MALFORMED: list[Any] = [
         "is in “mg/kg”; expected min",
         id="thaw limit naming another setting",
     ),
+    pytest.param(
+        lambda d: d["premedication"].update(approximate="yes"),
+        "premedication.approximate",
+        "expected true or false",
+        id="premedication approximate as text",
+    ),
+    pytest.param(
+        lambda d: d["premedication"].update(minutes_before_min="90"),
+        "premedication.minutes_before_min",
+        "90 is greater than minutes_before_max 60",
+        id="premedication window backwards",
+    ),
+    pytest.param(
+        lambda d: d["premedication"].pop("source"),
+        "premedication.source",
+        "missing",
+        id="premedication without source",
+    ),
+    pytest.param(
+        lambda d: d["premedication"]["groups"][1].pop("agents"),
+        "premedication.groups[1].agents",
+        "missing",
+        id="premedication group without agents",
+    ),
+    pytest.param(
+        lambda d: d["premedication"]["groups"][1].update(group="Acetaminophen"),
+        "premedication.groups[1].group",
+        "“Acetaminophen” is listed twice",
+        id="premedication group twice",
+    ),
+    pytest.param(
+        lambda d: d["premedication"]["groups"][0].update(dose="650"),
+        "premedication.groups[0].dose",
+        "unknown key",
+        id="premedication dose not in the sources",
+    ),
+    pytest.param(
+        lambda d: d["filgrastim"].update(start_day="0"),
+        "filgrastim.start_day",
+        "0 must be at least 1 (Day +1, after the infusion)",
+        id="filgrastim on day 0",
+    ),
+    pytest.param(
+        lambda d: d["filgrastim"].update(dose="5"),
+        "filgrastim.dose",
+        "unknown key",
+        id="filgrastim dose given a value",
+    ),
+    pytest.param(
+        lambda d: _setting("filgrastim_dose_ug_per_kg")(d).update(unit="mg/kg"),
+        "filgrastim.dose_setting",
+        "is in “mg/kg”; expected µg/kg",
+        id="filgrastim dose in mg/kg",
+    ),
+    pytest.param(
+        lambda d: _setting("filgrastim_dose_ug_per_kg")(d).update(none_option="none"),
+        "filgrastim.dose_setting",
+        "cannot offer “none” here",
+        id="filgrastim dose with a none option",
+    ),
+    pytest.param(
+        lambda d: d["filgrastim"]["stop"].pop("source"),
+        "filgrastim.stop.source",
+        "missing",
+        id="stop rule without source",
+    ),
+    pytest.param(
+        lambda d: d["filgrastim"]["stop"].update(anc_above_per_mm3="0"),
+        "filgrastim.stop.anc_above_per_mm3",
+        "0 must be greater than 0",
+        id="stop threshold 0",
+    ),
+    pytest.param(
+        lambda d: d["filgrastim"]["stop"].update(consecutive_days="0"),
+        "filgrastim.stop.consecutive_days",
+        "0 must be at least 1",
+        id="stop after 0 days",
+    ),
+    pytest.param(
+        lambda d: d.pop("filgrastim"),
+        "center_settings[17].key",
+        "“filgrastim_dose_ug_per_kg” is declared but nothing uses it",
+        id="filgrastim dose declared without the section",
+    ),
 ]
 
 
@@ -528,6 +670,16 @@ def test_malformed_protocol_is_refused_with_the_key_path(
     assert refused.value.path == path
     assert fragment in refused.value.problem
     assert str(refused.value).startswith(f"{path}: ")
+
+
+def test_a_protocol_without_premedication_or_filgrastim_loads_with_none() -> None:
+    data = shipped_data()
+    del data["premedication"], data["filgrastim"]
+    data["center_settings"] = [
+        s for s in data["center_settings"] if s["key"] != "filgrastim_dose_ug_per_kg"
+    ]
+    protocol = parse_protocol(data)
+    assert (protocol.premedication, protocol.filgrastim) == (None, None)
 
 
 def test_a_toml_float_in_the_file_is_refused_naming_the_key() -> None:

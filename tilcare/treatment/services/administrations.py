@@ -18,13 +18,20 @@ from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
 from tilcare.audit.services import record_written
 from tilcare.clinical.dosing.lymphodepletion import day_label
+from tilcare.clinical.dosing.schedule import ScheduleStatus
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.validation import Errors, TextWords, check_moment, check_text
 from tilcare.treatment import policies
-from tilcare.treatment.choices import REASON_MAX, AdministrationOutcome, OrderStatus
-from tilcare.treatment.models import Administration, Order, OrderDose
-from tilcare.treatment.selectors import newer_inputs
+from tilcare.treatment.choices import (
+    REASON_MAX,
+    AdministrationOutcome,
+    Il2Choice,
+    OrderKind,
+    OrderStatus,
+)
+from tilcare.treatment.models import Administration, Il2Decision, Order, OrderDose
+from tilcare.treatment.selectors import il2_schedule, infusion_of_order, newer_inputs
 
 NOT_RECORDER = "Only a nurse or a treating physician of this center records a dose."
 NOT_VERIFIED = {
@@ -32,6 +39,7 @@ NOT_VERIFIED = {
         "This order awaits the pharmacist's verification: no dose is recorded from it before."
     ),
     OrderStatus.CANCELLED: "This order is cancelled: its doses are no longer recorded.",
+    OrderStatus.STOPPED: "IL-2 was stopped for this course: its remaining doses are not given.",
 }
 
 
@@ -64,6 +72,45 @@ def _check_in_turn(dose: OrderDose) -> None:
                 ]
             }
         )
+
+
+def _check_il2(order: Order, dose: OrderDose, outcome: str, at: dt.datetime) -> None:
+    """An IL-2 dose is held or stopped only by the physician's decision, and given only on the
+    physician's decision to give it, inside its window (past the window only when the physician
+    decided after it closed, saying why)."""
+    if outcome == AdministrationOutcome.HELD:
+        raise Conflict(
+            {
+                "outcome": [
+                    f"IL-2 dose {dose.sequence} is held by the physician's decision after the "
+                    "nurse's assessment, on the IL-2 decision screen."
+                ]
+            }
+        )
+    if outcome != AdministrationOutcome.GIVEN:
+        return
+    decision = Il2Decision.objects.filter(dose=dose).first()
+    if decision is None or decision.physician_choice != Il2Choice.GIVE:
+        raise Conflict(
+            {
+                "__all__": [
+                    f"IL-2 dose {dose.sequence} is given only after the nurse's assessment and "
+                    "the physician's decision to give it."
+                ]
+            }
+        )
+    infusion = infusion_of_order(order)
+    if infusion is None or infusion.ended_at is None:
+        raise Conflict({"__all__": ["The end of the cell infusion is not recorded."]})
+    schedule = il2_schedule(order, infusion.ended_at, at)
+    late_but_decided = (
+        schedule.status is ScheduleStatus.TOO_LATE
+        and schedule.allowed_until is not None
+        and decision.decided_at is not None
+        and decision.decided_at > schedule.allowed_until
+    )
+    if schedule.status is not ScheduleStatus.ALLOWED and not late_but_decided:
+        raise Conflict({"at": [schedule.reason]})
 
 
 def record_administration(
@@ -122,6 +169,8 @@ def record_administration(
             if stale is not None:
                 raise Conflict({"__all__": [stale]})
         _check_in_turn(dose)
+        if order.kind == OrderKind.IL2:
+            _check_il2(order, dose, outcome, moment)
         administration = Administration.objects.create(
             dose=dose, outcome=outcome, at=moment, reason=text, recorded_by=actor
         )

@@ -25,6 +25,7 @@ from tilcare.audit.actions import Action
 from tilcare.audit.hashing import snapshot
 from tilcare.audit.models import Signature
 from tilcare.audit.services import record_written, sign_record
+from tilcare.clinical.dosing.filgrastim import filgrastim_dose
 from tilcare.clinical.dosing.il2 import il2_dose
 from tilcare.clinical.dosing.lymphodepletion import lymphodepletion_doses
 from tilcare.clinical.dosing.regimens import ProtocolRef
@@ -76,7 +77,7 @@ class Computed:
     doses: list[dict[str, Any]]
 
 
-def _in_force(course: Course) -> ProtocolActivation:
+def in_force(course: Course) -> ProtocolActivation:
     activation = active_activation(course.center, course.protocol)
     if activation is None:
         title = load_protocol(course.protocol.protocol_id, course.protocol.version).title
@@ -92,7 +93,7 @@ def _in_force(course: Course) -> ProtocolActivation:
     return activation
 
 
-def _latest_measurement(patient: Patient) -> BodyMeasurement:
+def latest_measurement(patient: Patient) -> BodyMeasurement:
     measurement = patient.measurements.order_by("-measured_on", "-id").first()
     if measurement is None:
         raise Conflict(
@@ -106,13 +107,13 @@ def _latest_measurement(patient: Patient) -> BodyMeasurement:
     return measurement
 
 
-def _subject(order: Order) -> str:
+def subject_of_order(order: Order) -> str:
     """Whose record the order's audit events belong to, as every event of a patient's record
     names it."""
     return str(order.patient.public_id)
 
 
-def _require_prescriber(course: Course, actor: User) -> None:
+def require_prescriber(course: Course, actor: User) -> None:
     # The course is built by the caller: a patient of another center is not this center's to
     # order for, whoever asks.
     require(
@@ -126,7 +127,7 @@ def _age_years(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _clinical(run: Callable[[], Any]) -> Any:
+def run_clinical(run: Callable[[], Any]) -> Any:
     """Run the clinical core; its refusal (a setting it cannot use, a value it cannot dose on)
     is the order's refusal, in the core's own words."""
     try:
@@ -135,7 +136,7 @@ def _clinical(run: Callable[[], Any]) -> Any:
         raise InvalidInput({"__all__": [str(error)]}) from None
 
 
-def _body_inputs(course: Course, measurement: BodyMeasurement, today: dt.date) -> dict[str, Any]:
+def body_inputs(course: Course, measurement: BodyMeasurement, today: dt.date) -> dict[str, Any]:
     return {
         "weight_kg": str(measurement.weight_kg),
         "height_cm": str(measurement.height_cm),
@@ -156,12 +157,12 @@ def _lymphodepletion(
     today: dt.date,
 ) -> Computed:
     protocol = load_protocol(activation.protocol_id, activation.protocol_version)
-    inputs = _body_inputs(course, measurement, today)
+    inputs = body_inputs(course, measurement, today)
     inputs |= {
         "serum_creatinine_mg_per_dl": str(creatinine),
         "creatinine_drawn_on": drawn_on.isoformat(),
     }
-    plan = _clinical(
+    plan = run_clinical(
         lambda: lymphodepletion_doses(
             protocol.lymphodepletion,
             center_settings_of(activation),
@@ -197,7 +198,7 @@ def _il2(
     course: Course, activation: ProtocolActivation, measurement: BodyMeasurement, today: dt.date
 ) -> Computed:
     protocol = load_protocol(activation.protocol_id, activation.protocol_version)
-    result = _clinical(
+    result = run_clinical(
         lambda: il2_dose(
             protocol.il2,
             center_settings_of(activation),
@@ -218,7 +219,44 @@ def _il2(
         }
         for n in range(1, result.max_doses + 1)
     ]
-    return Computed(_body_inputs(course, measurement, today), to_jsonable(result), doses)
+    return Computed(body_inputs(course, measurement, today), to_jsonable(result), doses)
+
+
+def compute_filgrastim(
+    course: Course,
+    activation: ProtocolActivation,
+    measurement: BodyMeasurement,
+    today: dt.date,
+    *,
+    first_day: int,
+    days: int,
+) -> Computed:
+    """Filgrastim daily from `first_day` (never before the protocol's start day) for `days`
+    days, each dose computed on the actual weight and the center's dose per kg. A dose's
+    sequence is its study day, so an order written again carries on from the days recorded."""
+    protocol = load_protocol(activation.protocol_id, activation.protocol_version)
+    result = run_clinical(
+        lambda: filgrastim_dose(
+            protocol.filgrastim, center_settings_of(activation), kg(measurement.weight_kg)
+        )
+    )
+    assert protocol.filgrastim is not None  # filgrastim_dose refused otherwise
+    start = max(first_day, protocol.filgrastim.start_day)
+    step = protocol.filgrastim.interval_days
+    dose_ug = result.dose.require(Unit.ug, "the filgrastim dose")
+    doses = [
+        {
+            "sequence": day,
+            "day": day,
+            "agent": "filgrastim",
+            "route": "SC",
+            "dose": dose_ug,
+            "dose_unit": Unit.ug.value,
+        }
+        for day in range(start, start + days * step, step)
+    ]
+    inputs = body_inputs(course, measurement, today) | {"days_ordered": days}
+    return Computed(inputs, to_jsonable(result), doses)
 
 
 def _check_creatinine(
@@ -253,7 +291,7 @@ def _check_creatinine(
     return creatinine, checked_on
 
 
-def _write(
+def write_order(
     course: Course,
     kind: OrderKind,
     activation: ProtocolActivation,
@@ -264,6 +302,9 @@ def _write(
     actor: User,
     reason: str = "",
 ) -> Order:
+    recorded = recorded_sequences(course, kind)
+    if all(dose["sequence"] in recorded for dose in computed.doses):
+        raise Conflict({"__all__": ["Every dose of this course is already recorded."]})
     order = Order.objects.create(
         center=course.center,
         patient=course.patient,
@@ -280,21 +321,49 @@ def _write(
         ordered_by=actor,
     )
     for dose in computed.doses:
-        OrderDose.objects.create(order=order, **dose)
+        if dose["sequence"] not in recorded:
+            OrderDose.objects.create(order=order, **dose)
     record_written(
-        Action.ORDER_WRITE, order, actor=actor, reason=reason, subject_id=_subject(order)
+        Action.ORDER_WRITE, order, actor=actor, reason=reason, subject_id=subject_of_order(order)
     )
     return order
 
 
-def _lock_course(course: Course) -> None:
+def recorded_sequences(course: Course, kind: OrderKind) -> set[int]:
+    """Doses of the course already given, held or not given on its earlier orders of this kind:
+    an order written again carries only the doses still to come (the protocol's days and its
+    maximum IL-2 doses are counted over the course, not per order)."""
+    return set(
+        OrderDose.objects.filter(
+            order__coi_din=course.coi_din,
+            order__manufacture_attempt=course.manufacture_attempt,
+            order__kind=kind,
+            administration__isnull=False,
+        ).values_list("sequence", flat=True)
+    )
+
+
+def _check_not_stopped(course: Course) -> None:
+    stopped = Order.objects.filter(
+        coi_din=course.coi_din,
+        manufacture_attempt=course.manufacture_attempt,
+        kind=OrderKind.IL2,
+        status=OrderStatus.STOPPED,
+    ).exists()
+    if stopped:
+        raise Conflict(
+            {"__all__": ["IL-2 was stopped for this course: no IL-2 order is written again."]}
+        )
+
+
+def lock_course(course: Course) -> None:
     """Serialise the writes of one patient's orders: two physicians ordering the same course at
     once would both find no open order, and the second insert would fail on the database's
     one-open-order constraint instead of being told the first exists."""
     Patient.objects.select_for_update().filter(pk=course.patient.pk).first()
 
 
-def _check_no_open_order(course: Course, kind: OrderKind) -> None:
+def check_no_open_order(course: Course, kind: OrderKind) -> None:
     existing = open_order(course.coi_din, course.manufacture_attempt, kind)
     if existing is not None:
         raise Conflict(
@@ -317,16 +386,16 @@ def order_lymphodepletion(
 ) -> Order:
     """Order lymphodepletion for the course, computed from the settings in force, the latest
     height and weight, and this creatinine; it then awaits a pharmacist's verification."""
-    _require_prescriber(course, actor)
+    require_prescriber(course, actor)
     today = local_today(course.center.time_zone)
     creatinine = _check_creatinine(course, serum_creatinine_mg_per_dl, creatinine_drawn_on, today)
     with transaction.atomic():
-        _lock_course(course)
-        _check_no_open_order(course, OrderKind.LYMPHODEPLETION)
-        activation = _in_force(course)
-        measurement = _latest_measurement(course.patient)
+        lock_course(course)
+        check_no_open_order(course, OrderKind.LYMPHODEPLETION)
+        activation = in_force(course)
+        measurement = latest_measurement(course.patient)
         computed = _lymphodepletion(course, activation, measurement, *creatinine, today)
-        return _write(
+        return write_order(
             course,
             OrderKind.LYMPHODEPLETION,
             activation,
@@ -340,15 +409,16 @@ def order_lymphodepletion(
 def order_il2(course: Course, *, actor: User) -> Order:
     """Order the course's IL-2 doses (the protocol's maximum), each computed from the latest
     weight on the settings in force; it then awaits a pharmacist's verification."""
-    _require_prescriber(course, actor)
+    require_prescriber(course, actor)
     today = local_today(course.center.time_zone)
     with transaction.atomic():
-        _lock_course(course)
-        _check_no_open_order(course, OrderKind.IL2)
-        activation = _in_force(course)
-        measurement = _latest_measurement(course.patient)
+        lock_course(course)
+        check_no_open_order(course, OrderKind.IL2)
+        _check_not_stopped(course)
+        activation = in_force(course)
+        measurement = latest_measurement(course.patient)
         computed = _il2(course, activation, measurement, today)
-        return _write(
+        return write_order(
             course, OrderKind.IL2, activation, measurement, computed, creatinine=None, actor=actor
         )
 
@@ -377,14 +447,18 @@ def verify_order(order: Order, *, actor: User, password: str) -> Signature:
             actor=actor,
             password=password,
             meaning=VERIFY_MEANING,
-            subject_id=_subject(order),
+            subject_id=subject_of_order(order),
         )
         before = snapshot(order)
         order.verification_signature = signature
         order.status = OrderStatus.VERIFIED
         order.save(update_fields=["verification_signature", "status", "updated_at"])
         record_written(
-            Action.ORDER_VERIFY, order, actor=actor, before=before, subject_id=_subject(order)
+            Action.ORDER_VERIFY,
+            order,
+            actor=actor,
+            before=before,
+            subject_id=subject_of_order(order),
         )
         return signature
 
@@ -401,7 +475,7 @@ def _cancel(order: Order, reason: str, *, actor: User) -> None:
         actor=actor,
         before=before,
         reason=reason,
-        subject_id=_subject(order),
+        subject_id=subject_of_order(order),
     )
 
 
@@ -448,7 +522,7 @@ def reorder(
             manufacture_attempt=order.manufacture_attempt,
             protocol=ProtocolRef(order.activation.protocol_id, order.activation.protocol_version),
         )
-        _lock_course(course)
+        lock_course(course)
         today = local_today(course.center.time_zone)
         creatinine = None
         if order.kind == OrderKind.LYMPHODEPLETION:
@@ -462,13 +536,18 @@ def reorder(
                 today,
             )
         _cancel(order, f"Replaced: {text}", actor=actor)
-        activation = _in_force(course)
-        measurement = _latest_measurement(course.patient)
+        activation = in_force(course)
+        measurement = latest_measurement(course.patient)
         if creatinine is not None:
             computed = _lymphodepletion(course, activation, measurement, *creatinine, today)
+        elif order.kind == OrderKind.FILGRASTIM:
+            left = [d.sequence for d in order.doses.filter(administration__isnull=True)]
+            computed = compute_filgrastim(
+                course, activation, measurement, today, first_day=min(left), days=len(left)
+            )
         else:
             computed = _il2(course, activation, measurement, today)
-        return _write(
+        return write_order(
             course,
             OrderKind(order.kind),
             activation,

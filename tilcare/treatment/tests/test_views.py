@@ -103,7 +103,8 @@ def test_the_thaw_limit_is_entered_and_read_under_infusion_day(team, in_force):
     # The edit page asks for it in minutes, in the infusion day's group, after IL-2
     edit = client_for(team.pharmacist).get(EDIT)
     sections = {s["title"]: s["items"] for s in edit.context["sections"]}
-    assert list(sections)[-2:] == ["IL-2", "Infusion day"]
+    titles = list(sections)
+    assert titles[titles.index("Infusion day") - 1] == "IL-2"
     [thaw] = sections["Infusion day"]
     assert (thaw["field"].name, thaw["unit"]) == ("thaw_to_infusion_limit_minutes", "min")
     # The protocol page shows the value in force in the same group
@@ -120,6 +121,23 @@ def test_the_thaw_limit_is_entered_and_read_under_infusion_day(team, in_force):
         "infusion_earliest_hours",
         "infusion_latest_hours",
         "thaw_to_infusion_limit_minutes",
+    ]
+
+
+def test_the_filgrastim_dose_is_entered_in_ug_per_kg_and_read_for_lifileucel_only(team, in_force):
+    # The label gives filgrastim from Day 1 but no dose: the center enters it, in µg/kg.
+    edit = client_for(team.pharmacist).get(EDIT)
+    items = {
+        item["field"].name: item["unit"] for s in edit.context["sections"] for item in s["items"]
+    }
+    assert items["filgrastim_dose_ug_per_kg"] == "µg/kg"
+    detail = client_for(team.nurse).get(DETAIL)
+    rows = {row.key: row.value for s in detail.context["active_sections"] for row in s.rows}
+    assert rows["filgrastim_dose_ug_per_kg"] == "5 µg/kg"
+    # The NKI sources give no filgrastim: nothing to enter there.
+    nki = load_protocol(*NKI)
+    assert "filgrastim_dose_ug_per_kg" not in [
+        spec.key for _, specs in sections_of(nki) for spec in specs
     ]
 
 

@@ -137,7 +137,7 @@ def standing_lines(
 def sections_of(protocol: Protocol) -> list[tuple[str, list[SettingSpec]]]:
     """The protocol's settings grouped as the regimen runs: each lymphodepletion agent (mesna
     with its agent), the body-size rules, IL-2, the infusion day (its window and the
-    thaw-to-infusion limit). Stable: taken from the protocol's structure, in its order."""
+    thaw-to-infusion limit), filgrastim. Stable: taken from the protocol's structure, in its order."""
     shared = {spec.key for spec in SHARED_WEIGHT_SETTINGS}
     taken: set[str] = set()
     groups: list[tuple[str, list[SettingSpec]]] = []
@@ -163,6 +163,8 @@ def sections_of(protocol: Protocol) -> list[tuple[str, list[SettingSpec]]]:
     group("IL-2", [protocol.il2])
     # The thaw-to-infusion limit is read on the infusion day, beside the window (if any).
     group("Infusion day", [protocol.infusion_window, protocol.thaw])
+    if protocol.filgrastim is not None:
+        group("Filgrastim", [protocol.filgrastim])
     group("Other settings", [s for s in everything if s.key not in taken])
     return groups
 

@@ -1,0 +1,199 @@
+"""Filgrastim (G-CSF) after the infusion: ordered daily from Day +1, stopped when the absolute
+neutrophil count has recovered as the protocol says.
+
+The treating physician writes the order for a number of days (each dose computed by the clinical
+core from the center's dose per kg and the patient's actual weight); a pharmacist verifies it
+as any order. Each day's dose is recorded at the bedside like any other. The order stops when the
+protocol's rule is met (for lifileucel: ANC above 1000/mm³ on 3 consecutive days, per the US
+label's boxed warning), judged by the clinical core from the ANC of each day (entered with the
+stop until laboratory results are recorded on the patient), or earlier on the institution's own
+standard, which the label allows, with the physician's reason. The remaining doses are then
+recorded not given and the order is stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from tilcare.accounts.models import User
+from tilcare.audit.actions import Action
+from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_change, record_written
+from tilcare.clinical.dosing.filgrastim import filgrastim_stop
+from tilcare.clinical.units import Quantity, Unit
+from tilcare.core.errors import Conflict, InvalidInput
+from tilcare.core.policy import require
+from tilcare.core.timeutil import local_today
+from tilcare.core.validation import Errors, check_decimal_range, check_text
+from tilcare.treatment import policies
+from tilcare.treatment.choices import REASON_MAX, AdministrationOutcome, OrderKind, OrderStatus
+from tilcare.treatment.models import Administration, Order
+from tilcare.treatment.selectors import protocol_of
+from tilcare.treatment.services.orders import (
+    NOT_PRESCRIBER,
+    Course,
+    check_no_open_order,
+    compute_filgrastim,
+    in_force,
+    latest_measurement,
+    lock_course,
+    recorded_sequences,
+    require_prescriber,
+    subject_of_order,
+    write_order,
+)
+
+DAYS_MAX = 30
+ANC_MAX_PER_MM3 = Decimal(100_000)
+STUDY_DAY_MAX = 365
+
+
+def order_filgrastim(course: Course, *, days: object, actor: User) -> Order:
+    """Order filgrastim daily for `days` days (1 to 30), from Day +1 or from the day after the
+    last dose recorded on an earlier filgrastim order of the course."""
+    require_prescriber(course, actor)
+    errors: Errors = {}
+    number = None
+    if isinstance(days, bool) or not isinstance(days, int | str):
+        errors["days"] = [f"Days must be a whole number from 1 to {DAYS_MAX}."]
+    else:
+        number = check_decimal_range(
+            errors, "days", "Days", days, Decimal(1), Decimal(DAYS_MAX), "days", places=0
+        )
+    if errors or number is None:
+        raise InvalidInput(errors)
+    today = local_today(course.center.time_zone)
+    with transaction.atomic():
+        lock_course(course)
+        check_no_open_order(course, OrderKind.FILGRASTIM)
+        if Order.objects.filter(
+            coi_din=course.coi_din,
+            manufacture_attempt=course.manufacture_attempt,
+            kind=OrderKind.FILGRASTIM,
+            status=OrderStatus.STOPPED,
+        ).exists():
+            raise Conflict({"__all__": ["Filgrastim was stopped for this course."]})
+        activation = in_force(course)
+        measurement = latest_measurement(course.patient)
+        recorded = recorded_sequences(course, OrderKind.FILGRASTIM)
+        computed = compute_filgrastim(
+            course,
+            activation,
+            measurement,
+            today,
+            first_day=max(recorded, default=0) + 1,
+            days=int(number),
+        )
+        return write_order(
+            course,
+            OrderKind.FILGRASTIM,
+            activation,
+            measurement,
+            computed,
+            creatinine=None,
+            actor=actor,
+        )
+
+
+def _anc_values(order: Order, anc: Mapping[Any, Any]) -> dict[int, Quantity]:
+    """ANC by study day (Day +1 … Day +365), in /mm³ (cells/µL), refusing what is not."""
+    errors: Errors = {}
+    values: dict[int, Quantity] = {}
+    for key, value in anc.items():
+        text = str(key).strip().lstrip("+")
+        if isinstance(key, bool) or not text.isdigit() or not 1 <= int(text) <= STUDY_DAY_MAX:
+            errors[f"anc.{key}"] = [
+                f"“{str(key)[:10]}” is not a study day after the infusion (1 to {STUDY_DAY_MAX})."
+            ]
+            continue
+        number = check_decimal_range(
+            errors,
+            f"anc.{text}",
+            f"ANC on Day +{text}",
+            value,
+            Decimal(0),
+            ANC_MAX_PER_MM3,
+            "/mm³",
+            places=0,
+        )
+        if number is not None:
+            values[int(text)] = Quantity.of(number, Unit.per_mm3)
+    if errors:
+        raise InvalidInput(errors)
+    return values
+
+
+def stop_filgrastim(
+    order: Order, *, anc: Mapping[Any, Any], reason: object = "", actor: User
+) -> Order:
+    """Stop the course's filgrastim: on the protocol's ANC rule, met on the days given, or, with
+    the physician's reason, on the institution's standard. The remaining doses are recorded not
+    given."""
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("center", "patient", "activation")
+            .get(pk=order.pk)
+        )
+        require(policies.can_cancel_order(actor, order), NOT_PRESCRIBER)
+        if order.kind != OrderKind.FILGRASTIM:
+            raise Conflict({"__all__": ["Only a filgrastim order is stopped on its ANC rule."]})
+        if order.status != OrderStatus.VERIFIED:
+            raise Conflict({"__all__": ["Only a verified filgrastim order is stopped."]})
+        errors: Errors = {}
+        text = check_text(errors, "reason", reason, max_length=REASON_MAX)
+        if errors:
+            raise InvalidInput(errors)
+        values = _anc_values(order, anc)
+        result = filgrastim_stop(protocol_of(order.activation).filgrastim, values)
+        if not result.met and not text:
+            raise InvalidInput(
+                {
+                    "anc": [
+                        f"{result.reason} To stop on the institution's standard instead, give "
+                        "the reason."
+                    ]
+                }
+            )
+        why = (
+            f"Filgrastim stopped: {result.reason}"
+            if result.met
+            else f"Filgrastim stopped on the institution's standard: {text}"
+        )[:REASON_MAX]
+        now = timezone.now()
+        for dose in order.doses.filter(administration__isnull=True).order_by("sequence"):
+            administration = Administration.objects.create(
+                dose=dose,
+                outcome=AdministrationOutcome.NOT_GIVEN,
+                at=now,
+                reason=why,
+                recorded_by=actor,
+            )
+            record_written(
+                Action.ADMINISTRATION_RECORD,
+                administration,
+                actor=actor,
+                reason=why,
+                subject_id=subject_of_order(order),
+                occurred_at=now,
+            )
+        before = snapshot(order)
+        order.status = OrderStatus.STOPPED
+        # The calculation stays as verified (the pharmacist's signature covers it); the stop's
+        # evidence is its reason, on the order's audit event and on every dose not given.
+        order.save(update_fields=["status", "updated_at"])
+        record_change(
+            Action.FILGRASTIM_STOP,
+            order,
+            actor=actor,
+            before=before,
+            reason=why,
+            subject_id=subject_of_order(order),
+            occurred_at=now,
+        )
+        return order
