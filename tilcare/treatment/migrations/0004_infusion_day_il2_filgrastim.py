@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('observations', models.JSONField(default=dict)),
                 ('evaluation', models.JSONField(default=dict)),
-                ('evaluated_decision', models.CharField(max_length=20)),
+                ('evaluated_decision', models.CharField(max_length=40)),
                 ('window', models.JSONField(default=dict)),
                 ('assessed_at', models.DateTimeField()),
                 ('nurse_choice', models.CharField(choices=[('give', 'Give'), ('hold', 'Hold'), ('stop', 'Stop IL-2')], max_length=8)),

@@ -23,7 +23,7 @@ class Il2Decision(TimeStampedModel):
     dose = models.OneToOneField(OrderDose, on_delete=models.PROTECT, related_name="il2_decision")
     observations = models.JSONField(default=dict)
     evaluation = models.JSONField(default=dict)
-    evaluated_decision = models.CharField(max_length=20)
+    evaluated_decision = models.CharField(max_length=40)
     window = models.JSONField(default=dict)
     assessed_at = models.DateTimeField()
     nurse = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

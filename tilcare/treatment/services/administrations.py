@@ -11,6 +11,7 @@ order is written again first; it may still be recorded as not given.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -18,7 +19,7 @@ from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
 from tilcare.audit.services import record_written
 from tilcare.clinical.dosing.lymphodepletion import day_label
-from tilcare.clinical.dosing.schedule import ScheduleStatus
+from tilcare.clinical.dosing.schedule import Il2ScheduleStatus, ScheduleStatus
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.validation import Errors, TextWords, check_moment, check_text
@@ -32,6 +33,7 @@ from tilcare.treatment.choices import (
 )
 from tilcare.treatment.models import Administration, Il2Decision, Order, OrderDose
 from tilcare.treatment.selectors import il2_schedule, infusion_of_order, newer_inputs
+from tilcare.treatment.services.infusion import nurse_time
 
 NOT_RECORDER = "Only a nurse or a treating physician of this center records a dose."
 NOT_VERIFIED = {
@@ -110,7 +112,28 @@ def _check_il2(order: Order, dose: OrderDose, outcome: str, at: dt.datetime) -> 
         and decision.decided_at > schedule.allowed_until
     )
     if schedule.status is not ScheduleStatus.ALLOWED and not late_but_decided:
-        raise Conflict({"at": [schedule.reason]})
+        raise Conflict({"at": [_window_words(schedule, order.center.time_zone)]})
+
+
+def _window_words(schedule: Il2ScheduleStatus, zone: str) -> str:
+    """Why a dose is outside its window, on the center's clock (the core counts in UTC)."""
+    number = schedule.next_dose_number
+    first = number == 1
+    after = "the cell infusion ended" if first else "the previous dose"
+    if schedule.status is ScheduleStatus.TOO_EARLY and schedule.allowed_from is not None:
+        hours = f"{Decimal(schedule.minimum_hours or 0).normalize():f}"
+        return (
+            f"Too early for IL-2 dose {number}: it may be given from "
+            f"{nurse_time(schedule.allowed_from, zone)}, {hours} h after {after}."
+        )
+    if schedule.status is ScheduleStatus.TOO_LATE and schedule.allowed_until is not None:
+        hours = f"{Decimal(schedule.maximum_hours or 0).normalize():f}"
+        return (
+            f"Too late for IL-2 dose {number}: it had to be given by "
+            f"{nurse_time(schedule.allowed_until, zone)}, {hours} h after {after}. Do not give "
+            "it without the physician's decision."
+        )
+    return schedule.reason
 
 
 def record_administration(
