@@ -42,6 +42,8 @@ ENTRIES: tuple[tuple[str, str, tuple[Perm, ...]], ...] = (
         "treatment:orders",
         (Perm.VERIFY_ORDER, Perm.WRITE_ORDER, Perm.RECORD_ADMINISTRATION),
     ),
+    # Those who record the infusion day or assess IL-2 doses: the patients at the bedside.
+    ("Bedside", "treatment:bedside", (Perm.RECORD_INFUSION, Perm.ASSESS_IL2_DOSE)),
     ("Center settings", "accounts:center-settings", (Perm.MANAGE_CENTER,)),
     ("My journey", "portal:home", (Perm.VIEW_OWN_RECORD,)),
 )

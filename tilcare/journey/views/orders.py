@@ -23,7 +23,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -48,8 +48,15 @@ from tilcare.patients.forms import NamedErrorsForm
 from tilcare.treatment import policies as treatment_policies
 from tilcare.treatment.choices import OrderKind, OrderStatus
 from tilcare.treatment.models import Order, OrderDose
-from tilcare.treatment.selectors import newer_inputs, open_order, orders_of_course
+from tilcare.treatment.selectors import (
+    infusion_of_course,
+    newer_inputs,
+    open_order,
+    orders_of_course,
+)
 from tilcare.treatment.services import orders as order_services
+from tilcare.treatment.services.infusion import NOT_INFUSER
+from tilcare.treatment.services.infusion import open_infusion as open_checklist
 
 CARD_ID = "orders"
 FORM_PREFIX = "lymphodepletion"
@@ -64,6 +71,7 @@ STATUS_BADGES = {
     OrderStatus.AWAITING_VERIFICATION: "badge-warning",
     OrderStatus.VERIFIED: "badge-success",
     OrderStatus.CANCELLED: "badge-muted",
+    OrderStatus.STOPPED: "badge-danger",
 }
 IU_PER_MIU = Decimal(1_000_000)
 
@@ -107,6 +115,7 @@ class OrderRow:
     lines: list[DoseLine]
     newer_inputs: str | None
     url: str
+    il2_url: str = ""  # the IL-2 decision screen, once the order is verified
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,8 @@ class OrdersCard:
     errors: list[str] = field(default_factory=list)
     message: str = ""
     window: WindowLine | None = None
+    infusion_url: str = ""  # the course's infusion checklist, once opened
+    can_open_infusion: bool = False
 
 
 # The stages in which the infusion window is counted down: after the infusion it is history.
@@ -232,6 +243,23 @@ def _order_url(order: Order) -> str:
     return reverse("treatment:order", kwargs={"public_id": order.public_id})
 
 
+def _il2_url(order: Order) -> str:
+    if order.kind != OrderKind.IL2 or order.status not in (
+        OrderStatus.VERIFIED,
+        OrderStatus.STOPPED,
+    ):
+        return ""
+    return reverse("treatment:il2", kwargs={"public_id": order.public_id})
+
+
+def may_open_infusion(user: User, journey: Journey) -> bool:
+    """A nurse or a treating physician of the center, once the journey is in lymphodepletion or
+    at the infusion (the checklist is the infusion day's)."""
+    return journey.stage in WINDOW_STAGES and treatment_policies.can_record_infusion(
+        user, journey.center
+    )
+
+
 def may_see_orders(user: User, journey: Journey) -> bool:
     """The center's clinical staff, who see the patient; never a facility."""
     return policies.can_view_journey_identity(
@@ -265,6 +293,7 @@ def orders_card(
             lines=dose_lines(o, day0, today),
             newer_inputs=newer_inputs(o),
             url=_order_url(o),
+            il2_url=_il2_url(o),
         )
         for o in orders
     ]
@@ -280,6 +309,7 @@ def orders_card(
         form = form or LymphodepletionOrderForm(prefix=FORM_PREFIX)
     else:
         form = None
+    infusion = infusion_of_course(journey.coi_din, journey.manufacture_attempt)
     return OrdersCard(
         rows,
         day0,
@@ -288,6 +318,12 @@ def orders_card(
         errors or [],
         message,
         window=journey_window(journey, timezone.now()),
+        infusion_url=(
+            reverse("treatment:infusion", kwargs={"public_id": infusion.public_id})
+            if infusion is not None
+            else ""
+        ),
+        can_open_infusion=infusion is None and may_open_infusion(user, journey),
     )
 
 
@@ -391,6 +427,26 @@ def order_il2(request: HttpRequest, public_id: Any) -> HttpResponse:
     return _ordered(request, user, journey, order)
 
 
+@require_POST
+def open_infusion(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """POST (no fields): open the course's infusion checklist (or find the one already open) and
+    go to it."""
+    user = user_of(request)
+    journey = journey_of(request, public_id)
+    if not policies.can_view_journey_identity(user, journey):
+        raise Http404("Not found")
+    require(treatment_policies.can_record_infusion(user, journey.center), NOT_INFUSER)
+    try:
+        if refusal := selectors.order_refusal(journey):
+            raise InvalidInput({"__all__": [refusal]})
+        infusion = open_checklist(selectors.course_of(journey), actor=user)
+    except InvalidInput as exc:
+        for problem in (m for msgs in exc.errors.values() for m in msgs):
+            messages.error(request, problem)
+        return back_to_journey(journey, CARD_ID)
+    return redirect(reverse("treatment:infusion", kwargs={"public_id": infusion.public_id}))
+
+
 urlpatterns = [
     path(
         "journeys/<uuid:public_id>/orders/lymphodepletion/",
@@ -398,4 +454,5 @@ urlpatterns = [
         name="order-lymphodepletion",
     ),
     path("journeys/<uuid:public_id>/orders/il2/", order_il2, name="order-il2"),
+    path("journeys/<uuid:public_id>/infusion/", open_infusion, name="open_infusion"),
 ]

@@ -137,7 +137,8 @@ def standing_lines(
 def sections_of(protocol: Protocol) -> list[tuple[str, list[SettingSpec]]]:
     """The protocol's settings grouped as the regimen runs: each lymphodepletion agent (mesna
     with its agent), the body-size rules, IL-2, the infusion day (its window and the
-    thaw-to-infusion limit), filgrastim. Stable: taken from the protocol's structure, in its order."""
+    thaw-to-infusion limit), filgrastim. Stable: taken from the protocol's structure, in its
+    order."""
     shared = {spec.key for spec in SHARED_WEIGHT_SETTINGS}
     taken: set[str] = set()
     groups: list[tuple[str, list[SettingSpec]]] = []

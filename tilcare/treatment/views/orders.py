@@ -186,6 +186,12 @@ def render_order(
         )
         + f"?version={order.activation.number}#version-{order.activation.number}",
         "steps": calculation_steps(order),
+        "may_verify": user.has_perm_code(Perm.VERIFY_ORDER),
+        "il2_url": (
+            reverse("treatment:il2", kwargs={"public_id": order.public_id})
+            if order.kind == OrderKind.IL2
+            else ""
+        ),
         "course": [
             {"order": other, "url": order_url(other), "ordered": when(other.created_at, center)}
             for other in selectors.orders_of_course(order.coi_din, order.manufacture_attempt)
