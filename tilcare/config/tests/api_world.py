@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import time_machine
+from django.utils import timezone
+
 from tilcare.accounts.choices import Role
 from tilcare.accounts.models import User
 from tilcare.accounts.services import issue_api_token
@@ -20,6 +23,7 @@ from tilcare.identity.services.items import print_label
 from tilcare.identity.tests.factories import journey_item, unreadable_scan_alert
 from tilcare.identity.tests.helpers import World, new_shipment
 from tilcare.journey import services as journey_services
+from tilcare.journey.choices import Protocol
 from tilcare.journey.models import Journey, Task
 from tilcare.journey.tests.factories import CareTeam, open_journey_for
 from tilcare.manufacturing.models import Batch, ManufacturingSlot, SlotBooking
@@ -29,11 +33,13 @@ from tilcare.patients.models import Patient
 from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import PatientFactory
 from tilcare.treatment.choices import OrderKind
-from tilcare.treatment.models import Order, ProtocolActivation
+from tilcare.treatment.models import Il2Decision, Infusion, Order, ProtocolActivation
 from tilcare.treatment.selectors import open_order
 from tilcare.treatment.services.activation import enter_protocol_settings
+from tilcare.treatment.services.infusion import open_infusion
 from tilcare.treatment.services.orders import Course, order_il2
 from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES, NKI, activate
+from tilcare.treatment.tests.infusion_day import DAY, awaiting_decision
 
 # Operations a role other than the default of their part of the API performs.
 _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
@@ -49,6 +55,14 @@ _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
     ("post", "/treatment/orders/{public_id}/cancel"): Role.PHYSICIAN,
     ("post", "/treatment/orders/{public_id}/doses/{sequence}/administration"): Role.NURSE,
     ("post", "/journeys/{public_id}/orders"): Role.PHYSICIAN,
+    ("post", "/journeys/{public_id}/infusion"): Role.NURSE,
+    ("post", "/treatment/infusions/{public_id}/premedications"): Role.NURSE,
+    ("post", "/treatment/infusions/{public_id}/thaws"): Role.NURSE,
+    ("post", "/treatment/infusions/{public_id}/scans"): Role.NURSE,
+    ("post", "/treatment/infusions/{public_id}/start"): Role.NURSE,
+    ("post", "/treatment/infusions/{public_id}/end"): Role.NURSE,
+    ("post", "/treatment/orders/{public_id}/il2/assessments"): Role.NURSE,
+    ("post", "/treatment/il2-decisions/{public_id}/decision"): Role.PHYSICIAN,
 }
 # The default role of each part of the API, by the start of its paths (first match wins).
 _ROLE_BY_PREFIX: tuple[tuple[str, Role], ...] = (
@@ -75,6 +89,8 @@ class ApiWorld:
     batch: Batch
     activation: ProtocolActivation
     order: Order
+    infusion: Infusion
+    il2_decision: Il2Decision
     culture_id: str
     secrets: dict[str, str]
 
@@ -105,6 +121,8 @@ class ApiWorld:
             ("/manufacturing/batches/", self.batch.public_id),
             ("/treatment/protocol-settings/", self.activation.public_id),
             ("/treatment/orders/", self.open_order().public_id),
+            ("/treatment/infusions/", self.infusion.public_id),
+            ("/treatment/il2-decisions/", self.il2_decision.public_id),
         )
         parameters: dict[str, str] = {}
         if "{public_id}" in path:
@@ -121,6 +139,24 @@ class ApiWorld:
         """The course's IL-2 order still open: once an operation writes it again, the new one
         (so the cancel that follows reaches an open order), else the world's own."""
         return open_order(self.order.coi_din, 1, OrderKind.IL2) or self.order
+
+
+def _open_infusion(team: CareTeam, order: Order) -> Infusion:
+    """The infusion checklist of the IL-2 order's course, opened on the center's NKI settings
+    (no bag registered for it: the bedside steps reach the services and are refused there)."""
+    course = Course(
+        team.center, order.patient, order.coi_din, order.coi_check, 1, ProtocolRef(*NKI)
+    )
+    return open_infusion(course, actor=team.nurse)
+
+
+def _il2_decision(team: CareTeam) -> Il2Decision:
+    """A third patient's NKI course walked through lymphodepletion, the infusion day and the
+    verified IL-2 order, three days ago, to its first dose assessed and awaiting the physician's
+    decision."""
+    last = timezone.now().replace(second=0, microsecond=0) - 3 * DAY
+    with time_machine.travel(last, tick=False) as traveller:
+        return awaiting_decision(team, traveller, last, Protocol.NKI_TIL_2022)
 
 
 def _il2_order(team: CareTeam) -> Order:
@@ -154,6 +190,7 @@ def make_api_world() -> ApiWorld:
     alert = unreadable_scan_alert(journey.coi_din, team)
     slot = SlotFactory(facility=team.facility, capacity=3)
     batch = in_rep_with_counts(team, sequence=17)
+    order = _il2_order(team)
     secrets = {
         role.value: issue_api_token(team.by_role(role), name="API tests")[1]
         for role in Role
@@ -178,7 +215,9 @@ def make_api_world() -> ApiWorld:
             values=LIFILEUCEL_VALUES,
             actor=team.pharmacist,
         ),
-        order=_il2_order(team),
+        order=order,
+        infusion=_open_infusion(team, order),
+        il2_decision=_il2_decision(team),
         culture_id=batch.cultures.order_by("culture_id").first().culture_id,  # type: ignore[union-attr]
         secrets=secrets,
     )

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.db import connection, transaction
 from django.test import Client
@@ -38,14 +39,17 @@ from tilcare.config.tests.access_world import RELEASE_TEST, AccessWorld, Side, m
 from tilcare.core.tests.clients import verify_second_factor
 from tilcare.core.timeutil import local_today
 from tilcare.identity.tests.factories import STORAGE
+from tilcare.journey.choices import Protocol
 from tilcare.journey.tests.factories import MAIN_PATH
 from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import TEST_PASSWORD
 from tilcare.treatment import selectors
-from tilcare.treatment.models import Order, ProtocolActivation
+from tilcare.treatment.models import Il2Decision, Infusion, Order, ProtocolActivation
 from tilcare.treatment.services.activation import enter_protocol_settings
+from tilcare.treatment.services.infusion import open_infusion
 from tilcare.treatment.services.orders import Course, order_il2
 from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES, NKI, activate
+from tilcare.treatment.tests.infusion_day import DAY, awaiting_decision
 
 API_ROOT = "/api/v1"
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -133,6 +137,9 @@ _PUBLIC_ID_KIND: tuple[tuple[str, str], ...] = (
     ("manufacturing:batch-", "batch"),
     ("treatment:protocol_", "activation"),
     ("treatment:order", "order"),
+    ("treatment:infusion", "infusion"),
+    ("treatment:il2_decide", "il2_decision"),
+    ("treatment:il2", "order"),
     ("/api/v1/patients/", "patient"),
     ("/api/v1/journeys/", "journey"),
     ("/api/v1/tasks/", "task"),
@@ -145,6 +152,8 @@ _PUBLIC_ID_KIND: tuple[tuple[str, str], ...] = (
     ("/api/v1/manufacturing/batches/", "batch"),
     ("/api/v1/treatment/protocol-settings/", "activation"),
     ("/api/v1/treatment/orders/", "order"),
+    ("/api/v1/treatment/infusions/", "infusion"),
+    ("/api/v1/treatment/il2-decisions/", "il2_decision"),
 )
 
 
@@ -163,6 +172,10 @@ def parameter_value(route: Route, name: str, world: AccessWorld, org: str) -> st
             return str(_activation(side).public_id)
         if kind == "order":
             return str(_order(side).public_id)
+        if kind == "infusion":
+            return str(_infusion(side).public_id)
+        if kind == "il2_decision":
+            return str(_il2_decision(side).public_id)
         return str(side.record(kind).public_id)
     values = {
         "patient_public_id": lambda: side.patient.public_id,
@@ -216,6 +229,30 @@ def _order(side: Side) -> Order:
         team.center, side.patient, journey.coi_din, journey.coi_check, 1, ProtocolRef(*NKI)
     )
     return order_il2(course, actor=team.physician)
+
+
+def _infusion(side: Side) -> Infusion:
+    """The infusion checklist of the side's IL-2 order's course (`_order`), opened by its nurse
+    the first time a route names it, inside the test's own transaction like `_activation`."""
+    order = _order(side)
+    course = Course(
+        side.center, order.patient, order.coi_din, order.coi_check, 1, ProtocolRef(*NKI)
+    )
+    return open_infusion(course, actor=side.team.nurse)
+
+
+def _il2_decision(side: Side) -> Il2Decision:
+    """An IL-2 dose awaiting the physician's decision: a new patient of the side's center walked
+    through lymphodepletion, the infusion day and the verified IL-2 order on the NKI settings
+    (`_order` signs them), three days ago; made the first time a route names it, inside the
+    test's own transaction like `_activation`."""
+    found = Il2Decision.objects.filter(order__center=side.center).first()
+    if found is not None:
+        return found
+    _order(side)
+    last = timezone.now().replace(second=0, microsecond=0) - 3 * DAY
+    with time_machine.travel(last, tick=False) as traveller:
+        return awaiting_decision(side.team, traveller, last, Protocol.NKI_TIL_2022)
 
 
 def url_for(route: Route, world: AccessWorld, org: str) -> str:
@@ -329,6 +366,7 @@ PAGES: dict[str, Access] = {
     "journey:journey-first-item": form(HANDLERS),
     "journey:order-lymphodepletion": form({PHYS}),
     "journey:order-il2": form({PHYS}),
+    "journey:open_infusion": form({NURSE, PHYS}),
     "journey:batch-disposition": form({QA}),
     "journey:batch-acknowledgement": form({PHYS}),
     "portal:home": page({PAT}, other=None),
@@ -382,6 +420,16 @@ PAGES: dict[str, Access] = {
     "treatment:order_cancel": form({PHYS}, refused=FACILITY | {PAT}),
     "treatment:order_reorder": form({PHYS}, refused=FACILITY | {PAT}),
     "treatment:order_record_dose": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
+    "treatment:bedside": page(CENTER, other=None),
+    "treatment:infusion": page(CENTER, refused=FACILITY | {PAT}),
+    "treatment:infusion_premedication": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
+    "treatment:infusion_thaw": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
+    "treatment:infusion_scan": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
+    "treatment:infusion_start": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
+    "treatment:infusion_end": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
+    "treatment:il2": page(CENTER, refused=FACILITY | {PAT}),
+    "treatment:il2_assess": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
+    "treatment:il2_decide": form({PHYS}, refused=FACILITY | {PAT}),
     "api:openapi-json": page(EVERYONE, other=None, anonymous=401),
     "api:openapi-view": page(EVERYONE, other=None),
     "api:api-root": page(NOBODY, hidden=EVERYONE, other=None, anonymous=404),
@@ -425,6 +473,7 @@ API: dict[str, Access] = {
         STAFF, write={NAV, FIN, SURG, PHYS, NURSE, PHARM}, hidden={PAT}
     ),
     "/api/v1/journeys/{public_id}/orders": api(write={PHYS}),
+    "/api/v1/journeys/{public_id}/infusion": api(write={NURSE, PHYS}),
     "/api/v1/tasks": api(EVERYONE, other=None),
     "/api/v1/tasks/{public_id}/complete": api(write={NAV}),
     "/api/v1/calc/": api(EVERYONE, other=None),
@@ -491,6 +540,15 @@ API: dict[str, Access] = {
     "/api/v1/treatment/orders/{public_id}/doses/{sequence}/administration": api(
         write={NURSE, PHYS}
     ),
+    "/api/v1/treatment/orders/{public_id}/il2": api(CENTER, hidden=FACILITY),
+    "/api/v1/treatment/orders/{public_id}/il2/assessments": api(write={NURSE, PHYS}),
+    "/api/v1/treatment/il2-decisions/{public_id}/decision": api(write={PHYS}),
+    "/api/v1/treatment/infusions/{public_id}": api(CENTER, hidden=FACILITY),
+    "/api/v1/treatment/infusions/{public_id}/premedications": api(write={NURSE, PHYS}),
+    "/api/v1/treatment/infusions/{public_id}/thaws": api(write={NURSE, PHYS}),
+    "/api/v1/treatment/infusions/{public_id}/scans": api(write={NURSE, PHYS}),
+    "/api/v1/treatment/infusions/{public_id}/start": api(write={NURSE, PHYS}),
+    "/api/v1/treatment/infusions/{public_id}/end": api(write={NURSE, PHYS}),
 }
 
 

@@ -50,6 +50,7 @@ API_PATHS = {
     "/api/v1/journeys/{public_id}/transitions",
     "/api/v1/journeys/{public_id}/milestones",
     "/api/v1/journeys/{public_id}/orders",
+    "/api/v1/journeys/{public_id}/infusion",
     "/api/v1/journeys/scans",
     "/api/v1/tasks",
     "/api/v1/tasks/{public_id}/complete",
@@ -104,6 +105,15 @@ API_PATHS = {
     "/api/v1/treatment/orders/{public_id}/reorder",
     "/api/v1/treatment/orders/{public_id}/cancel",
     "/api/v1/treatment/orders/{public_id}/doses/{sequence}/administration",
+    "/api/v1/treatment/orders/{public_id}/il2",
+    "/api/v1/treatment/orders/{public_id}/il2/assessments",
+    "/api/v1/treatment/il2-decisions/{public_id}/decision",
+    "/api/v1/treatment/infusions/{public_id}",
+    "/api/v1/treatment/infusions/{public_id}/premedications",
+    "/api/v1/treatment/infusions/{public_id}/thaws",
+    "/api/v1/treatment/infusions/{public_id}/scans",
+    "/api/v1/treatment/infusions/{public_id}/start",
+    "/api/v1/treatment/infusions/{public_id}/end",
 } | {f"/api/v1/calc/{calc.slug}" for calc in all_calculators()}
 
 
