@@ -9,23 +9,25 @@ invented, and must never be loaded into a database that holds real patients.
 A demo is built in a few seconds, but its journeys were lived over months: each step is given to
 the services with the time it happened (`_Walk.moment`), so the journey's stage, its timeline,
 its tasks' due dates and the audit trail are dated then, and each audit event also keeps when it
-was recorded (the build). Signatures are the exception: they are dated when they are signed
-(21 CFR 11.50), and so is what follows a signature made today: QA's release of the product, the
-journey's move to "Product released" and its task, the product's shipment. The organizations
-and the people are created at the build too.
+was recorded (the build). What the services date by the clock alone (a signature is dated when
+it is signed, 21 CFR 11.50; a dose is never recorded before its order's verification) is
+replayed: the clock is set to the moment it happened (`clock.replayed_clock`), so those events
+are dated and recorded then. The center's protocol settings were signed the day before the first
+referral; QA's releases, the products' shipments and receipts, and each treatment course
+(`course`: orders and their verification, doses, the infusion day, IL-2 dose by dose) are
+replayed on their days. Eligibility signatures are the build's, and so is the release of the
+product released today. The organizations and the people are created at the build too.
 
-The journeys that have not gone past "Product released" (`chained`) are also walked through the
-physical chain by `tilcare.demo.chain`: labels, custody scans, shipments with their temperature
-logs, the facility's batch record and QA's signed release. The tissue receipt is a facility
-scan, the release a QA signature: no one types those milestones. Journeys further along were
-recorded from the center's paper record, milestones only (a signature is dated when it is
-written, so a demo built today cannot hold a release signed months ago).
+Every journey whose tissue was procured is also walked through the physical chain by
+`tilcare.demo.chain`: labels, custody scans, shipments with their temperature logs, the
+facility's batch record, QA's signed release and the product's receipt at the center. The tissue
+receipt is a facility scan, the release a QA signature, the product's receipt the pharmacist's
+scans: no one types those milestones.
 
 Before a journey enters lymphodepletion its bed is reserved, its disease re-assessed and its
-lymphodepletion order written by the physician and verified by the pharmacist; before IL-2 its
-IL-2 order too. Orders are computed on the center's settings in force and verified by signature,
-so they are dated the day of the build like the other signatures. Evelyn Brooks, at "Product at
-center", has her lymphodepletion order written and awaiting the pharmacist's verification.
+lymphodepletion order written by the physician and verified by the pharmacist the day before;
+the IL-2 order on the infusion day. Evelyn Brooks, at "Product at center", has her
+lymphodepletion order written today and awaiting the pharmacist's verification.
 """
 
 from __future__ import annotations
@@ -51,12 +53,13 @@ from tilcare.core.timeutil import (
     zone_of,
 )
 from tilcare.demo import chain
+from tilcare.demo.clock import replayed_clock
+from tilcare.demo.course import TreatmentCourse
 from tilcare.demo.people import (
     CENTER_NAME,
     DEMO_PASSWORD,
     DEMO_USERS,
     FACILITY_NAME,
-    FOLLOW_UP_VISIT_DAY,
     PATIENTS,
     REMANUFACTURE_DELAY_DAYS,
     SCREENING_VISIT_DAY,
@@ -84,7 +87,6 @@ from tilcare.treatment.services.orders import (
     Course,
     order_il2,
     order_lymphodepletion,
-    verify_order,
 )
 
 
@@ -128,8 +130,9 @@ def _reached(spec: PatientSpec, stage: Stage) -> bool:
 
 
 def chained(spec: PatientSpec) -> bool:
-    """Is this journey walked through the physical chain (scans, shipments, batch record)?"""
-    return _reached(spec, Stage.TISSUE_PROCURED) and not _reached(spec, Stage.PRODUCT_AT_CENTER)
+    """Is this journey walked through the physical chain (scans, shipments, batch record)? Every
+    journey whose tissue was procured is."""
+    return _reached(spec, Stage.TISSUE_PROCURED)
 
 
 # The serum creatinine (mg/dL) drawn two days before lymphodepletion, by sex: within the
@@ -139,8 +142,6 @@ CREATININE_OTHERWISE = "0.9"
 
 # Something that happened "today" is recorded no later than this long before the build.
 RECORDED_BEFORE_NOW = dt.timedelta(minutes=5)
-# The last fludarabine dose is recorded at least this long before the move into infusion.
-INFUSION_AFTER_LAST_FLUDARABINE = dt.timedelta(hours=25)
 
 
 def lived_moment(place: Place, on: dt.date, at: dt.time, now: dt.datetime) -> dt.datetime:
@@ -169,7 +170,7 @@ ENTERED_AT: dict[Stage, tuple[int, int]] = {
     Stage.PRODUCT_RELEASED: (17, 0),
     Stage.PRODUCT_AT_CENTER: (11, 0),
     Stage.LYMPHODEPLETION: (8, 0),
-    Stage.INFUSION: (8, 0),
+    Stage.INFUSION: (10, 0),
     Stage.IL2: (18, 0),
     Stage.INPATIENT_RECOVERY: (10, 0),
     Stage.FOLLOW_UP: (13, 0),
@@ -199,22 +200,6 @@ ENTRY_MILESTONES: dict[Stage, EntryMilestone] = {
         Role.PHARMACIST,
         Role.PHYSICIAN,
         "Aldesleukin vials for the full course on hand and reserved.",
-    ),
-    Stage.INFUSION: EntryMilestone(
-        MilestoneKind.LAST_FLUDARABINE,
-        -1,
-        (9, 0),
-        Role.NURSE,
-        Role.NURSE,
-        "Day −1: fludarabine dose 5 of 5 given.",
-    ),
-    Stage.IL2: EntryMilestone(
-        MilestoneKind.INFUSION_DONE,
-        0,
-        (14, 0),
-        Role.NURSE,
-        Role.PHYSICIAN,
-        "Day 0: two-person bedside identity check matched; infusion completed without reaction.",
     ),
     Stage.FOLLOW_UP: EntryMilestone(
         MilestoneKind.DISCHARGED,
@@ -274,6 +259,7 @@ class _Walk:
             if chained(spec)
             else None
         )
+        self.treatment = TreatmentCourse(self)
 
     def today(self) -> int:
         """Today, in days after the referral on the (shifted) schedule (the same number at the
@@ -466,7 +452,7 @@ class _Walk:
             self.plan(planned_infusion_on=self.day(STAGE_DAY[Stage.INFUSION]))
             self.advance(target, Role.NAVIGATOR)
         elif target == Stage.PRODUCT_RELEASED:
-            if self.chain is not None:
+            if self.chain is not None and not _reached(self.spec, Stage.PRODUCT_AT_CENTER):
                 # The bench to the harvest, the release tests, and QA's signed release, which
                 # records the milestone and asks the navigator to move the journey on. The
                 # signature is today's, so the journey moves on today.
@@ -474,6 +460,16 @@ class _Walk:
                 self.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=self.today())
                 self.chain.harvest_and_test()
                 self.chain.release(DEMO_PASSWORD)
+            elif self.chain is not None:
+                # Released on its day: QA signs with the clock replayed to then, and the
+                # journey moves on after the signature.
+                day = STAGE_DAY[target]
+                self.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=day)
+                self.chain.harvest_and_test()
+                signed = self.bench_at(day, 15, 0)
+                with replayed_clock(signed):
+                    self.chain.release(DEMO_PASSWORD)
+                self.moment = max(self.moment, signed + dt.timedelta(minutes=30))
             else:
                 self.milestone(
                     MilestoneKind.PRODUCT_RELEASED,
@@ -485,33 +481,51 @@ class _Walk:
                 )
             self.finish_tasks()
             self.advance(target, Role.NAVIGATOR)
-            if self.chain is not None:
+            if self.moment is not None and self.chain is not None:
+                with replayed_clock(self.moment + dt.timedelta(minutes=30)):
+                    self.chain.ship_product()
+            elif self.chain is not None:
                 self.chain.ship_product()
         elif target == Stage.PRODUCT_AT_CENTER:
-            self.milestone(
-                MilestoneKind.PRODUCT_RECEIVED,
-                self.at(STAGE_DAY[target], 10, 20),
-                Role.PHARMACIST,
-                reference=f"Shipper NL-{self.journey.coi_din[-6:]}",
-                note="Cryoshipper received; temperature log within range; stored in vapor-phase "
-                "liquid nitrogen.",
-            )
+            received = self.at(STAGE_DAY[target], 10, 20)
+            if self.chain is not None:
+                # The pharmacist scans each bag in: the last one records the receipt.
+                with replayed_clock(received):
+                    self.chain.receive_product(received)
+            else:
+                self.milestone(
+                    MilestoneKind.PRODUCT_RECEIVED,
+                    received,
+                    Role.PHARMACIST,
+                    reference=f"Shipper NL-{self.journey.coi_din[-6:]}",
+                    note="Cryoshipper received; temperature log within range; stored in "
+                    "vapor-phase liquid nitrogen.",
+                )
             self.finish_tasks()
             self.advance(target, Role.NAVIGATOR)
+        elif target == Stage.INFUSION:
+            # The last fludarabine dose given, the move 24 h or more after it; then the day at
+            # the bedside.
+            self.treatment.lymphodepletion_doses()
+            self.moment = self.treatment.infusion_entered()
+            self.finish_tasks()
+            self.advance(target, Role.NURSE)
+            self.treatment.infusion_day()
+        elif target == Stage.IL2:
+            # The infusion's end is on its checklist; IL-2 is assessed and decided dose by dose.
+            self.finish_tasks()
+            self.advance(target, Role.PHYSICIAN)
+            self.treatment.il2_doses()
         elif target in ENTRY_MILESTONES:
             entry = ENTRY_MILESTONES[target]
             when = self.at(STAGE_DAY[target] + entry.days, *entry.at)
-            if target == Stage.INFUSION:
-                # The cells are infused from 24 h after the last fludarabine dose: a move
-                # recorded early today keeps the dose that long before it.
-                when = min(when, self.moment - INFUSION_AFTER_LAST_FLUDARABINE)
             self.milestone(entry.kind, when, entry.recorded_by, note=entry.note)
             if target == Stage.LYMPHODEPLETION:
                 self.ready_for_lymphodepletion()
-            elif target == Stage.IL2:
-                self.order(OrderKind.IL2)
             self.finish_tasks()
             self.advance(target, entry.advanced_by)
+            if target == Stage.LYMPHODEPLETION and self.spec.stage == target:
+                self.treatment.lymphodepletion_doses()
         elif target == Stage.INPATIENT_RECOVERY:
             self.finish_tasks()
             self.advance(target, Role.PHYSICIAN)
@@ -527,10 +541,10 @@ class _Walk:
             protocol=self.journey.protocol_ref,
         )
 
-    def order(self, kind: OrderKind, *, verify: bool = True) -> Order:
+    def order(self, kind: OrderKind) -> Order:
         """The physician writes the course's order of `kind` on the settings in force and the
-        latest height and weight; the pharmacist verifies it with a signature. Both are dated
-        when they are done (the build): an order is computed and signed on today's record."""
+        latest height and weight, now (the clock replayed to when it was written, or the
+        build); the pharmacist verifies it with a signature (`TreatmentCourse.verify`)."""
         physician = self.cast[Role.PHYSICIAN]
         if kind == OrderKind.IL2:
             order = order_il2(self.course(), actor=physician)
@@ -545,8 +559,6 @@ class _Walk:
                 ),
                 actor=physician,
             )
-        if verify:
-            verify_order(order, actor=self.cast[Role.PHARMACIST], password=DEMO_PASSWORD)
         return order
 
     def ready_for_lymphodepletion(self) -> None:
@@ -566,7 +578,9 @@ class _Walk:
             reference=f"7B-{10 + self.number:02d}",
             note="Cellular therapy unit bed held from admission through the IL-2 course.",
         )
-        self.order(OrderKind.LYMPHODEPLETION)
+        with replayed_clock(self.at(day - 1, 15, 0)):
+            order = self.order(OrderKind.LYMPHODEPLETION)
+        self.treatment.verify(order, self.at(day - 1, 16, 0))
 
     def remanufacture(self) -> None:
         """The first culture stalled in the REP and the facility stopped it: start again from a
@@ -688,8 +702,8 @@ def _measure(
     referred_on: dt.date,
     now: dt.datetime,
 ) -> None:
-    """One to three weights: at screening, on admission for lymphodepletion, at follow-up, each
-    recorded at the visit."""
+    """One or two weights: at screening, and at the visit the day before admission for
+    lymphodepletion (the orders are computed from it), each recorded at the visit."""
     elapsed = _elapsed_days(spec)
     weight = Decimal(spec.weight_kg)
     visits: list[tuple[int, Decimal, Role]] = [
@@ -697,9 +711,7 @@ def _measure(
     ]
     if _reached(spec, Stage.LYMPHODEPLETION):
         weight -= Decimal("1.2")
-        visits.append((STAGE_DAY[Stage.LYMPHODEPLETION], weight, Role.NURSE))
-    if _reached(spec, Stage.FOLLOW_UP) and elapsed > FOLLOW_UP_VISIT_DAY:
-        visits.append((FOLLOW_UP_VISIT_DAY, weight - Decimal("3.4"), Role.NAVIGATOR))
+        visits.append((STAGE_DAY[Stage.LYMPHODEPLETION] - 1, weight, Role.NURSE))
     for offset, kg, role in visits:
         measured_on = referred_on + dt.timedelta(days=offset)
         patient_services.record_measurement(
@@ -755,9 +767,13 @@ def build_demo(
             ("lifileucel_us", "nki_phase3"),
             lived_moment(facility, first_referral - dt.timedelta(days=1), dt.time(10, 0), now),
         )
-        # The pharmacist and the physician sign the center's protocol settings (dated today:
-        # a signature is dated when it is signed).
-        activate_protocols(center, cast)
+        # The pharmacist and the physician signed the center's protocol settings the day before
+        # the first referral (the clock replayed to then: a signature is dated when it is
+        # signed), so every order of the program is computed on the settings in force.
+        with replayed_clock(
+            lived_moment(center, first_referral - dt.timedelta(days=1), dt.time(11, 0), now)
+        ):
+            activate_protocols(center, cast)
         for number, spec in enumerate(PATIENTS, start=1):
             referred_on = today - dt.timedelta(days=_elapsed_days(spec))
             # Registered, and the journey opened, on the day of the referral.
@@ -792,7 +808,7 @@ def build_demo(
             if walk.chain is not None and spec.stage == Stage.AT_MANUFACTURING:
                 walk.chain.manufacture(growth=chain.GROWTH_ON_COURSE, through_day=walk.today())
             if spec.lymphodepletion_order == OrderStatus.AWAITING_VERIFICATION:
-                walk.order(OrderKind.LYMPHODEPLETION, verify=False)
+                walk.order(OrderKind.LYMPHODEPLETION)
             # What the team has done since the stage began was done the day after it began.
             walk.moment = walk.day_after_entering()
             walk.finish_tasks(spec.done_roles)

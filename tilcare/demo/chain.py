@@ -12,10 +12,9 @@ QA signs the disposition with a password; the technologist ships the product bac
 Times: every step carries the time it happened, on the clocks of the place where it happened:
 the operating room's and the shipper's at the center (`at`), the bench's at the facility
 (`bench_at`, days after the receipt of tissue, `BENCH_DAY`, counted on the facility's calendar),
-except what is signed: a signature is dated when it is written, so the demo signs
-only the releases that happen today. That is why the chain is walked for the journeys that have
-not yet gone past "Product released" (see `builder.chained`); journeys further along were recorded
-from the center's paper record, with their milestones only.
+and what is signed or received for use (QA's release, the product's shipment and its receipt at
+the center), which the builder replays with the clock set to its moment (`clock.replayed_clock`),
+or does now for the product released today.
 
 The demo facility's own numbers below (screen thresholds, release specifications, temperature
 ranges, hold times, expiry) are demo data, as a facility's SOP would set them, not clinical facts.
@@ -363,7 +362,7 @@ class Chain:
         return self.batch()
 
     def release(self, password: str) -> None:
-        """QA signs the release (today: a signature is dated when it is written)."""
+        """QA signs the release, dated when it is signed (now, or the replayed moment)."""
         batch = self.batch()
         release.dispose_batch(
             batch,
@@ -421,6 +420,24 @@ class Chain:
                     to_party="Courier",
                 )
         return shipment
+
+    def receive_product(self, when: dt.datetime) -> None:
+        """The center's pharmacist reads in the shipper's logger, receives the shipper and scans
+        each bag in at `when` (the clock replayed to then): the last bag records "Product
+        received at the center"."""
+        pharmacist = self.cast[Role.PHARMACIST]
+        shipment = self._shipment_carrying(ItemKind.PRODUCT_BAG)
+        self._log_temperatures(shipment, when, Decimal("-183.0"), pharmacist)
+        shipment_services.receive_shipment(shipment, actor=pharmacist, at=when)
+        for bag in self._items(ItemKind.PRODUCT_BAG):
+            scan = custody.scan_request(
+                self.journey,
+                HandoffStep.PRODUCT_RECEIVED,
+                bag.item_id,
+                location="Cell-therapy pharmacy",
+            )
+            result = custody.record_handoff(self.journey, scan, actor=pharmacist)
+            assert result.accepted, result.event.message
 
     # ---------- helpers ----------
 

@@ -213,12 +213,16 @@ def test_the_specimen_still_in_transit_is_late_on_the_board(demo):
     assert [s.coi_din for s in late] == [journey.coi_din]
 
 
-def test_journeys_recorded_from_the_paper_record_have_no_custody_rows(demo):
-    # Journeys past the product's arrival were recorded with their milestones only
+def test_a_product_at_the_center_was_received_by_the_pharmacist_s_scans(demo):
+    # Every journey whose tissue was procured is followed by the chain, the product's arrival too
     journey = journey_of("Brooks")
 
-    assert steps(journey) == []
-    assert not Batch.objects.filter(coi_din=journey.coi_din).exists()
+    assert steps(journey)[-2:] == [
+        (HandoffStep.PRODUCT_RECEIVED, ScanResult.MATCH, "pharmacist"),
+        (HandoffStep.PRODUCT_RECEIVED, ScanResult.MATCH, "pharmacist"),
+    ]
+    received = Milestone.objects.get(journey=journey, kind=MilestoneKind.PRODUCT_RECEIVED)
+    assert received.recorded_by.username == "pharmacist"
 
 
 def test_the_facility_opened_its_calendar_and_the_next_resection_has_a_start_booked(demo):

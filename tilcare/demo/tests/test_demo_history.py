@@ -1,6 +1,7 @@
 """The demo's history is dated as it happened: the referral on the day of the referral, each stage
 on the day it was entered, in the center's time zone; each audit event also keeps when it was
-recorded (the build), and `tilcare audit verify` passes on the whole."""
+recorded (the build, or the moment it happened for what the build replayed: signatures, doses,
+the infusion day), and `tilcare audit verify` passes on the whole."""
 
 from __future__ import annotations
 
@@ -55,26 +56,37 @@ def test_each_patient_was_registered_on_the_referral_day(demo):
     }
 
 
-def test_every_event_was_recorded_during_the_build_and_none_happened_after_it(demo):
+def test_every_event_was_recorded_during_the_build_or_replayed_and_none_happened_after_it(demo):
     started, finished = demo
     times = AuditEvent.objects.values_list("occurred_at", "recorded_at")
 
-    assert all(started <= recorded <= finished for _, recorded in times)
-    assert all(occurred <= recorded for occurred, recorded in times)
+    # Recorded during the build, or replayed: recorded when it happened, before the build
+    assert all(
+        started <= recorded <= finished or occurred == recorded < started
+        for occurred, recorded in times
+    )
+    assert any(occurred == recorded < started for occurred, recorded in times)
+    assert all(occurred <= recorded <= finished for occurred, recorded in times)
     # A long past: the earliest journey was referred more than a year before the build
     earliest = min(occurred for occurred, _ in times)
     assert (started - earliest).days > 365
 
 
 def test_signatures_are_dated_when_they_were_signed(demo):
-    # A signature is never back-dated (21 CFR 11.50): the eligibility signatures are the build's
+    # A signature is never back-dated (21 CFR 11.50): the eligibility signatures are the build's;
+    # the replayed ones (settings, verifications, releases) were signed and recorded at their time
     started, finished = demo
     signatures = list(Signature.objects.select_related("audit_event"))
 
     assert len(signatures) > 0
     for signature in signatures:
-        assert started <= signature.signed_at <= finished
+        assert signature.signed_at <= finished
         assert signature.audit_event.occurred_at == signature.signed_at
+        assert signature.audit_event.recorded_at == signature.signed_at or (
+            started <= signature.signed_at
+        )
+    assert any(s.signed_at >= started for s in signatures)
+    assert any(s.signed_at < started for s in signatures)
 
 
 def test_each_timeline_runs_forward_and_ends_when_the_journey_entered_its_stage(demo):

@@ -44,9 +44,14 @@ def test_every_journey_that_entered_il2_has_a_verified_il2_order(demo):
 
     assert len(journeys) == 5
     for journey in journeys:
-        order = open_order(journey.coi_din, journey.manufacture_attempt, OrderKind.IL2)
-        assert order is not None, journey.patient.family_name
-        assert (order.status, newer_inputs(order)) == (OrderStatus.VERIFIED, None)
+        order = Order.objects.get(
+            coi_din=journey.coi_din, manufacture_attempt=journey.manufacture_attempt, kind="il2"
+        )
+        assert order.verification_signature.signer == user("pharmacist")
+        # Sofia Petrov's IL-2 was stopped at dose 4 (creatinine 3.1 mg/dL)
+        stopped = journey.patient.family_name == "Petrov"
+        assert order.status == (OrderStatus.STOPPED if stopped else OrderStatus.VERIFIED)
+        assert newer_inputs(order) is None
 
 
 def test_brooks_s_order_awaits_the_pharmacist_and_her_gate_says_what_is_missing(demo):
