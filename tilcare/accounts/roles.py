@@ -143,9 +143,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.WRITE_ORDER,
             Perm.RECORD_ADMINISTRATION,
             Perm.RECORD_INFUSION,
-            # The bedside identity check's scans are custody scans: a physician may be one of
-            # its two people.
-            Perm.RECORD_CUSTODY,
             Perm.ASSESS_IL2_DOSE,
             Perm.DECIDE_IL2_DOSE,
             Perm.USE_CLINICAL_CALCULATORS,

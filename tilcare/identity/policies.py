@@ -90,6 +90,16 @@ def can_record_custody(user: Any, center_id: int, facility_id: int | None) -> bo
     )
 
 
+def can_record_bedside_check(user: Any, center_id: int) -> bool:
+    """The infusion day's identity check at the bedside: its scans are custody scans made by the
+    nurses and physicians who record the infusion, at the treating center only."""
+    return (
+        is_active_member(user)
+        and user.has_perm_code(Perm.RECORD_INFUSION)
+        and user.organization_id == center_id
+    )
+
+
 def can_record_scans(user: Any) -> bool:
     """Staff who handle the specimen and the product, in an organization that records handoff
     steps (a center or a manufacturing facility): who may open the scan page or post a scan."""

@@ -347,10 +347,17 @@ def record_scan(
     coi_din, step = request.coi_din, request.step
     if center is None:
         center, facility = parties_of(coi_din)
-    require(
-        policies.can_record_custody(actor, center.pk, facility.pk if facility else None),
-        "You may not record custody of this journey's items (it is not your organization's).",
-    )
+    if bedside:
+        require(
+            policies.can_record_bedside_check(actor, center.pk),
+            "Only a nurse or a treating physician of the treating center makes the bedside "
+            "identity check.",
+        )
+    else:
+        require(
+            policies.can_record_custody(actor, center.pk, facility.pk if facility else None),
+            "You may not record custody of this journey's items (it is not your organization's).",
+        )
     if organization.pk != actor.organization_id:
         raise PermissionDenied("Scans are recorded for your own organization only.")
     at_center = organization.pk == center.pk

@@ -73,8 +73,12 @@ def orders_visible_to(user: Any) -> QuerySet[Order]:
 def newer_inputs(order: Order) -> str | None:
     """Why an open order must be written and verified again, or None: the center's settings it
     was computed on were replaced by a newer signed version, or a newer height and weight were
-    recorded after it was written (the doses were computed from the ones it keeps)."""
-    if order.status == OrderStatus.CANCELLED:
+    recorded after it was written (the doses were computed from the ones it keeps). An order
+    whose every dose is recorded (given, held or not given) has nothing left to change."""
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.STOPPED):
+        return None
+    if not order.doses.filter(administration__isnull=True).exists():
+        # Every dose is recorded: nothing is left to give from inputs that changed since.
         return None
     if order.activation.status != ActivationStatus.ACTIVE:
         in_force = active_activation(

@@ -41,7 +41,7 @@ NOT_VERIFIED = {
         "This order awaits the pharmacist's verification: no dose is recorded from it before."
     ),
     OrderStatus.CANCELLED: "This order is cancelled: its doses are no longer recorded.",
-    OrderStatus.STOPPED: "IL-2 was stopped for this course: its remaining doses are not given.",
+    OrderStatus.STOPPED: "This order was stopped: its remaining doses are not given.",
 }
 
 

@@ -29,7 +29,7 @@ from tilcare.clinical.units import Quantity, Unit
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
-from tilcare.core.validation import Errors, check_decimal_range, check_text
+from tilcare.core.validation import DecimalWords, Errors, check_decimal_range, check_text
 from tilcare.treatment import policies
 from tilcare.treatment.choices import REASON_MAX, AdministrationOutcome, OrderKind, OrderStatus
 from tilcare.treatment.models import Administration, Order
@@ -51,6 +51,8 @@ from tilcare.treatment.services.orders import (
 DAYS_MAX = 30
 ANC_MAX_PER_MM3 = Decimal(100_000)
 STUDY_DAY_MAX = 365
+DAYS_WHOLE = f"Days must be a whole number from 1 to {DAYS_MAX}."
+DAYS_WORDS = DecimalWords(required=DAYS_WHOLE, not_a_number=DAYS_WHOLE, too_many_places=DAYS_WHOLE)
 
 
 def order_filgrastim(course: Course, *, days: object, actor: User) -> Order:
@@ -60,10 +62,18 @@ def order_filgrastim(course: Course, *, days: object, actor: User) -> Order:
     errors: Errors = {}
     number = None
     if isinstance(days, bool) or not isinstance(days, int | str):
-        errors["days"] = [f"Days must be a whole number from 1 to {DAYS_MAX}."]
+        errors["days"] = [DAYS_WHOLE]
     else:
         number = check_decimal_range(
-            errors, "days", "Days", days, Decimal(1), Decimal(DAYS_MAX), "days", places=0
+            errors,
+            "days",
+            "Days",
+            days,
+            Decimal(1),
+            Decimal(DAYS_MAX),
+            "days",
+            places=0,
+            words=DAYS_WORDS,
         )
     if errors or number is None:
         raise InvalidInput(errors)
@@ -140,7 +150,9 @@ def stop_filgrastim(
             .select_related("center", "patient", "activation")
             .get(pk=order.pk)
         )
-        require(policies.can_cancel_order(actor, order), NOT_PRESCRIBER)
+        # The physician of the center, whatever the order's state (the state is refused in
+        # words below, not as a person who may not write orders).
+        require(policies.can_write_order(actor, order.center), NOT_PRESCRIBER)
         if order.kind != OrderKind.FILGRASTIM:
             raise Conflict({"__all__": ["Only a filgrastim order is stopped on its ANC rule."]})
         if order.status != OrderStatus.VERIFIED:

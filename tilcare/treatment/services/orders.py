@@ -542,8 +542,14 @@ def reorder(
             computed = _lymphodepletion(course, activation, measurement, *creatinine, today)
         elif order.kind == OrderKind.FILGRASTIM:
             left = [d.sequence for d in order.doses.filter(administration__isnull=True)]
+            # Every day recorded leaves no dose: write_order refuses it in words.
             computed = compute_filgrastim(
-                course, activation, measurement, today, first_day=min(left), days=len(left)
+                course,
+                activation,
+                measurement,
+                today,
+                first_day=min(left, default=1),
+                days=len(left),
             )
         else:
             computed = _il2(course, activation, measurement, today)
