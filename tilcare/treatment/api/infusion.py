@@ -38,7 +38,6 @@ from tilcare.treatment.selectors import (
     bags_of,
     center_settings_of,
     check_rounds,
-    identity_check_missing,
     infusion_by_public_id,
     infusion_window_at,
     infusions_visible_to,
@@ -55,14 +54,11 @@ from tilcare.treatment.services.bedside import (
 from tilcare.treatment.services.infusion import (
     NOT_INFUSER,
     end_infusion,
-    product_problems,
+    start_blockers,
     start_infusion,
 )
 
 router = Router()
-
-FIRST_THAW_MISSING = "Record the thaw time of the first bag before starting."
-NO_BAGS = "No product bag of this manufacturing attempt is registered."
 
 
 def _visible_infusion(request: HttpRequest, public_id: str) -> tuple[Any, Infusion]:
@@ -85,21 +81,6 @@ def _window(infusion: Infusion, now: dt.datetime) -> Any:
         return None
     last = last_fludarabine_given(order)
     return None if last is None else infusion_window_at(infusion.activation, last, now)
-
-
-def _blocking(infusion: Infusion, bag_ids: list[str], premedication: Any, now: Any) -> list[str]:
-    """What stands between the bedside and a start now: the steps not done, then the product and
-    the time (the service's own checks, in its words)."""
-    if infusion.started_at is not None:
-        return []
-    if not bag_ids:
-        return [NO_BAGS]
-    blocking = identity_check_missing(infusion, bag_ids)
-    if premedication is not None and not premedication.complete:
-        blocking.append(premedication.reason)
-    if not infusion.thaws.exists():
-        blocking.append(FIRST_THAW_MISSING)
-    return blocking + product_problems(infusion, now)
 
 
 def checklist_out(infusion: Infusion) -> InfusionOut:
@@ -132,7 +113,7 @@ def checklist_out(infusion: Infusion) -> InfusionOut:
         bags=bags_out,
         premedication=premedication,
         checks=[check_out(check, bag_ids) for check in check_rounds(fresh).values()],
-        blocking=_blocking(fresh, bag_ids, premedication, now),
+        blocking=start_blockers(fresh, now),
         window=_window(fresh, moment),
     )
 

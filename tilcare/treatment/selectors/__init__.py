@@ -35,6 +35,7 @@ from tilcare.treatment.selectors.infusion import (
 from tilcare.treatment.selectors.orders import (
     FLUDARABINE,
     CalendarRow,
+    course_order,
     dose_calendar,
     infusion_window_at,
     infusion_window_of,
@@ -61,6 +62,7 @@ __all__ = [
     "bags_of",
     "center_settings_of",
     "check_rounds",
+    "course_order",
     "decisions_awaiting_physician",
     "decisions_of",
     "dose_calendar",

@@ -44,6 +44,21 @@ def open_order(coi_din: str, manufacture_attempt: int, kind: str) -> Order | Non
     )
 
 
+def course_order(coi_din: str, manufacture_attempt: int, kind: str, *statuses: str) -> Order | None:
+    """The course's latest order of `kind` in one of `statuses` (default: verified)."""
+    return (
+        Order.objects.filter(
+            coi_din=coi_din,
+            manufacture_attempt=manufacture_attempt,
+            kind=kind,
+            status__in=statuses or (OrderStatus.VERIFIED,),
+        )
+        .select_related("activation")
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def _orders() -> QuerySet[Order]:
     """Orders with what every page and answer shows of them: each dose and what happened to it
     read in one query each, not one per dose."""

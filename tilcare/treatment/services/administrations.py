@@ -17,7 +17,8 @@ from django.db import transaction
 
 from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
-from tilcare.audit.services import record_written
+from tilcare.audit.hashing import snapshot
+from tilcare.audit.services import record_change, record_written
 from tilcare.clinical.dosing.lymphodepletion import day_label
 from tilcare.clinical.dosing.schedule import Il2ScheduleStatus, ScheduleStatus
 from tilcare.core.errors import Conflict, InvalidInput
@@ -206,3 +207,34 @@ def record_administration(
             occurred_at=moment,
         )
         return administration
+
+
+def stop_remaining(
+    order: Order, *, reason: str, action: Action, actor: User, at: dt.datetime
+) -> None:
+    """End an order early, in the caller's transaction: each dose not yet recorded is recorded
+    not given with `reason`, and the order is stopped (`action` on its audit event). The order's
+    calculation stays as verified: the pharmacist's signature covers it."""
+    subject = str(order.patient.public_id)
+    for dose in order.doses.filter(administration__isnull=True).order_by("sequence"):
+        administration = Administration.objects.create(
+            dose=dose,
+            outcome=AdministrationOutcome.NOT_GIVEN,
+            at=at,
+            reason=reason,
+            recorded_by=actor,
+        )
+        record_written(
+            Action.ADMINISTRATION_RECORD,
+            administration,
+            actor=actor,
+            reason=reason,
+            subject_id=subject,
+            occurred_at=at,
+        )
+    before = snapshot(order)
+    order.status = OrderStatus.STOPPED
+    order.save(update_fields=["status", "updated_at"])
+    record_change(
+        action, order, actor=actor, before=before, reason=reason, subject_id=subject, occurred_at=at
+    )

@@ -22,8 +22,6 @@ from django.utils import timezone
 
 from tilcare.accounts.models import User
 from tilcare.audit.actions import Action
-from tilcare.audit.hashing import snapshot
-from tilcare.audit.services import record_change, record_written
 from tilcare.clinical.dosing.filgrastim import filgrastim_stop
 from tilcare.clinical.units import Quantity, Unit
 from tilcare.core.errors import Conflict, InvalidInput
@@ -31,9 +29,10 @@ from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
 from tilcare.core.validation import DecimalWords, Errors, check_decimal_range, check_text
 from tilcare.treatment import policies
-from tilcare.treatment.choices import REASON_MAX, AdministrationOutcome, OrderKind, OrderStatus
-from tilcare.treatment.models import Administration, Order
+from tilcare.treatment.choices import REASON_MAX, OrderKind, OrderStatus
+from tilcare.treatment.models import Order
 from tilcare.treatment.selectors import protocol_of
+from tilcare.treatment.services.administrations import stop_remaining
 from tilcare.treatment.services.orders import (
     NOT_PRESCRIBER,
     Course,
@@ -44,7 +43,6 @@ from tilcare.treatment.services.orders import (
     lock_course,
     recorded_sequences,
     require_prescriber,
-    subject_of_order,
     write_order,
 )
 
@@ -177,35 +175,7 @@ def stop_filgrastim(
             if result.met
             else f"Filgrastim stopped on the institution's standard: {text}"
         )[:REASON_MAX]
-        now = timezone.now()
-        for dose in order.doses.filter(administration__isnull=True).order_by("sequence"):
-            administration = Administration.objects.create(
-                dose=dose,
-                outcome=AdministrationOutcome.NOT_GIVEN,
-                at=now,
-                reason=why,
-                recorded_by=actor,
-            )
-            record_written(
-                Action.ADMINISTRATION_RECORD,
-                administration,
-                actor=actor,
-                reason=why,
-                subject_id=subject_of_order(order),
-                occurred_at=now,
-            )
-        before = snapshot(order)
-        order.status = OrderStatus.STOPPED
-        # The calculation stays as verified (the pharmacist's signature covers it); the stop's
-        # evidence is its reason, on the order's audit event and on every dose not given.
-        order.save(update_fields=["status", "updated_at"])
-        record_change(
-            Action.FILGRASTIM_STOP,
-            order,
-            actor=actor,
-            before=before,
-            reason=why,
-            subject_id=subject_of_order(order),
-            occurred_at=now,
+        stop_remaining(
+            order, reason=why, action=Action.FILGRASTIM_STOP, actor=actor, at=timezone.now()
         )
         return order

@@ -53,6 +53,7 @@ from tilcare.treatment.selectors import (
     observation_catalogue,
     rule_sets_of,
 )
+from tilcare.treatment.services.administrations import stop_remaining
 
 NOT_ASSESSOR = "Only a nurse or a treating physician of this center assesses an IL-2 dose."
 NOT_DECIDER = (
@@ -318,31 +319,4 @@ def _record(
 def _stop(order: Order, decision: Il2Decision, note: str, actor: User, now: dt.datetime) -> None:
     reason = f"IL-2 stopped by the treating physician: {note}"[:NOTE_MAX]
     _record(decision, AdministrationOutcome.NOT_GIVEN, reason, actor, now)
-    for dose in order.doses.filter(administration__isnull=True).order_by("sequence"):
-        administration = Administration.objects.create(
-            dose=dose,
-            outcome=AdministrationOutcome.NOT_GIVEN,
-            at=now,
-            reason=reason,
-            recorded_by=actor,
-        )
-        record_written(
-            Action.ADMINISTRATION_RECORD,
-            administration,
-            actor=actor,
-            reason=reason,
-            subject_id=_subject(order),
-            occurred_at=now,
-        )
-    before = snapshot(order)
-    order.status = OrderStatus.STOPPED
-    order.save(update_fields=["status", "updated_at"])
-    record_change(
-        Action.IL2_STOP,
-        order,
-        actor=actor,
-        before=before,
-        reason=reason,
-        subject_id=_subject(order),
-        occurred_at=now,
-    )
+    stop_remaining(order, reason=reason, action=Action.IL2_STOP, actor=actor, at=now)

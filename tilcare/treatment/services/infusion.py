@@ -48,12 +48,13 @@ from tilcare.identity.choices import AlertKind, AlertSeverity
 from tilcare.identity.models import Item
 from tilcare.identity.services.alerts import raise_alert
 from tilcare.treatment import policies
-from tilcare.treatment.choices import NOTE_MAX, OrderKind, OrderStatus
+from tilcare.treatment.choices import NOTE_MAX, OrderKind
 from tilcare.treatment.models import Infusion, Order
 from tilcare.treatment.selectors import (
     active_activation,
     bags_of,
     center_settings_of,
+    course_order,
     identity_check_missing,
     infusion_of_course,
     infusion_window_at,
@@ -169,16 +170,7 @@ def facility_of(infusion: Infusion) -> Any:
 
 
 def _lymphodepletion_order(infusion: Infusion) -> Order | None:
-    return (
-        Order.objects.filter(
-            coi_din=infusion.coi_din,
-            manufacture_attempt=infusion.manufacture_attempt,
-            kind=OrderKind.LYMPHODEPLETION,
-            status=OrderStatus.VERIFIED,
-        )
-        .select_related("activation")
-        .first()
-    )
+    return course_order(infusion.coi_din, infusion.manufacture_attempt, OrderKind.LYMPHODEPLETION)
 
 
 def _clinical(run: Callable[[], T], field: str = "__all__") -> T:
@@ -255,7 +247,9 @@ def _thaw_words(status: ThawStatus, zone: str) -> str:
     )
 
 
-def _step_problems(infusion: Infusion, start: dt.datetime) -> list[str]:
+def steps_missing(infusion: Infusion, start: dt.datetime) -> list[str]:
+    """The bedside steps not yet done for a start at `start`: the bags, the two people's
+    identity checks, the premedication the protocol asks for, the first thaw."""
     bag_ids = [bag.item_id for bag in bags_of(infusion)]
     if not bag_ids:
         return ["No product bag of this manufacturing attempt is registered."]
@@ -268,6 +262,17 @@ def _step_problems(infusion: Infusion, start: dt.datetime) -> list[str]:
     return problems
 
 
+def start_blockers(infusion: Infusion, at: dt.datetime) -> list[str]:
+    """Everything that would refuse a start at `at`, in the refusal's words: the steps not done,
+    then the product and the time (empty once started: nothing stands before it any more)."""
+    if infusion.started_at is not None:
+        return []
+    try:
+        return steps_missing(infusion, at) + product_problems(infusion, at)
+    except InvalidInput as error:  # a setting the clinical core cannot use yet
+        return [message for words in error.errors.values() for message in words]
+
+
 def start_infusion(infusion: Infusion, *, at: Any, actor: User) -> Infusion:
     """Start the infusion at `at` once every check above holds (see the module)."""
     errors: Errors = {}
@@ -278,7 +283,7 @@ def start_infusion(infusion: Infusion, *, at: Any, actor: User) -> Infusion:
         infusion = locked_infusion(infusion)
         require_infuser(infusion, actor)
         require_not_started(infusion)
-        steps = _step_problems(infusion, moment)
+        steps = steps_missing(infusion, moment)
         if steps:
             raise Conflict({"__all__": steps})
         blocked = product_problems(infusion, moment)

@@ -61,7 +61,7 @@ from tilcare.treatment.services.bedside import (
 from tilcare.treatment.services.infusion import (
     NOT_INFUSER,
     end_infusion,
-    product_problems,
+    start_blockers,
     start_infusion,
 )
 from tilcare.treatment.views.common import user_of
@@ -148,15 +148,12 @@ def infusion_url(infusion: Infusion, anchor: str = "") -> str:
 
 def il2_order_of(infusion: Infusion) -> Order | None:
     """The course's IL-2 order a pharmacist verified (or that was stopped since), if any."""
-    return (
-        Order.objects.filter(
-            coi_din=infusion.coi_din,
-            manufacture_attempt=infusion.manufacture_attempt,
-            kind=OrderKind.IL2,
-            status__in=(OrderStatus.VERIFIED, OrderStatus.STOPPED),
-        )
-        .order_by("-created_at")
-        .first()
+    return selectors.course_order(
+        infusion.coi_din,
+        infusion.manufacture_attempt,
+        OrderKind.IL2,
+        OrderStatus.VERIFIED,
+        OrderStatus.STOPPED,
     )
 
 
@@ -226,15 +223,8 @@ def bag_lines(bags: list[Item], now: dt.datetime, center: Organization) -> list[
 
 def infusion_window(infusion: Infusion, now: dt.datetime) -> Window | str:
     """The window counted down, or why it cannot be counted yet."""
-    order = (
-        Order.objects.filter(
-            coi_din=infusion.coi_din,
-            manufacture_attempt=infusion.manufacture_attempt,
-            kind=OrderKind.LYMPHODEPLETION,
-            status=OrderStatus.VERIFIED,
-        )
-        .select_related("activation")
-        .first()
+    order = selectors.course_order(
+        infusion.coi_din, infusion.manufacture_attempt, OrderKind.LYMPHODEPLETION
     )
     last = selectors.last_fludarabine_given(order) if order is not None else None
     if last is None:
@@ -419,23 +409,6 @@ def standing(infusion: Infusion) -> dict[str, str]:
     return {"badge": "badge-warning", "label": "Before the start", "text": ""}
 
 
-def before_start(infusion: Infusion, bag_ids: list[str], now: dt.datetime) -> list[str]:
-    """What still stands between the bedside and the start, were it now."""
-    if not bag_ids:
-        return ["No product bag of this manufacturing attempt is registered."]
-    missing = selectors.identity_check_missing(infusion, bag_ids)
-    premedication = selectors.premedication_status(infusion, now)
-    if premedication is not None and not premedication.complete:
-        missing.append(premedication.reason)
-    if not infusion.thaws.exists():
-        missing.append("Record the thaw time of the first bag before starting.")
-    try:
-        missing += product_problems(infusion, now)
-    except InvalidInput as error:
-        missing += [m for words in error.errors.values() for m in words]
-    return missing
-
-
 def cell_dose_lines(infusion: Infusion) -> dict[str, Any] | None:
     check = infusion.cell_dose_check or {}
     if not check:
@@ -505,7 +478,7 @@ def render_infusion(
         "thaw_limit": protocol.thaw is not None,
         "columns": check_columns(infusion, bag_ids),
         "last_scan": last_scan(infusion) if open_ else None,
-        "before_start": before_start(infusion, bag_ids, now) if open_ else [],
+        "before_start": start_blockers(infusion, now) if open_ else [],
         "cell_dose": cell_dose_lines(infusion),
         "cell_range": cell_range_words(protocol.cell_dose),
         "started": at_words(infusion.started_at, center) if infusion.started_at else "",
