@@ -91,9 +91,9 @@ class Action(models.TextChoices):
     BEDSIDE_SCAN = "treatment.bedside.scan", "Bedside identity check scan"
     INFUSION_START = "treatment.infusion.start", "Infusion started"
     INFUSION_END = "treatment.infusion.end", "Infusion ended"
-    IL2_ASSESS = "treatment.il2.assess", "IL-2 dose assessed by nurse"
-    IL2_DECIDE = "treatment.il2.decide", "IL-2 dose decided by physician"
-    IL2_STOP = "treatment.il2.stop", "IL-2 stopped"
+    IL2_ASSESS = "treatment.aldesleukin.assess", "IL-2 dose assessed by nurse"
+    IL2_DECIDE = "treatment.aldesleukin.decide", "IL-2 dose decided by physician"
+    IL2_STOP = "treatment.aldesleukin.stop", "IL-2 stopped"
     FILGRASTIM_STOP = "treatment.filgrastim.stop", "Filgrastim stopped"
     # Chain of identity and custody
     ITEM_CREATE = "identity.item.create", "Item created"

@@ -24,6 +24,11 @@ urlpatterns = [
     path("orders/<uuid:public_id>/cancel/", orders.order_cancel, name="order_cancel"),
     path("orders/<uuid:public_id>/reorder/", orders.order_reorder, name="order_reorder"),
     path("orders/<uuid:public_id>/doses/", orders.order_record_dose, name="order_record_dose"),
+    path(
+        "orders/<uuid:public_id>/filgrastim-stop/",
+        orders.order_filgrastim_stop,
+        name="order_filgrastim_stop",
+    ),
     path("bedside/", bedside.bedside, name="bedside"),
     path("infusions/<uuid:public_id>/", infusion.infusion, name="infusion"),
     path(

@@ -45,6 +45,7 @@ from tilcare.journey.views.common import (
     user_of,
 )
 from tilcare.patients.forms import NamedErrorsForm
+from tilcare.protocols.loader import load_protocol
 from tilcare.treatment import policies as treatment_policies
 from tilcare.treatment.choices import OrderKind, OrderStatus
 from tilcare.treatment.models import Order, OrderDose
@@ -55,6 +56,7 @@ from tilcare.treatment.selectors import (
     orders_of_course,
 )
 from tilcare.treatment.services import orders as order_services
+from tilcare.treatment.services.filgrastim import order_filgrastim as order_filgrastim_service
 from tilcare.treatment.services.infusion import NOT_INFUSER
 from tilcare.treatment.services.infusion import open_infusion as open_checklist
 
@@ -66,6 +68,7 @@ AGENT_WORDS = {
     "cyclophosphamide": "Cyclophosphamide",
     "fludarabine": "Fludarabine",
     "aldesleukin": "IL-2",
+    "filgrastim": "Filgrastim",
 }
 STATUS_BADGES = {
     OrderStatus.AWAITING_VERIFICATION: "badge-warning",
@@ -137,6 +140,7 @@ class OrdersCard:
     window: WindowLine | None = None
     infusion_url: str = ""  # the course's infusion checklist, once opened
     can_open_infusion: bool = False
+    can_order_filgrastim: bool = False  # a treating physician, a protocol that gives it
 
 
 # The stages in which the infusion window is counted down: after the infusion it is history.
@@ -310,6 +314,10 @@ def orders_card(
     else:
         form = None
     infusion = infusion_of_course(journey.coi_din, journey.manufacture_attempt)
+    # Once stopped on its rule (or the institution's standard), filgrastim is not ordered again.
+    filgrastim_stopped = any(
+        o.kind == OrderKind.FILGRASTIM and o.status == OrderStatus.STOPPED for o in orders
+    )
     return OrdersCard(
         rows,
         day0,
@@ -324,6 +332,10 @@ def orders_card(
             else ""
         ),
         can_open_infusion=infusion is None and may_open_infusion(user, journey),
+        can_order_filgrastim=free(OrderKind.FILGRASTIM)
+        and not filgrastim_stopped
+        and load_protocol(journey.protocol_ref.protocol_id, journey.protocol_ref.version).filgrastim
+        is not None,
     )
 
 
@@ -428,6 +440,23 @@ def order_il2(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 @require_POST
+def order_filgrastim(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """POST days (1 to 30): filgrastim daily from Day +1 (or the day after the last dose
+    recorded), each dose computed from the latest weight."""
+    user, journey = _journey_to_order(request, public_id)
+    try:
+        if refusal := selectors.order_refusal(journey):
+            raise InvalidInput({"__all__": [refusal]})
+        order = order_filgrastim_service(
+            selectors.course_of(journey), days=request.POST.get("days", ""), actor=user
+        )
+    except InvalidInput as exc:
+        problems = [m for msgs in exc.errors.values() for m in msgs]
+        return _refused(request, user, journey, problems)
+    return _ordered(request, user, journey, order)
+
+
+@require_POST
 def open_infusion(request: HttpRequest, public_id: Any) -> HttpResponse:
     """POST (no fields): open the course's infusion checklist (or find the one already open) and
     go to it."""
@@ -454,5 +483,10 @@ urlpatterns = [
         name="order-lymphodepletion",
     ),
     path("journeys/<uuid:public_id>/orders/il2/", order_il2, name="order-il2"),
+    path(
+        "journeys/<uuid:public_id>/orders/filgrastim/",
+        order_filgrastim,
+        name="order-filgrastim",
+    ),
     path("journeys/<uuid:public_id>/infusion/", open_infusion, name="open_infusion"),
 ]

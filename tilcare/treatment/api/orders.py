@@ -24,6 +24,7 @@ from tilcare.treatment.policies import (
 )
 from tilcare.treatment.schemas.orders import (
     AdministrationIn,
+    FilgrastimStopIn,
     OrderCancelIn,
     OrderOut,
     OrderRefusedOut,
@@ -44,6 +45,7 @@ from tilcare.treatment.selectors import (
     orders_visible_to,
 )
 from tilcare.treatment.services.administrations import record_administration
+from tilcare.treatment.services.filgrastim import stop_filgrastim
 from tilcare.treatment.services.orders import NOT_PRESCRIBER, cancel_order, reorder, verify_order
 
 router = Router()
@@ -174,6 +176,27 @@ def post_order_cancel(request: HttpRequest, public_id: str, payload: OrderCancel
     user, order = _visible_order(request, public_id)
     cancelled = cancel_order(order, reason=payload.reason, actor=user)
     return _order_answer(cancelled)
+
+
+@router.post(
+    "/treatment/orders/{public_id}/filgrastim-stop",
+    response={200: OrderOut, 409: OrderRefusedOut},
+    summary="Stop a verified filgrastim order on the protocol's ANC rule, or on the "
+    "institution's standard with the reason (treating physician)",
+    description=(
+        "The ANC of each day is checked against the protocol's rule; when it is met (or a reason "
+        "is given), every dose not yet recorded is recorded not given with the reason and the "
+        "order is stopped. 422 under `anc` when the rule is not met and no reason is given, "
+        "saying how many consecutive days are above the threshold so far."
+    ),
+)
+def post_filgrastim_stop(
+    request: HttpRequest, public_id: str, payload: FilgrastimStopIn
+) -> Status[Any]:
+    user, order = _visible_order(request, public_id)
+    require(can_write_order(user, order.center), NOT_PRESCRIBER)
+    stopped = stop_filgrastim(order, anc=payload.anc, reason=payload.reason, actor=user)
+    return Status(200, _order_answer(stopped))
 
 
 @router.post(

@@ -9,7 +9,12 @@ from tilcare.treatment.forms.infusion import (
     StartInfusionForm,
     ThawForm,
 )
-from tilcare.treatment.forms.orders import AdministrationForm, CancelOrderForm, ReorderForm
+from tilcare.treatment.forms.orders import (
+    AdministrationForm,
+    CancelOrderForm,
+    FilgrastimStopForm,
+    ReorderForm,
+)
 from tilcare.treatment.forms.settings import (
     AMOUNT_SUFFIX,
     DiscardForm,
@@ -26,6 +31,7 @@ __all__ = [
     "CancelOrderForm",
     "DiscardForm",
     "EndInfusionForm",
+    "FilgrastimStopForm",
     "Il2AssessForm",
     "Il2DecideForm",
     "PremedicationForm",

@@ -46,12 +46,51 @@ CreatinineText = Annotated[
 ]
 
 
+ANC_TEXT_MAX = 8
+ANC_AS_TEXT = 'Send the ANC as text in /mm³, e.g. "1200" (not a JSON number or true/false).'
+
+
+def _anc_text(value: Any) -> Any:
+    """Refuse a JSON number or true/false in words, before pydantic's own "valid string"."""
+    if isinstance(value, str):
+        return value
+    raise PydanticCustomError("anc_text", ANC_AS_TEXT)
+
+
+AncText = Annotated[Annotated[str, Field(max_length=ANC_TEXT_MAX)], BeforeValidator(_anc_text)]
+
+
 # --- in -------------------------------------------------------------------------------------
 
 
 class OrderCancelIn(InputSchema):
     reason: str = Field(
         ..., max_length=REASON_MAX, description="Why the order is cancelled (required)."
+    )
+
+
+class FilgrastimStopIn(InputSchema):
+    anc: dict[str, AncText] = Field(
+        default_factory=dict,
+        max_length=31,
+        description=(
+            "The absolute neutrophil count of each study day after the infusion, keyed by the "
+            'day number ("9" for Day +9), as text in cells/mm³ (= cells/µL), a whole number '
+            "from 0 to 100000. The protocol's rule (for lifileucel: above 1000/mm³ on 3 "
+            "consecutive days) is applied to them; a missing day breaks the run."
+        ),
+        json_schema_extra={
+            "propertyNames": {"pattern": "^[0-9]{1,3}$"},
+            "additionalProperties": {"type": "string", "maxLength": ANC_TEXT_MAX},
+        },
+    )
+    reason: str = Field(
+        "",
+        max_length=REASON_MAX,
+        description=(
+            "To stop on the institution's standard before the protocol's rule is met, why. Blank "
+            "to stop on the rule."
+        ),
     )
 
 

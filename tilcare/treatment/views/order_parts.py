@@ -83,6 +83,8 @@ def input_rows(order: Order) -> list[tuple[str, str, str]]:
                 f"drawn {_day(given.get('creatinine_drawn_on'))}",
             )
         )
+    if given.get("days_ordered"):
+        rows.append(("Days ordered", f"{given['days_ordered']} daily doses", "by the physician"))
     if given.get("crcl_ml_per_min"):
         rows.append(
             ("Creatinine clearance", f"{given['crcl_ml_per_min']} mL/min", "Cockcroft–Gault")
@@ -166,6 +168,32 @@ def calculation_steps(order: Order) -> dict[str, Any]:
     under it; and the notes that go with the regimen (mesna, how study days are numbered)."""
     calc = order.calculation
     notes = []
+    if order.kind == OrderKind.FILGRASTIM:
+        dose = calc.get("dose") or {}
+        text = f"{number(dose.get('value', 0))} µg daily"
+        # The weight is the actual weight as measured (a quantity, not a dosing-weight working).
+        agent = _agent(
+            {k: v for k, v in calc.items() if k != "weight"},
+            sentence(str(calc.get("agent", "filgrastim"))),
+            text,
+        )
+        weight = (calc.get("weight") or {}).get("value")
+        if weight:
+            agent["steps"].insert(
+                0, {"title": "Dosing weight", "text": f"Actual weight: {weight} kg", "source": ""}
+            )
+        agents = [agent]
+        if calc.get("stop_rule"):
+            notes.append(
+                f"From Day +{calc.get('start_day', 1)}, daily until the {calc['stop_rule']}"
+                + (
+                    f", {calc['institutional_alternative']}"
+                    if calc.get("institutional_alternative")
+                    else ""
+                )
+                + "."
+            )
+        return {"agents": agents, "notes": notes}
     if order.kind == OrderKind.IL2:
         dose = calc.get("dose") or {}
         text = f"{number(dose.get('value', 0))} IU ({miu(dose.get('value', 0))}) per dose"

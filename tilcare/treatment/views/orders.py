@@ -26,12 +26,19 @@ from tilcare.clinical.dosing.lymphodepletion import day_label
 from tilcare.core.forms import write_from_form
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
-from tilcare.core.timeutil import local_minute, zone_of
+from tilcare.core.timeutil import local_datetime, local_minute, local_today, zone_of
 from tilcare.treatment import policies, selectors
 from tilcare.treatment.choices import ActivationStatus, OrderKind, OrderStatus
-from tilcare.treatment.forms import AdministrationForm, CancelOrderForm, ReorderForm, SignForm
+from tilcare.treatment.forms import (
+    AdministrationForm,
+    CancelOrderForm,
+    FilgrastimStopForm,
+    ReorderForm,
+    SignForm,
+)
 from tilcare.treatment.models import Order, OrderDose
 from tilcare.treatment.services.administrations import NOT_RECORDER, record_administration
+from tilcare.treatment.services.filgrastim import stop_filgrastim
 from tilcare.treatment.services.orders import (
     NOT_PRESCRIBER,
     NOT_VERIFIER,
@@ -49,7 +56,11 @@ from tilcare.treatment.views.order_parts import (
 
 NOT_ORDER_VIEWER = "Orders are read by the clinical staff of the treatment center."
 NOT_CANCELLER = "Only a treating physician of this center cancels an open order."
-KIND_SHORT = {OrderKind.LYMPHODEPLETION: "Lymphodepletion", OrderKind.IL2: "High-dose IL-2"}
+KIND_SHORT = {
+    OrderKind.LYMPHODEPLETION: "Lymphodepletion",
+    OrderKind.IL2: "High-dose IL-2",
+    OrderKind.FILGRASTIM: "Filgrastim",
+}
 
 
 # ---------- Access ----------
@@ -84,6 +95,9 @@ def standing(order: Order) -> dict[str, str]:
     the treating physician (a pharmacist cannot verify it), whatever its status."""
     if order.status == OrderStatus.CANCELLED:
         return {"badge": "badge-muted", "label": "Cancelled", "next": "", "stale": ""}
+    if order.status == OrderStatus.STOPPED:
+        # Its remaining doses were recorded not given (IL-2 stopped, filgrastim's ANC rule met).
+        return {"badge": "badge-muted", "label": "Stopped", "next": "", "stale": ""}
     stale = selectors.newer_inputs(order) or ""
     if stale:
         replaced = order.activation.status != ActivationStatus.ACTIVE
@@ -210,6 +224,13 @@ def render_order(
         context["reorder_form"] = forms.get("reorder") or ReorderForm(
             prefix="reorder", with_creatinine=order.kind == OrderKind.LYMPHODEPLETION
         )
+    if order.kind == OrderKind.FILGRASTIM and order.status == OrderStatus.VERIFIED:
+        if policies.can_write_order(user, center):
+            context["filgrastim_stop_form"] = forms.get("filgrastim_stop") or FilgrastimStopForm(
+                prefix="stop", days=_recent_study_days(order)
+            )
+        regimen = selectors.protocol_of(order.activation).filgrastim
+        context["filgrastim_rule"] = regimen.stop.describe() if regimen else ""
     # Doses are recorded from a verified order; a refused attempt keeps its form and message.
     recording = order.status == OrderStatus.VERIFIED or "dose" in forms
     if recording and policies.can_record_administration(user, order):
@@ -321,6 +342,34 @@ def order_record_dose(request: HttpRequest, public_id: Any) -> HttpResponse:
         )
         return redirect(order_url(found, "doses"))
     return render_order(request, user, found, forms={"dose": (dose, form)})
+
+
+def _recent_study_days(order: Order) -> list[int]:
+    """The study days up to today (Day 0 = the day the course's infusion started, on the
+    center's calendar), the last few of which the stop form offers; none before the infusion."""
+    infusion = selectors.infusion_of_course(order.coi_din, order.manufacture_attempt)
+    if infusion is None or infusion.started_at is None:
+        return []
+    day0 = local_datetime(infusion.started_at, order.center.time_zone).date()
+    today = local_today(order.center.time_zone)
+    return list(range(1, (today - day0).days + 1))
+
+
+@require_POST
+def order_filgrastim_stop(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """POST stop-day_<n> and stop-anc_<n> (study day, ANC /mm³) for up to five days, and
+    stop-reason to stop on the institution's standard."""
+    user, found = _order_of(request, public_id)
+    require(policies.can_write_order(user, found.center), NOT_PRESCRIBER)
+    form = FilgrastimStopForm(request.POST, prefix="stop")
+    stopped = write_from_form(
+        form,
+        lambda data: stop_filgrastim(found, anc=form.anc(), reason=data["reason"], actor=user),
+    )
+    if stopped is not None:
+        messages.success(request, "Filgrastim stopped: the remaining doses are recorded not given.")
+        return redirect(order_url(found, "doses"))
+    return render_order(request, user, found, forms={"filgrastim_stop": form}, status=422)
 
 
 def _whole(value: object) -> int:
