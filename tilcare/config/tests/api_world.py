@@ -38,8 +38,14 @@ from tilcare.treatment.selectors import open_order
 from tilcare.treatment.services.activation import enter_protocol_settings
 from tilcare.treatment.services.infusion import open_infusion
 from tilcare.treatment.services.orders import Course, order_il2
-from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES, NKI, activate
-from tilcare.treatment.tests.infusion_day import DAY, awaiting_decision
+from tilcare.treatment.tests.factories import (
+    DAY,
+    LIFILEUCEL,
+    LIFILEUCEL_VALUES,
+    NKI,
+    activate,
+    awaiting_decision,
+)
 
 # Operations a role other than the default of their part of the API performs.
 _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
@@ -53,6 +59,7 @@ _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
     ("post", "/identity/shipments/{public_id}/receive"): Role.MANUFACTURING_TECH,
     ("post", "/treatment/orders/{public_id}/reorder"): Role.PHYSICIAN,
     ("post", "/treatment/orders/{public_id}/cancel"): Role.PHYSICIAN,
+    ("post", "/treatment/orders/{public_id}/filgrastim-stop"): Role.PHYSICIAN,
     ("post", "/treatment/orders/{public_id}/doses/{sequence}/administration"): Role.NURSE,
     ("post", "/journeys/{public_id}/orders"): Role.PHYSICIAN,
     ("post", "/journeys/{public_id}/infusion"): Role.NURSE,

@@ -48,8 +48,14 @@ from tilcare.treatment.models import Il2Decision, Infusion, Order, ProtocolActiv
 from tilcare.treatment.services.activation import enter_protocol_settings
 from tilcare.treatment.services.infusion import open_infusion
 from tilcare.treatment.services.orders import Course, order_il2
-from tilcare.treatment.tests.factories import LIFILEUCEL, LIFILEUCEL_VALUES, NKI, activate
-from tilcare.treatment.tests.infusion_day import DAY, awaiting_decision
+from tilcare.treatment.tests.factories import (
+    DAY,
+    LIFILEUCEL,
+    LIFILEUCEL_VALUES,
+    NKI,
+    activate,
+    awaiting_decision,
+)
 
 API_ROOT = "/api/v1"
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -367,6 +373,7 @@ PAGES: dict[str, Access] = {
     "journey:order-lymphodepletion": form({PHYS}),
     "journey:order-il2": form({PHYS}),
     "journey:open_infusion": form({NURSE, PHYS}),
+    "journey:order-filgrastim": form({PHYS}),
     "journey:batch-disposition": form({QA}),
     "journey:batch-acknowledgement": form({PHYS}),
     "portal:home": page({PAT}, other=None),
@@ -420,6 +427,7 @@ PAGES: dict[str, Access] = {
     "treatment:order_cancel": form({PHYS}, refused=FACILITY | {PAT}),
     "treatment:order_reorder": form({PHYS}, refused=FACILITY | {PAT}),
     "treatment:order_record_dose": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
+    "treatment:order_filgrastim_stop": form({PHYS}, refused=FACILITY | {PAT}),
     "treatment:bedside": page(CENTER, other=None),
     "treatment:infusion": page(CENTER, refused=FACILITY | {PAT}),
     "treatment:infusion_premedication": form({NURSE, PHYS}, refused=FACILITY | {PAT}),
@@ -537,6 +545,7 @@ API: dict[str, Access] = {
     "/api/v1/treatment/orders/{public_id}/verification": api(write={PHARM}),
     "/api/v1/treatment/orders/{public_id}/reorder": api(write={PHYS}),
     "/api/v1/treatment/orders/{public_id}/cancel": api(write={PHYS}),
+    "/api/v1/treatment/orders/{public_id}/filgrastim-stop": api(write={PHYS}),
     "/api/v1/treatment/orders/{public_id}/doses/{sequence}/administration": api(
         write={NURSE, PHYS}
     ),

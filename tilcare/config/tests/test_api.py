@@ -104,6 +104,7 @@ API_PATHS = {
     "/api/v1/treatment/orders/{public_id}/verification",
     "/api/v1/treatment/orders/{public_id}/reorder",
     "/api/v1/treatment/orders/{public_id}/cancel",
+    "/api/v1/treatment/orders/{public_id}/filgrastim-stop",
     "/api/v1/treatment/orders/{public_id}/doses/{sequence}/administration",
     "/api/v1/treatment/orders/{public_id}/il2",
     "/api/v1/treatment/orders/{public_id}/il2/assessments",

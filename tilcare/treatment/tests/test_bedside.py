@@ -40,17 +40,16 @@ from tilcare.treatment.services.bedside import (
 from tilcare.treatment.services.infusion import start_infusion
 from tilcare.treatment.tests.factories import (
     HOUR,
+    MIN,
     InfusionDay,
     check_identity,
+    infusion_day,
     premedicate,
-    ready_to_infuse,
     ready_to_start,
-    wristband_text,
 )
 
 pytestmark = pytest.mark.django_db
 
-MIN = dt.timedelta(minutes=1)
 WRISTBAND, BAG = BedsideTarget.WRISTBAND, BedsideTarget.BAG
 
 
@@ -82,7 +81,7 @@ def scan(day: InfusionDay, target: str, text: str, actor: Any) -> BedsideScan:
 @pytest.fixture
 def day(team: CareTeam, time_machine: Any) -> InfusionDay:
     """A Riverside course ready to infuse, the clock 25 h after its last fludarabine dose."""
-    ready = ready_to_infuse(team, time_machine)
+    ready = infusion_day(team, time_machine)
     time_machine.move_to(ready.last_fludarabine + 25 * HOUR, tick=False)
     return ready
 
@@ -118,7 +117,7 @@ def test_two_different_people_each_scanning_everything_allow_the_start(day, time
 def test_until_the_second_person_has_scanned_every_bag_each_gap_is_named(day):
     # Given the nurse's complete check and the physician's wristband only
     check_identity(day, day.team.nurse)
-    scan(day, WRISTBAND, wristband_text(day), day.team.physician)
+    scan(day, WRISTBAND, day.wristband, day.team.physician)
     bag_ids = [bag.item_id for bag in day.bags]
 
     # When what the check lacks is read
@@ -236,7 +235,7 @@ def test_the_first_checker_scanning_again_is_refused_and_alerted(day):
 
     # When the nurse scans the wristband again (as if making the second check)
     with pytest.raises(Conflict) as refused:
-        scan(day, WRISTBAND, wristband_text(day), day.team.nurse)
+        scan(day, WRISTBAND, day.wristband, day.team.nurse)
 
     # Then it is refused (409) and a bedside-check alert is raised, and stays; no scan is written
     assert refused.value.errors == {
@@ -255,14 +254,14 @@ def test_the_first_checker_scanning_again_is_refused_and_alerted(day):
 
 def test_a_third_person_may_not_scan_and_no_alert_is_raised(day):
     # Given the nurse's and the physician's checks begun
-    scan(day, WRISTBAND, wristband_text(day), day.team.nurse)
-    scan(day, WRISTBAND, wristband_text(day), day.team.physician)
+    scan(day, WRISTBAND, day.wristband, day.team.nurse)
+    scan(day, WRISTBAND, day.wristband, day.team.physician)
     third = UserFactory(role="nurse", organization=day.team.center, credentials="RN")
     before, counts = seq(), rows()
 
     # When a third nurse scans
     with pytest.raises(Conflict) as refused:
-        scan(day, WRISTBAND, wristband_text(day), third)
+        scan(day, WRISTBAND, day.wristband, third)
 
     # Then it is refused naming the two people, and nothing is written (no alert either)
     names = f"{day.team.nurse.printed_name} and {day.team.physician.printed_name}"
@@ -279,7 +278,7 @@ def test_a_pharmacist_or_a_facility_user_may_not_scan_at_the_bedside(day, role):
 
     # When a pharmacist or a user of the manufacturing facility scans the wristband
     with pytest.raises(PermissionDenied) as refused:
-        scan(day, WRISTBAND, wristband_text(day), day.team.by_role(role))
+        scan(day, WRISTBAND, day.wristband, day.team.by_role(role))
 
     # Then it is refused and nothing is written
     assert refused.value.message == (
@@ -411,8 +410,7 @@ def test_the_start_is_refused_while_a_premedication_group_is_missing_without_ale
     record_thaw(
         day.infusion, item_id=day.bags[0].item_id, thawed_at=start - 30 * MIN, actor=day.team.nurse
     )
-    check_identity(day, day.team.nurse)
-    check_identity(day, day.team.physician)
+    check_identity(day)
     before, counts = seq(), rows()
 
     # When the nurse starts the infusion

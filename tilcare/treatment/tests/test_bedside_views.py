@@ -2,7 +2,7 @@
 its window on the center's clock, the doses recorded today (the center's today, not UTC's), and
 the links to the infusion checklist and the IL-2 decision; who reads it and whose menu offers it.
 
-The course is the one of `bedside_world` (Riverside, New York).
+The course is the conftest's `bedside_day` (Riverside, New York).
 """
 
 from __future__ import annotations
@@ -17,12 +17,7 @@ from django.urls import reverse
 from tilcare.core.tests.clients import client_for
 from tilcare.journey.tests.factories import CareTeam, make_team
 from tilcare.treatment.services.il2 import assess_il2_dose, decide_il2_dose
-from tilcare.treatment.tests.bedside_world import (
-    Course,
-    il2_order,
-    infused,
-    infusion_day,
-)
+from tilcare.treatment.tests.factories import PAGE_NOW, InfusionDay, il2_ordered, infused
 
 pytestmark = pytest.mark.django_db
 
@@ -36,50 +31,45 @@ def text_of(response: Any) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#x27;", "'")
 
 
-@pytest.fixture
-def course(team: CareTeam, time_machine: Any) -> Course:
-    return infusion_day(team, time_machine)
-
-
 @pytest.mark.parametrize("role", ["nurse", "physician", "pharmacist", "navigator"])
 def test_the_infusion_day_patient_is_listed_with_the_window_counted_down(
-    team: CareTeam, course: Course, role: str
+    team: CareTeam, bedside_day: InfusionDay, role: str
 ) -> None:
     response = client_for(team.by_role(role)).get(BEDSIDE)
 
     assert response.status_code == 200
     text = text_of(response)
-    patient = course.journey.patient
+    patient = bedside_day.journey.patient
     assert (f"{patient.family_name}, {patient.given_name} Infusion day MRN {patient.mrn}") in text
     assert (
         "Cell infusion Open now · Allowed from Mon 15 Jun 11:00 EDT until Thu 18 Jun 11:00 EDT "
         "Open now, closes in 2 days 23 h"
     ) in text
     assert "○ Premedication ○ Thaw recorded ○ Identity check begun by two people" in text
-    checklist = reverse("treatment:infusion", kwargs={"public_id": course.infusion.public_id})
+    checklist = reverse("treatment:infusion", kwargs={"public_id": bedside_day.infusion.public_id})
     assert f'href="{checklist}"' in response.content.decode()
 
 
-def test_a_facilitys_staff_are_refused(team: CareTeam, course: Course) -> None:
+def test_a_facilitys_staff_are_refused(team: CareTeam, bedside_day: InfusionDay) -> None:
     assert client_for(team.manufacturing_tech).get(BEDSIDE).status_code == 403
 
 
-def test_another_centers_staff_see_only_their_own_patients(course: Course) -> None:
+def test_another_centers_staff_see_only_their_own_patients(bedside_day: InfusionDay) -> None:
     other = make_team()
 
     response = client_for(other.nurse).get(BEDSIDE)
 
     assert response.status_code == 200
     assert response.context["cards"] == []
-    assert course.journey.patient.family_name not in text_of(response)
+    assert bedside_day.journey.patient.family_name not in text_of(response)
     assert "No patient is on their infusion day or in IL-2 at this center." in text_of(response)
 
 
 def test_an_il2_patient_shows_the_next_dose_and_the_doses_of_the_centers_today(
-    team: CareTeam, course: Course, time_machine: Any
+    team: CareTeam, bedside_day: InfusionDay, time_machine: Any
 ) -> None:
-    infused(course, team, time_machine)
-    order = il2_order(course, team)
+    infused(bedside_day, time_machine, PAGE_NOW)
+    order = il2_ordered(bedside_day)
     time_machine.move_to(HELD_AT, tick=False)
     decision = assess_il2_dose(
         order,
@@ -96,7 +86,7 @@ def test_an_il2_patient_shows_the_next_dose_and_the_doses_of_the_centers_today(
     next_day = client_for(team.nurse).get(BEDSIDE)
 
     assert (
-        f"IL-2 MRN {course.journey.patient.mrn} · COI" in same_day
+        f"IL-2 MRN {bedside_day.journey.patient.mrn} · COI" in same_day
         and "Next: dose 2 of 6 42,000,000 IU (42 MIU) IV" in same_day
     )
     assert (

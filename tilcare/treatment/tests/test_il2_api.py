@@ -20,21 +20,19 @@ from tilcare.audit.models import AuditEvent
 from tilcare.clinical.units import Unit
 from tilcare.config.api import api
 from tilcare.core.tests.clients import client_for, invalid_input, post_json, row_counts
-from tilcare.journey.tests.factories import CareTeam, make_team
 from tilcare.treatment.choices import AdministrationOutcome, OrderKind
 from tilcare.treatment.models import Administration, Il2Decision, Order
 from tilcare.treatment.schemas.il2 import OBSERVATION_TYPE
 from tilcare.treatment.services.il2 import NOT_ASSESSOR, NOT_DECIDER
-from tilcare.treatment.tests.infusion_day import (
+from tilcare.treatment.tests.factories import (
+    API_START,
+    HOUR,
     LOW_URINE_OUTPUT,
     MIN,
-    START,
-    H,
     InfusionDay,
     assessed,
+    il2_ordered,
     infused,
-    infusion_day,
-    verified_il2,
 )
 
 pytestmark = pytest.mark.django_db
@@ -44,29 +42,18 @@ NOT_FOUND = {"detail": "Not found."}
 UNKNOWN_FIELD = "Unknown field; check its spelling against the API documentation."
 URINE = "urine_output_ml_per_kg_per_h_over_8h"
 HYPOTENSION = "hypotension_persisting_despite_fluids"
-ENDED = START + 30 * MIN
-ASSESSED_AT = ENDED + 4 * H
+ENDED = API_START + 30 * MIN
+ASSESSED_AT = ENDED + 4 * HOUR
 HOLD = {"observations": LOW_URINE_OUTPUT, "choice": "hold"}
 
 
 @pytest.fixture
-def team() -> CareTeam:
-    return make_team()
-
-
-@pytest.fixture
-def other_team() -> CareTeam:
-    return make_team()
-
-
-@pytest.fixture
-def course(team: CareTeam, time_machine: Any) -> tuple[InfusionDay, Order]:
+def course(api_day: InfusionDay, time_machine: Any) -> tuple[InfusionDay, Order]:
     """The infusion given, the IL-2 order verified; the clock 4 h after the infusion's end."""
-    day = infusion_day(team, time_machine)
-    infused(day, time_machine, START)
-    order = verified_il2(day)
+    infused(api_day, time_machine, API_START)
+    order = il2_ordered(api_day)
     time_machine.move_to(ASSESSED_AT, tick=False)
-    return day, order
+    return api_day, order
 
 
 def il2_url(order: Order, action: str = "") -> str:
@@ -105,8 +92,8 @@ def test_the_standing_names_the_next_dose_its_window_and_the_observations(course
     window = body["window"]
     assert (window["next_dose_number"], window["max_doses"], window["status"]) == (1, 6, "allowed")
     assert (window["allowed_from"], window["allowed_until"]) == (
-        (ENDED + 3 * H).isoformat(),
-        (ENDED + 24 * H).isoformat(),
+        (ENDED + 3 * HOUR).isoformat(),
+        (ENDED + 24 * HOUR).isoformat(),
     )
     # and the catalogue says each observation's label, unit and plausible range
     observations = {entry["key"]: entry for entry in body["observations"]}

@@ -42,15 +42,15 @@ from tilcare.treatment.services.il2 import assess_il2_dose, decide_il2_dose
 from tilcare.treatment.services.orders import order_il2
 from tilcare.treatment.tests.factories import (
     HOUR,
+    MIN,
     InfusionDay,
     il2_ordered,
     infused,
-    ready_to_infuse,
+    infusion_day,
 )
 
 pytestmark = pytest.mark.django_db
 
-MIN = dt.timedelta(minutes=1)
 DUTCHER, BETOF = "dutcher-2014", "betof-warner-2024"
 # The infusion of these tests ends 25 h 30 min after the last fludarabine dose (15 Dec 15:00 UTC).
 END = dt.datetime(2026, 12, 16, 16, 30, tzinfo=dt.UTC)
@@ -334,7 +334,7 @@ FINDINGS: list[tuple[str, str, str]] = [
 @pytest.fixture
 def day(team: CareTeam, time_machine: Any) -> InfusionDay:
     """A Riverside course infused (ended 16 Dec 16:30 UTC, 11:30 in New York)."""
-    ready = ready_to_infuse(team, time_machine)
+    ready = infusion_day(team, time_machine)
     infused(ready, time_machine)
     return ready
 

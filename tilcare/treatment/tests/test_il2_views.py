@@ -2,7 +2,7 @@
 counts), the nurse's assessment with the rules that fired and the values that fired them, the
 treating physician's decision, the history; each POST refused by role with nothing written.
 
-The course is the one of `bedside_world`, infused from noon to 12:30 EDT on 15 June 2026 (16:30
+The course is the conftest's `bedside_day`, infused from noon to 12:30 EDT on 15 June 2026 (16:30
 UTC): the first IL-2 dose is allowed from 15:30 EDT (3 h after) until 12:30 EDT the next day.
 The clock stands at 16:00 EDT (20:00 UTC) unless a test moves it.
 """
@@ -22,19 +22,18 @@ from tilcare.journey.tests.factories import CareTeam, make_team
 from tilcare.treatment.choices import AdministrationOutcome, OrderKind, OrderStatus
 from tilcare.treatment.models import Administration, Il2Decision, Order
 from tilcare.treatment.services.il2 import assess_il2_dose
-from tilcare.treatment.tests.bedside_world import (
+from tilcare.treatment.tests.factories import (
+    HOUR,
     MIN,
-    NOW,
-    Course,
-    H,
-    il2_order,
+    PAGE_NOW,
+    InfusionDay,
+    il2_ordered,
     infused,
-    infusion_day,
 )
 
 pytestmark = pytest.mark.django_db
 
-ASSESSED = NOW + 4 * H  # 16:00 EDT, 20:00 UTC
+ASSESSED = PAGE_NOW + 4 * HOUR  # 16:00 EDT, 20:00 UTC
 WRITTEN = (Il2Decision, Administration, AuditEvent)
 CREATININE_HOLD = {"serum_creatinine_mg_per_dl": "2.7", "choice": "hold", "note": ""}
 
@@ -49,10 +48,9 @@ def counts() -> tuple[int, ...]:
 
 
 @pytest.fixture
-def order(team: CareTeam, time_machine: Any) -> Order:
-    course: Course = infusion_day(team, time_machine)
-    infused(course, team, time_machine)
-    found = il2_order(course, team)
+def order(bedside_day: InfusionDay, time_machine: Any) -> Order:
+    infused(bedside_day, time_machine, PAGE_NOW)
+    found = il2_ordered(bedside_day)
     time_machine.move_to(ASSESSED, tick=False)
     return found
 

@@ -29,17 +29,17 @@ from tilcare.treatment.services.bedside import record_thaw
 from tilcare.treatment.services.infusion import end_infusion, start_infusion
 from tilcare.treatment.tests.factories import (
     HOUR,
+    MIN,
     THAW_LIMIT,
     InfusionDay,
     check_identity,
+    infusion_day,
     premedicate,
-    ready_to_infuse,
     ready_to_start,
 )
 
 pytestmark = pytest.mark.django_db
 
-MIN = dt.timedelta(minutes=1)
 SEC = dt.timedelta(seconds=1)
 
 
@@ -106,7 +106,7 @@ def zoned(request: Any, team: CareTeam, time_machine: Any) -> InfusionDay:
     zone, last, _, _ = request.param
     team.center.time_zone = zone
     team.center.save(update_fields=["time_zone"])
-    return ready_to_infuse(team, time_machine, last=last)
+    return infusion_day(team, time_machine, last=last)
 
 
 @pytest.mark.parametrize("zoned", WINDOWS, ids=WINDOW_IDS, indirect=True)
@@ -147,7 +147,7 @@ def test_a_minute_before_the_window_opens_the_start_is_refused_and_alerted(zoned
 @pytest.mark.parametrize("zoned", WINDOWS, ids=WINDOW_IDS, indirect=True)
 def test_a_minute_after_the_window_closes_the_start_is_refused_and_alerted(zoned, time_machine):
     # Given everything ready for a start 96 h 1 min after the last fludarabine dose (bag 1
-    # thawed 30 min before, within the limit)
+    # thawed 20 min before, within the limit)
     day = zoned
     start = day.last_fludarabine + 96 * HOUR + MIN
     ready_to_start(day, time_machine, start)
@@ -171,27 +171,16 @@ def test_a_minute_after_the_window_closes_the_start_is_refused_and_alerted(zoned
 @pytest.fixture
 def day(team: CareTeam, time_machine: Any) -> InfusionDay:
     """A Riverside course (New York) ready to infuse; last fludarabine 15 Dec 15:00 UTC."""
-    return ready_to_infuse(team, time_machine)
+    return infusion_day(team, time_machine)
 
 
 # The thaw limit --------------------------------------------------------------------------------
 
 
-def thawed_before(day: InfusionDay, time_machine: Any, start: dt.datetime, ago: dt.timedelta):
-    """Everything ready for `start` but bag 1 thawed `ago` before it."""
-    time_machine.move_to(start, tick=False)
-    premedicate(day, start - 45 * MIN)
-    record_thaw(
-        day.infusion, item_id=day.bags[0].item_id, thawed_at=start - ago, actor=day.team.nurse
-    )
-    check_identity(day, day.team.nurse)
-    check_identity(day, day.team.physician)
-
-
 def test_a_bag_thawed_exactly_the_limit_before_the_start_is_accepted(day, time_machine):
     # Given bag 1 thawed 60 min (the center's limit) before the start
     start = day.last_fludarabine + 25 * HOUR
-    thawed_before(day, time_machine, start, THAW_LIMIT)
+    ready_to_start(day, time_machine, start, thawed=THAW_LIMIT)
 
     # When the nurse starts the infusion
     started = start_infusion(day.infusion, at=start, actor=day.team.nurse)
@@ -204,7 +193,7 @@ def test_a_bag_thawed_exactly_the_limit_before_the_start_is_accepted(day, time_m
 def test_a_bag_thawed_a_second_past_the_limit_refuses_the_start_and_alerts(day, time_machine):
     # Given bag 1 thawed 60 min 1 s before the start (10:00:59 New York time; start 11:01)
     start = day.last_fludarabine + 25 * HOUR + MIN
-    thawed_before(day, time_machine, start, THAW_LIMIT + SEC)
+    ready_to_start(day, time_machine, start, thawed=THAW_LIMIT + SEC)
     before, counts = seq(), rows()
 
     # When the nurse starts the infusion
@@ -285,8 +274,7 @@ def test_a_start_before_any_thaw_is_refused_without_an_alert(day, time_machine):
     start = day.last_fludarabine + 25 * HOUR
     time_machine.move_to(start, tick=False)
     premedicate(day, start - 45 * MIN)
-    check_identity(day, day.team.nurse)
-    check_identity(day, day.team.physician)
+    check_identity(day)
     before, counts = seq(), rows()
 
     # When the nurse starts the infusion

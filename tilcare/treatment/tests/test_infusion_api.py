@@ -23,18 +23,17 @@ from tilcare.config.api import api
 from tilcare.core.tests.clients import client_for, invalid_input, post_json, row_counts
 from tilcare.identity.choices import AlertKind, ItemKind, ScanResult
 from tilcare.identity.models import CustodyEvent, IdentityAlert
-from tilcare.journey.tests.factories import CareTeam, make_item, make_team, open_journey_for
+from tilcare.journey.tests.factories import CareTeam, make_item, open_journey_for
 from tilcare.patients.tests.factories import PatientFactory
 from tilcare.treatment.models import BagThaw, BedsideScan, Infusion, Premedication
 from tilcare.treatment.services.infusion import NOT_INFUSER
-from tilcare.treatment.tests.infusion_day import (
-    LAST_FLUDARABINE,
+from tilcare.treatment.tests.factories import (
+    API_LAST_FLUDARABINE,
+    API_OPENED,
+    API_START,
     MIN,
-    START,
-    H,
     InfusionDay,
-    identity_checked,
-    infusion_day,
+    check_identity,
     lymphodepletion_given,
     ready_to_start,
 )
@@ -55,21 +54,6 @@ SECOND_NOT_CHECKED = (
 FIRST_THAW = "Record the thaw time of the first bag before starting."
 DOSE_AS_TEXT = 'Send the dose as text, e.g. "7.5" (not a JSON number or true/false).'
 WHOLE_NUMBER = "Send a whole number, e.g. 3 (not text, a decimal or true/false)."
-
-
-@pytest.fixture
-def team() -> CareTeam:
-    return make_team()
-
-
-@pytest.fixture
-def other_team() -> CareTeam:
-    return make_team()
-
-
-@pytest.fixture
-def day(team: CareTeam, time_machine: Any) -> InfusionDay:
-    return infusion_day(team, time_machine)
 
 
 def url(day: InfusionDay, action: str = "") -> str:
@@ -119,8 +103,8 @@ def assert_refused_everywhere(day: InfusionDay, other_team: CareTeam, path: str,
 
 def test_the_nurse_opens_the_checklist_and_opening_it_again_answers_the_same(team, time_machine):
     # Given a journey whose last fludarabine dose was given 28 h ago, its two bags released
-    journey = lymphodepletion_given(team, time_machine, LAST_FLUDARABINE)
-    time_machine.move_to(LAST_FLUDARABINE + 28 * H, tick=False)
+    journey = lymphodepletion_given(team, time_machine, API_LAST_FLUDARABINE)
+    time_machine.move_to(API_OPENED, tick=False)
     bags = [make_item(journey, team, ItemKind.PRODUCT_BAG, n).item_id for n in (1, 2)]
     path = f"{ROOT}/journeys/{journey.public_id}/infusion"
 
@@ -150,15 +134,15 @@ def test_the_nurse_opens_the_checklist_and_opening_it_again_answers_the_same(tea
     assert body["premedication"]["complete"] is False
     assert [g["status"] for g in body["premedication"]["groups"]] == ["missing", "missing"]
     assert body["window"]["status"] == "allowed"
-    assert body["window"]["last_fludarabine"] == LAST_FLUDARABINE.isoformat()
+    assert body["window"]["last_fludarabine"] == API_LAST_FLUDARABINE.isoformat()
 
 
 def test_only_the_nurse_and_physician_of_the_center_open_the_checklist(
     team, other_team, time_machine
 ):
     # Given a journey in lymphodepletion, its last fludarabine dose given 28 h ago
-    journey = lymphodepletion_given(team, time_machine, LAST_FLUDARABINE)
-    time_machine.move_to(LAST_FLUDARABINE + 28 * H, tick=False)
+    journey = lymphodepletion_given(team, time_machine, API_LAST_FLUDARABINE)
+    time_machine.move_to(API_OPENED, tick=False)
     path = f"{ROOT}/journeys/{journey.public_id}/infusion"
     before = counts()
 
@@ -179,17 +163,17 @@ def test_only_the_nurse_and_physician_of_the_center_open_the_checklist(
 # --- reading the checklist ----------------------------------------------------------------------
 
 
-def test_the_center_staff_read_the_checklist_and_nobody_else_learns_of_it(day, other_team):
+def test_the_center_staff_read_the_checklist_and_nobody_else_learns_of_it(api_day, other_team):
     # When the nurse, the pharmacist and the navigator read it, then another center's nurse and
     # the facility's technologist
     answers = [
-        client_for(user).get(url(day)).status_code
+        client_for(user).get(url(api_day)).status_code
         for user in (
-            day.team.nurse,
-            day.team.pharmacist,
-            day.team.navigator,
+            api_day.team.nurse,
+            api_day.team.pharmacist,
+            api_day.team.navigator,
             other_team.nurse,
-            day.team.manufacturing_tech,
+            api_day.team.manufacturing_tech,
         )
     ]
 
@@ -200,12 +184,12 @@ def test_the_center_staff_read_the_checklist_and_nobody_else_learns_of_it(day, o
 # --- premedication and thaw ---------------------------------------------------------------------
 
 
-def test_the_nurse_records_a_premedication(day):
+def test_the_nurse_records_a_premedication(api_day):
     # Given the checklist opened at 03:30 UTC
-    at = LAST_FLUDARABINE + 28 * H - 5 * MIN
+    at = API_OPENED - 5 * MIN
 
     # When the nurse records acetaminophen 650 mg PO five minutes ago
-    response = post(day.team.nurse, url(day, "premedications"), premedication(at))
+    response = post(api_day.team.nurse, url(api_day, "premedications"), premedication(at))
 
     # Then it is on the checklist
     assert response.status_code == 201
@@ -217,7 +201,7 @@ def test_the_nurse_records_a_premedication(day):
             "dose_unit": "mg",
             "route": "PO",
             "at": at.isoformat(),
-            "recorded_by": day.team.nurse.printed_name,
+            "recorded_by": api_day.team.nurse.printed_name,
         }
     ]
     groups = response.json()["premedication"]["groups"]
@@ -225,18 +209,20 @@ def test_the_nurse_records_a_premedication(day):
     assert groups[1]["status"] == "missing"
 
 
-def test_a_premedication_is_refused_to_other_roles(day, other_team):
-    at = LAST_FLUDARABINE + 28 * H - 5 * MIN
-    assert_refused_everywhere(day, other_team, url(day, "premedications"), premedication(at))
+def test_a_premedication_is_refused_to_other_roles(api_day, other_team):
+    at = API_OPENED - 5 * MIN
+    assert_refused_everywhere(
+        api_day, other_team, url(api_day, "premedications"), premedication(at)
+    )
 
 
-def test_the_physician_records_a_bags_thaw(day):
+def test_the_physician_records_a_bags_thaw(api_day):
     # When the physician records the first bag thawed ten minutes ago
-    thawed = LAST_FLUDARABINE + 28 * H - 10 * MIN
+    thawed = API_OPENED - 10 * MIN
     response = post(
-        day.team.physician,
-        url(day, "thaws"),
-        {"item_id": day.bag_ids[0], "thawed_at": thawed.isoformat()},
+        api_day.team.physician,
+        url(api_day, "thaws"),
+        {"item_id": api_day.bag_ids[0], "thawed_at": thawed.isoformat()},
     )
 
     # Then the bag's thaw clock runs against the center's 60-minute limit
@@ -251,29 +237,29 @@ def test_the_physician_records_a_bags_thaw(day):
     assert FIRST_THAW not in response.json()["blocking"]
 
 
-def test_a_thaw_is_refused_to_other_roles(day, other_team):
-    thawed = LAST_FLUDARABINE + 28 * H - 10 * MIN
-    body = {"item_id": day.bag_ids[0], "thawed_at": thawed.isoformat()}
-    assert_refused_everywhere(day, other_team, url(day, "thaws"), body)
+def test_a_thaw_is_refused_to_other_roles(api_day, other_team):
+    thawed = API_OPENED - 10 * MIN
+    body = {"item_id": api_day.bag_ids[0], "thawed_at": thawed.isoformat()}
+    assert_refused_everywhere(api_day, other_team, url(api_day, "thaws"), body)
 
 
 # --- the identity check -------------------------------------------------------------------------
 
 
-def test_a_mismatching_bag_is_recorded_with_its_alert_then_the_right_one_is_accepted(day):
+def test_a_mismatching_bag_is_recorded_with_its_alert_then_the_right_one_is_accepted(api_day):
     # Given another patient's bag at the same center, and the nurse's wristband scanned
-    stranger = open_journey_for(PatientFactory(center=day.team.center), day.team.navigator)
-    wrong_bag = make_item(stranger, day.team, ItemKind.PRODUCT_BAG, 1).item_id
-    nurse = day.team.nurse
+    stranger = open_journey_for(PatientFactory(center=api_day.team.center), api_day.team.navigator)
+    wrong_bag = make_item(stranger, api_day.team, ItemKind.PRODUCT_BAG, 1).item_id
+    nurse = api_day.team.nurse
     wristband = post(
-        nurse, url(day, "scans"), {"target": "wristband", "scanned_text": day.wristband}
+        nurse, url(api_day, "scans"), {"target": "wristband", "scanned_text": api_day.wristband}
     )
     assert wristband.status_code == 201
-    assert wristband.json()["next_step"] == f"Scan next: {', '.join(day.bag_ids)}."
+    assert wristband.json()["next_step"] == f"Scan next: {', '.join(api_day.bag_ids)}."
     alerts_before = set(IdentityAlert.objects.values_list("pk", flat=True))
 
     # When she scans the other patient's bag
-    wrong = post(nurse, url(day, "scans"), {"target": "bag", "scanned_text": wrong_bag})
+    wrong = post(nurse, url(api_day, "scans"), {"target": "bag", "scanned_text": wrong_bag})
 
     # Then the scan is recorded (201), not accepted, with the alert the scan engine raised
     assert wrong.status_code == 201
@@ -282,27 +268,31 @@ def test_a_mismatching_bag_is_recorded_with_its_alert_then_the_right_one_is_acce
     assert body["result"] == ScanResult.OTHER_JOURNEY
     assert body["message"].startswith("This product bag belongs to another patient's journey")
     assert body["next_step"] == identity_scan.next_step_for(ScanResult.OTHER_JOURNEY)
-    assert body["check"]["missing"] == list(day.bag_ids)
+    assert body["check"]["missing"] == list(api_day.bag_ids)
     # (one alert for this journey, one for the journey the bag belongs to)
     raised = IdentityAlert.objects.exclude(pk__in=alerts_before)
     assert [(a.kind, a.severity) for a in raised] == [(AlertKind.SCAN_MISMATCH, "critical")] * 2
     assert sorted(body["alerts"]) == sorted(str(a.public_id) for a in raised)
-    assert BedsideScan.objects.filter(infusion=day.infusion).count() == 2
+    assert BedsideScan.objects.filter(infusion=api_day.infusion).count() == 2
 
     # When she then scans the two right bags
-    first = post(nurse, url(day, "scans"), {"target": "bag", "scanned_text": day.bag_ids[0]})
-    second = post(nurse, url(day, "scans"), {"target": "bag", "scanned_text": day.bag_ids[1]})
+    first = post(
+        nurse, url(api_day, "scans"), {"target": "bag", "scanned_text": api_day.bag_ids[0]}
+    )
+    second = post(
+        nurse, url(api_day, "scans"), {"target": "bag", "scanned_text": api_day.bag_ids[1]}
+    )
 
     # Then each is accepted, and her check is complete: the second person is next
     assert (first.status_code, first.json()["accepted"]) == (201, True)
-    assert first.json()["next_step"] == f"Scan next: {day.bag_ids[1]}."
+    assert first.json()["next_step"] == f"Scan next: {api_day.bag_ids[1]}."
     assert (second.status_code, second.json()["accepted"]) == (201, True)
     assert second.json()["check"] == {
         **second.json()["check"],
         "checker": 1,
         "person": nurse.printed_name,
         "wristband_ok": True,
-        "bags_matched": list(day.bag_ids),
+        "bags_matched": list(api_day.bag_ids),
         "missing": [],
         "complete": True,
     }
@@ -313,14 +303,16 @@ def test_a_mismatching_bag_is_recorded_with_its_alert_then_the_right_one_is_acce
     assert second.json()["infusion"]["blocking"][0] == SECOND_NOT_CHECKED
 
 
-def test_the_first_checker_may_not_make_the_second_check(day):
+def test_the_first_checker_may_not_make_the_second_check(api_day):
     # Given the nurse completed the first check
-    identity_checked(day, day.team.nurse)
+    check_identity(api_day, api_day.team.nurse)
     before = row_counts(BedsideScan)
 
     # When she scans the wristband again
     response = post(
-        day.team.nurse, url(day, "scans"), {"target": "wristband", "scanned_text": day.wristband}
+        api_day.team.nurse,
+        url(api_day, "scans"),
+        {"target": "wristband", "scanned_text": api_day.wristband},
     )
 
     # Then it is refused (409) and alerted; no scan is recorded
@@ -330,21 +322,21 @@ def test_the_first_checker_may_not_make_the_second_check(day):
     assert row_counts(BedsideScan) == before
 
 
-def test_a_scan_is_refused_to_other_roles(day, other_team):
-    body = {"target": "wristband", "scanned_text": day.wristband}
-    assert_refused_everywhere(day, other_team, url(day, "scans"), body)
+def test_a_scan_is_refused_to_other_roles(api_day, other_team):
+    body = {"target": "wristband", "scanned_text": api_day.wristband}
+    assert_refused_everywhere(api_day, other_team, url(api_day, "scans"), body)
 
 
 # --- start and end ------------------------------------------------------------------------------
 
 
-def test_the_start_is_refused_while_steps_are_missing(day):
+def test_the_start_is_refused_while_steps_are_missing(api_day):
     # Given nothing done on the checklist yet
     before = counts()
-    now = LAST_FLUDARABINE + 28 * H
+    now = API_OPENED
 
     # When the nurse starts the infusion
-    response = post(day.team.nurse, url(day, "start"), {"at": now.isoformat()})
+    response = post(api_day.team.nurse, url(api_day, "start"), {"at": now.isoformat()})
 
     # Then it is refused with every step missing, and nothing is written
     assert response.status_code == 409
@@ -354,19 +346,19 @@ def test_the_start_is_refused_while_steps_are_missing(day):
     assert counts() == before
 
 
-def test_the_infusion_starts_then_ends_through_the_api(day, time_machine):
+def test_the_infusion_starts_then_ends_through_the_api(api_day, time_machine):
     # Given everything done for a start 30 h after the last fludarabine dose
-    ready_to_start(day, time_machine, START)
-    assert client_for(day.team.nurse).get(url(day)).json()["blocking"] == []
+    ready_to_start(api_day, time_machine, API_START)
+    assert client_for(api_day.team.nurse).get(url(api_day)).json()["blocking"] == []
 
     # When the nurse starts it, and the physician records its end half an hour later
-    started = post(day.team.nurse, url(day, "start"), {"at": START.isoformat()})
-    time_machine.move_to(START + 30 * MIN, tick=False)
+    started = post(api_day.team.nurse, url(api_day, "start"), {"at": API_START.isoformat()})
+    time_machine.move_to(API_START + 30 * MIN, tick=False)
     ended = post(
-        day.team.physician,
-        url(day, "end"),
+        api_day.team.physician,
+        url(api_day, "end"),
         {
-            "at": (START + 30 * MIN).isoformat(),
+            "at": (API_START + 30 * MIN).isoformat(),
             "bags_infused": 1,
             "viable_cells_e9": "20",
             "note": "",
@@ -377,9 +369,9 @@ def test_the_infusion_starts_then_ends_through_the_api(day, time_machine):
     assert started.status_code == 200
     assert (started.json()["status"], started.json()["started_at"]) == (
         "started",
-        START.isoformat(),
+        API_START.isoformat(),
     )
-    assert started.json()["started_by"] == day.team.nurse.printed_name
+    assert started.json()["started_by"] == api_day.team.nurse.printed_name
     assert ended.status_code == 200
     body = ended.json()
     assert (body["status"], body["bags_infused"], body["viable_cells_e9"]) == (
@@ -387,19 +379,21 @@ def test_the_infusion_starts_then_ends_through_the_api(day, time_machine):
         1,
         "20.00",
     )
-    assert body["ended_by"] == day.team.physician.printed_name
+    assert body["ended_by"] == api_day.team.physician.printed_name
     assert (body["cell_dose_check"]["cells_status"], body["cell_dose_check"]["bags_status"]) == (
         "within",
         "within",
     )
 
 
-def test_start_and_end_are_refused_to_other_roles(day, other_team, time_machine):
-    ready_to_start(day, time_machine, START)
-    assert_refused_everywhere(day, other_team, url(day, "start"), {"at": START.isoformat()})
-    post(day.team.nurse, url(day, "start"), {"at": START.isoformat()})
-    end = {"at": START.isoformat(), "bags_infused": 1, "viable_cells_e9": "20"}
-    assert_refused_everywhere(day, other_team, url(day, "end"), end)
+def test_start_and_end_are_refused_to_other_roles(api_day, other_team, time_machine):
+    ready_to_start(api_day, time_machine, API_START)
+    assert_refused_everywhere(
+        api_day, other_team, url(api_day, "start"), {"at": API_START.isoformat()}
+    )
+    post(api_day.team.nurse, url(api_day, "start"), {"at": API_START.isoformat()})
+    end = {"at": API_START.isoformat(), "bags_infused": 1, "viable_cells_e9": "20"}
+    assert_refused_everywhere(api_day, other_team, url(api_day, "end"), end)
 
 
 # --- strict input -------------------------------------------------------------------------------
@@ -420,18 +414,18 @@ def test_start_and_end_are_refused_to_other_roles(day, other_team, time_machine)
     ],
     ids=["unknown-field", "number-for-dose", "true-for-dose", "true-for-bags", "true-for-text"],
 )
-def test_strict_input_is_refused_by_field_and_writes_nothing(day, action, body, errors):
+def test_strict_input_is_refused_by_field_and_writes_nothing(api_day, action, body, errors):
     # Given an otherwise valid body
-    at = (LAST_FLUDARABINE + 28 * H - 5 * MIN).isoformat()
+    at = (API_OPENED - 5 * MIN).isoformat()
     valid = {
-        "premedications": premedication(LAST_FLUDARABINE + 28 * H - 5 * MIN),
+        "premedications": premedication(API_OPENED - 5 * MIN),
         "end": {"at": at, "bags_infused": 1, "viable_cells_e9": "20"},
-        "scans": {"target": "wristband", "scanned_text": day.wristband},
+        "scans": {"target": "wristband", "scanned_text": api_day.wristband},
     }[action]
     before = counts()
 
     # When the nurse sends it with the field changed
-    response = post(day.team.nurse, url(day, action), {**valid, **body})
+    response = post(api_day.team.nurse, url(api_day, action), {**valid, **body})
 
     # Then the field is refused in words (422), and nothing is written
     assert response.status_code == 422

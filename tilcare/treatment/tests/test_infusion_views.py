@@ -2,8 +2,8 @@
 thaw, the two-person identity check, the start, the end) going back to the page with its message,
 each refusal shown on the page with nothing written; and the journey's Orders card that opens it.
 
-The course is the one of `bedside_world`: Riverside (New York), the window open since 11:00 EDT,
-the clock at noon EDT on 15 June 2026 (16:00 UTC).
+The course is the conftest's `bedside_day`: Riverside (New York), one bag, the window open since
+11:00 EDT, the clock at noon EDT on 15 June 2026 (16:00 UTC).
 """
 
 from __future__ import annotations
@@ -22,13 +22,7 @@ from tilcare.journey.choices import Stage
 from tilcare.journey.tests.factories import CareTeam, journey_at, make_team
 from tilcare.treatment.models import BagThaw, BedsideScan, Infusion, Premedication
 from tilcare.treatment.services.infusion import SAME_PERSON_TWICE, start_infusion
-from tilcare.treatment.tests.bedside_world import (
-    MIN,
-    NOW,
-    Course,
-    infusion_day,
-    ready_to_start,
-)
+from tilcare.treatment.tests.factories import MIN, PAGE_NOW, InfusionDay, ready_to_start
 
 pytestmark = pytest.mark.django_db
 
@@ -46,17 +40,12 @@ def counts() -> tuple[int, ...]:
     return tuple(model.objects.count() for model in WRITTEN)
 
 
-@pytest.fixture
-def course(team: CareTeam, time_machine: Any) -> Course:
-    return infusion_day(team, time_machine)
+def page(day: InfusionDay) -> str:
+    return reverse("treatment:infusion", kwargs={"public_id": day.infusion.public_id})
 
 
-def page(course: Course) -> str:
-    return reverse("treatment:infusion", kwargs={"public_id": course.infusion.public_id})
-
-
-def action(course: Course, name: str) -> str:
-    return reverse(f"treatment:infusion_{name}", kwargs={"public_id": course.infusion.public_id})
+def action(day: InfusionDay, name: str) -> str:
+    return reverse(f"treatment:infusion_{name}", kwargs={"public_id": day.infusion.public_id})
 
 
 # ---------- Reading ----------
@@ -64,9 +53,9 @@ def action(course: Course, name: str) -> str:
 
 @pytest.mark.parametrize("role", ["nurse", "physician", "pharmacist", "navigator"])
 def test_the_centers_clinical_staff_read_the_checklist_in_its_six_steps(
-    team: CareTeam, course: Course, role: str
+    team: CareTeam, bedside_day: InfusionDay, role: str
 ) -> None:
-    response = client_for(team.by_role(role)).get(page(course))
+    response = client_for(team.by_role(role)).get(page(bedside_day))
 
     assert response.status_code == 200
     text = text_of(response)
@@ -83,7 +72,10 @@ def test_the_centers_clinical_staff_read_the_checklist_in_its_six_steps(
         "Open now · Infusion allowed from Mon 15 Jun 11:00 EDT until Thu 18 Jun 11:00 EDT "
         "Open now, closes in 2 days 23 h"
     ) in text
-    assert f"{course.bag.item_id} product_bag 1 Sun 14 Jun 12:00 EDT Wed 15 Jul 12:00 EDT" in text
+    assert (
+        f"{bedside_day.bags[0].item_id} product_bag 1 Sun 14 Jun 12:00 EDT Wed 15 Jul 12:00 EDT"
+        in text
+    )
     assert "✓ Released, in date" in text
 
 
@@ -92,33 +84,34 @@ def test_the_centers_clinical_staff_read_the_checklist_in_its_six_steps(
     [("nurse", True), ("physician", True), ("pharmacist", False), ("navigator", False)],
 )
 def test_only_a_nurse_or_physician_is_offered_the_forms(
-    team: CareTeam, course: Course, role: str, offered: bool
+    team: CareTeam, bedside_day: InfusionDay, role: str, offered: bool
 ) -> None:
-    html = client_for(team.by_role(role)).get(page(course)).content.decode()
+    html = client_for(team.by_role(role)).get(page(bedside_day)).content.decode()
 
     buttons = ["Record premedication", "Record thaw", "Record scan", "Start infusion"]
     assert [button in html for button in buttons] == [offered] * 4
 
 
 def test_the_scan_field_takes_the_focus_for_a_barcode_scanner(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay
 ) -> None:
-    html = client_for(team.nurse).get(page(course)).content.decode()
+    html = client_for(team.nurse).get(page(bedside_day)).content.decode()
 
     field = re.search(r"<input[^>]*name=\"scanned_text\"[^>]*>", html)
     assert field is not None and "autofocus" in field.group(0)
-    assert 'action="' + action(course, "scan") + '#identity"' in html
+    assert 'action="' + action(bedside_day, "scan") + '#identity"' in html
 
 
 def test_another_centers_staff_neither_see_nor_touch_the_infusion(
-    course: Course, time_machine: Any
+    bedside_day: InfusionDay, time_machine: Any
 ) -> None:
     other = make_team()
     client = client_for(other.nurse)
     before = counts()
 
-    answers = [client.get(page(course)).status_code] + [
-        client.post(action(course, name), {"at": "2026-06-15T12:00"}).status_code for name in POSTS
+    answers = [client.get(page(bedside_day)).status_code] + [
+        client.post(action(bedside_day, name), {"at": "2026-06-15T12:00"}).status_code
+        for name in POSTS
     ]
 
     assert answers == [404] * 6
@@ -126,8 +119,8 @@ def test_another_centers_staff_neither_see_nor_touch_the_infusion(
 
 
 @pytest.mark.parametrize("role", ["manufacturing_tech", "qa_reviewer"])
-def test_a_facilitys_staff_are_refused(team: CareTeam, course: Course, role: str) -> None:
-    response = client_for(team.by_role(role)).get(page(course))
+def test_a_facilitys_staff_are_refused(team: CareTeam, bedside_day: InfusionDay, role: str) -> None:
+    response = client_for(team.by_role(role)).get(page(bedside_day))
 
     assert response.status_code == 403
 
@@ -135,22 +128,22 @@ def test_a_facilitys_staff_are_refused(team: CareTeam, course: Course, role: str
 @pytest.mark.parametrize("role", ["pharmacist", "navigator"])
 @pytest.mark.parametrize("name", POSTS)
 def test_those_who_do_not_record_the_infusion_are_refused_with_nothing_written(
-    team: CareTeam, course: Course, role: str, name: str
+    team: CareTeam, bedside_day: InfusionDay, role: str, name: str
 ) -> None:
     before = counts()
 
     response = client_for(team.by_role(role)).post(
-        action(course, name),
+        action(bedside_day, name),
         {
             "group": "acetaminophen",
             "agent": "acetaminophen",
             "dose": "650",
             "route": "PO",
             "at": "2026-06-15T11:15",
-            "item_id": course.bag.item_id,
+            "item_id": bedside_day.bags[0].item_id,
             "thawed_at": "2026-06-15T11:40",
             "target": "wristband",
-            "scanned_text": course.wristband,
+            "scanned_text": bedside_day.wristband,
         },
     )
 
@@ -162,12 +155,12 @@ def test_those_who_do_not_record_the_infusion_are_refused_with_nothing_written(
 
 
 def test_the_nurse_records_a_premedication_on_the_centers_clock(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay
 ) -> None:
     client = client_for(team.nurse)
 
     response = client.post(
-        action(course, "premedication"),
+        action(bedside_day, "premedication"),
         {
             "group": "acetaminophen",
             "agent": "acetaminophen",
@@ -178,7 +171,7 @@ def test_the_nurse_records_a_premedication_on_the_centers_clock(
     )
 
     assert response.status_code == 302
-    assert response["Location"] == page(course) + "#premedication"
+    assert response["Location"] == page(bedside_day) + "#premedication"
     given = Premedication.objects.get()
     assert (given.group, given.agent, given.dose, given.route) == (
         "acetaminophen",
@@ -186,19 +179,19 @@ def test_the_nurse_records_a_premedication_on_the_centers_clock(
         650,
         "PO",
     )
-    assert given.at == NOW - 45 * MIN  # 11:15 in New York is 15:15 UTC
-    text = text_of(client.get(page(course)))
+    assert given.at == PAGE_NOW - 45 * MIN  # 11:15 in New York is 15:15 UTC
+    text = text_of(client.get(page(bedside_day)))
     assert "Recorded: acetaminophen 650 mg PO at Mon 15 Jun 11:15 EDT." in text
     assert "Mon 15 Jun 11:15 EDT Acetaminophen acetaminophen 650 mg PO" in text
 
 
 def test_a_premedication_the_group_does_not_allow_is_refused_on_its_field(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay
 ) -> None:
     before = counts()
 
     response = client_for(team.nurse).post(
-        action(course, "premedication"),
+        action(bedside_day, "premedication"),
         {
             "group": "acetaminophen",
             "agent": "ibuprofen",
@@ -216,18 +209,19 @@ def test_a_premedication_the_group_does_not_allow_is_refused_on_its_field(
 
 
 def test_the_nurse_records_a_bags_thaw_and_the_minutes_since_are_shown(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay
 ) -> None:
     client = client_for(team.nurse)
 
     response = client.post(
-        action(course, "thaw"), {"item_id": course.bag.item_id, "thawed_at": "2026-06-15T11:40"}
+        action(bedside_day, "thaw"),
+        {"item_id": bedside_day.bags[0].item_id, "thawed_at": "2026-06-15T11:40"},
     )
 
-    assert response.status_code == 302 and response["Location"] == page(course) + "#thaw"
-    assert BagThaw.objects.get().thawed_at == NOW - 20 * MIN
-    text = text_of(client.get(page(course)))
-    assert f"Recorded: {course.bag.item_id} thawed at Mon 15 Jun 11:40 EDT." in text
+    assert response.status_code == 302 and response["Location"] == page(bedside_day) + "#thaw"
+    assert BagThaw.objects.get().thawed_at == PAGE_NOW - 20 * MIN
+    text = text_of(client.get(page(bedside_day)))
+    assert f"Recorded: {bedside_day.bags[0].item_id} thawed at Mon 15 Jun 11:40 EDT." in text
     assert (
         "Thawed Mon 15 Jun 11:40 EDT · 20 min since the thaw (limit 60 min) Within the "
         "center's limit: infuse by Mon 15 Jun 12:40 EDT."
@@ -237,19 +231,19 @@ def test_the_nurse_records_a_bags_thaw_and_the_minutes_since_are_shown(
 # ---------- The identity check ----------
 
 
-def scan(client: Any, course: Course, target: str, text: str) -> Any:
-    return client.post(action(course, "scan"), {"target": target, "scanned_text": text})
+def scan(client: Any, day: InfusionDay, target: str, text: str) -> Any:
+    return client.post(action(day, "scan"), {"target": target, "scanned_text": text})
 
 
 def test_a_matching_scan_is_shown_green_and_ticked_in_the_first_column(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay
 ) -> None:
     client = client_for(team.nurse)
 
-    response = scan(client, course, "wristband", course.wristband)
+    response = scan(client, bedside_day, "wristband", bedside_day.wristband)
 
-    assert response.status_code == 302 and response["Location"] == page(course) + "#identity"
-    page_after = client.get(page(course))
+    assert response.status_code == 302 and response["Location"] == page(bedside_day) + "#identity"
+    page_after = client.get(page(bedside_day))
     html, text = page_after.content.decode(), text_of(page_after)
     assert "scan-panel-match" in html and "scan-panel-stop" not in html
     assert "Patient wristband: matches." in text
@@ -257,40 +251,40 @@ def test_a_matching_scan_is_shown_green_and_ticked_in_the_first_column(
     assert (first.person, first.wristband, first.bags) == (
         team.nurse.printed_name,
         True,
-        [(course.bag.item_id, False)],
+        [(bedside_day.bags[0].item_id, False)],
     )
 
 
 def test_a_mismatched_scan_is_recorded_and_shown_red_with_the_next_step(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay
 ) -> None:
     client = client_for(team.nurse)
-    wrong = course.bag.item_id[:-2] + "09"  # a bag number this course does not have
+    wrong = bedside_day.bags[0].item_id[:-2] + "09"  # a bag number this bedside_day does not have
 
-    response = scan(client, course, "bag", wrong)
+    response = scan(client, bedside_day, "bag", wrong)
 
     assert response.status_code == 302
     event = BedsideScan.objects.get().custody_event
     assert event.result != "match"
-    page_after = client.get(page(course))
+    page_after = client.get(page(bedside_day))
     html, text = page_after.content.decode(), text_of(page_after)
     assert "scan-panel-stop" in html and "scan-panel-match" not in html
     assert f"Stop: {event.get_result_display()}" in text
     assert event.message in text
     assert f"Next step: {next_step_for(event.result)}" in text
     assert f"Does not match: {event.message}" in text
-    assert page_after.context["columns"][0].bags == [(course.bag.item_id, False)]
+    assert page_after.context["columns"][0].bags == [(bedside_day.bags[0].item_id, False)]
 
 
 def test_the_person_who_made_the_first_check_may_not_make_the_second(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay
 ) -> None:
     client = client_for(team.nurse)
-    scan(client, course, "wristband", course.wristband)
-    scan(client, course, "bag", course.bag.item_id)
+    scan(client, bedside_day, "wristband", bedside_day.wristband)
+    scan(client, bedside_day, "bag", bedside_day.bags[0].item_id)
     scans = BedsideScan.objects.count()
 
-    response = scan(client, course, "wristband", course.wristband)
+    response = scan(client, bedside_day, "wristband", bedside_day.wristband)
 
     assert response.status_code == 409
     assert response.context["scan_form"].non_field_errors() == [SAME_PERSON_TWICE]
@@ -299,11 +293,11 @@ def test_the_person_who_made_the_first_check_may_not_make_the_second(
 
 
 def test_a_wristband_scanned_as_a_bag_is_refused_on_the_field(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay
 ) -> None:
     before = counts()
 
-    response = scan(client_for(team.nurse), course, "bag", course.wristband)
+    response = scan(client_for(team.nurse), bedside_day, "bag", bedside_day.wristband)
 
     assert response.status_code == 422
     assert response.context["scan_form"].errors == {
@@ -319,11 +313,11 @@ def test_a_wristband_scanned_as_a_bag_is_refused_on_the_field(
 
 
 def test_a_start_before_the_checks_is_refused_in_red_with_what_is_missing(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay
 ) -> None:
     before = counts()
 
-    response = client_for(team.nurse).post(action(course, "start"), {"at": "2026-06-15T12:00"})
+    response = client_for(team.nurse).post(action(bedside_day, "start"), {"at": "2026-06-15T12:00"})
 
     assert response.status_code == 409
     refusals = response.context["start_form"].non_field_errors()
@@ -344,38 +338,44 @@ def test_a_start_before_the_checks_is_refused_in_red_with_what_is_missing(
 
 
 def test_the_nurse_starts_the_infusion_once_every_check_is_done(
-    team: CareTeam, course: Course
+    team: CareTeam, bedside_day: InfusionDay, time_machine: Any
 ) -> None:
-    ready_to_start(course, team)
+    ready_to_start(bedside_day, time_machine, PAGE_NOW)
     client = client_for(team.nurse)
-    assert "✓ Every check is done: the infusion may start." in text_of(client.get(page(course)))
+    assert "✓ Every check is done: the infusion may start." in text_of(
+        client.get(page(bedside_day))
+    )
 
-    response = client.post(action(course, "start"), {"at": "2026-06-15T12:00"})
+    response = client.post(action(bedside_day, "start"), {"at": "2026-06-15T12:00"})
 
-    assert response.status_code == 302 and response["Location"] == page(course) + "#end"
-    assert Infusion.objects.get().started_at == NOW
-    text = text_of(client.get(page(course)))
+    assert response.status_code == 302 and response["Location"] == page(bedside_day) + "#end"
+    assert Infusion.objects.get().started_at == PAGE_NOW
+    text = text_of(client.get(page(bedside_day)))
     assert "Infusion started at Mon 15 Jun 12:00 EDT." in text
     assert "Record end of infusion" in text
 
 
 def test_the_end_is_recorded_and_the_cell_dose_checked_against_the_range(
-    team: CareTeam, course: Course, time_machine: Any
+    team: CareTeam, bedside_day: InfusionDay, time_machine: Any
 ) -> None:
-    ready_to_start(course, team)
-    start_infusion(course.infusion, at=NOW, actor=team.nurse)
-    time_machine.move_to(NOW + 30 * MIN, tick=False)
+    ready_to_start(bedside_day, time_machine, PAGE_NOW)
+    start_infusion(bedside_day.infusion, at=PAGE_NOW, actor=team.nurse)
+    time_machine.move_to(PAGE_NOW + 30 * MIN, tick=False)
     client = client_for(team.physician)
 
     response = client.post(
-        action(course, "end"),
+        action(bedside_day, "end"),
         {"at": "2026-06-15T12:30", "bags_infused": "1", "viable_cells_e9": "80", "note": ""},
     )
 
     assert response.status_code == 302
     ended = Infusion.objects.get()
-    assert (ended.ended_at, ended.bags_infused, ended.viable_cells_e9) == (NOW + 30 * MIN, 1, 80)
-    text = text_of(client.get(page(course)))
+    assert (ended.ended_at, ended.bags_infused, ended.viable_cells_e9) == (
+        PAGE_NOW + 30 * MIN,
+        1,
+        80,
+    )
+    text = text_of(client.get(page(bedside_day)))
     assert (
         "End of infusion recorded at Mon 15 Jun 12:30 EDT. The cell dose is outside the "
         "protocol's range: an alert has been raised for the treating physician."
@@ -385,15 +385,15 @@ def test_the_end_is_recorded_and_the_cell_dose_checked_against_the_range(
 
 
 def test_an_end_without_the_cells_is_refused_on_its_field(
-    team: CareTeam, course: Course, time_machine: Any
+    team: CareTeam, bedside_day: InfusionDay, time_machine: Any
 ) -> None:
-    ready_to_start(course, team)
-    start_infusion(course.infusion, at=NOW, actor=team.nurse)
-    time_machine.move_to(NOW + 30 * MIN, tick=False)
+    ready_to_start(bedside_day, time_machine, PAGE_NOW)
+    start_infusion(bedside_day.infusion, at=PAGE_NOW, actor=team.nurse)
+    time_machine.move_to(PAGE_NOW + 30 * MIN, tick=False)
     before = counts()
 
     response = client_for(team.nurse).post(
-        action(course, "end"), {"at": "2026-06-15T12:30", "bags_infused": "1"}
+        action(bedside_day, "end"), {"at": "2026-06-15T12:30", "bags_infused": "1"}
     )
 
     assert response.status_code == 422
@@ -418,7 +418,7 @@ def opener(journey: Any) -> str:
 def test_the_nurse_opens_the_infusion_checklist_from_the_orders_card(
     team: CareTeam, time_machine: Any
 ) -> None:
-    time_machine.move_to(NOW, tick=False)
+    time_machine.move_to(PAGE_NOW, tick=False)
     journey = journey_at(team, Stage.LYMPHODEPLETION)
     client = client_for(team.nurse)
     assert "Open the infusion checklist" in text_of(client.get(journey_page(journey)))
@@ -439,7 +439,7 @@ def test_the_nurse_opens_the_infusion_checklist_from_the_orders_card(
 def test_who_does_not_record_the_infusion_neither_sees_nor_uses_the_opener(
     team: CareTeam, time_machine: Any, role: str
 ) -> None:
-    time_machine.move_to(NOW, tick=False)
+    time_machine.move_to(PAGE_NOW, tick=False)
     journey = journey_at(team, Stage.LYMPHODEPLETION)
     client = client_for(team.by_role(role))
     assert "Open the infusion checklist" not in text_of(client.get(journey_page(journey)))
