@@ -93,3 +93,16 @@ def day_start(place: Place, on: dt.date) -> dt.datetime:
 
 def age_in_years(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def span_words(delta: dt.timedelta) -> str:
+    """“2 days 3 h”, “5 h 20 min”, “12 min”: a duration to the minute (rounded down)."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        text = f"{days} day{'s' if days > 1 else ''}"
+        return f"{text} {hours} h" if hours else text
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else "less than a minute"

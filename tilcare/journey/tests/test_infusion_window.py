@@ -18,11 +18,11 @@ import pytest
 from tilcare.audit.models import AuditEvent
 from tilcare.core.errors import TransitionBlocked
 from tilcare.core.tests.clients import client_for
+from tilcare.core.timeutil import span_words
 from tilcare.journey import guards, services
 from tilcare.journey.choices import MilestoneKind, Stage
 from tilcare.journey.models import Journey, JourneyTransition
 from tilcare.journey.tests.factories import CareTeam, journey_at
-from tilcare.journey.views.orders import span_words
 from tilcare.treatment.choices import AdministrationOutcome, OrderKind
 from tilcare.treatment.models import Order
 from tilcare.treatment.selectors import (

@@ -33,7 +33,7 @@ from tilcare.clinical.dosing.schedule import InfusionWindowStatus, ScheduleStatu
 from tilcare.core.errors import InvalidInput
 from tilcare.core.forms import DateInput, apply_service_errors
 from tilcare.core.policy import require
-from tilcare.core.timeutil import local_datetime, local_today
+from tilcare.core.timeutil import local_datetime, local_today, span_words
 from tilcare.journey import guards, policies, selectors
 from tilcare.journey.choices import Stage
 from tilcare.journey.models import Journey
@@ -145,19 +145,6 @@ class OrdersCard:
 
 # The stages in which the infusion window is counted down: after the infusion it is history.
 WINDOW_STAGES = frozenset({Stage.LYMPHODEPLETION, Stage.INFUSION})
-
-
-def span_words(delta: dt.timedelta) -> str:
-    """“2 days 3 h”, “5 h 20 min”, “12 min”: a duration to the minute (rounded down)."""
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        text = f"{days} day{'s' if days > 1 else ''}"
-        return f"{text} {hours} h" if hours else text
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min" if minutes else "less than a minute"
 
 
 def window_line(status: InfusionWindowStatus, time_zone: str) -> WindowLine:

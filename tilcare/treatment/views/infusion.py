@@ -40,7 +40,7 @@ from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.forms import apply_service_errors
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
-from tilcare.core.timeutil import local_datetime, local_minute, zone_of
+from tilcare.core.timeutil import local_datetime, local_minute, span_words, zone_of
 from tilcare.identity.choices import ScanResult
 from tilcare.identity.models import Item
 from tilcare.treatment import policies, selectors
@@ -74,19 +74,6 @@ Written = TypeVar("Written")
 
 
 # ---------- Words for times ----------
-
-
-def span_words(delta: dt.timedelta) -> str:
-    """“2 days 3 h”, “5 h 20 min”, “12 min”: a duration to the minute (rounded down)."""
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        text = f"{days} day{'s' if days > 1 else ''}"
-        return f"{text} {hours} h" if hours else text
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min" if minutes else "less than a minute"
 
 
 def at_words(moment: dt.datetime, center: Organization) -> str:
