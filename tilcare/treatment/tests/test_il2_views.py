@@ -282,6 +282,10 @@ def test_the_physician_holds_the_dose_and_the_history_shows_both(
         (row["dose"], row["nurse_choice"], row["nurse"], row["physician_choice"], row["physician"])
         for row in page.context["history"]
     ] == [(1, "Hold", team.nurse.printed_name, "Hold", team.physician.printed_name)]
+    # and the history says what fired, once, though both rule sets' renal rules fired on it
+    assert page.context["history"][0]["fired"] == [
+        "Serum creatinine: 2.7 mg/dL (between 2.5 and 2.9 mg/dL inclusive)"
+    ]
     assert "Creatinine up." in text
 
 

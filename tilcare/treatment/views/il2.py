@@ -322,6 +322,14 @@ def history_rows(order: Order) -> list[dict[str, Any]]:
             {
                 "dose": decision.dose.sequence,
                 "rules": DECISION_WORDS.get(evaluated, evaluated),
+                # What fired it, in a line each: "Serum creatinine: 3.1 mg/dL (≥ 3 mg/dL)".
+                "fired": list(
+                    dict.fromkeys(
+                        value
+                        for line in assessment_of(decision, order).fired
+                        for value in line.values
+                    )
+                ),
                 "tone": DECISION_TONES.get(decision.physician_choice or evaluated, "warn"),
                 "assessed": at_words(decision.assessed_at, center),
                 "nurse": decision.nurse.printed_name,
