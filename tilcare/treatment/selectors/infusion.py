@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from tilcare.clinical.dosing.premedication import PremedicationCheck, premedication_check
+from tilcare.core.timeutil import local_datetime
 from tilcare.identity.choices import ItemKind, LabelStatus, ScanResult
 from tilcare.identity.models import Item
 from tilcare.treatment import policies
@@ -123,3 +124,11 @@ def premedication_status(infusion: Infusion, start: dt.datetime) -> Premedicatio
         return None
     given = [(p.group, p.agent, p.at) for p in infusion.premedications.all()]
     return premedication_check(regimen, given, start)
+
+
+def day_zero(infusion: Infusion | None) -> dt.date | None:
+    """Day 0 of the course: the date its infusion started, on the center's calendar (None before
+    it has started)."""
+    if infusion is None or infusion.started_at is None:
+        return None
+    return local_datetime(infusion.started_at, infusion.center.time_zone).date()

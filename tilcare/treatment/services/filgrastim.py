@@ -31,7 +31,7 @@ from tilcare.core.validation import DecimalWords, Errors, check_decimal_range, c
 from tilcare.treatment import policies
 from tilcare.treatment.choices import REASON_MAX, OrderKind, OrderStatus
 from tilcare.treatment.models import Order
-from tilcare.treatment.selectors import protocol_of
+from tilcare.treatment.selectors import day_zero, infusion_of_course, protocol_of
 from tilcare.treatment.services.administrations import stop_remaining
 from tilcare.treatment.services.orders import (
     NOT_PRESCRIBER,
@@ -54,8 +54,9 @@ DAYS_WORDS = DecimalWords(required=DAYS_WHOLE, not_a_number=DAYS_WHOLE, too_many
 
 
 def order_filgrastim(course: Course, *, days: object, actor: User) -> Order:
-    """Order filgrastim daily for `days` days (1 to 30), from Day +1 or from the day after the
-    last dose recorded on an earlier filgrastim order of the course."""
+    """Order filgrastim daily for `days` days (1 to 30), from Day +1, from the day after the last
+    dose recorded on an earlier filgrastim order of the course, or from today once the infusion
+    has started (no dose is ordered for a day already past)."""
     require_prescriber(course, actor)
     errors: Errors = {}
     number = None
@@ -89,12 +90,15 @@ def order_filgrastim(course: Course, *, days: object, actor: User) -> Order:
         activation = in_force(course)
         measurement = latest_measurement(course.patient)
         recorded = recorded_sequences(course, OrderKind.FILGRASTIM)
+        # Never a dose on a day already past: an order written after Day 0 starts today.
+        day0 = day_zero(infusion_of_course(course.coi_din, course.manufacture_attempt))
+        today_day = (today - day0).days if day0 is not None else 0
         computed = compute_filgrastim(
             course,
             activation,
             measurement,
             today,
-            first_day=max(recorded, default=0) + 1,
+            first_day=max(max(recorded, default=0) + 1, today_day),
             days=int(number),
         )
         return write_order(

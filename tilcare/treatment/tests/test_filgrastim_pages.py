@@ -367,6 +367,37 @@ def test_the_stop_form_offers_the_last_study_days_on_the_centers_calendar(
     assert [field_values(response.content, f"stop-anc_{n}") for n in range(1, 6)] == [None] * 5
 
 
+@pytest.mark.parametrize(
+    ("at", "first_day"),
+    [
+        # 18:30 on 18 Dec in New York: Day +3 (by UTC dates, 19 Dec, it would be Day +4)
+        (dt.datetime(2026, 12, 18, 23, 30, tzinfo=dt.UTC), 3),
+        # 00:30 on 19 Dec in New York: Day +4
+        (dt.datetime(2026, 12, 19, 5, 30, tzinfo=dt.UTC), 4),
+    ],
+    ids=["23:30-utc", "05:30-utc"],
+)
+def test_an_order_written_after_day_0_starts_today_not_on_days_already_past(
+    team: CareTeam,
+    in_force: ProtocolActivation,
+    time_machine: Any,
+    at: dt.datetime,
+    first_day: int,
+) -> None:
+    # Given a course infused at 23:00 on 15 December in New York (Day 0)
+    day = infusion_day(team, time_machine, last=INFUSION_START - 29 * dt.timedelta(hours=1))
+    infused(day, time_machine, INFUSION_START)
+
+    # When the physician orders filgrastim for 5 days at `at`
+    time_machine.move_to(at, tick=False)
+    order = order_filgrastim(course_of(day.journey), days=5, actor=team.physician)
+
+    # Then its doses run from today's study day on the center's calendar, five days
+    assert [d.day for d in order.doses.order_by("sequence")] == list(
+        range(first_day, first_day + 5)
+    )
+
+
 def test_the_physician_stops_on_the_rule_from_the_page(team: CareTeam, running: Order) -> None:
     response = client_for(team.physician).post(stop_url(running), stop_body(RULE_MET), follow=True)
 

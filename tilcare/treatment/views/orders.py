@@ -26,7 +26,7 @@ from tilcare.clinical.dosing.lymphodepletion import day_label
 from tilcare.core.forms import write_from_form
 from tilcare.core.http import get_visible_or_404
 from tilcare.core.policy import require
-from tilcare.core.timeutil import local_datetime, local_minute, local_today, zone_of
+from tilcare.core.timeutil import local_minute, local_today, zone_of
 from tilcare.treatment import policies, selectors
 from tilcare.treatment.choices import ActivationStatus, OrderKind, OrderStatus
 from tilcare.treatment.forms import (
@@ -347,10 +347,11 @@ def order_record_dose(request: HttpRequest, public_id: Any) -> HttpResponse:
 def _recent_study_days(order: Order) -> list[int]:
     """The study days up to today (Day 0 = the day the course's infusion started, on the
     center's calendar), the last few of which the stop form offers; none before the infusion."""
-    infusion = selectors.infusion_of_course(order.coi_din, order.manufacture_attempt)
-    if infusion is None or infusion.started_at is None:
+    day0 = selectors.day_zero(
+        selectors.infusion_of_course(order.coi_din, order.manufacture_attempt)
+    )
+    if day0 is None:
         return []
-    day0 = local_datetime(infusion.started_at, order.center.time_zone).date()
     today = local_today(order.center.time_zone)
     return list(range(1, (today - day0).days + 1))
 
