@@ -355,7 +355,8 @@ class OrderIn(InputSchema):
         ge=1,
         le=30,
         description=(
-            "Filgrastim only: how many daily doses the order covers (1 to 30), from Day +1 or "
-            "the day after the last dose recorded."
+            "Filgrastim only: how many daily doses the order covers (1 to 30), from Day +1, "
+            "from today once the infusion has started, or from the day after the last dose "
+            "recorded, whichever is latest."
         ),
     )

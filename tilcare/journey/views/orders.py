@@ -428,7 +428,7 @@ def order_il2(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 @require_POST
 def order_filgrastim(request: HttpRequest, public_id: Any) -> HttpResponse:
-    """POST days (1 to 30): filgrastim daily from Day +1 (or the day after the last dose
+    """POST days (1 to 30): filgrastim daily from Day +1 (or today, or the day after the last dose
     recorded), each dose computed from the latest weight."""
     user, journey = _journey_to_order(request, public_id)
     try:
