@@ -134,6 +134,11 @@ class MomentWords:
     before: str = "{label} cannot be before {what} ({bound} UTC)."
 
 
+# A time a person types (when a dose was given, a bag thawed): never ahead of the clock. The
+# allowance above is for instruments whose clocks drift; the audit trail refuses a future time.
+TYPED = dt.timedelta(0)
+
+
 def check_moment(
     errors: Errors,
     field: str,

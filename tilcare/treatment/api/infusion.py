@@ -102,7 +102,14 @@ def checklist_out(infusion: Infusion) -> InfusionOut:
             None
             if bag.pk not in thaws
             else thaw_out(
-                thaws[bag.pk], thaw_check(protocol.thaw, settings, thaws[bag.pk].thawed_at, moment)
+                thaws[bag.pk],
+                # A bag thawed after the infusion started is counted from its own thaw.
+                thaw_check(
+                    protocol.thaw,
+                    settings,
+                    thaws[bag.pk].thawed_at,
+                    max(moment, thaws[bag.pk].thawed_at),
+                ),
             ),
         )
         for bag in bags

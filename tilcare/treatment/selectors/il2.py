@@ -93,7 +93,9 @@ def il2_schedule(order: Order, infusion_end: dt.datetime, now: dt.datetime) -> I
     infusion's end and the doses given or held before `now`."""
     times = sorted(
         a.at
-        for a in (getattr(d, "administration", None) for d in order.doses.all())
+        for a in (
+            getattr(d, "administration", None) for d in order.doses.select_related("administration")
+        )
         if a is not None and a.outcome in SCHEDULED_OUTCOMES and a.at <= now
     )
     return next_il2_dose(

@@ -53,7 +53,8 @@ def bags_of(infusion: Infusion) -> list[Item]:
     return [
         bag
         for bag in bags.order_by("number")
-        if not bag.labels.exists() or bag.labels.exclude(status=LabelStatus.VOIDED).exists()
+        # Read from the prefetched labels (one query for every bag's labels).
+        if not bag.labels.all() or any(lbl.status != LabelStatus.VOIDED for lbl in bag.labels.all())
     ]
 
 

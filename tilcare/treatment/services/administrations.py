@@ -23,7 +23,7 @@ from tilcare.clinical.dosing.lymphodepletion import day_label
 from tilcare.clinical.dosing.schedule import Il2ScheduleStatus, ScheduleStatus
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
-from tilcare.core.validation import Errors, TextWords, check_moment, check_text
+from tilcare.core.validation import TYPED, Errors, TextWords, check_moment, check_text
 from tilcare.treatment import policies
 from tilcare.treatment.choices import (
     REASON_MAX,
@@ -105,6 +105,35 @@ def _check_il2(order: Order, dose: OrderDose, outcome: str, at: dt.datetime) -> 
     infusion = infusion_of_order(order)
     if infusion is None or infusion.ended_at is None:
         raise Conflict({"__all__": ["The end of the cell infusion is not recorded."]})
+    zone = order.center.time_zone
+    # A dose is given after the physician decided to give it, and after every dose recorded
+    # before it: a time typed earlier would hide the previous dose from the schedule.
+    if decision.decided_at is not None and at < decision.decided_at:
+        raise Conflict(
+            {
+                "at": [
+                    f"IL-2 dose {dose.sequence} cannot be given before the physician decided to "
+                    f"give it ({nurse_time(decision.decided_at, zone)})."
+                ]
+            }
+        )
+    previous = (
+        Administration.objects.filter(
+            dose__order__coi_din=order.coi_din, dose__order__kind=order.kind
+        )
+        .filter(dose__order__manufacture_attempt=order.manufacture_attempt)
+        .order_by("-at")
+        .first()
+    )
+    if previous is not None and at <= previous.at:
+        raise Conflict(
+            {
+                "at": [
+                    f"IL-2 dose {dose.sequence} must be given after the last dose recorded "
+                    f"({nurse_time(previous.at, zone)})."
+                ]
+            }
+        )
     schedule = il2_schedule(order, infusion.ended_at, at)
     late_but_decided = (
         schedule.status is ScheduleStatus.TOO_LATE
@@ -168,6 +197,7 @@ def record_administration(
             "at",
             at,
             label="The time of the dose",
+            allowance=TYPED,
             not_before=verified_at,
             not_before_label="the order was verified",
         )

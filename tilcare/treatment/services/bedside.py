@@ -23,6 +23,7 @@ from tilcare.clinical import identity_scan
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.timeutil import local_datetime
 from tilcare.core.validation import (
+    TYPED,
     Errors,
     TextWords,
     check_decimal_range,
@@ -101,7 +102,7 @@ def record_premedication(
             errors["dose_unit"] = [f"Dose unit must be one of: {', '.join(PREMED_UNITS)}."]
         if route not in PREMED_ROUTES:
             errors["route"] = [f"Route must be one of: {', '.join(PREMED_ROUTES)}."]
-        moment = check_moment(errors, "at", at, label="The time given")
+        moment = check_moment(errors, "at", at, label="The time given", allowance=TYPED)
         if errors or moment is None or chosen is None or amount is None:
             raise InvalidInput(errors)
         premedication = Premedication.objects.create(
@@ -147,7 +148,9 @@ def record_thaw(infusion: Infusion, *, item_id: object, thawed_at: Any, actor: U
             raise Conflict({"__all__": ["The infusion has ended: no more bags are thawed."]})
         bag = _bag(infusion, item_id)
         errors: Errors = {}
-        moment = check_moment(errors, "thawed_at", thawed_at, label="The thaw time")
+        moment = check_moment(
+            errors, "thawed_at", thawed_at, label="The thaw time", allowance=TYPED
+        )
         if errors or moment is None:
             raise InvalidInput(errors)
         done = infusion.thaws.filter(item=bag).first()

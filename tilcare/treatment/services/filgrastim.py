@@ -13,6 +13,7 @@ recorded not given and the order is stopped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -112,21 +113,37 @@ def order_filgrastim(course: Course, *, days: object, actor: User) -> Order:
         )
 
 
+_DAY_KEY = re.compile(r"\+?0*([0-9]{1,3})")
+
+
 def _anc_values(order: Order, anc: Mapping[Any, Any]) -> dict[int, Quantity]:
-    """ANC by study day (Day +1 … Day +365), in /mm³ (cells/µL), refusing what is not."""
+    """ANC by study day (Day +1 up to today on the center's calendar, counted from the day the
+    infusion started), in /mm³ (cells/µL), refusing what is not: a day not yet come, a day given
+    twice, a value out of range."""
     errors: Errors = {}
     values: dict[int, Quantity] = {}
+    day0 = day_zero(infusion_of_course(order.coi_din, order.manufacture_attempt))
+    today = (local_today(order.center.time_zone) - day0).days if day0 is not None else None
     for key, value in anc.items():
-        text = str(key).strip().lstrip("+")
-        if isinstance(key, bool) or not text.isdigit() or not 1 <= int(text) <= STUDY_DAY_MAX:
+        match = _DAY_KEY.fullmatch(str(key).strip()) if isinstance(key, str | int) else None
+        day = int(match.group(1)) if match and not isinstance(key, bool) else 0
+        if not 1 <= day <= STUDY_DAY_MAX:
             errors[f"anc.{key}"] = [
                 f"“{str(key)[:10]}” is not a study day after the infusion (1 to {STUDY_DAY_MAX})."
             ]
             continue
+        if today is not None and day > today:
+            errors[f"anc.{key}"] = [
+                f"Day +{day} has not come yet: today is Day +{today} on the center's calendar."
+            ]
+            continue
+        if day in values:
+            errors[f"anc.{key}"] = [f"Day +{day} is given twice: give each day's ANC once."]
+            continue
         number = check_decimal_range(
             errors,
-            f"anc.{text}",
-            f"ANC on Day +{text}",
+            f"anc.{day}",
+            f"ANC on Day +{day}",
             value,
             Decimal(0),
             ANC_MAX_PER_MM3,
@@ -134,7 +151,7 @@ def _anc_values(order: Order, anc: Mapping[Any, Any]) -> dict[int, Quantity]:
             places=0,
         )
         if number is not None:
-            values[int(text)] = Quantity.of(number, Unit.per_mm3)
+            values[day] = Quantity.of(number, Unit.per_mm3)
     if errors:
         raise InvalidInput(errors)
     return values

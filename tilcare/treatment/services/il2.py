@@ -35,7 +35,7 @@ from tilcare.clinical.serialize import to_jsonable
 from tilcare.clinical.units import Quantity
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
-from tilcare.core.validation import Errors, check_decimal_range, check_moment, check_text
+from tilcare.core.validation import TYPED, Errors, check_decimal_range, check_moment, check_text
 from tilcare.treatment import policies
 from tilcare.treatment.choices import (
     NOTE_MAX,
@@ -180,7 +180,7 @@ def assess_il2_dose(
         moment = (
             timezone.now()
             if at is None
-            else check_moment(errors, "at", at, label="The time of the assessment")
+            else check_moment(errors, "at", at, label="The time of the assessment", allowance=TYPED)
         )
         if choice not in Il2Choice.values:
             errors["choice"] = [f"Decision must be one of {', '.join(Il2Choice.values)}."]

@@ -39,6 +39,7 @@ from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_datetime
 from tilcare.core.validation import (
+    TYPED,
     Errors,
     check_decimal_range,
     check_moment,
@@ -62,7 +63,7 @@ from tilcare.treatment.selectors import (
     premedication_status,
     protocol_of,
 )
-from tilcare.treatment.services.orders import Course
+from tilcare.treatment.services.orders import Course, lock_course
 
 NOT_INFUSER = "Only a nurse or a treating physician of this center records the infusion day."
 VIABLE_CELLS_MAX_E9 = Decimal(1000)
@@ -129,6 +130,8 @@ def open_infusion(course: Course, *, actor: User) -> Infusion:
     opening it again returns the one already open)."""
     require(policies.can_record_infusion(actor, course.center), NOT_INFUSER)
     with transaction.atomic():
+        # Two people opening the checklist at once: the second waits, then finds the first's.
+        lock_course(course)
         existing = infusion_of_course(course.coi_din, course.manufacture_attempt)
         if existing is not None:
             return existing
@@ -207,6 +210,9 @@ def product_problems(infusion: Infusion, at: dt.datetime) -> list[str]:
     protocol = protocol_of(infusion.activation)
     settings = center_settings_of(infusion.activation)
     for thaw in infusion.thaws.select_related("item"):
+        if thaw.thawed_at > at:
+            # A later bag, thawed during the infusion, shows its own thaw clock on the checklist.
+            continue
         status = _clinical(lambda t=thaw: thaw_check(protocol.thaw, settings, t.thawed_at, at))
         if not status.is_within:
             problems.append(f"{thaw.item.item_id}: {_thaw_words(status, zone)}")
@@ -273,16 +279,42 @@ def start_blockers(infusion: Infusion, at: dt.datetime) -> list[str]:
         return [message for words in error.errors.values() for message in words]
 
 
+def _last_check_at(infusion: Infusion) -> dt.datetime | None:
+    """When the last identity-check scan or the first thaw was recorded, to the minute."""
+    moments = [
+        scan.custody_event.occurred_at
+        for scan in infusion.bedside_scans.select_related("custody_event")
+    ]
+    first_thaw = infusion.thaws.order_by("thawed_at").first()
+    if first_thaw is not None:
+        moments.append(first_thaw.thawed_at)
+    last = max(moments, default=None)
+    # To the minute: a start typed on the checklist carries no seconds, and may be the minute of
+    # the last scan.
+    return last.replace(second=0, microsecond=0) if last is not None else None
+
+
 def start_infusion(infusion: Infusion, *, at: Any, actor: User) -> Infusion:
     """Start the infusion at `at` once every check above holds (see the module)."""
     errors: Errors = {}
-    moment = check_moment(errors, "started_at", at, label="The start time")
-    if errors or moment is None:
-        raise InvalidInput(errors)
     with transaction.atomic():
         infusion = locked_infusion(infusion)
         require_infuser(infusion, actor)
         require_not_started(infusion)
+        # The start follows the identity check and the first thaw as they were recorded: a
+        # time typed earlier would judge the window and the thaw at a moment before the checks.
+        checked = _last_check_at(infusion)
+        moment = check_moment(
+            errors,
+            "started_at",
+            at,
+            label="The start time",
+            allowance=TYPED,
+            not_before=checked,
+            not_before_label="the bedside checks were recorded",
+        )
+        if errors or moment is None:
+            raise InvalidInput(errors)
         steps = steps_missing(infusion, moment)
         if steps:
             raise Conflict({"__all__": steps})
@@ -346,6 +378,7 @@ def end_infusion(
             "ended_at",
             at,
             label="The end time",
+            allowance=TYPED,
             not_before=infusion.started_at,
             not_before_label="the infusion started",
         )
