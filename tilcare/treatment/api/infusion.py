@@ -45,6 +45,7 @@ from tilcare.treatment.selectors import (
     open_order,
     premedication_status,
     protocol_of,
+    thaw_read_at,
 )
 from tilcare.treatment.services.bedside import (
     record_bedside_scan,
@@ -103,12 +104,11 @@ def checklist_out(infusion: Infusion) -> InfusionOut:
             if bag.pk not in thaws
             else thaw_out(
                 thaws[bag.pk],
-                # A bag thawed after the infusion started is counted from its own thaw.
                 thaw_check(
                     protocol.thaw,
                     settings,
                     thaws[bag.pk].thawed_at,
-                    max(moment, thaws[bag.pk].thawed_at),
+                    thaw_read_at(fresh, thaws[bag.pk].thawed_at, now),
                 ),
             ),
         )

@@ -32,6 +32,7 @@ from tilcare.treatment.selectors.infusion import (
     infusion_of_course,
     infusions_visible_to,
     premedication_status,
+    thaw_read_at,
 )
 from tilcare.treatment.selectors.orders import (
     FLUDARABINE,
@@ -92,4 +93,5 @@ __all__ = [
     "protocol_of",
     "protocol_standings",
     "rule_sets_of",
+    "thaw_read_at",
 ]

@@ -133,3 +133,12 @@ def day_zero(infusion: Infusion | None) -> dt.date | None:
     if infusion is None or infusion.started_at is None:
         return None
     return local_datetime(infusion.started_at, infusion.center.time_zone).date()
+
+
+def thaw_read_at(infusion: Infusion, thawed_at: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """When a bag's thaw clock is read against the center's limit: a bag thawed before the start
+    at the start (it was infused from then); a bag thawed during the infusion, or any bag before
+    the start, now, until the infusion's end stops every clock."""
+    if infusion.started_at is not None and thawed_at <= infusion.started_at:
+        return infusion.started_at
+    return max(infusion.ended_at or now, thawed_at)

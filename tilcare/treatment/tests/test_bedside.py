@@ -467,3 +467,45 @@ def test_a_bag_not_of_the_course_cannot_be_thawed(day):
         ]
     }
     assert (actions_since(before), rows()) == ([], counts)
+
+
+# Times typed ahead of the clock -----------------------------------------------------------------
+
+
+def test_a_thaw_time_ahead_of_the_clock_is_refused_on_the_thaw_time(day):
+    # Given the clock at 11:00 New York time
+    before, counts = seq(), rows()
+
+    # When the nurse records bag 1 thawed at 11:03
+    with pytest.raises(InvalidInput) as refused:
+        record_thaw(
+            day.infusion,
+            item_id=day.bags[0].item_id,
+            thawed_at=day.last_fludarabine + 25 * HOUR + 3 * MIN,
+            actor=day.team.nurse,
+        )
+
+    # Then it is refused on the thaw time; nothing is written
+    assert refused.value.errors == {"thawed_at": ["The thaw time cannot be in the future."]}
+    assert (actions_since(before), rows()) == ([], counts)
+
+
+def test_a_premedication_time_ahead_of_the_clock_is_refused_on_the_time_given(day):
+    # Given the clock at 11:00 New York time
+    before, counts = seq(), rows()
+
+    # When the nurse records acetaminophen given at 11:03
+    with pytest.raises(InvalidInput) as refused:
+        record_premedication(
+            day.infusion,
+            group="acetaminophen",
+            agent="acetaminophen",
+            dose="650",
+            route="PO",
+            at=day.last_fludarabine + 25 * HOUR + 3 * MIN,
+            actor=day.team.nurse,
+        )
+
+    # Then it is refused on the time given; nothing is written
+    assert refused.value.errors == {"at": ["The time given cannot be in the future."]}
+    assert (actions_since(before), rows()) == ([], counts)

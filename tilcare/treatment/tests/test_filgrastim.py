@@ -45,6 +45,8 @@ from tilcare.treatment.tests.factories import (
     NKI,
     activate,
     course_for,
+    infused,
+    infusion_day,
     measure,
 )
 
@@ -631,3 +633,77 @@ def test_the_api_refuses_days_where_they_do_not_belong(
     team: CareTeam, journey: Any, body: object, errors: dict[str, list[str]]
 ) -> None:
     assert refused_by_api(team, journey, body, 422) == invalid_input(errors)
+
+
+# 5. ANC days against the course's calendar -------------------------------------------------------
+
+
+@pytest.fixture
+def after_infusion(request: Any, team: CareTeam, time_machine: Any) -> Order:
+    """A course in `zone` infused on 16 Dec 2026 (started 16:00 UTC: Day 0 on the center's
+    calendar), its 7-day filgrastim order verified at the infusion's end; the clock then at
+    `clock`."""
+    zone, clock = request.param
+    team.center.time_zone = zone
+    team.center.save(update_fields=["time_zone"])
+    day = infusion_day(team, time_machine)
+    infused(day, time_machine)
+    order = verified(day.course, team, 7)
+    time_machine.move_to(clock, tick=False)
+    return order
+
+
+@pytest.mark.parametrize(
+    ("after_infusion", "today"),
+    [
+        # 00:30 in Amsterdam on 20 Dec: Day +4 there (still Day +3 in UTC).
+        (("Europe/Amsterdam", dt.datetime(2026, 12, 19, 23, 30, tzinfo=dt.UTC)), 4),
+        # 21:30 in Los Angeles on 19 Dec: Day +3 there (already Day +4 in UTC).
+        (("America/Los_Angeles", dt.datetime(2026, 12, 20, 5, 30, tzinfo=dt.UTC)), 3),
+    ],
+    ids=["23:30-utc-amsterdam", "05:30-utc-los-angeles"],
+    indirect=["after_infusion"],
+)
+def test_an_anc_for_a_day_not_yet_come_is_refused_naming_the_day_and_today(
+    team: CareTeam, after_infusion: Order, today: int
+) -> None:
+    # Given the course on Day +`today` of the center's calendar
+    # When the physician stops filgrastim with ANC for today and for tomorrow
+    call = lambda: stop_filgrastim(  # noqa: E731
+        after_infusion,
+        anc={today: "1200", today + 1: "1300"},
+        reason="Per institutional standard.",
+        actor=team.physician,
+    )
+
+    # Then tomorrow is refused, naming today's study day; nothing is written
+    assert errors_of(call) == {
+        f"anc.{today + 1}": [
+            f"Day +{today + 1} has not come yet: today is Day +{today} on the center's calendar."
+        ]
+    }
+    assert Order.objects.get(pk=after_infusion.pk).status == OrderStatus.VERIFIED
+
+
+def test_a_superscript_digit_day_key_is_refused_naming_it(team: CareTeam, running: Order) -> None:
+    # When the physician sends "²" (a digit to Unicode, not a number) as a day
+    call = lambda: stop_filgrastim(  # noqa: E731
+        running, anc={10: "1500", "²": "1200"}, reason="Per institutional standard.",
+        actor=team.physician,
+    )  # fmt: skip
+
+    # Then it is refused on that key; nothing is written
+    assert errors_of(call) == {"anc.²": ["“²” is not a study day after the infusion (1 to 365)."]}
+    assert Order.objects.get(pk=running.pk).status == OrderStatus.VERIFIED
+
+
+def test_the_same_day_given_twice_is_refused(team: CareTeam, running: Order) -> None:
+    # When the physician sends Day +9 as "9" and again as "09", with Day +10 and Day +11
+    call = lambda: stop_filgrastim(  # noqa: E731
+        running, anc={"9": "1200", "09": "1300", 10: "1500", 11: "1100"}, actor=team.physician
+    )
+
+    # Then the second is refused as the same day twice (not read over the first); nothing is
+    # written
+    assert errors_of(call) == {"anc.09": ["Day +9 is given twice: give each day's ANC once."]}
+    assert Order.objects.get(pk=running.pk).status == OrderStatus.VERIFIED

@@ -796,3 +796,78 @@ def test_observations_the_rules_cannot_read_are_refused_naming_them(order, day, 
     # Then it is refused on that key, and nothing is written
     assert refused.value.errors == errors
     assert (actions_since(before), rows()) == ([], counts)
+
+
+def test_a_dose_recorded_given_before_the_physician_s_decision_is_refused(order, day, time_machine):
+    # Given the first dose assessed when its window opened (14:30 New York time) and decided
+    # "give" by the physician an hour later (15:30)
+    assessed = assess(order, day, GIVE)
+    decided_at = END + 4 * HOUR
+    time_machine.move_to(decided_at, tick=False)
+    decide_il2_dose(assessed, choice=GIVE, actor=day.team.physician)
+    time_machine.move_to(decided_at + 10 * MIN, tick=False)
+    before, counts = seq(), rows()
+
+    # When the nurse records it given at 15:29, inside its window but a minute before the decision
+    with pytest.raises(Conflict) as refused:
+        record_administration(
+            assessed.dose,
+            outcome=AdministrationOutcome.GIVEN,
+            at=decided_at - MIN,
+            actor=day.team.nurse,
+        )
+
+    # Then it is refused on the time, naming the decision on the center's clock; nothing is
+    # written
+    assert refused.value.errors == {
+        "at": [
+            "IL-2 dose 1 cannot be given before the physician decided to give it "
+            "(Wed 16 Dec 2026 15:30 EST)."
+        ]
+    }
+    assert (actions_since(before), rows()) == ([], counts)
+
+
+# Dose 1 given at 16:30 New York time (5 h after the infusion's end).
+DOSE_1_AT = END + 5 * HOUR
+
+
+@pytest.mark.parametrize(
+    ("decided_at", "given_at"),
+    [
+        pytest.param(DOSE_1_AT, DOSE_1_AT, id="the-same-minute-as-dose-1"),
+        # The server's clock corrected back ten minutes after dose 1 was recorded: dose 2 is
+        # decided at 16:20 and typed given at 16:25, both before dose 1.
+        pytest.param(
+            DOSE_1_AT - 10 * MIN, DOSE_1_AT - 5 * MIN, id="before-dose-1-the-clock-set-back"
+        ),
+    ],
+)
+def test_a_dose_recorded_given_before_the_previous_dose_is_refused(
+    order, day, time_machine, decided_at, given_at
+):
+    # Given dose 1 given at 16:30 New York time, then dose 2 assessed and decided "give"
+    give_next(order, day, time_machine, DOSE_1_AT)
+    time_machine.move_to(decided_at, tick=False)
+    assessed = assess(order, day, GIVE)
+    decide_il2_dose(assessed, choice=GIVE, actor=day.team.physician)
+    assert assessed.dose.sequence == 2
+    time_machine.move_to(given_at, tick=False)
+    before, counts = seq(), rows()
+
+    # When the nurse records dose 2 given at the time of dose 1, or before it
+    with pytest.raises(Conflict) as refused:
+        record_administration(
+            assessed.dose, outcome=AdministrationOutcome.GIVEN, at=given_at, actor=day.team.nurse
+        )
+
+    # Then it is refused on the time, naming dose 1's time on the center's clock (the schedule
+    # does not count dose 2 as dose 1); nothing is written
+    assert refused.value.errors == {
+        "at": [
+            "IL-2 dose 2 must be given after the last dose recorded (Wed 16 Dec 2026 16:30 EST)."
+        ]
+    }
+    assert (actions_since(before), rows()) == ([], counts)
+    given = Administration.objects.filter(dose__order=order).values_list("dose__sequence", "at")
+    assert list(given) == [(1, DOSE_1_AT)]

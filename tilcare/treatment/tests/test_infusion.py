@@ -399,3 +399,57 @@ def test_an_end_before_the_infusion_started_is_refused(day, time_machine):
     # Then it is refused and nothing is written
     assert refused.value.errors == {"__all__": ["The infusion has not started."]}
     assert (actions_since(before), rows()) == ([], counts)
+
+
+# The start follows the bedside checks -----------------------------------------------------------
+
+
+def checked_at(day: InfusionDay, time_machine: Any) -> dt.datetime:
+    """The premedication given and bag 1 thawed before, then both people's identity check
+    scanned at 11:10:40 New York time (16:10:40 UTC), 25 h 10 min after the last fludarabine
+    dose; the clock stays there. Returns the time of the last scan."""
+    scanned = day.last_fludarabine + 25 * HOUR + 10 * MIN + 40 * SEC
+    time_machine.move_to(scanned, tick=False)
+    premedicate(day, scanned - 45 * MIN)
+    record_thaw(
+        day.infusion,
+        item_id=day.bags[0].item_id,
+        thawed_at=scanned - 20 * MIN,
+        actor=day.team.nurse,
+    )
+    check_identity(day)
+    return scanned
+
+
+def test_a_start_typed_before_the_last_identity_scan_is_refused(day, time_machine):
+    # Given the identity check scanned at 11:10:40 New York time
+    scanned = checked_at(day, time_machine)
+    before, counts = seq(), rows()
+
+    # When the nurse types the start at 11:09, the minute before the last scan's
+    with pytest.raises(InvalidInput) as refused:
+        start_infusion(day.infusion, at=scanned.replace(second=0) - MIN, actor=day.team.nurse)
+
+    # Then it is refused on the start time, naming the checks' minute; nothing is written
+    assert refused.value.errors == {
+        "started_at": [
+            "The start time cannot be before the bedside checks were recorded (2026-12-16 16:10 "
+            "UTC)."
+        ]
+    }
+    assert (actions_since(before), rows()) == ([], counts)
+    assert fresh(day).started_at is None
+
+
+def test_a_start_typed_in_the_minute_of_the_last_identity_scan_is_accepted(day, time_machine):
+    # Given the identity check scanned at 11:10:40 New York time
+    scanned = checked_at(day, time_machine)
+
+    # When the nurse types the start at 11:10 (a typed time carries no seconds)
+    start = scanned.replace(second=0)
+    started = start_infusion(day.infusion, at=start, actor=day.team.nurse)
+
+    # Then it starts then, without an alert
+    assert (started.started_at, started.started_by) == (start, day.team.nurse)
+    assert fresh(day).started_at == start
+    assert IdentityAlert.objects.count() == 0

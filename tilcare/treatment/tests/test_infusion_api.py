@@ -473,3 +473,44 @@ def test_the_document_declares_every_answer_of_the_infusion_operations():
         for method, path in OPERATIONS
     }
     assert declared == OPERATIONS
+
+
+def test_a_bag_thawed_after_the_start_is_read_on_its_own_thaw_clock(api_day, time_machine):
+    # Given the infusion started 30 h after the last fludarabine dose (bag 1 thawed 20 min
+    # before), then bag 2 recorded thawed 10 min after the start, 5 min later
+    ready_to_start(api_day, time_machine, API_START)
+    started = post(api_day.team.nurse, url(api_day, "start"), {"at": API_START.isoformat()})
+    assert started.status_code == 200
+    thawed = API_START + 10 * MIN
+    time_machine.move_to(thawed + 5 * MIN, tick=False)
+    recorded = post(
+        api_day.team.nurse,
+        url(api_day, "thaws"),
+        {"item_id": api_day.bag_ids[1], "thawed_at": thawed.isoformat()},
+    )
+    assert recorded.status_code == 201
+
+    # When the physician reads the checklist
+    response = client_for(api_day.team.physician).get(url(api_day))
+
+    # Then it is answered: bag 1 read at the start, bag 2 counted from its own thaw
+    assert response.status_code == 200
+    first, second = (bag["thaw"] for bag in response.json()["bags"])
+    assert (
+        first["thawed_at"],
+        first["minutes_since_thaw"],
+        first["infuse_by"],
+        first["within_limit"],
+    ) == ((API_START - 20 * MIN).isoformat(), 20, (API_START + 40 * MIN).isoformat(), True)
+    assert (
+        second["thawed_at"],
+        second["minutes_since_thaw"],
+        second["infuse_by"],
+        second["within_limit"],
+    ) == (thawed.isoformat(), 5, (thawed + 60 * MIN).isoformat(), True)
+    assert response.json()["blocking"] == []
+
+    # And 61 minutes after its thaw, with the infusion still running, bag 2 is over the limit
+    time_machine.move_to(thawed + 61 * MIN, tick=False)
+    later = client_for(api_day.team.physician).get(url(api_day)).json()["bags"][1]["thaw"]
+    assert (later["minutes_since_thaw"], later["within_limit"]) == (61, False)

@@ -276,7 +276,7 @@ def premedication_lines(infusion: Infusion, start: dt.datetime) -> dict[str, Any
 def thaw_lines(
     infusion: Infusion,
     bags: list[Item],
-    at: dt.datetime,
+    now: dt.datetime,
     forms_by_bag: dict[str, ThawForm] | None,
 ) -> list[dict[str, Any]]:
     """Each bag: its thaw time and the minutes since against the center's limit, or its form."""
@@ -292,7 +292,10 @@ def thaw_lines(
             line["by"] = thaw.recorded_by.printed_name
             try:
                 status = thaw_check(
-                    protocol.thaw, settings, thaw.thawed_at, max(at, thaw.thawed_at)
+                    protocol.thaw,
+                    settings,
+                    thaw.thawed_at,
+                    selectors.thaw_read_at(infusion, thaw.thawed_at, now),
                 )
             except (CenterSettingError, ValueError) as error:
                 line.update(tone="warn", reason=str(error))
@@ -480,7 +483,7 @@ def render_infusion(
         }
         if "thaw" in bound:
             thaw_forms[bound["thaw"][0]] = bound["thaw"][1]
-    context["thaws"] = thaw_lines(infusion, bags, start_at, thaw_forms)
+    context["thaws"] = thaw_lines(infusion, bags, now, thaw_forms)
     if may_record and open_:
         groups = [
             (g["group"], g["group"].capitalize()) for g in (premedication or {}).get("groups", [])
