@@ -71,6 +71,9 @@ class Perm(StrEnum):
     # IL-2 dose by dose: the nurse assesses and decides, the treating physician decides finally.
     ASSESS_IL2_DOSE = "treatment.assess_il2_dose"
     DECIDE_IL2_DOSE = "treatment.decide_il2_dose"
+    # Vital signs, weight, fluid balance and laboratory values recorded on the patient (each
+    # graded as it arrives), and a correction of one (a new entry that supersedes it).
+    RECORD_OBSERVATION = "monitoring.record_observation"
     USE_CLINICAL_CALCULATORS = "calculators.use_clinical"
     USE_MANUFACTURING_CALCULATORS = "calculators.use_manufacturing"
 
@@ -145,6 +148,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.RECORD_INFUSION,
             Perm.ASSESS_IL2_DOSE,
             Perm.DECIDE_IL2_DOSE,
+            Perm.RECORD_OBSERVATION,
             Perm.USE_CLINICAL_CALCULATORS,
             Perm.USE_MANUFACTURING_CALCULATORS,
             Perm.ACKNOWLEDGE_IDENTITY_ALERT,
@@ -161,6 +165,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.RECORD_ADMINISTRATION,
             Perm.RECORD_INFUSION,
             Perm.ASSESS_IL2_DOSE,
+            Perm.RECORD_OBSERVATION,
             Perm.USE_CLINICAL_CALCULATORS,
             *_CENTER_HANDLING,
         }
@@ -219,6 +224,7 @@ SECOND_FACTOR_PERMS = frozenset(
         Perm.RECORD_INFUSION,
         Perm.ASSESS_IL2_DOSE,
         Perm.DECIDE_IL2_DOSE,
+        Perm.RECORD_OBSERVATION,
         Perm.RECORD_CUSTODY,
         Perm.ACKNOWLEDGE_IDENTITY_ALERT,
         Perm.MANAGE_CENTER,

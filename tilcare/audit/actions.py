@@ -95,6 +95,13 @@ class Action(models.TextChoices):
     IL2_DECIDE = "treatment.aldesleukin.decide", "IL-2 dose decided by physician"
     IL2_STOP = "treatment.aldesleukin.stop", "IL-2 stopped"
     FILGRASTIM_STOP = "treatment.filgrastim.stop", "Filgrastim stopped"
+    # Monitoring
+    OBSERVATION_RECORD = "monitoring.observation.record", "Observation recorded and graded"
+    BASELINE_SET = "monitoring.baseline.set", "Course baseline set from the verified order"
+    OBSERVATION_CORRECT = (
+        "monitoring.observation.correct",
+        "Observation corrected (a new entry supersedes it)",
+    )
     # Chain of identity and custody
     ITEM_CREATE = "identity.item.create", "Item created"
     ITEM_RELEASE = "identity.item.release", "Product bag released"

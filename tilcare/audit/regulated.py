@@ -74,6 +74,11 @@ REGULATED_MODELS: tuple[str, ...] = (
     "treatment.BagThaw",
     "treatment.BedsideScan",
     "treatment.Il2Decision",
+    # Each vital sign, weight, fluid total and laboratory value, and each grade it set on arrival
+    # (a correction is a new observation superseding the old, never an edit).
+    "monitoring.Observation",
+    "monitoring.Grade",
+    "monitoring.CourseBaseline",
     "journey.Journey",
     "journey.JourneyTransition",
     "journey.Milestone",

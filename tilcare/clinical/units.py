@@ -75,6 +75,8 @@ class Unit(Enum):
     ml_per_kg_per_h = "mL/kg/h"
     meq_per_l = "mEq/L"
     pg_per_ml = "pg/mL"
+    # Enzyme activity (liver tests: ALT, AST).
+    u_per_l = "U/L"
 
 
 class FloatNotAllowed(TypeError):

@@ -58,6 +58,7 @@ from tilcare.journey.api import release_router, tasks_router
 from tilcare.journey.api import router as journeys_router
 from tilcare.journey.api import scans_router as journey_scans_router
 from tilcare.manufacturing.api import router as manufacturing_router
+from tilcare.monitoring.api import router as monitoring_router
 from tilcare.patients.api import router as patients_router
 from tilcare.treatment.api import router as treatment_router
 
@@ -426,6 +427,7 @@ api.add_router("", identity_router)
 api.add_router("", manufacturing_router)
 api.add_router("", release_router)
 api.add_router("", treatment_router)
+api.add_router("", monitoring_router)
 
 # Last: any other path under /api/v1/ answers a JSON 404 (after authentication), not a page.
 _unknown = Router()

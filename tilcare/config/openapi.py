@@ -95,6 +95,9 @@ CONFLICTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/identity/items"): (ERROR_REF,),
     ("post", "/manufacturing/slots/{public_id}/bookings"): (ERROR_REF,),
     ("get", "/manufacturing/batches/{public_id}/coa.pdf"): (ERROR_REF,),
+    # A sender's identifier already stored with other content; a correction already corrected.
+    ("post", "/monitoring/patients/{public_id}/observations"): (ERROR_REF,),
+    ("post", "/monitoring/observations/{public_id}/correction"): (ERROR_REF,),
 }
 
 # Files, not JSON: the media type of the success answer.

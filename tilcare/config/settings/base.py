@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tilcare.patients",
     "tilcare.identity",
     "tilcare.manufacturing",
+    "tilcare.monitoring",
     "tilcare.treatment",
     "tilcare.journey",
     "tilcare.portal",

@@ -8,6 +8,7 @@ answering 404; `ApiWorld.role_for(method, path)` the role that may perform it.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import time_machine
@@ -29,6 +30,8 @@ from tilcare.journey.tests.factories import CareTeam, open_journey_for
 from tilcare.manufacturing.models import Batch, ManufacturingSlot, SlotBooking
 from tilcare.manufacturing.tests.batch_factories import batch_team, in_rep_with_counts
 from tilcare.manufacturing.tests.factories import BookingFactory, SlotFactory
+from tilcare.monitoring.models import Observation
+from tilcare.monitoring.services.observations import record_observations
 from tilcare.patients.models import Patient
 from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import PatientFactory
@@ -74,6 +77,7 @@ _ROLE_BY_OPERATION: dict[tuple[str, str], Role] = {
 # The default role of each part of the API, by the start of its paths (first match wins).
 _ROLE_BY_PREFIX: tuple[tuple[str, Role], ...] = (
     ("/manufacturing/", Role.MANUFACTURING_TECH),
+    ("/monitoring/", Role.NURSE),
     ("/calc/", Role.PHYSICIAN),
     ("/treatment/", Role.PHARMACIST),
     ("/journeys/{public_id}/transitions", Role.PHYSICIAN),
@@ -98,6 +102,7 @@ class ApiWorld:
     order: Order
     infusion: Infusion
     il2_decision: Il2Decision
+    observation: Observation
     culture_id: str
     secrets: dict[str, str]
 
@@ -130,6 +135,8 @@ class ApiWorld:
             ("/treatment/orders/", self.open_order().public_id),
             ("/treatment/infusions/", self.infusion.public_id),
             ("/treatment/il2-decisions/", self.il2_decision.public_id),
+            ("/monitoring/patients/", self.patient.public_id),
+            ("/monitoring/observations/", self.observation.public_id),
         )
         parameters: dict[str, str] = {}
         if "{public_id}" in path:
@@ -184,6 +191,15 @@ def _il2_order(team: CareTeam) -> Order:
     return order_il2(course, actor=team.physician)
 
 
+def _observation(team: CareTeam, patient: Patient) -> Observation:
+    """A heart rate of the world's patient, recorded a minute ago by its nurse (a correction
+    supersedes it; the next one corrects the correction's, refused as already corrected)."""
+    moment = timezone.now() - dt.timedelta(minutes=1)
+    entry = {"kind": "heart_rate", "value": "72", "unit": "/min", "effective_at": moment}
+    recorded = record_observations(patient, [entry], actor=team.nurse, source="api")
+    return recorded.observations[0]
+
+
 def make_api_world() -> ApiWorld:
     team = batch_team()
     patient = PatientFactory(center=team.center)
@@ -225,6 +241,7 @@ def make_api_world() -> ApiWorld:
         order=order,
         infusion=_open_infusion(team, order),
         il2_decision=_il2_decision(team),
+        observation=_observation(team, patient),
         culture_id=batch.cultures.order_by("culture_id").first().culture_id,  # type: ignore[union-attr]
         secrets=secrets,
     )

@@ -41,6 +41,8 @@ from tilcare.core.timeutil import local_today
 from tilcare.identity.tests.factories import STORAGE
 from tilcare.journey.choices import Protocol
 from tilcare.journey.tests.factories import MAIN_PATH
+from tilcare.monitoring.models import Observation
+from tilcare.monitoring.services.observations import record_observations
 from tilcare.patients.services import record_measurement
 from tilcare.patients.tests.factories import TEST_PASSWORD
 from tilcare.treatment import selectors
@@ -160,6 +162,8 @@ _PUBLIC_ID_KIND: tuple[tuple[str, str], ...] = (
     ("/api/v1/treatment/orders/", "order"),
     ("/api/v1/treatment/infusions/", "infusion"),
     ("/api/v1/treatment/il2-decisions/", "il2_decision"),
+    ("/api/v1/monitoring/patients/", "patient"),
+    ("/api/v1/monitoring/observations/", "observation"),
 )
 
 
@@ -182,6 +186,8 @@ def parameter_value(route: Route, name: str, world: AccessWorld, org: str) -> st
             return str(_infusion(side).public_id)
         if kind == "il2_decision":
             return str(_il2_decision(side).public_id)
+        if kind == "observation":
+            return str(_observation(side).public_id)
         return str(side.record(kind).public_id)
     values = {
         "patient_public_id": lambda: side.patient.public_id,
@@ -259,6 +265,18 @@ def _il2_decision(side: Side) -> Il2Decision:
     last = timezone.now().replace(second=0, microsecond=0) - 3 * DAY
     with time_machine.travel(last, tick=False) as traveller:
         return awaiting_decision(side.team, traveller, last, Protocol.NKI_TIL_2022)
+
+
+def _observation(side: Side) -> Observation:
+    """A heart rate of the side's patient, recorded by its nurse a minute ago the first time a
+    route names it, inside the test's own transaction like `_activation`."""
+    found = Observation.objects.filter(center=side.center).first()
+    if found is not None:
+        return found
+    moment = timezone.now() - dt.timedelta(minutes=1)
+    entry = {"kind": "heart_rate", "value": "72", "unit": "/min", "effective_at": moment}
+    recorded = record_observations(side.patient, [entry], actor=side.team.nurse, source="api")
+    return recorded.observations[0]
 
 
 def url_for(route: Route, world: AccessWorld, org: str) -> str:
@@ -558,6 +576,10 @@ API: dict[str, Access] = {
     "/api/v1/treatment/infusions/{public_id}/scans": api(write={NURSE, PHYS}),
     "/api/v1/treatment/infusions/{public_id}/start": api(write={NURSE, PHYS}),
     "/api/v1/treatment/infusions/{public_id}/end": api(write={NURSE, PHYS}),
+    "/api/v1/monitoring/patients/{public_id}/observations": api(
+        CENTER, write={NURSE, PHYS}, hidden=FACILITY
+    ),
+    "/api/v1/monitoring/observations/{public_id}/correction": api(write={NURSE, PHYS}),
 }
 
 

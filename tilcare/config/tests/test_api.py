@@ -109,6 +109,8 @@ API_PATHS = {
     "/api/v1/treatment/orders/{public_id}/il2",
     "/api/v1/treatment/orders/{public_id}/il2/assessments",
     "/api/v1/treatment/il2-decisions/{public_id}/decision",
+    "/api/v1/monitoring/patients/{public_id}/observations",
+    "/api/v1/monitoring/observations/{public_id}/correction",
     "/api/v1/treatment/infusions/{public_id}",
     "/api/v1/treatment/infusions/{public_id}/premedications",
     "/api/v1/treatment/infusions/{public_id}/thaws",

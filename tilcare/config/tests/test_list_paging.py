@@ -61,14 +61,18 @@ def test_the_lists_are_found_in_the_document():
 
 @pytest.mark.parametrize("path", LISTS)
 def test_a_page_past_the_limits_is_refused_with_422(world: ApiWorld, client, path):
-    # Given a caller who may read the list, and the query parameters it requires
+    # Given a caller who may read the list, the record its path names (a patient's
+    # observations), and the query parameters it requires
     headers = world.bearer(world.role_for("get", path))
+    url = f"/api/v1{path}"
+    for name, value in world.path_parameters(path).items():
+        url = url.replace(f"{{{name}}}", value)
     required = {name: REQUIRED[name](world) for name in LISTS[path]}
-    assert client.get(f"/api/v1{path}", required, headers=headers).status_code == 200
+    assert client.get(url, required, headers=headers).status_code == 200
 
     # When it asks for each page past the limits
     answers = {
-        page: client.get(f"/api/v1{path}", {**required, **query}, headers=headers)
+        page: client.get(url, {**required, **query}, headers=headers)
         for page, (query, _errors) in PAGES.items()
     }
 

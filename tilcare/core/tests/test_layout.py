@@ -66,6 +66,7 @@ NAMED: dict[str, dict[str, str]] = {
         "coa": "the certificate of analysis (a document)",
         "reactivity_csv": "the plate reader's reactivity file format",
     },
+    "monitoring": {},
     "patients": {},
     "portal": {
         "content": "the patient's reading pages, written for this project",

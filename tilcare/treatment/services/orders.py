@@ -37,6 +37,7 @@ from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
 from tilcare.core.timeutil import local_today
 from tilcare.core.validation import Errors, check_date, check_decimal_range, clean_text
+from tilcare.monitoring.services.baselines import set_course_baseline
 from tilcare.patients.models import BodyMeasurement, Patient
 from tilcare.protocols.loader import load_protocol
 from tilcare.treatment import policies
@@ -460,6 +461,19 @@ def verify_order(order: Order, *, actor: User, password: str) -> Signature:
             before=before,
             subject_id=subject_of_order(order),
         )
+        if order.kind == OrderKind.LYMPHODEPLETION:
+            # What the course's monitoring compares against (weight gain, creatinine).
+            set_course_baseline(
+                center=order.center,
+                patient=order.patient,
+                coi_din=order.coi_din,
+                manufacture_attempt=order.manufacture_attempt,
+                measurement=order.measurement,
+                serum_creatinine_mg_per_dl=order.serum_creatinine_mg_per_dl,
+                creatinine_drawn_on=order.creatinine_drawn_on,
+                source=f"Lymphodepletion order {order.public_id}, verified",
+                actor=actor,
+            )
         return signature
 
 

@@ -240,7 +240,8 @@ def test_the_pharmacist_verifies_the_order_with_her_password(team, order):
     assert answer["order"]["verification"] == answer["signature"]
     assert answer["order"]["status"] == "verified"
     assert (order.status, signature.signer) == (OrderStatus.VERIFIED, team.pharmacist)
-    assert AuditEvent.objects.count() == events + 2  # the signature and the verification
+    # the signature, the verification and the course's baseline for monitoring
+    assert AuditEvent.objects.count() == events + 3
     # And the detail shows the verification
     detail = client_for(team.nurse).get(f"{API}/{order.public_id}").json()
     assert detail["verification"] == answer["signature"]

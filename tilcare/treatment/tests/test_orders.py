@@ -32,6 +32,7 @@ from tilcare.journey.tests.factories import (
     riverside_team,
     theodora_at,
 )
+from tilcare.monitoring.models import CourseBaseline
 from tilcare.patients.models import Patient
 from tilcare.patients.tests.factories import TEST_PASSWORD
 from tilcare.treatment import policies
@@ -524,14 +525,21 @@ def test_a_pharmacist_verifies_an_order_with_an_e_signature(
     )
     assert signature_is_valid(signature, order) is True
     assert orders_to_verify(team.center) == []
-    # and the trail holds the order, the signature and the verification, on Theodora's record
+    # and the trail holds the order, the signature, the verification and the course's baseline
+    # for monitoring (the measurement the doses were calculated from), on Theodora's record
     assert actions_since(events) == [
         (Action.ORDER_WRITE, "treatment.order", ""),
         (Action.SIGNATURE_SIGN, "treatment.order", ""),
         (Action.ORDER_VERIFY, "treatment.order", ""),
+        (Action.BASELINE_SET, "monitoring.coursebaseline", ""),
     ]
     subjects = AuditEvent.objects.order_by("id")[events:].values_list("subject_id", flat=True)
-    assert list(subjects) == [str(theodora.public_id)] * 3
+    assert list(subjects) == [str(theodora.public_id)] * 4
+    baseline = CourseBaseline.objects.get(coi_din=order.coi_din)
+    assert (baseline.measurement_id, baseline.serum_creatinine_mg_per_dl) == (
+        order.measurement_id,
+        order.serum_creatinine_mg_per_dl,
+    )
 
 
 def test_a_wrong_password_verifies_nothing(
