@@ -106,3 +106,10 @@ def span_words(delta: dt.timedelta) -> str:
     if hours:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{minutes} min" if minutes else "less than a minute"
+
+
+def nurse_time(moment: dt.datetime, place: Place) -> str:
+    """“Tue 15 Dec 2026 10:00 EST”: an instant on the place's clock, with its zone (the zone's
+    name changes with daylight saving, so a bound a few days away carries its own)."""
+    local = local_datetime(moment, place)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M} {local.tzname()}"

@@ -19,7 +19,7 @@ from tilcare.audit.models import Signature
 from tilcare.audit.selectors import list_signatures_for
 from tilcare.audit.services import object_type_of, signature_is_valid
 from tilcare.clinical.dosing.schedule import InfusionWindowStatus, ScheduleStatus
-from tilcare.core.timeutil import local_datetime
+from tilcare.core.timeutil import local_datetime, nurse_time
 from tilcare.identity.choices import MANUFACTURE_ATTEMPT_MAX
 from tilcare.journey.choices import (
     FACILITY_CHANGE_WITH_REASON,
@@ -247,13 +247,6 @@ def _last_fludarabine(journey: Journey) -> str | None:
     if last_fludarabine(journey) is None:
         return "The last fludarabine dose has not been recorded."
     return None
-
-
-def nurse_time(moment: dt.datetime, time_zone: str) -> str:
-    """“Tue 15 Dec 2026 10:00 EST”: the center's clock, with its zone (it changes with daylight
-    saving inside a 4-day window)."""
-    local = local_datetime(moment, time_zone)
-    return f"{local:%a} {local.day} {local:%b %Y %H:%M} {local.tzname()}"
 
 
 def _hours(hours: Decimal) -> str:

@@ -23,6 +23,7 @@ from tilcare.clinical.dosing.lymphodepletion import day_label
 from tilcare.clinical.dosing.schedule import Il2ScheduleStatus, ScheduleStatus
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
+from tilcare.core.timeutil import nurse_time
 from tilcare.core.validation import TYPED, Errors, TextWords, check_moment, check_text
 from tilcare.treatment import policies
 from tilcare.treatment.choices import (
@@ -34,7 +35,6 @@ from tilcare.treatment.choices import (
 )
 from tilcare.treatment.models import Administration, Il2Decision, Order, OrderDose
 from tilcare.treatment.selectors import il2_schedule, infusion_of_order, newer_inputs
-from tilcare.treatment.services.infusion import nurse_time
 
 NOT_RECORDER = "Only a nurse or a treating physician of this center records a dose."
 NOT_VERIFIED = {

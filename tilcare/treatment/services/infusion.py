@@ -37,7 +37,7 @@ from tilcare.clinical.serialize import to_jsonable
 from tilcare.clinical.units import Quantity, Unit
 from tilcare.core.errors import Conflict, InvalidInput
 from tilcare.core.policy import require
-from tilcare.core.timeutil import local_datetime
+from tilcare.core.timeutil import local_datetime, nurse_time
 from tilcare.core.validation import (
     TYPED,
     Errors,
@@ -217,12 +217,6 @@ def product_problems(infusion: Infusion, at: dt.datetime) -> list[str]:
         if not status.is_within:
             problems.append(f"{thaw.item.item_id}: {_thaw_words(status, zone)}")
     return problems
-
-
-def nurse_time(moment: dt.datetime, time_zone: str) -> str:
-    """“Tue 15 Dec 2026 10:00 EST”: the center's clock, with its zone."""
-    local = local_datetime(moment, time_zone)
-    return f"{local:%a} {local.day} {local:%b %Y %H:%M} {local.tzname()}"
 
 
 def _hours(hours: Decimal) -> str:

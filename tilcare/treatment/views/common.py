@@ -3,7 +3,7 @@ protocol in words, a version's values grouped by section, dates in the center's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -257,13 +257,21 @@ def user_of(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def viewer(request: HttpRequest) -> tuple[User, Organization]:
-    """The caller and their center, once they may read its protocol settings (else 403)."""
+def center_staff(
+    request: HttpRequest, may: Callable[[Any, Organization], bool], refused: str
+) -> tuple[User, Organization]:
+    """The caller and their center once `may` lets them in (else 403 with `refused`, before any
+    record is looked up)."""
     user = user_of(request)
     center = user.organization
-    require(center is not None and policies.can_view_protocol_settings(user, center), NOT_VIEWER)
+    require(center is not None and may(user, center), refused)
     assert center is not None
     return user, center
+
+
+def viewer(request: HttpRequest) -> tuple[User, Organization]:
+    """The caller and their center, once they may read its protocol settings (else 403)."""
+    return center_staff(request, policies.can_view_protocol_settings, NOT_VIEWER)
 
 
 def shipped_protocol(protocol_id: str, version: str) -> Protocol:

@@ -64,7 +64,7 @@ from tilcare.treatment.services.infusion import (
     start_blockers,
     start_infusion,
 )
-from tilcare.treatment.views.common import user_of
+from tilcare.treatment.views.common import center_staff
 from tilcare.treatment.views.order_parts import number
 
 NOT_VIEWER = "The infusion day is followed by the clinical staff of the treatment center."
@@ -116,11 +116,7 @@ def window_words(
 
 def staff(request: HttpRequest) -> tuple[User, Organization]:
     """The caller and their center once they are its clinical staff (else 403)."""
-    user = user_of(request)
-    center = user.organization
-    require(center is not None and policies.can_view_orders(user, center), NOT_VIEWER)
-    assert center is not None
-    return user, center
+    return center_staff(request, policies.can_view_orders, NOT_VIEWER)
 
 
 def infusion_of(request: HttpRequest, public_id: Any) -> tuple[User, Infusion]:

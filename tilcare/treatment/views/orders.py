@@ -46,7 +46,7 @@ from tilcare.treatment.services.orders import (
     reorder,
     verify_order,
 )
-from tilcare.treatment.views.common import user_of, when
+from tilcare.treatment.views.common import center_staff, when
 from tilcare.treatment.views.order_parts import (
     calculation_steps,
     dose_rows,
@@ -67,14 +67,9 @@ KIND_SHORT = {
 
 
 def _staff(request: HttpRequest) -> tuple[User, Organization]:
-    """The caller and their center once they are its clinical staff (else 403, before any
-    order is looked up)."""
-    user = user_of(request)
-    center = user.organization
-    # Orders are read by whoever reads the settings they are computed on: the same staff.
-    require(center is not None and policies.can_view_orders(user, center), NOT_ORDER_VIEWER)
-    assert center is not None
-    return user, center
+    """The caller and their center once they are its clinical staff (else 403). Orders are read
+    by whoever reads the settings they are computed on: the same staff."""
+    return center_staff(request, policies.can_view_orders, NOT_ORDER_VIEWER)
 
 
 def _order_of(request: HttpRequest, public_id: Any) -> tuple[User, Order]:
